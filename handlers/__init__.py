@@ -1,0 +1,1 @@
+"""Thin REST and Socket.IO handlers: read input, call one function, answer."""

@@ -1,0 +1,73 @@
+"""REST: register, log in, refresh, log out, passwords."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers.common import authenticated, json_ok
+from handlers.validation import optional_string, read_json, string
+from server import keys
+from server.auth import public_user
+from server.identity import normalize_email, normalize_name, normalize_phone
+
+routes = web.RouteTableDef()
+
+
+@routes.post("/api/v1/auth/register")
+async def register(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    email = normalize_email(string(body, "email"))
+    password = string(body, "password")
+    name = normalize_name(string(body, "name"))
+    phone = optional_string(body, "phone")
+    user = await request.app[keys.AUTH].register(
+        email, password, name, None if phone is None else normalize_phone(phone))
+    return json_ok({"user": public_user(user)}, status=201)
+
+
+@routes.post("/api/v1/auth/login")
+async def login(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    email = string(body, "email").strip().lower()
+    pair = await request.app[keys.AUTH].login(email, string(body, "password"))
+    return json_ok(pair.to_dict())
+
+
+@routes.post("/api/v1/auth/refresh")
+async def refresh(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    pair = await request.app[keys.AUTH].refresh(string(body, "refresh_token", max_chars=4096))
+    return json_ok(pair.to_dict())
+
+
+@routes.post("/api/v1/auth/logout")
+async def logout(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    await request.app[keys.AUTH].logout(principal)
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/auth/password/change")
+async def change_password(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    body = await read_json(request)
+    await request.app[keys.AUTH].change_password(
+        principal, string(body, "current_password"), string(body, "new_password"))
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/auth/password/forgot")
+async def forgot_password(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    email = string(body, "email").strip().lower()
+    request.app[keys.AUTH].forgot_password(email)
+    return json_ok({"message": "If the account exists, a reset link is on its way."},
+                   status=202)
+
+
+@routes.post("/api/v1/auth/password/reset")
+async def reset_password(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    await request.app[keys.AUTH].reset_password(
+        string(body, "token", max_chars=256), string(body, "new_password"))
+    return web.Response(status=204)

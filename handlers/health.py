@@ -1,0 +1,45 @@
+"""Liveness and readiness probes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable
+
+from aiohttp import web
+
+from server import keys
+from store.database import ping
+from trading.errors import Unavailable
+
+log = logging.getLogger(__name__)
+routes = web.RouteTableDef()
+
+PROBE_TIMEOUT = 2.0
+
+
+@routes.get("/healthz")
+async def healthz(request: web.Request) -> web.Response:
+    """The process is up and serving."""
+    return web.json_response({"status": "ok"})
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """The database and, when configured, Redis answer."""
+    checks = {"database": await _probe(ping(request.app[keys.STORE].db, PROBE_TIMEOUT))}
+    redis = request.app[keys.REDIS]
+    if redis is not None:
+        checks["redis"] = await _probe(asyncio.wait_for(redis.ping(), PROBE_TIMEOUT))
+    if all(state == "ok" for state in checks.values()):
+        return web.json_response({"status": "ready", "checks": checks})
+    raise Unavailable("A dependency is not answering.", details={"checks": checks})
+
+
+async def _probe(check: Awaitable[object]) -> str:
+    try:
+        await check
+    except Exception as exc:  # any failure means "not ready"
+        log.warning("readiness check failed: %s", type(exc).__name__)
+        return "down"
+    return "ok"

@@ -1,0 +1,53 @@
+"""REST: the signed-in user's own profile."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+
+from handlers.common import authenticated, json_ok
+from handlers.validation import optional_string, read_json, string
+from server import keys
+from server.auth import public_user
+from server.identity import normalize_name, normalize_phone
+from server.sockets import user_room
+from trading.errors import InvalidInput
+
+routes = web.RouteTableDef()
+
+EDITABLE = ("name", "phone")
+
+
+@routes.get("/api/v1/me")
+async def get_me(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    user = await request.app[keys.AUTH].user(principal)
+    return json_ok({"user": public_user(user)})
+
+
+@routes.patch("/api/v1/me")
+async def patch_me(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    body = await read_json(request)
+    changes: dict[str, Any] = {}
+    if "name" in body:
+        changes["name"] = normalize_name(string(body, "name"))
+    if "phone" in body:
+        phone = optional_string(body, "phone")
+        changes["phone"] = None if phone is None else normalize_phone(phone)
+    if not changes:
+        raise InvalidInput(f"Send at least one of: {', '.join(EDITABLE)}.")
+    user = await request.app[keys.AUTH].update_profile(principal, changes)
+    view = public_user(user)
+    await request.app[keys.SIO].emit("profile_update", {"user": view},
+                                     room=user_room(principal.user_id))
+    return json_ok({"user": view})
+
+
+@routes.delete("/api/v1/me")
+async def delete_me(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    body = await read_json(request)
+    await request.app[keys.AUTH].delete_account(principal, string(body, "password"))
+    return web.Response(status=204)

@@ -1,0 +1,92 @@
+"""Socket.IO: authenticate at connect, per-user rooms, and commands with acks."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from handlers.common import bearer_token
+from handlers.validation import payload, string
+from server import keys
+from server.auth import AuthService, Principal, public_user
+from server.sockets import acked, session_room, user_room
+from store.database import DATABASE_DOWN
+from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
+
+log = logging.getLogger(__name__)
+
+
+def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
+    """Take the token from the handshake's auth object, else an Authorization header."""
+    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
+        return str(auth["token"])
+    return bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+
+
+class SocketGateway:
+    """Registers the socket events; services are read from the app when used."""
+
+    def __init__(self, app: web.Application, sio: socketio.AsyncServer) -> None:
+        self.app = app
+        self.sio = sio
+        self._tasks: set[asyncio.Task[None]] = set()
+        sio.on("connect", self.connect)
+        sio.on("whoami", acked(self.whoami))
+        sio.on("join", acked(self.join))
+
+    @property
+    def auth(self) -> AuthService:
+        return self.app[keys.AUTH]
+
+    async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
+        token = connect_token(auth, environ)
+        try:
+            if token is None:
+                raise AuthenticationRequired("Connect with auth: {token: <access token>}.")
+            principal = await self.auth.authenticate(token)
+        except PaperDeskError as error:
+            raise socketio.exceptions.ConnectionRefusedError(
+                error.message, {"code": error.code}) from None
+        except DATABASE_DOWN:
+            raise socketio.exceptions.ConnectionRefusedError(
+                "The server is not ready; try again.", {"code": "unavailable"}) from None
+        await self.sio.save_session(sid, {"user_id": principal.user_id,
+                                          "session_id": principal.session_id})
+        await self.sio.enter_room(sid, user_room(principal.user_id))
+        await self.sio.enter_room(sid, session_room(principal.session_id))
+
+    async def principal(self, sid: str) -> Principal:
+        session = await self.sio.get_session(sid)
+        return Principal(user_id=session["user_id"], session_id=session["session_id"])
+
+    async def whoami(self, sid: str, data: Any) -> dict[str, Any]:
+        user = await self.auth.user(await self.principal(sid))
+        return {"user": public_user(user)}
+
+    async def join(self, sid: str, data: Any) -> dict[str, Any]:
+        """Accept the legacy join event only with a valid token of this socket's user.
+
+        Any user_id in the payload is ignored: the room comes from the token.
+        """
+        token = string(payload(data), "token", max_chars=4096)
+        principal = await self.auth.authenticate(token)
+        if principal.user_id != (await self.principal(sid)).user_id:
+            raise Forbidden("The token belongs to another user than this connection.")
+        return {"room": user_room(principal.user_id)}
+
+    def drop_sessions(self, session_ids: list[str]) -> None:
+        """Disconnect this process's sockets of sessions that were revoked."""
+        for session_id in session_ids:
+            room = session_room(session_id)
+            for sid, _ in list(self.sio.manager.get_participants("/", room)):
+                task = asyncio.create_task(self._drop(sid))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+
+    async def _drop(self, sid: str) -> None:
+        await self.sio.emit("session_revoked", {"reason": "session ended"}, to=sid)
+        await self.sio.disconnect(sid)

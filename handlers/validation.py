@@ -1,0 +1,50 @@
+"""Reading and checking request bodies and socket payloads."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from trading.errors import InvalidInput, InvalidJSON
+
+Body = dict[str, Any]
+
+
+async def read_json(request: web.Request) -> Body:
+    """Return the request body as a JSON object, or raise InvalidJSON."""
+    raw = await request.read()
+    try:
+        body = json.loads(raw)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidJSON() from None
+    return payload(body, InvalidJSON)
+
+
+def payload(data: Any, error: type[InvalidInput] = InvalidInput) -> Body:
+    """Check that a body or socket payload is an object."""
+    if not isinstance(data, dict):
+        raise error("The payload must be a JSON object.")
+    return data
+
+
+def string(body: Body, name: str, *, max_chars: int = 1000) -> str:
+    """Return a required string field."""
+    if name not in body or body[name] is None:
+        raise InvalidInput(f"'{name}' is required.", field=name)
+    return _check_string(body[name], name, max_chars)
+
+
+def optional_string(body: Body, name: str, *, max_chars: int = 1000) -> str | None:
+    """Return a string field that may be missing or null."""
+    value = body.get(name)
+    return None if value is None else _check_string(value, name, max_chars)
+
+
+def _check_string(value: Any, name: str, max_chars: int) -> str:
+    if not isinstance(value, str):
+        raise InvalidInput(f"'{name}' must be a string.", field=name)
+    if len(value) > max_chars:
+        raise InvalidInput(f"'{name}' must be at most {max_chars} characters.", field=name)
+    return value

@@ -1,0 +1,1 @@
+"""Notifications: channels behind one protocol, each failing alone."""

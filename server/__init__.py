@@ -1,0 +1,1 @@
+"""The PaperDesk server: app factory, settings, sockets and auth."""

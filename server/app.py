@@ -1,0 +1,119 @@
+"""The app factory: the only place that wires PaperDesk together."""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import redis.asyncio as aioredis
+from aiohttp import web
+
+from handlers import auth_routes, health, me
+from handlers.sockets import SocketGateway
+from notifier.base import Channel, Notifier, RecordingChannel
+from server import keys
+from server.auth import AuthService, Clock
+from server.config import Settings, resolve_jwt_secret
+from server.middleware import error_middleware
+from server.passwords import PasswordHasher
+from server.sockets import create_sio
+from server.tokens import TokenCodec
+from store.database import ensure_indexes, open_client, wait_until_ready
+from store.embedded import EmbeddedFerretDB
+from store.store import Store
+
+log = logging.getLogger(__name__)
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def create_app(settings: Settings, *, clock: Clock = utc_now,
+               email: Channel | None = None) -> web.Application:
+    """Build the application. Resources open on start-up and close on clean-up."""
+    app = web.Application(middlewares=[error_middleware],
+                          client_max_size=settings.max_request_bytes)
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock
+    sio = create_sio(settings)
+    sio.attach(app)
+    app[keys.SIO] = sio
+    gateway = SocketGateway(app, sio)
+    app.cleanup_ctx.extend([
+        embedded_database,
+        database,
+        redis_client,
+        auth_service(email or RecordingChannel("email"), gateway),
+    ])
+    for module in (health, auth_routes, me):
+        app.router.add_routes(module.routes)
+    return app
+
+
+async def embedded_database(app: web.Application) -> AsyncIterator[None]:
+    """Start FerretDB when no MONGO_URI is configured."""
+    settings = app[keys.SETTINGS]
+    if settings.mongo_uri is not None:
+        app[keys.MONGO_URI] = settings.mongo_uri
+        yield
+        return
+    ferretdb = EmbeddedFerretDB(settings.ferretdb_bin, settings.data_dir)
+    app[keys.MONGO_URI] = await ferretdb.start()
+    try:
+        yield
+    finally:
+        await ferretdb.stop()
+
+
+async def database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    client = open_client(app[keys.MONGO_URI])
+    try:
+        db = client[settings.mongo_db]
+        await wait_until_ready(db)
+        await ensure_indexes(db)
+        store = Store(db)
+        await store.recover(app[keys.CLOCK]())
+        app[keys.STORE] = store
+        yield
+    finally:
+        await client.close()
+
+
+async def redis_client(app: web.Application) -> AsyncIterator[None]:
+    url = app[keys.SETTINGS].redis_url
+    if url is None:
+        app[keys.REDIS] = None
+        yield
+        return
+    client = aioredis.from_url(url)
+    try:
+        await client.ping()
+        app[keys.REDIS] = client
+        yield
+    finally:
+        await client.aclose()
+
+
+def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-untyped-def]
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        settings = app[keys.SETTINGS]
+        executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
+                                      thread_name_prefix="bcrypt")
+        codec = TokenCodec(resolve_jwt_secret(settings), settings.access_token_ttl,
+                           settings.refresh_token_ttl)
+        auth = AuthService(app[keys.STORE], codec, PasswordHasher(settings.bcrypt_cost, executor),
+                           Notifier({email.name: email}), app[keys.CLOCK], settings.public_url,
+                           settings.password_reset_ttl)
+        auth.on_sessions_revoked.append(gateway.drop_sessions)
+        app[keys.AUTH] = auth
+        try:
+            yield
+        finally:
+            await auth.aclose()
+            executor.shutdown(wait=False, cancel_futures=True)
+    return context

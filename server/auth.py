@@ -1,0 +1,246 @@
+"""Accounts and sessions: register, log in, rotate and revoke tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from bson import ObjectId
+
+from notifier.base import Message, Notifier
+from server.passwords import PasswordHasher, password_bytes
+from server.tokens import Claims, TokenCodec
+from store.database import Document
+from store.store import Store
+from trading.errors import InvalidCredentials, InvalidResetToken, InvalidToken
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+# How long a positive "session is active" answer may be reused. A revocation
+# made by this process applies at once; one made by another process within this.
+SESSION_CACHE_SECONDS = 1.0
+SESSION_CACHE_MAX = 100_000
+
+
+@dataclass(frozen=True, slots=True)
+class Principal:
+    """Who a verified access token speaks for."""
+
+    user_id: str
+    session_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TokenPair:
+    access_token: str
+    refresh_token: str
+    expires_in: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"access_token": self.access_token, "refresh_token": self.refresh_token,
+                "token_type": "Bearer", "expires_in": self.expires_in}
+
+
+def new_id() -> str:
+    """Return a new time-ordered id as a plain string."""
+    return str(ObjectId())
+
+
+def public_user(user: Document) -> dict[str, Any]:
+    """Return what a user may see of their own account (never the hash)."""
+    return {"id": user["_id"], "email": user["email"], "name": user["name"],
+            "phone": user.get("phone"), "created_at": user["created_at"].isoformat()}
+
+
+def hash_reset_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+class AuthService:
+    def __init__(self, store: Store, codec: TokenCodec, hasher: PasswordHasher,
+                 notifier: Notifier, clock: Clock, public_url: str,
+                 reset_ttl: timedelta) -> None:
+        self.store = store
+        self.codec = codec
+        self.hasher = hasher
+        self.notifier = notifier
+        self.clock = clock
+        self.public_url = public_url
+        self.reset_ttl = reset_ttl
+        self._active_sessions: dict[str, float] = {}
+        self._background: set[asyncio.Task[None]] = set()
+        # Called with session ids when sessions end, to drop their sockets.
+        self.on_sessions_revoked: list[Callable[[list[str]], Any]] = []
+
+    # -- accounts --------------------------------------------------------
+
+    async def register(self, email: str, password: str, name: str,
+                       phone: str | None) -> Document:
+        secret = password_bytes(password)
+        now = self.clock()
+        user = {"_id": new_id(), "email": email, "name": name, "phone": phone,
+                "password_hash": await self.hasher.hash(secret),
+                "created_at": now, "updated_at": now}
+        await self.store.users.create(user)
+        log.info("user %s registered", user["_id"])
+        return user
+
+    async def user(self, principal: Principal) -> Document:
+        user = await self.store.users.by_id(principal.user_id)
+        if user is None:  # deleted while the token was cached as active
+            raise InvalidToken()
+        return user
+
+    async def update_profile(self, principal: Principal, changes: dict[str, Any]) -> Document:
+        user = await self.store.users.update(
+            principal.user_id, {**changes, "updated_at": self.clock()})
+        if user is None:
+            raise InvalidToken()
+        return user
+
+    async def delete_account(self, principal: Principal, password: str) -> None:
+        """Delete the user and everything they own, after checking the password."""
+        user = await self.user(principal)
+        if not await self.hasher.verify(password, user["password_hash"]):
+            raise InvalidCredentials("Password is incorrect.")
+        # Marked first, so a crash part-way is finished by Store.recover.
+        await self.store.users.mark_deleting(principal.user_id, self.clock())
+        sessions = await self.store.sessions.revoke_user(principal.user_id, self.clock(),
+                                                         "account_deleted")
+        await self.store.users.purge(principal.user_id)
+        self._sessions_ended(sessions)
+        log.info("user %s deleted", principal.user_id)
+
+    # -- sessions and tokens --------------------------------------------
+
+    async def login(self, email: str, password: str) -> TokenPair:
+        user = await self.store.users.by_email(email)
+        hashed = None if user is None else user["password_hash"]
+        if not await self.hasher.verify(password, hashed) or user is None:
+            raise InvalidCredentials()
+        now = self.clock()
+        session_id, refresh_jti = new_id(), secrets.token_urlsafe(16)
+        await self.store.sessions.create(session_id, user["_id"], refresh_jti, now,
+                                         now + self.codec.refresh_ttl)
+        log.info("user %s logged in (session %s)", user["_id"], session_id)
+        return self._pair(user["_id"], session_id, refresh_jti, now)
+
+    async def refresh(self, refresh_token: str) -> TokenPair:
+        """Rotate a refresh token; reusing a rotated one revokes its session."""
+        claims = self.codec.decode(refresh_token, "refresh")
+        now, new_jti = self.clock(), secrets.token_urlsafe(16)
+        session = await self.store.sessions.rotate(
+            claims.session_id, claims.jti, new_jti, now, now + self.codec.refresh_ttl)
+        if session is None:
+            if await self.store.sessions.revoke(claims.session_id, now, "refresh_reuse"):
+                self._sessions_ended([claims.session_id])
+                log.warning("refresh token reused for session %s; session revoked",
+                            claims.session_id)
+            raise InvalidToken("Refresh token is no longer valid; log in again.")
+        return self._pair(claims.user_id, claims.session_id, new_jti, now)
+
+    async def authenticate(self, access_token: str) -> Principal:
+        """Verify an access token and that its session is still active."""
+        claims = self.codec.decode(access_token, "access")
+        if not await self._session_active(claims.session_id, claims.user_id):
+            raise InvalidToken()
+        return Principal(user_id=claims.user_id, session_id=claims.session_id)
+
+    async def logout(self, principal: Principal) -> None:
+        await self.store.sessions.revoke(principal.session_id, self.clock(), "logout")
+        self._sessions_ended([principal.session_id])
+
+    def _pair(self, user_id: str, session_id: str, refresh_jti: str, now: datetime) -> TokenPair:
+        access = Claims(user_id, session_id, secrets.token_urlsafe(16), "access")
+        refresh = Claims(user_id, session_id, refresh_jti, "refresh")
+        return TokenPair(access_token=self.codec.encode(access, now),
+                         refresh_token=self.codec.encode(refresh, now),
+                         expires_in=int(self.codec.access_ttl.total_seconds()))
+
+    async def _session_active(self, session_id: str, user_id: str) -> bool:
+        now = time.monotonic()
+        if self._active_sessions.get(session_id, 0.0) > now:
+            return True
+        session = await self.store.sessions.active(session_id)
+        if session is None or session["user_id"] != user_id:
+            return False
+        if len(self._active_sessions) >= SESSION_CACHE_MAX:
+            self._active_sessions.clear()
+        self._active_sessions[session_id] = now + SESSION_CACHE_SECONDS
+        return True
+
+    def _sessions_ended(self, session_ids: list[str]) -> None:
+        for session_id in session_ids:
+            self._active_sessions.pop(session_id, None)
+        for callback in self.on_sessions_revoked:
+            callback(session_ids)
+
+    # -- passwords -------------------------------------------------------
+
+    async def change_password(self, principal: Principal, current: str, new: str) -> None:
+        """Set a new password and end every other session of the user."""
+        secret = password_bytes(new, field="new_password")
+        user = await self.user(principal)
+        if not await self.hasher.verify(current, user["password_hash"]):
+            raise InvalidCredentials("Current password is incorrect.")
+        await self.store.users.update(principal.user_id, {
+            "password_hash": await self.hasher.hash(secret), "updated_at": self.clock()})
+        ended = await self.store.sessions.revoke_user(
+            principal.user_id, self.clock(), "password_changed", keep=principal.session_id)
+        self._sessions_ended(ended)
+
+    def forgot_password(self, email: str) -> None:
+        """Send a reset link if the account exists, without revealing whether it does.
+
+        The work runs in the background so the response takes the same time
+        either way.
+        """
+        task = asyncio.create_task(self._send_reset(email))
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
+
+    async def _send_reset(self, email: str) -> None:
+        try:
+            user = await self.store.users.by_email(email)
+            if user is None:
+                return
+            token = secrets.token_urlsafe(32)  # 256 bits
+            now = self.clock()
+            await self.store.resets.create(hash_reset_token(token), user["_id"], now,
+                                           now + self.reset_ttl)
+            minutes = int(self.reset_ttl.total_seconds() // 60)
+            await self.notifier.send(Message(
+                user_id=user["_id"], kind="password_reset", channel="email", to=user["email"],
+                subject="Reset your PaperDesk password",
+                text=(f"Hello {user['name']},\n\nUse this link within {minutes} minutes to "
+                      f"choose a new password:\n{self.public_url}/reset-password?token={token}\n\n"
+                      f"Or send this token to POST /api/v1/auth/password/reset:\n{token}\n\n"
+                      "If you did not ask for this, ignore this message.\n")))
+        except Exception:
+            log.exception("could not send a password reset message")
+
+    async def reset_password(self, token: str, new: str) -> None:
+        """Set a new password with a reset token, and end every session."""
+        secret = password_bytes(new, field="new_password")
+        now = self.clock()
+        user_id = await self.store.resets.consume(hash_reset_token(token), now)
+        if user_id is None:
+            raise InvalidResetToken(field="token")
+        user = await self.store.users.update(
+            user_id, {"password_hash": await self.hasher.hash(secret), "updated_at": now})
+        if user is None:
+            raise InvalidResetToken(field="token")
+        self._sessions_ended(await self.store.sessions.revoke_user(user_id, now, "password_reset"))
+
+    async def aclose(self) -> None:
+        """Wait for background work to finish."""
+        if self._background:
+            await asyncio.gather(*self._background, return_exceptions=True)

@@ -1,0 +1,19 @@
+"""Typed application keys: every shared resource the app holds."""
+
+from __future__ import annotations
+
+import redis.asyncio as aioredis
+import socketio
+from aiohttp import web
+
+from server.auth import AuthService, Clock
+from server.config import Settings
+from store.store import Store
+
+SETTINGS = web.AppKey("settings", Settings)
+CLOCK: web.AppKey[Clock] = web.AppKey("clock")
+SIO = web.AppKey("sio", socketio.AsyncServer)
+MONGO_URI = web.AppKey("mongo_uri", str)
+STORE = web.AppKey("store", Store)
+REDIS: web.AppKey[aioredis.Redis | None] = web.AppKey("redis")
+AUTH = web.AppKey("auth", AuthService)

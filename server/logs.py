@@ -1,0 +1,38 @@
+"""Logging set-up that keeps tokens and passwords out of every log line."""
+
+from __future__ import annotations
+
+import logging
+import re
+
+_REDACTIONS = [
+    # JSON Web Tokens: three base64url parts, the first a JSON object.
+    (re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]+"), "[token]"),
+    # key=value or "key": "value" for secret-looking keys.
+    (re.compile(r"""(?i)((?:password|token|secret|authorization)[\w]*["']?\s*[:=]\s*["']?)"""
+                r"""[^"'\s&,}]+"""), r"\1[redacted]"),
+]
+
+
+def redact(text: str) -> str:
+    """Replace anything that looks like a token or password with a marker."""
+    for pattern, replacement in _REDACTIONS:
+        text = pattern.sub(replacement, text)
+    return text
+
+
+class RedactingFilter(logging.Filter):
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = redact(message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+def configure_logging(level: str) -> None:
+    """Log to stderr with secrets redacted."""
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(RedactingFilter())
+    logging.basicConfig(level=level, handlers=[handler], force=True)

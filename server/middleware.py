@@ -1,0 +1,81 @@
+"""The one mapping from errors to HTTP responses."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from store.database import DATABASE_DOWN
+from trading import errors
+
+log = logging.getLogger(__name__)
+
+_STATUS: dict[type[errors.PaperDeskError], int] = {
+    errors.PayloadTooLarge: 413,
+    errors.InvalidInput: 400,
+    errors.AuthenticationError: 401,
+    errors.Forbidden: 403,
+    errors.NotFound: 404,
+    errors.MethodNotAllowed: 405,
+    errors.Conflict: 409,
+    errors.RateLimited: 429,
+    errors.Unavailable: 503,
+}
+
+_FROM_HTTP: dict[int, type[errors.PaperDeskError]] = {
+    400: errors.InvalidInput,
+    404: errors.NotFound,
+    405: errors.MethodNotAllowed,
+    413: errors.PayloadTooLarge,
+}
+
+
+def http_status(error: errors.PaperDeskError) -> int:
+    for cls in type(error).__mro__:
+        if cls in _STATUS:
+            return _STATUS[cls]
+    return 500
+
+
+def error_response(error: errors.PaperDeskError) -> web.Response:
+    """Render an error as {"error": {code, message, details?}} with its status."""
+    status = http_status(error)
+    response = web.json_response({"error": error.to_dict()}, status=status)
+    if status == 401:
+        response.headers["WWW-Authenticate"] = "Bearer"
+    if isinstance(error, errors.RateLimited):
+        response.headers["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def _from_http_exception(exc: web.HTTPException, request: web.Request) -> errors.PaperDeskError:
+    cls = _FROM_HTTP.get(exc.status)
+    if cls is errors.NotFound:
+        return errors.NotFound(f"No route for {request.method} {request.path}.")
+    if cls is not None:
+        return cls()
+    error = errors.PaperDeskError(exc.reason)
+    error.code = exc.reason.lower().replace(" ", "_")
+    return error
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except errors.PaperDeskError as error:
+        return error_response(error)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(_from_http_exception(exc, request))
+        response.set_status(exc.status)
+        return response
+    except DATABASE_DOWN:
+        log.warning("database unavailable during %s %s", request.method, request.path)
+        return error_response(errors.Unavailable("The database is not answering; try again."))
+    except Exception:
+        log.exception("unhandled error during %s %s", request.method, request.path)
+        return error_response(errors.PaperDeskError())

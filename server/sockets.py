@@ -1,0 +1,74 @@
+"""The Socket.IO server, rooms, and the one mapping from errors to acks."""
+
+from __future__ import annotations
+
+import functools
+import logging
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import socketio
+
+from server.config import Settings
+from store.database import DATABASE_DOWN
+from trading.errors import InvalidInput, PaperDeskError, Unavailable
+
+log = logging.getLogger(__name__)
+
+Ack = dict[str, Any]
+SocketHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+def user_room(user_id: str) -> str:
+    """The room every socket of one user joins; user events go here."""
+    return f"user:{user_id}"
+
+
+def session_room(session_id: str) -> str:
+    """The room of the sockets opened with one login session's tokens."""
+    return f"session:{session_id}"
+
+
+def create_sio(settings: Settings) -> socketio.AsyncServer:
+    """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    return socketio.AsyncServer(
+        async_mode="aiohttp", client_manager=manager,
+        cors_allowed_origins=allowed_origins(settings.cors_origins),
+        max_http_buffer_size=settings.socket_max_message_bytes,
+        logger=False, engineio_logger=False)
+
+
+def allowed_origins(configured: tuple[str, ...]) -> str | list[str] | None:
+    """Translate CORS_ORIGINS for Socket.IO; None means same-origin only.
+
+    Clients that send no Origin header (Node, Python, curl, mobile) are allowed
+    either way: the token, not the origin, is what authenticates them.
+    """
+    if "*" in configured:
+        return "*"
+    return list(configured) or None
+
+
+def error_ack(error: PaperDeskError) -> Ack:
+    return {"ok": False, "error": error.to_dict()}
+
+
+def acked(handler: SocketHandler) -> Callable[..., Awaitable[Ack]]:
+    """Turn a handler's result into {"ok": true, ...} and errors into error acks."""
+    @functools.wraps(handler)
+    async def wrapper(sid: str, *args: Any) -> Ack:
+        try:
+            if len(args) > 1:
+                raise InvalidInput("Send one payload object per event.")
+            result = await handler(sid, args[0] if args else None)
+        except PaperDeskError as error:
+            return error_ack(error)
+        except DATABASE_DOWN:
+            log.warning("database unavailable during socket event %s", handler.__name__)
+            return error_ack(Unavailable("The database is not answering; try again."))
+        except Exception:
+            log.exception("unhandled error in socket event %s", handler.__name__)
+            return error_ack(PaperDeskError())
+        return {"ok": True, **result}
+    return wrapper

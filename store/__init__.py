@@ -1,0 +1,1 @@
+"""Persistence in MongoDB (or FerretDB): repositories, indexes, recovery."""

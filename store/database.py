@@ -1,0 +1,63 @@
+"""The MongoDB client, start-up ping and indexes."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import AutoReconnect, PyMongoError, ServerSelectionTimeoutError
+
+log = logging.getLogger(__name__)
+
+Document = dict[str, Any]
+Database = AsyncDatabase[Document]
+
+# Errors that mean "the database is not answering right now" (503, not 500).
+DATABASE_DOWN = (ServerSelectionTimeoutError, AutoReconnect)
+
+
+class DatabaseUnavailable(Exception):
+    """The database did not answer at start-up; the message is one line."""
+
+# Every index the queries rely on, created at start-up (idempotent).
+INDEXES: dict[str, list[IndexModel]] = {
+    "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
+    "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+}
+
+
+def open_client(uri: str) -> AsyncMongoClient[Document]:
+    """Create a client; it connects lazily on first use."""
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
+                            connectTimeoutMS=5000, appname="paperdesk")
+
+
+async def ping(db: Database, within: float = 2.0) -> None:
+    """Raise unless the database answers a ping within the given seconds."""
+    await asyncio.wait_for(db.command("ping"), within)
+
+
+async def wait_until_ready(db: Database, within: float = 30.0) -> None:
+    """Ping until the server answers, or raise after the given seconds."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while True:
+        try:
+            await ping(db)
+            return
+        except (PyMongoError, TimeoutError) as exc:
+            if loop.time() > deadline:
+                raise DatabaseUnavailable(
+                    f"The database did not answer within {within:.0f} s: {exc}") from None
+            await asyncio.sleep(0.1)
+
+
+async def ensure_indexes(db: Database) -> None:
+    """Create every index in INDEXES that does not exist yet."""
+    for collection, indexes in INDEXES.items():
+        await db[collection].create_indexes(indexes)
+    log.debug("indexes ensured on %d collections", len(INDEXES))

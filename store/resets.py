@@ -1,0 +1,33 @@
+"""Password-reset tokens, stored only as hashes and usable once."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pymongo import ReturnDocument
+
+from store.database import Database
+
+
+class ResetStore:
+    def __init__(self, db: Database) -> None:
+        self.resets = db["password_resets"]
+
+    async def create(self, token_hash: str, user_id: str, now: datetime,
+                     expires_at: datetime) -> None:
+        """Store a new reset token; earlier unused ones for the user stop working."""
+        await self.resets.update_many({"user_id": user_id, "used_at": None},
+                                      {"$set": {"used_at": now}})
+        await self.resets.insert_one({"_id": token_hash, "user_id": user_id, "created_at": now,
+                                      "expires_at": expires_at, "used_at": None})
+
+    async def consume(self, token_hash: str, now: datetime) -> str | None:
+        """Mark an unexpired, unused token used and return its user id."""
+        doc = await self.resets.find_one_and_update(
+            {"_id": token_hash, "used_at": None, "expires_at": {"$gt": now}},
+            {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
+        return None if doc is None else str(doc["user_id"])
+
+    async def purge_expired(self, now: datetime) -> int:
+        result = await self.resets.delete_many({"expires_at": {"$lte": now}})
+        return result.deleted_count

@@ -1,0 +1,30 @@
+"""One object that holds every repository over one database."""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from store.database import Database
+from store.resets import ResetStore
+from store.sessions import SessionStore
+from store.users import UserStore
+
+log = logging.getLogger(__name__)
+
+
+class Store:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.users = UserStore(db)
+        self.sessions = SessionStore(db)
+        self.resets = ResetStore(db)
+
+    async def recover(self, now: datetime) -> None:
+        """Finish multi-step work a crash interrupted, and drop dead records."""
+        for user_id in await self.users.pending_deletions():
+            await self.users.purge(user_id)
+            log.info("finished deleting an account interrupted by a restart")
+        # FerretDB has no TTL indexes, so expired records are removed here.
+        await self.sessions.purge_expired(now)
+        await self.resets.purge_expired(now)

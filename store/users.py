@@ -1,0 +1,59 @@
+"""Users: profiles and password hashes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pymongo import ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from store.database import Database, Document
+from trading.errors import EmailTaken
+
+# Collections whose documents belong to one user (field user_id); deleting an
+# account empties them before the user document goes.
+USER_OWNED_COLLECTIONS: tuple[str, ...] = ("sessions", "password_resets")
+
+_LIVE = {"deleting_at": None}
+
+
+class UserStore:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self.users = db["users"]
+
+    async def create(self, user: Document) -> None:
+        """Insert a new user; raise EmailTaken if the email is in use."""
+        try:
+            await self.users.insert_one({**user, "deleting_at": None})
+        except DuplicateKeyError:
+            raise EmailTaken() from None
+
+    async def by_email(self, email: str) -> Document | None:
+        return await self.users.find_one({"email": email, **_LIVE})
+
+    async def by_id(self, user_id: str) -> Document | None:
+        return await self.users.find_one({"_id": user_id, **_LIVE})
+
+    async def update(self, user_id: str, changes: dict[str, Any]) -> Document | None:
+        """Apply changes to a live user and return the updated document."""
+        return await self.users.find_one_and_update(
+            {"_id": user_id, **_LIVE}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+
+    async def mark_deleting(self, user_id: str, now: datetime) -> bool:
+        """Start deleting a user: from now on it cannot log in or be found."""
+        result = await self.users.update_one({"_id": user_id, **_LIVE},
+                                             {"$set": {"deleting_at": now}})
+        return result.modified_count == 1
+
+    async def purge(self, user_id: str) -> None:
+        """Remove a user marked deleting and everything it owns (idempotent)."""
+        for name in USER_OWNED_COLLECTIONS:
+            await self.db[name].delete_many({"user_id": user_id})
+        await self.users.delete_one({"_id": user_id, "deleting_at": {"$ne": None}})
+
+    async def pending_deletions(self) -> list[str]:
+        """Return the ids of users whose deletion did not finish."""
+        cursor = self.users.find({"deleting_at": {"$ne": None}}, {"_id": 1})
+        return [doc["_id"] async for doc in cursor]

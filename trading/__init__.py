@@ -1,0 +1,1 @@
+"""PaperDesk's pure domain: no I/O imports, no clock reads."""

@@ -1,0 +1,142 @@
+"""Every error a client can see, each with a stable ``code``.
+
+    PaperDeskError                  internal_error
+    ├── InvalidInput                validation_error   (400)
+    │   ├── InvalidJSON             invalid_json
+    │   ├── InvalidPassword         invalid_password
+    │   ├── InvalidResetToken       invalid_reset_token
+    │   └── PayloadTooLarge         payload_too_large  (413)
+    ├── AuthenticationError                            (401)
+    │   ├── AuthenticationRequired  authentication_required
+    │   ├── InvalidCredentials      invalid_credentials
+    │   ├── InvalidToken            invalid_token
+    │   └── TokenExpired            token_expired
+    ├── Forbidden                   forbidden          (403)
+    ├── NotFound                    not_found          (404)
+    ├── MethodNotAllowed            method_not_allowed (405)
+    ├── Conflict                    conflict           (409)
+    │   └── EmailTaken              email_taken
+    ├── RateLimited                 rate_limited       (429)
+    └── Unavailable                 unavailable        (503)
+
+HTTP statuses are assigned in exactly two places that share these codes:
+``server.middleware`` (REST) and ``server.sockets`` (Socket.IO acks).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class PaperDeskError(Exception):
+    """Base of every error with a client-facing code."""
+
+    code = "internal_error"
+    default_message = "Internal server error."
+
+    def __init__(self, message: str | None = None, *,
+                 details: dict[str, Any] | None = None) -> None:
+        self.message = message or self.default_message
+        self.details = details
+        super().__init__(self.message)
+
+    def to_dict(self) -> dict[str, Any]:
+        """Return the error as the ``error`` object of a response."""
+        body: dict[str, Any] = {"code": self.code, "message": self.message}
+        if self.details:
+            body["details"] = self.details
+        return body
+
+
+class InvalidInput(PaperDeskError):
+    code = "validation_error"
+    default_message = "The request is not valid."
+
+    def __init__(self, message: str | None = None, *, field: str | None = None,
+                 details: dict[str, Any] | None = None) -> None:
+        if field is not None:
+            details = {**(details or {}), "field": field}
+        super().__init__(message, details=details)
+
+
+class InvalidJSON(InvalidInput):
+    code = "invalid_json"
+    default_message = "The request body is not a valid JSON object."
+
+
+class InvalidPassword(InvalidInput):
+    code = "invalid_password"
+    default_message = "Password must be 8 to 72 bytes long (UTF-8)."
+
+
+class InvalidResetToken(InvalidInput):
+    code = "invalid_reset_token"
+    default_message = "The reset token is invalid, already used or expired."
+
+
+class PayloadTooLarge(InvalidInput):
+    code = "payload_too_large"
+    default_message = "The request body is too large."
+
+
+class AuthenticationError(PaperDeskError):
+    code = "authentication_required"
+    default_message = "Authentication is required."
+
+
+class AuthenticationRequired(AuthenticationError):
+    pass
+
+
+class InvalidCredentials(AuthenticationError):
+    code = "invalid_credentials"
+    default_message = "Email or password is incorrect."
+
+
+class InvalidToken(AuthenticationError):
+    code = "invalid_token"
+    default_message = "The token is invalid or has been revoked."
+
+
+class TokenExpired(AuthenticationError):
+    code = "token_expired"
+    default_message = "The token has expired."
+
+
+class Forbidden(PaperDeskError):
+    code = "forbidden"
+    default_message = "You are not allowed to do that."
+
+
+class NotFound(PaperDeskError):
+    code = "not_found"
+    default_message = "Not found."
+
+
+class MethodNotAllowed(PaperDeskError):
+    code = "method_not_allowed"
+    default_message = "Method not allowed."
+
+
+class Conflict(PaperDeskError):
+    code = "conflict"
+    default_message = "The request conflicts with the current state."
+
+
+class EmailTaken(Conflict):
+    code = "email_taken"
+    default_message = "An account with this email already exists."
+
+
+class RateLimited(PaperDeskError):
+    code = "rate_limited"
+    default_message = "Too many requests."
+
+    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+        self.retry_after = retry_after
+        super().__init__(message, details={"retry_after": retry_after})
+
+
+class Unavailable(PaperDeskError):
+    code = "unavailable"
+    default_message = "The service is temporarily unavailable."
