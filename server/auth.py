@@ -17,7 +17,7 @@ from bson import ObjectId
 from notifier.base import Message, Notifier
 from server.passwords import PasswordHasher, password_bytes
 from server.tokens import Claims, TokenCodec
-from store.database import Document
+from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import InvalidCredentials, InvalidResetToken, InvalidToken
 
@@ -80,12 +80,15 @@ class AuthService:
         # Called with session ids when sessions end, to drop their sockets.
         self.on_sessions_revoked: list[Callable[[list[str]], Any]] = []
 
+    def _now(self) -> datetime:
+        return stored_time(self.clock())
+
     # -- accounts --------------------------------------------------------
 
     async def register(self, email: str, password: str, name: str,
                        phone: str | None) -> Document:
         secret = password_bytes(password)
-        now = self.clock()
+        now = self._now()
         user = {"_id": new_id(), "email": email, "name": name, "phone": phone,
                 "password_hash": await self.hasher.hash(secret),
                 "created_at": now, "updated_at": now}
@@ -101,7 +104,7 @@ class AuthService:
 
     async def update_profile(self, principal: Principal, changes: dict[str, Any]) -> Document:
         user = await self.store.users.update(
-            principal.user_id, {**changes, "updated_at": self.clock()})
+            principal.user_id, {**changes, "updated_at": self._now()})
         if user is None:
             raise InvalidToken()
         return user
@@ -112,8 +115,8 @@ class AuthService:
         if not await self.hasher.verify(password, user["password_hash"]):
             raise InvalidCredentials("Password is incorrect.")
         # Marked first, so a crash part-way is finished by Store.recover.
-        await self.store.users.mark_deleting(principal.user_id, self.clock())
-        sessions = await self.store.sessions.revoke_user(principal.user_id, self.clock(),
+        await self.store.users.mark_deleting(principal.user_id, self._now())
+        sessions = await self.store.sessions.revoke_user(principal.user_id, self._now(),
                                                          "account_deleted")
         await self.store.users.purge(principal.user_id)
         self._sessions_ended(sessions)
@@ -126,7 +129,7 @@ class AuthService:
         hashed = None if user is None else user["password_hash"]
         if not await self.hasher.verify(password, hashed) or user is None:
             raise InvalidCredentials()
-        now = self.clock()
+        now = self._now()
         session_id, refresh_jti = new_id(), secrets.token_urlsafe(16)
         await self.store.sessions.create(session_id, user["_id"], refresh_jti, now,
                                          now + self.codec.refresh_ttl)
@@ -136,7 +139,7 @@ class AuthService:
     async def refresh(self, refresh_token: str) -> TokenPair:
         """Rotate a refresh token; reusing a rotated one revokes its session."""
         claims = self.codec.decode(refresh_token, "refresh")
-        now, new_jti = self.clock(), secrets.token_urlsafe(16)
+        now, new_jti = self._now(), secrets.token_urlsafe(16)
         session = await self.store.sessions.rotate(
             claims.session_id, claims.jti, new_jti, now, now + self.codec.refresh_ttl)
         if session is None:
@@ -155,7 +158,7 @@ class AuthService:
         return Principal(user_id=claims.user_id, session_id=claims.session_id)
 
     async def logout(self, principal: Principal) -> None:
-        await self.store.sessions.revoke(principal.session_id, self.clock(), "logout")
+        await self.store.sessions.revoke(principal.session_id, self._now(), "logout")
         self._sessions_ended([principal.session_id])
 
     def _pair(self, user_id: str, session_id: str, refresh_jti: str, now: datetime) -> TokenPair:
@@ -192,9 +195,9 @@ class AuthService:
         if not await self.hasher.verify(current, user["password_hash"]):
             raise InvalidCredentials("Current password is incorrect.")
         await self.store.users.update(principal.user_id, {
-            "password_hash": await self.hasher.hash(secret), "updated_at": self.clock()})
+            "password_hash": await self.hasher.hash(secret), "updated_at": self._now()})
         ended = await self.store.sessions.revoke_user(
-            principal.user_id, self.clock(), "password_changed", keep=principal.session_id)
+            principal.user_id, self._now(), "password_changed", keep=principal.session_id)
         self._sessions_ended(ended)
 
     def forgot_password(self, email: str) -> None:
@@ -213,7 +216,7 @@ class AuthService:
             if user is None:
                 return
             token = secrets.token_urlsafe(32)  # 256 bits
-            now = self.clock()
+            now = self._now()
             await self.store.resets.create(hash_reset_token(token), user["_id"], now,
                                            now + self.reset_ttl)
             minutes = int(self.reset_ttl.total_seconds() // 60)
@@ -230,7 +233,7 @@ class AuthService:
     async def reset_password(self, token: str, new: str) -> None:
         """Set a new password with a reset token, and end every session."""
         secret = password_bytes(new, field="new_password")
-        now = self.clock()
+        now = self._now()
         user_id = await self.store.resets.consume(hash_reset_token(token), now)
         if user_id is None:
             raise InvalidResetToken(field="token")

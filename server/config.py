@@ -10,6 +10,7 @@ from datetime import timedelta
 from pathlib import Path
 
 MIN_SECRET_BYTES = 32
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 class ConfigError(Exception):
@@ -24,7 +25,7 @@ class Settings:
     mongo_uri: str | None = field(default=None, repr=False)
     mongo_db: str = "paperdesk"
     data_dir: Path = Path("data")
-    ferretdb_bin: Path = Path(".tools/bin/ferretdb")
+    ferretdb_bin: Path = PROJECT_ROOT / ".tools" / "bin" / "ferretdb"
     redis_url: str | None = field(default=None, repr=False)
     # None: embedded mode generates one and keeps it in data_dir.
     jwt_secret: str | None = field(default=None, repr=False)

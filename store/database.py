@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
@@ -17,6 +18,11 @@ Database = AsyncDatabase[Document]
 
 # Errors that mean "the database is not answering right now" (503, not 500).
 DATABASE_DOWN = (ServerSelectionTimeoutError, AutoReconnect)
+
+
+def stored_time(moment: datetime) -> datetime:
+    """Truncate to milliseconds, the precision BSON dates keep."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
 
 
 class DatabaseUnavailable(Exception):

@@ -130,7 +130,9 @@ class Servers:
         self.running: list[Api] = []
 
     async def start(self, settings: Settings) -> Api:
-        app = create_app(settings, clock=self.clock, email=self.email)
+        return await self.start_app(create_app(settings, clock=self.clock, email=self.email))
+
+    async def start_app(self, app: web.Application) -> Api:
         client = TestClient(TestServer(app))
         await client.start_server()
         api = Api(client)

@@ -1,0 +1,184 @@
+"""The real entry points: `python run.py` with its embedded database, and the Node client."""
+
+import asyncio
+import json
+import os
+import shutil
+import signal
+import sys
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from store.embedded import free_port
+from tests.services import ROOT
+from tests.support import PASSWORD
+
+STARTUP_LIMIT = 60.0
+
+
+def ferretdb_pids(data_dir: Path) -> list[int]:
+    """Return the pids of FerretDB processes serving data_dir."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if "ferretdb" in cmdline and str(data_dir.resolve()) in cmdline:
+            pids.append(int(entry.name))
+    return pids
+
+
+class RunPy:
+    """`python run.py` in a scratch directory with no configuration but a port."""
+
+    def __init__(self, cwd: Path, **env: str) -> None:
+        self.cwd = cwd
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
+                    **env}
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "run.py"), cwd=self.cwd, env=self.env,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+
+    async def wait_healthy(self) -> None:
+        deadline = asyncio.get_running_loop().time() + STARTUP_LIMIT
+        while True:
+            assert self.process.returncode is None, await self.process.stderr.read()
+            try:
+                status, _ = await self.request("GET", "/healthz")
+                if status == 200:
+                    return
+            except OSError:
+                pass
+            assert asyncio.get_running_loop().time() < deadline, "no /healthz within 60 s"
+            await asyncio.sleep(0.1)
+
+    async def request(self, method: str, path: str, body: dict | None = None,
+                      token: str | None = None) -> tuple[int, dict]:
+        def send() -> tuple[int, dict]:
+            data = None if body is None else json.dumps(body).encode()
+            request = urllib.request.Request(self.url + path, method=method,  # noqa: S310
+                                             data=data)
+            if token:
+                request.add_header("Authorization", f"Bearer {token}")
+            try:
+                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (http only)
+                    raw = response.read()
+                    return response.status, json.loads(raw) if raw else {}
+            except urllib.error.HTTPError as error:
+                return error.code, json.loads(error.read())
+        return await asyncio.to_thread(send)
+
+    async def stop(self, sig: int = signal.SIGTERM) -> int:
+        self.process.send_signal(sig)
+        return await asyncio.wait_for(self.process.wait(), 20)
+
+
+@pytest.fixture
+def workdir(tmp_path: Path) -> Path:
+    return tmp_path
+
+
+async def wait_gone(data_dir: Path) -> None:
+    for _ in range(100):
+        if not ferretdb_pids(data_dir):
+            return
+        await asyncio.sleep(0.05)
+    raise AssertionError("FerretDB outlived the server")
+
+
+async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts(workdir):
+    server = RunPy(workdir)
+    await server.start()
+    try:
+        await server.wait_healthy()
+        assert (await server.request("GET", "/readyz"))[0] == 200
+        assert len(ferretdb_pids(workdir / "data")) == 1
+        status, _ = await server.request("POST", "/api/v1/auth/register", {
+            "email": "ann@example.com", "password": PASSWORD, "name": "Ann"})
+        assert status == 201
+        _, tokens = await server.request("POST", "/api/v1/auth/login",
+                                         {"email": "ann@example.com", "password": PASSWORD})
+    finally:
+        assert await server.stop(signal.SIGTERM) == 0
+    await wait_gone(workdir / "data")
+    assert (workdir / "data" / "jwt_secret").is_file()
+
+    again = RunPy(workdir)
+    await again.start()
+    try:
+        await again.wait_healthy()
+        # Same data and the same kept secret: the old token still works.
+        status, body = await again.request("GET", "/api/v1/me", token=tokens["access_token"])
+        assert (status, body["user"]["email"]) == (200, "ann@example.com")
+    finally:
+        assert await again.stop(signal.SIGINT) == 0
+    await wait_gone(workdir / "data")
+
+
+async def test_embedded_database_does_not_outlive_a_killed_server(workdir):
+    server = RunPy(workdir)
+    await server.start()
+    await server.wait_healthy()
+    assert ferretdb_pids(workdir / "data")
+    await server.stop(signal.SIGKILL)
+    await wait_gone(workdir / "data")
+
+
+async def test_missing_ferretdb_binary_exits_with_one_clear_line(workdir):
+    server = RunPy(workdir, FERRETDB_BIN=str(workdir / "no-such-ferretdb"))
+    await server.start()
+    _, stderr = await asyncio.wait_for(server.process.communicate(), 20)
+    assert server.process.returncode == 1
+    lines = stderr.decode().strip().splitlines()
+    assert len(lines) == 1, lines
+    assert "make setup" in lines[0] and "MONGO_URI" in lines[0]
+
+
+async def test_external_database_without_jwt_secret_refuses_to_start(workdir, mongo_uri):
+    server = RunPy(workdir, MONGO_URI=mongo_uri)
+    await server.start()
+    _, stderr = await asyncio.wait_for(server.process.communicate(), 20)
+    assert server.process.returncode == 1
+    assert "JWT_SECRET must be set" in stderr.decode()
+
+
+NODE_EXAMPLE = ROOT / "client_examples" / "node"
+needs_node = pytest.mark.skipif(
+    shutil.which("node") is None or not (NODE_EXAMPLE / "node_modules").is_dir(),
+    reason="Node.js or the example's node_modules (make setup) is missing")
+
+
+async def run_node(url: str, token: str | None) -> tuple[int, str, str]:
+    env = {"PATH": os.environ["PATH"]}
+    if token:
+        env["PAPERDESK_TOKEN"] = token
+    process = await asyncio.create_subprocess_exec(
+        "node", "connect.js", url, cwd=NODE_EXAMPLE, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+@needs_node
+async def test_node_socketio_client_connects_with_a_token(api):
+    tokens = await api.account()
+    code, stdout, stderr = await run_node(api.url, tokens["access_token"])
+    assert code == 0, stderr
+    assert "connected as ann@example.com" in stdout
+
+
+@needs_node
+async def test_node_socketio_client_is_refused_without_a_token(api):
+    code, _, stderr = await run_node(api.url, None)
+    assert code == 2
+    assert "refused: authentication_required" in stderr

@@ -1,0 +1,179 @@
+"""The signed-in user's profile, password changes, resets and account deletion."""
+
+import re
+
+import pytest
+
+from server import keys
+from tests.support import PASSWORD
+
+NEW_PASSWORD = "a brand new secret"
+
+
+async def test_get_me_returns_the_token_owner(api):
+    tokens = await api.account(email="ann@example.com")
+    await api.account(email="bob@example.com", name="Bob")
+    status, body = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert status == 200
+    assert body["user"] == tokens["user"]
+
+
+async def test_patch_me_updates_name_and_phone(api):
+    tokens = await api.account()
+    status, body = await api.call("PATCH", "/api/v1/me",
+                                  {"name": "Ann B", "phone": "+1 415-555-0100"},
+                                  token=tokens["access_token"])
+    assert status == 200
+    assert (body["user"]["name"], body["user"]["phone"]) == ("Ann B", "+14155550100")
+    _, body = await api.call("PATCH", "/api/v1/me", {"phone": None}, token=tokens["access_token"])
+    assert body["user"]["phone"] is None
+    _, body = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert (body["user"]["name"], body["user"]["phone"]) == ("Ann B", None)
+
+
+@pytest.mark.parametrize(("body", "code"), [
+    ({}, "validation_error"),
+    ({"email": "new@example.com"}, "validation_error"),
+    ({"name": ""}, "validation_error"),
+    ({"name": 7}, "validation_error"),
+    ({"phone": "0800 FLOWERS"}, "validation_error"),
+])
+async def test_patch_me_rejects_bad_changes_and_keeps_the_profile(api, body, code):
+    tokens = await api.account()
+    status, answer = await api.call("PATCH", "/api/v1/me", body, token=tokens["access_token"])
+    assert (status, answer["error"]["code"]) == (400, code)
+    _, me = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert me["user"] == tokens["user"]
+
+
+async def test_change_password_ends_other_sessions_and_keeps_this_one(api):
+    this = await api.account()
+    other = await api.login()
+    status, _ = await api.call("POST", "/api/v1/auth/password/change",
+                               {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                               token=this["access_token"])
+    assert status == 204
+    assert (await api.call("GET", "/api/v1/me", token=this["access_token"]))[0] == 200
+    assert (await api.call("GET", "/api/v1/me", token=other["access_token"]))[0] == 401
+    assert (await api.call("POST", "/api/v1/auth/refresh",
+                           {"refresh_token": other["refresh_token"]}))[0] == 401
+    assert (await api.call("POST", "/api/v1/auth/login",
+                           {"email": "ann@example.com", "password": PASSWORD}))[0] == 401
+    await api.login(password=NEW_PASSWORD)
+
+
+async def test_change_password_needs_the_current_one_and_a_valid_new_one(api):
+    tokens = await api.account()
+    status, body = await api.call("POST", "/api/v1/auth/password/change",
+                                  {"current_password": "wrong password",
+                                   "new_password": NEW_PASSWORD},
+                                  token=tokens["access_token"])
+    assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+    status, body = await api.call("POST", "/api/v1/auth/password/change",
+                                  {"current_password": PASSWORD, "new_password": "short"},
+                                  token=tokens["access_token"])
+    assert (status, body["error"]["code"]) == (400, "invalid_password")
+    assert body["error"]["details"]["field"] == "new_password"
+    await api.login(password=PASSWORD)
+
+
+def reset_token(message) -> str:
+    match = re.search(r"token=([\w-]+)", message.text)
+    assert match, "the reset message carries a link with the token"
+    return match.group(1)
+
+
+async def test_forgot_password_for_unknown_email_is_202_and_sends_nothing(api, email):
+    await api.register(email="ann@example.com")
+    status, body = await api.call("POST", "/api/v1/auth/password/forgot",
+                                  {"email": "nobody@example.com"})
+    assert status == 202
+    known = await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    assert known == (status, body)
+    message = await email.wait_for(lambda m: m.kind == "password_reset")
+    assert message.to == "ann@example.com"
+    assert [m.to for m in email.messages] == ["ann@example.com"]
+
+
+async def test_reset_token_sets_password_once_and_ends_all_sessions(api, email):
+    tokens = await api.account()
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "Ann@Example.com"})
+    token = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
+    assert len(token) >= 43  # 32 random bytes, base64url
+    stored = await api.app[keys.STORE].db["password_resets"].find_one({})
+    assert token not in str(stored)
+
+    status, _ = await api.call("POST", "/api/v1/auth/password/reset",
+                               {"token": token, "new_password": NEW_PASSWORD})
+    assert status == 204
+    assert (await api.call("GET", "/api/v1/me", token=tokens["access_token"]))[0] == 401
+    await api.login(password=NEW_PASSWORD)
+    status, body = await api.call("POST", "/api/v1/auth/password/reset",
+                                  {"token": token, "new_password": "yet another one"})
+    assert (status, body["error"]["code"]) == (400, "invalid_reset_token")
+    await api.login(password=NEW_PASSWORD)
+
+
+async def test_reset_token_expires_after_30_minutes(api, email, later):
+    await api.register()
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    token = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
+    later(minutes=31)
+    status, body = await api.call("POST", "/api/v1/auth/password/reset",
+                                  {"token": token, "new_password": NEW_PASSWORD})
+    assert (status, body["error"]["code"]) == (400, "invalid_reset_token")
+    await api.login(password=PASSWORD)
+
+
+async def test_reset_with_a_bad_new_password_does_not_use_up_the_token(api, email):
+    await api.register()
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    token = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
+    status, body = await api.call("POST", "/api/v1/auth/password/reset",
+                                  {"token": token, "new_password": "short"})
+    assert (status, body["error"]["code"]) == (400, "invalid_password")
+    status, _ = await api.call("POST", "/api/v1/auth/password/reset",
+                               {"token": token, "new_password": NEW_PASSWORD})
+    assert status == 204
+
+
+async def test_a_newer_reset_token_replaces_the_older_one(api, email):
+    await api.register()
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    first = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    second = reset_token(await email.wait_for(lambda m: reset_token(m) != first))
+    status, _ = await api.call("POST", "/api/v1/auth/password/reset",
+                               {"token": first, "new_password": NEW_PASSWORD})
+    assert status == 400
+    status, _ = await api.call("POST", "/api/v1/auth/password/reset",
+                               {"token": second, "new_password": NEW_PASSWORD})
+    assert status == 204
+
+
+async def test_delete_me_needs_the_password(api):
+    tokens = await api.account()
+    status, body = await api.call("DELETE", "/api/v1/me", {"password": "wrong password"},
+                                  token=tokens["access_token"])
+    assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+    status, body = await api.call("DELETE", "/api/v1/me", token=tokens["access_token"])
+    assert (status, body["error"]["code"]) == (400, "invalid_json")
+    assert (await api.call("GET", "/api/v1/me", token=tokens["access_token"]))[0] == 200
+
+
+async def test_delete_me_removes_the_user_and_their_data(api):
+    tokens = await api.account()
+    bob = await api.account(email="bob@example.com", name="Bob")
+    status, _ = await api.call("DELETE", "/api/v1/me", {"password": PASSWORD},
+                               token=tokens["access_token"])
+    assert status == 204
+    assert (await api.call("GET", "/api/v1/me", token=tokens["access_token"]))[0] == 401
+    assert (await api.call("POST", "/api/v1/auth/login",
+                           {"email": "ann@example.com", "password": PASSWORD}))[0] == 401
+    db = api.app[keys.STORE].db
+    ann_id = tokens["user"]["id"]
+    assert await db["users"].count_documents({"_id": ann_id}) == 0
+    assert await db["sessions"].count_documents({"user_id": ann_id}) == 0
+    assert await db["sessions"].count_documents({"user_id": bob["user"]["id"]}) == 1
+    # The email is free again.
+    await api.register(email="ann@example.com")

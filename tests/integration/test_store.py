@@ -1,0 +1,93 @@
+"""Repositories against the real database: conditional updates and recovery."""
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from store.database import ensure_indexes, open_client
+from store.store import Store
+from trading.errors import EmailTaken
+
+NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture
+async def store(mongo_uri, db_name):
+    client = open_client(mongo_uri)
+    db = client[db_name]
+    await ensure_indexes(db)
+    yield Store(db)
+    await client.close()
+
+
+def user(user_id: str, email: str) -> dict:
+    return {"_id": user_id, "email": email, "name": "N", "phone": None,
+            "password_hash": "h", "created_at": NOW, "updated_at": NOW}
+
+
+async def test_unique_email_is_enforced_by_the_database(store):
+    await store.users.create(user("u1", "a@example.com"))
+    with pytest.raises(EmailTaken):
+        await store.users.create(user("u2", "a@example.com"))
+
+
+async def test_rotation_is_a_single_winner_compare_and_swap(store):
+    await store.sessions.create("s1", "u1", "jti-0", NOW, NOW + timedelta(days=1))
+    results = await asyncio.gather(*(
+        store.sessions.rotate("s1", "jti-0", f"jti-{n}", NOW, NOW + timedelta(days=1))
+        for n in range(1, 6)))
+    winners = [doc for doc in results if doc is not None]
+    assert len(winners) == 1
+    assert (await store.sessions.get("s1"))["refresh_jti"] == winners[0]["refresh_jti"]
+
+
+async def test_revoked_or_expired_sessions_do_not_rotate(store):
+    await store.sessions.create("s1", "u1", "j", NOW, NOW + timedelta(days=1))
+    await store.sessions.create("s2", "u1", "j", NOW, NOW + timedelta(seconds=1))
+    assert await store.sessions.revoke("s1", NOW, "logout")
+    assert not await store.sessions.revoke("s1", NOW, "logout")  # once
+    assert await store.sessions.rotate("s1", "j", "k", NOW, NOW) is None
+    assert await store.sessions.rotate("s2", "j", "k", NOW + timedelta(seconds=2), NOW) is None
+
+
+async def test_revoke_user_keeps_the_named_session(store):
+    for sid in ("s1", "s2", "s3"):
+        await store.sessions.create(sid, "u1", "j", NOW, NOW + timedelta(days=1))
+    await store.sessions.create("other", "u2", "j", NOW, NOW + timedelta(days=1))
+    assert sorted(await store.sessions.revoke_user("u1", NOW, "pw", keep="s2")) == ["s1", "s3"]
+    assert await store.sessions.active("s2") is not None
+    assert await store.sessions.active("other") is not None
+
+
+async def test_reset_token_is_consumed_once_even_concurrently(store):
+    await store.resets.create("hash", "u1", NOW, NOW + timedelta(minutes=30))
+    results = await asyncio.gather(*(store.resets.consume("hash", NOW) for _ in range(5)))
+    assert results.count("u1") == 1
+    assert results.count(None) == 4
+
+
+async def test_recovery_finishes_an_interrupted_account_deletion(store):
+    await store.users.create(user("u1", "a@example.com"))
+    await store.users.create(user("u2", "b@example.com"))
+    await store.sessions.create("s1", "u1", "j", NOW, NOW + timedelta(days=1))
+    await store.sessions.create("s2", "u2", "j", NOW, NOW + timedelta(days=1))
+    # A crash right after the first step of a deletion:
+    assert await store.users.mark_deleting("u1", NOW)
+    assert await store.users.by_email("a@example.com") is None
+
+    await store.recover(NOW)
+
+    assert await store.db["users"].count_documents({}) == 1
+    assert await store.db["sessions"].count_documents({"user_id": "u1"}) == 0
+    assert await store.sessions.active("s2") is not None
+
+
+async def test_recovery_purges_expired_sessions_and_reset_tokens(store):
+    await store.sessions.create("old", "u1", "j", NOW, NOW - timedelta(seconds=1))
+    await store.sessions.create("live", "u1", "j", NOW, NOW + timedelta(days=1))
+    await store.resets.create("old", "u1", NOW, NOW - timedelta(seconds=1))
+    await store.recover(NOW)
+    assert await store.sessions.get("old") is None
+    assert await store.sessions.get("live") is not None
+    assert await store.db["password_resets"].count_documents({}) == 0

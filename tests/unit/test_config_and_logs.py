@@ -1,0 +1,75 @@
+import stat
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from server.config import ConfigError, Settings, resolve_jwt_secret
+from server.logs import redact
+
+
+def test_defaults_with_an_empty_environment():
+    settings = Settings.from_env({})
+    assert settings.port == 8000
+    assert settings.embedded
+    assert settings.access_token_ttl == timedelta(minutes=15)
+    assert settings.refresh_token_ttl == timedelta(days=30)
+    assert settings.bcrypt_cost == 12
+    assert settings.cors_origins == ()
+
+
+def test_environment_values_are_parsed():
+    settings = Settings.from_env({
+        "PORT": "9000", "MONGO_URI": "mongodb://db:27017/", "JWT_SECRET": "k" * 32,
+        "ACCESS_TOKEN_TTL": "60", "BCRYPT_COST": "10",
+        "CORS_ORIGINS": "https://a.example, https://b.example", "PUBLIC_URL": "https://x.io/"})
+    assert (settings.port, settings.embedded, settings.bcrypt_cost) == (9000, False, 10)
+    assert settings.access_token_ttl == timedelta(seconds=60)
+    assert settings.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.public_url == "https://x.io"
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"JWT_SECRET": "short"}, "at least 32 bytes"),
+    ({"PORT": "eighty"}, "PORT must be a whole number"),
+    ({"ACCESS_TOKEN_TTL": "0"}, "positive"),
+    ({"BCRYPT_COST": "3"}, "BCRYPT_COST"),
+])
+def test_bad_values_are_refused_with_one_clear_line(env, message):
+    with pytest.raises(ConfigError, match=message) as caught:
+        Settings.from_env(env)
+    assert "\n" not in str(caught.value)
+
+
+def test_secrets_are_not_in_the_settings_repr():
+    settings = Settings(jwt_secret="k" * 40, mongo_uri="mongodb://user:pw@db/")
+    assert "k" * 40 not in repr(settings)
+    assert "pw@" not in repr(settings)
+
+
+def test_embedded_secret_is_generated_once_and_kept(tmp_path: Path):
+    settings = Settings(data_dir=tmp_path)
+    first = resolve_jwt_secret(settings)
+    assert len(first) >= 32
+    assert resolve_jwt_secret(settings) == first
+    assert stat.S_IMODE((tmp_path / "jwt_secret").stat().st_mode) == 0o600
+
+
+def test_short_kept_secret_is_refused(tmp_path: Path):
+    (tmp_path / "jwt_secret").write_text("short\n")
+    with pytest.raises(ConfigError, match="shorter than 32 bytes"):
+        resolve_jwt_secret(Settings(data_dir=tmp_path))
+
+
+def test_external_database_needs_an_explicit_secret(tmp_path: Path):
+    with pytest.raises(ConfigError, match="JWT_SECRET must be set"):
+        resolve_jwt_secret(Settings(data_dir=tmp_path, mongo_uri="mongodb://db/"))
+
+
+def test_redact_hides_tokens_and_password_values():
+    token = "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"
+    line = f'login {{"password": "hunter22", "refresh_token": "abc"}} Bearer {token} ?token=xyz'
+    cleaned = redact(line)
+    for secret in ("hunter22", token, "abc", "xyz"):
+        assert secret not in cleaned
+    assert redact("user 42 logged in") == "user 42 logged in"

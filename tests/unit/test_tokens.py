@@ -1,0 +1,51 @@
+from datetime import UTC, datetime, timedelta
+
+import jwt
+import pytest
+
+from server.tokens import Claims, TokenCodec
+from trading.errors import InvalidToken, TokenExpired
+
+SECRET = "s" * 64  # long enough for HS512, so only the algorithm differs
+codec = TokenCodec(SECRET, timedelta(minutes=15), timedelta(days=30))
+claims = Claims(user_id="u1", session_id="s1", jti="j1", typ="access")
+
+
+def test_round_trip_keeps_the_claims():
+    token = codec.encode(claims, datetime.now(UTC))
+    assert codec.decode(token, "access") == claims
+
+
+def test_token_carries_standard_claims_with_configured_lifetime():
+    now = datetime.now(UTC)
+    payload = jwt.decode(codec.encode(claims, now), SECRET, algorithms=["HS256"],
+                         issuer="paperdesk")
+    assert payload["exp"] - payload["iat"] == 15 * 60
+    assert {"sub", "sid", "jti", "typ", "iat", "exp", "iss"} <= set(payload)
+
+
+def test_expired_token_raises_token_expired():
+    token = codec.encode(claims, datetime.now(UTC) - timedelta(minutes=16))
+    with pytest.raises(TokenExpired):
+        codec.decode(token, "access")
+
+
+def test_wrong_type_is_invalid():
+    token = codec.encode(claims, datetime.now(UTC))
+    with pytest.raises(InvalidToken):
+        codec.decode(token, "refresh")
+
+
+@pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
+def test_other_algorithms_are_refused_even_with_the_right_key(algorithm):
+    payload = {"sub": "u1", "sid": "s1", "jti": "j1", "typ": "access", "iss": "paperdesk",
+               "iat": int(datetime.now(UTC).timestamp()), "exp": 4_000_000_000}
+    with pytest.raises(InvalidToken):
+        codec.decode(jwt.encode(payload, SECRET, algorithm=algorithm), "access")
+
+
+def test_unsigned_and_claimless_tokens_are_refused():
+    with pytest.raises(InvalidToken):
+        codec.decode(jwt.encode({"sub": "u1"}, None, algorithm="none"), "access")
+    with pytest.raises(InvalidToken):
+        codec.decode(jwt.encode({"sub": "u1", "exp": 4_000_000_000}, SECRET), "access")
