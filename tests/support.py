@@ -7,6 +7,7 @@ from collections import defaultdict
 from datetime import datetime, timedelta
 from typing import Any
 
+import aiohttp
 import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
@@ -75,11 +76,12 @@ class Api:
         user = await self.register(email=email, name=name)
         return {**await self.login(email), "user": user}
 
-    async def socket(self, token: str | None = None, **auth: Any) -> SocketClient:
+    async def socket(self, token: str | None = None, headers: dict[str, str] | None = None,
+                     **auth: Any) -> SocketClient:
         """Connect a Socket.IO client (raises socketio.exceptions.ConnectionError if refused)."""
         client = SocketClient()
         self.sockets.append(client)
-        await client.connect(self.url, {"token": token, **auth} if token else auth)
+        await client.connect(self.url, {"token": token, **auth} if token else auth, headers)
         return client
 
 
@@ -87,7 +89,9 @@ class SocketClient:
     """A python-socketio client that records every event it receives."""
 
     def __init__(self) -> None:
-        self.sio = socketio.AsyncClient(reconnection=False)
+        # Our own HTTP session, closed by close() even when a connect is refused.
+        self.http = aiohttp.ClientSession()
+        self.sio = socketio.AsyncClient(reconnection=False, http_session=self.http)
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.received: list[tuple[str, Any]] = []
         self.connect_error: Any = None
@@ -106,8 +110,10 @@ class SocketClient:
     async def _gone(self, reason: Any = None) -> None:
         self.disconnected.set()
 
-    async def connect(self, url: str, auth: dict[str, Any]) -> None:
-        await self.sio.connect(url, auth=auth, transports=["websocket"], wait_timeout=5)
+    async def connect(self, url: str, auth: dict[str, Any],
+                      headers: dict[str, str] | None = None) -> None:
+        await self.sio.connect(url, auth=auth, headers=headers or {}, transports=["websocket"],
+                               wait_timeout=5)
 
     async def call(self, event: str, data: Any = None) -> Any:
         return await self.sio.call(event, data, timeout=5)
@@ -119,6 +125,7 @@ class SocketClient:
     async def close(self) -> None:
         if self.sio.connected:
             await self.sio.disconnect()
+        await self.http.close()
 
 
 class Servers:

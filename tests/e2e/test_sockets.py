@@ -25,13 +25,8 @@ async def test_socket_with_valid_token_connects_and_whoami_acks_the_user(api):
 
 async def test_socket_may_send_the_token_as_an_authorization_header(api):
     tokens = await api.account()
-    client = socketio.AsyncClient(reconnection=False)
-    await client.connect(api.url, headers={"Authorization": f"Bearer {tokens['access_token']}"},
-                         transports=["websocket"], wait_timeout=5)
-    try:
-        assert (await client.call("whoami", timeout=5))["ok"] is True
-    finally:
-        await client.disconnect()
+    sock = await api.socket(headers={"Authorization": f"Bearer {tokens['access_token']}"})
+    assert (await sock.call("whoami"))["ok"] is True
 
 
 @pytest.mark.parametrize(("auth", "code"), [
@@ -164,3 +159,20 @@ async def test_user_password_never_travels_in_socket_acks(api):
     ack = await sock.call("whoami")
     assert PASSWORD not in str(ack)
     assert "password" not in str(ack)
+
+
+async def test_browser_sockets_from_other_origins_are_refused_by_default(api):
+    tokens = await api.account()
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await api.socket(tokens["access_token"], headers={"Origin": "http://evil.example"})
+    same = await api.socket(tokens["access_token"], headers={"Origin": api.url.rstrip("/")})
+    assert (await same.call("whoami"))["ok"] is True
+
+
+async def test_configured_origins_may_connect(servers, settings):
+    api = await servers.start(replace(settings, cors_origins=("https://app.example",)))
+    tokens = await api.account()
+    allowed = await api.socket(tokens["access_token"], headers={"Origin": "https://app.example"})
+    assert (await allowed.call("whoami"))["ok"] is True
+    with pytest.raises(socketio.exceptions.ConnectionError):
+        await api.socket(tokens["access_token"], headers={"Origin": "https://other.example"})

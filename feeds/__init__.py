@@ -1,0 +1,1 @@
+"""Price sources: each turns its payload into a domain quote at the boundary."""
