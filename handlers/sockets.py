@@ -16,6 +16,7 @@ from server.auth import AuthService, Principal, public_user
 from server.sockets import acked, session_room, user_room
 from store.database import DATABASE_DOWN
 from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
+from trading.market import validate_symbols
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +36,11 @@ class SocketGateway:
         self.sio = sio
         self._tasks: set[asyncio.Task[None]] = set()
         sio.on("connect", self.connect)
+        sio.on("disconnect", self.disconnect)
         sio.on("whoami", acked(self.whoami))
         sio.on("join", acked(self.join))
+        sio.on("subscribe", acked(self.subscribe))
+        sio.on("unsubscribe", acked(self.unsubscribe))
 
     @property
     def auth(self) -> AuthService:
@@ -59,6 +63,9 @@ class SocketGateway:
         await self.sio.enter_room(sid, user_room(principal.user_id))
         await self.sio.enter_room(sid, session_room(principal.session_id))
 
+    async def disconnect(self, sid: str, reason: Any = None) -> None:
+        self.app[keys.STREAMER].forget(sid)
+
     async def principal(self, sid: str) -> Principal:
         session = await self.sio.get_session(sid)
         return Principal(user_id=session["user_id"], session_id=session["session_id"])
@@ -77,6 +84,21 @@ class SocketGateway:
         if principal.user_id != (await self.principal(sid)).user_id:
             raise Forbidden("The token belongs to another user than this connection.")
         return {"room": user_room(principal.user_id)}
+
+    async def subscribe(self, sid: str, data: Any) -> dict[str, Any]:
+        """Start live prices for symbols; the ack lists all subscribed and their quotes now."""
+        market, streamer = self.app[keys.MARKET], self.app[keys.STREAMER]
+        symbols = validate_symbols(market.universe, payload(data).get("symbols"),
+                                   streamer.limit)
+        subscribed = await streamer.subscribe(sid, symbols)
+        return {"symbols": sorted(subscribed),
+                "quotes": [market.hub.view(symbol) for symbol in symbols]}
+
+    async def unsubscribe(self, sid: str, data: Any) -> dict[str, Any]:
+        market, streamer = self.app[keys.MARKET], self.app[keys.STREAMER]
+        symbols = validate_symbols(market.universe, payload(data).get("symbols"),
+                                   len(market.universe))
+        return {"symbols": sorted(await streamer.unsubscribe(sid, symbols))}
 
     def drop_sessions(self, session_ids: list[str]) -> None:
         """Disconnect this process's sockets of sessions that were revoked."""

@@ -48,3 +48,17 @@ def _check_string(value: Any, name: str, max_chars: int) -> str:
     if len(value) > max_chars:
         raise InvalidInput(f"'{name}' must be at most {max_chars} characters.", field=name)
     return value
+
+
+def integer_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
+    """Read an integer query parameter within [low, high]."""
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise InvalidInput(f"'{name}' must be a whole number.", field=name) from None
+    if not low <= value <= high:
+        raise InvalidInput(f"'{name}' must be between {low} and {high}.", field=name)
+    return value

@@ -11,7 +11,9 @@ from datetime import UTC, datetime
 import redis.asyncio as aioredis
 from aiohttp import web
 
-from handlers import auth_routes, health, me
+from feeds.base import Feed
+from feeds.service import Market
+from handlers import auth_routes, health, market, me
 from handlers.sockets import SocketGateway
 from notifier.base import Channel, Notifier, RecordingChannel
 from server import keys
@@ -20,6 +22,7 @@ from server.config import Settings, resolve_jwt_secret
 from server.middleware import error_middleware
 from server.passwords import PasswordHasher
 from server.sockets import create_sio
+from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
 from store.database import ensure_indexes, open_client, wait_until_ready
 from store.embedded import EmbeddedFerretDB
@@ -32,9 +35,12 @@ def utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def create_app(settings: Settings, *, clock: Clock = utc_now,
-               email: Channel | None = None) -> web.Application:
-    """Build the application. Resources open on start-up and close on clean-up."""
+def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | None = None,
+               feeds: list[Feed] | None = None) -> web.Application:
+    """Build the application. Resources open on start-up and close on clean-up.
+
+    email and feeds replace the configured ones (tests pass stand-ins).
+    """
     app = web.Application(middlewares=[error_middleware],
                           client_max_size=settings.max_request_bytes)
     app[keys.SETTINGS] = settings
@@ -43,13 +49,16 @@ def create_app(settings: Settings, *, clock: Clock = utc_now,
     sio.attach(app)
     app[keys.SIO] = sio
     gateway = SocketGateway(app, sio)
+    # Built now so configuration errors surface before anything starts.
+    app[keys.MARKET] = Market(settings.market, clock, feeds)
     app.cleanup_ctx.extend([
         embedded_database,
         database,
         redis_client,
         auth_service(email or RecordingChannel("email"), gateway),
+        market_data,
     ])
-    for module in (health, auth_routes, me):
+    for module in (health, auth_routes, me, market):
         app.router.add_routes(module.routes)
     return app
 
@@ -97,6 +106,19 @@ async def redis_client(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await client.aclose()
+
+
+async def market_data(app: web.Application) -> AsyncIterator[None]:
+    """Run the feeds and stream their prices to subscribed sockets."""
+    streamer = PriceStreamer(app[keys.SIO], app[keys.MARKET].hub, app[keys.SETTINGS].market)
+    app[keys.STREAMER] = streamer
+    streamer.start()
+    app[keys.MARKET].start()
+    try:
+        yield
+    finally:
+        await app[keys.MARKET].stop()
+        await streamer.stop()
 
 
 def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
 MIN_SECRET_BYTES = 32
@@ -15,6 +16,45 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 class ConfigError(Exception):
     """The configuration cannot work; the message is one line for the operator."""
+
+
+DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
+                   "RELIANCE.NS=2900,^NSEI=22000")
+
+
+@dataclass(frozen=True, slots=True)
+class MarketSettings:
+    # Which symbol comes from which source: "sim:BTCUSDT=65000,AAPL=190;binance:ETHUSDT;
+    # yfinance:^NSEI,MSFT;replay:XYZ" (sim symbols may name a start price).
+    symbols: str = DEFAULT_SYMBOLS
+    sim_seed: int | None = None
+    sim_volatility: Decimal = Decimal("0.0005")
+    sim_interval: float = 0.5
+    replay_file: Path | None = None
+    replay_speed: float = 1.0
+    replay_loop: bool = True
+    binance_url: str = "wss://stream.binance.com:9443"
+    binance_stream: str = "trade"
+    binance_silence: float = 30.0
+    yfinance_interval: float = 15.0
+    yfinance_max_rate: float = 1.0
+    stale_after: timedelta = timedelta(seconds=30)
+    yfinance_stale_after: timedelta = timedelta(minutes=3)
+    # Updates to one client are coalesced within this window (latest price wins).
+    price_window: float = 0.05
+    # "coalesced" (batched per window) or "per_tick" (a room emit per tick; the baseline).
+    fanout: str = "coalesced"
+    max_subscriptions: int = 50
+    # A client with more packets than this waiting to be written is dropped.
+    slow_client_packets: int = 500
+    watchlist_limit: int = 50
+
+    def __post_init__(self) -> None:
+        if self.fanout not in ("coalesced", "per_tick"):
+            raise ConfigError("PRICE_FANOUT must be coalesced or per_tick.")
+        if self.price_window <= 0 or self.sim_interval <= 0 or self.yfinance_max_rate <= 0:
+            raise ConfigError("PRICE_WINDOW_MS, SIM_TICK_INTERVAL and YFINANCE_MAX_RATE "
+                              "must be positive.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +79,7 @@ class Settings:
     max_request_bytes: int = 1024 * 1024
     public_url: str = "http://localhost:8000"
     log_level: str = "INFO"
+    market: MarketSettings = field(default_factory=MarketSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -77,7 +118,35 @@ class Settings:
             max_request_bytes=reader.integer("MAX_REQUEST_BYTES", default.max_request_bytes),
             public_url=reader.text("PUBLIC_URL", default.public_url).rstrip("/"),
             log_level=reader.text("LOG_LEVEL", default.log_level).upper(),
+            market=_market_from_env(reader),
         )
+
+
+def _market_from_env(reader: _Reader) -> MarketSettings:
+    default = MarketSettings()
+    replay = reader.optional("REPLAY_FILE")
+    return MarketSettings(
+        symbols=reader.text("MARKET_SYMBOLS", default.symbols),
+        sim_seed=reader.integer("SIM_SEED", 0) if reader.optional("SIM_SEED") else None,
+        sim_volatility=reader.decimal("SIM_VOLATILITY", default.sim_volatility),
+        sim_interval=reader.number("SIM_TICK_INTERVAL", default.sim_interval),
+        replay_file=Path(replay) if replay else None,
+        replay_speed=reader.number("REPLAY_SPEED", default.replay_speed),
+        replay_loop=reader.flag("REPLAY_LOOP", default.replay_loop),
+        binance_url=reader.text("BINANCE_WS_URL", default.binance_url),
+        binance_stream=reader.text("BINANCE_STREAM", default.binance_stream),
+        binance_silence=reader.number("BINANCE_SILENCE_TIMEOUT", default.binance_silence),
+        yfinance_interval=reader.number("YFINANCE_POLL_INTERVAL", default.yfinance_interval),
+        yfinance_max_rate=reader.number("YFINANCE_MAX_RATE", default.yfinance_max_rate),
+        stale_after=reader.seconds("STALE_AFTER", default.stale_after),
+        yfinance_stale_after=reader.seconds("YFINANCE_STALE_AFTER",
+                                            default.yfinance_stale_after),
+        price_window=reader.number("PRICE_WINDOW_MS", default.price_window * 1000) / 1000,
+        fanout=reader.text("PRICE_FANOUT", default.fanout),
+        max_subscriptions=reader.integer("MAX_SUBSCRIPTIONS", default.max_subscriptions),
+        slow_client_packets=reader.integer("SLOW_CLIENT_PACKETS", default.slow_client_packets),
+        watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,6 +174,34 @@ class _Reader:
         if value <= 0:
             raise ConfigError(f"{name} must be a positive number of seconds.")
         return timedelta(seconds=value)
+
+    def number(self, name: str, default: float) -> float:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            return float(value)
+        except ValueError:
+            raise ConfigError(f"{name} must be a number, not {value!r}.") from None
+
+    def decimal(self, name: str, default: Decimal) -> Decimal:
+        value = self.optional(name)
+        if value is None:
+            return default
+        try:
+            return Decimal(value)
+        except InvalidOperation:
+            raise ConfigError(f"{name} must be a decimal number, not {value!r}.") from None
+
+    def flag(self, name: str, default: bool) -> bool:
+        value = self.optional(name)
+        if value is None:
+            return default
+        if value.lower() in ("1", "true", "yes", "on"):
+            return True
+        if value.lower() in ("0", "false", "no", "off"):
+            return False
+        raise ConfigError(f"{name} must be true or false, not {value!r}.")
 
     def words(self, name: str) -> tuple[str, ...]:
         value = self.optional(name) or ""

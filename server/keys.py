@@ -6,8 +6,10 @@ import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
+from feeds.service import Market
 from server.auth import AuthService, Clock
 from server.config import Settings
+from server.streaming import PriceStreamer
 from store.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -17,3 +19,5 @@ MONGO_URI = web.AppKey("mongo_uri", str)
 STORE = web.AppKey("store", Store)
 REDIS: web.AppKey[aioredis.Redis | None] = web.AppKey("redis")
 AUTH = web.AppKey("auth", AuthService)
+MARKET = web.AppKey("market", Market)
+STREAMER = web.AppKey("streamer", PriceStreamer)

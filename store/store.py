@@ -9,6 +9,7 @@ from store.database import Database
 from store.resets import ResetStore
 from store.sessions import SessionStore
 from store.users import UserStore
+from store.watchlists import WatchlistStore
 
 log = logging.getLogger(__name__)
 
@@ -19,6 +20,7 @@ class Store:
         self.users = UserStore(db)
         self.sessions = SessionStore(db)
         self.resets = ResetStore(db)
+        self.watchlists = WatchlistStore(db)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

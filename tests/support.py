@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 from datetime import datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 import aiohttp
@@ -12,9 +13,11 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from feeds.base import Feed
 from notifier.base import RecordingChannel
 from server.app import create_app
 from server.config import Settings
+from trading.market import Quote
 
 PASSWORD = "correct horse battery"
 
@@ -30,6 +33,10 @@ class Clock:
 
     def advance(self, delta: timedelta) -> None:
         self.now += delta
+
+
+def quote(symbol: str, price: str, at: datetime, source: str = "sim") -> Quote:
+    return Quote(symbol, Decimal(price), at, source)
 
 
 class Api:
@@ -136,8 +143,10 @@ class Servers:
         self.email = email
         self.running: list[Api] = []
 
-    async def start(self, settings: Settings) -> Api:
-        return await self.start_app(create_app(settings, clock=self.clock, email=self.email))
+    async def start(self, settings: Settings, feeds: list[Feed] | None = None) -> Api:
+        """Start an app; with no feeds given, none run (tests publish prices themselves)."""
+        return await self.start_app(create_app(settings, clock=self.clock, email=self.email,
+                                               feeds=[] if feeds is None else feeds))
 
     async def start_app(self, app: web.Application) -> Api:
         client = TestClient(TestServer(app))

@@ -5,6 +5,7 @@
     │   ├── InvalidJSON             invalid_json
     │   ├── InvalidPassword         invalid_password
     │   ├── InvalidResetToken       invalid_reset_token
+    │   ├── UnknownSymbolInput      unknown_symbol     (a symbol in a body)
     │   └── PayloadTooLarge         payload_too_large  (413)
     ├── AuthenticationError                            (401)
     │   ├── AuthenticationRequired  authentication_required
@@ -13,6 +14,7 @@
     │   └── TokenExpired            token_expired
     ├── Forbidden                   forbidden          (403)
     ├── NotFound                    not_found          (404)
+    │   └── UnknownSymbol           unknown_symbol     (a symbol in the path)
     ├── MethodNotAllowed            method_not_allowed (405)
     ├── Conflict                    conflict           (409)
     │   └── EmailTaken              email_taken
@@ -74,6 +76,11 @@ class InvalidResetToken(InvalidInput):
     default_message = "The reset token is invalid, already used or expired."
 
 
+class UnknownSymbolInput(InvalidInput):
+    code = "unknown_symbol"
+    default_message = "Unknown symbol."
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     default_message = "The request body is too large."
@@ -111,6 +118,11 @@ class Forbidden(PaperDeskError):
 class NotFound(PaperDeskError):
     code = "not_found"
     default_message = "Not found."
+
+
+class UnknownSymbol(NotFound):
+    code = "unknown_symbol"
+    default_message = "Unknown symbol."
 
 
 class MethodNotAllowed(PaperDeskError):

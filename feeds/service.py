@@ -1,0 +1,104 @@
+"""Builds the configured feeds around one price hub and keeps them running."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import secrets
+from collections.abc import Callable
+from datetime import datetime
+
+from feeds.base import Backoff, Feed
+from feeds.binance import BinanceFeed
+from feeds.hub import PriceHub
+from feeds.replay import ReplayFeed, load_ticks
+from feeds.sim import SimFeed
+from feeds.yahoo import YFinanceFeed
+from server.config import ConfigError, MarketSettings
+from trading.market import Universe
+
+log = logging.getLogger(__name__)
+
+
+def build_universe(settings: MarketSettings) -> Universe:
+    try:
+        return Universe.parse(settings.symbols)
+    except ValueError as exc:
+        raise ConfigError(f"MARKET_SYMBOLS: {exc}.") from None
+
+
+def build_feeds(settings: MarketSettings, universe: Universe,
+                clock: Callable[[], datetime]) -> list[Feed]:
+    """One feed per source that has symbols configured."""
+    feeds: list[Feed] = []
+    if sim := universe.from_source("sim"):
+        seed = settings.sim_seed if settings.sim_seed is not None else secrets.randbits(32)
+        feeds.append(SimFeed(sim, seed=seed, volatility=settings.sim_volatility,
+                             interval=settings.sim_interval, clock=clock))
+    if universe.from_source("replay"):
+        if settings.replay_file is None:
+            raise ConfigError("REPLAY_FILE must name a CSV or JSONL file for replay symbols.")
+        try:
+            ticks = load_ticks(settings.replay_file, universe)
+        except (OSError, ValueError) as exc:
+            raise ConfigError(f"REPLAY_FILE: {exc}") from None
+        feeds.append(ReplayFeed(ticks, speed=settings.replay_speed, loop=settings.replay_loop,
+                                clock=clock))
+    if binance := universe.from_source("binance"):
+        try:
+            feeds.append(BinanceFeed(binance, url=settings.binance_url,
+                                     stream=settings.binance_stream,
+                                     silence_timeout=settings.binance_silence))
+        except ValueError as exc:
+            raise ConfigError(f"BINANCE_STREAM: {exc}.") from None
+    if yahoo := universe.from_source("yfinance"):
+        feeds.append(YFinanceFeed(yahoo, interval=settings.yfinance_interval,
+                                  max_rate=settings.yfinance_max_rate))
+    return feeds
+
+
+class Market:
+    """The universe, the hub, and the tasks that feed it and watch for staleness."""
+
+    def __init__(self, settings: MarketSettings, clock: Callable[[], datetime],
+                 feeds: list[Feed] | None = None) -> None:
+        self.universe = build_universe(settings)
+        stale_after = {symbol: settings.yfinance_stale_after if i.source == "yfinance"
+                       else settings.stale_after
+                       for symbol, i in self.universe.instruments.items()}
+        self.hub = PriceHub(self.universe, stale_after, clock)
+        self.feeds = build_feeds(settings, self.universe, clock) if feeds is None else feeds
+        self.tasks: dict[str, asyncio.Task[None]] = {}
+        self.check_every = min([*stale_after.values(), settings.stale_after]).total_seconds() / 4
+
+    def start(self) -> None:
+        for feed in self.feeds:
+            self.tasks[feed.name] = asyncio.create_task(self._supervise(feed),
+                                                        name=f"feed:{feed.name}")
+        self.tasks["staleness"] = asyncio.create_task(self._watch_staleness(), name="staleness")
+
+    async def stop(self) -> None:
+        for task in self.tasks.values():
+            task.cancel()
+        for task in self.tasks.values():
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    async def _supervise(self, feed: Feed) -> None:
+        """Run a feed; if it crashes, log it and start it again after a pause."""
+        backoff = Backoff(first=1.0, most=60.0)
+        while True:
+            try:
+                await feed.run(self.hub)
+                return
+            except Exception:
+                delay = backoff.next_delay()
+                log.exception("%s feed crashed; restarting in %.1f s", feed.name, delay)
+                await asyncio.sleep(delay)
+
+    async def _watch_staleness(self) -> None:
+        interval = min(max(self.check_every, 0.05), 5.0)
+        while True:
+            await asyncio.sleep(interval)
+            self.hub.check_staleness()

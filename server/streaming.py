@@ -1,0 +1,191 @@
+"""Live prices to Socket.IO clients: subscriptions, coalescing, slow-client drops.
+
+Clients with the same set of subscribed symbols share a room, so each window's
+update for that set is encoded once and written to all of them. Within a
+window only the latest quote of a symbol is kept, so a client never queues
+more than one update per symbol per window. One changed symbol goes out as
+`live_price`; several as one `prices` list. Fan-out is local to this process
+(`ignore_queue`): with several processes each one serves its own clients.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from dataclasses import dataclass, field
+from itertools import count
+from typing import Any
+
+import socketio
+
+from feeds.hub import PriceHub
+from server.config import MarketSettings
+from trading.errors import InvalidInput
+from trading.market import Quote
+
+log = logging.getLogger(__name__)
+
+REAP_EVERY = 1.0
+
+
+def symbol_room(symbol: str) -> str:
+    return f"symbol:{symbol}"
+
+
+@dataclass(slots=True)
+class _Group:
+    room: str
+    members: set[str] = field(default_factory=set)
+
+
+class PriceStreamer:
+    def __init__(self, sio: socketio.AsyncServer, hub: PriceHub,
+                 settings: MarketSettings) -> None:
+        self.sio = sio
+        self.hub = hub
+        self.window = settings.price_window
+        self.per_tick = settings.fanout == "per_tick"
+        self.limit = settings.max_subscriptions
+        self.slow_packets = settings.slow_client_packets
+        self.subscriptions: dict[str, frozenset[str]] = {}
+        self.groups: dict[frozenset[str], _Group] = {}
+        self._group_ids = count(1)
+        self._pending: dict[str, Quote] = {}
+        self._ticks: asyncio.Queue[Quote] = asyncio.Queue()
+        self._wake = asyncio.Event()
+        self._tasks: list[asyncio.Task[None]] = []
+        self.dropped = 0  # slow clients disconnected, for operators and tests
+
+    # -- lifecycle --------------------------------------------------------
+
+    def start(self) -> None:
+        self.hub.listeners.append(self.on_quote)
+        self.hub.stale_listeners.append(self.on_quote)
+        sender = self._send_each_tick() if self.per_tick else self._send_windows()
+        self._tasks = [asyncio.create_task(sender, name="prices:send"),
+                       asyncio.create_task(self._reap_slow_clients(), name="prices:reap")]
+
+    async def stop(self) -> None:
+        self.hub.listeners.remove(self.on_quote)
+        self.hub.stale_listeners.remove(self.on_quote)
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    # -- subscriptions ----------------------------------------------------
+
+    async def subscribe(self, sid: str, symbols: list[str]) -> frozenset[str]:
+        current = self.subscriptions.get(sid, frozenset())
+        wanted = current | set(symbols)
+        if len(wanted) > self.limit:
+            raise InvalidInput(f"At most {self.limit} subscriptions per connection.",
+                               field="symbols", details={"limit": self.limit})
+        await self._move(sid, current, wanted)
+        return wanted
+
+    async def unsubscribe(self, sid: str, symbols: list[str]) -> frozenset[str]:
+        current = self.subscriptions.get(sid, frozenset())
+        wanted = current - set(symbols)
+        await self._move(sid, current, wanted)
+        return wanted
+
+    def forget(self, sid: str) -> None:
+        """Drop a disconnected client (Socket.IO already removed it from rooms)."""
+        current = self.subscriptions.pop(sid, None)
+        if current is not None:
+            self._leave_group(sid, current)
+
+    async def _move(self, sid: str, old: frozenset[str], new: frozenset[str]) -> None:
+        if old == new:
+            return
+        if old:
+            room = self._leave_group(sid, old)
+            await self.sio.leave_room(sid, room)
+        for symbol in old - new:
+            await self.sio.leave_room(sid, symbol_room(symbol))
+        for symbol in new - old:
+            await self.sio.enter_room(sid, symbol_room(symbol))
+        if new:
+            group = self.groups.get(new)
+            if group is None:
+                group = self.groups[new] = _Group(f"prices:{next(self._group_ids)}")
+            group.members.add(sid)
+            self.subscriptions[sid] = new
+            await self.sio.enter_room(sid, group.room)
+        else:
+            self.subscriptions.pop(sid, None)
+
+    def _leave_group(self, sid: str, symbols: frozenset[str]) -> str:
+        group = self.groups[symbols]
+        group.members.discard(sid)
+        if not group.members:
+            del self.groups[symbols]
+        return group.room
+
+    # -- sending ----------------------------------------------------------
+
+    def on_quote(self, quote: Quote) -> None:
+        """Hub listener: note the quote; the sender task does the writing."""
+        if self.per_tick:
+            self._ticks.put_nowait(quote)
+        else:
+            self._pending[quote.symbol] = quote
+            self._wake.set()
+
+    async def _send_windows(self) -> None:
+        while True:
+            await self._wake.wait()
+            await asyncio.sleep(self.window)
+            self._wake.clear()
+            batch, self._pending = self._pending, {}
+            try:
+                await self._send_batch(batch)
+            except Exception:
+                log.exception("failed to send a price batch")
+
+    async def _send_batch(self, batch: dict[str, Quote]) -> None:
+        payloads = {symbol: self.hub.payload(quote) for symbol, quote in batch.items()}
+        for symbols, group in list(self.groups.items()):
+            if len(symbols) < len(payloads):
+                changed = [payloads[s] for s in symbols if s in payloads]
+            else:
+                changed = [p for s, p in payloads.items() if s in symbols]
+            if len(changed) == 1:
+                await self.sio.emit("live_price", changed[0], room=group.room, ignore_queue=True)
+            elif changed:
+                await self.sio.emit("prices", changed, room=group.room, ignore_queue=True)
+
+    async def _send_each_tick(self) -> None:
+        """The baseline: one room emit per tick, no coalescing."""
+        while True:
+            quote = await self._ticks.get()
+            await self.sio.emit("live_price", self.hub.payload(quote),
+                                room=symbol_room(quote.symbol), ignore_queue=True)
+
+    # -- slow clients -----------------------------------------------------
+
+    async def _reap_slow_clients(self) -> None:
+        while True:
+            await asyncio.sleep(REAP_EVERY)
+            for sid in list(self.subscriptions):
+                if self.queued_packets(sid) > self.slow_packets:
+                    self.drop(sid)
+
+    def queued_packets(self, sid: str) -> int:
+        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
+        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
+        return 0 if socket is None else int(socket.queue.qsize())
+
+    def drop(self, sid: str) -> None:
+        """Cut a client that cannot keep up. Its TCP connection is aborted: a polite
+        close would wait behind everything already queued for it."""
+        environ: dict[str, Any] = self.sio.get_environ(sid) or {}
+        request = environ.get("aiohttp.request")
+        if request is not None and request.transport is not None:
+            request.transport.abort()
+        self.forget(sid)
+        self.dropped += 1
+        log.warning("dropped a client that could not keep up with prices (%s)", sid)

@@ -1,0 +1,104 @@
+"""The yfinance adapter with its fetch calls injected (no network)."""
+
+import asyncio
+import threading
+import time
+from datetime import UTC, datetime
+from decimal import Decimal
+
+from feeds.base import Backoff
+from feeds.yahoo import YFinanceFeed
+from tests.unit.test_hub_and_feeds import Recorder
+from trading.candles import Candle
+from trading.market import Universe
+
+universe = Universe.parse("yfinance:AAPL,^NSEI")
+AT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
+
+
+def yahoo(fetch, history=lambda symbol: [], **options) -> YFinanceFeed:
+    options.setdefault("interval", 0.01)
+    options.setdefault("max_rate", 1000)
+    return YFinanceFeed(universe.from_source("yfinance"), fetch=fetch, history=history,
+                        backoff=Backoff(first=0.01, most=0.02), **options)
+
+
+async def until(condition, within: float = 5.0) -> None:
+    async with asyncio.timeout(within):
+        while not condition():
+            await asyncio.sleep(0.01)
+
+
+async def test_polled_prices_become_quotes_with_the_price_time():
+    calls: list[list[str]] = []
+
+    def fetch(symbols):
+        calls.append(symbols)
+        return {"AAPL": (Decimal("190.12"), AT), "^NSEI": (Decimal("22050.5"), AT),
+                "NOT-ASKED": (Decimal(1), AT)}
+
+    sink = Recorder()
+    task = asyncio.create_task(yahoo(fetch).run(sink))
+    await until(lambda: len(sink.quotes) >= 4)
+    task.cancel()
+    assert calls[0] == ["AAPL", "^NSEI"]  # one batched request for all symbols
+    assert {(q.symbol, q.price, q.ts, q.source) for q in sink.quotes} == {
+        ("AAPL", Decimal("190.12"), AT, "yfinance"), ("^NSEI", Decimal("22050.5"), AT, "yfinance")}
+
+
+async def test_history_is_backfilled_before_polling():
+    bars = [Candle(1_772_461_800, Decimal(1), Decimal(2), Decimal("0.5"), Decimal("1.5"))]
+    sink = Recorder()
+    task = asyncio.create_task(yahoo(lambda s: {}, history=lambda symbol: bars).run(sink))
+    await until(lambda: len(sink.bars) == 2)
+    task.cancel()
+    assert sink.bars == {"AAPL": bars, "^NSEI": bars}
+
+
+async def test_fetch_errors_back_off_and_polling_recovers():
+    failures = iter([RuntimeError("Yahoo said 429"), OSError("reset")])
+
+    def fetch(symbols):
+        error = next(failures, None)
+        if error is not None:
+            raise error
+        return {"AAPL": (Decimal(190), AT)}
+
+    feed = yahoo(fetch)
+    sink = Recorder()
+    task = asyncio.create_task(feed.run(sink))
+    await until(lambda: sink.quotes)
+    task.cancel()
+    assert feed.requests >= 3 + 2  # two history calls, two failures, then a success
+
+
+async def test_requests_are_spaced_to_the_configured_rate():
+    stamps: list[float] = []
+
+    def fetch(symbols):
+        stamps.append(time.monotonic())
+        return {}
+
+    task = asyncio.create_task(yahoo(fetch, interval=0, max_rate=20).run(Recorder()))
+    await until(lambda: len(stamps) >= 5)
+    task.cancel()
+    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    assert min(gaps) >= 0.045  # 20 per second at most
+
+
+async def test_blocking_fetches_run_off_the_event_loop():
+    release = threading.Event()
+
+    def slow_fetch(symbols):
+        release.wait(5)  # a blocking HTTP call
+        return {"AAPL": (Decimal(1), AT)}
+
+    sink = Recorder()
+    task = asyncio.create_task(yahoo(slow_fetch).run(sink))
+    # The loop keeps running while the fetch blocks its thread.
+    for _ in range(10):
+        await asyncio.sleep(0.01)
+    assert not sink.quotes
+    release.set()
+    await until(lambda: sink.quotes)
+    task.cancel()
