@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -20,6 +21,13 @@ from server.config import Settings
 from trading.market import Quote
 
 PASSWORD = "correct horse battery"
+
+
+async def until(condition: Callable[[], object], within: float = 5.0) -> None:
+    """Poll a condition that another thread changes (no event to await there)."""
+    async with asyncio.timeout(within):
+        while not condition():  # noqa: ASYNC110 - the state lives in another thread
+            await asyncio.sleep(0.005)
 
 
 class Clock:

@@ -53,12 +53,6 @@ async def binance():
     await server.close()
 
 
-async def wait_for_quotes(sink: Recorder, count: int) -> None:
-    async with asyncio.timeout(5):
-        while len(sink.quotes) < count:
-            await asyncio.sleep(0.01)
-
-
 def feed(url: str, **options) -> BinanceFeed:
     return BinanceFeed(universe.from_source("binance"), url=url,
                        backoff=Backoff(first=0.01, most=0.05), **options)
@@ -72,7 +66,7 @@ async def test_trades_become_quotes_with_exact_prices_and_exchange_times(binance
     assert sorted(streams.split("/")) == ["btcusdt@trade", "ethusdt@trade"]
     await ws.send_str(trade("BTCUSDT", "64123.45000000"))
     await ws.send_str(trade("ETHUSDT", "3456.7", millis=1_772_461_801_000))
-    await wait_for_quotes(sink, 2)
+    await sink.wait_for(quotes=2)
     task.cancel()
     first, second = sink.quotes
     assert (first.symbol, first.price, first.source) == ("BTC-USDT", Decimal("64123.45"),
@@ -90,7 +84,7 @@ async def test_mini_ticker_stream_uses_the_close_price(binance):
     await ws.send_str(json.dumps({"stream": "btcusdt@miniTicker", "data": {
         "e": "24hrMiniTicker", "E": 1_772_461_800_000, "s": "BTCUSDT", "c": "65000.1",
         "o": "1", "h": "2", "l": "0.5", "v": "10", "q": "20"}}))
-    await wait_for_quotes(sink, 1)
+    await sink.wait_for(quotes=1)
     task.cancel()
     assert sink.quotes[0].price == Decimal("65000.1")
 
@@ -107,7 +101,7 @@ async def test_malformed_messages_are_logged_skipped_and_the_feed_keeps_running(
                     json.dumps([1, 2, 3]), json.dumps({"result": None, "id": 1})]:
             await ws.send_str(bad)
         await ws.send_str(trade("BTCUSDT", "1.5"))
-        await wait_for_quotes(sink, 1)
+        await sink.wait_for(quotes=1)
     task.cancel()
     assert [q.price for q in sink.quotes] == [Decimal("1.5")]
     assert sum("malformed Binance message" in r.getMessage() for r in caplog.records) == 4
@@ -120,13 +114,13 @@ async def test_a_dropped_connection_is_reopened_and_resubscribed(binance):
     task = asyncio.create_task(binance_feed.run(sink))
     ws, first_streams = await asyncio.wait_for(fake.connections.get(), 5)
     await ws.send_str(trade("BTCUSDT", "1"))
-    await wait_for_quotes(sink, 1)
+    await sink.wait_for(quotes=1)
     await ws.close()
     ws.done.set_result(None)
     again, streams = await asyncio.wait_for(fake.connections.get(), 5)
     assert streams == first_streams
     await again.send_str(trade("BTCUSDT", "2", millis=1_772_461_802_000))
-    await wait_for_quotes(sink, 2)
+    await sink.wait_for(quotes=2)
     task.cancel()
     assert binance_feed.connections == 2
 
@@ -138,7 +132,7 @@ async def test_a_silent_stream_is_reconnected_by_the_watchdog(binance):
     await asyncio.wait_for(fake.connections.get(), 5)  # then says nothing
     ws, _ = await asyncio.wait_for(fake.connections.get(), 5)
     await ws.send_str(trade("ETHUSDT", "3000"))
-    await wait_for_quotes(sink, 1)
+    await sink.wait_for(quotes=1)
     task.cancel()
 
 

@@ -5,9 +5,11 @@ import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
+from itertools import pairwise
 
 from feeds.base import Backoff
 from feeds.yahoo import YFinanceFeed
+from tests.support import until
 from tests.unit.test_hub_and_feeds import Recorder
 from trading.candles import Candle
 from trading.market import Universe
@@ -23,12 +25,6 @@ def yahoo(fetch, history=lambda symbol: [], **options) -> YFinanceFeed:
                         backoff=Backoff(first=0.01, most=0.02), **options)
 
 
-async def until(condition, within: float = 5.0) -> None:
-    async with asyncio.timeout(within):
-        while not condition():
-            await asyncio.sleep(0.01)
-
-
 async def test_polled_prices_become_quotes_with_the_price_time():
     calls: list[list[str]] = []
 
@@ -39,7 +35,7 @@ async def test_polled_prices_become_quotes_with_the_price_time():
 
     sink = Recorder()
     task = asyncio.create_task(yahoo(fetch).run(sink))
-    await until(lambda: len(sink.quotes) >= 4)
+    await sink.wait_for(quotes=4)
     task.cancel()
     assert calls[0] == ["AAPL", "^NSEI"]  # one batched request for all symbols
     assert {(q.symbol, q.price, q.ts, q.source) for q in sink.quotes} == {
@@ -50,7 +46,7 @@ async def test_history_is_backfilled_before_polling():
     bars = [Candle(1_772_461_800, Decimal(1), Decimal(2), Decimal("0.5"), Decimal("1.5"))]
     sink = Recorder()
     task = asyncio.create_task(yahoo(lambda s: {}, history=lambda symbol: bars).run(sink))
-    await until(lambda: len(sink.bars) == 2)
+    await sink.wait_for(bars=2)
     task.cancel()
     assert sink.bars == {"AAPL": bars, "^NSEI": bars}
 
@@ -67,7 +63,7 @@ async def test_fetch_errors_back_off_and_polling_recovers():
     feed = yahoo(fetch)
     sink = Recorder()
     task = asyncio.create_task(feed.run(sink))
-    await until(lambda: sink.quotes)
+    await sink.wait_for(quotes=1)
     task.cancel()
     assert feed.requests >= 3 + 2  # two history calls, two failures, then a success
 
@@ -82,7 +78,7 @@ async def test_requests_are_spaced_to_the_configured_rate():
     task = asyncio.create_task(yahoo(fetch, interval=0, max_rate=20).run(Recorder()))
     await until(lambda: len(stamps) >= 5)
     task.cancel()
-    gaps = [b - a for a, b in zip(stamps, stamps[1:], strict=False)]
+    gaps = [b - a for a, b in pairwise(stamps)]
     assert min(gaps) >= 0.045  # 20 per second at most
 
 
@@ -100,5 +96,5 @@ async def test_blocking_fetches_run_off_the_event_loop():
         await asyncio.sleep(0.01)
     assert not sink.quotes
     release.set()
-    await until(lambda: sink.quotes)
+    await sink.wait_for(quotes=1)
     task.cancel()

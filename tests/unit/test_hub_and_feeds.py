@@ -26,14 +26,24 @@ class Recorder:
         self.quotes: list[Quote] = []
         self.times: list[float] = []
         self.bars: dict[str, list[Candle]] = {}
+        self._changed = asyncio.Event()
 
     def publish(self, q: Quote) -> bool:
         self.quotes.append(q)
         self.times.append(asyncio.get_running_loop().time())
+        self._changed.set()
         return True
 
     def backfill(self, symbol: str, bars: list[Candle]) -> None:
         self.bars[symbol] = bars
+        self._changed.set()
+
+    async def wait_for(self, quotes: int = 0, bars: int = 0, within: float = 5.0) -> None:
+        """Wait until at least this many quotes and backfilled symbols arrived."""
+        async with asyncio.timeout(within):
+            while len(self.quotes) < quotes or len(self.bars) < bars:
+                self._changed.clear()
+                await self._changed.wait()
 
 
 def make_hub(clock: Clock) -> PriceHub:
@@ -125,8 +135,7 @@ def test_simulated_prices_move_stay_positive_and_keep_the_start_precision():
 async def test_simulator_publishes_every_symbol_each_tick_with_its_source():
     sink = Recorder()
     task = asyncio.create_task(sim(3).run(sink))
-    while len(sink.quotes) < 6:
-        await asyncio.sleep(0.01)
+    await sink.wait_for(quotes=6)
     task.cancel()
     assert {q.symbol for q in sink.quotes[:2]} == {"AAA", "BBB"}
     assert {q.source for q in sink.quotes} == {"sim"}
@@ -180,8 +189,7 @@ async def test_looping_replay_starts_over(tmp_path):
     sink = Recorder()
     task = asyncio.create_task(ReplayFeed(ticks, speed=0, loop=True,
                                           clock=lambda: T0).run(sink))
-    while len(sink.quotes) < 6:
-        await asyncio.sleep(0)
+    await sink.wait_for(quotes=6)
     task.cancel()
     assert [q.price for q in sink.quotes[:6]] == [Decimal(p) for p in "121212"]
 

@@ -67,7 +67,7 @@ def test_non_prices_are_refused(raw):
 
 def test_quotes_refuse_naive_times_and_bad_prices():
     with pytest.raises(ValueError):
-        Quote("AAPL", Decimal(1), datetime(2026, 1, 1), "sim")  # noqa: DTZ001
+        Quote("AAPL", Decimal(1), datetime(2026, 1, 1), "sim")
     with pytest.raises(ValueError):
         Quote("AAPL", Decimal(0), datetime(2026, 1, 1, tzinfo=UTC), "sim")
 
