@@ -24,7 +24,7 @@ from server.passwords import PasswordHasher
 from server.sockets import create_sio
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
-from store.database import ensure_indexes, open_client, wait_until_ready
+from store.database import connect, ensure_indexes
 from store.embedded import EmbeddedFerretDB
 from store.store import Store
 
@@ -80,10 +80,9 @@ async def embedded_database(app: web.Application) -> AsyncIterator[None]:
 
 async def database(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    client = open_client(app[keys.MONGO_URI])
+    client = await connect(app[keys.MONGO_URI])
     try:
         db = client[settings.mongo_db]
-        await wait_until_ready(db)
         await ensure_indexes(db)
         store = Store(db)
         await store.recover(app[keys.CLOCK]())

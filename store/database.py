@@ -37,10 +37,40 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
-def open_client(uri: str) -> AsyncMongoClient[Document]:
+def open_client(uri: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:
     """Create a client; it connects lazily on first use."""
     return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
-                            connectTimeoutMS=5000, appname="paperdesk")
+                            connectTimeoutMS=5000, appname="paperdesk",
+                            maxPoolSize=max_pool_size)
+
+
+async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
+    """Whether the server is FerretDB (its buildInfo names its own version)."""
+    info = await client.admin.command("buildInfo")
+    return "ferretdbVersion" in info
+
+
+async def connect(uri: str, within: float = 30.0) -> AsyncMongoClient[Document]:
+    """Open a client that is safe for conditional updates on this server.
+
+    FerretDB 1.x applies a filtered update as read, modify, write without
+    isolation between connections: two concurrent guarded $inc can both pass
+    their filter and one of them is lost. Requests on one connection run one at
+    a time, so against FerretDB the client keeps a single connection (FerretDB's
+    SQLite store serialises writes anyway, so this costs no write throughput).
+    MongoDB applies single-document updates atomically and keeps its pool.
+    """
+    client = open_client(uri)
+    try:
+        await wait_until_ready(client.get_database("admin"), within)
+        if not await is_ferretdb(client):
+            return client
+    except BaseException:
+        await client.close()
+        raise
+    await client.close()
+    log.info("FerretDB detected: one connection, so conditional updates stay atomic")
+    return open_client(uri, max_pool_size=1)
 
 
 async def ping(db: Database, within: float = 2.0) -> None:

@@ -21,6 +21,7 @@ from server.config import Settings
 from trading.market import Quote
 
 PASSWORD = "correct horse battery"
+NO_FEEDS: list[Feed] = []
 
 
 async def until(condition: Callable[[], object], within: float = 5.0) -> None:
@@ -151,10 +152,11 @@ class Servers:
         self.email = email
         self.running: list[Api] = []
 
-    async def start(self, settings: Settings, feeds: list[Feed] | None = None) -> Api:
-        """Start an app; with no feeds given, none run (tests publish prices themselves)."""
+    async def start(self, settings: Settings, feeds: list[Feed] | None = NO_FEEDS) -> Api:
+        """Start an app. By default no feed runs (tests publish prices into the hub);
+        feeds=None runs the configured ones."""
         return await self.start_app(create_app(settings, clock=self.clock, email=self.email,
-                                               feeds=[] if feeds is None else feeds))
+                                               feeds=None if feeds is None else list(feeds)))
 
     async def start_app(self, app: web.Application) -> Api:
         client = TestClient(TestServer(app))

@@ -5,7 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from store.database import ensure_indexes, open_client
+from store.database import connect, ensure_indexes
 from store.store import Store
 from trading.errors import EmailTaken
 
@@ -14,11 +14,25 @@ NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 @pytest.fixture
 async def store(mongo_uri, db_name):
-    client = open_client(mongo_uri)
+    client = await connect(mongo_uri)
     db = client[db_name]
     await ensure_indexes(db)
     yield Store(db)
     await client.close()
+
+
+async def test_guarded_inc_is_exact_under_concurrency(store):
+    """Fifty concurrent withdrawals of 10 from 100: exactly ten succeed.
+
+    This is the property every money move relies on; FerretDB only keeps it
+    on a single connection, which connect() arranges.
+    """
+    accounts = store.db["race"]
+    await accounts.insert_one({"_id": "a", "cash": 100})
+    results = await asyncio.gather(*(accounts.update_one(
+        {"_id": "a", "cash": {"$gte": 10}}, {"$inc": {"cash": -10}}) for _ in range(50)))
+    assert sum(result.modified_count for result in results) == 10
+    assert (await accounts.find_one({"_id": "a"}))["cash"] == 0
 
 
 def user(user_id: str, email: str) -> dict:
