@@ -18,6 +18,8 @@ from typing import Any
 import aiohttp
 
 OnEvent = Callable[[str, Any, float], None]
+# Called with the raw text of each event packet instead of parsing it.
+OnRaw = Callable[[str, float], None]
 
 
 class RefusedError(Exception):
@@ -26,12 +28,13 @@ class RefusedError(Exception):
 
 class LightClient:
     def __init__(self, session: aiohttp.ClientSession, url: str, token: str,
-                 on_event: OnEvent | None = None) -> None:
+                 on_event: OnEvent | None = None, on_raw: OnRaw | None = None) -> None:
         base = url.rstrip("/").replace("http://", "ws://").replace("https://", "wss://")
         self.endpoint = f"{base}/socket.io/?EIO=4&transport=websocket"
         self.session = session
         self.token = token
         self.on_event = on_event or (lambda name, data, at: None)
+        self.on_raw = on_raw
         self.ws: aiohttp.ClientWebSocketResponse | None = None
         self._ids = count(1)
         self._acks: dict[int, asyncio.Future[Any]] = {}
@@ -70,6 +73,9 @@ class LightClient:
             if text == "2":
                 await self.ws.send_str("3")
             elif text.startswith("42"):
+                if self.on_raw is not None:
+                    self.on_raw(text, time.time())
+                    continue
                 name, *rest = json.loads(text[2:])
                 self.on_event(name, rest[0] if rest else None, time.time())
             elif text.startswith("43"):

@@ -41,7 +41,7 @@ class MarketSettings:
     stale_after: timedelta = timedelta(seconds=30)
     yfinance_stale_after: timedelta = timedelta(minutes=3)
     # Updates to one client are coalesced within this window (latest price wins).
-    price_window: float = 0.05
+    price_window: float = 0.025
     # "coalesced" (batched per window) or "per_tick" (a room emit per tick; the baseline).
     fanout: str = "coalesced"
     max_subscriptions: int = 50

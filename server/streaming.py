@@ -5,7 +5,7 @@ update for that set is encoded once and written to all of them. Within a
 window only the latest quote of a symbol is kept, so a client never queues
 more than one update per symbol per window. One changed symbol goes out as
 `live_price`; several as one `prices` list. Fan-out is local to this process
-(`ignore_queue`): with several processes each one serves its own clients.
+(not through Redis): with several processes each one serves its own clients.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
+import engineio.packet
 import socketio
 
 from feeds.hub import PriceHub
@@ -31,6 +32,26 @@ REAP_EVERY = 1.0
 
 def symbol_room(symbol: str) -> str:
     return f"symbol:{symbol}"
+
+
+def emit_local(sio: socketio.AsyncServer, room: str, event: str, data: Any) -> int:
+    """Send an event to this process's sockets in a room; return how many got it.
+
+    The same packet python-socketio's room emit would build, encoded once and
+    queued on each socket without a task per recipient; that per-recipient
+    overhead is most of the cost of fanning a price out to many clients.
+    Engine.IO's own service loop still closes sockets that stop answering pings.
+    """
+    packet = sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data])
+    message = engineio.packet.Packet(engineio.packet.MESSAGE, packet.encode())
+    sockets = sio.eio.sockets
+    sent = 0
+    for _, eio_sid in sio.manager.get_participants("/", room):
+        socket = sockets.get(eio_sid)
+        if socket is not None and not socket.closing and not socket.closed:
+            socket.queue.put_nowait(message)
+            sent += 1
+    return sent
 
 
 @dataclass(slots=True)
@@ -142,11 +163,11 @@ class PriceStreamer:
             self._wake.clear()
             batch, self._pending = self._pending, {}
             try:
-                await self._send_batch(batch)
+                self._send_batch(batch)
             except Exception:
                 log.exception("failed to send a price batch")
 
-    async def _send_batch(self, batch: dict[str, Quote]) -> None:
+    def _send_batch(self, batch: dict[str, Quote]) -> None:
         payloads = {symbol: self.hub.payload(quote) for symbol, quote in batch.items()}
         for symbols, group in list(self.groups.items()):
             if len(symbols) < len(payloads):
@@ -154,9 +175,9 @@ class PriceStreamer:
             else:
                 changed = [p for s, p in payloads.items() if s in symbols]
             if len(changed) == 1:
-                await self.sio.emit("live_price", changed[0], room=group.room, ignore_queue=True)
+                emit_local(self.sio, group.room, "live_price", changed[0])
             elif changed:
-                await self.sio.emit("prices", changed, room=group.room, ignore_queue=True)
+                emit_local(self.sio, group.room, "prices", changed)
 
     async def _send_each_tick(self) -> None:
         """The baseline: one room emit per tick, no coalescing."""

@@ -1,0 +1,78 @@
+"""Start a real PaperDesk server (embedded database) for a benchmark, and measure it."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from store.embedded import free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+PASSWORD = "benchmark password"  # noqa: S105 - a throwaway local account
+
+
+def raise_file_limit() -> int:
+    """Allow as many open sockets as the hard limit permits (children inherit it)."""
+    import resource
+    _, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    return hard
+
+
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU time a process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / CLOCK_TICKS
+
+
+class BenchServer:
+    def __init__(self, **env: str) -> None:
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.data = tempfile.TemporaryDirectory(prefix="paperdesk-bench-")
+        self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
+                    "DATA_DIR": self.data.name, "LOG_LEVEL": "WARNING", **env}
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> BenchServer:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable, str(ROOT / "run.py"), cwd=self.data.name, env=self.env)
+        async with aiohttp.ClientSession() as session:
+            for _ in range(600):
+                try:
+                    async with session.get(self.url + "/readyz") as response:
+                        if response.status == 200:
+                            return self
+                except aiohttp.ClientError:
+                    pass
+                await asyncio.sleep(0.1)
+        raise RuntimeError("the server did not become ready")
+
+    async def __aexit__(self, *exc: object) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+            await self.process.wait()
+        self.data.cleanup()
+
+    @property
+    def pid(self) -> int:
+        assert self.process is not None
+        return self.process.pid
+
+    async def token(self, session: aiohttp.ClientSession,
+                    email: str = "bench@example.com") -> str:
+        """Register (once) and log in; return an access token."""
+        body: dict[str, Any] = {"email": email, "password": PASSWORD, "name": "Bench"}
+        async with session.post(self.url + "/api/v1/auth/register", json=body):
+            pass
+        async with session.post(self.url + "/api/v1/auth/login",
+                                json={"email": email, "password": PASSWORD}) as response:
+            return str((await response.json())["access_token"])
