@@ -34,6 +34,17 @@ INDEXES: dict[str, list[IndexModel]] = {
     "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "watchlists": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "accounts": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "orders": [
+        IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
+                   name="client_order_id_unique"),
+        IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
+    ],
+    "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],
+    "ledger": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
+                          name="user_seq_unique")],
+    "event_counters": [IndexModel([("user_id", ASCENDING)], name="user_id")],
 }
 
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from store.database import Database
 from store.resets import ResetStore
 from store.sessions import SessionStore
+from store.trading import AccountStore, EventStore, LedgerStore, OrderStore, TradeStore
 from store.users import UserStore
 from store.watchlists import WatchlistStore
 
@@ -21,6 +22,11 @@ class Store:
         self.sessions = SessionStore(db)
         self.resets = ResetStore(db)
         self.watchlists = WatchlistStore(db)
+        self.accounts = AccountStore(db)
+        self.orders = OrderStore(db)
+        self.trades = TradeStore(db)
+        self.ledger = LedgerStore(db)
+        self.events = EventStore(db)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

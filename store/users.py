@@ -13,7 +13,9 @@ from trading.errors import EmailTaken
 
 # Collections whose documents belong to one user (field user_id); deleting an
 # account empties them before the user document goes.
-USER_OWNED_COLLECTIONS: tuple[str, ...] = ("sessions", "password_resets", "watchlists")
+USER_OWNED_COLLECTIONS: tuple[str, ...] = (
+    "sessions", "password_resets", "watchlists", "accounts", "orders", "trades", "ledger",
+    "events", "event_counters")
 
 _LIVE = {"deleting_at": None}
 

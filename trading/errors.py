@@ -6,6 +6,9 @@
     │   ├── InvalidPassword         invalid_password
     │   ├── InvalidResetToken       invalid_reset_token
     │   ├── UnknownSymbolInput      unknown_symbol     (a symbol in a body)
+    │   ├── InvalidQuantity         invalid_quantity
+    │   ├── InvalidPrice            invalid_price
+    │   └── InsufficientFunds       insufficient_funds
     │   └── PayloadTooLarge         payload_too_large  (413)
     ├── AuthenticationError                            (401)
     │   ├── AuthenticationRequired  authentication_required
@@ -17,7 +20,12 @@
     │   └── UnknownSymbol           unknown_symbol     (a symbol in the path)
     ├── MethodNotAllowed            method_not_allowed (405)
     ├── Conflict                    conflict           (409)
-    │   └── EmailTaken              email_taken
+    │   ├── EmailTaken              email_taken
+    │   ├── StalePrice              stale_price
+    │   ├── DuplicateClientOrderId  duplicate_client_order_id
+    │   ├── OrderNotOpen            order_not_open
+    │   ├── TradeNotOpen            trade_not_open
+    │   └── IllegalTransition       illegal_transition
     ├── RateLimited                 rate_limited       (429)
     └── Unavailable                 unavailable        (503)
 
@@ -81,6 +89,21 @@ class UnknownSymbolInput(InvalidInput):
     default_message = "Unknown symbol."
 
 
+class InvalidQuantity(InvalidInput):
+    code = "invalid_quantity"
+    default_message = "The quantity is not valid for this symbol."
+
+
+class InvalidPrice(InvalidInput):
+    code = "invalid_price"
+    default_message = "The price is not valid."
+
+
+class InsufficientFunds(InvalidInput):
+    code = "insufficient_funds"
+    default_message = "Not enough available funds."
+
+
 class PayloadTooLarge(InvalidInput):
     code = "payload_too_large"
     default_message = "The request body is too large."
@@ -138,6 +161,31 @@ class Conflict(PaperDeskError):
 class EmailTaken(Conflict):
     code = "email_taken"
     default_message = "An account with this email already exists."
+
+
+class StalePrice(Conflict):
+    code = "stale_price"
+    default_message = "The price of this symbol is stale; trading it is paused."
+
+
+class DuplicateClientOrderId(Conflict):
+    code = "duplicate_client_order_id"
+    default_message = "This client_order_id was used for a different order."
+
+
+class OrderNotOpen(Conflict):
+    code = "order_not_open"
+    default_message = "The order is not open."
+
+
+class TradeNotOpen(Conflict):
+    code = "trade_not_open"
+    default_message = "The trade is not open."
+
+
+class IllegalTransition(Conflict):
+    code = "illegal_transition"
+    default_message = "That state change is not allowed."
 
 
 class RateLimited(PaperDeskError):

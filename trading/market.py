@@ -48,12 +48,24 @@ def symbol_key(text: str) -> str:
     return _SEPARATORS.sub("", text.strip().upper())
 
 
+# Quote assets that mark a crypto pair (traded in fractions).
+_CRYPTO_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB")
+
+
 @dataclass(frozen=True, slots=True)
 class Instrument:
     symbol: str
     source: str
     # Start price for the simulator; None elsewhere.
     start: Decimal | None = None
+
+    @property
+    def quantity_decimals(self) -> int:
+        """Crypto pairs trade in fractions (6 places); stocks and indices in whole units."""
+        key = symbol_key(self.symbol)
+        crypto = self.source == "binance" or any(
+            key.endswith(quote) and len(key) > len(quote) for quote in _CRYPTO_QUOTES)
+        return 6 if crypto else 0
 
 
 class Universe:

@@ -1,0 +1,368 @@
+"""The trading engine: orders, trades and account money, exact under retries and crashes.
+
+Each operation is a short series of idempotent steps. The first step records
+what is about to happen (on the order or trade, field ``pending``); the
+account change is one conditional update that also notes the step's op id in
+``pending_ops``, so it can never apply twice; the remaining writes are
+inserts with fixed ids or updates conditional on the same op. ``recover``
+finishes (or, before the account was touched, abandons) whatever a crash cut
+short.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from feeds.hub import PriceHub
+from server.auth import new_id
+from server.events import EventPublisher
+from server.views import account_view, order_view, trade_view
+from store.database import Document, stored_time
+from store.store import Store
+from trading.errors import (
+    Conflict,
+    DuplicateClientOrderId,
+    InsufficientFunds,
+    InvalidInput,
+    InvalidQuantity,
+    NotFound,
+    OrderNotOpen,
+    StalePrice,
+    TradeNotOpen,
+)
+from trading.money import from_units, to_units
+from trading.orders import (
+    OrderRequest,
+    OrderType,
+    Side,
+    check_exit_levels,
+    check_quantity,
+    validate_order,
+)
+from trading.trades import AccountRules, CloseReason, realized_pnl
+
+log = logging.getLogger(__name__)
+
+
+def fingerprint(request: OrderRequest) -> str:
+    """Identifies an order's parameters, to tell a retry from a reused client_order_id."""
+    fields = [request.symbol, request.side, request.type, request.quantity, request.limit_price,
+              request.stop_price, request.stop_loss, request.target_price,
+              request.time_in_force]
+    return hashlib.sha256(repr([str(f) for f in fields]).encode()).hexdigest()[:32]
+
+
+def _units(value: Decimal | None) -> int | None:
+    return None if value is None else to_units(value)
+
+
+class TradingEngine:
+    def __init__(self, store: Store, hub: PriceHub, rules: AccountRules, initial_cash: Decimal,
+                 currency: str, events: EventPublisher, clock: Callable[[], datetime]) -> None:
+        self.store = store
+        self.hub = hub
+        self.rules = rules
+        self.initial = to_units(initial_cash)
+        self.currency = currency
+        self.events = events
+        self.clock = clock
+
+    def now(self) -> datetime:
+        return stored_time(self.clock())
+
+    def prices(self) -> dict[str, Decimal]:
+        return {symbol: quote.price for symbol, quote in self.hub.last.items()}
+
+    def fresh_price(self, symbol: str) -> Decimal:
+        """The current price of a symbol, or StalePrice."""
+        quote = self.hub.last.get(symbol)
+        if quote is None or self.hub.is_stale(symbol):
+            raise StalePrice(f"No fresh price for {symbol}; try again when it trades.",
+                             details={"symbol": symbol})
+        return quote.price
+
+    # -- account -----------------------------------------------------------
+
+    async def account(self, user_id: str) -> Document:
+        return await self.store.accounts.get_or_create(user_id, self.initial, self.currency,
+                                                       self.now())
+
+    async def account_view(self, user_id: str) -> dict[str, Any]:
+        account = await self.account(user_id)
+        open_trades = await self.store.trades.find(user_id, status="open")
+        return account_view(account, open_trades, self.prices())
+
+    async def _announce(self, user_id: str, *events: tuple[str, dict[str, Any]]) -> None:
+        account = await self.account_view(user_id)
+        await self.events.publish(user_id, *events, ("account_update", {"account": account}))
+
+    # -- orders --------------------------------------------------------------
+
+    async def place_order(self, user_id: str, request: OrderRequest) -> Document:
+        """Fill a market order now, or rest a limit/stop order with funds reserved."""
+        instrument = self.hub.universe.instruments[request.symbol]
+        if request.side == Side.SELL and not self.rules.allow_shorts:
+            raise InvalidInput("Short selling is disabled on this server.", field="side")
+        market = self.fresh_price(request.symbol) if request.type == OrderType.MARKET else None
+        validate_order(request, instrument.quantity_decimals, market)
+        await self.account(user_id)
+        order_id = new_id()
+        order: Document = {
+            "_id": order_id, "user_id": user_id,
+            "client_order_id": request.client_order_id or order_id,
+            "fingerprint": fingerprint(request), "symbol": request.symbol,
+            "side": request.side.value, "type": request.type.value,
+            "quantity": to_units(request.quantity), "limit_price": _units(request.limit_price),
+            "stop_price": _units(request.stop_price), "stop_loss": _units(request.stop_loss),
+            "target_price": _units(request.target_price),
+            "time_in_force": request.time_in_force.value, "status": "new",
+            "reject_reason": None, "reserved": 0, "created_at": self.now(),
+        }
+        if market is not None:
+            order["pending"] = self._open_step(order, self.rules.fill_price(request.side, market))
+        else:
+            order["pending"] = self._reserve_step(order, request)
+        existing = await self.store.orders.insert(order)
+        if existing is not None:
+            if existing["fingerprint"] != order["fingerprint"]:
+                raise DuplicateClientOrderId(details={"order_id": existing["_id"]})
+            return existing
+        if market is not None:
+            return await self._open(order)
+        return await self._reserve(order)
+
+    def _open_step(self, order: Document, price: Decimal) -> Document:
+        side, quantity = Side(order["side"]), from_units(order["quantity"])
+        margin = self.rules.margin(side, price, quantity)
+        fee = self.rules.commission(price, quantity)
+        return {"op": f"open:{order['_id']}", "price": to_units(price),
+                "margin": to_units(margin), "fee": to_units(fee)}
+
+    def _reserve_step(self, order: Document, request: OrderRequest) -> Document:
+        price = request.trigger_price
+        if price is None:  # validate_order refuses this; kept for the type checker
+            raise InvalidInput("A resting order needs a price.")
+        amount = (self.rules.margin(request.side, price, request.quantity)
+                  + self.rules.commission(price, request.quantity))
+        return {"op": f"reserve:{order['_id']}", "amount": to_units(amount)}
+
+    async def _open(self, order: Document) -> Document:
+        step = order["pending"]
+        cost = step["margin"] + step["fee"]
+        applied = await self.store.accounts.apply(
+            order["user_id"], step["op"],
+            {"available": -cost, "margin_used": step["margin"], "cash": -step["fee"],
+             "fees": step["fee"]}, self.now(), need_available=cost)
+        if not applied:
+            await self._reject(order, "insufficient_funds")
+            account = await self.account(order["user_id"])
+            raise InsufficientFunds(
+                f"This order needs {from_units(cost)} {self.currency} available.",
+                details={"order_id": order["_id"], "needed": str(from_units(cost)),
+                         "available": str(from_units(account["available"]))})
+        return await self._finish_open(order)
+
+    async def _finish_open(self, order: Document) -> Document:
+        step, user_id, now = order["pending"], order["user_id"], self.now()
+        trade = {
+            "_id": order["_id"], "user_id": user_id, "order_id": order["_id"],
+            "symbol": order["symbol"], "side": order["side"], "quantity": order["quantity"],
+            "initial_quantity": order["quantity"], "entry_price": step["price"],
+            "stop_loss": order["stop_loss"], "target_price": order["target_price"],
+            "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0, "status": "open",
+            "pending": None, "exits": [], "opened_at": now, "closed_at": None,
+            "close_reason": None, "close_price": None,
+        }
+        await self.store.trades.insert(trade)
+        await self.store.ledger.record(f"{step['op']}:fee", user_id, -step["fee"], "commission",
+                                       order["_id"], now)
+        filled = await self.store.orders.update(
+            order["_id"], {"pending.op": step["op"]},
+            {"status": "filled", "filled_price": step["price"], "filled_at": now,
+             "trade_id": trade["_id"], "pending": None})
+        await self.store.accounts.finish(user_id, step["op"])
+        result = filled or await self.store.orders.get(user_id, order["_id"]) or order
+        await self._announce(user_id, ("order_update", {"order": order_view(result)}),
+                             ("trade_update", {"event": "opened", "reason": None,
+                                               "trade": trade_view(trade, self.prices())}))
+        return result
+
+    async def _reserve(self, order: Document) -> Document:
+        step = order["pending"]
+        applied = await self.store.accounts.apply(
+            order["user_id"], step["op"], {"available": -step["amount"],
+                                           "reserved": step["amount"]},
+            self.now(), need_available=step["amount"])
+        if not applied:
+            await self._reject(order, "insufficient_funds")
+            raise InsufficientFunds(details={"order_id": order["_id"],
+                                             "needed": str(from_units(step["amount"]))})
+        return await self._finish_reserve(order)
+
+    async def _finish_reserve(self, order: Document) -> Document:
+        step = order["pending"]
+        rested = await self.store.orders.update(
+            order["_id"], {"pending.op": step["op"]},
+            {"status": "open", "reserved": step["amount"], "pending": None})
+        await self.store.accounts.finish(order["user_id"], step["op"])
+        result = rested or await self.store.orders.get(order["user_id"], order["_id"]) or order
+        await self._announce(order["user_id"], ("order_update", {"order": order_view(result)}))
+        return result
+
+    async def _reject(self, order: Document, reason: str) -> None:
+        rejected = await self.store.orders.update(
+            order["_id"], {"status": "new"},
+            {"status": "rejected", "reject_reason": reason, "pending": None})
+        if rejected is not None:
+            await self.events.publish(order["user_id"],
+                                      ("order_update", {"order": order_view(rejected)}))
+
+    async def cancel_order(self, user_id: str, order_id: str) -> Document:
+        order = await self.store.orders.get(user_id, order_id)
+        if order is None:
+            raise NotFound("No such order.")
+        op = f"release:{order_id}"
+        canceled = await self.store.orders.update(
+            order_id, {"user_id": user_id, "status": "open", "pending": None},
+            {"status": "canceled", "canceled_at": self.now(),
+             "pending": {"op": op, "amount": order["reserved"]}})
+        if canceled is None:
+            raise OrderNotOpen(details={"status": order["status"]})
+        return await self._release(canceled)
+
+    async def _release(self, order: Document) -> Document:
+        step = order["pending"]
+        await self.store.accounts.apply(order["user_id"], step["op"],
+                                        {"reserved": -step["amount"],
+                                         "available": step["amount"]}, self.now())
+        done = await self.store.orders.update(order["_id"], {"pending.op": step["op"]},
+                                              {"pending": None, "reserved": 0})
+        await self.store.accounts.finish(order["user_id"], step["op"])
+        result = done or order
+        await self._announce(order["user_id"], ("order_update", {"order": order_view(result)}))
+        return result
+
+    # -- trades --------------------------------------------------------------
+
+    async def modify_trade(self, user_id: str, trade_id: str,
+                           changes: dict[str, Decimal | None]) -> Document:
+        """Set or clear a trade's stop_loss and target_price."""
+        trade = await self._trade(user_id, trade_id)
+        side = Side(trade["side"])
+        levels = {"stop_loss": trade["stop_loss"], "target_price": trade["target_price"]}
+        levels.update({k: _units(v) for k, v in changes.items()})
+        quote = self.hub.last.get(trade["symbol"])
+        reference = quote.price if quote is not None else from_units(trade["entry_price"])
+        check_exit_levels(side, reference, *(None if levels[k] is None else from_units(levels[k])
+                                            for k in ("stop_loss", "target_price")))
+        modified = await self.store.trades.modify(user_id, trade_id, levels, self.now())
+        if modified is None:
+            raise TradeNotOpen()
+        await self.events.publish(user_id, ("trade_update", {
+            "event": "modified", "reason": None, "trade": trade_view(modified, self.prices())}))
+        return modified
+
+    async def _trade(self, user_id: str, trade_id: str) -> Document:
+        trade = await self.store.trades.get(user_id, trade_id)
+        if trade is None:
+            raise NotFound("No such trade.")
+        if trade["status"] != "open":
+            raise TradeNotOpen()
+        return trade
+
+    async def exit_trade(self, user_id: str, trade_id: str, quantity: Decimal | None = None,
+                         reason: CloseReason = CloseReason.MANUAL,
+                         price: Decimal | None = None) -> Document:
+        """Close all or part of a trade at price (default: the market), exactly once."""
+        trade = await self._trade(user_id, trade_id)
+        side, held = Side(trade["side"]), trade["quantity"]
+        if quantity is not None:
+            instrument = self.hub.universe.instruments[trade["symbol"]]
+            check_quantity(quantity, instrument.quantity_decimals)
+        units = held if quantity is None else to_units(quantity)
+        if units > held:
+            raise InvalidQuantity(f"The trade holds {from_units(held)}.", field="quantity")
+        market = price if price is not None else self.fresh_price(trade["symbol"])
+        exit_price = self.rules.fill_price(side, market, opening=False)
+        amount = from_units(units)
+        pnl = realized_pnl(side, from_units(trade["entry_price"]), exit_price, amount)
+        margin = trade["margin"] if units == held else trade["margin"] * units // held
+        step = {"op": f"exit:{trade_id}:{len(trade['exits'])}", "quantity": units,
+                "price": to_units(exit_price), "pnl": to_units(pnl),
+                "fee": to_units(self.rules.commission(exit_price, amount)), "margin": margin,
+                "reason": reason.value, "at": self.now(), "closes": units == held}
+        claimed = await self.store.trades.claim(trade_id, user_id, units, step)
+        if claimed is None:
+            raise TradeNotOpen("The trade is closed or another exit is under way.")
+        return await self._finish_exit(claimed)
+
+    async def _finish_exit(self, trade: Document) -> Document:
+        step, user_id, now = trade["pending"], trade["user_id"], self.now()
+        cash = step["pnl"] - step["fee"]
+        await self.store.accounts.apply(user_id, step["op"], {
+            "cash": cash, "available": cash + step["margin"], "margin_used": -step["margin"],
+            "realized_pnl": step["pnl"], "fees": step["fee"]}, now)
+        await self.store.ledger.record(f"{step['op']}:pnl", user_id, step["pnl"], "realized_pnl",
+                                       trade["_id"], now)
+        await self.store.ledger.record(f"{step['op']}:fee", user_id, -step["fee"], "commission",
+                                       trade["_id"], now)
+        closing = {"status": "closed", "closed_at": step["at"], "close_price": step["price"],
+                   "close_reason": step["reason"]} if step["closes"] else {}
+        exit_record = {k: step[k] for k in ("quantity", "price", "pnl", "reason", "at")}
+        await self.store.trades.settle(trade["_id"], step["op"], closing,
+                                       {"quantity": -step["quantity"], "margin": -step["margin"],
+                                        "realized_pnl": step["pnl"], "fees": step["fee"]},
+                                       exit_record)
+        await self.store.accounts.finish(user_id, step["op"])
+        settled = await self.store.trades.get(user_id, trade["_id"]) or trade
+        await self._announce(user_id, ("trade_update", {
+            "event": "closed" if step["closes"] else "reduced", "reason": step["reason"],
+            "trade": trade_view(settled, self.prices())}))
+        return settled
+
+    async def exit_all(self, user_id: str) -> list[Document]:
+        """Close every open trade at the market; trades already closing are skipped."""
+        closed = []
+        for trade in await self.store.trades.find(user_id, status="open"):
+            try:
+                closed.append(await self.exit_trade(user_id, trade["_id"],
+                                                    reason=CloseReason.EXIT_ALL))
+            except (TradeNotOpen, StalePrice) as error:
+                log.info("exit-all skipped trade %s: %s", trade["_id"], error.code)
+        return closed
+
+    # -- reset -----------------------------------------------------------------
+
+    async def reset(self, user_id: str, attempts: int = 5) -> dict[str, Any]:
+        """Cancel open orders, close open trades, and put cash back to the initial amount."""
+        for order in await self.store.orders.find(user_id, status="open", limit=10_000):
+            with contextlib.suppress(OrderNotOpen):
+                await self.cancel_order(user_id, order["_id"])
+        for trade in await self.store.trades.find(user_id, status="open", limit=10_000):
+            quote = self.hub.last.get(trade["symbol"])
+            # A reset must not wait for a market: with no fresh price, close flat.
+            price = (quote.price if quote is not None and not self.hub.is_stale(trade["symbol"])
+                     else from_units(trade["entry_price"]))
+            with contextlib.suppress(TradeNotOpen):
+                await self.exit_trade(user_id, trade["_id"], reason=CloseReason.RESET,
+                                      price=price)
+        for _ in range(attempts):
+            account = await self.account(user_id)
+            reset = await self.store.accounts.begin_reset(account, self.now())
+            if reset is not None:
+                await self.finish_reset(reset)
+                return await self.account_view(user_id)
+        raise Conflict("The account kept changing during the reset; try again.")
+
+    async def finish_reset(self, account: Document) -> None:
+        step = account["pending_reset"]
+        await self.store.ledger.record(step["op"], account["_id"], step["amount"], "reset",
+                                       step["op"], self.now())
+        await self.store.accounts.end_reset(account["_id"], step["op"])
+        await self._announce(account["_id"])

@@ -1,0 +1,50 @@
+"""Finish or abandon trading steps a crash cut short (run once at start-up)."""
+
+from __future__ import annotations
+
+import logging
+
+from server.engine import TradingEngine
+
+log = logging.getLogger(__name__)
+
+
+async def recover_trading(engine: TradingEngine) -> int:
+    """Bring every order, trade and account to a consistent state; return steps repaired.
+
+    An order whose account step never happened is rejected ("interrupted"):
+    its client got no answer, so filling it later at another price would
+    surprise them. Once the account has moved, the step is completed. Exits
+    and cancellations are always completed: the trade or order was already
+    claimed for them.
+    """
+    store, repaired = engine.store, 0
+    for order in await store.orders.interrupted():
+        repaired += 1
+        step = order.get("pending")
+        user_id = order["user_id"]
+        if step is None:  # inserted, never started
+            await engine._reject(order, "interrupted")
+        elif step["op"].startswith("release:"):
+            await engine._release(order)
+        elif await store.accounts.has_op(user_id, step["op"]):
+            if step["op"].startswith("open:"):
+                await engine._finish_open(order)
+            else:
+                await engine._finish_reserve(order)
+        else:
+            await engine._reject(order, "interrupted")
+    for trade in await store.trades.interrupted():
+        repaired += 1
+        await engine._finish_exit(trade)
+    async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
+        repaired += 1
+        await engine.finish_reset(account)
+    # Ops whose owner finished but whose account marker was not yet cleared.
+    async for account in store.db["accounts"].find({"pending_ops.0": {"$exists": True}}):
+        for op in account["pending_ops"]:
+            await store.accounts.finish(account["_id"], op)
+            repaired += 1
+    if repaired:
+        log.warning("recovered %d interrupted trading steps", repaired)
+    return repaired

@@ -1,0 +1,106 @@
+"""What clients see of orders, trades, accounts and positions (plain JSON types)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from store.database import Document
+from trading.money import from_units, show
+from trading.orders import Side
+from trading.trades import realized_pnl
+
+Prices = dict[str, Decimal]
+
+
+def _amount(units: int | None) -> str | None:
+    return None if units is None else show(from_units(units))
+
+
+def _time(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def order_view(order: Document) -> dict[str, Any]:
+    return {
+        "id": order["_id"], "client_order_id": order["client_order_id"],
+        "symbol": order["symbol"], "side": order["side"], "type": order["type"],
+        "quantity": _amount(order["quantity"]), "limit_price": _amount(order.get("limit_price")),
+        "stop_price": _amount(order.get("stop_price")),
+        "stop_loss": _amount(order.get("stop_loss")),
+        "target_price": _amount(order.get("target_price")),
+        "time_in_force": order["time_in_force"], "status": order["status"],
+        "reject_reason": order.get("reject_reason"), "reserved": _amount(order.get("reserved")),
+        "filled_price": _amount(order.get("filled_price")), "trade_id": order.get("trade_id"),
+        "created_at": _time(order["created_at"]), "filled_at": _time(order.get("filled_at")),
+        "canceled_at": _time(order.get("canceled_at")),
+    }
+
+
+def unrealized(trade: Document, prices: Prices) -> Decimal | None:
+    price = prices.get(trade["symbol"])
+    if trade["status"] != "open" or price is None:
+        return None
+    return realized_pnl(Side(trade["side"]), from_units(trade["entry_price"]), price,
+                        from_units(trade["quantity"]))
+
+
+def trade_view(trade: Document, prices: Prices) -> dict[str, Any]:
+    pnl = unrealized(trade, prices)
+    return {
+        "id": trade["_id"], "order_id": trade["order_id"], "symbol": trade["symbol"],
+        "side": trade["side"], "status": trade["status"],
+        "quantity": _amount(trade["quantity"]),
+        "initial_quantity": _amount(trade["initial_quantity"]),
+        "entry_price": _amount(trade["entry_price"]),
+        "stop_loss": _amount(trade.get("stop_loss")),
+        "target_price": _amount(trade.get("target_price")),
+        "margin": _amount(trade["margin"]), "fees": _amount(trade["fees"]),
+        "realized_pnl": _amount(trade["realized_pnl"]),
+        "unrealized_pnl": None if pnl is None else show(pnl),
+        "close_price": _amount(trade.get("close_price")), "close_reason": trade.get("close_reason"),
+        "opened_at": _time(trade["opened_at"]), "closed_at": _time(trade.get("closed_at")),
+        "exits": [{"quantity": _amount(e["quantity"]), "price": _amount(e["price"]),
+                   "pnl": _amount(e["pnl"]), "reason": e["reason"], "at": _time(e["at"])}
+                  for e in trade.get("exits", [])],
+    }
+
+
+def account_view(account: Document, open_trades: list[Document],
+                 prices: Prices) -> dict[str, Any]:
+    open_pnl = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
+    cash = from_units(account["cash"])
+    return {
+        "currency": account["currency"], "initial_cash": _amount(account["initial"]),
+        "cash": show(cash), "reserved": _amount(account["reserved"]),
+        "margin_used": _amount(account["margin_used"]),
+        "available": _amount(account["available"]),
+        "realized_pnl": _amount(account["realized_pnl"]),
+        "unrealized_pnl": show(open_pnl), "equity": show(cash + open_pnl),
+        "fees": _amount(account["fees"]),
+    }
+
+
+def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:
+    """One row per symbol and side: the aggregate of its open trades."""
+    groups: dict[tuple[str, str], list[Document]] = defaultdict(list)
+    for trade in open_trades:
+        groups[(trade["symbol"], trade["side"])].append(trade)
+    rows = []
+    for (symbol, side), trades in sorted(groups.items()):
+        quantity = sum((from_units(t["quantity"]) for t in trades), Decimal(0))
+        cost = sum((from_units(t["entry_price"]) * from_units(t["quantity"]) for t in trades),
+                   Decimal(0))
+        price = prices.get(symbol)
+        pnl = sum((unrealized(t, prices) or Decimal(0) for t in trades), Decimal(0))
+        rows.append({
+            "symbol": symbol, "side": side, "quantity": show(quantity),
+            "average_entry": show((cost / quantity).quantize(Decimal("1E-8"))),
+            "market_price": None if price is None else show(price),
+            "market_value": None if price is None else show(price * quantity),
+            "unrealized_pnl": None if price is None else show(pnl),
+            "trades": len(trades),
+        })
+    return rows

@@ -1,0 +1,209 @@
+"""Accounts, orders, trades, the cash ledger and per-user events.
+
+Amounts are int64 counts of 10^-8 (trading.money). Every change to an account
+is one conditional update. Steps of a multi-step operation are recorded before
+they run: on the order or trade (field ``pending``) and, once the account has
+been changed, in the account's ``pending_ops``; Store.recover finishes or
+undoes whatever a crash interrupted.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from typing import Any
+
+from pymongo import ASCENDING, ReturnDocument
+from pymongo.errors import DuplicateKeyError
+
+from store.database import Database, Document
+
+Units = int
+
+
+class AccountStore:
+    def __init__(self, db: Database) -> None:
+        self.accounts = db["accounts"]
+
+    async def get_or_create(self, user_id: str, initial: Units, currency: str,
+                            now: datetime) -> Document:
+        account = await self.accounts.find_one({"_id": user_id})
+        if account is not None:
+            return account
+        doc = {"_id": user_id, "user_id": user_id, "currency": currency, "initial": initial,
+               "cash": initial, "reserved": 0, "margin_used": 0, "available": initial,
+               "realized_pnl": 0, "fees": 0, "pending_ops": [], "pending_reset": None,
+               "resets": 0, "created_at": now, "updated_at": now}
+        with contextlib.suppress(DuplicateKeyError):
+            await self.accounts.insert_one(doc)
+        return await self.accounts.find_one({"_id": user_id}) or doc
+
+    async def get(self, user_id: str) -> Document | None:
+        return await self.accounts.find_one({"_id": user_id})
+
+    async def apply(self, user_id: str, op: str, changes: dict[str, Units], now: datetime,
+                    need_available: Units | None = None) -> bool:
+        """Apply $inc changes once for op, if available funds cover need_available.
+
+        Returns True if applied now or earlier; False if the funds were short.
+        """
+        query: Document = {"_id": user_id, "pending_ops": {"$ne": op}}
+        if need_available is not None:
+            query["available"] = {"$gte": need_available}
+        result = await self.accounts.update_one(
+            query, {"$inc": changes, "$push": {"pending_ops": op}, "$set": {"updated_at": now}})
+        if result.modified_count:
+            return True
+        return await self.has_op(user_id, op)
+
+    async def has_op(self, user_id: str, op: str) -> bool:
+        return await self.accounts.count_documents({"_id": user_id, "pending_ops": op}) > 0
+
+    async def finish(self, user_id: str, op: str) -> None:
+        await self.accounts.update_one({"_id": user_id}, {"$pull": {"pending_ops": op}})
+
+    async def begin_reset(self, account: Document, now: datetime) -> Document | None:
+        """Set cash back to the initial amount if nothing changed since account was read."""
+        op = f"reset:{account['_id']}:{account['resets'] + 1}"
+        amount = account["initial"] - account["cash"]
+        return await self.accounts.find_one_and_update(
+            {"_id": account["_id"], "cash": account["cash"], "reserved": 0, "margin_used": 0,
+             "resets": account["resets"], "pending_reset": None},
+            {"$set": {"cash": account["initial"], "available": account["initial"],
+                      "realized_pnl": 0, "fees": 0, "updated_at": now,
+                      "pending_reset": {"op": op, "amount": amount}},
+             "$inc": {"resets": 1}},
+            return_document=ReturnDocument.AFTER)
+
+    async def end_reset(self, user_id: str, op: str) -> None:
+        await self.accounts.update_one({"_id": user_id, "pending_reset.op": op},
+                                       {"$set": {"pending_reset": None}})
+
+
+class OrderStore:
+    def __init__(self, db: Database) -> None:
+        self.orders = db["orders"]
+
+    async def insert(self, order: Document) -> Document | None:
+        """Insert a new order; on a repeated client_order_id return the existing one."""
+        try:
+            await self.orders.insert_one(order)
+        except DuplicateKeyError:
+            return await self.orders.find_one({"user_id": order["user_id"],
+                                               "client_order_id": order["client_order_id"]})
+        return None
+
+    async def get(self, user_id: str, order_id: str) -> Document | None:
+        return await self.orders.find_one({"_id": order_id, "user_id": user_id})
+
+    async def update(self, order_id: str, expect: Document, changes: Document) -> Document | None:
+        """Apply changes if the order still matches expect; return it updated."""
+        return await self.orders.find_one_and_update(
+            {"_id": order_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+
+    async def find(self, user_id: str, *, status: str | None = None, symbol: str | None = None,
+                   after: str | None = None, limit: int = 100) -> list[Document]:
+        query: Document = {"user_id": user_id}
+        if status is not None:
+            query["status"] = status
+        if symbol is not None:
+            query["symbol"] = symbol
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        cursor = self.orders.find(query).sort("_id", -1).limit(limit)
+        return [doc async for doc in cursor]
+
+    async def interrupted(self) -> list[Document]:
+        return [doc async for doc in self.orders.find(
+            {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]})]
+
+
+class TradeStore:
+    def __init__(self, db: Database) -> None:
+        self.trades = db["trades"]
+
+    async def insert(self, trade: Document) -> None:
+        # A duplicate was inserted by an earlier attempt of the same step.
+        with contextlib.suppress(DuplicateKeyError):
+            await self.trades.insert_one(trade)
+
+    async def get(self, user_id: str, trade_id: str) -> Document | None:
+        return await self.trades.find_one({"_id": trade_id, "user_id": user_id})
+
+    async def claim(self, trade_id: str, user_id: str, quantity: Units,
+                    pending: Document) -> Document | None:
+        """Mark an exit of quantity as under way; only one claimant can win."""
+        return await self.trades.find_one_and_update(
+            {"_id": trade_id, "user_id": user_id, "status": "open", "pending": None,
+             "quantity": {"$gte": quantity}},
+            {"$set": {"pending": pending}}, return_document=ReturnDocument.AFTER)
+
+    async def settle(self, trade_id: str, op: str, changes: Document, inc: Document,
+                     exit_record: Document) -> None:
+        await self.trades.update_one(
+            {"_id": trade_id, "pending.op": op},
+            {"$set": {**changes, "pending": None}, "$inc": inc, "$push": {"exits": exit_record}})
+
+    async def modify(self, user_id: str, trade_id: str, changes: Document,
+                     now: datetime) -> Document | None:
+        return await self.trades.find_one_and_update(
+            {"_id": trade_id, "user_id": user_id, "status": "open", "pending": None},
+            {"$set": {**changes, "updated_at": now}}, return_document=ReturnDocument.AFTER)
+
+    async def find(self, user_id: str, *, status: str | None = None,
+                   symbol: str | None = None, limit: int = 500) -> list[Document]:
+        query: Document = {"user_id": user_id}
+        if status is not None:
+            query["status"] = status
+        if symbol is not None:
+            query["symbol"] = symbol
+        return [doc async for doc in self.trades.find(query).sort("_id", -1).limit(limit)]
+
+    async def interrupted(self) -> list[Document]:
+        return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]
+
+
+class LedgerStore:
+    def __init__(self, db: Database) -> None:
+        self.ledger = db["ledger"]
+
+    async def record(self, entry_id: str, user_id: str, amount: Units, reason: str,
+                     reference: str, now: datetime) -> None:
+        """Write one cash movement; writing the same entry again changes nothing."""
+        if amount == 0:
+            return
+        with contextlib.suppress(DuplicateKeyError):
+            await self.ledger.insert_one({"_id": entry_id, "user_id": user_id, "amount": amount,
+                                          "reason": reason, "reference": reference, "at": now})
+
+    async def total(self, user_id: str) -> Units:
+        return sum([doc["amount"] async for doc in self.ledger.find({"user_id": user_id},
+                                                                    {"amount": 1})])
+
+
+class EventStore:
+    """Each user's events, numbered 1, 2, 3... so a client can ask what it missed."""
+
+    def __init__(self, db: Database) -> None:
+        self.events = db["events"]
+        self.counters = db["event_counters"]
+
+    async def append(self, user_id: str, events: list[tuple[str, dict[str, Any]]],
+                     now: datetime) -> list[int]:
+        """Store events in order and return their sequence numbers (two writes in all)."""
+        counter = await self.counters.find_one_and_update(
+            {"_id": user_id}, {"$inc": {"seq": len(events)}, "$set": {"user_id": user_id}},
+            upsert=True, return_document=ReturnDocument.AFTER)
+        if counter is None:  # an upsert always returns the document
+            raise RuntimeError("event counter upsert returned nothing")
+        first = int(counter["seq"]) - len(events) + 1
+        seqs = list(range(first, first + len(events)))
+        await self.events.insert_many([
+            {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,
+             "data": data, "at": now} for seq, (kind, data) in zip(seqs, events, strict=True)])
+        return seqs
+
+    async def after(self, user_id: str, seq: int, limit: int) -> list[Document]:
+        cursor = self.events.find({"user_id": user_id, "seq": {"$gt": seq}}).sort(
+            "seq", ASCENDING).limit(limit)
+        return [doc async for doc in cursor]

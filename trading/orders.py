@@ -1,0 +1,124 @@
+"""Orders: what a client may ask for, and the states an order moves through."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from enum import StrEnum
+
+from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
+from trading.money import PLACES
+
+
+class Side(StrEnum):
+    BUY = "buy"
+    SELL = "sell"
+
+
+class OrderType(StrEnum):
+    MARKET = "market"
+    LIMIT = "limit"
+    STOP = "stop"
+
+
+class TimeInForce(StrEnum):
+    GTC = "gtc"
+    DAY = "day"
+
+
+class OrderStatus(StrEnum):
+    NEW = "new"            # accepted, not yet filled or resting
+    OPEN = "open"          # resting, funds reserved
+    FILLED = "filled"
+    CANCELED = "canceled"
+    REJECTED = "rejected"
+    EXPIRED = "expired"
+
+
+TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
+                      OrderStatus.EXPIRED})
+TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
+    OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED}),
+    OrderStatus.OPEN: frozenset({OrderStatus.FILLED, OrderStatus.CANCELED,
+                                 OrderStatus.EXPIRED, OrderStatus.REJECTED}),
+    **{status: frozenset() for status in TERMINAL},
+}
+
+
+def transition(current: OrderStatus, target: OrderStatus) -> OrderStatus:
+    """Return target if an order may move there from current, else raise."""
+    if target not in TRANSITIONS[current]:
+        raise IllegalTransition(f"An order cannot go from {current} to {target}.")
+    return target
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRequest:
+    symbol: str
+    side: Side
+    type: OrderType
+    quantity: Decimal
+    limit_price: Decimal | None = None
+    stop_price: Decimal | None = None
+    stop_loss: Decimal | None = None
+    target_price: Decimal | None = None
+    time_in_force: TimeInForce = TimeInForce.GTC
+    client_order_id: str | None = None
+
+    @property
+    def trigger_price(self) -> Decimal | None:
+        """The price a resting order waits for (None for market orders)."""
+        return self.limit_price if self.type == OrderType.LIMIT else self.stop_price
+
+
+def check_quantity(quantity: Decimal, decimals: int, field: str = "quantity") -> None:
+    if not quantity.is_finite() or quantity <= 0:
+        raise InvalidQuantity("Quantity must be greater than zero.", field=field)
+    if -quantity.as_tuple().exponent > decimals:  # type: ignore[operator]
+        raise InvalidQuantity(f"Quantity allows at most {decimals} decimal places.",
+                              field=field, details={"decimals": decimals})
+
+
+def check_price(price: Decimal, field: str) -> None:
+    if not price.is_finite() or price <= 0:
+        raise InvalidPrice("Prices must be greater than zero.", field=field)
+    if -price.as_tuple().exponent > PLACES:  # type: ignore[operator]
+        raise InvalidPrice(f"Prices allow at most {PLACES} decimal places.", field=field)
+
+
+def check_exit_levels(side: Side, reference: Decimal, stop_loss: Decimal | None,
+                      target: Decimal | None) -> None:
+    """A long's stop-loss is below and its target above the reference; a short's mirrored."""
+    for value, field in ((stop_loss, "stop_loss"), (target, "target_price")):
+        if value is not None:
+            check_price(value, field)
+    below, above = (stop_loss, target) if side == Side.BUY else (target, stop_loss)
+    if below is not None and below >= reference:
+        field = "stop_loss" if side == Side.BUY else "target_price"
+        raise InvalidPrice(f"{field} must be below {reference} for a {side} order.",
+                           field=field)
+    if above is not None and above <= reference:
+        field = "target_price" if side == Side.BUY else "stop_loss"
+        raise InvalidPrice(f"{field} must be above {reference} for a {side} order.",
+                           field=field)
+
+
+def validate_order(order: OrderRequest, quantity_decimals: int,
+                   market_price: Decimal | None) -> Decimal:
+    """Check an order against its instrument; return the price its exit levels refer to."""
+    check_quantity(order.quantity, quantity_decimals)
+    if order.type == OrderType.MARKET:
+        if order.limit_price is not None or order.stop_price is not None:
+            raise InvalidPrice("A market order takes no limit_price or stop_price.",
+                               field="limit_price" if order.limit_price else "stop_price")
+        reference = market_price
+    else:
+        field = "limit_price" if order.type == OrderType.LIMIT else "stop_price"
+        price = order.trigger_price
+        if price is None:
+            raise InvalidPrice(f"A {order.type} order needs {field}.", field=field)
+        check_price(price, field)
+        reference = price
+    if reference is not None:
+        check_exit_levels(order.side, reference, order.stop_loss, order.target_price)
+    return reference if reference is not None else Decimal(0)
