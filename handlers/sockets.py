@@ -9,6 +9,7 @@ from typing import Any
 import socketio
 from aiohttp import web
 
+from handlers import commands
 from handlers.common import bearer_token
 from handlers.validation import payload, string
 from server import keys
@@ -41,6 +42,12 @@ class SocketGateway:
         sio.on("join", acked(self.join))
         sio.on("subscribe", acked(self.subscribe))
         sio.on("unsubscribe", acked(self.unsubscribe))
+        sio.on("place_order", acked(self.place_order))
+        sio.on("cancel_order", acked(self.cancel_order))
+        sio.on("modify_trade", acked(self.modify_trade))
+        sio.on("exit_trade", acked(self.exit_trade))
+        sio.on("exit_all", acked(self.exit_all))
+        sio.on("get_account", acked(self.get_account))
 
     @property
     def auth(self) -> AuthService:
@@ -99,6 +106,27 @@ class SocketGateway:
         symbols = validate_symbols(market.universe, payload(data).get("symbols"),
                                    len(market.universe))
         return {"symbols": sorted(await streamer.unsubscribe(sid, symbols))}
+
+    async def place_order(self, sid: str, data: Any) -> dict[str, Any]:
+        return await commands.place_order(self.app, await self.principal(sid), data)
+
+    async def cancel_order(self, sid: str, data: Any) -> dict[str, Any]:
+        order_id = string(payload(data), "order_id", max_chars=64)
+        return await commands.cancel_order(self.app, await self.principal(sid), order_id)
+
+    async def modify_trade(self, sid: str, data: Any) -> dict[str, Any]:
+        trade_id = string(payload(data), "trade_id", max_chars=64)
+        return await commands.modify_trade(self.app, await self.principal(sid), trade_id, data)
+
+    async def exit_trade(self, sid: str, data: Any) -> dict[str, Any]:
+        trade_id = string(payload(data), "trade_id", max_chars=64)
+        return await commands.exit_trade(self.app, await self.principal(sid), trade_id, data)
+
+    async def exit_all(self, sid: str, data: Any) -> dict[str, Any]:
+        return await commands.exit_all(self.app, await self.principal(sid))
+
+    async def get_account(self, sid: str, data: Any) -> dict[str, Any]:
+        return await commands.get_account(self.app, await self.principal(sid))
 
     def drop_sessions(self, session_ids: list[str]) -> None:
         """Disconnect this process's sockets of sessions that were revoked."""

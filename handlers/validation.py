@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import json
-from typing import Any
+from decimal import Decimal, InvalidOperation
+from enum import StrEnum
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from trading.errors import InvalidInput, InvalidJSON
 
 Body = dict[str, Any]
+E = TypeVar("E", bound=StrEnum)
 
 
 async def read_json(request: web.Request) -> Body:
@@ -62,3 +65,38 @@ def integer_param(request: web.Request, name: str, *, default: int, low: int, hi
     if not low <= value <= high:
         raise InvalidInput(f"'{name}' must be between {low} and {high}.", field=name)
     return value
+
+
+def required_decimal(body: Body, name: str) -> Decimal:
+    number = decimal(body, name)
+    if number is None:
+        raise InvalidInput(f"'{name}' is required.", field=name)
+    return number
+
+
+def decimal(body: Body, name: str) -> Decimal | None:
+    """Read an exact number sent as a string ("0.5") or a JSON number; None if absent."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise InvalidInput(f"'{name}' must be a number or a numeric string.", field=name)
+    try:
+        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
+    except InvalidOperation:
+        raise InvalidInput(f"'{name}' is not a number.", field=name) from None
+    if not number.is_finite():
+        raise InvalidInput(f"'{name}' must be finite.", field=name)
+    return number
+
+
+def choice(body: Body, name: str, kind: type[E], default: E | None = None) -> E:
+    """Read one of an enumeration's values."""
+    value = body.get(name)
+    if value is None and default is not None:
+        return default
+    try:
+        return kind(str(value))
+    except ValueError:
+        allowed = ", ".join(member.value for member in kind)
+        raise InvalidInput(f"'{name}' must be one of: {allowed}.", field=name) from None

@@ -13,20 +13,24 @@ from aiohttp import web
 
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import auth_routes, health, market, me
+from handlers import auth_routes, health, market, me, trading
 from handlers.sockets import SocketGateway
 from notifier.base import Channel, Notifier, RecordingChannel
 from server import keys
 from server.auth import AuthService, Clock
 from server.config import Settings, resolve_jwt_secret
+from server.engine import TradingEngine
+from server.events import EventPublisher
 from server.middleware import error_middleware
 from server.passwords import PasswordHasher
+from server.recovery import recover_trading
 from server.sockets import create_sio
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
 from store.database import connect, ensure_indexes
 from store.embedded import EmbeddedFerretDB
 from store.store import Store
+from trading.trades import AccountRules
 
 log = logging.getLogger(__name__)
 
@@ -57,8 +61,9 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         redis_client,
         auth_service(email or RecordingChannel("email"), gateway),
         market_data,
+        trading_engine,
     ])
-    for module in (health, auth_routes, me, market):
+    for module in (health, auth_routes, me, market, trading):
         app.router.add_routes(module.routes)
     return app
 
@@ -118,6 +123,22 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
     finally:
         await app[keys.MARKET].stop()
         await streamer.stop()
+
+
+async def trading_engine(app: web.Application) -> AsyncIterator[None]:
+    """The engine; interrupted trading steps are repaired before the first request."""
+    settings = app[keys.SETTINGS].trading
+    rules = AccountRules(long_margin_rate=settings.long_margin_rate,
+                         short_margin_rate=settings.short_margin_rate,
+                         allow_shorts=settings.allow_shorts,
+                         commission_rate=settings.commission_rate,
+                         slippage_rate=settings.slippage_rate)
+    events = EventPublisher(app[keys.STORE].events, app[keys.SIO], app[keys.CLOCK])
+    engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
+                           settings.currency, events, app[keys.CLOCK])
+    await recover_trading(engine)
+    app[keys.ENGINE] = engine
+    yield
 
 
 def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -58,6 +58,29 @@ class MarketSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class TradingSettings:
+    initial_cash: Decimal = Decimal(100_000)
+    currency: str = "USD"
+    # Fraction of a trade's value held as margin (1: fully funded; 0.2: 5x leverage).
+    long_margin_rate: Decimal = Decimal(1)
+    short_margin_rate: Decimal = Decimal(1)
+    allow_shorts: bool = True
+    # Fractions of traded value / of price, e.g. 0.001 for 0.1%.
+    commission_rate: Decimal = Decimal(0)
+    slippage_rate: Decimal = Decimal(0)
+
+    def __post_init__(self) -> None:
+        if self.initial_cash <= 0:
+            raise ConfigError("INITIAL_CASH must be positive.")
+        for name in ("long_margin_rate", "short_margin_rate"):
+            if not 0 < getattr(self, name) <= 1:
+                raise ConfigError(f"{name.upper()} must be above 0 and at most 1.")
+        for name in ("commission_rate", "slippage_rate"):
+            if not 0 <= getattr(self, name) < 1:
+                raise ConfigError(f"{name.upper()} must be at least 0 and below 1.")
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -80,6 +103,7 @@ class Settings:
     public_url: str = "http://localhost:8000"
     log_level: str = "INFO"
     market: MarketSettings = field(default_factory=MarketSettings)
+    trading: TradingSettings = field(default_factory=TradingSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -119,6 +143,7 @@ class Settings:
             public_url=reader.text("PUBLIC_URL", default.public_url).rstrip("/"),
             log_level=reader.text("LOG_LEVEL", default.log_level).upper(),
             market=_market_from_env(reader),
+            trading=_trading_from_env(reader),
         )
 
 
@@ -146,6 +171,19 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         max_subscriptions=reader.integer("MAX_SUBSCRIPTIONS", default.max_subscriptions),
         slow_client_packets=reader.integer("SLOW_CLIENT_PACKETS", default.slow_client_packets),
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
+    )
+
+
+def _trading_from_env(reader: _Reader) -> TradingSettings:
+    default = TradingSettings()
+    return TradingSettings(
+        initial_cash=reader.decimal("INITIAL_CASH", default.initial_cash),
+        currency=reader.text("ACCOUNT_CURRENCY", default.currency).upper(),
+        long_margin_rate=reader.decimal("LONG_MARGIN_RATE", default.long_margin_rate),
+        short_margin_rate=reader.decimal("SHORT_MARGIN_RATE", default.short_margin_rate),
+        allow_shorts=reader.flag("ALLOW_SHORTS", default.allow_shorts),
+        commission_rate=reader.decimal("COMMISSION_RATE", default.commission_rate),
+        slippage_rate=reader.decimal("SLIPPAGE_RATE", default.slippage_rate),
     )
 
 

@@ -9,6 +9,7 @@ from aiohttp import web
 from feeds.service import Market
 from server.auth import AuthService, Clock
 from server.config import Settings
+from server.engine import TradingEngine
 from server.streaming import PriceStreamer
 from store.store import Store
 
@@ -21,3 +22,4 @@ REDIS: web.AppKey[aioredis.Redis | None] = web.AppKey("redis")
 AUTH = web.AppKey("auth", AuthService)
 MARKET = web.AppKey("market", Market)
 STREAMER = web.AppKey("streamer", PriceStreamer)
+ENGINE = web.AppKey("engine", TradingEngine)

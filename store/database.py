@@ -105,7 +105,15 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
 
 
 async def ensure_indexes(db: Database) -> None:
-    """Create every index in INDEXES that does not exist yet."""
+    """Create every index in INDEXES that does not exist yet.
+
+    Existing indexes are skipped rather than re-declared: FerretDB 1.24 panics
+    (and drops the connection) when createIndexes names several indexes that
+    all exist already.
+    """
     for collection, indexes in INDEXES.items():
-        await db[collection].create_indexes(indexes)
+        existing = {index["name"] async for index in await db[collection].list_indexes()}
+        missing = [index for index in indexes if index.document["name"] not in existing]
+        if missing:
+            await db[collection].create_indexes(missing)
     log.debug("indexes ensured on %d collections", len(INDEXES))

@@ -1,0 +1,129 @@
+"""REST: account, wallet, orders, trades, positions, performance and missed events."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from handlers import commands
+from handlers.common import authenticated, json_ok
+from handlers.validation import choice, integer_param, read_json
+from server import keys
+from server.reports import performance, positions, wallet
+from server.views import order_view, trade_view
+from trading.errors import NotFound
+from trading.orders import OrderStatus
+
+routes = web.RouteTableDef()
+
+
+@routes.get("/api/v1/account")
+async def get_account(request: web.Request) -> web.Response:
+    return json_ok(await commands.get_account(request.app, await authenticated(request)))
+
+
+@routes.post("/api/v1/account/reset")
+async def reset_account(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok({"account": await request.app[keys.ENGINE].reset(principal.user_id)})
+
+
+@routes.get("/api/v1/wallet")
+async def get_wallet(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok(await wallet(request.app[keys.ENGINE], principal.user_id))
+
+
+@routes.post("/api/v1/orders")
+async def place_order(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    result = await commands.place_order(request.app, principal, await read_json(request))
+    return json_ok(result, status=201)
+
+
+@routes.get("/api/v1/orders")
+async def list_orders(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    query = dict(request.query)
+    status = choice(query, "status", OrderStatus) if "status" in query else None
+    symbol = (request.app[keys.MARKET].universe.resolve(query["symbol"])
+              if "symbol" in query else None)
+    orders = await request.app[keys.STORE].orders.find(
+        principal.user_id, status=status, symbol=symbol, after=query.get("after"),
+        limit=integer_param(request, "limit", default=100, low=1, high=500))
+    return json_ok({"orders": [order_view(order) for order in orders]})
+
+
+@routes.get("/api/v1/orders/{order_id}")
+async def get_order(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    order = await request.app[keys.STORE].orders.get(principal.user_id,
+                                                    request.match_info["order_id"])
+    if order is None:
+        raise NotFound("No such order.")
+    return json_ok({"order": order_view(order)})
+
+
+@routes.delete("/api/v1/orders/{order_id}")
+async def cancel_order(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok(await commands.cancel_order(request.app, principal,
+                                               request.match_info["order_id"]))
+
+
+@routes.get("/api/v1/trades")
+async def list_trades(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    status = request.query.get("status")
+    if status not in (None, "open", "closed"):
+        raise NotFound("status must be open or closed.")
+    symbol = request.query.get("symbol")
+    engine = request.app[keys.ENGINE]
+    trades = await engine.store.trades.find(
+        principal.user_id, status=status,
+        symbol=None if symbol is None else request.app[keys.MARKET].universe.resolve(symbol))
+    return json_ok({"trades": [trade_view(trade, engine.prices()) for trade in trades]})
+
+
+@routes.patch("/api/v1/trades/{trade_id}")
+async def modify_trade(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok(await commands.modify_trade(request.app, principal,
+                                               request.match_info["trade_id"],
+                                               await read_json(request)))
+
+
+@routes.post("/api/v1/trades/exit-all")
+async def exit_all(request: web.Request) -> web.Response:
+    return json_ok(await commands.exit_all(request.app, await authenticated(request)))
+
+
+@routes.post("/api/v1/trades/{trade_id}/exit")
+async def exit_trade(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    body = await read_json(request) if request.can_read_body else None
+    return json_ok(await commands.exit_trade(request.app, principal,
+                                             request.match_info["trade_id"], body))
+
+
+@routes.get("/api/v1/positions")
+async def get_positions(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok({"positions": await positions(request.app[keys.ENGINE],
+                                                 principal.user_id)})
+
+
+@routes.get("/api/v1/performance")
+async def get_performance(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok(await performance(request.app[keys.ENGINE], principal.user_id))
+
+
+@routes.get("/api/v1/events")
+async def missed_events(request: web.Request) -> web.Response:
+    """Events after a sequence number, oldest first: what a reconnecting client missed."""
+    principal = await authenticated(request)
+    after = integer_param(request, "after", default=0, low=0, high=2**62)
+    limit = integer_param(request, "limit", default=100, low=1, high=1000)
+    events = await request.app[keys.STORE].events.after(principal.user_id, after, limit)
+    return json_ok({"events": [{"seq": e["seq"], "type": e["type"], **e["data"]}
+                               for e in events]})
