@@ -36,7 +36,7 @@ from trading.errors import (
     StalePrice,
     TradeNotOpen,
 )
-from trading.money import from_units, to_units
+from trading.money import from_units, show, to_units
 from trading.orders import (
     OrderRequest,
     OrderType,
@@ -163,9 +163,9 @@ class TradingEngine:
             await self._reject(order, "insufficient_funds")
             account = await self.account(order["user_id"])
             raise InsufficientFunds(
-                f"This order needs {from_units(cost)} {self.currency} available.",
-                details={"order_id": order["_id"], "needed": str(from_units(cost)),
-                         "available": str(from_units(account["available"]))})
+                f"This order needs {show(from_units(cost))} {self.currency} available.",
+                details={"order_id": order["_id"], "needed": show(from_units(cost)),
+                         "available": show(from_units(account["available"]))})
         return await self._finish_open(order)
 
     async def _finish_open(self, order: Document) -> Document:
@@ -202,7 +202,7 @@ class TradingEngine:
         if not applied:
             await self._reject(order, "insufficient_funds")
             raise InsufficientFunds(details={"order_id": order["_id"],
-                                             "needed": str(from_units(step["amount"]))})
+                                             "needed": show(from_units(step["amount"]))})
         return await self._finish_reserve(order)
 
     async def _finish_reserve(self, order: Document) -> Document:
@@ -287,7 +287,7 @@ class TradingEngine:
             check_quantity(quantity, instrument.quantity_decimals)
         units = held if quantity is None else to_units(quantity)
         if units > held:
-            raise InvalidQuantity(f"The trade holds {from_units(held)}.", field="quantity")
+            raise InvalidQuantity(f"The trade holds {show(from_units(held))}.", field="quantity")
         market = price if price is not None else self.fresh_price(trade["symbol"])
         exit_price = self.rules.fill_price(side, market, opening=False)
         amount = from_units(units)

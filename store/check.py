@@ -1,0 +1,80 @@
+"""Verify every account's books:  python -m store.check
+
+For each account: cash = initial + the sum of its ledger; reserved = the sum
+of its open orders' reservations; margin used = the sum of its open trades'
+margin; available = cash - reserved - margin used; nothing left half-done.
+Exits 1 and lists the problems if any account is off. With no MONGO_URI it
+opens the embedded database (stop the server first).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from store.database import Database
+
+
+async def check_books(db: Database) -> list[str]:
+    """Return a line for every inconsistency found (empty: the books balance)."""
+    problems = []
+    async for account in db["accounts"].find({}):
+        user = account["_id"]
+        ledger = sum([e["amount"] async for e in db["ledger"].find({"user_id": user})])
+        reserved = sum([o["reserved"] async for o in db["orders"].find(
+            {"user_id": user, "status": "open"})])
+        margin = sum([t["margin"] async for t in db["trades"].find(
+            {"user_id": user, "status": "open"})])
+        expected = {
+            "cash": account["initial"] + ledger, "reserved": reserved, "margin_used": margin,
+            "available": account["cash"] - account["reserved"] - account["margin_used"],
+        }
+        for field, value in expected.items():
+            if account[field] != value:
+                problems.append(f"account {user}: {field} is {account[field]}, books say {value}")
+        if account["reserved"] < 0 or account["margin_used"] < 0:
+            problems.append(f"account {user}: negative reserved or margin")
+        if account["pending_ops"] or account["pending_reset"]:
+            problems.append(f"account {user}: unfinished steps {account['pending_ops']}")
+    async for order in db["orders"].find({"$or": [{"pending": {"$ne": None}},
+                                                  {"status": "new"}]}):
+        problems.append(f"order {order['_id']}: unfinished ({order['status']})")
+    async for trade in db["trades"].find({}):
+        if trade["pending"] is not None:
+            problems.append(f"trade {trade['_id']}: unfinished exit")
+        if trade["quantity"] < 0 or (trade["status"] == "closed"
+                                     and (trade["quantity"] or trade["margin"])):
+            problems.append(f"trade {trade['_id']}: closed with quantity or margin left")
+    return problems
+
+
+async def main() -> int:
+    from dotenv import load_dotenv
+
+    from server.config import Settings
+    from store.database import connect
+    from store.embedded import EmbeddedFerretDB
+
+    load_dotenv()
+    settings = Settings.from_env()
+    embedded = None
+    uri = settings.mongo_uri
+    if uri is None:
+        embedded = EmbeddedFerretDB(settings.ferretdb_bin, settings.data_dir)
+        uri = await embedded.start()
+    client = await connect(uri)
+    try:
+        problems = await check_books(client[settings.mongo_db])
+    finally:
+        await client.close()
+        if embedded is not None:
+            await embedded.stop()
+    for problem in problems:
+        print(problem)
+    accounts = "every account balances" if not problems else f"{len(problems)} problems"
+    print(f"books: {accounts}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    sys.exit(asyncio.run(main()))

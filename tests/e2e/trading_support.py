@@ -1,0 +1,29 @@
+"""Helpers for trading tests: a funded user, prices, orders, and the books check."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from server import keys
+from store.check import check_books
+from tests.support import Api, quote
+
+
+def set_price(api: Api, symbol: str, price: str) -> None:
+    hub = api.app[keys.MARKET].hub
+    hub.publish(quote(symbol, price, hub.clock()))
+
+
+async def order(api: Api, token: str, **fields: Any) -> tuple[int, Any]:
+    body = {"symbol": "AAPL", "side": "buy", "type": "market", "quantity": "10", **fields}
+    return await api.call("POST", "/api/v1/orders", body, token=token)
+
+
+async def account(api: Api, token: str) -> dict[str, Any]:
+    status, body = await api.call("GET", "/api/v1/account", token=token)
+    assert status == 200, body
+    return dict(body["account"])
+
+
+async def assert_books_balance(api: Api) -> None:
+    assert await check_books(api.app[keys.STORE].db) == []
