@@ -1,0 +1,81 @@
+"""Trading commands over Socket.IO: acks with the REST codes, and numbered events."""
+
+from tests.e2e.trading_support import assert_books_balance, set_price
+
+
+async def connected(api):
+    tokens = await api.account()
+    set_price(api, "AAPL", "100")
+    return tokens, await api.socket(tokens["access_token"])
+
+
+async def test_place_order_over_a_socket_acks_the_order_and_emits_events(api):
+    tokens, sock = await connected(api)
+    ack = await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "2",
+                                          "stop_loss": "90"})
+    assert ack["ok"] is True
+    assert (ack["order"]["status"], ack["order"]["filled_price"]) == ("filled", "100")
+    order_event = await sock.next("order_update")
+    trade_event = await sock.next("trade_update")
+    account_event = await sock.next("account_update")
+    assert order_event["order"]["id"] == ack["order"]["id"]
+    assert (trade_event["event"], trade_event["trade"]["stop_loss"]) == ("opened", "90")
+    assert account_event["account"]["margin_used"] == "200"
+    assert [order_event["seq"], trade_event["seq"], account_event["seq"]] == [1, 2, 3]
+
+
+async def test_socket_errors_use_the_same_codes_as_rest(api):
+    _, sock = await connected(api)
+    for payload, code in [({"symbol": "AAPL", "side": "buy", "quantity": "5000"},
+                           "insufficient_funds"),
+                          ({"symbol": "NOPE", "side": "buy", "quantity": "1"}, "unknown_symbol"),
+                          ({"symbol": "AAPL", "side": "buy", "quantity": "-1"}, "invalid_quantity"),
+                          ("not an object", "validation_error")]:
+        ack = await sock.call("place_order", payload)
+        assert (ack["ok"], ack["error"]["code"]) == (False, code), payload
+    for event, payload, code in [("cancel_order", {"order_id": "nope"}, "not_found"),
+                                 ("exit_trade", {"trade_id": "nope"}, "not_found"),
+                                 ("modify_trade", {"trade_id": "nope", "stop_loss": "1"},
+                                  "not_found"),
+                                 ("cancel_order", {}, "validation_error")]:
+        ack = await sock.call(event, payload)
+        assert ack["error"]["code"] == code, event
+    await assert_books_balance(api)
+
+
+async def test_the_other_trade_commands_work_over_a_socket(api):
+    _, sock = await connected(api)
+    placed = await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "3"})
+    trade_id = placed["order"]["trade_id"]
+    modified = await sock.call("modify_trade", {"trade_id": trade_id, "target_price": "130"})
+    assert modified["trade"]["target_price"] == "130"
+    resting = await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1",
+                                              "type": "limit", "limit_price": "80"})
+    canceled = await sock.call("cancel_order", {"order_id": resting["order"]["id"]})
+    assert canceled["order"]["status"] == "canceled"
+    reduced = await sock.call("exit_trade", {"trade_id": trade_id, "quantity": "1"})
+    assert reduced["trade"]["quantity"] == "2"
+    closed = await sock.call("exit_all")
+    assert [t["status"] for t in closed["trades"]] == ["closed"]
+    summary = await sock.call("get_account")
+    assert summary["account"]["margin_used"] == "0"
+    await assert_books_balance(api)
+
+
+async def test_a_reconnecting_client_fetches_what_it_missed(api):
+    tokens, sock = await connected(api)
+    token = tokens["access_token"]
+    await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})
+    last_seen = (await sock.next("account_update"))["seq"]
+    await sock.close()
+    # While disconnected:
+    await api.call("POST", "/api/v1/orders", {"symbol": "AAPL", "side": "sell",
+                                              "quantity": "1"}, token=token)
+    status, body = await api.call("GET", f"/api/v1/events?after={last_seen}", token=token)
+    assert status == 200
+    assert [(e["seq"], e["type"]) for e in body["events"]] == [
+        (4, "order_update"), (5, "trade_update"), (6, "account_update")]
+    assert body["events"][0]["order"]["side"] == "sell"
+    bob = await api.account(email="bob@example.com", name="Bob")
+    _, theirs = await api.call("GET", "/api/v1/events", token=bob["access_token"])
+    assert theirs["events"] == []
