@@ -10,7 +10,7 @@ async def connected(api):
 
 
 async def test_place_order_over_a_socket_acks_the_order_and_emits_events(api):
-    tokens, sock = await connected(api)
+    _, sock = await connected(api)
     ack = await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "2",
                                           "stop_loss": "90"})
     assert ack["ok"] is True
