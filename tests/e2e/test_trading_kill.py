@@ -58,7 +58,7 @@ async def test_no_acked_order_is_lost_and_the_books_balance_after_kill_9(tmp_pat
             retried = await asyncio.gather(*(place(session, again.url, token, n)
                                              for n in range(ORDERS)))
             for n, order_id in acked.items():
-                status, body = retried[n]
+                _, body = retried[n]
                 assert (body["order"]["id"], body["order"]["status"]) == (order_id, "filled")
         finally:
             assert await again.stop(signal.SIGTERM) == 0

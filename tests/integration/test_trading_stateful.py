@@ -6,6 +6,7 @@ shorts disabled and full margin, no balance may go negative either.
 """
 
 import asyncio
+import contextlib
 import uuid
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -56,17 +57,16 @@ class TradingSession(RuleBasedStateMachine):
         self.hub = PriceHub(universe, stale, lambda: self.now)
         events = EventPublisher(Store(db).events, socketio.AsyncServer(async_mode="aiohttp"),
                                 lambda: self.now)
-        self.engine = TradingEngine(Store(db), self.hub, self.account_rules, Decimal(100_000), "USD",
-                                    events, lambda: self.now)
+        self.engine = TradingEngine(Store(db), self.hub, self.account_rules, Decimal(100_000),
+                                    "USD", events, lambda: self.now)
 
     def run(self, coroutine):  # type: ignore[no-untyped-def]
         return self.loop.run_until_complete(coroutine)
 
     def attempt(self, coroutine) -> None:  # type: ignore[no-untyped-def]
-        try:
+        # Refusals are fine; the books must balance either way.
+        with contextlib.suppress(PaperDeskError):
             self.run(coroutine)
-        except PaperDeskError:
-            pass  # refusals are fine; the books must balance either way
 
     def teardown(self) -> None:
         self.run(self.client.drop_database(self.db_name))
