@@ -10,6 +10,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from trading.money import to_units
+
 MIN_SECRET_BYTES = 32
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -72,6 +74,10 @@ class TradingSettings:
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
             raise ConfigError("INITIAL_CASH must be positive.")
+        try:
+            to_units(self.initial_cash)
+        except ValueError as exc:
+            raise ConfigError(f"INITIAL_CASH: {exc}.") from None
         for name in ("long_margin_rate", "short_margin_rate"):
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name.upper()} must be above 0 and at most 1.")

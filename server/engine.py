@@ -22,7 +22,7 @@ from typing import Any
 from feeds.hub import PriceHub
 from server.auth import new_id
 from server.events import EventPublisher
-from server.views import account_view, order_view, trade_view
+from server.views import account_view, balances_view, order_view, trade_view
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (
@@ -99,7 +99,8 @@ class TradingEngine:
         return account_view(account, open_trades, self.prices())
 
     async def _announce(self, user_id: str, *events: tuple[str, dict[str, Any]]) -> None:
-        account = await self.account_view(user_id)
+        """Publish events followed by the account's new balances."""
+        account = balances_view(await self.account(user_id))
         await self.events.publish(user_id, *events, ("account_update", {"account": account}))
 
     # -- orders --------------------------------------------------------------

@@ -68,19 +68,23 @@ def trade_view(trade: Document, prices: Prices) -> dict[str, Any]:
     }
 
 
-def account_view(account: Document, open_trades: list[Document],
-                 prices: Prices) -> dict[str, Any]:
-    open_pnl = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
-    cash = from_units(account["cash"])
+def balances_view(account: Document) -> dict[str, Any]:
+    """The account's stored balances (what account_update events carry)."""
     return {
         "currency": account["currency"], "initial_cash": _amount(account["initial"]),
-        "cash": show(cash), "reserved": _amount(account["reserved"]),
+        "cash": _amount(account["cash"]), "reserved": _amount(account["reserved"]),
         "margin_used": _amount(account["margin_used"]),
         "available": _amount(account["available"]),
-        "realized_pnl": _amount(account["realized_pnl"]),
-        "unrealized_pnl": show(open_pnl), "equity": show(cash + open_pnl),
-        "fees": _amount(account["fees"]),
+        "realized_pnl": _amount(account["realized_pnl"]), "fees": _amount(account["fees"]),
     }
+
+
+def account_view(account: Document, open_trades: list[Document],
+                 prices: Prices) -> dict[str, Any]:
+    """Balances plus the open trades valued at the latest prices."""
+    open_pnl = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
+    return {**balances_view(account), "unrealized_pnl": show(open_pnl),
+            "equity": show(from_units(account["cash"]) + open_pnl)}
 
 
 def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:

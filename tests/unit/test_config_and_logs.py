@@ -1,9 +1,10 @@
 import stat
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+from feeds.service import Market
 from server.config import ConfigError, Settings, resolve_jwt_secret
 from server.logs import redact
 
@@ -34,11 +35,21 @@ def test_environment_values_are_parsed():
     ({"PORT": "eighty"}, "PORT must be a whole number"),
     ({"ACCESS_TOKEN_TTL": "0"}, "positive"),
     ({"BCRYPT_COST": "3"}, "BCRYPT_COST"),
+    ({"INITIAL_CASH": "100000000000"}, "INITIAL_CASH: .* too large"),
+    ({"INITIAL_CASH": "0.000000001"}, "INITIAL_CASH"),
+    ({"LONG_MARGIN_RATE": "0"}, "LONG_MARGIN_RATE"),
 ])
 def test_bad_values_are_refused_with_one_clear_line(env, message):
     with pytest.raises(ConfigError, match=message) as caught:
         Settings.from_env(env)
     assert "\n" not in str(caught.value)
+
+
+@pytest.mark.parametrize("symbols", ["x", "nasdaq:AAPL", "sim:AAPL;binance:aapl"])
+def test_a_bad_symbol_universe_is_refused_when_the_app_is_built(symbols):
+    settings = Settings.from_env({"MARKET_SYMBOLS": symbols})
+    with pytest.raises(ConfigError, match="MARKET_SYMBOLS"):
+        Market(settings.market, lambda: datetime.now(UTC))
 
 
 def test_secrets_are_not_in_the_settings_repr():

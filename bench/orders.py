@@ -1,0 +1,76 @@
+"""Sustained market orders over Socket.IO, acked after the durable write.
+
+    python -m bench.orders --users 4 --sockets 4 --seconds 10
+
+Each socket places market orders one after another (each waits for its ack);
+prints orders per second and ack latency p50/p99 against the embedded store
+(or MONGO_URI / MONGO_DB, when set, for a real MongoDB).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import os
+import time
+from itertools import count
+
+import aiohttp
+
+from bench.lightclient import LightClient
+from bench.server import BenchServer, cpu_seconds, raise_file_limit
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--users", type=int, default=4)
+    parser.add_argument("--sockets", type=int, default=4, help="sockets per user")
+    parser.add_argument("--seconds", type=float, default=10.0)
+    args = parser.parse_args()
+    raise_file_limit()
+    env = {"MARKET_SYMBOLS": "sim:AAPL=100", "SIM_TICK_INTERVAL": "0.1", "SIM_SEED": "1",
+           "INITIAL_CASH": "1000000000"}
+    for name in ("MONGO_URI", "MONGO_DB", "JWT_SECRET"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    latencies: list[float] = []
+    errors: dict[str, int] = {}
+    ids = count()
+    async with BenchServer(**env) as server, aiohttp.ClientSession() as http:
+        clients = []
+        for user in range(args.users):
+            token = await server.token(http, f"bench{user}@example.com")
+            for _ in range(args.sockets):
+                client = LightClient(http, server.url, token)
+                await client.connect()
+                clients.append(client)
+        deadline = time.monotonic() + args.seconds
+
+        async def trade(client: LightClient) -> None:
+            while time.monotonic() < deadline:
+                body = {"symbol": "AAPL", "side": "buy", "quantity": "1",
+                        "client_order_id": f"b{next(ids)}"}
+                start = time.perf_counter()
+                ack = await client.call("place_order", body, within=30)
+                latencies.append((time.perf_counter() - start) * 1000)
+                if not ack["ok"]:
+                    code = ack["error"]["code"]
+                    errors[code] = errors.get(code, 0) + 1
+
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        await asyncio.gather(*(trade(c) for c in clients))
+        cpu1, elapsed = cpu_seconds(server.pid), time.monotonic() - t0
+        await asyncio.gather(*(c.close() for c in clients))
+    latencies.sort()
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
+
+    store = "MONGO_URI" if "MONGO_URI" in env else "embedded FerretDB"
+    print(f"{len(clients)} sockets ({args.users} users), {elapsed:.1f} s, store: {store}")
+    print(f"orders/s {len(latencies) / elapsed:8.1f}   ack latency ms p50 {pct(.5):7.1f} "
+          f"p99 {pct(.99):7.1f}   server CPU {(cpu1 - cpu0) / elapsed:4.0%}   errors {errors}")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
