@@ -133,7 +133,8 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                          allow_shorts=settings.allow_shorts,
                          commission_rate=settings.commission_rate,
                          slippage_rate=settings.slippage_rate)
-    events = EventPublisher(app[keys.STORE].events, app[keys.SIO], app[keys.CLOCK])
+    events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.SIO],
+                            app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
                            settings.currency, events, app[keys.CLOCK])
     await recover_trading(engine)

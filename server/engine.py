@@ -72,6 +72,7 @@ class TradingEngine:
         self.currency = currency
         self.events = events
         self.clock = clock
+        self._known_accounts: set[str] = set()
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -90,18 +91,31 @@ class TradingEngine:
     # -- account -----------------------------------------------------------
 
     async def account(self, user_id: str) -> Document:
-        return await self.store.accounts.get_or_create(user_id, self.initial, self.currency,
-                                                       self.now())
+        account = await self.store.accounts.get_or_create(user_id, self.initial, self.currency,
+                                                          self.now())
+        self._known_accounts.add(user_id)
+        return account
+
+    async def ensure_account(self, user_id: str) -> None:
+        """Create the user's account if this process has not seen it yet."""
+        if user_id not in self._known_accounts:
+            await self.account(user_id)
 
     async def account_view(self, user_id: str) -> dict[str, Any]:
         account = await self.account(user_id)
         open_trades = await self.store.trades.find(user_id, status="open")
         return account_view(account, open_trades, self.prices())
 
-    async def _announce(self, user_id: str, *events: tuple[str, dict[str, Any]]) -> None:
-        """Publish events followed by the account's new balances."""
-        account = balances_view(await self.account(user_id))
-        await self.events.publish(user_id, *events, ("account_update", {"account": account}))
+    async def _announce(self, user_id: str, op: str | None,
+                        *events: tuple[str, dict[str, Any]]) -> None:
+        """End op (if any) and publish events followed by the account's new balances."""
+        count = len(events) + 1
+        account = (await self.store.accounts.finish(user_id, op, count) if op is not None
+                   else await self.store.accounts.number_events(user_id, count))
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        balances = ("account_update", {"account": balances_view(account)})
+        await self.events.publish_numbered(user_id, account["event_seq"], [*events, balances])
 
     # -- orders --------------------------------------------------------------
 
@@ -112,7 +126,7 @@ class TradingEngine:
             raise InvalidInput("Short selling is disabled on this server.", field="side")
         market = self.fresh_price(request.symbol) if request.type == OrderType.MARKET else None
         validate_order(request, instrument.quantity_decimals, market)
-        await self.account(user_id)
+        await self.ensure_account(user_id)
         order_id = new_id()
         order: Document = {
             "_id": order_id, "user_id": user_id,
@@ -187,9 +201,8 @@ class TradingEngine:
             order["_id"], {"pending.op": step["op"]},
             {"status": "filled", "filled_price": step["price"], "filled_at": now,
              "trade_id": trade["_id"], "pending": None})
-        await self.store.accounts.finish(user_id, step["op"])
         result = filled or await self.store.orders.get(user_id, order["_id"]) or order
-        await self._announce(user_id, ("order_update", {"order": order_view(result)}),
+        await self._announce(user_id, step["op"], ("order_update", {"order": order_view(result)}),
                              ("trade_update", {"event": "opened", "reason": None,
                                                "trade": trade_view(trade, self.prices())}))
         return result
@@ -211,9 +224,9 @@ class TradingEngine:
         rested = await self.store.orders.update(
             order["_id"], {"pending.op": step["op"]},
             {"status": "open", "reserved": step["amount"], "pending": None})
-        await self.store.accounts.finish(order["user_id"], step["op"])
         result = rested or await self.store.orders.get(order["user_id"], order["_id"]) or order
-        await self._announce(order["user_id"], ("order_update", {"order": order_view(result)}))
+        await self._announce(order["user_id"], step["op"],
+                             ("order_update", {"order": order_view(result)}))
         return result
 
     async def _reject(self, order: Document, reason: str) -> None:
@@ -244,9 +257,9 @@ class TradingEngine:
                                          "available": step["amount"]}, self.now())
         done = await self.store.orders.update(order["_id"], {"pending.op": step["op"]},
                                               {"pending": None, "reserved": 0})
-        await self.store.accounts.finish(order["user_id"], step["op"])
         result = done or order
-        await self._announce(order["user_id"], ("order_update", {"order": order_view(result)}))
+        await self._announce(order["user_id"], step["op"],
+                             ("order_update", {"order": order_view(result)}))
         return result
 
     # -- trades --------------------------------------------------------------
@@ -320,9 +333,8 @@ class TradingEngine:
                                        {"quantity": -step["quantity"], "margin": -step["margin"],
                                         "realized_pnl": step["pnl"], "fees": step["fee"]},
                                        exit_record)
-        await self.store.accounts.finish(user_id, step["op"])
         settled = await self.store.trades.get(user_id, trade["_id"]) or trade
-        await self._announce(user_id, ("trade_update", {
+        await self._announce(user_id, step["op"], ("trade_update", {
             "event": "closed" if step["closes"] else "reduced", "reason": step["reason"],
             "trade": trade_view(settled, self.prices())}))
         return settled
@@ -366,4 +378,4 @@ class TradingEngine:
         await self.store.ledger.record(step["op"], account["_id"], step["amount"], "reset",
                                        step["op"], self.now())
         await self.store.accounts.end_reset(account["_id"], step["op"])
-        await self._announce(account["_id"])
+        await self._announce(account["_id"], None)

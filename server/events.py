@@ -9,22 +9,29 @@ from typing import Any
 import socketio
 
 from server.sockets import user_room
-from store.trading import EventStore
+from store.trading import AccountStore, EventStore
 
 Event = tuple[str, dict[str, Any]]
 
 
 class EventPublisher:
-    def __init__(self, store: EventStore, sio: socketio.AsyncServer,
+    def __init__(self, store: EventStore, accounts: AccountStore, sio: socketio.AsyncServer,
                  clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.accounts = accounts
         self.sio = sio
         self.clock = clock
 
     async def publish(self, user_id: str, *events: Event) -> None:
-        """Store events, then emit each with its seq, in order."""
-        if not events:
-            return
-        seqs = await self.store.append(user_id, list(events), self.clock())
+        """Number, store and emit events, in order."""
+        account = await self.accounts.number_events(user_id, len(events))
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        await self.publish_numbered(user_id, account["event_seq"], list(events))
+
+    async def publish_numbered(self, user_id: str, last_seq: int, events: list[Event]) -> None:
+        """Store and emit events already numbered up to last_seq."""
+        first = last_seq - len(events) + 1
+        seqs = await self.store.append(user_id, events, first, self.clock())
         for seq, (kind, data) in zip(seqs, events, strict=True):
             await self.sio.emit(kind, {"seq": seq, **data}, room=user_room(user_id))

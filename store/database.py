@@ -44,7 +44,6 @@ INDEXES: dict[str, list[IndexModel]] = {
     "ledger": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
                           name="user_seq_unique")],
-    "event_counters": [IndexModel([("user_id", ASCENDING)], name="user_id")],
 }
 
 

@@ -33,7 +33,7 @@ class AccountStore:
         doc = {"_id": user_id, "user_id": user_id, "currency": currency, "initial": initial,
                "cash": initial, "reserved": 0, "margin_used": 0, "available": initial,
                "realized_pnl": 0, "fees": 0, "pending_ops": [], "pending_reset": None,
-               "resets": 0, "created_at": now, "updated_at": now}
+               "resets": 0, "event_seq": 0, "created_at": now, "updated_at": now}
         with contextlib.suppress(DuplicateKeyError):
             await self.accounts.insert_one(doc)
         return await self.accounts.find_one({"_id": user_id}) or doc
@@ -59,8 +59,21 @@ class AccountStore:
     async def has_op(self, user_id: str, op: str) -> bool:
         return await self.accounts.count_documents({"_id": user_id, "pending_ops": op}) > 0
 
-    async def finish(self, user_id: str, op: str) -> None:
-        await self.accounts.update_one({"_id": user_id}, {"$pull": {"pending_ops": op}})
+    async def finish(self, user_id: str, op: str, events: int = 0) -> Document | None:
+        """Mark op done and number the events it announces; return the account after.
+
+        The user's event counter lives on the account, so ending a step and
+        numbering its events is one write.
+        """
+        return await self.accounts.find_one_and_update(
+            {"_id": user_id}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}},
+            return_document=ReturnDocument.AFTER)
+
+    async def number_events(self, user_id: str, events: int) -> Document | None:
+        """Take the next `events` sequence numbers; return the account after."""
+        return await self.accounts.find_one_and_update(
+            {"_id": user_id}, {"$inc": {"event_seq": events}},
+            return_document=ReturnDocument.AFTER)
 
     async def begin_reset(self, account: Document, now: datetime) -> Document | None:
         """Set cash back to the initial amount if nothing changed since account was read."""
@@ -182,21 +195,18 @@ class LedgerStore:
 
 
 class EventStore:
-    """Each user's events, numbered 1, 2, 3... so a client can ask what it missed."""
+    """Each user's events, numbered 1, 2, 3... so a client can ask what it missed.
+
+    The numbers are taken from the account's counter (AccountStore.finish and
+    number_events); this store keeps the events themselves.
+    """
 
     def __init__(self, db: Database) -> None:
         self.events = db["events"]
-        self.counters = db["event_counters"]
 
     async def append(self, user_id: str, events: list[tuple[str, dict[str, Any]]],
-                     now: datetime) -> list[int]:
-        """Store events in order and return their sequence numbers (two writes in all)."""
-        counter = await self.counters.find_one_and_update(
-            {"_id": user_id}, {"$inc": {"seq": len(events)}, "$set": {"user_id": user_id}},
-            upsert=True, return_document=ReturnDocument.AFTER)
-        if counter is None:  # an upsert always returns the document
-            raise RuntimeError("event counter upsert returned nothing")
-        first = int(counter["seq"]) - len(events) + 1
+                     first: int, now: datetime) -> list[int]:
+        """Store events numbered from first on; return their numbers."""
         seqs = list(range(first, first + len(events)))
         await self.events.insert_many([
             {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,

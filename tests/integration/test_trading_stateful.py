@@ -55,8 +55,8 @@ class TradingSession(RuleBasedStateMachine):
         universe = Universe.parse("sim:AAA=100,BBB=50")
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
-        events = EventPublisher(Store(db).events, socketio.AsyncServer(async_mode="aiohttp"),
-                                lambda: self.now)
+        events = EventPublisher(Store(db).events, Store(db).accounts,
+                                socketio.AsyncServer(async_mode="aiohttp"), lambda: self.now)
         self.engine = TradingEngine(Store(db), self.hub, self.account_rules, Decimal(100_000),
                                     "USD", events, lambda: self.now)
 
