@@ -10,7 +10,7 @@ from handlers.validation import choice, integer_param, read_json
 from server import keys
 from server.reports import performance, positions, wallet
 from server.views import order_view, trade_view
-from trading.errors import NotFound
+from trading.errors import InvalidInput, NotFound
 from trading.orders import OrderStatus
 
 routes = web.RouteTableDef()
@@ -75,7 +75,7 @@ async def list_trades(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     status = request.query.get("status")
     if status not in (None, "open", "closed"):
-        raise NotFound("status must be open or closed.")
+        raise InvalidInput("'status' must be open or closed.", field="status")
     symbol = request.query.get("symbol")
     engine = request.app[keys.ENGINE]
     trades = await engine.store.trades.find(

@@ -236,6 +236,13 @@ async def test_orders_and_trades_belong_to_their_owner(api, trader):
     assert orders["orders"] == []
 
 
+@pytest.mark.parametrize("query", ["/api/v1/trades?status=pending", "/api/v1/orders?status=x",
+                                   "/api/v1/orders?limit=0", "/api/v1/events?after=-1"])
+async def test_bad_list_queries_are_400(api, trader, query):
+    status, body = await api.call("GET", query, token=trader)
+    assert (status, body["error"]["code"]) == (400, "validation_error")
+
+
 async def test_order_history_filters_and_pages(api, trader):
     for price in ("91", "92", "93"):
         await order(api, trader, type="limit", limit_price=price, quantity="1")
