@@ -9,6 +9,7 @@ from handlers.common import authenticated, json_ok
 from handlers.validation import choice, integer_param, read_json
 from server import keys
 from server.reports import performance, positions, wallet
+from server.reset import reset_account
 from server.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound
 from trading.orders import OrderStatus
@@ -22,9 +23,9 @@ async def get_account(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/account/reset")
-async def reset_account(request: web.Request) -> web.Response:
+async def post_reset(request: web.Request) -> web.Response:
     principal = await authenticated(request)
-    return json_ok({"account": await request.app[keys.ENGINE].reset(principal.user_id)})
+    return json_ok({"account": await reset_account(request.app[keys.ENGINE], principal.user_id)})
 
 
 @routes.get("/api/v1/wallet")

@@ -22,6 +22,7 @@ from server.config import Settings, resolve_jwt_secret
 from server.engine import TradingEngine
 from server.events import EventPublisher
 from server.middleware import error_middleware
+from server.monitor import Monitor
 from server.passwords import PasswordHasher
 from server.recovery import recover_trading
 from server.sockets import create_sio
@@ -139,7 +140,13 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                            settings.currency, events, app[keys.CLOCK])
     await recover_trading(engine)
     app[keys.ENGINE] = engine
-    yield
+    monitor = Monitor(engine, app[keys.MARKET].hub)
+    await monitor.start()
+    app[keys.MONITOR] = monitor
+    try:
+        yield
+    finally:
+        await monitor.stop()
 
 
 def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -11,7 +11,6 @@ short.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
@@ -26,7 +25,6 @@ from server.views import account_view, balances_view, order_view, trade_view
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (
-    Conflict,
     DuplicateClientOrderId,
     InsufficientFunds,
     InvalidInput,
@@ -73,9 +71,16 @@ class TradingEngine:
         self.events = events
         self.clock = clock
         self._known_accounts: set[str] = set()
+        # Called with ("trade" | "order", document) after every change of state,
+        # so the price monitor can keep its triggers in step.
+        self.watchers: list[Callable[[str, Document], None]] = []
 
     def now(self) -> datetime:
         return stored_time(self.clock())
+
+    def changed(self, kind: str, document: Document) -> None:
+        for watcher in self.watchers:
+            watcher(kind, document)
 
     def prices(self) -> dict[str, Decimal]:
         return {symbol: quote.price for symbol, quote in self.hub.last.items()}
@@ -202,6 +207,8 @@ class TradingEngine:
             {"status": "filled", "filled_price": step["price"], "filled_at": now,
              "trade_id": trade["_id"], "pending": None})
         result = filled or await self.store.orders.get(user_id, order["_id"]) or order
+        self.changed("order", result)
+        self.changed("trade", trade)
         await self._announce(user_id, step["op"], ("order_update", {"order": order_view(result)}),
                              ("trade_update", {"event": "opened", "reason": None,
                                                "trade": trade_view(trade, self.prices())}))
@@ -225,6 +232,7 @@ class TradingEngine:
             order["_id"], {"pending.op": step["op"]},
             {"status": "open", "reserved": step["amount"], "pending": None})
         result = rested or await self.store.orders.get(order["user_id"], order["_id"]) or order
+        self.changed("order", result)
         await self._announce(order["user_id"], step["op"],
                              ("order_update", {"order": order_view(result)}))
         return result
@@ -258,6 +266,7 @@ class TradingEngine:
         done = await self.store.orders.update(order["_id"], {"pending.op": step["op"]},
                                               {"pending": None, "reserved": 0})
         result = done or order
+        self.changed("order", result)
         await self._announce(order["user_id"], step["op"],
                              ("order_update", {"order": order_view(result)}))
         return result
@@ -278,6 +287,7 @@ class TradingEngine:
         modified = await self.store.trades.modify(user_id, trade_id, levels, self.now())
         if modified is None:
             raise TradeNotOpen()
+        self.changed("trade", modified)
         await self.events.publish(user_id, ("trade_update", {
             "event": "modified", "reason": None, "trade": trade_view(modified, self.prices())}))
         return modified
@@ -334,6 +344,7 @@ class TradingEngine:
                                         "realized_pnl": step["pnl"], "fees": step["fee"]},
                                        exit_record)
         settled = await self.store.trades.get(user_id, trade["_id"]) or trade
+        self.changed("trade", settled)
         await self._announce(user_id, step["op"], ("trade_update", {
             "event": "closed" if step["closes"] else "reduced", "reason": step["reason"],
             "trade": trade_view(settled, self.prices())}))
@@ -350,32 +361,34 @@ class TradingEngine:
                 log.info("exit-all skipped trade %s: %s", trade["_id"], error.code)
         return closed
 
-    # -- reset -----------------------------------------------------------------
+    async def fill_resting_order(self, order: Document, price: Decimal) -> Document | None:
+        """Fill an open limit or stop order at a tick's price (plus slippage), once.
 
-    async def reset(self, user_id: str, attempts: int = 5) -> dict[str, Any]:
-        """Cancel open orders, close open trades, and put cash back to the initial amount."""
-        for order in await self.store.orders.find(user_id, status="open", limit=10_000):
-            with contextlib.suppress(OrderNotOpen):
-                await self.cancel_order(user_id, order["_id"])
-        for trade in await self.store.trades.find(user_id, status="open", limit=10_000):
-            quote = self.hub.last.get(trade["symbol"])
-            # A reset must not wait for a market: with no fresh price, close flat.
-            price = (quote.price if quote is not None and not self.hub.is_stale(trade["symbol"])
-                     else from_units(trade["entry_price"]))
-            with contextlib.suppress(TradeNotOpen):
-                await self.exit_trade(user_id, trade["_id"], reason=CloseReason.RESET,
-                                      price=price)
-        for _ in range(attempts):
-            account = await self.account(user_id)
-            reset = await self.store.accounts.begin_reset(account, self.now())
-            if reset is not None:
-                await self.finish_reset(reset)
-                return await self.account_view(user_id)
-        raise Conflict("The account kept changing during the reset; try again.")
+        A gap through the level fills at the tick's price, not the level. If the
+        fill costs more than was reserved and the account cannot cover the
+        difference, the order is rejected and its reservation released.
+        """
+        fill = self.rules.fill_price(Side(order["side"]), price)
+        step = {**self._open_step(order, fill), "op": f"fill:{order['_id']}",
+                "reserved": order["reserved"]}
+        claimed = await self.store.orders.update(order["_id"], {"status": "open", "pending": None},
+                                                 {"pending": step})
+        if claimed is None:
+            return None  # cancelled or filled meanwhile
+        return await self._fill(claimed)
 
-    async def finish_reset(self, account: Document) -> None:
-        step = account["pending_reset"]
-        await self.store.ledger.record(step["op"], account["_id"], step["amount"], "reset",
-                                       step["op"], self.now())
-        await self.store.accounts.end_reset(account["_id"], step["op"])
-        await self._announce(account["_id"], None)
+    async def _fill(self, order: Document) -> Document | None:
+        step = order["pending"]
+        cost = step["margin"] + step["fee"]
+        applied = await self.store.accounts.apply(
+            order["user_id"], step["op"],
+            {"reserved": -step["reserved"], "margin_used": step["margin"], "cash": -step["fee"],
+             "fees": step["fee"], "available": step["reserved"] - cost},
+            self.now(), need_available=max(cost - step["reserved"], 0) or None)
+        if not applied:
+            rejected = await self.store.orders.update(
+                order["_id"], {"pending.op": step["op"]},
+                {"status": "rejected", "reject_reason": "insufficient_funds",
+                 "pending": {"op": f"release:{order['_id']}", "amount": step["reserved"]}})
+            return None if rejected is None else await self._release(rejected)
+        return await self._finish_open(order)

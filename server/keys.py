@@ -10,6 +10,7 @@ from feeds.service import Market
 from server.auth import AuthService, Clock
 from server.config import Settings
 from server.engine import TradingEngine
+from server.monitor import Monitor
 from server.streaming import PriceStreamer
 from store.store import Store
 
@@ -23,3 +24,4 @@ AUTH = web.AppKey("auth", AuthService)
 MARKET = web.AppKey("market", Market)
 STREAMER = web.AppKey("streamer", PriceStreamer)
 ENGINE = web.AppKey("engine", TradingEngine)
+MONITOR = web.AppKey("monitor", Monitor)

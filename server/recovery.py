@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from server.engine import TradingEngine
+from server.reset import finish_reset
 
 log = logging.getLogger(__name__)
 
@@ -28,10 +29,15 @@ async def recover_trading(engine: TradingEngine) -> int:
         elif step["op"].startswith("release:"):
             await engine._release(order)
         elif await store.accounts.has_op(user_id, step["op"]):
-            if step["op"].startswith("open:"):
+            if step["op"].startswith(("open:", "fill:")):
                 await engine._finish_open(order)
             else:
                 await engine._finish_reserve(order)
+        elif step["op"].startswith("fill:"):
+            # The fill never reached the account: the order rests again, and the
+            # monitor fills it on the next tick that crosses its price.
+            await store.orders.update(order["_id"], {"pending.op": step["op"]},
+                                      {"pending": None})
         else:
             await engine._reject(order, "interrupted")
     for trade in await store.trades.interrupted():
@@ -39,7 +45,7 @@ async def recover_trading(engine: TradingEngine) -> int:
         await engine._finish_exit(trade)
     async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
         repaired += 1
-        await engine.finish_reset(account)
+        await finish_reset(engine, account)
     # Ops whose owner finished but whose account marker was not yet cleared.
     async for account in store.db["accounts"].find({"pending_ops.0": {"$exists": True}}):
         for op in account["pending_ops"]:

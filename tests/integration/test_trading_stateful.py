@@ -26,6 +26,7 @@ from hypothesis.stateful import (
 from feeds.hub import PriceHub
 from server.engine import TradingEngine
 from server.events import EventPublisher
+from server.reset import reset_account
 from store.check import check_books
 from store.database import connect, ensure_indexes
 from store.store import Store
@@ -118,7 +119,7 @@ class TradingSession(RuleBasedStateMachine):
 
     @rule()
     def reset(self) -> None:
-        self.attempt(self.engine.reset(USER))
+        self.attempt(reset_account(self.engine, USER))
 
     @invariant()
     def books_balance(self) -> None:

@@ -1,0 +1,128 @@
+"""The price monitor: stop-losses, targets and resting orders act on every tick.
+
+Every trigger lives in a TriggerIndex, rebuilt from the database at start-up
+and kept in step with every change the engine reports. Each fresh tick takes
+the triggers it crosses and fires them in tasks of their own, so a slow write
+never holds up the next tick or another symbol. Fires go through the engine's
+conditional updates, so a fire racing a manual exit, or another fire, acts
+once. A tick for a stale symbol (an old price arriving late) fires nothing;
+the first fresh tick that crosses a level does.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from decimal import Decimal
+
+from feeds.hub import PriceHub
+from server.engine import TradingEngine
+from store.database import Document
+from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
+from trading.market import Quote
+from trading.money import from_units
+from trading.orders import OrderType, Side
+from trading.trades import CloseReason
+from trading.triggers import Kind, Trigger, TriggerIndex, entry_direction, exit_direction
+
+log = logging.getLogger(__name__)
+
+STOP_WAIT = 10.0
+
+
+def trade_triggers(trade: Document) -> list[Trigger]:
+    """The stop-loss and target of an open trade (either, both or none)."""
+    if trade["status"] != "open":
+        return []
+    side = Side(trade["side"])
+    legs = ((Kind.STOP_LOSS, trade.get("stop_loss")), (Kind.TARGET, trade.get("target_price")))
+    return [Trigger(f"{kind}:{trade['_id']}", trade["symbol"], from_units(level),
+                    exit_direction(side, kind), kind, f"trade:{trade['_id']}", trade["user_id"])
+            for kind, level in legs if level is not None]
+
+
+def order_triggers(order: Document) -> list[Trigger]:
+    """The entry level of a resting limit or stop order."""
+    if order["status"] != "open":
+        return []
+    order_type = OrderType(order["type"])
+    level = order["limit_price"] if order_type == OrderType.LIMIT else order["stop_price"]
+    kind = Kind.LIMIT if order_type == OrderType.LIMIT else Kind.STOP
+    return [Trigger(f"order:{order['_id']}", order["symbol"], from_units(level),
+                    entry_direction(Side(order["side"]), order_type), kind,
+                    f"order:{order['_id']}", order["user_id"])]
+
+
+class Monitor:
+    def __init__(self, engine: TradingEngine, hub: PriceHub) -> None:
+        self.engine = engine
+        self.hub = hub
+        self.index = TriggerIndex()
+        self.tasks: set[asyncio.Task[None]] = set()
+        self.fired = 0
+
+    async def start(self) -> None:
+        self.engine.watchers.append(self.on_change)
+        await self.rebuild()
+        self.hub.listeners.append(self.on_quote)
+
+    async def stop(self) -> None:
+        self.hub.listeners.remove(self.on_quote)
+        self.engine.watchers.remove(self.on_change)
+        if self.tasks:  # let fires under way finish their writes
+            await asyncio.wait(self.tasks, timeout=STOP_WAIT)
+
+    async def rebuild(self) -> None:
+        """Load every open trade's exits and every resting order from the database."""
+        db = self.engine.store.db
+        async for trade in db["trades"].find({"status": "open"}):
+            self.on_change("trade", trade)
+        async for order in db["orders"].find({"status": "open"}):
+            self.on_change("order", order)
+        log.info("monitor watching %d triggers", len(self.index))
+
+    def on_change(self, kind: str, document: Document) -> None:
+        """Engine watcher: replace the triggers of a trade or order with its current ones."""
+        self.index.remove_ref(f"{kind}:{document['_id']}")
+        triggers = trade_triggers(document) if kind == "trade" else order_triggers(document)
+        for trigger in triggers:
+            self.index.add(trigger)
+
+    def on_quote(self, quote: Quote) -> None:
+        """Hub listener: fire what a fresh tick crosses; one fire per trade or order."""
+        if self.hub.is_stale(quote.symbol):
+            return
+        seen: set[str] = set()
+        for trigger in self.index.take_crossed(quote.symbol, quote.price):
+            if trigger.ref in seen:
+                continue  # the other leg of a trade whose stop-loss fires on this tick
+            seen.add(trigger.ref)
+            task = asyncio.create_task(self.fire(trigger, quote.price))
+            self.tasks.add(task)
+            task.add_done_callback(self.tasks.discard)
+
+    async def fire(self, trigger: Trigger, price: Decimal) -> None:
+        kind, ref = trigger.ref.split(":", 1)
+        try:
+            if kind == "trade":
+                await self.engine.exit_trade(trigger.user_id, ref, reason=CloseReason(trigger.kind),
+                                             price=price)
+            else:
+                order = await self.engine.store.orders.get(trigger.user_id, ref)
+                if order is not None:
+                    await self.engine.fill_resting_order(order, price)
+            self.fired += 1
+        except (TradeNotOpen, OrderNotOpen, NotFound):
+            pass  # closed, filled or cancelled by someone else first
+        except Exception:
+            log.exception("firing %s failed; it will fire again on the next crossing",
+                          trigger.key)
+            await self._resync(kind, trigger)
+
+    async def _resync(self, kind: str, trigger: Trigger) -> None:
+        ref = trigger.ref.split(":", 1)[1]
+        store = self.engine.store
+        document = (await store.trades.get(trigger.user_id, ref) if kind == "trade"
+                    else await store.orders.get(trigger.user_id, ref))
+        if document is not None:
+            self.on_change(kind, document)
