@@ -18,11 +18,13 @@ from handlers.validation import (
     string,
 )
 from server import keys
+from server.alerts import CHANNELS, alert_view
 from server.auth import Principal
 from server.views import order_view, trade_view
 from trading.errors import InvalidInput
 from trading.market import validate_symbols
 from trading.orders import OrderRequest, OrderType, Side, TimeInForce
+from trading.triggers import Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 
@@ -86,3 +88,64 @@ async def exit_all(app: web.Application, principal: Principal) -> dict[str, Any]
 
 async def get_account(app: web.Application, principal: Principal) -> dict[str, Any]:
     return {"account": await app[keys.ENGINE].account_view(principal.user_id)}
+
+
+def _alert_fields(body: Body, creating: bool) -> dict[str, Any]:
+    """Read the alert fields present in body (all required ones when creating)."""
+    fields: dict[str, Any] = {}
+    if creating or "condition" in body:
+        fields["condition"] = choice(body, "condition", Condition)
+    if creating or "price" in body:
+        fields["price"] = required_decimal(body, "price")
+    if "note" in body:
+        fields["note"] = optional_string(body, "note", max_chars=200)
+    if "channels" in body or creating:
+        channels = body.get("channels", ["in_app"])
+        if (not isinstance(channels, list) or not channels
+                or not all(channel in CHANNELS for channel in channels)):
+            raise InvalidInput(f"'channels' must list some of: {', '.join(CHANNELS)}.",
+                               field="channels")
+        fields["channels"] = list(dict.fromkeys(channels))
+    if "repeat" in body or creating:
+        repeat = body.get("repeat", False)
+        if not isinstance(repeat, bool):
+            raise InvalidInput("'repeat' must be true or false.", field="repeat")
+        fields["repeat"] = repeat
+    if "cooldown" in body or creating:
+        cooldown = body.get("cooldown", 60)
+        if isinstance(cooldown, bool) or not isinstance(cooldown, int) or not (
+                0 <= cooldown <= 86_400):
+            raise InvalidInput("'cooldown' must be 0 to 86400 seconds.", field="cooldown")
+        fields["cooldown"] = cooldown
+    return fields
+
+
+async def create_alert(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
+    body = payload(data)
+    [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
+    fields = _alert_fields(body, creating=True)
+    alert = await app[keys.ALERTS].create(principal.user_id, symbol, note=fields.pop("note", None),
+                                          **fields)
+    return {"alert": alert_view(alert)}
+
+
+async def update_alert(app: web.Application, principal: Principal, alert_id: str,
+                       data: Any) -> dict[str, Any]:
+    fields = _alert_fields(payload(data), creating=False)
+    if not fields:
+        raise InvalidInput("Send at least one field to change.")
+    alert = await app[keys.ALERTS].update(principal.user_id, alert_id, fields)
+    return {"alert": alert_view(alert)}
+
+
+async def delete_alert(app: web.Application, principal: Principal,
+                       alert_id: str) -> dict[str, Any]:
+    return {"alert": alert_view(await app[keys.ALERTS].cancel(principal.user_id, alert_id))}
+
+
+async def list_alerts(app: web.Application, principal: Principal,
+                      status: str | None) -> dict[str, Any]:
+    if status not in (None, "active", "triggered", "cancelled"):
+        raise InvalidInput("'status' must be active, triggered or cancelled.", field="status")
+    alerts = await app[keys.STORE].alerts.find(principal.user_id, status)
+    return {"alerts": [alert_view(alert) for alert in alerts]}

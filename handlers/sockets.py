@@ -11,7 +11,7 @@ from aiohttp import web
 
 from handlers import commands
 from handlers.common import bearer_token
-from handlers.validation import payload, string
+from handlers.validation import optional_string, payload, string
 from server import keys
 from server.auth import AuthService, Principal, public_user
 from server.sockets import acked, session_room, user_room
@@ -48,6 +48,9 @@ class SocketGateway:
         sio.on("exit_trade", acked(self.exit_trade))
         sio.on("exit_all", acked(self.exit_all))
         sio.on("get_account", acked(self.get_account))
+        sio.on("create_alert", acked(self.create_alert))
+        sio.on("delete_alert", acked(self.delete_alert))
+        sio.on("list_alerts", acked(self.list_alerts))
 
     @property
     def auth(self) -> AuthService:
@@ -127,6 +130,17 @@ class SocketGateway:
 
     async def get_account(self, sid: str, data: Any) -> dict[str, Any]:
         return await commands.get_account(self.app, await self.principal(sid))
+
+    async def create_alert(self, sid: str, data: Any) -> dict[str, Any]:
+        return await commands.create_alert(self.app, await self.principal(sid), data)
+
+    async def delete_alert(self, sid: str, data: Any) -> dict[str, Any]:
+        alert_id = string(payload(data), "alert_id", max_chars=64)
+        return await commands.delete_alert(self.app, await self.principal(sid), alert_id)
+
+    async def list_alerts(self, sid: str, data: Any) -> dict[str, Any]:
+        status = optional_string(payload(data or {}), "status", max_chars=20)
+        return await commands.list_alerts(self.app, await self.principal(sid), status)
 
     def drop_sessions(self, session_ids: list[str]) -> None:
         """Disconnect this process's sockets of sessions that were revoked."""

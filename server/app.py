@@ -13,10 +13,11 @@ from aiohttp import web
 
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import auth_routes, health, market, me, trading
+from handlers import alerts, auth_routes, health, market, me, trading
 from handlers.sockets import SocketGateway
 from notifier.base import Channel, Notifier, RecordingChannel
 from server import keys
+from server.alerts import AlertService
 from server.auth import AuthService, Clock
 from server.config import Settings, resolve_jwt_secret
 from server.engine import TradingEngine
@@ -64,7 +65,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_data,
         trading_engine,
     ])
-    for module in (health, auth_routes, me, market, trading):
+    for module in (health, auth_routes, me, market, trading, alerts):
         app.router.add_routes(module.routes)
     return app
 
@@ -140,7 +141,9 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                            settings.currency, events, app[keys.CLOCK])
     await recover_trading(engine)
     app[keys.ENGINE] = engine
-    monitor = Monitor(engine, app[keys.MARKET].hub)
+    alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, app[keys.CLOCK])
+    app[keys.ALERTS] = alerts
+    monitor = Monitor(engine, app[keys.MARKET].hub, alerts)
     await monitor.start()
     app[keys.MONITOR] = monitor
     try:

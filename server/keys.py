@@ -7,6 +7,7 @@ import socketio
 from aiohttp import web
 
 from feeds.service import Market
+from server.alerts import AlertService
 from server.auth import AuthService, Clock
 from server.config import Settings
 from server.engine import TradingEngine
@@ -25,3 +26,4 @@ MARKET = web.AppKey("market", Market)
 STREAMER = web.AppKey("streamer", PriceStreamer)
 ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
+ALERTS = web.AppKey("alerts", AlertService)

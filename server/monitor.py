@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from datetime import datetime
 from decimal import Decimal
 
 from feeds.hub import PriceHub
+from server.alerts import AlertService
 from server.engine import TradingEngine
 from store.database import Document
 from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
@@ -23,7 +25,7 @@ from trading.market import Quote
 from trading.money import from_units
 from trading.orders import OrderType, Side
 from trading.trades import CloseReason
-from trading.triggers import Kind, Trigger, TriggerIndex, entry_direction, exit_direction
+from trading.triggers import Direction, Kind, Trigger, TriggerIndex, entry_direction, exit_direction
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +43,15 @@ def trade_triggers(trade: Document) -> list[Trigger]:
             for kind, level in legs if level is not None]
 
 
+def alert_triggers(alert: Document, now: datetime) -> list[Trigger]:
+    """An active alert's level, unless it is cooling down after a repeat."""
+    if alert["status"] != "active" or (alert["armed_at"] is not None and alert["armed_at"] > now):
+        return []
+    return [Trigger(f"alert:{alert['_id']}", alert["symbol"], from_units(alert["price"]),
+                    Direction(alert["direction"]), Kind.ALERT, f"alert:{alert['_id']}",
+                    alert["user_id"])]
+
+
 def order_triggers(order: Document) -> list[Trigger]:
     """The entry level of a resting limit or stop order."""
     if order["status"] != "open":
@@ -54,21 +65,27 @@ def order_triggers(order: Document) -> list[Trigger]:
 
 
 class Monitor:
-    def __init__(self, engine: TradingEngine, hub: PriceHub) -> None:
+    def __init__(self, engine: TradingEngine, hub: PriceHub, alerts: AlertService) -> None:
         self.engine = engine
         self.hub = hub
+        self.alerts = alerts
         self.index = TriggerIndex()
         self.tasks: set[asyncio.Task[None]] = set()
+        self._rearming: dict[str, asyncio.TimerHandle] = {}
         self.fired = 0
 
     async def start(self) -> None:
         self.engine.watchers.append(self.on_change)
+        self.alerts.watchers.append(self.on_change)
         await self.rebuild()
         self.hub.listeners.append(self.on_quote)
 
     async def stop(self) -> None:
         self.hub.listeners.remove(self.on_quote)
         self.engine.watchers.remove(self.on_change)
+        self.alerts.watchers.remove(self.on_change)
+        for handle in self._rearming.values():
+            handle.cancel()
         if self.tasks:  # let fires under way finish their writes
             await asyncio.wait(self.tasks, timeout=STOP_WAIT)
 
@@ -79,14 +96,37 @@ class Monitor:
             self.on_change("trade", trade)
         async for order in db["orders"].find({"status": "open"}):
             self.on_change("order", order)
+        for alert in await self.engine.store.alerts.active():
+            self.on_change("alert", alert)
         log.info("monitor watching %d triggers", len(self.index))
 
     def on_change(self, kind: str, document: Document) -> None:
         """Engine watcher: replace the triggers of a trade or order with its current ones."""
-        self.index.remove_ref(f"{kind}:{document['_id']}")
-        triggers = trade_triggers(document) if kind == "trade" else order_triggers(document)
+        ref = f"{kind}:{document['_id']}"
+        self.index.remove_ref(ref)
+        if kind == "alert":
+            now = self.engine.now()
+            triggers = alert_triggers(document, now)
+            armed_at = document["armed_at"]
+            if document["status"] == "active" and armed_at is not None and armed_at > now:
+                self._rearm_later(document, (armed_at - now).total_seconds())
+        else:
+            triggers = trade_triggers(document) if kind == "trade" else order_triggers(document)
         for trigger in triggers:
             self.index.add(trigger)
+
+    def _rearm_later(self, alert: Document, delay: float) -> None:
+        """Watch a repeating alert again once its cooldown is over."""
+        previous = self._rearming.pop(alert["_id"], None)
+        if previous is not None:
+            previous.cancel()
+
+        def rearm() -> None:
+            self._rearming.pop(alert["_id"], None)
+            for trigger in alert_triggers({**alert, "armed_at": None}, self.engine.now()):
+                self.index.add(trigger)
+
+        self._rearming[alert["_id"]] = asyncio.get_running_loop().call_later(delay, rearm)
 
     def on_quote(self, quote: Quote) -> None:
         """Hub listener: fire what a fresh tick crosses; one fire per trade or order."""
@@ -107,6 +147,8 @@ class Monitor:
             if kind == "trade":
                 await self.engine.exit_trade(trigger.user_id, ref, reason=CloseReason(trigger.kind),
                                              price=price)
+            elif kind == "alert":
+                await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
                 if order is not None:
@@ -122,7 +164,8 @@ class Monitor:
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         ref = trigger.ref.split(":", 1)[1]
         store = self.engine.store
-        document = (await store.trades.get(trigger.user_id, ref) if kind == "trade"
-                    else await store.orders.get(trigger.user_id, ref))
+        lookup = {"trade": store.trades.get, "order": store.orders.get,
+                  "alert": store.alerts.get}[kind]
+        document = await lookup(trigger.user_id, ref)
         if document is not None:
             self.on_change(kind, document)

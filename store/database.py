@@ -42,6 +42,8 @@ INDEXES: dict[str, list[IndexModel]] = {
     ],
     "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],
     "ledger": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "alerts": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],
+    "notifications": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
                           name="user_seq_unique")],
 }

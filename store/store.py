@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from store.alerts import AlertStore
 from store.database import Database
 from store.resets import ResetStore
 from store.sessions import SessionStore
@@ -27,6 +28,7 @@ class Store:
         self.trades = TradeStore(db)
         self.ledger = LedgerStore(db)
         self.events = EventStore(db)
+        self.alerts = AlertStore(db)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

@@ -32,10 +32,26 @@ class Kind(StrEnum):
     TARGET = "target"
     LIMIT = "limit"
     STOP = "stop"
+    ALERT = "alert"
 
 
 # When one tick fires several triggers of the same trade, the first listed wins.
-PRIORITY = {Kind.STOP_LOSS: 0, Kind.TARGET: 1, Kind.LIMIT: 2, Kind.STOP: 2}
+PRIORITY = {Kind.STOP_LOSS: 0, Kind.TARGET: 1, Kind.LIMIT: 2, Kind.STOP: 2, Kind.ALERT: 2}
+
+
+class Condition(StrEnum):
+    ABOVE = "above"
+    BELOW = "below"
+    CROSSES = "crosses"
+
+
+def alert_direction(condition: Condition, level: Decimal, price: Decimal | None) -> Direction:
+    """Which way an alert waits: 'crosses' waits for the side the price is not on now."""
+    if condition == Condition.ABOVE:
+        return Direction.ABOVE
+    if condition == Condition.BELOW:
+        return Direction.BELOW
+    return Direction.BELOW if price is not None and price > level else Direction.ABOVE
 
 
 @dataclass(frozen=True, slots=True)

@@ -5,8 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from trading.orders import OrderType, Side
-from trading.triggers import (Direction, Kind, Trigger, TriggerIndex, entry_direction,
-                              exit_direction)
+from trading.triggers import Direction, Kind, Trigger, TriggerIndex, entry_direction, exit_direction
 
 
 def trigger(key: str, level: str, direction: Direction, kind: Kind = Kind.STOP_LOSS,

@@ -1,0 +1,44 @@
+"""Price alerts, and the notification requests they leave for the notifier."""
+
+from __future__ import annotations
+
+from pymongo import ReturnDocument
+
+from store.database import Database, Document
+
+
+class AlertStore:
+    def __init__(self, db: Database) -> None:
+        self.alerts = db["alerts"]
+        self.notifications = db["notifications"]
+
+    async def insert(self, alert: Document) -> None:
+        await self.alerts.insert_one(alert)
+
+    async def get(self, user_id: str, alert_id: str) -> Document | None:
+        return await self.alerts.find_one({"_id": alert_id, "user_id": user_id})
+
+    async def find(self, user_id: str, status: str | None, limit: int = 500) -> list[Document]:
+        query: Document = {"user_id": user_id}
+        if status is not None:
+            query["status"] = status
+        return [doc async for doc in self.alerts.find(query).sort("_id", -1).limit(limit)]
+
+    async def update(self, user_id: str, alert_id: str, expect: Document,
+                     changes: Document) -> Document | None:
+        return await self.alerts.find_one_and_update(
+            {"_id": alert_id, "user_id": user_id, **expect}, {"$set": changes},
+            return_document=ReturnDocument.AFTER)
+
+    async def fire(self, alert: Document, changes: Document) -> Document | None:
+        """Record a firing if the alert is still as it was read: one fire per crossing."""
+        return await self.alerts.find_one_and_update(
+            {"_id": alert["_id"], "status": "active", "fired": alert["fired"]},
+            {"$set": changes, "$inc": {"fired": 1}}, return_document=ReturnDocument.AFTER)
+
+    async def request_notification(self, request: Document) -> None:
+        """Leave a notification for the notifier (delivered by the outbox worker)."""
+        await self.notifications.insert_one(request)
+
+    async def active(self) -> list[Document]:
+        return [doc async for doc in self.alerts.find({"status": "active"})]
