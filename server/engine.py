@@ -317,7 +317,9 @@ class TradingEngine:
         amount = from_units(units)
         pnl = realized_pnl(side, from_units(trade["entry_price"]), exit_price, amount)
         margin = trade["margin"] if units == held else trade["margin"] * units // held
-        step = {"op": f"exit:{trade_id}:{len(trade['exits'])}", "quantity": units,
+        # A fresh id per exit: two exits that read the trade at the same time
+        # must never share an op (their ledger entries are keyed by it).
+        step = {"op": f"exit:{trade_id}:{new_id()}", "quantity": units,
                 "price": to_units(exit_price), "pnl": to_units(pnl),
                 "fee": to_units(self.rules.commission(exit_price, amount)), "margin": margin,
                 "reason": reason.value, "at": self.now(), "closes": units == held}

@@ -63,3 +63,20 @@ async def test_cancels_racing_each_other_release_funds_once(api, trader):
     assert sorted(status for status, _ in results) == [200, 409, 409, 409, 409]
     assert (await account(api, token))["available"] == "100000"
     await assert_books_balance(api)
+
+
+async def test_concurrent_partial_exits_each_move_cash_once(api, trader):
+    token = trader["access_token"]
+    _, body = await order(api, token, quantity="10")
+    trade_id = body["order"]["trade_id"]
+    set_price(api, "AAPL", "101")
+    for _ in range(3):
+        await asyncio.gather(*(api.call("POST", f"/api/v1/trades/{trade_id}/exit",
+                                        {"quantity": "1"}, token=token) for _ in range(3)))
+    _, trades = await api.call("GET", "/api/v1/trades", token=token)
+    [trade] = trades["trades"]
+    exited = 10 - int(trade["quantity"])
+    assert exited == len(trade["exits"]) >= 3
+    acct = await account(api, token)
+    assert acct["realized_pnl"] == str(exited)
+    await assert_books_balance(api)
