@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import multiprocessing
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import aiohttp
 
@@ -64,33 +66,77 @@ class Counter:
             self.updates += text.count('"symbol"')
 
 
+async def clients_session(url: str, token: str, count: int, symbols: list[str],
+                          ready: Any, go: Any, seconds: float,
+                          first_index: int) -> tuple[int, list[float], float]:
+    """Connect `count` clients, subscribe, wait for `go`, then count for `seconds`."""
+    counter = Counter()
+    connector = aiohttp.TCPConnector(limit=0)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        # One client in ten parses and samples latency; the rest only count.
+        clients = [LightClient(http, url, token, counter.on_event,
+                               None if (first_index + n) % 10 == 0 else counter.on_raw)
+                   for n in range(count)]
+        for start in range(0, count, 50):
+            await asyncio.gather(*(c.connect() for c in clients[start:start + 50]))
+        for start in range(0, count, 50):
+            await asyncio.gather(*(c.call("subscribe", {"symbols": symbols})
+                                   for c in clients[start:start + 50]))
+        ready.set()
+        await asyncio.to_thread(go.wait)
+        counter.recording = True
+        own0 = time.process_time()
+        await asyncio.sleep(seconds)
+        counter.recording = False
+        own = time.process_time() - own0
+        await asyncio.gather(*(c.close() for c in clients))
+    return counter.updates, counter.latencies, own
+
+
+def worker(url: str, token: str, count: int, symbols: list[str], ready: Any, go: Any,
+           seconds: float, first_index: int, results: Any) -> None:
+    """A load-generator process: its own event loop and its share of the clients."""
+    raise_file_limit()
+    results.put(asyncio.run(clients_session(url, token, count, symbols, ready, go, seconds,
+                                            first_index)))
+
+
 async def run(mode: str, args: argparse.Namespace) -> Result:
     symbols = ",".join(f"S{i:03d}=100" for i in range(args.symbols))
     env = {"MARKET_SYMBOLS": f"sim:{symbols}", "SIM_TICK_INTERVAL": str(1 / args.rate),
            "SIM_SEED": "1", "PRICE_FANOUT": mode, "PRICE_WINDOW_MS": str(args.window_ms),
-           "SLOW_CLIENT_PACKETS": "100000"}
-    counter = Counter()
-    connector = aiohttp.TCPConnector(limit=0)
-    async with BenchServer(**env) as server, aiohttp.ClientSession(connector=connector) as http:
+           "SLOW_CLIENT_PACKETS": "100000", "SLOW_CLIENT_BYTES": str(1 << 30)}
+    wanted = [f"S{i:03d}" for i in range(args.symbols)]
+    context = multiprocessing.get_context("spawn")
+    go, results = context.Event(), context.Queue()
+    async with BenchServer(**env) as server, aiohttp.ClientSession() as http:
         token = await server.token(http)
-        # One client in ten parses and samples latency; the rest only count.
-        clients = [LightClient(http, server.url, token, counter.on_event,
-                               None if n % 10 == 0 else counter.on_raw)
-                   for n in range(args.clients)]
-        for start in range(0, len(clients), 50):
-            await asyncio.gather(*(c.connect() for c in clients[start:start + 50]))
-        wanted = [f"S{i:03d}" for i in range(args.symbols)]
-        for start in range(0, len(clients), 50):
-            await asyncio.gather(*(c.call("subscribe", {"symbols": wanted})
-                                   for c in clients[start:start + 50]))
+        share = -(-args.clients // args.processes)
+        workers, readies = [], []
+        for index in range(args.processes):
+            count = min(share, args.clients - index * share)
+            ready = context.Event()
+            process = context.Process(target=worker, args=(
+                server.url, token, count, wanted, ready, go, args.seconds, index * share,
+                results))
+            process.start()
+            workers.append(process)
+            readies.append(ready)
+        for ready in readies:
+            await asyncio.to_thread(ready.wait)
         await asyncio.sleep(args.warmup)
-        counter.recording = True
-        cpu0, t0, own0 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
-        await asyncio.sleep(args.seconds)
-        cpu1, t1, own1 = cpu_seconds(server.pid), time.monotonic(), time.process_time()
-        counter.recording = False
-        await asyncio.gather(*(c.close() for c in clients))
-    return Result(mode, counter.updates, t1 - t0, cpu1 - cpu0, own1 - own0, counter.latencies)
+        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        go.set()
+        gathered = [await asyncio.to_thread(results.get) for _ in workers]
+        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+        for process in workers:
+            process.join()
+    updates = sum(g[0] for g in gathered)
+    latencies = [latency for g in gathered for latency in g[1]]
+    client_cpu = sum(g[2] for g in gathered)
+    # The workers stop counting after exactly `seconds`; the rest is teardown.
+    return Result(mode, updates, args.seconds, (cpu1 - cpu0) * args.seconds / (t1 - t0),
+                  client_cpu, latencies)
 
 
 async def main() -> None:
@@ -101,12 +147,15 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     parser.add_argument("--warmup", type=float, default=2.0)
     parser.add_argument("--window-ms", type=float, default=25.0)
+    parser.add_argument("--processes", type=int, default=2,
+                        help="load-generator processes the clients are spread over")
     parser.add_argument("--baseline", action="store_true",
                         help="also run plain per-tick room emits")
     args = parser.parse_args()
     raise_file_limit()
-    print(f"clients {args.clients}, symbols {args.symbols}, {args.rate:g} ticks/s each, "
-          f"window {args.window_ms:g} ms, {args.seconds:g} s measured")
+    print(f"clients {args.clients} over {args.processes} load processes, symbols "
+          f"{args.symbols}, {args.rate:g} ticks/s each, window {args.window_ms:g} ms, "
+          f"{args.seconds:g} s measured")
     offered = args.clients * args.symbols * args.rate
     print(f"offered: {offered:.0f} symbol updates/s to clients")
     for mode in ["coalesced"] + (["per_tick"] if args.baseline else []):

@@ -47,8 +47,9 @@ class MarketSettings:
     # "coalesced" (batched per window) or "per_tick" (a room emit per tick; the baseline).
     fanout: str = "coalesced"
     max_subscriptions: int = 50
-    # A client with more packets than this waiting to be written is dropped.
+    # A client with more packets queued, or bytes unsent, than this is dropped.
     slow_client_packets: int = 500
+    slow_client_bytes: int = 1024 * 1024
     watchlist_limit: int = 50
 
     def __post_init__(self) -> None:
@@ -176,6 +177,7 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         fanout=reader.text("PRICE_FANOUT", default.fanout),
         max_subscriptions=reader.integer("MAX_SUBSCRIPTIONS", default.max_subscriptions),
         slow_client_packets=reader.integer("SLOW_CLIENT_PACKETS", default.slow_client_packets),
+        slow_client_bytes=reader.integer("SLOW_CLIENT_BYTES", default.slow_client_bytes),
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
     )
 

@@ -8,6 +8,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
+from aiohttp import web
+from engineio.async_drivers import aiohttp as aiohttp_driver
 
 from server.config import Settings
 from store.database import DATABASE_DOWN
@@ -29,14 +31,45 @@ def session_room(session_id: str) -> str:
     return f"session:{session_id}"
 
 
+# Where a connection's WebSocketResponse is kept in its environ.
+WEBSOCKET = "paperdesk.websocket"
+
+
+class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
+    """Engine.IO's aiohttp WebSocket, without permessage-deflate, and findable.
+
+    Browsers and aiohttp clients offer deflate, and aiohttp would then compress
+    every message for every client separately: on the price fan-out that is
+    one zlib pass per client per update, for messages of a few hundred bytes.
+    The response is noted in the connection's environ so the price fan-out
+    can write a shared frame to it (server.streaming.emit_local).
+    """
+
+    async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
+        request = environ["aiohttp.request"]
+        self._sock = web.WebSocketResponse(max_msg_size=self.server.max_http_buffer_size,
+                                           compress=False)
+        await self._sock.prepare(request)
+        self.environ = environ
+        environ[WEBSOCKET] = self._sock
+        try:
+            await self.handler(self)
+        finally:
+            environ.pop(WEBSOCKET, None)
+        return self._sock
+
+
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    return socketio.AsyncServer(
+    sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=manager,
         cors_allowed_origins=allowed_origins(settings.cors_origins),
         max_http_buffer_size=settings.socket_max_message_bytes,
         logger=False, engineio_logger=False)
+    # This server's own copy of the driver table, with the WebSocket swapped.
+    sio.eio._async = {**sio.eio._async, "websocket": UncompressedWebSocket}
+    return sio
 
 
 def allowed_origins(configured: tuple[str, ...]) -> str | list[str] | None:

@@ -22,6 +22,7 @@ import socketio
 
 from feeds.hub import PriceHub
 from server.config import MarketSettings
+from server.sockets import WEBSOCKET
 from trading.errors import InvalidInput
 from trading.market import Quote
 
@@ -34,23 +35,59 @@ def symbol_room(symbol: str) -> str:
     return f"symbol:{symbol}"
 
 
+def text_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket text frame (RFC 6455), as a server sends it."""
+    size = len(payload)
+    if size < 126:
+        header = bytes((0x81, size))
+    elif size < 1 << 16:
+        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+    else:
+        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+    return header + payload
+
+
+def direct_transport(sio: socketio.AsyncServer, eio_sid: str,
+                     socket: Any) -> asyncio.WriteTransport | None:
+    """The TCP transport of a socket that is fully on WebSocket, else None."""
+    if not socket.upgraded:
+        return None  # still polling, or in the middle of the upgrade handshake
+    environ = sio.environ.get(eio_sid)
+    if environ is None or WEBSOCKET not in environ or environ[WEBSOCKET].closed:
+        return None
+    transport = environ["aiohttp.request"].transport
+    if transport is None or transport.is_closing():
+        return None
+    return transport  # type: ignore[no-any-return]
+
+
 def emit_local(sio: socketio.AsyncServer, room: str, event: str, data: Any) -> int:
     """Send an event to this process's sockets in a room; return how many got it.
 
-    The same packet python-socketio's room emit would build, encoded once and
-    queued on each socket without a task per recipient; that per-recipient
-    overhead is most of the cost of fanning a price out to many clients.
-    Engine.IO's own service loop still closes sockets that stop answering pings.
+    The packet python-socketio's room emit would build is encoded once. A socket
+    on WebSocket gets it as one prebuilt frame written to its connection (server
+    frames are unmasked, so every recipient gets the same bytes); any other
+    socket gets it queued for Engine.IO's writer. Per-recipient tasks and queue
+    hand-offs were most of the cost of fanning a price out to many clients.
+    Engine.IO's service loop still closes sockets that stop answering pings.
     """
     packet = sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data])
     message = engineio.packet.Packet(engineio.packet.MESSAGE, packet.encode())
+    frame: bytes | None = None
     sockets = sio.eio.sockets
     sent = 0
     for _, eio_sid in sio.manager.get_participants("/", room):
         socket = sockets.get(eio_sid)
-        if socket is not None and not socket.closing and not socket.closed:
+        if socket is None or socket.closing or socket.closed:
+            continue
+        transport = direct_transport(sio, eio_sid, socket)
+        if transport is not None:
+            if frame is None:
+                frame = text_frame(message.encode().encode())
+            transport.write(frame)
+        else:
             socket.queue.put_nowait(message)
-            sent += 1
+        sent += 1
     return sent
 
 
@@ -69,6 +106,7 @@ class PriceStreamer:
         self.per_tick = settings.fanout == "per_tick"
         self.limit = settings.max_subscriptions
         self.slow_packets = settings.slow_client_packets
+        self.slow_bytes = settings.slow_client_bytes
         self.subscriptions: dict[str, frozenset[str]] = {}
         self.groups: dict[frozenset[str], _Group] = {}
         self._group_ids = count(1)
@@ -192,13 +230,21 @@ class PriceStreamer:
         while True:
             await asyncio.sleep(REAP_EVERY)
             for sid in list(self.subscriptions):
-                if self.queued_packets(sid) > self.slow_packets:
+                packets, unsent = self.backlog(sid)
+                if packets > self.slow_packets or unsent > self.slow_bytes:
                     self.drop(sid)
 
-    def queued_packets(self, sid: str) -> int:
+    def backlog(self, sid: str) -> tuple[int, int]:
+        """Packets queued in Engine.IO, and bytes waiting in the connection, for a client."""
         eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
         socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-        return 0 if socket is None else int(socket.queue.qsize())
+        if socket is None:
+            return 0, 0
+        environ = self.sio.environ.get(eio_sid) or {}
+        request = environ.get("aiohttp.request")
+        transport = None if request is None else request.transport
+        unsent = 0 if transport is None else transport.get_write_buffer_size()
+        return int(socket.queue.qsize()), int(unsent)
 
     def drop(self, sid: str) -> None:
         """Cut a client that cannot keep up. Its TCP connection is aborted: a polite

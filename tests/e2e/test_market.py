@@ -210,7 +210,8 @@ def tiny_receive_buffer(addr_info):
 
 async def test_a_client_that_cannot_keep_up_is_dropped_and_others_keep_receiving(servers,
                                                                                  settings):
-    api = await servers.start(market(settings, price_window=0.001, slow_client_packets=20))
+    api = await servers.start(market(settings, price_window=0.001, slow_client_packets=20,
+                                     slow_client_bytes=64 * 1024))
     everything = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "AAPL", "MSFT", "RELIANCE.NS", "^NSEI"]
     healthy = await subscribed(api, *everything)
     tokens = await api.account(email="slow@example.com")
