@@ -235,3 +235,15 @@ async def test_a_client_that_cannot_keep_up_is_dropped_and_others_keep_receiving
         while (await healthy.next("live_price"))["price"] != "12345":
             pass
     assert len(streamer.subscriptions) == 1
+
+
+async def test_directly_written_frames_of_every_length_form_reach_clients_intact(api):
+    everything = ["BTCUSDT", "ETHUSDT", "SOLUSDT", "AAPL", "MSFT", "RELIANCE.NS", "^NSEI"]
+    sock = await subscribed(api, *everything)
+    publish(api, "AAPL", "1.5")  # a frame under 126 bytes of payload
+    assert (await sock.next("live_price"))["price"] == "1.5"
+    long_prices = {symbol: f"{n + 1}.{'7' * 12_000}" for n, symbol in enumerate(everything)}
+    for symbol, price in long_prices.items():  # one `prices` frame of over 64 KiB
+        publish(api, symbol, price)
+    batch = await sock.next("prices")
+    assert {u["symbol"]: u["price"] for u in batch} == long_prices
