@@ -1,14 +1,19 @@
-"""Price monitor: the cost of a tick with many resting triggers.
+"""Price monitor: the cost of a tick with many resting triggers, and fire latency.
 
-    python -m bench.monitor --triggers 100000 --ticks 20000
+    python -m bench.monitor --triggers 100000 --ticks 20000 --fires 1000
 
 (a) µs per tick on one symbol with N resting triggers, none crossed, for the
 TriggerIndex and for a plain scan over the same triggers, in the same run.
+(b) With --fires F: F trades with stop-losses on the real app (embedded
+FerretDB); ticks are sent one at a time, each crossing exactly one stop-loss,
+and for each we time tick -> trade closed in the database and tick ->
+trade_update received by a Socket.IO client.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import random
 import time
 from decimal import Decimal
@@ -39,6 +44,7 @@ def main() -> None:
     parser.add_argument("--triggers", type=int, default=100_000)
     parser.add_argument("--ticks", type=int, default=20_000)
     parser.add_argument("--scan-ticks", type=int, default=50)
+    parser.add_argument("--fires", type=int, default=0, help="also measure (b) over this many")
     args = parser.parse_args()
     rng = random.Random(1)
     triggers = build(args.triggers, rng)
@@ -63,6 +69,9 @@ def main() -> None:
     print(f"index: {indexed:10.2f} µs per tick ({args.ticks} ticks)")
     print(f"scan:  {scanned:10.2f} µs per tick ({args.scan_ticks} ticks)")
     print(f"index is {scanned / indexed:,.0f}x faster")
+    if args.fires:
+        from bench.monitor_fires import measure_fires
+        asyncio.run(measure_fires(args.fires))
 
 
 if __name__ == "__main__":
