@@ -61,6 +61,7 @@ async def measure_fires(fires: int) -> None:
         start = time.perf_counter()
         trade_ids = []
         for n in range(fires):  # stop-losses at 99.99, 99.98, ... one cent apart
+            tick(Decimal(100))  # keeps the price fresh while the trades open
             order = await engine.place_order(user_id, OrderRequest(
                 "AAA", Side.BUY, OrderType.MARKET, Decimal(1),
                 stop_loss=Decimal(100) - Decimal(n + 1) / 100))

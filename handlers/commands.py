@@ -43,7 +43,8 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
         limit_price=decimal(body, "limit_price"), stop_price=decimal(body, "stop_price"),
         stop_loss=decimal(body, "stop_loss"), target_price=decimal(body, "target_price"),
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
-        client_order_id=client_order_id)
+        client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
+        trailing_percent=decimal(body, "trailing_percent"))
 
 
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
@@ -58,10 +59,12 @@ async def cancel_order(app: web.Application, principal: Principal,
 
 
 def _levels(body: Body) -> dict[str, Decimal | None]:
-    changes: dict[str, Decimal | None] = {
-        name: decimal(body, name) for name in ("stop_loss", "target_price") if name in body}
+    names = ("stop_loss", "target_price", "trailing_amount", "trailing_percent")
+    changes: dict[str, Decimal | None] = {name: decimal(body, name) for name in names
+                                          if name in body}
     if not changes:
-        raise InvalidInput("Send stop_loss and/or target_price (null removes one).")
+        raise InvalidInput("Send stop_loss, target_price, trailing_amount or trailing_percent "
+                           "(null removes one).")
     return changes
 
 

@@ -41,6 +41,7 @@ from trading.orders import (
     Side,
     check_exit_levels,
     check_quantity,
+    check_trailing,
     validate_order,
 )
 from trading.trades import AccountRules, CloseReason, realized_pnl
@@ -142,6 +143,9 @@ class TradingEngine:
             "stop_price": _units(request.stop_price), "stop_loss": _units(request.stop_loss),
             "target_price": _units(request.target_price),
             "time_in_force": request.time_in_force.value, "status": "new",
+            "trailing_amount": _units(request.trailing_amount),
+            "trailing_percent": None if request.trailing_percent is None
+            else str(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
         }
         if market is not None:
@@ -195,6 +199,8 @@ class TradingEngine:
             "symbol": order["symbol"], "side": order["side"], "quantity": order["quantity"],
             "initial_quantity": order["quantity"], "entry_price": step["price"],
             "stop_loss": order["stop_loss"], "target_price": order["target_price"],
+            "trailing_amount": order.get("trailing_amount"),
+            "trailing_percent": order.get("trailing_percent"), "trail_best": step["price"],
             "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0, "status": "open",
             "pending": None, "exits": [], "opened_at": now, "closed_at": None,
             "close_reason": None, "close_price": None,
@@ -275,15 +281,25 @@ class TradingEngine:
 
     async def modify_trade(self, user_id: str, trade_id: str,
                            changes: dict[str, Decimal | None]) -> Document:
-        """Set or clear a trade's stop_loss and target_price."""
+        """Set or clear a trade's stop_loss, target_price and trailing stop."""
         trade = await self._trade(user_id, trade_id)
         side = Side(trade["side"])
-        levels = {"stop_loss": trade["stop_loss"], "target_price": trade["target_price"]}
+        trailing = {k: changes.pop(k) for k in ("trailing_amount", "trailing_percent")
+                    if k in changes}
+        if trailing:
+            amount, percent = trailing.get("trailing_amount"), trailing.get("trailing_percent")
+            check_trailing(amount, percent)
+        levels: dict[str, Any] = {"stop_loss": trade["stop_loss"],
+                                  "target_price": trade["target_price"]}
         levels.update({k: _units(v) for k, v in changes.items()})
         quote = self.hub.last.get(trade["symbol"])
         reference = quote.price if quote is not None else from_units(trade["entry_price"])
         check_exit_levels(side, reference, *(None if levels[k] is None else from_units(levels[k])
                                             for k in ("stop_loss", "target_price")))
+        if trailing:  # a new trailing stop starts from the current price
+            levels.update({"trailing_amount": _units(amount),
+                           "trailing_percent": None if percent is None else str(percent),
+                           "trail_best": to_units(reference)})
         modified = await self.store.trades.modify(user_id, trade_id, levels, self.now())
         if modified is None:
             raise TradeNotOpen()

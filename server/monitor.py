@@ -12,6 +12,7 @@ the first fresh tick that crosses a level does.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from datetime import datetime
 from decimal import Decimal
@@ -22,25 +23,45 @@ from server.engine import TradingEngine
 from store.database import Document
 from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
 from trading.market import Quote
-from trading.money import from_units
+from trading.money import from_units, to_units
 from trading.orders import OrderType, Side
-from trading.trades import CloseReason
+from trading.trades import CloseReason, improves, trailing_level
 from trading.triggers import Direction, Kind, Trigger, TriggerIndex, entry_direction, exit_direction
 
 log = logging.getLogger(__name__)
 
 STOP_WAIT = 10.0
+TRAIL_SAVE_EVERY = 1.0
 
 
-def trade_triggers(trade: Document) -> list[Trigger]:
-    """The stop-loss and target of an open trade (either, both or none)."""
+def trailing_stop(trade: Document, best: Decimal | None = None) -> Decimal | None:
+    """The current level of a trade's trailing stop (None without one)."""
+    amount, percent = trade.get("trailing_amount"), trade.get("trailing_percent")
+    if amount is None and percent is None:
+        return None
+    best = best if best is not None else from_units(trade["trail_best"])
+    return trailing_level(Side(trade["side"]), best,
+                          None if amount is None else from_units(amount),
+                          None if percent is None else Decimal(percent))
+
+
+def trade_triggers(trade: Document, best: Decimal | None = None) -> list[Trigger]:
+    """The stop-loss, trailing stop and target of an open trade (any of them, or none)."""
     if trade["status"] != "open":
         return []
     side = Side(trade["side"])
     legs = ((Kind.STOP_LOSS, trade.get("stop_loss")), (Kind.TARGET, trade.get("target_price")))
-    return [Trigger(f"{kind}:{trade['_id']}", trade["symbol"], from_units(level),
-                    exit_direction(side, kind), kind, f"trade:{trade['_id']}", trade["user_id"])
-            for kind, level in legs if level is not None]
+    triggers = [Trigger(f"{kind}:{trade['_id']}", trade["symbol"], from_units(level),
+                        exit_direction(side, kind), kind, f"trade:{trade['_id']}",
+                        trade["user_id"])
+                for kind, level in legs if level is not None]
+    trailing = trailing_stop(trade, best)
+    if trailing is not None:
+        triggers.append(Trigger(f"{Kind.TRAILING_STOP}:{trade['_id']}", trade["symbol"],
+                                trailing, exit_direction(side, Kind.TRAILING_STOP),
+                                Kind.TRAILING_STOP, f"trade:{trade['_id']}",
+                                trade["user_id"]))
+    return triggers
 
 
 def alert_triggers(alert: Document, now: datetime) -> list[Trigger]:
@@ -72,6 +93,10 @@ class Monitor:
         self.index = TriggerIndex()
         self.tasks: set[asyncio.Task[None]] = set()
         self._rearming: dict[str, asyncio.TimerHandle] = {}
+        # Trades with trailing stops, by symbol: the trade and its best price so far.
+        self.trailing: dict[str, dict[str, tuple[Document, Decimal]]] = {}
+        self._unsaved_bests: dict[str, Decimal] = {}
+        self._saver: asyncio.Task[None] | None = None
         self.fired = 0
 
     async def start(self) -> None:
@@ -79,6 +104,7 @@ class Monitor:
         self.alerts.watchers.append(self.on_change)
         await self.rebuild()
         self.hub.listeners.append(self.on_quote)
+        self._saver = asyncio.create_task(self._save_bests(), name="monitor:trailing")
 
     async def stop(self) -> None:
         self.hub.listeners.remove(self.on_quote)
@@ -86,6 +112,11 @@ class Monitor:
         self.alerts.watchers.remove(self.on_change)
         for handle in self._rearming.values():
             handle.cancel()
+        if self._saver is not None:
+            self._saver.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._saver
+        await self._flush_bests()
         if self.tasks:  # let fires under way finish their writes
             await asyncio.wait(self.tasks, timeout=STOP_WAIT)
 
@@ -110,10 +141,52 @@ class Monitor:
             armed_at = document["armed_at"]
             if document["status"] == "active" and armed_at is not None and armed_at > now:
                 self._rearm_later(document, (armed_at - now).total_seconds())
+        elif kind == "trade":
+            triggers = trade_triggers(document, self._follow(document))
         else:
-            triggers = trade_triggers(document) if kind == "trade" else order_triggers(document)
+            triggers = order_triggers(document)
         for trigger in triggers:
             self.index.add(trigger)
+
+    def _follow(self, trade: Document) -> Decimal | None:
+        """Track the best price of a trade with a trailing stop; return it (None: no trail)."""
+        followed = self.trailing.setdefault(trade["symbol"], {})
+        if trade["status"] != "open" or trailing_stop(trade) is None:
+            followed.pop(trade["_id"], None)
+            self._unsaved_bests.pop(trade["_id"], None)
+            return None
+        best = from_units(trade["trail_best"])
+        known = followed.get(trade["_id"])
+        same_trail = known is not None and all(
+            known[0].get(k) == trade.get(k) for k in ("trailing_amount", "trailing_percent"))
+        if known is not None and same_trail and improves(Side(trade["side"]), known[1], best):
+            best = known[1]  # the stored best lags the live one by up to a second
+        followed[trade["_id"]] = (trade, best)
+        return best
+
+    def _trail(self, symbol: str, price: Decimal) -> None:
+        """Move trailing stops behind a price that improves on their best."""
+        for trade_id, (trade, best) in list(self.trailing.get(symbol, {}).items()):
+            if improves(Side(trade["side"]), price, best):
+                self.trailing[symbol][trade_id] = (trade, price)
+                self._unsaved_bests[trade_id] = price
+                for trigger in trade_triggers(trade, price):
+                    if trigger.kind == Kind.TRAILING_STOP:
+                        self.index.add(trigger)
+
+    async def _save_bests(self) -> None:
+        """Persist moved trailing stops at most once a second (they survive a restart)."""
+        while True:
+            await asyncio.sleep(TRAIL_SAVE_EVERY)
+            await self._flush_bests()
+
+    async def _flush_bests(self) -> None:
+        pending, self._unsaved_bests = self._unsaved_bests, {}
+        for trade_id, best in pending.items():
+            try:
+                await self.engine.store.trades.save_trail_best(trade_id, to_units(best))
+            except Exception:
+                log.exception("could not save the trailing best of trade %s", trade_id)
 
     def _rearm_later(self, alert: Document, delay: float) -> None:
         """Watch a repeating alert again once its cooldown is over."""
@@ -133,7 +206,9 @@ class Monitor:
         if self.hub.is_stale(quote.symbol):
             return
         seen: set[str] = set()
-        for trigger in self.index.take_crossed(quote.symbol, quote.price):
+        fired = self.index.take_crossed(quote.symbol, quote.price)
+        self._trail(quote.symbol, quote.price)  # after: a new best cannot cross its own stop
+        for trigger in fired:
             if trigger.ref in seen:
                 continue  # the other leg of a trade whose stop-loss fires on this tick
             seen.add(trigger.ref)

@@ -172,6 +172,10 @@ class TradeStore:
             query["symbol"] = symbol
         return [doc async for doc in self.trades.find(query).sort("_id", -1).limit(limit)]
 
+    async def save_trail_best(self, trade_id: str, best: Units) -> None:
+        await self.trades.update_one({"_id": trade_id, "status": "open"},
+                                     {"$set": {"trail_best": best}})
+
     async def interrupted(self) -> list[Document]:
         return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]
 

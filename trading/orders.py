@@ -64,6 +64,8 @@ class OrderRequest:
     target_price: Decimal | None = None
     time_in_force: TimeInForce = TimeInForce.GTC
     client_order_id: str | None = None
+    trailing_amount: Decimal | None = None
+    trailing_percent: Decimal | None = None
 
     @property
     def trigger_price(self) -> Decimal | None:
@@ -103,10 +105,23 @@ def check_exit_levels(side: Side, reference: Decimal, stop_loss: Decimal | None,
                            field=field)
 
 
+def check_trailing(amount: Decimal | None, percent: Decimal | None) -> None:
+    """A trailing stop trails by an amount or by a percentage, not both."""
+    if amount is not None and percent is not None:
+        raise InvalidPrice("Send trailing_amount or trailing_percent, not both.",
+                           field="trailing_percent")
+    if amount is not None:
+        check_price(amount, "trailing_amount")
+    if percent is not None and not (0 < percent < 100 and percent.is_finite()):
+        raise InvalidPrice("trailing_percent must be above 0 and below 100.",
+                           field="trailing_percent")
+
+
 def validate_order(order: OrderRequest, quantity_decimals: int,
                    market_price: Decimal | None) -> Decimal:
     """Check an order against its instrument; return the price its exit levels refer to."""
     check_quantity(order.quantity, quantity_decimals)
+    check_trailing(order.trailing_amount, order.trailing_percent)
     if order.type == OrderType.MARKET:
         if order.limit_price is not None or order.stop_price is not None:
             raise InvalidPrice("A market order takes no limit_price or stop_price.",

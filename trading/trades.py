@@ -19,6 +19,18 @@ class CloseReason(StrEnum):
     RESET = "reset"
 
 
+def trailing_level(side: Side, best: Decimal, amount: Decimal | None,
+                   percent: Decimal | None) -> Decimal:
+    """A trailing stop's level: the distance behind the best price since entry."""
+    distance = amount if amount is not None else round_money(best * (percent or 0) / 100)
+    return best - distance if side == Side.BUY else best + distance
+
+
+def improves(side: Side, price: Decimal, best: Decimal) -> bool:
+    """Whether a price is better for the trade than its best so far."""
+    return price > best if side == Side.BUY else price < best
+
+
 def direction(side: Side) -> int:
     """+1 for a long (bought) trade, -1 for a short (sold) one."""
     return 1 if side == Side.BUY else -1

@@ -29,6 +29,7 @@ class Direction(StrEnum):
 
 class Kind(StrEnum):
     STOP_LOSS = "stop_loss"
+    TRAILING_STOP = "trailing_stop"
     TARGET = "target"
     LIMIT = "limit"
     STOP = "stop"
@@ -36,7 +37,8 @@ class Kind(StrEnum):
 
 
 # When one tick fires several triggers of the same trade, the first listed wins.
-PRIORITY = {Kind.STOP_LOSS: 0, Kind.TARGET: 1, Kind.LIMIT: 2, Kind.STOP: 2, Kind.ALERT: 2}
+PRIORITY = {Kind.STOP_LOSS: 0, Kind.TRAILING_STOP: 1, Kind.TARGET: 2, Kind.LIMIT: 3,
+            Kind.STOP: 3, Kind.ALERT: 3}
 
 
 class Condition(StrEnum):
@@ -69,8 +71,8 @@ class Trigger:
 
 
 def exit_direction(side: Side, kind: Kind) -> Direction:
-    """Which way the price must move to hit a trade's stop-loss or target."""
-    long_falls = (kind == Kind.STOP_LOSS) == (side == Side.BUY)
+    """Which way the price must move to hit a trade's stop-loss, trailing stop or target."""
+    long_falls = (kind in (Kind.STOP_LOSS, Kind.TRAILING_STOP)) == (side == Side.BUY)
     return Direction.BELOW if long_falls else Direction.ABOVE
 
 

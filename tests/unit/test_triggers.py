@@ -68,3 +68,14 @@ def test_many_resting_triggers_with_equal_levels_stay_distinct():
         index.add(trigger(f"k{n}", "100", Direction.BELOW))
     assert len(index.take_crossed("AAA", D(100))) == 1000
     assert len(index) == 0
+
+
+def test_trailing_levels_and_improvement():
+    from trading.trades import improves, trailing_level
+    assert trailing_level(Side.BUY, D(110), D(5), None) == D(105)
+    assert trailing_level(Side.SELL, D(80), None, D(10)) == D(88)
+    assert trailing_level(Side.BUY, D("100"), None, D("2.5")) == D("97.5")
+    assert improves(Side.BUY, D(101), D(100)) and not improves(Side.BUY, D(100), D(100))
+    assert improves(Side.SELL, D(99), D(100)) and not improves(Side.SELL, D(101), D(100))
+    assert exit_direction(Side.BUY, Kind.TRAILING_STOP) == Direction.BELOW
+    assert exit_direction(Side.SELL, Kind.TRAILING_STOP) == Direction.ABOVE
