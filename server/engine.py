@@ -11,10 +11,11 @@ short.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 from collections.abc import Callable
-from datetime import datetime
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -39,6 +40,7 @@ from trading.orders import (
     OrderRequest,
     OrderType,
     Side,
+    TimeInForce,
     check_exit_levels,
     check_quantity,
     check_trailing,
@@ -55,6 +57,12 @@ def fingerprint(request: OrderRequest) -> str:
               request.stop_price, request.stop_loss, request.target_price,
               request.time_in_force]
     return hashlib.sha256(repr([str(f) for f in fields]).encode()).hexdigest()[:32]
+
+
+def end_of_day(moment: datetime) -> datetime:
+    """The next 00:00 UTC: when a day order expires (markets here trade around the clock)."""
+    return datetime.combine(moment.astimezone(UTC).date() + timedelta(days=1), time(),
+                            tzinfo=UTC)
 
 
 def _units(value: Decimal | None) -> int | None:
@@ -143,6 +151,8 @@ class TradingEngine:
             "stop_price": _units(request.stop_price), "stop_loss": _units(request.stop_loss),
             "target_price": _units(request.target_price),
             "time_in_force": request.time_in_force.value, "status": "new",
+            "expires_at": end_of_day(self.now())
+            if request.time_in_force == TimeInForce.DAY else None,
             "trailing_amount": _units(request.trailing_amount),
             "trailing_percent": None if request.trailing_percent is None
             else str(request.trailing_percent),
@@ -251,18 +261,29 @@ class TradingEngine:
             await self.events.publish(order["user_id"],
                                       ("order_update", {"order": order_view(rejected)}))
 
-    async def cancel_order(self, user_id: str, order_id: str) -> Document:
+    async def cancel_order(self, user_id: str, order_id: str,
+                           status: str = "canceled") -> Document:
+        """End a resting order (cancelled, or expired) and release its reservation, once."""
         order = await self.store.orders.get(user_id, order_id)
         if order is None:
             raise NotFound("No such order.")
         op = f"release:{order_id}"
-        canceled = await self.store.orders.update(
+        ended = await self.store.orders.update(
             order_id, {"user_id": user_id, "status": "open", "pending": None},
-            {"status": "canceled", "canceled_at": self.now(),
+            {"status": status, "canceled_at": self.now(),
              "pending": {"op": op, "amount": order["reserved"]}})
-        if canceled is None:
+        if ended is None:
             raise OrderNotOpen(details={"status": order["status"]})
-        return await self._release(canceled)
+        return await self._release(ended)
+
+    async def expire_day_orders(self) -> int:
+        """Expire resting day orders whose day (UTC) has ended; return how many."""
+        expired = 0
+        for order in await self.store.orders.expiring(self.now()):
+            with contextlib.suppress(OrderNotOpen, NotFound):
+                await self.cancel_order(order["user_id"], order["_id"], status="expired")
+                expired += 1
+        return expired
 
     async def _release(self, order: Document) -> Document:
         step = order["pending"]

@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 
 STOP_WAIT = 10.0
 TRAIL_SAVE_EVERY = 1.0
+# Day orders are looked for every 30 housekeeping ticks (30 s): the search scans
+# the orders on FerretDB, and expiring up to half a minute late is harmless.
+EXPIRE_EVERY_TICKS = 30
 
 
 def trailing_stop(trade: Document, best: Decimal | None = None) -> Decimal | None:
@@ -104,7 +107,7 @@ class Monitor:
         self.alerts.watchers.append(self.on_change)
         await self.rebuild()
         self.hub.listeners.append(self.on_quote)
-        self._saver = asyncio.create_task(self._save_bests(), name="monitor:trailing")
+        self._saver = asyncio.create_task(self._save_bests(), name="monitor:housekeeping")
 
     async def stop(self) -> None:
         self.hub.listeners.remove(self.on_quote)
@@ -175,10 +178,17 @@ class Monitor:
                         self.index.add(trigger)
 
     async def _save_bests(self) -> None:
-        """Persist moved trailing stops at most once a second (they survive a restart)."""
+        """Persist moved trailing stops each second; expire ended day orders every 30 s."""
+        ticks = 0
         while True:
             await asyncio.sleep(TRAIL_SAVE_EVERY)
             await self._flush_bests()
+            ticks += 1
+            if ticks % EXPIRE_EVERY_TICKS == 0:
+                try:
+                    await self.engine.expire_day_orders()
+                except Exception:
+                    log.exception("could not expire day orders")
 
     async def _flush_bests(self) -> None:
         pending, self._unsaved_bests = self._unsaved_bests, {}

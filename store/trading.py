@@ -130,6 +130,11 @@ class OrderStore:
         return [doc async for doc in self.orders.find(
             {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]})]
 
+    async def expiring(self, now: datetime) -> list[Document]:
+        """Open orders whose time in force has run out."""
+        return [doc async for doc in self.orders.find(
+            {"status": "open", "expires_at": {"$ne": None, "$lte": now}})]
+
 
 class TradeStore:
     def __init__(self, db: Database) -> None:

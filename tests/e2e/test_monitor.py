@@ -142,3 +142,27 @@ async def test_trade_update_events_say_why_a_trade_closed(api, trader):
     await tick(api, "101.5")
     update = await sock.next("trade_update")
     assert (update["event"], update["reason"]) == ("closed", "target")
+
+
+async def test_day_orders_expire_at_midnight_utc_and_release_their_funds(api, trader, clock):
+    from datetime import timedelta
+
+    from server.engine import end_of_day
+    _, day = await order(api, trader, type="limit", limit_price="90", quantity="2",
+                         time_in_force="day")
+    _, gtc = await order(api, trader, type="limit", limit_price="91", quantity="1")
+    engine = api.app[keys.ENGINE]
+    assert await engine.expire_day_orders() == 0
+    clock.advance(end_of_day(clock()) - clock() + timedelta(seconds=1))
+    assert await engine.expire_day_orders() == 1
+    _, expired = await api.call("GET", f"/api/v1/orders/{day['order']['id']}", token=trader)
+    assert (expired["order"]["status"], expired["order"]["reserved"]) == ("expired", "0")
+    _, still = await api.call("GET", f"/api/v1/orders/{gtc['order']['id']}", token=trader)
+    assert still["order"]["status"] == "open"
+    assert (await account(api, trader))["reserved"] == "91"
+    await tick(api, "89")  # the expired order no longer fills; the other one does
+    _, expired = await api.call("GET", f"/api/v1/orders/{day['order']['id']}", token=trader)
+    assert expired["order"]["status"] == "expired"
+    _, filled = await api.call("GET", f"/api/v1/orders/{gtc['order']['id']}", token=trader)
+    assert filled["order"]["status"] == "filled"
+    await assert_books_balance(api)
