@@ -145,6 +145,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     app[keys.ALERTS] = alerts
     monitor = Monitor(engine, app[keys.MARKET].hub, alerts)
     await monitor.start()
+    app[keys.AUTH].on_account_deleted.append(monitor.forget_user)
     app[keys.MONITOR] = monitor
     try:
         yield

@@ -79,6 +79,8 @@ class AuthService:
         self._background: set[asyncio.Task[None]] = set()
         # Called with session ids when sessions end, to drop their sockets.
         self.on_sessions_revoked: list[Callable[[list[str]], Any]] = []
+        # Called with a user id once that user's account and data are deleted.
+        self.on_account_deleted: list[Callable[[str], Any]] = []
 
     def _now(self) -> datetime:
         return stored_time(self.clock())
@@ -120,6 +122,8 @@ class AuthService:
                                                          "account_deleted")
         await self.store.users.purge(principal.user_id)
         self._sessions_ended(sessions)
+        for callback in self.on_account_deleted:
+            callback(principal.user_id)
         log.info("user %s deleted", principal.user_id)
 
     # -- sessions and tokens --------------------------------------------

@@ -123,6 +123,15 @@ class Monitor:
         if self.tasks:  # let fires under way finish their writes
             await asyncio.wait(self.tasks, timeout=STOP_WAIT)
 
+    def forget_user(self, user_id: str) -> None:
+        """Drop a deleted account's triggers and trailing stops."""
+        self.index.remove_user(user_id)
+        for followed in self.trailing.values():
+            for trade_id in [t for t, (trade, _) in followed.items()
+                             if trade["user_id"] == user_id]:
+                followed.pop(trade_id)
+                self._unsaved_bests.pop(trade_id, None)
+
     async def rebuild(self) -> None:
         """Load every open trade's exits and every resting order from the database."""
         db = self.engine.store.db

@@ -123,6 +123,13 @@ class TriggerIndex:
         for key in list(self._by_ref.get(ref, ())):
             self.remove(key)
 
+    def remove_user(self, user_id: str) -> int:
+        """Remove every trigger of one user (their account is gone); return how many."""
+        keys = [key for key, trigger in self._by_key.items() if trigger.user_id == user_id]
+        for key in keys:
+            self.remove(key)
+        return len(keys)
+
     def crossed(self, symbol: str, price: Decimal) -> list[Trigger]:
         """The triggers a tick at price crosses, without removing them."""
         fired: list[Trigger] = []

@@ -166,3 +166,19 @@ async def test_day_orders_expire_at_midnight_utc_and_release_their_funds(api, tr
     _, filled = await api.call("GET", f"/api/v1/orders/{gtc['order']['id']}", token=trader)
     assert filled["order"]["status"] == "filled"
     await assert_books_balance(api)
+
+
+async def test_deleting_an_account_drops_its_triggers(api, trader):
+    from tests.support import PASSWORD
+    await order(api, trader, stop_loss="95", trailing_amount="3")
+    await order(api, trader, type="limit", limit_price="90", quantity="1")
+    await api.call("POST", "/api/v1/alerts", {"symbol": "AAPL", "condition": "above",
+                                              "price": "120"}, token=trader)
+    monitor = api.app[keys.MONITOR]
+    assert len(monitor.index) == 4
+    bob = (await api.account(email="bob@example.com", name="Bob"))["access_token"]
+    await order(api, bob, stop_loss="96")
+    status, _ = await api.call("DELETE", "/api/v1/me", {"password": PASSWORD}, token=trader)
+    assert status == 204
+    assert len(monitor.index) == 1  # only Bob's stop-loss is left
+    assert all(not followed for followed in monitor.trailing.values())
