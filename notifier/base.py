@@ -20,6 +20,8 @@ class Message:
     subject: str
     # May hold secrets (a reset link): never logged.
     text: str
+    # Identifies the message for idempotent delivery (outbox row id); may be empty.
+    key: str = ""
 
 
 class Channel(Protocol):

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import contextlib
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from pymongo.errors import DuplicateKeyError
-
 from feeds.hub import PriceHub
+from notifier.outbox import OutboxWorker
 from server.auth import new_id
 from server.engine import TradingEngine
 from server.events import EventPublisher
@@ -40,8 +38,10 @@ def alert_view(alert: Document) -> dict[str, Any]:
 
 class AlertService:
     def __init__(self, store: Store, hub: PriceHub, engine: TradingEngine,
-                 events: EventPublisher, clock: Callable[[], datetime]) -> None:
+                 events: EventPublisher, outbox: OutboxWorker,
+                 clock: Callable[[], datetime]) -> None:
         self.store = store
+        self.outbox = outbox
         self.hub = hub
         self.engine = engine
         self.events = events
@@ -123,12 +123,11 @@ class AlertService:
             return None  # fired by someone else first
         self._changed(fired)
         view = alert_view(fired)
-        request_id = f"alert:{alert_id}:{fired['fired']}"
-        with contextlib.suppress(DuplicateKeyError):  # already requested by an earlier try
-            await self.store.alerts.request_notification({
-                "_id": request_id, "user_id": user_id, "kind": "alert_triggered",
-                "channels": fired["channels"], "payload": {"alert": view, "price": show(price)},
-                "status": "pending", "attempts": 0, "created_at": now})
+        await self.outbox.request(user_id, "alert_triggered", f"alert:{alert_id}:{fired['fired']}",
+                                  fired["channels"], {
+                                      "symbol": view["symbol"], "condition": view["condition"],
+                                      "level": view["price"], "price": show(price),
+                                      "note": view["note"]})
         await self.engine.ensure_account(user_id)
         await self.events.publish(user_id, ("alert_triggered", {"alert": view,
                                                                 "price": show(price)}))

@@ -14,8 +14,11 @@ from aiohttp import web
 from feeds.base import Feed
 from feeds.service import Market
 from handlers import alerts, auth_routes, health, market, me, trading
+from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
 from notifier.base import Channel, Notifier, RecordingChannel
+from notifier.channels import EmailChannel, InAppChannel
+from notifier.outbox import OutboxWorker
 from server import keys
 from server.alerts import AlertService
 from server.auth import AuthService, Clock
@@ -62,10 +65,11 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         database,
         redis_client,
         auth_service(email or RecordingChannel("email"), gateway),
+        notifications,
         market_data,
         trading_engine,
     ])
-    for module in (health, auth_routes, me, market, trading, alerts):
+    for module in (health, auth_routes, me, market, trading, alerts, inbox):
         app.router.add_routes(module.routes)
     return app
 
@@ -114,6 +118,28 @@ async def redis_client(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
+async def notifications(app: web.Application) -> AsyncIterator[None]:
+    """The outbox worker and its channels (a channel that is not configured is off)."""
+    settings, store = app[keys.SETTINGS].notify, app[keys.STORE]
+    channels: dict[str, Channel] = {"in_app": InAppChannel(store.inbox, app[keys.SIO],
+                                                           app[keys.CLOCK])}
+    if settings.smtp_host is not None:
+        channels["email"] = EmailChannel(
+            settings.smtp_host, settings.smtp_port, settings.mail_from,
+            username=settings.smtp_username, password=settings.smtp_password,
+            start_tls=settings.smtp_starttls, use_tls=settings.smtp_tls,
+            timeout=settings.send_timeout)
+    worker = OutboxWorker(store.outbox, store.users, channels, app[keys.CLOCK],
+                          max_attempts=settings.max_attempts, retry_first=settings.retry_first,
+                          retry_max=settings.retry_max, send_timeout=settings.send_timeout)
+    app[keys.OUTBOX] = worker
+    worker.start()
+    try:
+        yield
+    finally:
+        await worker.stop()
+
+
 async def market_data(app: web.Application) -> AsyncIterator[None]:
     """Run the feeds and stream their prices to subscribed sockets."""
     streamer = PriceStreamer(app[keys.SIO], app[keys.MARKET].hub, app[keys.SETTINGS].market)
@@ -141,9 +167,11 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                            settings.currency, events, app[keys.CLOCK])
     await recover_trading(engine)
     app[keys.ENGINE] = engine
-    alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, app[keys.CLOCK])
+    outbox = app[keys.OUTBOX]
+    alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, outbox,
+                          app[keys.CLOCK])
     app[keys.ALERTS] = alerts
-    monitor = Monitor(engine, app[keys.MARKET].hub, alerts)
+    monitor = Monitor(engine, app[keys.MARKET].hub, alerts, outbox)
     await monitor.start()
     app[keys.AUTH].on_account_deleted.append(monitor.forget_user)
     app[keys.MONITOR] = monitor

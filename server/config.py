@@ -88,6 +88,24 @@ class TradingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class NotifySettings:
+    # Email goes out through this SMTP server; unset: the email channel is off and
+    # its messages are recorded as skipped.
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: str | None = field(default=None, repr=False)
+    # STARTTLS after connecting (None: when the server offers it), or TLS from the start.
+    smtp_starttls: bool | None = None
+    smtp_tls: bool = False
+    mail_from: str = "PaperDesk <no-reply@localhost>"
+    max_attempts: int = 8
+    retry_first: float = 5.0
+    retry_max: float = 600.0
+    send_timeout: float = 30.0
+
+
+@dataclass(frozen=True, slots=True)
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
@@ -111,6 +129,7 @@ class Settings:
     log_level: str = "INFO"
     market: MarketSettings = field(default_factory=MarketSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
+    notify: NotifySettings = field(default_factory=NotifySettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -151,6 +170,7 @@ class Settings:
             log_level=reader.text("LOG_LEVEL", default.log_level).upper(),
             market=_market_from_env(reader),
             trading=_trading_from_env(reader),
+            notify=_notify_from_env(reader),
         )
 
 
@@ -192,6 +212,24 @@ def _trading_from_env(reader: _Reader) -> TradingSettings:
         allow_shorts=reader.flag("ALLOW_SHORTS", default.allow_shorts),
         commission_rate=reader.decimal("COMMISSION_RATE", default.commission_rate),
         slippage_rate=reader.decimal("SLIPPAGE_RATE", default.slippage_rate),
+    )
+
+
+def _notify_from_env(reader: _Reader) -> NotifySettings:
+    default = NotifySettings()
+    starttls = reader.optional("SMTP_STARTTLS")
+    return NotifySettings(
+        smtp_host=reader.optional("SMTP_HOST"),
+        smtp_port=reader.integer("SMTP_PORT", default.smtp_port),
+        smtp_username=reader.optional("SMTP_USERNAME"),
+        smtp_password=reader.optional("SMTP_PASSWORD"),
+        smtp_starttls=None if starttls is None else reader.flag("SMTP_STARTTLS", False),
+        smtp_tls=reader.flag("SMTP_TLS", default.smtp_tls),
+        mail_from=reader.text("MAIL_FROM", default.mail_from),
+        max_attempts=reader.integer("NOTIFY_MAX_ATTEMPTS", default.max_attempts),
+        retry_first=reader.number("NOTIFY_RETRY_FIRST", default.retry_first),
+        retry_max=reader.number("NOTIFY_RETRY_MAX", default.retry_max),
+        send_timeout=reader.number("NOTIFY_SEND_TIMEOUT", default.send_timeout),
     )
 
 

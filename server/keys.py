@@ -7,6 +7,7 @@ import socketio
 from aiohttp import web
 
 from feeds.service import Market
+from notifier.outbox import OutboxWorker
 from server.alerts import AlertService
 from server.auth import AuthService, Clock
 from server.config import Settings
@@ -27,3 +28,4 @@ STREAMER = web.AppKey("streamer", PriceStreamer)
 ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
+OUTBOX = web.AppKey("outbox", OutboxWorker)

@@ -16,10 +16,13 @@ import contextlib
 import logging
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
 from feeds.hub import PriceHub
+from notifier.outbox import OutboxWorker
 from server.alerts import AlertService
 from server.engine import TradingEngine
+from server.views import order_view, trade_view
 from store.database import Document
 from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
 from trading.market import Quote
@@ -89,10 +92,12 @@ def order_triggers(order: Document) -> list[Trigger]:
 
 
 class Monitor:
-    def __init__(self, engine: TradingEngine, hub: PriceHub, alerts: AlertService) -> None:
+    def __init__(self, engine: TradingEngine, hub: PriceHub, alerts: AlertService,
+                 outbox: OutboxWorker) -> None:
         self.engine = engine
         self.hub = hub
         self.alerts = alerts
+        self.outbox = outbox
         self.index = TriggerIndex()
         self.tasks: set[asyncio.Task[None]] = set()
         self._rearming: dict[str, asyncio.TimerHandle] = {}
@@ -239,14 +244,19 @@ class Monitor:
         kind, ref = trigger.ref.split(":", 1)
         try:
             if kind == "trade":
-                await self.engine.exit_trade(trigger.user_id, ref, reason=CloseReason(trigger.kind),
-                                             price=price)
+                trade = await self.engine.exit_trade(trigger.user_id, ref,
+                                                     reason=CloseReason(trigger.kind), price=price)
+                await self._tell(trigger.user_id, "trade_closed", f"closed:{ref}",
+                                 trade_view(trade, {}))
             elif kind == "alert":
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
-                if order is not None:
-                    await self.engine.fill_resting_order(order, price)
+                filled = None if order is None else await self.engine.fill_resting_order(
+                    order, price)
+                if filled is not None and filled["status"] == "filled":
+                    await self._tell(trigger.user_id, "order_filled", f"filled:{ref}",
+                                     order_view(filled))
             self.fired += 1
         except (TradeNotOpen, OrderNotOpen, NotFound):
             pass  # closed, filled or cancelled by someone else first
@@ -254,6 +264,11 @@ class Monitor:
             log.exception("firing %s failed; it will fire again on the next crossing",
                           trigger.key)
             await self._resync(kind, trigger)
+
+    async def _tell(self, user_id: str, kind: str, key: str, view: dict[str, Any]) -> None:
+        """Ask the notifier to tell the user, in the app and by email."""
+        data = {**view, "reason": view.get("close_reason"), "currency": self.engine.currency}
+        await self.outbox.request(user_id, kind, key, ["in_app", "email"], data)
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         ref = trigger.ref.split(":", 1)[1]

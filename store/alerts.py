@@ -10,7 +10,6 @@ from store.database import Database, Document
 class AlertStore:
     def __init__(self, db: Database) -> None:
         self.alerts = db["alerts"]
-        self.notifications = db["notifications"]
 
     async def insert(self, alert: Document) -> None:
         await self.alerts.insert_one(alert)
@@ -35,10 +34,6 @@ class AlertStore:
         return await self.alerts.find_one_and_update(
             {"_id": alert["_id"], "status": "active", "fired": alert["fired"]},
             {"$set": changes, "$inc": {"fired": 1}}, return_document=ReturnDocument.AFTER)
-
-    async def request_notification(self, request: Document) -> None:
-        """Leave a notification for the notifier (delivered by the outbox worker)."""
-        await self.notifications.insert_one(request)
 
     async def active(self) -> list[Document]:
         return [doc async for doc in self.alerts.find({"status": "active"})]

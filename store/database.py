@@ -44,6 +44,9 @@ INDEXES: dict[str, list[IndexModel]] = {
     "ledger": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "alerts": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],
     "notifications": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "outbox": [IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)],
+                          name="status_due"),
+               IndexModel([("user_id", ASCENDING)], name="user_id")],
     "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
                           name="user_seq_unique")],
 }

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from store.alerts import AlertStore
 from store.database import Database
+from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
 from store.trading import AccountStore, EventStore, LedgerStore, OrderStore, TradeStore
@@ -29,6 +30,8 @@ class Store:
         self.ledger = LedgerStore(db)
         self.events = EventStore(db)
         self.alerts = AlertStore(db)
+        self.outbox = OutboxStore(db)
+        self.inbox = InboxStore(db)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

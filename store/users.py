@@ -15,7 +15,7 @@ from trading.errors import EmailTaken
 # account empties them before the user document goes.
 USER_OWNED_COLLECTIONS: tuple[str, ...] = (
     "sessions", "password_resets", "watchlists", "accounts", "orders", "trades", "ledger",
-    "events", "alerts", "notifications")
+    "events", "alerts", "notifications", "outbox")
 
 _LIVE = {"deleting_at": None}
 

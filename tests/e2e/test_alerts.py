@@ -54,9 +54,10 @@ async def test_a_one_shot_alert_fires_once_with_an_event_and_a_notification_requ
     await tick(api, "107")
     _, fetched = await api.call("GET", f"/api/v1/alerts/{body['alert']['id']}", token=user)
     assert (fetched["alert"]["fired"], fetched["alert"]["triggered_price"]) == (1, "106")
-    requests = [r async for r in api.app[keys.STORE].db["notifications"].find({})]
-    assert [(r["kind"], r["channels"], r["status"]) for r in requests] == [
-        ("alert_triggered", ["email"], "pending")]
+    _, me = await api.call("GET", "/api/v1/me", token=user)
+    rows = await api.app[keys.STORE].outbox.for_user(me["user"]["id"])
+    assert [(r["kind"], r["channel"], r["data"]["price"]) for r in rows] == [
+        ("alert_triggered", "email", "106")]
 
 
 async def test_below_and_crosses_alerts(api, user):

@@ -1,0 +1,122 @@
+"""The outbox worker: every notification is stored first, then delivered, with retries.
+
+A request becomes one row per channel, keyed by the event, so the same event
+never yields two messages on one channel. The worker claims due rows and
+delivers each in a task of its own (a hanging mail server delays only its own
+messages), retrying with exponential backoff until max_attempts. Rows cut
+short by a stop are put back at start-up. A channel that is not configured
+records its rows as skipped, with the reason, never as sent.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Callable, Mapping
+from datetime import datetime, timedelta
+from typing import Any
+
+from notifier.base import Channel, Message
+from notifier.templates import render
+from store.database import Document, stored_time
+from store.outbox import OutboxStore
+from store.users import UserStore
+
+log = logging.getLogger(__name__)
+
+CHANNELS = ("in_app", "email", "sms")
+
+
+class OutboxWorker:
+    def __init__(self, outbox: OutboxStore, users: UserStore, channels: Mapping[str, Channel],
+                 clock: Callable[[], datetime], *, max_attempts: int = 8,
+                 retry_first: float = 5.0, retry_max: float = 600.0, poll: float = 1.0,
+                 send_timeout: float = 30.0) -> None:
+        self.outbox, self.users, self.channels = outbox, users, dict(channels)
+        self.clock = clock
+        self.max_attempts, self.retry_first, self.retry_max = max_attempts, retry_first, retry_max
+        self.poll, self.send_timeout = poll, send_timeout
+        self._wake = asyncio.Event()
+        self._sending: set[asyncio.Task[None]] = set()
+        self._task: asyncio.Task[None] | None = None
+
+    def now(self) -> datetime:
+        return stored_time(self.clock())
+
+    async def request(self, user_id: str, kind: str, key: str, channels: list[str],
+                      data: dict[str, Any]) -> int:
+        """Queue a notification on each channel; return how many rows were new."""
+        now = self.now()
+        rows = [{"_id": f"{key}:{channel}", "user_id": user_id, "kind": kind,
+                 "channel": channel, "data": data, "status": "pending", "attempts": 0,
+                 "last_error": None, "next_attempt_at": now, "lease_until": None,
+                 "created_at": now, "updated_at": now} for channel in channels]
+        added = await self.outbox.add(rows)
+        self._wake.set()
+        return added
+
+    def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="outbox")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        for task in self._sending:
+            task.cancel()
+        await asyncio.gather(*self._sending, return_exceptions=True)
+
+    async def idle(self) -> None:
+        """Wait until no delivery is under way (tests and orderly stops)."""
+        while self._sending:
+            await asyncio.gather(*list(self._sending), return_exceptions=True)
+
+    async def _run(self) -> None:
+        await self.outbox.release_stale(self.now())
+        while True:
+            self._wake.clear()
+            try:
+                for row in await self.outbox.due(self.now()):
+                    claimed = await self.outbox.claim(
+                        row["_id"], self.now(),
+                        self.now() + timedelta(seconds=self.send_timeout * 2))
+                    if claimed is not None:
+                        task = asyncio.create_task(self._deliver(claimed))
+                        self._sending.add(task)
+                        task.add_done_callback(self._sending.discard)
+            except Exception:
+                log.exception("outbox pass failed")
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    async def _deliver(self, row: Document) -> None:
+        channel = self.channels.get(row["channel"])
+        if channel is None:
+            await self.outbox.finish(row["_id"], "skipped", self.now(),
+                                     last_error=f"the {row['channel']} channel is not configured")
+            return
+        user = await self.users.by_id(row["user_id"])
+        address = None if user is None else {"email": user["email"], "sms": user.get("phone"),
+                                             "in_app": user["_id"]}.get(row["channel"])
+        if address is None:
+            await self.outbox.finish(row["_id"], "skipped", self.now(),
+                                     last_error="no address for this channel")
+            return
+        subject, text = render(row["kind"], row["data"])
+        message = Message(user_id=row["user_id"], kind=row["kind"], channel=row["channel"],
+                          to=address, subject=subject, text=text, key=row["_id"])
+        try:
+            await asyncio.wait_for(channel.send(message), self.send_timeout)
+        except Exception as exc:
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            if row["attempts"] >= self.max_attempts:
+                log.warning("giving up on %s message %s: %s", row["channel"], row["_id"], error)
+                await self.outbox.finish(row["_id"], "failed", self.now(), last_error=error)
+            else:
+                delay = min(self.retry_max, self.retry_first * 2 ** (row["attempts"] - 1))
+                await self.outbox.finish(row["_id"], "pending", self.now(), last_error=error,
+                                         next_attempt_at=self.now() + timedelta(seconds=delay))
+            return
+        await self.outbox.finish(row["_id"], "sent", self.now(), sent_at=self.now())
