@@ -38,6 +38,7 @@ class OutboxWorker:
         self.max_attempts, self.retry_first, self.retry_max = max_attempts, retry_first, retry_max
         self.poll, self.send_timeout = poll, send_timeout
         self._wake = asyncio.Event()
+        self._quiet = asyncio.Event()
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -52,6 +53,7 @@ class OutboxWorker:
                  "channel": channel, "data": data, "status": "pending", "attempts": 0,
                  "last_error": None, "next_attempt_at": now, "lease_until": None,
                  "created_at": now, "updated_at": now} for channel in channels]
+        self._quiet.clear()
         added = await self.outbox.add(rows)
         self._wake.set()
         return added
@@ -68,28 +70,42 @@ class OutboxWorker:
             task.cancel()
         await asyncio.gather(*self._sending, return_exceptions=True)
 
-    async def idle(self) -> None:
-        """Wait until no delivery is under way (tests and orderly stops)."""
-        while self._sending:
-            await asyncio.gather(*list(self._sending), return_exceptions=True)
+    def nudge(self) -> None:
+        """Look for due messages now (e.g. after the clock moved)."""
+        self._quiet.clear()
+        self._wake.set()
+
+    async def quiet(self) -> None:
+        """Wait until nothing is due and no delivery is under way (retries may be waiting)."""
+        await self._quiet.wait()
 
     async def _run(self) -> None:
         await self.outbox.release_stale(self.now())
         while True:
             self._wake.clear()
+            due: list[Document] = []
             try:
-                for row in await self.outbox.due(self.now()):
+                due = await self.outbox.due(self.now())
+                if due:
+                    self._quiet.clear()
+                for row in due:
                     claimed = await self.outbox.claim(
                         row["_id"], self.now(),
                         self.now() + timedelta(seconds=self.send_timeout * 2))
                     if claimed is not None:
                         task = asyncio.create_task(self._deliver(claimed))
                         self._sending.add(task)
-                        task.add_done_callback(self._sending.discard)
+                        task.add_done_callback(self._delivered)
             except Exception:
                 log.exception("outbox pass failed")
+            if not due and not self._sending:
+                self._quiet.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
+
+    def _delivered(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        self._wake.set()  # look again: a retry may be due, or all may be done
 
     async def _deliver(self, row: Document) -> None:
         channel = self.channels.get(row["channel"])

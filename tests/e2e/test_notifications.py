@@ -1,0 +1,237 @@
+"""Notifications: stored first, delivered by the outbox worker, never blocking trading."""
+
+import asyncio
+import email
+import socket
+import threading
+from dataclasses import replace
+
+import pytest
+from aiosmtpd.controller import Controller
+
+from server import keys
+from store.embedded import free_port
+from tests.e2e.test_monitor import settled
+from tests.e2e.trading_support import order, set_price
+from tests.support import until
+
+
+class SmtpInbox:
+    """A local SMTP server (aiosmtpd) that keeps what it receives."""
+
+    def __init__(self, port: int) -> None:
+        self.port = port
+        self.received: list[email.message.Message] = []
+        self.controller: Controller | None = None
+
+    async def handle_DATA(self, server, session, envelope):
+        message = email.message_from_bytes(envelope.content)
+        message["X-Rcpt-To"] = ",".join(envelope.rcpt_tos)
+        self.received.append(message)
+        return "250 OK"
+
+    def start(self) -> None:
+        self.controller = Controller(self, hostname="127.0.0.1", port=self.port)
+        self.controller.start()
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+
+@pytest.fixture
+def smtp():
+    inbox = SmtpInbox(free_port())
+    inbox.start()
+    yield inbox
+    inbox.stop()
+
+
+def with_smtp(settings, port: int, **notify):
+    return replace(settings, notify=replace(
+        settings.notify, smtp_host="127.0.0.1", smtp_port=port, smtp_starttls=False,
+        retry_first=0.05, retry_max=0.2, **notify))
+
+
+def text_of(message) -> str:
+    return next(part.get_payload(decode=True).decode() for part in message.walk()
+                if part.get_content_type() == "text/plain")
+
+
+async def user_with_alert(api, channels):
+    tokens = await api.account()
+    set_price(api, "AAPL", "100")
+    await api.call("POST", "/api/v1/alerts", {"symbol": "AAPL", "condition": "above",
+                                              "price": "105", "channels": channels,
+                                              "note": "breakout"},
+                   token=tokens["access_token"])
+    return tokens
+
+
+async def test_a_fired_alert_is_emailed_and_shown_in_the_app(servers, settings, smtp):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    tokens = await user_with_alert(api, ["in_app", "email"])
+    token = tokens["access_token"]
+    sock = await api.socket(token)
+    set_price(api, "AAPL", "106")
+    await settled(api)
+    pushed = await sock.next("notification")
+    assert pushed["notification"]["title"] == "AAPL alert: price 106"
+    await until(lambda: smtp.received)
+    [mail] = smtp.received
+    assert (mail["X-Rcpt-To"], mail["Subject"]) == ("ann@example.com", "AAPL alert: price 106")
+    assert "fired at 106" in text_of(mail) and "breakout" in text_of(mail)
+    assert (await api.call("GET", "/api/v1/notifications/unread-count", token=token))[1] == {
+        "unread": 1}
+    _, listed = await api.call("GET", "/api/v1/notifications?unread=true", token=token)
+    [note] = listed["notifications"]
+    _, read = await api.call("POST", f"/api/v1/notifications/{note['id']}/read", token=token)
+    assert read["notification"]["read"] is True
+    assert (await api.call("GET", "/api/v1/notifications/unread-count", token=token))[1] == {
+        "unread": 0}
+    _, unread = await api.call("GET", "/api/v1/notifications?unread=true", token=token)
+    assert unread["notifications"] == []
+
+
+async def test_without_smtp_email_is_recorded_as_skipped_not_sent(api):
+    await user_with_alert(api, ["email", "in_app"])
+    set_price(api, "AAPL", "106")
+    await settled(api)
+    await api.app[keys.OUTBOX].quiet()
+    rows = {r["channel"]: r async for r in api.app[keys.STORE].outbox.outbox.find({})}
+    assert rows["email"]["status"] == "skipped"
+    assert "not configured" in rows["email"]["last_error"]
+    assert rows["in_app"]["status"] == "sent"
+
+
+async def test_a_mail_server_that_is_down_is_retried_and_delivers_once(servers, settings,
+                                                                      later):
+    smtp = SmtpInbox(free_port())  # not started: connections are refused
+    api = await servers.start(with_smtp(settings, smtp.port))
+    await user_with_alert(api, ["email"])
+    set_price(api, "AAPL", "106")
+    await settled(api)
+    worker, outbox = api.app[keys.OUTBOX], api.app[keys.STORE].outbox.outbox
+    await worker.quiet()
+    for attempt in (1, 2, 3):
+        row = await outbox.find_one({})
+        assert (row["status"], row["attempts"]) == ("pending", attempt)
+        assert "Error" in row["last_error"]
+        later(seconds=60)  # past the backoff
+        worker.nudge()
+        await worker.quiet()
+    smtp.start()
+    try:
+        later(seconds=60)
+        worker.nudge()
+        await worker.quiet()
+        row = await outbox.find_one({})
+        assert (row["status"], row["attempts"], len(smtp.received)) == ("sent", 5, 1)
+        later(seconds=600)  # nothing is sent again
+        worker.nudge()
+        await worker.quiet()
+        assert len(smtp.received) == 1
+    finally:
+        smtp.stop()
+
+
+async def test_the_same_event_never_makes_two_messages(servers, settings, smtp):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    tokens = await api.account()
+    worker = api.app[keys.OUTBOX]
+    user_id = tokens["user"]["id"]
+    data = {"symbol": "AAPL", "condition": "above", "level": "1", "price": "2", "note": ""}
+    assert await worker.request(user_id, "alert_triggered", "evt-1", ["email"], data) == 1
+    assert await worker.request(user_id, "alert_triggered", "evt-1", ["email"], data) == 0
+    await worker.quiet()
+    assert len(smtp.received) == 1
+
+
+async def test_messages_written_before_a_crash_are_delivered_after_restart(servers, settings,
+                                                                            smtp, clock):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    tokens = await api.account()
+    await servers.stop(api)
+    # As a crash leaves them: one row written but never tried, one cut off mid-send.
+    db_rows = []
+    for key, status in (("written", "pending"), ("cut-off", "sending")):
+        now = clock()
+        db_rows.append({"_id": f"{key}:email", "user_id": tokens["user"]["id"],
+                        "kind": "order_filled", "channel": "email",
+                        "data": {"symbol": "AAPL", "type": "limit", "side": "buy",
+                                 "quantity": "1", "filled_price": key},
+                        "status": status, "attempts": 1 if status == "sending" else 0,
+                        "last_error": None, "next_attempt_at": now, "lease_until": now,
+                        "created_at": now, "updated_at": now})
+    again = await servers.start(with_smtp(settings, smtp.port))
+    await again.app[keys.STORE].outbox.add(db_rows)
+    again.app[keys.OUTBOX].nudge()
+    await again.app[keys.OUTBOX].quiet()
+    assert [m["Subject"] for m in smtp.received] == ["AAPL limit order filled at written"]
+    await servers.stop(again)  # put the cut-off row back at the next start
+    third = await servers.start(with_smtp(settings, smtp.port))
+    await third.app[keys.OUTBOX].quiet()
+    assert sorted(m["Subject"] for m in smtp.received) == [
+        "AAPL limit order filled at cut-off", "AAPL limit order filled at written"]
+
+
+async def test_a_hanging_mail_server_does_not_delay_a_stop_loss(servers, settings):
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen()
+    accepted: list[socket.socket] = []
+    stop = threading.Event()
+
+    def accept_and_say_nothing() -> None:
+        silent.settimeout(0.1)
+        while not stop.is_set():
+            try:
+                accepted.append(silent.accept()[0])
+            except OSError:
+                continue
+
+    thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
+    thread.start()
+    try:
+        api = await servers.start(with_smtp(settings, silent.getsockname()[1],
+                                            send_timeout=5.0))
+        tokens = await user_with_alert(api, ["email"])
+        token = tokens["access_token"]
+        set_price(api, "AAPL", "106")  # the alert's email now hangs
+        await settled(api)
+        status, _ = await order(api, token, stop_loss="105")
+        assert status == 201
+        loop = asyncio.get_running_loop()
+        started = loop.time()
+        set_price(api, "AAPL", "104")
+        await settled(api)
+        elapsed = loop.time() - started
+        _, trades = await api.call("GET", "/api/v1/trades?status=closed", token=token)
+        assert [t["close_reason"] for t in trades["trades"]] == ["stop_loss"]
+        assert elapsed < 1.0  # the hanging email (5 s timeout) is not on this path
+    finally:
+        stop.set()
+        thread.join()
+        for conn in accepted:
+            conn.close()
+        silent.close()
+
+
+async def test_a_stop_loss_close_and_a_resting_fill_are_notified(servers, settings, smtp):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    token = (await api.account())["access_token"]
+    set_price(api, "AAPL", "100")
+    await order(api, token, stop_loss="95")
+    await order(api, token, type="limit", limit_price="94", quantity="1")
+    set_price(api, "AAPL", "93.5")  # closes the trade and fills the resting buy
+    await settled(api)
+    worker = api.app[keys.OUTBOX]
+    await worker.quiet()
+    assert sorted(m["Subject"] for m in smtp.received) == [
+        "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
+    closed = next(m for m in smtp.received if "closed" in m["Subject"])
+    assert "Realized PnL: -65 USD." in text_of(closed)
+    _, notes = await api.call("GET", "/api/v1/notifications", token=token)
+    assert sorted(n["title"] for n in notes["notifications"]) == [
+        "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
