@@ -9,6 +9,8 @@ from email.message import EmailMessage
 
 import aiosmtplib
 import socketio
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.rest import Client as TwilioClient
 
 from notifier.base import Message
 from store.outbox import InboxStore
@@ -65,3 +67,34 @@ def inbox_view(note: Mapping[str, object]) -> dict[str, object]:
     return {"id": note["_id"], "kind": note["kind"], "title": note["title"],
             "body": note["body"], "read": read_at is not None,
             "created_at": created_at.isoformat() if isinstance(created_at, datetime) else None}
+
+
+class SmsChannel:
+    """SMS through Twilio's Messages API, with twilio's async HTTP client."""
+
+    name = "sms"
+
+    def __init__(self, account_sid: str, auth_token: str, from_number: str,
+                 api_url: str | None = None) -> None:
+        self.account_sid, self.auth_token = account_sid, auth_token
+        self.from_number, self.api_url = from_number, api_url
+        self._http: AsyncTwilioHttpClient | None = None
+        self._client: TwilioClient | None = None
+
+    def _twilio(self) -> TwilioClient:
+        if self._client is None:  # its HTTP session must be made inside the event loop
+            self._http = AsyncTwilioHttpClient()
+            self._client = TwilioClient(self.account_sid, self.auth_token,
+                                        http_client=self._http)
+            if self.api_url is not None:
+                self._client.api.base_url = self.api_url
+        return self._client
+
+    async def send(self, message: Message) -> None:
+        body = f"{message.subject}\n{message.text}"[:1600]  # Twilio's limit
+        await self._twilio().messages.create_async(to=message.to, from_=self.from_number,
+                                                   body=body)
+
+    async def aclose(self) -> None:
+        if self._http is not None and self._http.session is not None:
+            await self._http.session.close()

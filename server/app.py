@@ -17,7 +17,7 @@ from handlers import alerts, auth_routes, health, market, me, trading
 from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
 from notifier.base import Channel, Notifier, RecordingChannel
-from notifier.channels import EmailChannel, InAppChannel
+from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
 from server import keys
 from server.alerts import AlertService
@@ -129,6 +129,11 @@ async def notifications(app: web.Application) -> AsyncIterator[None]:
             username=settings.smtp_username, password=settings.smtp_password,
             start_tls=settings.smtp_starttls, use_tls=settings.smtp_tls,
             timeout=settings.send_timeout)
+    sms = None
+    if settings.twilio_account_sid and settings.twilio_auth_token and settings.twilio_from:
+        sms = SmsChannel(settings.twilio_account_sid, settings.twilio_auth_token,
+                         settings.twilio_from, settings.twilio_api_url)
+        channels["sms"] = sms
     worker = OutboxWorker(store.outbox, store.users, channels, app[keys.CLOCK],
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout)
@@ -138,6 +143,8 @@ async def notifications(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await worker.stop()
+        if sms is not None:
+            await sms.aclose()
 
 
 async def market_data(app: web.Application) -> AsyncIterator[None]:

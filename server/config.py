@@ -99,6 +99,12 @@ class NotifySettings:
     smtp_starttls: bool | None = None
     smtp_tls: bool = False
     mail_from: str = "PaperDesk <no-reply@localhost>"
+    # SMS through Twilio; unset: the sms channel is off (messages skipped).
+    twilio_account_sid: str | None = None
+    twilio_auth_token: str | None = field(default=None, repr=False)
+    twilio_from: str | None = None
+    # Another base URL for Twilio's REST API (a regional edge, or a local stand-in).
+    twilio_api_url: str | None = None
     max_attempts: int = 8
     retry_first: float = 5.0
     retry_max: float = 600.0
@@ -226,6 +232,10 @@ def _notify_from_env(reader: _Reader) -> NotifySettings:
         smtp_starttls=None if starttls is None else reader.flag("SMTP_STARTTLS", False),
         smtp_tls=reader.flag("SMTP_TLS", default.smtp_tls),
         mail_from=reader.text("MAIL_FROM", default.mail_from),
+        twilio_account_sid=reader.optional("TWILIO_ACCOUNT_SID"),
+        twilio_auth_token=reader.optional("TWILIO_AUTH_TOKEN"),
+        twilio_from=reader.optional("TWILIO_FROM"),
+        twilio_api_url=reader.optional("TWILIO_API_URL"),
         max_attempts=reader.integer("NOTIFY_MAX_ATTEMPTS", default.max_attempts),
         retry_first=reader.number("NOTIFY_RETRY_FIRST", default.retry_first),
         retry_max=reader.number("NOTIFY_RETRY_MAX", default.retry_max),

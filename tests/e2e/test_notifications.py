@@ -7,6 +7,8 @@ import threading
 from dataclasses import replace
 
 import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
 from server import keys
@@ -235,3 +237,53 @@ async def test_a_stop_loss_close_and_a_resting_fill_are_notified(servers, settin
     _, notes = await api.call("GET", "/api/v1/notifications", token=token)
     assert sorted(n["title"] for n in notes["notifications"]) == [
         "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
+
+
+class FakeTwilio:
+    """A local HTTP server answering Twilio's Messages API like Twilio does."""
+
+    def __init__(self) -> None:
+        self.messages: list[dict[str, str]] = []
+        self.auth: list[str] = []
+        self.app = web.Application()
+        self.app.router.add_post("/2010-04-01/Accounts/{sid}/Messages.json", self.create)
+
+    async def create(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        self.auth.append(request.headers.get("Authorization", ""))
+        self.messages.append({key: str(value) for key, value in form.items()})
+        return web.json_response({
+            "sid": f"SM{len(self.messages):032d}", "account_sid": request.match_info["sid"],
+            "to": form["To"], "from": form["From"], "body": form["Body"], "status": "queued",
+            "num_segments": "1", "direction": "outbound-api"}, status=201)
+
+
+async def test_sms_goes_through_the_twilio_api_to_the_profile_phone(servers, settings):
+    twilio = FakeTwilio()
+    stand_in = TestServer(twilio.app)
+    await stand_in.start_server()
+    try:
+        configured = replace(settings, notify=replace(
+            settings.notify, twilio_account_sid="AC" + "1" * 32, twilio_auth_token="t" * 32,
+            twilio_from="+15005550006", twilio_api_url=str(stand_in.make_url("")).rstrip("/")))
+        api = await servers.start(configured)
+        await api.register(phone="+44 20 7946 0958")
+        token = (await api.login())["access_token"]
+        bob = (await api.account(email="bob@example.com", name="Bob"))["access_token"]
+        set_price(api, "AAPL", "100")
+        for who in (token, bob):  # Bob has no phone number
+            await api.call("POST", "/api/v1/alerts", {"symbol": "AAPL", "condition": "above",
+                                                      "price": "105", "channels": ["sms"]},
+                           token=who)
+        set_price(api, "AAPL", "106")
+        await settled(api)
+        await api.app[keys.OUTBOX].quiet()
+        [sms] = twilio.messages
+        assert (sms["To"], sms["From"]) == ("+442079460958", "+15005550006")
+        assert sms["Body"].startswith("AAPL alert: price 106\n")
+        assert twilio.auth[0].startswith("Basic ")
+        rows = [row async for row in api.app[keys.STORE].outbox.outbox.find({})]
+        statuses = sorted((row["status"], row["last_error"]) for row in rows)
+        assert statuses == [("sent", None), ("skipped", "no address for this channel")]
+    finally:
+        await stand_in.close()
