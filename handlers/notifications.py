@@ -5,9 +5,11 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers.common import authenticated, json_ok
-from handlers.validation import integer_param
+from handlers.validation import integer_param, payload, read_json, string
 from notifier.channels import inbox_view
+from notifier.preferences import preferences, validate
 from server import keys
+from server.auth import new_id
 from trading.errors import NotFound
 
 routes = web.RouteTableDef()
@@ -45,3 +47,36 @@ async def mark_read(request: web.Request) -> web.Response:
     if note is None:
         raise NotFound("No such notification.")
     return json_ok({"notification": inbox_view(note)})
+
+
+@routes.get("/api/v1/notifications/preferences")
+async def get_preferences(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    user = await request.app[keys.AUTH].user(principal)
+    return json_ok({"preferences": preferences(user)})
+
+
+@routes.put("/api/v1/notifications/preferences")
+async def put_preferences(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    chosen = validate(payload(await read_json(request)).get("preferences"))
+    user = await request.app[keys.AUTH].user(principal)
+    merged = {**(user.get("notification_preferences") or {}), **chosen}
+    user = await request.app[keys.AUTH].update_profile(principal,
+                                                       {"notification_preferences": merged})
+    return json_ok({"preferences": preferences(user)})
+
+
+@routes.post("/api/v1/notifications")
+async def send_notice(request: web.Request) -> web.Response:
+    """A notice the user sends to their own channels (5 a minute at most)."""
+    principal = await authenticated(request)
+    body = await read_json(request)
+    event = string(body, "event", max_chars=100)
+    message = string(body, "message", max_chars=1000)
+    request.app[keys.NOTICE_LIMIT].hit(principal.user_id)
+    user = await request.app[keys.AUTH].user(principal)
+    channels = preferences(user)["notice"]
+    await request.app[keys.OUTBOX].request(principal.user_id, "notice", f"notice:{new_id()}",
+                                           channels, {"event": event, "message": message})
+    return json_ok({"queued": channels}, status=202)

@@ -25,6 +25,7 @@ from server.auth import AuthService, Clock
 from server.config import Settings, resolve_jwt_secret
 from server.engine import TradingEngine
 from server.events import EventPublisher
+from server.limits import SlidingWindowLimit
 from server.middleware import error_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
@@ -38,6 +39,10 @@ from store.store import Store
 from trading.trades import AccountRules
 
 log = logging.getLogger(__name__)
+
+
+# User-sent notices (POST /notifications) per user per minute.
+NOTICES_PER_MINUTE = 5
 
 
 def utc_now() -> datetime:
@@ -138,6 +143,7 @@ async def notifications(app: web.Application) -> AsyncIterator[None]:
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout)
     app[keys.OUTBOX] = worker
+    app[keys.NOTICE_LIMIT] = SlidingWindowLimit(NOTICES_PER_MINUTE, 60.0)
     worker.start()
     try:
         yield

@@ -12,6 +12,7 @@ from server.alerts import AlertService
 from server.auth import AuthService, Clock
 from server.config import Settings
 from server.engine import TradingEngine
+from server.limits import SlidingWindowLimit
 from server.monitor import Monitor
 from server.streaming import PriceStreamer
 from store.store import Store
@@ -29,3 +30,4 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
+NOTICE_LIMIT = web.AppKey("notice_limit", SlidingWindowLimit)

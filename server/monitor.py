@@ -20,6 +20,7 @@ from typing import Any
 
 from feeds.hub import PriceHub
 from notifier.outbox import OutboxWorker
+from notifier.preferences import preferences
 from server.alerts import AlertService
 from server.engine import TradingEngine
 from server.views import order_view, trade_view
@@ -266,9 +267,12 @@ class Monitor:
             await self._resync(kind, trigger)
 
     async def _tell(self, user_id: str, kind: str, key: str, view: dict[str, Any]) -> None:
-        """Ask the notifier to tell the user, in the app and by email."""
+        """Ask the notifier to tell the user on the channels they chose for this kind."""
+        user = await self.engine.store.users.by_id(user_id)
+        if user is None:
+            return
         data = {**view, "reason": view.get("close_reason"), "currency": self.engine.currency}
-        await self.outbox.request(user_id, kind, key, ["in_app", "email"], data)
+        await self.outbox.request(user_id, kind, key, preferences(user)[kind], data)
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         ref = trigger.ref.split(":", 1)[1]

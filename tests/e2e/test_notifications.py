@@ -287,3 +287,47 @@ async def test_sms_goes_through_the_twilio_api_to_the_profile_phone(servers, set
         assert statuses == [("sent", None), ("skipped", "no address for this channel")]
     finally:
         await stand_in.close()
+
+
+async def test_preferences_choose_the_channels_of_each_kind(servers, settings, smtp):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    token = (await api.account())["access_token"]
+    _, body = await api.call("GET", "/api/v1/notifications/preferences", token=token)
+    assert body["preferences"] == {"trade_closed": ["in_app", "email"],
+                                   "order_filled": ["in_app", "email"],
+                                   "notice": ["in_app", "email"]}
+    status, body = await api.call("PUT", "/api/v1/notifications/preferences",
+                                  {"preferences": {"trade_closed": ["in_app"]}}, token=token)
+    assert (status, body["preferences"]["trade_closed"]) == (200, ["in_app"])
+    for bad in ({"preferences": {"trade_closed": ["pigeon"]}}, {"preferences": {"x": []}},
+                {"preferences": ["in_app"]}):
+        status, answer = await api.call("PUT", "/api/v1/notifications/preferences", bad,
+                                        token=token)
+        assert (status, answer["error"]["code"]) == (400, "validation_error")
+    set_price(api, "AAPL", "100")
+    await order(api, token, stop_loss="95")
+    set_price(api, "AAPL", "94")
+    await settled(api)
+    await api.app[keys.OUTBOX].quiet()
+    assert smtp.received == []  # email was turned off for closed trades
+    _, notes = await api.call("GET", "/api/v1/notifications", token=token)
+    assert [n["kind"] for n in notes["notifications"]] == ["trade_closed"]
+
+
+async def test_a_user_notice_is_delivered_and_limited_to_five_a_minute(servers, settings, smtp):
+    api = await servers.start(with_smtp(settings, smtp.port))
+    token = (await api.account())["access_token"]
+    for n in range(5):
+        status, body = await api.call("POST", "/api/v1/notifications",
+                                      {"event": f"Note {n}", "message": "Check BTC"},
+                                      token=token)
+        assert (status, body) == (202, {"queued": ["in_app", "email"]})
+    async with api.client.post("/api/v1/notifications", json={"event": "x", "message": "y"},
+                               headers={"Authorization": f"Bearer {token}"}) as response:
+        assert response.status == 429
+        assert (await response.json())["error"]["code"] == "rate_limited"
+        assert 1 <= int(response.headers["Retry-After"]) <= 60
+    await api.app[keys.OUTBOX].quiet()
+    assert sorted(m["Subject"] for m in smtp.received) == [f"Note {n}" for n in range(5)]
+    status, body = await api.call("POST", "/api/v1/notifications", {"event": "x"}, token=token)
+    assert (status, body["error"]["details"]["field"]) == (400, "message")
