@@ -71,3 +71,10 @@ async def reset_password(request: web.Request) -> web.Response:
     await request.app[keys.AUTH].reset_password(
         string(body, "token", max_chars=256), string(body, "new_password"))
     return web.Response(status=204)
+
+
+@routes.post("/api/v1/auth/verify-email")
+async def verify_email(request: web.Request) -> web.Response:
+    body = await read_json(request)
+    user = await request.app[keys.AUTH].verify_email(string(body, "token", max_chars=256))
+    return json_ok({"user": public_user(user)})

@@ -1,10 +1,10 @@
-"""The notifier and the protocol every channel implements."""
+"""The message and the protocol every channel implements; a recording channel for tests."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -29,27 +29,6 @@ class Channel(Protocol):
 
     async def send(self, message: Message) -> None:
         """Deliver one message or raise."""
-
-
-class Notifier:
-    """Hands each message to its channel; one channel's failure stays its own."""
-
-    def __init__(self, channels: Mapping[str, Channel]) -> None:
-        self.channels = dict(channels)
-
-    async def send(self, message: Message) -> bool:
-        """Deliver a message; return whether its channel accepted it."""
-        channel = self.channels.get(message.channel)
-        if channel is None:
-            log.info("no %s channel configured; %s message for user %s skipped",
-                     message.channel, message.kind, message.user_id)
-            return False
-        try:
-            await channel.send(message)
-        except Exception:
-            log.exception("%s channel failed to send a %s message", message.channel, message.kind)
-            return False
-        return True
 
 
 class RecordingChannel:

@@ -39,6 +39,9 @@ class OutboxWorker:
         self.poll, self.send_timeout = poll, send_timeout
         self._wake = asyncio.Event()
         self._quiet = asyncio.Event()
+        # Bumped by every request and nudge: a pass that began before one must not
+        # declare the outbox quiet with its stale view.
+        self._generation = 0
         self._sending: set[asyncio.Task[None]] = set()
         self._task: asyncio.Task[None] | None = None
 
@@ -46,13 +49,19 @@ class OutboxWorker:
         return stored_time(self.clock())
 
     async def request(self, user_id: str, kind: str, key: str, channels: list[str],
-                      data: dict[str, Any]) -> int:
-        """Queue a notification on each channel; return how many rows were new."""
+                      data: dict[str, Any], sensitive: bool = False) -> int:
+        """Queue a notification on each channel; return how many rows were new.
+
+        A sensitive message (one carrying a secret link) has its data erased
+        as soon as it is sent, skipped or given up on.
+        """
         now = self.now()
         rows = [{"_id": f"{key}:{channel}", "user_id": user_id, "kind": kind,
-                 "channel": channel, "data": data, "status": "pending", "attempts": 0,
+                 "channel": channel, "data": data, "sensitive": sensitive,
+                 "status": "pending", "attempts": 0,
                  "last_error": None, "next_attempt_at": now, "lease_until": None,
                  "created_at": now, "updated_at": now} for channel in channels]
+        self._generation += 1
         self._quiet.clear()
         added = await self.outbox.add(rows)
         self._wake.set()
@@ -72,6 +81,7 @@ class OutboxWorker:
 
     def nudge(self) -> None:
         """Look for due messages now (e.g. after the clock moved)."""
+        self._generation += 1
         self._quiet.clear()
         self._wake.set()
 
@@ -83,6 +93,7 @@ class OutboxWorker:
         await self.outbox.release_stale(self.now())
         while True:
             self._wake.clear()
+            generation = self._generation
             due: list[Document] = []
             try:
                 due = await self.outbox.due(self.now())
@@ -98,7 +109,7 @@ class OutboxWorker:
                         task.add_done_callback(self._delivered)
             except Exception:
                 log.exception("outbox pass failed")
-            if not due and not self._sending:
+            if not due and not self._sending and generation == self._generation:
                 self._quiet.set()
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll)
@@ -110,15 +121,14 @@ class OutboxWorker:
     async def _deliver(self, row: Document) -> None:
         channel = self.channels.get(row["channel"])
         if channel is None:
-            await self.outbox.finish(row["_id"], "skipped", self.now(),
-                                     last_error=f"the {row['channel']} channel is not configured")
+            await self._end(row, "skipped",
+                            last_error=f"the {row['channel']} channel is not configured")
             return
         user = await self.users.by_id(row["user_id"])
         address = None if user is None else {"email": user["email"], "sms": user.get("phone"),
                                              "in_app": user["_id"]}.get(row["channel"])
         if address is None:
-            await self.outbox.finish(row["_id"], "skipped", self.now(),
-                                     last_error="no address for this channel")
+            await self._end(row, "skipped", last_error="no address for this channel")
             return
         subject, text = render(row["kind"], row["data"])
         message = Message(user_id=row["user_id"], kind=row["kind"], channel=row["channel"],
@@ -129,10 +139,16 @@ class OutboxWorker:
             error = f"{type(exc).__name__}: {exc}"[:300]
             if row["attempts"] >= self.max_attempts:
                 log.warning("giving up on %s message %s: %s", row["channel"], row["_id"], error)
-                await self.outbox.finish(row["_id"], "failed", self.now(), last_error=error)
+                await self._end(row, "failed", last_error=error)
             else:
                 delay = min(self.retry_max, self.retry_first * 2 ** (row["attempts"] - 1))
                 await self.outbox.finish(row["_id"], "pending", self.now(), last_error=error,
                                          next_attempt_at=self.now() + timedelta(seconds=delay))
             return
-        await self.outbox.finish(row["_id"], "sent", self.now(), sent_at=self.now())
+        await self._end(row, "sent", sent_at=self.now())
+
+    async def _end(self, row: Document, status: str, **fields: Any) -> None:
+        """Record a final status; a sensitive message's data is erased with it."""
+        if row.get("sensitive"):
+            fields["data"] = {}
+        await self.outbox.finish(row["_id"], status, self.now(), **fields)

@@ -7,6 +7,7 @@ import os
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
+from functools import partial
 
 import redis.asyncio as aioredis
 from aiohttp import web
@@ -16,7 +17,7 @@ from feeds.service import Market
 from handlers import alerts, auth_routes, health, market, me, trading
 from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
-from notifier.base import Channel, Notifier, RecordingChannel
+from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
 from server import keys
@@ -53,7 +54,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
                feeds: list[Feed] | None = None) -> web.Application:
     """Build the application. Resources open on start-up and close on clean-up.
 
-    email and feeds replace the configured ones (tests pass stand-ins).
+    email replaces the SMTP email channel, and feeds the configured feeds (tests pass
+    stand-ins).
     """
     app = web.Application(middlewares=[error_middleware],
                           client_max_size=settings.max_request_bytes)
@@ -69,8 +71,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         embedded_database,
         database,
         redis_client,
-        auth_service(email or RecordingChannel("email"), gateway),
-        notifications,
+        notifications(email),
+        auth_service(gateway),
         market_data,
         trading_engine,
     ])
@@ -123,12 +125,18 @@ async def redis_client(app: web.Application) -> AsyncIterator[None]:
         await client.aclose()
 
 
-async def notifications(app: web.Application) -> AsyncIterator[None]:
+def notifications(email: Channel | None):  # type: ignore[no-untyped-def]
+    return partial(_notifications, email)
+
+
+async def _notifications(email: Channel | None, app: web.Application) -> AsyncIterator[None]:
     """The outbox worker and its channels (a channel that is not configured is off)."""
     settings, store = app[keys.SETTINGS].notify, app[keys.STORE]
     channels: dict[str, Channel] = {"in_app": InAppChannel(store.inbox, app[keys.SIO],
                                                            app[keys.CLOCK])}
-    if settings.smtp_host is not None:
+    if email is not None:
+        channels["email"] = email
+    elif settings.smtp_host is not None:
         channels["email"] = EmailChannel(
             settings.smtp_host, settings.smtp_port, settings.mail_from,
             username=settings.smtp_username, password=settings.smtp_password,
@@ -194,7 +202,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
         await monitor.stop()
 
 
-def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-untyped-def]
+def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]
     async def context(app: web.Application) -> AsyncIterator[None]:
         settings = app[keys.SETTINGS]
         executor = ThreadPoolExecutor(max_workers=os.cpu_count() or 1,
@@ -202,7 +210,7 @@ def auth_service(email: Channel, gateway: SocketGateway):  # type: ignore[no-unt
         codec = TokenCodec(resolve_jwt_secret(settings), settings.access_token_ttl,
                            settings.refresh_token_ttl)
         auth = AuthService(app[keys.STORE], codec, PasswordHasher(settings.bcrypt_cost, executor),
-                           Notifier({email.name: email}), app[keys.CLOCK], settings.public_url,
+                           app[keys.OUTBOX], app[keys.CLOCK], settings.public_url,
                            settings.password_reset_ttl)
         auth.on_sessions_revoked.append(gateway.drop_sessions)
         app[keys.AUTH] = auth

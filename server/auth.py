@@ -14,12 +14,17 @@ from typing import Any
 
 from bson import ObjectId
 
-from notifier.base import Message, Notifier
+from notifier.outbox import OutboxWorker
 from server.passwords import PasswordHasher, password_bytes
 from server.tokens import Claims, TokenCodec
 from store.database import Document, stored_time
 from store.store import Store
-from trading.errors import InvalidCredentials, InvalidResetToken, InvalidToken
+from trading.errors import (
+    InvalidCredentials,
+    InvalidResetToken,
+    InvalidToken,
+    InvalidVerificationToken,
+)
 
 log = logging.getLogger(__name__)
 
@@ -56,7 +61,8 @@ def new_id() -> str:
 
 def public_user(user: Document) -> dict[str, Any]:
     """Return what a user may see of their own account (never the hash)."""
-    return {"id": user["_id"], "email": user["email"], "name": user["name"],
+    return {"id": user["_id"], "email": user["email"],
+            "email_verified": bool(user.get("email_verified", False)), "name": user["name"],
             "phone": user.get("phone"), "created_at": user["created_at"].isoformat()}
 
 
@@ -66,15 +72,16 @@ def hash_reset_token(token: str) -> str:
 
 class AuthService:
     def __init__(self, store: Store, codec: TokenCodec, hasher: PasswordHasher,
-                 notifier: Notifier, clock: Clock, public_url: str,
-                 reset_ttl: timedelta) -> None:
+                 outbox: OutboxWorker, clock: Clock, public_url: str,
+                 reset_ttl: timedelta, verify_ttl: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.codec = codec
         self.hasher = hasher
-        self.notifier = notifier
+        self.outbox = outbox
         self.clock = clock
         self.public_url = public_url
         self.reset_ttl = reset_ttl
+        self.verify_ttl = verify_ttl
         self._active_sessions: dict[str, float] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Called with session ids when sessions end, to drop their sockets.
@@ -96,6 +103,30 @@ class AuthService:
                 "created_at": now, "updated_at": now}
         await self.store.users.create(user)
         log.info("user %s registered", user["_id"])
+        try:
+            await self._send_welcome(user)
+        except Exception:  # the account exists; the welcome can be asked for again later
+            log.exception("could not queue the welcome message")
+        return user
+
+    async def _send_welcome(self, user: Document) -> None:
+        """Queue a welcome email with a single-use link that confirms the address."""
+        token = secrets.token_urlsafe(32)
+        now = self._now()
+        await self.store.verifications.create(hash_reset_token(token), user["_id"], now,
+                                              now + self.verify_ttl)
+        await self.outbox.request(
+            user["_id"], "welcome", f"welcome:{user['_id']}", ["email"],
+            {"name": user["name"], "token": token,
+             "link": f"{self.public_url}/verify-email?token={token}"}, sensitive=True)
+
+    async def verify_email(self, token: str) -> Document:
+        """Mark the address confirmed with a token from the welcome email."""
+        user_id = await self.store.verifications.consume(hash_reset_token(token), self._now())
+        user = None if user_id is None else await self.store.users.update(
+            user_id, {"email_verified": True, "updated_at": self._now()})
+        if user is None:
+            raise InvalidVerificationToken(field="token")
         return user
 
     async def user(self, principal: Principal) -> Document:
@@ -223,14 +254,12 @@ class AuthService:
             now = self._now()
             await self.store.resets.create(hash_reset_token(token), user["_id"], now,
                                            now + self.reset_ttl)
-            minutes = int(self.reset_ttl.total_seconds() // 60)
-            await self.notifier.send(Message(
-                user_id=user["_id"], kind="password_reset", channel="email", to=user["email"],
-                subject="Reset your PaperDesk password",
-                text=(f"Hello {user['name']},\n\nUse this link within {minutes} minutes to "
-                      f"choose a new password:\n{self.public_url}/reset-password?token={token}\n\n"
-                      f"Or send this token to POST /api/v1/auth/password/reset:\n{token}\n\n"
-                      "If you did not ask for this, ignore this message.\n")))
+            await self.outbox.request(
+                user["_id"], "password_reset", f"reset:{hash_reset_token(token)[:24]}",
+                ["email"], {"name": user["name"], "token": token,
+                            "minutes": int(self.reset_ttl.total_seconds() // 60),
+                            "link": f"{self.public_url}/reset-password?token={token}"},
+                sensitive=True)
         except Exception:
             log.exception("could not send a password reset message")
 

@@ -30,9 +30,20 @@ class RedactingFilter(logging.Filter):
         return True
 
 
+# Libraries whose debug logs carry whole documents or messages (password hashes,
+# reset links): they never log below WARNING, whatever LOG_LEVEL says.
+CHATTY_LIBRARIES = ("pymongo", "aiosmtplib", "twilio", "engineio", "socketio")
+
+
+def quiet_libraries() -> None:
+    for name in CHATTY_LIBRARIES:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: str) -> None:
     """Log to stderr with secrets redacted."""
     handler = logging.StreamHandler()
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    quiet_libraries()

@@ -33,6 +33,7 @@ INDEXES: dict[str, list[IndexModel]] = {
     "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
     "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "watchlists": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "accounts": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "orders": [

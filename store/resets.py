@@ -10,8 +10,10 @@ from store.database import Database
 
 
 class ResetStore:
-    def __init__(self, db: Database) -> None:
-        self.resets = db["password_resets"]
+    """Single-use tokens by hash: password resets, and (another collection) email checks."""
+
+    def __init__(self, db: Database, collection: str = "password_resets") -> None:
+        self.resets = db[collection]
 
     async def create(self, token_hash: str, user_id: str, now: datetime,
                      expires_at: datetime) -> None:

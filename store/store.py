@@ -23,6 +23,7 @@ class Store:
         self.users = UserStore(db)
         self.sessions = SessionStore(db)
         self.resets = ResetStore(db)
+        self.verifications = ResetStore(db, "email_verifications")
         self.watchlists = WatchlistStore(db)
         self.accounts = AccountStore(db)
         self.orders = OrderStore(db)
@@ -41,3 +42,4 @@ class Store:
         # FerretDB has no TTL indexes, so expired records are removed here.
         await self.sessions.purge_expired(now)
         await self.resets.purge_expired(now)
+        await self.verifications.purge_expired(now)

@@ -5,6 +5,7 @@
     │   ├── InvalidJSON             invalid_json
     │   ├── InvalidPassword         invalid_password
     │   ├── InvalidResetToken       invalid_reset_token
+    │   ├── InvalidVerificationToken invalid_verification_token
     │   ├── UnknownSymbolInput      unknown_symbol     (a symbol in a body)
     │   ├── InvalidQuantity         invalid_quantity
     │   ├── InvalidPrice            invalid_price
@@ -82,6 +83,11 @@ class InvalidPassword(InvalidInput):
 class InvalidResetToken(InvalidInput):
     code = "invalid_reset_token"
     default_message = "The reset token is invalid, already used or expired."
+
+
+class InvalidVerificationToken(InvalidInput):
+    code = "invalid_verification_token"
+    default_message = "The verification token is invalid, already used or expired."
 
 
 class UnknownSymbolInput(InvalidInput):

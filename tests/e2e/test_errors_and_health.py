@@ -6,6 +6,7 @@ from dataclasses import replace
 from aiohttp import web
 
 from server.app import create_app
+from server.logs import quiet_libraries
 from tests.services import RedisProcess
 from tests.support import PASSWORD, Api
 
@@ -91,6 +92,7 @@ async def test_logged_out_token_stays_dead_after_a_restart(servers, settings):
 
 
 async def test_tokens_and_passwords_never_reach_the_log(api, caplog, email):
+    quiet_libraries()  # as configure_logging does at start-up
     with caplog.at_level(logging.DEBUG):
         tokens = await api.account()
         await api.call("POST", "/api/v1/auth/refresh", {"refresh_token": tokens["refresh_token"]})

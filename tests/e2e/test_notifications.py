@@ -12,6 +12,7 @@ from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
 from server import keys
+from server.app import create_app
 from store.embedded import free_port
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import order, set_price
@@ -24,12 +25,14 @@ class SmtpInbox:
     def __init__(self, port: int) -> None:
         self.port = port
         self.received: list[email.message.Message] = []
+        self.welcomes: list[email.message.Message] = []  # sent to every new account
         self.controller: Controller | None = None
 
     async def handle_DATA(self, server, session, envelope):
         message = email.message_from_bytes(envelope.content)
         message["X-Rcpt-To"] = ",".join(envelope.rcpt_tos)
-        self.received.append(message)
+        welcome = message["Subject"].startswith("Welcome")
+        (self.welcomes if welcome else self.received).append(message)
         return "250 OK"
 
     def start(self) -> None:
@@ -56,6 +59,11 @@ def with_smtp(settings, port: int, **notify):
         retry_first=0.05, retry_max=0.2, **notify))
 
 
+async def start(servers, settings):
+    """Start the app with its configured channels (not the tests' recording email)."""
+    return await servers.start_app(create_app(settings, clock=servers.clock, feeds=[]))
+
+
 def text_of(message) -> str:
     return next(part.get_payload(decode=True).decode() for part in message.walk()
                 if part.get_content_type() == "text/plain")
@@ -72,7 +80,7 @@ async def user_with_alert(api, channels):
 
 
 async def test_a_fired_alert_is_emailed_and_shown_in_the_app(servers, settings, smtp):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     tokens = await user_with_alert(api, ["in_app", "email"])
     token = tokens["access_token"]
     sock = await api.socket(token)
@@ -96,12 +104,14 @@ async def test_a_fired_alert_is_emailed_and_shown_in_the_app(servers, settings, 
     assert unread["notifications"] == []
 
 
-async def test_without_smtp_email_is_recorded_as_skipped_not_sent(api):
+async def test_without_smtp_email_is_recorded_as_skipped_not_sent(servers, settings):
+    api = await start(servers, settings)
     await user_with_alert(api, ["email", "in_app"])
     set_price(api, "AAPL", "106")
     await settled(api)
     await api.app[keys.OUTBOX].quiet()
-    rows = {r["channel"]: r async for r in api.app[keys.STORE].outbox.outbox.find({})}
+    rows = {r["channel"]: r async for r in api.app[keys.STORE].outbox.outbox.find(
+        {"kind": "alert_triggered"})}
     assert rows["email"]["status"] == "skipped"
     assert "not configured" in rows["email"]["last_error"]
     assert rows["in_app"]["status"] == "sent"
@@ -110,14 +120,14 @@ async def test_without_smtp_email_is_recorded_as_skipped_not_sent(api):
 async def test_a_mail_server_that_is_down_is_retried_and_delivers_once(servers, settings,
                                                                       later):
     smtp = SmtpInbox(free_port())  # not started: connections are refused
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     await user_with_alert(api, ["email"])
     set_price(api, "AAPL", "106")
     await settled(api)
     worker, outbox = api.app[keys.OUTBOX], api.app[keys.STORE].outbox.outbox
     await worker.quiet()
     for attempt in (1, 2, 3):
-        row = await outbox.find_one({})
+        row = await outbox.find_one({"kind": "alert_triggered"})
         assert (row["status"], row["attempts"]) == ("pending", attempt)
         assert "Error" in row["last_error"]
         later(seconds=60)  # past the backoff
@@ -128,7 +138,7 @@ async def test_a_mail_server_that_is_down_is_retried_and_delivers_once(servers, 
         later(seconds=60)
         worker.nudge()
         await worker.quiet()
-        row = await outbox.find_one({})
+        row = await outbox.find_one({"kind": "alert_triggered"})
         assert (row["status"], row["attempts"], len(smtp.received)) == ("sent", 5, 1)
         later(seconds=600)  # nothing is sent again
         worker.nudge()
@@ -139,7 +149,7 @@ async def test_a_mail_server_that_is_down_is_retried_and_delivers_once(servers, 
 
 
 async def test_the_same_event_never_makes_two_messages(servers, settings, smtp):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     tokens = await api.account()
     worker = api.app[keys.OUTBOX]
     user_id = tokens["user"]["id"]
@@ -152,7 +162,7 @@ async def test_the_same_event_never_makes_two_messages(servers, settings, smtp):
 
 async def test_messages_written_before_a_crash_are_delivered_after_restart(servers, settings,
                                                                             smtp, clock):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     tokens = await api.account()
     await servers.stop(api)
     # As a crash leaves them: one row written but never tried, one cut off mid-send.
@@ -166,13 +176,13 @@ async def test_messages_written_before_a_crash_are_delivered_after_restart(serve
                         "status": status, "attempts": 1 if status == "sending" else 0,
                         "last_error": None, "next_attempt_at": now, "lease_until": now,
                         "created_at": now, "updated_at": now})
-    again = await servers.start(with_smtp(settings, smtp.port))
+    again = await start(servers, with_smtp(settings, smtp.port))
     await again.app[keys.STORE].outbox.add(db_rows)
     again.app[keys.OUTBOX].nudge()
     await again.app[keys.OUTBOX].quiet()
     assert [m["Subject"] for m in smtp.received] == ["AAPL limit order filled at written"]
     await servers.stop(again)  # put the cut-off row back at the next start
-    third = await servers.start(with_smtp(settings, smtp.port))
+    third = await start(servers, with_smtp(settings, smtp.port))
     await third.app[keys.OUTBOX].quiet()
     assert sorted(m["Subject"] for m in smtp.received) == [
         "AAPL limit order filled at cut-off", "AAPL limit order filled at written"]
@@ -196,7 +206,7 @@ async def test_a_hanging_mail_server_does_not_delay_a_stop_loss(servers, setting
     thread = threading.Thread(target=accept_and_say_nothing, daemon=True)
     thread.start()
     try:
-        api = await servers.start(with_smtp(settings, silent.getsockname()[1],
+        api = await start(servers, with_smtp(settings, silent.getsockname()[1],
                                             send_timeout=5.0))
         tokens = await user_with_alert(api, ["email"])
         token = tokens["access_token"]
@@ -221,7 +231,7 @@ async def test_a_hanging_mail_server_does_not_delay_a_stop_loss(servers, setting
 
 
 async def test_a_stop_loss_close_and_a_resting_fill_are_notified(servers, settings, smtp):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     token = (await api.account())["access_token"]
     set_price(api, "AAPL", "100")
     await order(api, token, stop_loss="95")
@@ -266,7 +276,7 @@ async def test_sms_goes_through_the_twilio_api_to_the_profile_phone(servers, set
         configured = replace(settings, notify=replace(
             settings.notify, twilio_account_sid="AC" + "1" * 32, twilio_auth_token="t" * 32,
             twilio_from="+15005550006", twilio_api_url=str(stand_in.make_url("")).rstrip("/")))
-        api = await servers.start(configured)
+        api = await start(servers, configured)
         await api.register(phone="+44 20 7946 0958")
         token = (await api.login())["access_token"]
         bob = (await api.account(email="bob@example.com", name="Bob"))["access_token"]
@@ -282,7 +292,7 @@ async def test_sms_goes_through_the_twilio_api_to_the_profile_phone(servers, set
         assert (sms["To"], sms["From"]) == ("+442079460958", "+15005550006")
         assert sms["Body"].startswith("AAPL alert: price 106\n")
         assert twilio.auth[0].startswith("Basic ")
-        rows = [row async for row in api.app[keys.STORE].outbox.outbox.find({})]
+        rows = [row async for row in api.app[keys.STORE].outbox.outbox.find({"channel": "sms"})]
         statuses = sorted((row["status"], row["last_error"]) for row in rows)
         assert statuses == [("sent", None), ("skipped", "no address for this channel")]
     finally:
@@ -290,7 +300,7 @@ async def test_sms_goes_through_the_twilio_api_to_the_profile_phone(servers, set
 
 
 async def test_preferences_choose_the_channels_of_each_kind(servers, settings, smtp):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     token = (await api.account())["access_token"]
     _, body = await api.call("GET", "/api/v1/notifications/preferences", token=token)
     assert body["preferences"] == {"trade_closed": ["in_app", "email"],
@@ -315,7 +325,7 @@ async def test_preferences_choose_the_channels_of_each_kind(servers, settings, s
 
 
 async def test_a_user_notice_is_delivered_and_limited_to_five_a_minute(servers, settings, smtp):
-    api = await servers.start(with_smtp(settings, smtp.port))
+    api = await start(servers, with_smtp(settings, smtp.port))
     token = (await api.account())["access_token"]
     for n in range(5):
         status, body = await api.call("POST", "/api/v1/notifications",

@@ -92,7 +92,7 @@ async def test_forgot_password_for_unknown_email_is_202_and_sends_nothing(api, e
     assert known == (status, body)
     message = await email.wait_for(lambda m: m.kind == "password_reset")
     assert message.to == "ann@example.com"
-    assert [m.to for m in email.messages] == ["ann@example.com"]
+    assert [m.to for m in email.messages if m.kind == "password_reset"] == ["ann@example.com"]
 
 
 async def test_reset_token_sets_password_once_and_ends_all_sessions(api, email):
@@ -142,7 +142,8 @@ async def test_a_newer_reset_token_replaces_the_older_one(api, email):
     await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
     first = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
     await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
-    second = reset_token(await email.wait_for(lambda m: reset_token(m) != first))
+    second = reset_token(await email.wait_for(
+        lambda m: m.kind == "password_reset" and reset_token(m) != first))
     status, _ = await api.call("POST", "/api/v1/auth/password/reset",
                                {"token": first, "new_password": NEW_PASSWORD})
     assert status == 400
@@ -177,3 +178,30 @@ async def test_delete_me_removes_the_user_and_their_data(api):
     assert await db["sessions"].count_documents({"user_id": bob["user"]["id"]}) == 1
     # The email is free again.
     await api.register(email="ann@example.com")
+
+
+async def test_the_welcome_email_confirms_the_address_once(api, email):
+    await api.register()
+    welcome = await email.wait_for(lambda m: m.kind == "welcome")
+    assert (welcome.to, welcome.subject) == ("ann@example.com",
+                                             "Welcome to PaperDesk: confirm your email")
+    token = reset_token(welcome)
+    status, body = await api.call("POST", "/api/v1/auth/verify-email", {"token": token})
+    assert (status, body["user"]["email_verified"]) == (200, True)
+    status, body = await api.call("POST", "/api/v1/auth/verify-email", {"token": token})
+    assert (status, body["error"]["code"]) == (400, "invalid_verification_token")
+    _, me = await api.call("GET", "/api/v1/me", token=(await api.login())["access_token"])
+    assert me["user"]["email_verified"] is True
+    status, body = await api.call("POST", "/api/v1/auth/verify-email", {"token": "made-up"})
+    assert (status, body["error"]["code"]) == (400, "invalid_verification_token")
+
+
+async def test_secret_links_leave_the_outbox_once_sent(api, email):
+    await api.register()
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    token = reset_token(await email.wait_for(lambda m: m.kind == "password_reset"))
+    await api.app[keys.OUTBOX].quiet()
+    rows = [row async for row in api.app[keys.STORE].outbox.outbox.find({})]
+    assert {row["kind"] for row in rows} == {"welcome", "password_reset"}
+    assert all(row["status"] == "sent" and row["data"] == {} for row in rows)
+    assert token not in str(rows)
