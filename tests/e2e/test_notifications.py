@@ -243,7 +243,7 @@ async def test_a_stop_loss_close_and_a_resting_fill_are_notified(servers, settin
     assert sorted(m["Subject"] for m in smtp.received) == [
         "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
     closed = next(m for m in smtp.received if "closed" in m["Subject"])
-    assert "Realized PnL: -65 USD." in text_of(closed)
+    assert "Realized PnL: -65.00 USD." in text_of(closed)
     _, notes = await api.call("GET", "/api/v1/notifications", token=token)
     assert sorted(n["title"] for n in notes["notifications"]) == [
         "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
