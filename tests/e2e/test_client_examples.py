@@ -1,0 +1,64 @@
+"""The example clients, run for real against a server on a scripted price path."""
+
+import asyncio
+import shutil
+import sys
+from dataclasses import replace
+
+import pytest
+
+from tests.e2e.test_process import NODE_EXAMPLE, needs_node
+from tests.services import ROOT
+from tests.support import PASSWORD
+
+# AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss
+# 5 below), then drops to 90 and stays there.
+PATH = "ts,symbol,price\n" + "".join(f"{n / 4},AAPL,100\n" for n in range(17)) + \
+    "4.25,AAPL,90\n4.5,AAPL,90\n"
+
+
+@pytest.fixture
+async def scripted(servers, settings, tmp_path):
+    path = tmp_path / "path.csv"
+    path.write_text(PATH)
+    configured = replace(settings, market=replace(
+        settings.market, symbols="replay:AAPL", replay_file=path, replay_speed=1,
+        replay_loop=False))
+    api = await servers.start(configured, feeds=None)
+    await api.register()
+    return api
+
+
+async def run(command: list[str], cwd) -> tuple[int, str, str]:
+    process = await asyncio.create_subprocess_exec(
+        *command, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode, stdout.decode(), stderr.decode()
+
+
+async def test_the_python_example_trades_until_its_stop_loss_closes(scripted):
+    code, stdout, stderr = await run(
+        [sys.executable, str(ROOT / "client_examples/python/trade_until_stop.py"),
+         scripted.url.rstrip("/"), "ann@example.com", PASSWORD], ROOT)
+    assert code == 0, stderr
+    assert "order filled at 100, stop-loss 95" in stdout
+    assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+
+
+@needs_node
+async def test_the_node_example_trades_until_its_stop_loss_closes(scripted):
+    assert shutil.which("node")
+    code, stdout, stderr = await run(
+        ["node", "trade-until-stop.js", scripted.url.rstrip("/"), "ann@example.com", PASSWORD],
+        NODE_EXAMPLE)
+    assert code == 0, stderr
+    assert "order filled at 100, stop-loss 95.00" in stdout
+    assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+
+
+async def test_the_examples_report_a_failed_login(scripted):
+    code, _, stderr = await run(
+        [sys.executable, str(ROOT / "client_examples/python/trade_until_stop.py"),
+         scripted.url.rstrip("/"), "ann@example.com", "wrong password"], ROOT)
+    assert code == 1
+    assert "login failed: Email or password is incorrect." in stderr
