@@ -21,7 +21,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-setup: $(VENV)/.installed $(FERRETDB) redis $(NODE_DEPS)
+setup: $(VENV)/.installed $(FERRETDB) packages $(NODE_DEPS)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,9 +31,9 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 $(FERRETDB): scripts/install-ferretdb.sh
 	scripts/install-ferretdb.sh
 
-.PHONY: redis
-redis:
-	@scripts/ensure-redis.sh
+.PHONY: packages
+packages:
+	@scripts/ensure-packages.sh
 
 $(NODE_DEPS): client_examples/node/package.json client_examples/node/package-lock.json
 	@if command -v npm >/dev/null; then cd client_examples/node && npm ci --silent --no-audit --no-fund; \

@@ -62,3 +62,16 @@ async def test_the_examples_report_a_failed_login(scripted):
          scripted.url.rstrip("/"), "ann@example.com", "wrong password"], ROOT)
     assert code == 1
     assert "login failed: Email or password is incorrect." in stderr
+
+
+@pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
+                    reason="curl or jq is missing (make setup installs them)")
+async def test_the_curl_walkthrough_runs_start_to_finish(api):
+    from tests.e2e.trading_support import set_price
+    set_price(api, "AAPL", "100")
+    code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
+                                      api.url.rstrip("/")], ROOT)
+    assert code == 0, stderr + stdout
+    assert '"status": "closed"' in stdout
+    assert '"realized_pnl": "0"' in stdout
+    assert "logout: 204" in stdout

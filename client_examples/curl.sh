@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# PaperDesk over plain HTTP: every step is a curl command you can paste; jq reads the JSON.
+#
+#   bash client_examples/curl.sh [BASE_URL]        (default http://localhost:8000)
+#
+# Stops at the first request that fails (curl --fail-with-body shows the error).
+set -euo pipefail
+
+BASE="${1:-http://localhost:8000}/api/v1"
+EMAIL="${EMAIL:-curl-$RANDOM$RANDOM@example.com}"
+PASSWORD="${PASSWORD:-correct horse battery}"
+SYMBOL="${SYMBOL:-AAPL}"
+
+api() { curl -sS --fail-with-body -H 'Content-Type: application/json' "$@"; }
+
+echo "== register"
+api "$BASE/auth/register" -d "{\"email\": \"$EMAIL\", \"password\": \"$PASSWORD\", \"name\": \"Curl\"}" | jq .user
+
+echo "== login"
+TOKEN=$(api "$BASE/auth/login" -d "{\"email\": \"$EMAIL\", \"password\": \"$PASSWORD\"}" | jq -r .access_token)
+AUTH="Authorization: Bearer $TOKEN"
+
+echo "== account"
+api "$BASE/account" -H "$AUTH" | jq .account
+
+echo "== quote"
+api "$BASE/market/quotes/$SYMBOL" | jq .
+
+echo "== market order (retrying with the same client_order_id returns the same order)"
+ORDER=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-1\"}")
+echo "$ORDER" | jq .order
+TRADE=$(echo "$ORDER" | jq -r .order.trade_id)
+
+echo "== open trades"
+api "$BASE/trades?status=open" -H "$AUTH" | jq '.trades[] | {id, symbol, quantity, entry_price, unrealized_pnl}'
+
+echo "== exit the trade"
+api -X POST "$BASE/trades/$TRADE/exit" -H "$AUTH" | jq '.trade | {status, close_price, realized_pnl}'
+
+echo "== price alert"
+api "$BASE/alerts" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"condition\": \"above\", \"price\": \"1000000\"}" | jq '.alert | {id, status, condition, price}'
+
+echo "== notifications"
+api "$BASE/notifications/unread-count" -H "$AUTH" | jq .
+
+echo "== logout"
+curl -sS --fail-with-body -X POST "$BASE/auth/logout" -H "$AUTH" -o /dev/null -w 'logout: %{http_code}\n'
