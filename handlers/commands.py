@@ -17,8 +17,9 @@ from handlers.validation import (
     required_decimal,
     string,
 )
+from notifier.outbox import CHANNELS
 from server import keys
-from server.alerts import CHANNELS, alert_view
+from server.alerts import alert_view
 from server.auth import Principal
 from server.views import order_view, trade_view
 from trading.errors import InvalidInput

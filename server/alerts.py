@@ -19,8 +19,6 @@ from trading.money import from_units, show, to_units
 from trading.orders import check_price
 from trading.triggers import Condition, Direction, alert_direction
 
-CHANNELS = ("in_app", "email", "sms")
-
 
 def alert_view(alert: Document) -> dict[str, Any]:
     triggered = alert.get("triggered_price")

@@ -392,7 +392,7 @@ class TradingEngine:
     async def exit_all(self, user_id: str) -> list[Document]:
         """Close every open trade at the market; trades already closing are skipped."""
         closed = []
-        for trade in await self.store.trades.find(user_id, status="open"):
+        for trade in await self.store.trades.find(user_id, status="open", limit=10_000):
             try:
                 closed.append(await self.exit_trade(user_id, trade["_id"],
                                                     reason=CloseReason.EXIT_ALL))
