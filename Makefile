@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 FERRETDB := .tools/bin/ferretdb
-NODE_DEPS := client_examples/node/node_modules/.package-lock.json
+# The page's packages (lightweight-charts, socket.io-client, and playwright-core for
+# its browser test) and the Node example's.
+NODE_DEPS := client_examples/browser/node_modules/.package-lock.json \
+	client_examples/node/node_modules/.package-lock.json
 
 .PHONY: run test check setup lint typecheck clean
 
 run: setup
 	$(BIN)/python run.py
 
-test: setup check
+test: setup packages check
 	$(BIN)/python -m pytest
 
 check: lint typecheck
@@ -21,7 +24,7 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-setup: $(VENV)/.installed $(FERRETDB) packages $(NODE_DEPS)
+setup: $(VENV)/.installed $(FERRETDB) $(NODE_DEPS)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +34,14 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 $(FERRETDB): scripts/install-ferretdb.sh
 	scripts/install-ferretdb.sh
 
+# Debian packages the tests need (redis-server, jq, curl, chromium); `make run` needs none.
 .PHONY: packages
 packages:
 	@scripts/ensure-packages.sh
 
-$(NODE_DEPS): client_examples/node/package.json client_examples/node/package-lock.json
-	@if command -v npm >/dev/null; then cd client_examples/node && npm ci --silent --no-audit --no-fund; \
-	else echo "npm not found: the Node client example and its test are skipped"; fi
+client_examples/%/node_modules/.package-lock.json: client_examples/%/package.json client_examples/%/package-lock.json
+	@if command -v npm >/dev/null; then cd client_examples/$* && npm ci --silent --no-audit --no-fund; \
+	else echo "npm not found: client_examples/$* is not installed (the page at / needs it)"; fi
 
 clean:
-	rm -rf $(VENV) .tools client_examples/node/node_modules .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .tools client_examples/*/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import alerts, auth_routes, health, market, me, trading
+from handlers import alerts, auth_routes, health, market, me, page, trading
 from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
 from notifier.base import Channel
@@ -76,7 +76,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_data,
         trading_engine,
     ])
-    for module in (health, auth_routes, me, market, trading, alerts, inbox):
+    for module in (health, auth_routes, me, market, trading, alerts, inbox, page):
         app.router.add_routes(module.routes)
     return app
 

@@ -88,7 +88,8 @@ def account_view(account: Document, open_trades: list[Document],
     """Balances plus the open trades valued at the latest prices."""
     open_pnl = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
     return {**balances_view(account), "unrealized_pnl": show(open_pnl),
-            "equity": show(from_units(account["cash"]) + open_pnl)}
+            "equity": show(from_units(account["cash"]) + open_pnl),
+            "seq": account.get("event_seq", 0)}
 
 
 def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:

@@ -79,3 +79,16 @@ async def test_a_reconnecting_client_fetches_what_it_missed(api):
     bob = await api.account(email="bob@example.com", name="Bob")
     _, theirs = await api.call("GET", "/api/v1/events", token=bob["access_token"])
     assert theirs["events"] == []
+
+
+async def test_the_account_names_the_latest_event_so_a_fresh_client_knows_where_to_resume(api):
+    tokens, sock = await connected(api)
+    token = tokens["access_token"]
+    _, before = await api.call("GET", "/api/v1/account", token=token)
+    assert before["account"]["seq"] == 0
+    await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})
+    last = (await sock.next("account_update"))["seq"]
+    _, after = await api.call("GET", "/api/v1/account", token=token)
+    assert after["account"]["seq"] == last == 3
+    _, missed = await api.call("GET", f"/api/v1/events?after={last}", token=token)
+    assert missed["events"] == []

@@ -1,0 +1,57 @@
+// Exact decimal arithmetic for display: the API sends amounts as decimal strings,
+// and unrealized P&L is worked out here in integer units of 10^-8 (as the server
+// stores them), never in floating point.
+
+const SCALE = 8;
+const ONE = 10n ** BigInt(SCALE);
+
+/** "123.45" → 12345000000n (units of 10^-8); null or "" → null. */
+export function units(text) {
+  if (text === null || text === undefined || text === "") return null;
+  const match = /^(-?)(\d*)(?:\.(\d*))?$/.exec(String(text).trim());
+  if (!match) return null;
+  const [, sign, whole, fraction = ""] = match;
+  const value = BigInt(whole || "0") * ONE + BigInt((fraction + "0".repeat(SCALE)).slice(0, SCALE));
+  return sign ? -value : value;
+}
+
+/** Profit of a position: (price − entry) × quantity, negated for a short. */
+export function pnl(side, entry, price, quantity) {
+  const [e, p, q] = [units(entry), units(price), units(quantity)];
+  if (e === null || p === null || q === null) return null;
+  const move = side === "buy" ? p - e : e - p;
+  return (move * q) / ONE;
+}
+
+/** Sum of unit amounts, skipping nulls. */
+export function sum(values) {
+  return values.reduce((total, value) => (value === null ? total : total + value), 0n);
+}
+
+/** Units → "1,234.57" (rounded half away from zero to `places` decimals). */
+export function money(value, places = 2) {
+  const amount = typeof value === "bigint" ? value : units(value);
+  if (amount === null) return "–";
+  const step = 10n ** BigInt(SCALE - places);
+  const negative = amount < 0n;
+  let rounded = (negative ? -amount : amount) + step / 2n;
+  rounded -= rounded % step;
+  const whole = (rounded / ONE).toString().replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  const fraction = places ? "." + (rounded % ONE).toString().padStart(SCALE, "0").slice(0, places) : "";
+  return (negative && rounded !== 0n ? "-" : "") + whole + fraction;
+}
+
+/** A price string as sent, with thousands separators ("65000.5" → "65,000.5"). */
+export function price(text) {
+  if (text === null || text === undefined) return "–";
+  const [whole, fraction] = String(text).split(".");
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+}
+
+/** Compare two decimal strings: -1, 0 or 1. */
+export function compare(a, b) {
+  const [x, y] = [units(a), units(b)];
+  if (x === null || y === null) return 0;
+  return x < y ? -1 : x > y ? 1 : 0;
+}

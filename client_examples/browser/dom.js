@@ -1,0 +1,50 @@
+// Small DOM helpers. Text always goes in as text, never as HTML.
+
+export const $ = (selector, root = document) => root.querySelector(selector);
+export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
+
+/** h("td", {class: "num"}, "12") builds an element; children are nodes or text. */
+export function h(tag, attributes = {}, ...children) {
+  const element = document.createElement(tag);
+  for (const [name, value] of Object.entries(attributes)) {
+    if (value === false || value === null || value === undefined) continue;
+    if (name.startsWith("on")) element.addEventListener(name.slice(2), value);
+    else if (name === "dataset") Object.assign(element.dataset, value);
+    else element.setAttribute(name, value === true ? "" : value);
+  }
+  for (const child of children.flat()) {
+    if (child === null || child === undefined || child === false) continue;
+    element.append(child instanceof Node ? child : String(child));
+  }
+  return element;
+}
+
+/** Replace an element's children. */
+export function fill(element, children) {
+  element.replaceChildren(...children);
+}
+
+/** A form's fields as an object of trimmed strings, empty ones left out. */
+export function formFields(form) {
+  const fields = {};
+  for (const [name, value] of new FormData(form)) {
+    const text = String(value).trim();
+    if (text !== "") fields[name] = text;
+  }
+  return fields;
+}
+
+/** "2026-11-23T10:15:00+00:00" → local "10:15:00". */
+export function clock(iso) {
+  return iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : "";
+}
+
+/** Show a short message in the corner for a few seconds. */
+export function toast(title, body = "", kind = "info") {
+  const box = $("#toasts");
+  const item = h("div", { class: `toast ${kind}`, role: "status" }, h("strong", {}, title),
+    body ? h("div", {}, body) : null);
+  box.append(item);
+  setTimeout(() => item.remove(), 6000);
+  while (box.children.length > 4) box.firstElementChild.remove();
+}

@@ -1,0 +1,121 @@
+// Drives the trading page in headless Chromium, step by step with the test that
+// runs it (tests/e2e/test_browser_page.py), which moves prices between steps.
+//
+//   node tests/trading-page.mjs <server url> <email> <password> <screenshot dir>
+//
+// Prints "step <name>" when the page reached a point, then waits for a line on
+// stdin before going on. Exits 0 when every check passed and the page logged no
+// console errors.
+import { mkdirSync } from "node:fs";
+import { createInterface } from "node:readline";
+import { chromium } from "playwright-core";
+
+const [url, email, password, artifacts] = process.argv.slice(2);
+const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
+const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
+const problems = [];
+
+async function step(name) {
+  console.log(`step ${name}`);
+  const { done } = await lines.next();
+  if (done) throw new Error(`stdin closed at step ${name}`);
+}
+
+function check(condition, message) {
+  if (!condition) throw new Error(`check failed: ${message}`);
+}
+
+const browser = await chromium.launch({
+  executablePath: CHROMIUM,
+  // No background traffic: this machine has no route to Google's services.
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(10_000);
+  // Chromium logs every 4xx as a console error; those are checked by status below.
+  const refusedLoad = /^Failed to load resource: the server responded with a status of 4\d\d/;
+  page.on("console", (message) => {
+    if (message.type() === "error" && !refusedLoad.test(message.text())) problems.push(message.text());
+  });
+  page.on("pageerror", (error) => problems.push(error.message));
+  const refused = [];
+  page.on("response", (response) => {
+    if (response.status() >= 400) refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
+  });
+
+  // Register: the page logs in and shows the desk with the watchlist.
+  await page.goto(url);
+  await page.fill("#auth-form [name=email]", email);
+  await page.fill("#auth-form [name=password]", password);
+  await page.click("#auth-form button[value=register]");
+  await page.waitForSelector("#desk:not([hidden])");
+  await page.waitForSelector("#connection[data-state=live]");
+  const aapl = page.locator('#watchlist [data-quote="AAPL"]');
+  await aapl.filter({ hasText: /^100$/ }).waitFor();
+  await page.click('#watchlist tr[data-symbol="AAPL"]');
+  await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
+  await page.locator("#chart canvas").first().waitFor();
+  await step("ready");
+
+  // A price move shows in the watchlist (flashing up) and in the chart's header.
+  await aapl.filter({ hasText: /^101$/ }).waitFor();
+  check(await aapl.evaluate((cell) => cell.classList.contains("flash-up")), "the rise flashes");
+  await page.locator("#chart-price", { hasText: /^101$/ }).waitFor();
+  console.log("price moved to 101");
+
+  // A refused order shows the server's message in the ticket.
+  await page.fill("#order-form [name=quantity]", "1");
+  await page.fill("#order-form [name=stop_loss]", "150");
+  await page.click("#place");
+  const refusal = await page.locator("#order-error").filter({ hasText: /\S/ }).textContent();
+  console.log(`refused: ${refusal}`);
+
+  // A market buy with a stop-loss opens a trade.
+  await page.fill("#order-form [name=stop_loss]", "95");
+  await page.click("#place");
+  const openRow = page.locator("#open-trades tr[data-trade]");
+  await openRow.filter({ hasText: "AAPL" }).waitFor();
+  check((await page.locator("#order-error").textContent()) === "", "the error clears");
+  const stop = await openRow.locator("[name=stop_loss]").inputValue();
+  console.log(`trade open: ${await openRow.locator("td").nth(2).textContent()} AAPL at ` +
+    `${await openRow.locator("td").nth(3).textContent()}, stop-loss ${stop}`);
+  await step("trade-open");
+
+  // The price falls through the stop: a toast, and the trade moves to closed.
+  const toast = page.locator(".toast", { hasText: "Trade closed (stop_loss)" });
+  await toast.waitFor();
+  console.log(`toast: ${(await toast.innerText()).replace(/\s+/g, " ")}`);
+  await page.locator("#open-trades", { hasText: "No open trades." }).waitFor();
+  await page.click('[data-tab="closed"]');
+  const closed = page.locator("#closed-trades tr", { hasText: "stop_loss" });
+  await closed.waitFor();
+  console.log(`closed: ${(await closed.innerText()).replace(/\s+/g, " ")}`);
+  const unread = page.locator("#unread:not([hidden])");
+  await unread.waitFor();
+  console.log(`unread notifications: ${await unread.textContent()}`);
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: `${artifacts}/trading-page.png`, fullPage: true });
+
+  // Offline while something happens: after reconnecting, the page catches up.
+  await page.evaluate(() => window.paperdesk.socket.disconnect());
+  await page.waitForSelector("#connection[data-state=offline]");
+  await step("offline");
+  await page.evaluate(() => window.paperdesk.socket.connect());
+  await page.waitForSelector("#connection[data-state=live]");
+  await page.click('[data-tab="open"]');
+  await openRow.filter({ hasText: "AAPL" }).waitFor();
+  await page.click('[data-tab="activity"]');
+  const missed = page.locator("#activity li", { hasText: "(while offline)" }).first();
+  await missed.waitFor();
+  console.log(`caught up: ${(await missed.innerText()).replace(/\s+/g, " ")}`);
+
+  check(problems.length === 0, `console errors: ${problems.join(" | ")}`);
+  // The only refused request is the order the test meant to be refused.
+  check(refused.join() === "POST /api/v1/orders 400", `refused requests: ${refused.join(", ")}`);
+  console.log("done");
+} finally {
+  await browser.close();
+}
+process.exit(0);

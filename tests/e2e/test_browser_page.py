@@ -1,0 +1,95 @@
+"""The trading page in headless Chromium, driven by Playwright, on prices the test moves."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.e2e.trading_support import order, set_price
+from tests.services import ROOT
+from tests.support import PASSWORD, Api
+
+BROWSER_CLIENT = ROOT / "client_examples" / "browser"
+CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
+ARTIFACTS = ROOT / "test-artifacts"
+READY = (shutil.which("node") is not None and CHROMIUM.exists()
+         and (BROWSER_CLIENT / "node_modules" / "playwright-core").is_dir())
+
+# `make test` installs Chromium and the page's packages, so CI never skips this.
+needs_browser = pytest.mark.skipif(not READY and not os.environ.get("CI"),
+                                   reason="node, Chromium or the page's packages are missing "
+                                          "(make setup installs them)")
+
+
+class Driver:
+    """The Playwright script, moved from step to step."""
+
+    def __init__(self, process: asyncio.subprocess.Process) -> None:
+        self.process = process
+        self.output: list[str] = []
+
+    async def reached(self, name: str, within: float = 20) -> None:
+        """Wait until the script prints `step <name>` (or fail with what it printed)."""
+        assert self.process.stdout is not None
+        async with asyncio.timeout(within):
+            while line := (await self.process.stdout.readline()).decode():
+                self.output.append(line.rstrip())
+                if line.strip() == f"step {name}":
+                    return
+        raise AssertionError(f"the script ended before step {name}:\n{await self.failure()}")
+
+    def go(self) -> None:
+        assert self.process.stdin is not None
+        self.process.stdin.write(b"go\n")
+
+    async def finish(self) -> str:
+        stdout, stderr = await asyncio.wait_for(self.process.communicate(), 20)
+        self.output.extend(stdout.decode().splitlines())
+        assert self.process.returncode == 0, "\n".join(self.output) + stderr.decode()
+        return "\n".join(self.output)
+
+    async def failure(self) -> str:
+        assert self.process.stderr is not None
+        return "\n".join(self.output) + (await self.process.stderr.read()).decode()
+
+
+@needs_browser
+async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(api: Api) -> None:
+    email = "page@example.com"
+    set_price(api, "AAPL", "100")
+    process = await asyncio.create_subprocess_exec(
+        "node", "tests/trading-page.mjs", api.url, email, PASSWORD, str(ARTIFACTS),
+        cwd=BROWSER_CLIENT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    driver = Driver(process)
+    try:
+        await driver.reached("ready")
+        set_price(api, "AAPL", "101")
+        driver.go()
+        await driver.reached("trade-open")
+        set_price(api, "AAPL", "94")
+        driver.go()
+        await driver.reached("offline")
+        # While the page is offline, the same user buys from another client.
+        token = (await api.login(email))["access_token"]
+        status, body = await order(api, token, quantity="2")
+        assert status == 201, body
+        driver.go()
+        output = await driver.finish()
+    finally:
+        if process.returncode is None:
+            process.kill()
+            await process.wait()
+    assert "price moved to 101" in output
+    assert "refused: stop_loss must be below 101 for a buy order." in output
+    assert "trade open: 1 AAPL at 101, stop-loss 95" in output
+    assert "toast: Trade closed (stop_loss): buy 1 AAPL at 94 · P&L -7.00" in output
+    assert "AAPL buy 1 101 94 stop_loss -7.00" in output
+    assert "unread notifications: 1" in output
+    assert "caught up: " in output and "trade opened: buy 2 AAPL (while offline)" in output
+    assert output.rstrip().endswith("done")
+    assert (ARTIFACTS / "trading-page.png").stat().st_size > 10_000
