@@ -71,11 +71,13 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         set_price(api, "AAPL", "101")
         driver.go()
         await driver.reached("trade-open")
+        token = (await api.login(email))["access_token"]
+        _, trades = await api.call("GET", "/api/v1/trades?status=open", token=token)
+        assert [(t["stop_loss"], t["target_price"]) for t in trades["trades"]] == [("95", "120")]
         set_price(api, "AAPL", "94")
         driver.go()
         await driver.reached("offline")
         # While the page is offline, the same user buys from another client.
-        token = (await api.login(email))["access_token"]
         status, body = await order(api, token, quantity="2")
         assert status == 201, body
         driver.go()
@@ -87,6 +89,7 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
     assert "price moved to 101" in output
     assert "refused: stop_loss must be below 101 for a buy order." in output
     assert "trade open: 1 AAPL at 101, stop-loss 95" in output
+    assert "alert: AAPL above 130 take profit? active Delete" in output
     assert "toast: Trade closed (stop_loss): buy 1 AAPL at 94 · P&L -7.00" in output
     assert "AAPL buy 1 101 94 stop_loss -7.00" in output
     assert "unread notifications: 1" in output

@@ -81,6 +81,19 @@ try {
   const stop = await openRow.locator("[name=stop_loss]").inputValue();
   console.log(`trade open: ${await openRow.locator("td").nth(2).textContent()} AAPL at ` +
     `${await openRow.locator("td").nth(3).textContent()}, stop-loss ${stop}`);
+  // Edit the trade's target in place, and set an alert on the symbol.
+  await openRow.locator("[name=target_price]").fill("120");
+  await openRow.locator("button", { hasText: "Save" }).click();
+  await page.locator(".toast", { hasText: "Trade updated" }).waitFor();
+  await page.click('[data-tab="alerts"]');
+  await page.selectOption("#alert-form [name=condition]", "above");
+  await page.fill("#alert-form [name=price]", "130");
+  await page.fill("#alert-form [name=note]", "take profit?");
+  await page.click("#alert-form button");
+  const alertRow = page.locator("#alerts tr", { hasText: "take profit?" });
+  await alertRow.waitFor();
+  console.log(`alert: ${(await alertRow.innerText()).replace(/\s+/g, " ")}`);
+  await page.click('[data-tab="open"]');
   await step("trade-open");
 
   // The price falls through the stop: a toast, and the trade moves to closed.
