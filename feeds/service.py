@@ -9,7 +9,7 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
-from feeds.base import Backoff, Feed
+from feeds.base import Backoff, Feed, Sink
 from feeds.binance import BinanceFeed
 from feeds.hub import PriceHub
 from feeds.replay import ReplayFeed, load_ticks
@@ -72,25 +72,40 @@ class Market:
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.check_every = min([*stale_after.values(), settings.stale_after]).total_seconds() / 4
 
-    def start(self) -> None:
-        for feed in self.feeds:
-            self.tasks[feed.name] = asyncio.create_task(self._supervise(feed),
-                                                        name=f"feed:{feed.name}")
+    def start(self, run_feeds: bool = True) -> None:
+        """Watch for staleness and, unless another process runs them, run the feeds."""
+        if run_feeds:
+            self.start_feeds(self.hub)
         self.tasks["staleness"] = asyncio.create_task(self._watch_staleness(), name="staleness")
 
+    def start_feeds(self, sink: Sink) -> None:
+        """Run every feed into sink (the hub, or the cluster's tick channel)."""
+        for feed in self.feeds:
+            self.tasks[feed.name] = asyncio.create_task(self._supervise(feed, sink),
+                                                        name=f"feed:{feed.name}")
+
+    async def stop_feeds(self) -> None:
+        await self._cancel([self.tasks.pop(feed.name) for feed in self.feeds
+                            if feed.name in self.tasks])
+
     async def stop(self) -> None:
-        for task in self.tasks.values():
+        await self._cancel(list(self.tasks.values()))
+        self.tasks.clear()
+
+    @staticmethod
+    async def _cancel(tasks: list[asyncio.Task[None]]) -> None:
+        for task in tasks:
             task.cancel()
-        for task in self.tasks.values():
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
 
-    async def _supervise(self, feed: Feed) -> None:
+    async def _supervise(self, feed: Feed, sink: Sink) -> None:
         """Run a feed; if it crashes, log it and start it again after a pause."""
         backoff = Backoff(first=1.0, most=60.0)
         while True:
             try:
-                await feed.run(self.hub)
+                await feed.run(sink)
                 return
             except Exception:
                 delay = backoff.next_delay()

@@ -32,7 +32,9 @@ async def readyz(request: web.Request) -> web.Response:
     if redis is not None:
         checks["redis"] = await _probe(asyncio.wait_for(redis.ping(), PROBE_TIMEOUT))
     if all(state == "ok" for state in checks.values()):
-        return web.json_response({"status": "ready", "checks": checks})
+        node = request.app[keys.CLUSTER]
+        role = "alone" if node is None else "leader" if node.leader else "follower"
+        return web.json_response({"status": "ready", "checks": checks, "role": role})
     raise Unavailable("A dependency is not answering.", details={"checks": checks})
 
 

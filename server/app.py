@@ -23,15 +23,17 @@ from notifier.outbox import OutboxWorker
 from server import keys
 from server.alerts import AlertService
 from server.auth import AuthService, Clock
+from server.cluster import Cluster
 from server.config import Settings, resolve_jwt_secret
 from server.engine import TradingEngine
 from server.events import EventPublisher
-from server.limits import SlidingWindowLimit
+from server.leader import LeaderDuties
+from server.limits import RedisWindowLimit, SlidingWindowLimit
 from server.middleware import error_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
 from server.recovery import recover_trading
-from server.sockets import create_sio
+from server.sockets import close_manager, create_sio
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
 from store.database import connect, ensure_indexes
@@ -68,6 +70,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     # Built now so configuration errors surface before anything starts.
     app[keys.MARKET] = Market(settings.market, clock, feeds)
     app.cleanup_ctx.extend([
+        socket_manager,
         embedded_database,
         database,
         redis_client,
@@ -75,10 +78,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         auth_service(gateway),
         market_data,
         trading_engine,
+        cluster,
     ])
     for module in (health, auth_routes, me, market, trading, alerts, inbox, page):
         app.router.add_routes(module.routes)
     return app
+
+
+async def socket_manager(app: web.Application) -> AsyncIterator[None]:
+    """Closed last: everything else may still emit while it stops."""
+    yield
+    await close_manager(app[keys.SIO])
 
 
 async def embedded_database(app: web.Application) -> AsyncIterator[None]:
@@ -151,7 +161,10 @@ async def _notifications(email: Channel | None, app: web.Application) -> AsyncIt
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout)
     app[keys.OUTBOX] = worker
-    app[keys.NOTICE_LIMIT] = SlidingWindowLimit(NOTICES_PER_MINUTE, 60.0)
+    redis = app[keys.REDIS]
+    app[keys.NOTICE_LIMIT] = (
+        SlidingWindowLimit(NOTICES_PER_MINUTE, 60.0) if redis is None
+        else RedisWindowLimit(redis, "notices", NOTICES_PER_MINUTE, 60.0))
     worker.start()
     try:
         yield
@@ -166,7 +179,8 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
     streamer = PriceStreamer(app[keys.SIO], app[keys.MARKET].hub, app[keys.SETTINGS].market)
     app[keys.STREAMER] = streamer
     streamer.start()
-    app[keys.MARKET].start()
+    # With several processes the leader runs the feeds (see server/cluster.py).
+    app[keys.MARKET].start(run_feeds=app[keys.REDIS] is None)
     try:
         yield
     finally:
@@ -175,7 +189,9 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
 
 
 async def trading_engine(app: web.Application) -> AsyncIterator[None]:
-    """The engine; interrupted trading steps are repaired before the first request."""
+    """The engine and the monitor. A lone process repairs interrupted trading steps
+    before its first request and runs the monitor; in a cluster the leader does both."""
+    alone = app[keys.REDIS] is None
     settings = app[keys.SETTINGS].trading
     rules = AccountRules(long_margin_rate=settings.long_margin_rate,
                          short_margin_rate=settings.short_margin_rate,
@@ -186,20 +202,44 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
                            settings.currency, events, app[keys.CLOCK])
-    await recover_trading(engine)
+    if alone:
+        await recover_trading(engine)
     app[keys.ENGINE] = engine
     outbox = app[keys.OUTBOX]
     alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, outbox,
                           app[keys.CLOCK])
     app[keys.ALERTS] = alerts
     monitor = Monitor(engine, app[keys.MARKET].hub, alerts, outbox)
-    await monitor.start()
+    if alone:
+        await monitor.start()
     app[keys.AUTH].on_account_deleted.append(monitor.forget_user)
     app[keys.MONITOR] = monitor
     try:
         yield
     finally:
-        await monitor.stop()
+        if alone:
+            await monitor.stop()
+
+
+async def cluster(app: web.Application) -> AsyncIterator[None]:
+    """With Redis: relay ticks and trigger changes, and lead when elected."""
+    redis = app[keys.REDIS]
+    if redis is None:
+        app[keys.CLUSTER] = None
+        yield
+        return
+    duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    node = Cluster(redis, app[keys.STORE].db, app[keys.MARKET].hub, duties,
+                   app[keys.SETTINGS].cluster_sweep_every)
+    duties.cluster = node
+    app[keys.ENGINE].watchers.append(node.announce)
+    app[keys.ALERTS].watchers.append(node.announce)
+    app[keys.CLUSTER] = node
+    await node.start()
+    try:
+        yield
+    finally:
+        await node.stop()
 
 
 def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -10,9 +10,10 @@ from feeds.service import Market
 from notifier.outbox import OutboxWorker
 from server.alerts import AlertService
 from server.auth import AuthService, Clock
+from server.cluster import Cluster
 from server.config import Settings
 from server.engine import TradingEngine
-from server.limits import SlidingWindowLimit
+from server.limits import RateLimit
 from server.monitor import Monitor
 from server.streaming import PriceStreamer
 from store.store import Store
@@ -30,4 +31,6 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
-NOTICE_LIMIT = web.AppKey("notice_limit", SlidingWindowLimit)
+NOTICE_LIMIT: web.AppKey[RateLimit] = web.AppKey("notice_limit")
+# Set when REDIS_URL is: this process's part in the cluster.
+CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")

@@ -14,6 +14,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -107,12 +108,19 @@ class Monitor:
         self._unsaved_bests: dict[str, Decimal] = {}
         self._saver: asyncio.Task[None] | None = None
         self.fired = 0
+        # With several processes: whether this one may still fire (its fencing
+        # token is current in the database).
+        self.may_fire: Callable[[], Awaitable[bool]] | None = None
 
     async def start(self) -> None:
+        """Watch every trigger in the database, and every change from now on."""
         self.engine.watchers.append(self.on_change)
         self.alerts.watchers.append(self.on_change)
         await self.rebuild()
         self.hub.listeners.append(self.on_quote)
+        # Prices that arrived while the index was loading: what they cross fires now.
+        for quote in list(self.hub.last.values()):
+            self.on_quote(quote)
         self._saver = asyncio.create_task(self._save_bests(), name="monitor:housekeeping")
 
     async def stop(self) -> None:
@@ -140,6 +148,11 @@ class Monitor:
 
     async def rebuild(self) -> None:
         """Load every open trade's exits and every resting order from the database."""
+        self.index = TriggerIndex()
+        self.trailing.clear()
+        for handle in self._rearming.values():
+            handle.cancel()
+        self._rearming.clear()
         db = self.engine.store.db
         async for trade in db["trades"].find({"status": "open"}):
             self.on_change("trade", trade)
@@ -148,6 +161,17 @@ class Monitor:
         for alert in await self.engine.store.alerts.active():
             self.on_change("alert", alert)
         log.info("monitor watching %d triggers", len(self.index))
+
+    async def reload(self, kind: str, ref: str, user_id: str) -> None:
+        """Take a trade, order or alert that another process changed from the database."""
+        store = self.engine.store
+        lookup = {"trade": store.trades.get, "order": store.orders.get,
+                  "alert": store.alerts.get}[kind]
+        document = await lookup(user_id, ref)
+        if document is None:
+            self.index.remove_ref(f"{kind}:{ref}")
+        else:
+            self.on_change(kind, document)
 
     def on_change(self, kind: str, document: Document) -> None:
         """Engine watcher: replace the triggers of a trade or order with its current ones."""
@@ -244,6 +268,9 @@ class Monitor:
     async def fire(self, trigger: Trigger, price: Decimal) -> None:
         kind, ref = trigger.ref.split(":", 1)
         try:
+            if self.may_fire is not None and not await self.may_fire():
+                log.warning("not firing %s: this process no longer leads", trigger.key)
+                return
             if kind == "trade":
                 trade = await self.engine.exit_trade(trigger.user_id, ref,
                                                      reason=CloseReason(trigger.kind), price=price)
@@ -275,10 +302,4 @@ class Monitor:
         await self.outbox.request(user_id, kind, key, preferences(user)[kind], data)
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
-        ref = trigger.ref.split(":", 1)[1]
-        store = self.engine.store
-        lookup = {"trade": store.trades.get, "order": store.orders.get,
-                  "alert": store.alerts.get}[kind]
-        document = await lookup(trigger.user_id, ref)
-        if document is not None:
-            self.on_change(kind, document)
+        await self.reload(kind, trigger.ref.split(":", 1)[1], trigger.user_id)

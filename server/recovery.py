@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from server.engine import TradingEngine
 from server.reset import finish_reset
@@ -10,8 +11,16 @@ from server.reset import finish_reset
 log = logging.getLogger(__name__)
 
 
-async def recover_trading(engine: TradingEngine) -> int:
+def everything(key: str) -> bool:
+    return True
+
+
+async def recover_trading(engine: TradingEngine,
+                          stuck: Callable[[str], bool] = everything) -> int:
     """Bring every order, trade and account to a consistent state; return steps repaired.
+
+    stuck(key) says whether an unfinished step is abandoned (at start-up of a
+    lone process, all are); the others are left to their running owners.
 
     An order whose account step never happened is rejected ("interrupted"):
     its client got no answer, so filling it later at another price would
@@ -21,8 +30,10 @@ async def recover_trading(engine: TradingEngine) -> int:
     """
     store, repaired = engine.store, 0
     for order in await store.orders.interrupted():
-        repaired += 1
         step = order.get("pending")
+        if not stuck(f"order:{order['_id']}:{step['op'] if step else order['status']}"):
+            continue
+        repaired += 1
         user_id = order["user_id"]
         if step is None:  # inserted, never started
             await engine._reject(order, "interrupted")
@@ -41,14 +52,20 @@ async def recover_trading(engine: TradingEngine) -> int:
         else:
             await engine._reject(order, "interrupted")
     for trade in await store.trades.interrupted():
+        if not stuck(f"trade:{trade['_id']}:{trade['pending']['op']}"):
+            continue
         repaired += 1
         await engine._finish_exit(trade)
     async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
+        if not stuck(f"reset:{account['_id']}:{account['pending_reset']['op']}"):
+            continue
         repaired += 1
         await finish_reset(engine, account)
     # Ops whose owner finished but whose account marker was not yet cleared.
     async for account in store.db["accounts"].find({"pending_ops.0": {"$exists": True}}):
         for op in account["pending_ops"]:
+            if not stuck(f"account:{account['_id']}:{op}"):
+                continue
             await store.accounts.finish(account["_id"], op)
             repaired += 1
     if repaired:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import functools
 import logging
 from collections.abc import Awaitable, Callable
@@ -59,9 +61,44 @@ class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
         return self._sock
 
 
+class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
+    """python-socketio's Redis manager, closing the clients it replaces.
+
+    It (re)connects by building a new client, and its listener does so on start even
+    when an emit already built one: the old client is dropped with its connections
+    open. Here each replaced client is closed.
+    """
+
+    def __init__(self, url: str) -> None:
+        super().__init__(url)
+        self._closing: set[asyncio.Task[None]] = set()
+
+    def _redis_connect(self) -> None:
+        old = self.redis
+        super()._redis_connect()
+        if old is not None:
+            task = asyncio.get_running_loop().create_task(old.aclose())
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
+
+    async def aclose(self) -> None:
+        """Stop listening and close the connections (the base class has no close)."""
+        thread = getattr(self, "thread", None)
+        if isinstance(thread, asyncio.Task):
+            thread.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await thread
+        if self._closing:
+            await asyncio.wait(self._closing)
+        if self.pubsub is not None:
+            await self.pubsub.aclose()
+        if self.redis is not None:
+            await self.redis.aclose()
+
+
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager = RedisManager(settings.redis_url) if settings.redis_url else None
     sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=manager,
         cors_allowed_origins=allowed_origins(settings.cors_origins),
@@ -70,6 +107,11 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     # This server's own copy of the driver table, with the WebSocket swapped.
     sio.eio._async = {**sio.eio._async, "websocket": UncompressedWebSocket}
     return sio
+
+
+async def close_manager(sio: socketio.AsyncServer) -> None:
+    if isinstance(sio.manager, RedisManager):
+        await sio.manager.aclose()
 
 
 def allowed_origins(configured: tuple[str, ...]) -> str | list[str] | None:

@@ -57,7 +57,7 @@ async def test_unexpected_exception_is_500_with_detail_only_in_the_log(servers, 
 
 async def test_healthz_and_readyz_without_redis(api):
     assert await api.call("GET", "/healthz") == (200, {"status": "ok"})
-    assert await api.call("GET", "/readyz") == (200, {"status": "ready",
+    assert await api.call("GET", "/readyz") == (200, {"status": "ready", "role": "alone",
                                                       "checks": {"database": "ok"}})
 
 

@@ -18,7 +18,7 @@ async def test_a_new_account_starts_with_the_configured_cash(api, trader):
     assert await account(api, trader) == {
         "currency": "USD", "initial_cash": "100000", "cash": "100000", "reserved": "0",
         "margin_used": "0", "available": "100000", "realized_pnl": "0", "unrealized_pnl": "0",
-        "equity": "100000", "fees": "0"}
+        "equity": "100000", "fees": "0", "seq": 0}
 
 
 async def test_market_buy_fills_at_the_quote_and_opens_a_trade(api, trader):

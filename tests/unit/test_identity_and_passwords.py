@@ -63,12 +63,12 @@ def test_sliding_window_limit_allows_n_per_window_then_says_when_to_retry():
     from trading.errors import RateLimited
     now = [100.0]
     limit = SlidingWindowLimit(2, 60, clock=lambda: now[0])
-    limit.hit("u")
+    limit.check("u")
     now[0] = 110.0
-    limit.hit("u")
-    limit.hit("other")  # keys are separate
+    limit.check("u")
+    limit.check("other")  # keys are separate
     with pytest.raises(RateLimited) as caught:
-        limit.hit("u")
+        limit.check("u")
     assert caught.value.retry_after == 50
     now[0] = 160.0  # the first event left the window
-    limit.hit("u")
+    limit.check("u")

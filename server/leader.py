@@ -1,0 +1,49 @@
+"""What the cluster's leader does: run the feeds and the monitor, repair abandoned steps."""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+
+from feeds.service import Market
+from server.cluster import Cluster, StuckSteps, TickPublisher
+from server.engine import TradingEngine
+from server.monitor import Monitor
+from server.recovery import recover_trading
+
+log = logging.getLogger(__name__)
+
+
+class LeaderDuties:
+    """The cluster's hooks: taken up when this process is elected, dropped when deposed."""
+
+    def __init__(self, engine: TradingEngine, monitor: Monitor, market: Market) -> None:
+        self.engine, self.monitor, self.market = engine, monitor, market
+        self.cluster: Cluster | None = None
+        self.stuck = StuckSteps(partial(recover_trading, engine))
+        self.leading = False
+
+    async def elected(self, fence: int) -> None:
+        if self.cluster is None:
+            raise RuntimeError("LeaderDuties.cluster is not set")
+        self.monitor.may_fire = partial(self.cluster.holds_fence, fence)
+        await self.monitor.start()
+        self.leading = True
+        self.market.start_feeds(TickPublisher(self.cluster.ticks))
+        await self.stuck.sweep()  # notes what is pending now; the next sweep repairs it
+
+    async def deposed(self) -> None:
+        if not self.leading:
+            return
+        self.leading = False
+        await self.market.stop_feeds()
+        await self.monitor.stop()
+
+    async def changed(self, kind: str, ref: str, user_id: str) -> None:
+        await self.monitor.reload(kind, ref, user_id)
+
+    async def resubscribed(self) -> None:
+        await self.monitor.rebuild()
+
+    async def sweep(self) -> None:
+        await self.stuck.sweep()

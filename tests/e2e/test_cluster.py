@@ -1,0 +1,154 @@
+"""Several apps on one Redis and one database: one leader runs the feeds and the monitor."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import replace
+
+import pytest
+import redis as sync_redis
+
+from server import keys
+from server.cluster import LEASE_KEY, Cluster, TickPublisher, next_fence
+from tests.e2e.trading_support import assert_books_balance
+from tests.services import RedisProcess
+from tests.support import Api, Servers, quote, until
+
+
+def node(api: Api) -> Cluster:
+    cluster = api.app[keys.CLUSTER]
+    assert cluster is not None
+    return cluster
+
+
+async def pair(servers: Servers, settings) -> tuple[Api, Api]:  # type: ignore[no-untyped-def]
+    """Two processes; returns (leader, follower) once one has been elected."""
+    first = await servers.start(settings)
+    second = await servers.start(replace(settings, port=0))
+    await until(lambda: node(first).leader or node(second).leader)
+    return (first, second) if node(first).leader else (second, first)
+
+
+def tick(leader: Api, symbol: str, price: str) -> None:
+    """A price from the leader's feeds: through Redis to every process's hub."""
+    TickPublisher(node(leader).ticks).publish(quote(symbol, price, leader.app[keys.CLOCK]()))
+
+
+def price_of(api: Api, symbol: str) -> str | None:
+    last = api.app[keys.MARKET].hub.last.get(symbol)
+    return None if last is None else str(last.price)
+
+
+@pytest.fixture
+async def cluster(servers, redis_settings):  # type: ignore[no-untyped-def]
+    return await pair(servers, replace(redis_settings, cluster_sweep_every=1.0))
+
+
+async def test_exactly_one_process_leads_and_readyz_says_which(cluster):
+    leader, follower = cluster
+    assert not node(follower).leader
+    roles = [(await api.call("GET", "/readyz"))[1]["role"] for api in (leader, follower)]
+    assert roles == ["leader", "follower"]
+
+
+async def test_a_tick_from_the_leader_reaches_every_process_and_its_sockets(cluster):
+    leader, follower = cluster
+    tokens = await follower.account()
+    sock = await follower.socket(tokens["access_token"])
+    assert (await sock.call("subscribe", {"symbols": ["AAPL"]}))["ok"]
+    tick(leader, "AAPL", "101.5")
+    update = await sock.next("live_price")
+    assert (update["symbol"], update["price"]) == ("AAPL", "101.5")
+    await until(lambda: price_of(leader, "AAPL") == "101.5")
+
+
+async def test_a_stop_loss_placed_on_a_follower_is_fired_by_the_leader(cluster):
+    leader, follower = cluster
+    tokens = await follower.account()
+    token = tokens["access_token"]
+    sock = await follower.socket(token)
+    tick(leader, "AAPL", "100")
+    await until(lambda: price_of(follower, "AAPL") == "100")
+    status, body = await follower.call("POST", "/api/v1/orders", {
+        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    assert status == 201, body
+    trade_id = body["order"]["trade_id"]
+    monitor = leader.app[keys.MONITOR]
+    await until(lambda: f"stop_loss:{trade_id}" in monitor.index)
+    tick(leader, "AAPL", "94")
+    while (update := await sock.next("trade_update"))["event"] != "closed":
+        pass
+    assert (update["reason"], update["trade"]["close_price"]) == ("stop_loss", "94")
+    await assert_books_balance(leader)
+
+
+async def test_a_deposed_leaders_fire_is_refused_by_the_fencing_token(cluster):
+    leader, _ = cluster
+    tokens = await leader.account()
+    token = tokens["access_token"]
+    tick(leader, "AAPL", "100")
+    await until(lambda: price_of(leader, "AAPL") == "100")
+    _, body = await leader.call("POST", "/api/v1/orders", {
+        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    # A newer leader took a token; this one has not noticed yet.
+    await next_fence(leader.app[keys.STORE].db)
+    tick(leader, "AAPL", "94")
+    await until(lambda: price_of(leader, "AAPL") == "94")
+    monitor = leader.app[keys.MONITOR]
+    if monitor.tasks:
+        await until(lambda: not monitor.tasks)
+    _, trades = await leader.call("GET", "/api/v1/trades?status=open", token=token)
+    assert [t["id"] for t in trades["trades"]] == [body["order"]["trade_id"]]
+
+
+async def test_the_follower_takes_over_when_the_leader_stops(servers, cluster):
+    leader, follower = cluster
+    tokens = await follower.account()
+    token = tokens["access_token"]
+    tick(leader, "AAPL", "100")
+    await until(lambda: price_of(follower, "AAPL") == "100")
+    _, body = await follower.call("POST", "/api/v1/orders", {
+        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    await servers.stop(leader)
+    await until(lambda: node(follower).leader, within=5)
+    tick(follower, "AAPL", "90")
+    sock = await follower.socket(token)
+    _, open_trades = await follower.call("GET", "/api/v1/trades?status=open", token=token)
+    if open_trades["trades"]:
+        while (await sock.next("trade_update"))["event"] != "closed":
+            pass
+    _, closed = await follower.call("GET", "/api/v1/trades?status=closed", token=token)
+    assert [(t["id"], t["close_reason"]) for t in closed["trades"]] == [
+        (body["order"]["trade_id"], "stop_loss")]
+
+
+async def test_rate_limits_are_counted_across_processes(cluster):
+    leader, follower = cluster
+    tokens = await leader.account()
+    token = tokens["access_token"]
+    sent = [(await api.call("POST", "/api/v1/notifications",
+                            {"event": "note", "message": "hi"}, token=token))[0]
+            for api in (leader, follower, leader, follower, leader, follower)]
+    assert sent == [202] * 5 + [429]
+
+
+async def test_processes_carry_on_after_redis_restarts(servers, settings, tmp_path):
+    redis = RedisProcess(tmp_path)
+    try:
+        first, second = await pair(servers, replace(settings, redis_url=redis.url))
+        redis.stop()
+        redis = RedisProcess(tmp_path, port=redis.port)  # empty: the lease is gone
+        probe = sync_redis.Redis(port=redis.port)
+        nodes = {node(first).node, node(second).node}
+        await until(lambda: (probe.get(LEASE_KEY) or b"").decode() in nodes, within=10)
+        probe.close()
+        await until(lambda: node(first).leader != node(second).leader, within=5)
+        leader, other = (first, second) if node(first).leader else (second, first)
+        for _ in range(50):  # until the other process has resubscribed
+            tick(leader, "AAPL", "123")
+            with contextlib.suppress(TimeoutError):
+                await until(lambda: price_of(other, "AAPL") == "123", within=0.2)
+                break
+        assert price_of(other, "AAPL") == "123"
+    finally:
+        redis.stop()
