@@ -8,10 +8,14 @@ FERRETDB := .tools/bin/ferretdb
 NODE_DEPS := client_examples/browser/node_modules/.package-lock.json \
 	client_examples/node/node_modules/.package-lock.json
 
-.PHONY: run test check setup lint typecheck clean
+.PHONY: run test check setup lint typecheck clean cluster
 
 run: setup
 	$(BIN)/python run.py
+
+# Three server processes on one FerretDB and one redis-server (docs/SCALING.md).
+cluster: setup packages
+	$(BIN)/python scripts/cluster.py
 
 test: setup packages check
 	$(BIN)/python -m pytest
