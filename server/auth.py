@@ -16,7 +16,7 @@ from bson import ObjectId
 
 from notifier.outbox import OutboxWorker
 from server.passwords import PasswordHasher, password_bytes
-from server.tokens import Claims, TokenCodec
+from server.tokens import Claims, TokenCodec, VerifiedTokens
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (
@@ -76,6 +76,7 @@ class AuthService:
                  reset_ttl: timedelta, verify_ttl: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.codec = codec
+        self.verified = VerifiedTokens(codec)
         self.hasher = hasher
         self.outbox = outbox
         self.clock = clock
@@ -187,7 +188,7 @@ class AuthService:
 
     async def authenticate(self, access_token: str) -> Principal:
         """Verify an access token and that its session is still active."""
-        claims = self.codec.decode(access_token, "access")
+        claims = self.verified.access(access_token)
         if not await self._session_active(claims.session_id, claims.user_id):
             raise InvalidToken()
         return Principal(user_id=claims.user_id, session_id=claims.session_id)

@@ -49,3 +49,41 @@ def test_unsigned_and_claimless_tokens_are_refused():
         codec.decode(jwt.encode({"sub": "u1"}, None, algorithm="none"), "access")
     with pytest.raises(InvalidToken):
         codec.decode(jwt.encode({"sub": "u1", "exp": 4_000_000_000}, SECRET), "access")
+
+
+def test_verified_tokens_answer_repeats_from_memory_until_they_expire(monkeypatch):
+    from server import tokens
+    cache = tokens.VerifiedTokens(codec, size=2)
+    token = codec.encode(claims, datetime.now(UTC))
+    assert cache.access(token) == claims
+    # A hit does not verify again; a token one byte off is verified (and refused).
+    calls = []
+    real = tokens.TokenCodec.verify
+    monkeypatch.setattr(tokens.TokenCodec, "verify",
+                        lambda self, t, e: calls.append(t) or real(self, t, e))
+    assert cache.access(token) == claims
+    assert calls == []
+    with pytest.raises(InvalidToken):
+        cache.access(token[:-1] + ("A" if token[-1] != "A" else "B"))
+    # Past its expiry the cached token is refused like any other: move both clocks on.
+    later = datetime.now(UTC) + timedelta(minutes=16)
+
+    class Later(datetime):
+        @classmethod
+        def now(cls, tz=None):  # type: ignore[no-untyped-def, override]
+            return later
+
+    monkeypatch.setattr(tokens.time, "time", later.timestamp)
+    monkeypatch.setattr(jwt.api_jwt, "datetime", Later)
+    with pytest.raises(TokenExpired):
+        cache.access(token)
+
+
+def test_verified_tokens_keep_at_most_size_entries():
+    from server.tokens import VerifiedTokens
+    cache = VerifiedTokens(codec, size=2)
+    now = datetime.now(UTC)
+    issued = [codec.encode(Claims("u", "s", f"j{n}", "access"), now) for n in range(3)]
+    for token in issued:
+        cache.access(token)
+    assert list(cache._seen) == issued[1:]
