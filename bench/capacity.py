@@ -176,7 +176,8 @@ async def logins(args: argparse.Namespace) -> None:
         cpu = cpu_seconds(server.pid) - cpu0
     print(f"logins at bcrypt cost {args.cost}: {done / args.seconds:.1f}/s with "
           f"{args.concurrency} clients; /healthz during them p50 {pct(lags, .5):.1f} ms "
-          f"p99 {pct(lags, .99):.1f} ms max {max(lags):.1f} ms; server CPU {cpu / args.seconds:.0%}")
+          f"p99 {pct(lags, .99):.1f} ms max {max(lags):.1f} ms; "
+          f"server CPU {cpu / args.seconds:.0%}")
 
 
 def main() -> None:

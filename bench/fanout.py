@@ -1,6 +1,7 @@
 """Price fan-out: N Socket.IO clients subscribed to S symbols ticking at R Hz.
 
     python -m bench.fanout --clients 1000 --symbols 10 --rate 4 --seconds 10 --baseline
+    python -m bench.fanout --clients 1000 --servers 3   # three processes on Redis
 
 Prints, per fan-out mode: updates delivered per second, tick->client latency
 p50/p95/p99, server CPU use and server CPU-µs per delivered update. The
@@ -20,7 +21,7 @@ from typing import Any
 import aiohttp
 
 from bench.lightclient import LightClient
-from bench.server import BenchServer, cpu_seconds, raise_file_limit
+from bench.server import BenchCluster, BenchServer, cpu_seconds, raise_file_limit
 
 
 @dataclass
@@ -39,7 +40,7 @@ class Result:
         rate = self.updates / self.seconds
         per_update = self.cpu / self.updates * 1e6 if self.updates else float("nan")
         cpu_share = self.cpu / self.seconds
-        return (f"{self.mode:10} updates/s {rate:10.0f}   latency ms p50 {pct(.5):6.1f} "
+        return (f"{self.mode:13} updates/s {rate:10.0f}   latency ms p50 {pct(.5):6.1f} "
                 f"p95 {pct(.95):6.1f} p99 {pct(.99):6.1f}   server CPU {cpu_share:5.0%}"
                 f"   CPU-µs/update {per_update:6.1f}"
                 f"   (load generator CPU {self.client_cpu / self.seconds:4.0%})")
@@ -66,7 +67,7 @@ class Counter:
             self.updates += text.count('"symbol"')
 
 
-async def clients_session(url: str, token: str, count: int, symbols: list[str],
+async def clients_session(urls: list[str], token: str, count: int, symbols: list[str],
                           ready: Any, go: Any, seconds: float,
                           first_index: int) -> tuple[int, list[float], float]:
     """Connect `count` clients, subscribe, wait for `go`, then count for `seconds`."""
@@ -74,7 +75,8 @@ async def clients_session(url: str, token: str, count: int, symbols: list[str],
     connector = aiohttp.TCPConnector(limit=0)
     async with aiohttp.ClientSession(connector=connector) as http:
         # One client in ten parses and samples latency; the rest only count.
-        clients = [LightClient(http, url, token, counter.on_event,
+        clients = [LightClient(http, urls[(first_index + n) % len(urls)], token,
+                               counter.on_event,
                                None if (first_index + n) % 10 == 0 else counter.on_raw)
                    for n in range(count)]
         for start in range(0, count, 50):
@@ -93,11 +95,11 @@ async def clients_session(url: str, token: str, count: int, symbols: list[str],
     return counter.updates, counter.latencies, own
 
 
-def worker(url: str, token: str, count: int, symbols: list[str], ready: Any, go: Any,
+def worker(urls: list[str], token: str, count: int, symbols: list[str], ready: Any, go: Any,
            seconds: float, first_index: int, results: Any) -> None:
     """A load-generator process: its own event loop and its share of the clients."""
     raise_file_limit()
-    results.put(asyncio.run(clients_session(url, token, count, symbols, ready, go, seconds,
+    results.put(asyncio.run(clients_session(urls, token, count, symbols, ready, go, seconds,
                                             first_index)))
 
 
@@ -109,7 +111,8 @@ async def run(mode: str, args: argparse.Namespace) -> Result:
     wanted = [f"S{i:03d}" for i in range(args.symbols)]
     context = multiprocessing.get_context("spawn")
     go, results = context.Event(), context.Queue()
-    async with BenchServer(**env) as server, aiohttp.ClientSession() as http:
+    cluster = BenchCluster(args.servers, **env) if args.servers else BenchServer(**env)
+    async with cluster as server, aiohttp.ClientSession() as http:
         token = await server.token(http)
         share = -(-args.clients // args.processes)
         workers, readies = [], []
@@ -117,7 +120,7 @@ async def run(mode: str, args: argparse.Namespace) -> Result:
             count = min(share, args.clients - index * share)
             ready = context.Event()
             process = context.Process(target=worker, args=(
-                server.url, token, count, wanted, ready, go, args.seconds, index * share,
+                server.urls, token, count, wanted, ready, go, args.seconds, index * share,
                 results))
             process.start()
             workers.append(process)
@@ -125,17 +128,18 @@ async def run(mode: str, args: argparse.Namespace) -> Result:
         for ready in readies:
             await asyncio.to_thread(ready.wait)
         await asyncio.sleep(args.warmup)
-        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        cpu0, t0 = sum(map(cpu_seconds, server.pids)), time.monotonic()
         go.set()
         gathered = [await asyncio.to_thread(results.get) for _ in workers]
-        cpu1, t1 = cpu_seconds(server.pid), time.monotonic()
+        cpu1, t1 = sum(map(cpu_seconds, server.pids)), time.monotonic()
         for process in workers:
             process.join()
     updates = sum(g[0] for g in gathered)
     latencies = [latency for g in gathered for latency in g[1]]
     client_cpu = sum(g[2] for g in gathered)
     # The workers stop counting after exactly `seconds`; the rest is teardown.
-    return Result(mode, updates, args.seconds, (cpu1 - cpu0) * args.seconds / (t1 - t0),
+    label = f"{mode} x{args.servers}" if args.servers else mode
+    return Result(label, updates, args.seconds, (cpu1 - cpu0) * args.seconds / (t1 - t0),
                   client_cpu, latencies)
 
 
@@ -149,6 +153,8 @@ async def main() -> None:
     parser.add_argument("--window-ms", type=float, default=25.0)
     parser.add_argument("--processes", type=int, default=2,
                         help="load-generator processes the clients are spread over")
+    parser.add_argument("--servers", type=int, default=0,
+                        help="run N server processes on Redis (cluster mode); 0: one, alone")
     parser.add_argument("--baseline", action="store_true",
                         help="also run plain per-tick room emits")
     args = parser.parse_args()

@@ -67,6 +67,14 @@ class BenchServer:
         assert self.process is not None
         return self.process.pid
 
+    @property
+    def urls(self) -> list[str]:
+        return [self.url]
+
+    @property
+    def pids(self) -> list[int]:
+        return [self.pid]
+
     async def token(self, session: aiohttp.ClientSession,
                     email: str = "bench@example.com") -> str:
         """Register (once) and log in; return an access token."""
@@ -76,3 +84,56 @@ class BenchServer:
         async with session.post(self.url + "/api/v1/auth/login",
                                 json={"email": email, "password": PASSWORD}) as response:
             return str((await response.json())["access_token"])
+
+
+class BenchCluster:
+    """N server processes on one FerretDB and one redis-server (REDIS_URL mode)."""
+
+    def __init__(self, processes: int, **env: str) -> None:
+        self.count = processes
+        self.data = tempfile.TemporaryDirectory(prefix="paperdesk-bench-cluster-")
+        self.env = env
+        self.servers: list[BenchServer] = []
+        self.ferretdb: Any = None
+        self.redis: asyncio.subprocess.Process | None = None
+
+    async def __aenter__(self) -> BenchCluster:
+        import secrets
+        import shutil
+
+        from store.embedded import EmbeddedFerretDB, wait_for_port
+        self.ferretdb = EmbeddedFerretDB(ROOT / ".tools" / "bin" / "ferretdb",
+                                         Path(self.data.name) / "db")
+        mongo_uri = await self.ferretdb.start()
+        redis_port = free_port()
+        self.redis = await asyncio.create_subprocess_exec(
+            shutil.which("redis-server") or "redis-server", "--port", str(redis_port),
+            "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+            stdout=asyncio.subprocess.DEVNULL)
+        await wait_for_port(redis_port, self.redis, 10.0)
+        shared = {"MONGO_URI": mongo_uri, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                  "JWT_SECRET": secrets.token_hex(32), **self.env}
+        for _ in range(self.count):
+            self.servers.append(await BenchServer(**shared).__aenter__())
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        for server in reversed(self.servers):
+            await server.__aexit__()
+        if self.redis is not None:
+            self.redis.terminate()
+            await self.redis.wait()
+        if self.ferretdb is not None:
+            await self.ferretdb.stop()
+        self.data.cleanup()
+
+    @property
+    def urls(self) -> list[str]:
+        return [server.url for server in self.servers]
+
+    @property
+    def pids(self) -> list[int]:
+        return [server.pid for server in self.servers]
+
+    async def token(self, session: aiohttp.ClientSession) -> str:
+        return await self.servers[0].token(session)
