@@ -35,6 +35,7 @@ class PriceHub:
         self.listeners: list[Listener] = []
         self.stale_listeners: list[Listener] = []
         self._reported_stale: set[str] = set(universe.instruments)
+        self.accepted = 0  # quotes accepted since start (for /metrics)
 
     def publish(self, quote: Quote) -> bool:
         """Accept a quote unless its symbol is unknown or it is older than (or repeats) the last."""
@@ -45,6 +46,7 @@ class PriceHub:
         if previous is not None and (quote.ts < previous.ts or quote == previous):
             return False
         self.last[quote.symbol] = quote
+        self.accepted += 1
         self.books[quote.symbol].add(quote.price, quote.ts.timestamp())
         self._reported_stale.discard(quote.symbol)
         for listener in self.listeners:

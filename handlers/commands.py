@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import time
 from decimal import Decimal
 from typing import Any
 
@@ -22,7 +23,7 @@ from server import keys
 from server.alerts import alert_view
 from server.auth import Principal
 from server.views import order_view, trade_view
-from trading.errors import InvalidInput
+from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
 from trading.orders import OrderRequest, OrderType, Side, TimeInForce
 from trading.triggers import Condition
@@ -49,7 +50,15 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
 
 
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
-    order = await app[keys.ENGINE].place_order(principal.user_id, parse_order(app, data))
+    started, outcome = time.perf_counter(), "internal_error"
+    try:
+        order = await app[keys.ENGINE].place_order(principal.user_id, parse_order(app, data))
+        outcome = "ok"
+    except PaperDeskError as error:
+        outcome = error.code
+        raise
+    finally:
+        app[keys.METRICS].order_seconds.labels(outcome).observe(time.perf_counter() - started)
     return {"order": order_view(order)}
 
 

@@ -9,6 +9,7 @@ from collections.abc import Awaitable
 from aiohttp import web
 
 from server import keys
+from server.metrics import CONTENT_TYPE
 from store.database import ping
 from trading.errors import Unavailable
 
@@ -36,6 +37,20 @@ async def readyz(request: web.Request) -> web.Response:
         role = "alone" if node is None else "leader" if node.leader else "follower"
         return web.json_response({"status": "ready", "checks": checks, "role": role})
     raise Unavailable("A dependency is not answering.", details={"checks": checks})
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """This process's metrics in Prometheus's text format."""
+    app = request.app
+    readings = app[keys.METRICS].readings
+    try:
+        readings.outbox_backlog = await asyncio.wait_for(app[keys.STORE].outbox.backlog(),
+                                                         PROBE_TIMEOUT)
+    except Exception as exc:  # the other metrics are still worth serving
+        log.warning("could not count the outbox backlog: %s", type(exc).__name__)
+    return web.Response(body=app[keys.METRICS].render(),
+                        headers={"Content-Type": CONTENT_TYPE})
 
 
 async def _probe(check: Awaitable[object]) -> str:

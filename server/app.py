@@ -29,6 +29,7 @@ from server.engine import TradingEngine
 from server.events import EventPublisher
 from server.leader import LeaderDuties
 from server.limits import RedisWindowLimit, SlidingWindowLimit
+from server.metrics import Metrics
 from server.middleware import error_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
@@ -63,12 +64,19 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
                           client_max_size=settings.max_request_bytes)
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
+    app[keys.METRICS] = metrics = Metrics()
     sio = create_sio(settings)
     sio.attach(app)
     app[keys.SIO] = sio
     gateway = SocketGateway(app, sio)
     # Built now so configuration errors surface before anything starts.
     app[keys.MARKET] = Market(settings.market, clock, feeds)
+    readings = metrics.readings
+    readings.ticks = lambda: app[keys.MARKET].hub.accepted
+    readings.sockets = lambda: len(sio.eio.sockets)
+    readings.fired = lambda: app[keys.MONITOR].fired if keys.MONITOR in app else 0
+    # Alone, this process runs the monitor; in a cluster, while it leads.
+    readings.leading = lambda: (node := app.get(keys.CLUSTER)) is None or node.leader
     app.cleanup_ctx.extend([
         socket_manager,
         embedded_database,

@@ -14,11 +14,13 @@ from server.cluster import Cluster
 from server.config import Settings
 from server.engine import TradingEngine
 from server.limits import RateLimit
+from server.metrics import Metrics
 from server.monitor import Monitor
 from server.streaming import PriceStreamer
 from store.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
+METRICS = web.AppKey("metrics", Metrics)
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 SIO = web.AppKey("sio", socketio.AsyncServer)
 MONGO_URI = web.AppKey("mongo_uri", str)

@@ -42,6 +42,10 @@ class OutboxStore:
         await self.outbox.update_one({"_id": row_id, "status": "sending"},
                                      {"$set": {"status": status, "updated_at": now, **fields}})
 
+    async def backlog(self) -> int:
+        """Rows not yet sent, skipped or given up on."""
+        return await self.outbox.count_documents({"status": {"$in": ["pending", "sending"]}})
+
     async def release_stale(self, now: datetime) -> int:
         """Put back rows whose attempt was cut short (the process stopped mid-send)."""
         result = await self.outbox.update_many(

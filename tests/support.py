@@ -172,5 +172,17 @@ class Servers:
         self.running.remove(api)
 
     async def close(self) -> None:
-        for api in list(self.running):
-            await self.stop(api)
+        watchdog = asyncio.get_running_loop().call_later(20, dump_tasks)
+        try:
+            for api in list(self.running):
+                await self.stop(api)
+        finally:
+            watchdog.cancel()
+
+
+def dump_tasks() -> None:
+    """Print where every task waits (a stop that takes this long is stuck somewhere)."""
+    import sys
+    for task in asyncio.all_tasks():
+        print(f"--- {task.get_name()}", file=sys.stderr)
+        task.print_stack(limit=12, file=sys.stderr)
