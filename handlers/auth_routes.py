@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 from aiohttp import web
 
 from handlers.common import authenticated, json_ok
@@ -9,6 +11,8 @@ from handlers.validation import optional_string, read_json, string
 from server import keys
 from server.auth import public_user
 from server.identity import normalize_email, normalize_name, normalize_phone
+from server.middleware import client_address
+from trading.errors import InvalidCredentials, RateLimited
 
 routes = web.RouteTableDef()
 
@@ -29,7 +33,22 @@ async def register(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     body = await read_json(request)
     email = string(body, "email").strip().lower()
-    pair = await request.app[keys.AUTH].login(email, string(body, "password"))
+    password = string(body, "password")
+    limits = request.app[keys.LIMITS]
+    failures = limits.login_failures
+    # Failures count per account *and* address: a stranger guessing from elsewhere
+    # slows down only themselves, never the owner.
+    key = f"{email}|{client_address(request, limits.trust_forwarded_for)}"
+    if failures is not None and (wait := await failures.blocked(key)) is not None:
+        raise RateLimited("Too many failed logins for this account from your address; "
+                          "try again later.", retry_after=max(1, math.ceil(wait)),
+                          limit=failures.events)
+    try:
+        pair = await request.app[keys.AUTH].login(email, password)
+    except InvalidCredentials:
+        if failures is not None:
+            await failures.add(key)
+        raise
     return json_ok(pair.to_dict())
 
 

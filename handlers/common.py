@@ -8,6 +8,7 @@ from aiohttp import web
 
 from server import keys
 from server.auth import Principal
+from server.middleware import ALLOWANCE
 from trading.errors import AuthenticationRequired
 
 
@@ -23,7 +24,10 @@ async def authenticated(request: web.Request) -> Principal:
     token = bearer_token(request.headers.get("Authorization", ""))
     if token is None:
         raise AuthenticationRequired("Send an access token as 'Authorization: Bearer <token>'.")
-    return await request.app[keys.AUTH].authenticate(token)
+    principal = await request.app[keys.AUTH].authenticate(token)
+    if (limit := request.app[keys.LIMITS].per_user) is not None:
+        request[ALLOWANCE] = await limit.hit(principal.user_id)
+    return principal
 
 
 def json_ok(data: Any, status: int = 200) -> web.Response:

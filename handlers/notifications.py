@@ -74,7 +74,8 @@ async def send_notice(request: web.Request) -> web.Response:
     body = await read_json(request)
     event = string(body, "event", max_chars=100)
     message = string(body, "message", max_chars=1000)
-    await request.app[keys.NOTICE_LIMIT].hit(principal.user_id)
+    if (limit := request.app[keys.LIMITS].notices) is not None:
+        await limit.hit(principal.user_id)
     user = await request.app[keys.AUTH].user(principal)
     channels = preferences(user)["notice"]
     await request.app[keys.OUTBOX].request(principal.user_id, "notice", f"notice:{new_id()}",

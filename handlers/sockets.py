@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -20,6 +22,8 @@ from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
 from trading.market import validate_symbols
 
 log = logging.getLogger(__name__)
+
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
 def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
@@ -38,19 +42,20 @@ class SocketGateway:
         self._tasks: set[asyncio.Task[None]] = set()
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
-        sio.on("whoami", acked(self.whoami))
-        sio.on("join", acked(self.join))
-        sio.on("subscribe", acked(self.subscribe))
-        sio.on("unsubscribe", acked(self.unsubscribe))
-        sio.on("place_order", acked(self.place_order))
-        sio.on("cancel_order", acked(self.cancel_order))
-        sio.on("modify_trade", acked(self.modify_trade))
-        sio.on("exit_trade", acked(self.exit_trade))
-        sio.on("exit_all", acked(self.exit_all))
-        sio.on("get_account", acked(self.get_account))
-        sio.on("create_alert", acked(self.create_alert))
-        sio.on("delete_alert", acked(self.delete_alert))
-        sio.on("list_alerts", acked(self.list_alerts))
+        commands = (self.whoami, self.join, self.subscribe, self.unsubscribe, self.place_order,
+                    self.cancel_order, self.modify_trade, self.exit_trade, self.exit_all,
+                    self.get_account, self.create_alert, self.delete_alert, self.list_alerts)
+        for command in commands:
+            sio.on(command.__name__, acked(self.metered(command)))
+
+    def metered(self, handler: Handler) -> Handler:
+        """Count each message against the connection's limit before handling it."""
+        @functools.wraps(handler)
+        async def counted(sid: str, data: Any) -> dict[str, Any]:
+            if (limit := self.app[keys.LIMITS].per_socket) is not None:
+                limit.check(sid)
+            return await handler(sid, data)
+        return counted
 
     @property
     def auth(self) -> AuthService:

@@ -28,9 +28,9 @@ from server.config import Settings, resolve_jwt_secret
 from server.engine import TradingEngine
 from server.events import EventPublisher
 from server.leader import LeaderDuties
-from server.limits import RedisWindowLimit, SlidingWindowLimit
+from server.limits import Limits
 from server.metrics import Metrics
-from server.middleware import error_middleware
+from server.middleware import error_middleware, rate_limit_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
 from server.recovery import recover_trading
@@ -45,10 +45,6 @@ from trading.trades import AccountRules
 log = logging.getLogger(__name__)
 
 
-# User-sent notices (POST /notifications) per user per minute.
-NOTICES_PER_MINUTE = 5
-
-
 def utc_now() -> datetime:
     return datetime.now(UTC)
 
@@ -60,7 +56,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     email replaces the SMTP email channel, and feeds the configured feeds (tests pass
     stand-ins).
     """
-    app = web.Application(middlewares=[error_middleware],
+    app = web.Application(middlewares=[error_middleware, rate_limit_middleware],
                           client_max_size=settings.max_request_bytes)
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
@@ -129,15 +125,18 @@ async def database(app: web.Application) -> AsyncIterator[None]:
 
 
 async def redis_client(app: web.Application) -> AsyncIterator[None]:
-    url = app[keys.SETTINGS].redis_url
-    if url is None:
+    """Redis when configured; the abuse limits count there, or in this process."""
+    settings = app[keys.SETTINGS]
+    if settings.redis_url is None:
         app[keys.REDIS] = None
+        app[keys.LIMITS] = Limits.build(settings.limits, None, settings.redis_namespace)
         yield
         return
-    client = aioredis.from_url(url)
+    client = aioredis.from_url(settings.redis_url)
     try:
         await client.ping()
         app[keys.REDIS] = client
+        app[keys.LIMITS] = Limits.build(settings.limits, client, settings.redis_namespace)
         yield
     finally:
         await client.aclose()
@@ -169,10 +168,6 @@ async def _notifications(email: Channel | None, app: web.Application) -> AsyncIt
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout)
     app[keys.OUTBOX] = worker
-    redis = app[keys.REDIS]
-    app[keys.NOTICE_LIMIT] = (
-        SlidingWindowLimit(NOTICES_PER_MINUTE, 60.0) if redis is None
-        else RedisWindowLimit(redis, "notices", NOTICES_PER_MINUTE, 60.0))
     worker.start()
     try:
         yield
@@ -237,8 +232,9 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db, app[keys.MARKET].hub, duties,
-                   app[keys.SETTINGS].cluster_sweep_every)
+                   settings.cluster_sweep_every, settings.redis_namespace)
     duties.cluster = node
     app[keys.ENGINE].watchers.append(node.announce)
     app[keys.ALERTS].watchers.append(node.announce)

@@ -11,11 +11,11 @@ runs the price feeds and the monitor:
 - Each new leader takes the next fencing token from the database (one
   ``$inc``), and every monitor fire first checks that the token is still the
   current one there: a deposed leader that has not noticed yet acts on nothing.
-- Ticks: the leader's feeds publish to TICKS; every process, the leader too,
+- Ticks: the leader's feeds publish to ``<namespace>:ticks``; every process, the leader too,
   feeds its own price hub from that channel, so each serves its own sockets and
   no process opens a second upstream connection.
 - Trigger changes: every process announces the trades, orders and alerts it
-  changes on CHANGES; the leader reloads each from the database into its index.
+  changes on ``<namespace>:changes``; the leader reloads each from the database into its index.
   When its subscription comes back after a Redis outage, in which messages may
   have been lost, the leader rebuilds the index from the database.
 - A process killed mid-step leaves a journaled step behind. The leader sweeps
@@ -47,9 +47,6 @@ from trading.market import Quote
 
 log = logging.getLogger(__name__)
 
-LEASE_KEY = "paperdesk:leader"
-TICKS = "paperdesk:ticks"
-CHANGES = "paperdesk:changes"
 LEASE_TTL = 3.0
 RENEW_EVERY = 1.0
 
@@ -60,20 +57,31 @@ _RELEASE = "if redis.call('GET', KEYS[1]) == ARGV[1] then " \
            "return redis.call('DEL', KEYS[1]) else return 0 end"
 
 
+def channel_names(namespace: str) -> tuple[str, str, str]:
+    """The lease key and the tick and change channels of one deployment.
+
+    The namespace (``paperdesk:<MONGO_DB>``) keeps deployments that share a
+    Redis apart.
+    """
+    return f"{namespace}:leader", f"{namespace}:ticks", f"{namespace}:changes"
+
+
 class Lease:
     """A Redis key that at most one process holds, for LEASE_TTL at a time."""
 
-    def __init__(self, redis: aioredis.Redis, holder: str, ttl: float = LEASE_TTL) -> None:
-        self.redis, self.holder, self.ttl_ms = redis, holder, int(ttl * 1000)
+    def __init__(self, redis: aioredis.Redis, key: str, holder: str,
+                 ttl: float = LEASE_TTL) -> None:
+        self.redis, self.key, self.holder = redis, key, holder
+        self.ttl_ms = int(ttl * 1000)
 
     async def acquire(self) -> bool:
-        return bool(await self.redis.set(LEASE_KEY, self.holder, nx=True, px=self.ttl_ms))
+        return bool(await self.redis.set(self.key, self.holder, nx=True, px=self.ttl_ms))
 
     async def renew(self) -> bool:
-        return bool(await self.redis.eval(_RENEW, 1, LEASE_KEY, self.holder, self.ttl_ms))
+        return bool(await self.redis.eval(_RENEW, 1, self.key, self.holder, self.ttl_ms))
 
     async def release(self) -> None:
-        await self.redis.eval(_RELEASE, 1, LEASE_KEY, self.holder)
+        await self.redis.eval(_RELEASE, 1, self.key, self.holder)
 
 
 async def next_fence(db: AsyncDatabase[Document]) -> int:
@@ -108,7 +116,7 @@ class Sink(Protocol):
 
 
 def deliver(message: dict[str, Any], hub: Sink) -> None:
-    """Hand a TICKS message to a hub (the inverse of quote_message/backfill_message)."""
+    """Hand a tick-channel message to a hub (the inverse of quote_message/backfill_message)."""
     for symbol, price, ts, source in message.get("quotes", []):
         hub.publish(Quote(symbol, Decimal(price), datetime.fromisoformat(ts), source))
     if "backfill" in message:
@@ -183,15 +191,16 @@ class Cluster:
     """This process's part: campaign for the lease, relay ticks and changes."""
 
     def __init__(self, redis: aioredis.Redis, db: AsyncDatabase[Document], hub: Sink,
-                 hooks: Hooks, sweep_every: float) -> None:
+                 hooks: Hooks, sweep_every: float, namespace: str) -> None:
         self.redis, self.db, self.hub, self.hooks = redis, db, hub, hooks
         self.node = secrets.token_hex(6)
-        self.lease = Lease(redis, self.node)
+        lease_key, self.tick_channel, self.change_channel = channel_names(namespace)
+        self.lease = Lease(redis, lease_key, self.node)
         self.sweep_every = sweep_every
         self.fence: int | None = None
         self._serving = False
-        self.ticks = Outgoing(redis, TICKS)
-        self.changes = Outgoing(redis, CHANGES)
+        self.ticks = Outgoing(redis, self.tick_channel)
+        self.changes = Outgoing(redis, self.change_channel)
         self.tasks: list[asyncio.Task[None]] = []
         self.subscribed = asyncio.Event()
         self.changed: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
@@ -281,13 +290,14 @@ class Cluster:
             log.exception("could not %s", what)
 
     async def _listen(self) -> None:
-        """Feed the hub from TICKS and the leader's index from CHANGES, reconnecting."""
+        """Feed the hub from the tick channel and the leader's index from the change
+        channel, reconnecting."""
         backoff = Backoff(first=0.2, most=5.0)
         first = True
         while True:
             pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
             try:
-                await pubsub.subscribe(TICKS, CHANGES)
+                await pubsub.subscribe(self.tick_channel, self.change_channel)
                 self.subscribed.set()
                 if not first and self._holding:
                     await self._run(self.hooks.resubscribed(), "resynchronise triggers")
@@ -307,7 +317,7 @@ class Cluster:
         channel = message["channel"].decode()
         try:
             data = json.loads(message["data"])
-            if channel == TICKS:
+            if channel == self.tick_channel:
                 deliver(data, self.hub)
             elif self._holding and data["node"] != self.node:
                 self.changed.put_nowait((data["kind"], data["id"], data["user_id"]))

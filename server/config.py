@@ -88,6 +88,20 @@ class TradingSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class LimitSettings:
+    """Abuse limits (0 turns one off). Counted in Redis when REDIS_URL is set."""
+
+    auth_per_ip_per_minute: int = 30  # every /api/v1/auth/ route, per client address
+    login_failures: int = 5  # per account and address in LOGIN_FAILURE_WINDOW
+    login_failure_window: timedelta = timedelta(minutes=15)
+    user_per_minute: int = 600  # authenticated REST requests per user
+    socket_per_second: int = 20  # messages per socket connection
+    notices_per_minute: int = 5  # POST /notifications per user
+    # Behind a proxy that appends the client's address to X-Forwarded-For.
+    trust_forwarded_for: bool = False
+
+
+@dataclass(frozen=True, slots=True)
 class NotifySettings:
     # Email goes out through this SMTP server; unset: the email channel is off and
     # its messages are recorded as skipped.
@@ -140,6 +154,7 @@ class Settings:
     market: MarketSettings = field(default_factory=MarketSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
+    limits: LimitSettings = field(default_factory=LimitSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -148,6 +163,11 @@ class Settings:
             raise ConfigError("BCRYPT_COST must be between 4 and 31.")
         if not 0 <= self.port <= 65535:
             raise ConfigError("PORT must be between 0 and 65535.")
+
+    @property
+    def redis_namespace(self) -> str:
+        """Prefix of this deployment's Redis keys and channels."""
+        return f"paperdesk:{self.mongo_db}"
 
     @property
     def embedded(self) -> bool:
@@ -184,6 +204,7 @@ class Settings:
             market=_market_from_env(reader),
             trading=_trading_from_env(reader),
             notify=_notify_from_env(reader),
+            limits=_limits_from_env(reader),
         )
 
 
@@ -225,6 +246,22 @@ def _trading_from_env(reader: _Reader) -> TradingSettings:
         allow_shorts=reader.flag("ALLOW_SHORTS", default.allow_shorts),
         commission_rate=reader.decimal("COMMISSION_RATE", default.commission_rate),
         slippage_rate=reader.decimal("SLIPPAGE_RATE", default.slippage_rate),
+    )
+
+
+def _limits_from_env(reader: _Reader) -> LimitSettings:
+    default = LimitSettings()
+    return LimitSettings(
+        auth_per_ip_per_minute=reader.integer("RATE_AUTH_PER_IP_PER_MINUTE",
+                                              default.auth_per_ip_per_minute),
+        login_failures=reader.integer("RATE_LOGIN_FAILURES", default.login_failures),
+        login_failure_window=reader.seconds("RATE_LOGIN_FAILURE_WINDOW",
+                                            default.login_failure_window),
+        user_per_minute=reader.integer("RATE_USER_PER_MINUTE", default.user_per_minute),
+        socket_per_second=reader.integer("RATE_SOCKET_PER_SECOND", default.socket_per_second),
+        notices_per_minute=reader.integer("RATE_NOTICES_PER_MINUTE",
+                                          default.notices_per_minute),
+        trust_forwarded_for=reader.flag("TRUST_X_FORWARDED_FOR", default.trust_forwarded_for),
     )
 
 

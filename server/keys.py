@@ -13,7 +13,7 @@ from server.auth import AuthService, Clock
 from server.cluster import Cluster
 from server.config import Settings
 from server.engine import TradingEngine
-from server.limits import RateLimit
+from server.limits import Limits
 from server.metrics import Metrics
 from server.monitor import Monitor
 from server.streaming import PriceStreamer
@@ -33,6 +33,6 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
-NOTICE_LIMIT: web.AppKey[RateLimit] = web.AppKey("notice_limit")
+LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.
 CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")

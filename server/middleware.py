@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import logging
+import math
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from server import keys
+from server.limits import Allowance
 from store.database import DATABASE_DOWN
 from trading import errors
 
@@ -47,6 +50,8 @@ def error_response(error: errors.PaperDeskError) -> web.Response:
         response.headers["WWW-Authenticate"] = "Bearer"
     if isinstance(error, errors.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)
+        if error.limit is not None:
+            response.headers.update(rate_headers(Allowance(error.limit, 0, error.retry_after)))
     return response
 
 
@@ -79,3 +84,37 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unhandled error during %s %s", request.method, request.path)
         return error_response(errors.PaperDeskError())
+
+
+# Where a request's rate-limit allowance is kept, for the X-RateLimit-* headers.
+ALLOWANCE = web.RequestKey("allowance", Allowance)
+
+
+def rate_headers(allowance: Allowance) -> dict[str, str]:
+    return {"X-RateLimit-Limit": str(allowance.limit),
+            "X-RateLimit-Remaining": str(max(0, allowance.remaining)),
+            "X-RateLimit-Reset": str(max(0, math.ceil(allowance.reset)))}
+
+
+def client_address(request: web.Request, trust_forwarded_for: bool) -> str:
+    """The client's address; behind a trusted proxy, the one it appended last."""
+    if trust_forwarded_for and (forwarded := request.headers.get("X-Forwarded-For")):
+        return forwarded.rsplit(",", 1)[-1].strip()
+    return request.remote or "unknown"
+
+
+@web.middleware
+async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Limit the auth routes per client address, and report any allowance in headers.
+
+    Authenticated routes count per user where they authenticate
+    (handlers.common.authenticated).
+    """
+    limits = request.app[keys.LIMITS]
+    if limits.auth_per_ip is not None and request.path.startswith("/api/v1/auth/"):
+        address = client_address(request, limits.trust_forwarded_for)
+        request[ALLOWANCE] = await limits.auth_per_ip.hit(address)
+    response = await handler(request)
+    if (allowance := request.get(ALLOWANCE)) is not None:
+        response.headers.update(rate_headers(allowance))
+    return response

@@ -69,8 +69,8 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     open. Here each replaced client is closed.
     """
 
-    def __init__(self, url: str) -> None:
-        super().__init__(url)
+    def __init__(self, url: str, channel: str) -> None:
+        super().__init__(url, channel=channel)
         self._closing: set[asyncio.Task[None]] = set()
 
     def _redis_connect(self) -> None:
@@ -98,7 +98,8 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
-    manager = RedisManager(settings.redis_url) if settings.redis_url else None
+    manager = (RedisManager(settings.redis_url, f"{settings.redis_namespace}:socketio")
+               if settings.redis_url else None)
     sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=manager,
         cors_allowed_origins=allowed_origins(settings.cors_origins),

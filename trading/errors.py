@@ -198,8 +198,10 @@ class RateLimited(PaperDeskError):
     code = "rate_limited"
     default_message = "Too many requests."
 
-    def __init__(self, message: str | None = None, *, retry_after: int = 1) -> None:
+    def __init__(self, message: str | None = None, *, retry_after: int = 1,
+                 limit: int | None = None) -> None:
         self.retry_after = retry_after
+        self.limit = limit  # the allowance per window, for X-RateLimit-Limit
         super().__init__(message, details={"retry_after": retry_after})
 
 

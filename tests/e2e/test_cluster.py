@@ -9,7 +9,7 @@ import pytest
 import redis as sync_redis
 
 from server import keys
-from server.cluster import LEASE_KEY, Cluster, TickPublisher, next_fence
+from server.cluster import Cluster, TickPublisher, next_fence
 from tests.e2e.trading_support import assert_books_balance
 from tests.services import RedisProcess
 from tests.support import Api, Servers, quote, until
@@ -140,7 +140,8 @@ async def test_processes_carry_on_after_redis_restarts(servers, settings, tmp_pa
         redis = RedisProcess(tmp_path, port=redis.port)  # empty: the lease is gone
         probe = sync_redis.Redis(port=redis.port)
         nodes = {node(first).node, node(second).node}
-        await until(lambda: (probe.get(LEASE_KEY) or b"").decode() in nodes, within=10)
+        lease = node(first).lease.key
+        await until(lambda: (probe.get(lease) or b"").decode() in nodes, within=10)
         probe.close()
         await until(lambda: node(first).leader != node(second).leader, within=5)
         leader, other = (first, second) if node(first).leader else (second, first)

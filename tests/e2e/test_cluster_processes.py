@@ -11,7 +11,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
-from server.cluster import TICKS, quote_message
+from server.cluster import channel_names, quote_message
 from store.check import check_books
 from tests.conftest import TEST_SECRET
 from tests.e2e.test_process import RunPy
@@ -69,9 +69,11 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
     redis = aioredis.from_url(redis_server.url)
     mongo: AsyncMongoClient = AsyncMongoClient(mongo_uri)
 
+    ticks = channel_names(f"paperdesk:{db_name}")[1]
+
     async def tick(price: str) -> None:
         now = datetime.now(UTC)
-        await redis.publish(TICKS, quote_message([quote("AAPL", price, now, "replay")]))
+        await redis.publish(ticks, quote_message([quote("AAPL", price, now, "replay")]))
 
     try:
         for process in processes:
