@@ -84,3 +84,15 @@ def test_redact_hides_tokens_and_password_values():
     for secret in ("hunter22", token, "abc", "xyz"):
         assert secret not in cleaned
     assert redact("user 42 logged in") == "user 42 logged in"
+
+
+def test_every_setting_read_from_the_environment_is_documented_in_env_example():
+    import re
+
+    from server.config import PROJECT_ROOT
+    source = (PROJECT_ROOT / "server" / "config.py").read_text()
+    read = set(re.findall(r'reader\.\w+\(\s*"([A-Z0-9_]+)"', source))
+    documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example")
+                                .read_text(), re.MULTILINE))
+    assert len(read) > 30
+    assert read - documented == set()
