@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 from dataclasses import replace
 
@@ -153,3 +154,18 @@ async def test_processes_carry_on_after_redis_restarts(servers, settings, tmp_pa
         assert price_of(other, "AAPL") == "123"
     finally:
         redis.stop()
+
+
+async def test_a_token_revoked_on_one_process_is_refused_by_the_other_within_a_second(
+        cluster):
+    leader, follower = cluster
+    tokens = await leader.account()
+    token = tokens["access_token"]
+    assert (await follower.call("GET", "/api/v1/me", token=token))[0] == 200  # now cached
+    assert (await leader.call("POST", "/api/v1/auth/logout", token=token))[0] == 204
+    loop = asyncio.get_running_loop()
+    revoked_at = loop.time()
+    while (await follower.call("GET", "/api/v1/me", token=token))[0] == 200:
+        await asyncio.sleep(0.05)
+    assert loop.time() - revoked_at <= 1.1
+    assert (await follower.call("GET", "/api/v1/me", token=token))[0] == 401
