@@ -16,7 +16,7 @@ def main() -> int:
     load_dotenv()
     try:
         settings = Settings.from_env()
-        configure_logging(settings.log_level)
+        configure_logging(settings.log_level, settings.log_format)
         web.run_app(create_app(settings), host=settings.host, port=settings.port,
                     access_log=None if settings.log_level != "DEBUG" else web.access_logger)
     except (ConfigError, EmbeddedDatabaseError, DatabaseUnavailable) as error:

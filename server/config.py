@@ -151,6 +151,7 @@ class Settings:
     # The browser page served at / (its npm packages are installed beside it).
     web_root: Path = PROJECT_ROOT / "client_examples" / "browser"
     log_level: str = "INFO"
+    log_format: str = "text"  # or "json": one object per line
     market: MarketSettings = field(default_factory=MarketSettings)
     trading: TradingSettings = field(default_factory=TradingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
@@ -161,6 +162,8 @@ class Settings:
             raise ConfigError(f"JWT_SECRET must be at least {MIN_SECRET_BYTES} bytes long.")
         if not 4 <= self.bcrypt_cost <= 31:
             raise ConfigError("BCRYPT_COST must be between 4 and 31.")
+        if self.log_format not in ("text", "json"):
+            raise ConfigError("LOG_FORMAT must be text or json.")
         if not 0 <= self.port <= 65535:
             raise ConfigError("PORT must be between 0 and 65535.")
 
@@ -201,6 +204,7 @@ class Settings:
             cluster_sweep_every=reader.number("CLUSTER_SWEEP_EVERY",
                                               default.cluster_sweep_every),
             log_level=reader.text("LOG_LEVEL", default.log_level).upper(),
+            log_format=reader.text("LOG_FORMAT", default.log_format).lower(),
             market=_market_from_env(reader),
             trading=_trading_from_env(reader),
             notify=_notify_from_env(reader),

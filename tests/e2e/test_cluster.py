@@ -165,7 +165,7 @@ async def test_a_token_revoked_on_one_process_is_refused_by_the_other_within_a_s
     assert (await leader.call("POST", "/api/v1/auth/logout", token=token))[0] == 204
     loop = asyncio.get_running_loop()
     revoked_at = loop.time()
-    while (await follower.call("GET", "/api/v1/me", token=token))[0] == 200:
+    while (await follower.call("GET", "/api/v1/me", token=token))[0] == 200:  # noqa: ASYNC110
         await asyncio.sleep(0.05)
     assert loop.time() - revoked_at <= 1.1
     assert (await follower.call("GET", "/api/v1/me", token=token))[0] == 401

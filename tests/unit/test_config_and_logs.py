@@ -96,3 +96,25 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example():
                                 .read_text(), re.MULTILINE))
     assert len(read) > 30
     assert read - documented == set()
+
+
+def test_json_logs_are_one_object_per_line_with_secrets_redacted():
+    import json
+    import logging
+
+    from server.logs import JsonFormatter, RedactingFilter
+    record = logging.LogRecord("server.auth", logging.WARNING, __file__, 1,
+                               "login with password=%s", ("hunter2",), None)
+    RedactingFilter().filter(record)
+    entry = json.loads(JsonFormatter().format(record))
+    assert entry["level"] == "WARNING" and entry["logger"] == "server.auth"
+    assert entry["message"] == "login with password=[redacted]"
+    assert entry["time"].endswith("+00:00")
+
+
+def test_log_format_must_be_text_or_json():
+    import pytest
+
+    from server.config import ConfigError, Settings
+    with pytest.raises(ConfigError):
+        Settings(log_format="xml")
