@@ -11,7 +11,7 @@ from server import keys
 from server.reports import performance, positions, wallet
 from server.reset import reset_account
 from server.views import order_view, trade_view
-from trading.errors import InvalidInput, NotFound
+from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
 from trading.orders import OrderStatus
 
 routes = web.RouteTableDef()
@@ -41,13 +41,24 @@ async def place_order(request: web.Request) -> web.Response:
     return json_ok(result, status=201)
 
 
+def symbol_filter(request: web.Request) -> str | None:
+    """The ?symbol= filter: a configured symbol, or 400 unknown_symbol (it is input, not a
+    resource)."""
+    text = request.query.get("symbol")
+    if text is None:
+        return None
+    try:
+        return request.app[keys.MARKET].universe.resolve(text)
+    except UnknownSymbol as error:
+        raise UnknownSymbolInput(error.message, field="symbol") from None
+
+
 @routes.get("/api/v1/orders")
 async def list_orders(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     query = dict(request.query)
     status = choice(query, "status", OrderStatus) if "status" in query else None
-    symbol = (request.app[keys.MARKET].universe.resolve(query["symbol"])
-              if "symbol" in query else None)
+    symbol = symbol_filter(request)
     orders = await request.app[keys.STORE].orders.find(
         principal.user_id, status=status, symbol=symbol, after=query.get("after"),
         limit=integer_param(request, "limit", default=100, low=1, high=500))
@@ -77,11 +88,9 @@ async def list_trades(request: web.Request) -> web.Response:
     status = request.query.get("status")
     if status not in (None, "open", "closed"):
         raise InvalidInput("'status' must be open or closed.", field="status")
-    symbol = request.query.get("symbol")
     engine = request.app[keys.ENGINE]
-    trades = await engine.store.trades.find(
-        principal.user_id, status=status,
-        symbol=None if symbol is None else request.app[keys.MARKET].universe.resolve(symbol))
+    trades = await engine.store.trades.find(principal.user_id, status=status,
+                                            symbol=symbol_filter(request))
     return json_ok({"trades": [trade_view(trade, engine.prices()) for trade in trades]})
 
 

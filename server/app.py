@@ -14,7 +14,7 @@ from aiohttp import web
 
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import alerts, auth_routes, health, market, me, page, trading
+from handlers import alerts, auth_routes, contract, health, market, me, page, trading
 from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
 from notifier.base import Channel
@@ -84,7 +84,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         trading_engine,
         cluster,
     ])
-    for module in (health, auth_routes, me, market, trading, alerts, inbox, page):
+    for module in (health, auth_routes, me, market, trading, alerts, inbox, page, contract):
         app.router.add_routes(module.routes)
     return app
 

@@ -1,0 +1,367 @@
+"""The OpenAPI 3.1 description of every REST route, served at /api/v1/openapi.json.
+
+Schemas name each field and its JSON type. Money, prices and quantities are
+decimal strings; times are ISO 8601 strings (market data: epoch milliseconds).
+The suite fails when a route exists without a description here, and fuzzes the
+server against it (tests/e2e/test_contract.py).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+Schema = dict[str, Any]
+
+DECIMAL: Schema = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
+MAYBE_DECIMAL: Schema = {"type": ["string", "null"], "pattern": r"^-?\d+(\.\d+)?$"}
+TIME: Schema = {"type": "string"}
+MAYBE_TIME: Schema = {"type": ["string", "null"]}
+TEXT: Schema = {"type": "string"}
+MAYBE_TEXT: Schema = {"type": ["string", "null"]}
+INTEGER: Schema = {"type": "integer"}
+BOOLEAN: Schema = {"type": "boolean"}
+DECIMAL_IN: Schema = {"type": ["string", "number"]}  # strings keep exactness; numbers work
+
+
+def ref(name: str) -> Schema:
+    return {"$ref": f"#/components/schemas/{name}"}
+
+
+def obj(required: dict[str, Schema], optional: dict[str, Schema] | None = None) -> Schema:
+    """An object with these required fields (and maybe optional ones)."""
+    return {"type": "object", "required": sorted(required),
+            "properties": {**required, **(optional or {})}}
+
+
+def listing(name: str, item: Schema) -> Schema:
+    return obj({name: {"type": "array", "items": item}})
+
+
+SCHEMAS: dict[str, Schema] = {
+    "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
+                                "message": TEXT}, {"details": {"type": "object"}})}),
+    "User": obj({"id": TEXT, "email": TEXT, "email_verified": BOOLEAN, "name": TEXT,
+                 "phone": MAYBE_TEXT, "created_at": TIME}),
+    "TokenPair": obj({"access_token": TEXT, "refresh_token": TEXT,
+                      "token_type": {"const": "Bearer"}, "expires_in": INTEGER}),
+    "Quote": obj({"symbol": TEXT, "price": MAYBE_DECIMAL, "ts": {"type": ["integer", "null"]},
+                  "source": TEXT, "stale": BOOLEAN}),
+    "Candle": obj({"t": INTEGER, "o": DECIMAL, "h": DECIMAL, "l": DECIMAL, "c": DECIMAL,
+                   "ticks": INTEGER}),
+    "Order": obj({
+        "id": TEXT, "client_order_id": TEXT, "symbol": TEXT,
+        "side": {"enum": ["buy", "sell"]}, "type": {"enum": ["market", "limit", "stop"]},
+        "quantity": DECIMAL, "limit_price": MAYBE_DECIMAL, "stop_price": MAYBE_DECIMAL,
+        "stop_loss": MAYBE_DECIMAL, "trailing_amount": MAYBE_DECIMAL,
+        "trailing_percent": MAYBE_TEXT, "target_price": MAYBE_DECIMAL,
+        "time_in_force": {"enum": ["gtc", "day"]},
+        "status": {"enum": ["new", "open", "filled", "canceled", "rejected", "expired"]},
+        "reject_reason": MAYBE_TEXT, "reserved": MAYBE_DECIMAL, "filled_price": MAYBE_DECIMAL,
+        "trade_id": MAYBE_TEXT, "created_at": TIME, "filled_at": MAYBE_TIME,
+        "canceled_at": MAYBE_TIME}),
+    "Trade": obj({
+        "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
+        "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
+        "initial_quantity": DECIMAL, "entry_price": DECIMAL, "stop_loss": MAYBE_DECIMAL,
+        "target_price": MAYBE_DECIMAL, "trailing_amount": MAYBE_DECIMAL,
+        "trailing_percent": MAYBE_TEXT, "margin": DECIMAL, "fees": DECIMAL,
+        "realized_pnl": DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+        "close_price": MAYBE_DECIMAL, "close_reason": MAYBE_TEXT, "opened_at": TIME,
+        "closed_at": MAYBE_TIME,
+        "exits": {"type": "array", "items": obj({"quantity": DECIMAL, "price": DECIMAL,
+                                                 "pnl": DECIMAL, "reason": TEXT,
+                                                 "at": TIME})}}),
+    "Balances": obj({"currency": TEXT, "initial_cash": DECIMAL, "cash": DECIMAL,
+                     "reserved": DECIMAL, "margin_used": DECIMAL, "available": DECIMAL,
+                     "realized_pnl": DECIMAL, "fees": DECIMAL}),
+    "Account": {"allOf": [ref("Balances"), obj({"unrealized_pnl": DECIMAL, "equity": DECIMAL,
+                                                "seq": INTEGER})]},
+    "Position": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}, "quantity": DECIMAL,
+                     "average_entry": DECIMAL, "market_price": MAYBE_DECIMAL,
+                     "market_value": MAYBE_DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+                     "trades": INTEGER}),
+    "Alert": obj({"id": TEXT, "symbol": TEXT,
+                  "condition": {"enum": ["above", "below", "crosses"]}, "price": DECIMAL,
+                  "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
+                  "repeat": BOOLEAN, "cooldown": {"type": "number"},
+                  "status": {"enum": ["active", "triggered", "cancelled"]},
+                  "fired": INTEGER, "triggered_at": MAYBE_TIME,
+                  "triggered_price": MAYBE_DECIMAL, "created_at": TIME}),
+    "Notification": obj({"id": TEXT, "kind": TEXT, "title": TEXT, "body": TEXT,
+                         "read": BOOLEAN, "created_at": MAYBE_TIME}),
+    "Preferences": {"type": "object",
+                    "additionalProperties": {"type": "array", "items": TEXT}},
+    "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]},
+                         "quantity": DECIMAL_IN}, {
+        "type": {"enum": ["market", "limit", "stop"]}, "limit_price": DECIMAL_IN,
+        "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN, "target_price": DECIMAL_IN,
+        "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
+        "time_in_force": {"enum": ["gtc", "day"]}, "client_order_id": TEXT}),
+    "AlertRequest": obj({"symbol": TEXT, "condition": {"enum": ["above", "below", "crosses"]},
+                         "price": DECIMAL_IN}, {
+        "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
+        "repeat": BOOLEAN, "cooldown": {"type": "number"}}),
+}
+
+ERROR_CODES = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden",
+               404: "Not found", 409: "Conflict with the current state",
+               413: "Body too large", 429: "Rate limited", 503: "A dependency is down"}
+
+
+def body(schema: Schema) -> Schema:
+    return {"required": True, "content": {"application/json": {"schema": schema}}}
+
+
+def answer(status: int, schema: Schema | None, description: str = "OK") -> dict[int, Schema]:
+    if schema is None:
+        return {status: {"description": description}}
+    return {status: {"description": description,
+                     "content": {"application/json": {"schema": schema}}}}
+
+
+def path_param(name: str) -> Schema:
+    return {"name": name, "in": "path", "required": True, "schema": TEXT}
+
+
+def query(name: str, schema: Schema, description: str = "") -> Schema:
+    return {"name": name, "in": "query", "required": False, "schema": schema,
+            "description": description}
+
+
+def op(summary: str, responses: dict[int, Schema], *, auth: bool = True,
+       request: Schema | None = None, parameters: list[Schema] | None = None,
+       errors: tuple[int, ...] = (400,)) -> Schema:
+    """One operation; errors lists the error statuses besides 401/429/503."""
+    statuses = {*errors, 429, 503} | ({401} if auth else set())
+    all_responses = {**responses, **{
+        status: {"description": ERROR_CODES[status],
+                 "content": {"application/json": {"schema": ref("Error")}}}
+        for status in sorted(statuses)}}
+    operation: Schema = {"summary": summary,
+                         "responses": {str(k): v for k, v in all_responses.items()}}
+    if auth:
+        operation["security"] = [{"bearer": []}]
+    if request is not None:
+        operation["requestBody"] = body(request)
+    if parameters:
+        operation["parameters"] = parameters
+    return operation
+
+
+USER = obj({"user": ref("User")})
+ORDER = obj({"order": ref("Order")})
+TRADE = obj({"trade": ref("Trade")})
+ALERT = obj({"alert": ref("Alert")})
+ACCOUNT = obj({"account": ref("Account")})
+WATCHLIST = obj({"symbols": {"type": "array", "items": TEXT},
+                 "quotes": {"type": "array", "items": ref("Quote")}})
+PAGE = [query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
+        query("after", TEXT, "the last id of the previous page")]
+MISSING = (400, 404)
+
+
+PATHS: dict[str, dict[str, Schema]] = {
+    "/api/v1/auth/register": {"post": op(
+        "Create an account", answer(201, USER, "Created"), auth=False, errors=(400, 409),
+        request=obj({"email": TEXT, "password": TEXT, "name": TEXT}, {"phone": MAYBE_TEXT}))},
+    "/api/v1/auth/login": {"post": op(
+        "Log in: a new session", answer(200, ref("TokenPair")), auth=False, errors=(400, 401),
+        request=obj({"email": TEXT, "password": TEXT}))},
+    "/api/v1/auth/refresh": {"post": op(
+        "Rotate the refresh token", answer(200, ref("TokenPair")), auth=False,
+        errors=(400, 401), request=obj({"refresh_token": TEXT}))},
+    "/api/v1/auth/logout": {"post": op("End this session", answer(204, None, "Logged out"),
+                                       errors=())},
+    "/api/v1/auth/password/change": {"post": op(
+        "Change the password (other sessions end)", answer(204, None, "Changed"),
+        request=obj({"current_password": TEXT, "new_password": TEXT}), errors=(400, 401))},
+    "/api/v1/auth/password/forgot": {"post": op(
+        "Send a reset link if the account exists", answer(202, obj({"message": TEXT})),
+        auth=False, request=obj({"email": TEXT}))},
+    "/api/v1/auth/password/reset": {"post": op(
+        "Set a new password with a reset token (all sessions end)",
+        answer(204, None, "Reset"), auth=False,
+        request=obj({"token": TEXT, "new_password": TEXT}))},
+    "/api/v1/auth/verify-email": {"post": op(
+        "Confirm the email address", answer(200, USER), auth=False,
+        request=obj({"token": TEXT}))},
+    "/api/v1/me": {
+        "get": op("The user", answer(200, USER), errors=()),
+        "patch": op("Change name or phone", answer(200, USER),
+                    request=obj({}, {"name": TEXT, "phone": MAYBE_TEXT})),
+        "delete": op("Delete the account and all its data", answer(204, None, "Deleted"),
+                     request=obj({"password": TEXT}), errors=(400, 401))},
+    "/api/v1/market/symbols": {"get": op(
+        "Every configured symbol's quote", answer(200, listing("symbols", ref("Quote"))),
+        auth=False, errors=())},
+    "/api/v1/market/quotes/{symbol}": {"get": op(
+        "One quote", answer(200, ref("Quote")), auth=False, errors=(404,),
+        parameters=[path_param("symbol")])},
+    "/api/v1/market/candles/{symbol}": {"get": op(
+        "Candles, oldest first",
+        answer(200, obj({"symbol": TEXT, "interval": TEXT,
+                         "candles": {"type": "array", "items": ref("Candle")}})),
+        auth=False, errors=(400, 404),
+        parameters=[path_param("symbol"),
+                    query("interval", {"enum": ["1m", "5m", "15m", "1h"]}),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+    "/api/v1/watchlist": {
+        "get": op("The watchlist and its quotes", answer(200, WATCHLIST), errors=()),
+        "put": op("Replace the watchlist", answer(200, WATCHLIST),
+                  request=obj({"symbols": {"type": "array", "items": TEXT}})),
+        "post": op("Add a symbol", answer(200, WATCHLIST), request=obj({"symbol": TEXT}))},
+    "/api/v1/watchlist/{symbol}": {"delete": op(
+        "Remove a symbol", answer(200, WATCHLIST), errors=(),
+        parameters=[path_param("symbol")])},
+    "/api/v1/account": {"get": op("Balances, unrealized PnL, equity and the latest event "
+                                  "number", answer(200, ACCOUNT), errors=())},
+    "/api/v1/account/reset": {"post": op(
+        "Cancel orders, close trades, restore the initial cash", answer(200, ACCOUNT),
+        errors=(409,))},
+    "/api/v1/wallet": {"get": op(
+        "Per-asset balances",
+        answer(200, listing("balances", obj({"asset": TEXT, "free": DECIMAL,
+                                             "locked": DECIMAL, "total": DECIMAL}))),
+        errors=())},
+    "/api/v1/orders": {
+        "post": op("Place an order", answer(201, ORDER, "Placed"), request=ref("OrderRequest"),
+                   errors=(400, 409)),
+        "get": op("Orders, newest first", answer(200, listing("orders", ref("Order"))),
+                  parameters=[query("status", {"enum": ["new", "open", "filled", "canceled",
+                                                        "rejected", "expired"]}),
+                              query("symbol", TEXT), *PAGE])},
+    "/api/v1/orders/{order_id}": {
+        "get": op("One order", answer(200, ORDER), errors=(404,),
+                  parameters=[path_param("order_id")]),
+        "delete": op("Cancel a resting order", answer(200, ORDER), errors=(404, 409),
+                     parameters=[path_param("order_id")])},
+    "/api/v1/trades": {"get": op(
+        "Trades", answer(200, listing("trades", ref("Trade"))),
+        parameters=[query("status", {"enum": ["open", "closed"]}), query("symbol", TEXT)])},
+    "/api/v1/trades/exit-all": {"post": op(
+        "Close every open trade", answer(200, listing("trades", ref("Trade"))),
+        errors=(409,))},
+    "/api/v1/trades/{trade_id}": {"patch": op(
+        "Change stop-loss, target or trailing stop (null removes)", answer(200, TRADE),
+        errors=(400, 404, 409), parameters=[path_param("trade_id")],
+        request=obj({}, {"stop_loss": DECIMAL_IN, "target_price": DECIMAL_IN,
+                         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN}))},
+    "/api/v1/trades/{trade_id}/exit": {"post": op(
+        "Close all or part of a trade", answer(200, TRADE), errors=(400, 404, 409),
+        parameters=[path_param("trade_id")], request=obj({}, {"quantity": DECIMAL_IN}))},
+    "/api/v1/positions": {"get": op(
+        "Open trades per symbol and side", answer(200, listing("positions", ref("Position"))),
+        errors=())},
+    "/api/v1/performance": {"get": op(
+        "PnL, margin and win rate",
+        answer(200, obj({"active_pnl": DECIMAL, "realized_pnl": DECIMAL, "total_pnl": DECIMAL,
+                         "margin_used": DECIMAL, "margin_utilization_pct": MAYBE_DECIMAL,
+                         "available": DECIMAL, "equity": DECIMAL, "open_trades": INTEGER,
+                         "closed_trades": INTEGER, "win_rate_pct": MAYBE_DECIMAL})),
+        errors=())},
+    "/api/v1/events": {"get": op(
+        "Stored events after a sequence number, oldest first",
+        answer(200, listing("events", obj({"seq": INTEGER, "type": TEXT}))),
+        parameters=[query("after", {"type": "integer", "minimum": 0}),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+    "/api/v1/alerts": {
+        "post": op("Create an alert", answer(201, ALERT, "Created"),
+                   request=ref("AlertRequest")),
+        "get": op("Alerts", answer(200, listing("alerts", ref("Alert"))),
+                  parameters=[query("status", {"enum": ["active", "triggered", "cancelled"]})])},
+    "/api/v1/alerts/{alert_id}": {
+        "get": op("One alert", answer(200, ALERT), errors=(404,),
+                  parameters=[path_param("alert_id")]),
+        "patch": op("Change an active alert", answer(200, ALERT), errors=(400, 404, 409),
+                    parameters=[path_param("alert_id")],
+                    request=obj({}, {"condition": {"enum": ["above", "below", "crosses"]},
+                                     "price": DECIMAL_IN, "note": MAYBE_TEXT,
+                                     "channels": {"type": "array", "items": TEXT},
+                                     "repeat": BOOLEAN, "cooldown": {"type": "number"}})),
+        "delete": op("Cancel an alert", answer(200, ALERT), errors=(404,),
+                     parameters=[path_param("alert_id")])},
+    "/api/v1/notifications": {
+        "get": op("In-app notifications, newest first",
+                  answer(200, listing("notifications", ref("Notification"))),
+                  parameters=[query("unread", {"enum": ["true", "false"]}), *PAGE]),
+        "post": op("Send yourself a notice on your channels",
+                   answer(202, obj({"queued": {"type": "array", "items": TEXT}}), "Queued"),
+                   request=obj({"event": TEXT, "message": TEXT}))},
+    "/api/v1/notifications/unread-count": {"get": op(
+        "How many are unread", answer(200, obj({"unread": INTEGER})), errors=())},
+    "/api/v1/notifications/{note_id}/read": {"post": op(
+        "Mark one read", answer(200, obj({"notification": ref("Notification")})),
+        errors=(404,), parameters=[path_param("note_id")])},
+    "/api/v1/notifications/read-all": {"post": op(
+        "Mark all read", answer(200, obj({"marked": INTEGER})), errors=())},
+    "/api/v1/notifications/preferences": {
+        "get": op("Channels per kind", answer(200, obj({"preferences": ref("Preferences")})),
+                  errors=()),
+        "put": op("Change channels per kind",
+                  answer(200, obj({"preferences": ref("Preferences")})),
+                  request=obj({"preferences": ref("Preferences")}))},
+    "/healthz": {"get": op("The process serves", answer(200, obj({"status": TEXT})),
+                           auth=False, errors=())},
+    "/readyz": {"get": op("The database and Redis answer",
+                          answer(200, obj({"status": TEXT, "checks": {"type": "object"},
+                                           "role": {"enum": ["alone", "leader",
+                                                             "follower"]}})),
+                          auth=False, errors=())},
+}
+
+def operation_id(method: str, path: str) -> str:
+    """"post /api/v1/orders/{order_id}" -> "post_orders_order_id"."""
+    words = path.removeprefix("/api/v1").replace("{", "").replace("}", "")
+    return method + "_" + "_".join(w.replace("-", "_") for w in words.split("/") if w)
+
+
+def link(method: str, path: str, parameter: str, pointer: str) -> Schema:
+    return {"operationId": operation_id(method, path),
+            "parameters": {parameter: f"$response.body#{pointer}"}}
+
+
+# Where one answer supplies another route's id (schemathesis follows these).
+LINKS = {
+    ("post", "/api/v1/orders", "201"): {
+        "GetOrder": link("get", "/api/v1/orders/{order_id}", "order_id", "/order/id"),
+        "CancelOrder": link("delete", "/api/v1/orders/{order_id}", "order_id", "/order/id"),
+        "ModifyTrade": link("patch", "/api/v1/trades/{trade_id}", "trade_id",
+                            "/order/trade_id"),
+        "ExitTrade": link("post", "/api/v1/trades/{trade_id}/exit", "trade_id",
+                          "/order/trade_id")},
+    ("post", "/api/v1/alerts", "201"): {
+        "GetAlert": link("get", "/api/v1/alerts/{alert_id}", "alert_id", "/alert/id"),
+        "ChangeAlert": link("patch", "/api/v1/alerts/{alert_id}", "alert_id", "/alert/id"),
+        "CancelAlert": link("delete", "/api/v1/alerts/{alert_id}", "alert_id", "/alert/id")},
+}
+
+
+def _finish(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str, Schema]]:
+    for path, operations in paths.items():
+        for method, operation in operations.items():
+            operation["operationId"] = operation_id(method, path)
+            for status, response in operation["responses"].items():
+                if (found := LINKS.get((method, path, status))) is not None:
+                    response["links"] = found
+    return paths
+
+
+_finish(PATHS)
+
+# Served by the server but not part of the JSON API.
+UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/metrics", "/api/v1/openapi.json",
+               "/api/docs"}
+
+
+def document(public_url: str) -> Schema:
+    return {
+        "openapi": "3.1.0",
+        "info": {"title": "PaperDesk", "version": "1",
+                 "description": "Paper trading with virtual money against live prices. "
+                                "Socket.IO commands and events: docs/API.md."},
+        "servers": [{"url": public_url}],
+        "paths": PATHS,
+        "components": {"schemas": SCHEMAS,
+                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
+                                                      "bearerFormat": "JWT"}}},
+    }
