@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import time
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 from typing import Any
 
@@ -21,7 +22,7 @@ from handlers.validation import (
 from notifier.outbox import CHANNELS
 from server import keys
 from server.alerts import alert_view
-from server.auth import Principal
+from server.auth import Principal, public_user
 from server.views import order_view, trade_view
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
@@ -162,3 +163,59 @@ async def list_alerts(app: web.Application, principal: Principal,
         raise InvalidInput("'status' must be active, triggered or cancelled.", field="status")
     alerts = await app[keys.STORE].alerts.find(principal.user_id, status)
     return {"alerts": [alert_view(alert) for alert in alerts]}
+
+
+# -- the message commands, as both message transports (Socket.IO and /ws) take them --
+
+Command = Callable[[web.Application, Principal, Any], Awaitable[dict[str, Any]]]
+
+
+def _ref(data: Any, name: str) -> str:
+    return string(payload(data), name, max_chars=64)
+
+
+async def _whoami(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
+    return {"user": public_user(await app[keys.AUTH].user(principal))}
+
+
+async def _cancel_order(app: web.Application, principal: Principal,
+                        data: Any) -> dict[str, Any]:
+    return await cancel_order(app, principal, _ref(data, "order_id"))
+
+
+async def _modify_trade(app: web.Application, principal: Principal,
+                        data: Any) -> dict[str, Any]:
+    return await modify_trade(app, principal, _ref(data, "trade_id"), data)
+
+
+async def _exit_trade(app: web.Application, principal: Principal,
+                      data: Any) -> dict[str, Any]:
+    return await exit_trade(app, principal, _ref(data, "trade_id"), data)
+
+
+async def _exit_all(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
+    return await exit_all(app, principal)
+
+
+async def _get_account(app: web.Application, principal: Principal,
+                       data: Any) -> dict[str, Any]:
+    return await get_account(app, principal)
+
+
+async def _delete_alert(app: web.Application, principal: Principal,
+                        data: Any) -> dict[str, Any]:
+    return await delete_alert(app, principal, _ref(data, "alert_id"))
+
+
+async def _list_alerts(app: web.Application, principal: Principal,
+                       data: Any) -> dict[str, Any]:
+    status = optional_string(payload(data or {}), "status", max_chars=20)
+    return await list_alerts(app, principal, status)
+
+
+COMMANDS: dict[str, Command] = {
+    "whoami": _whoami, "place_order": place_order, "cancel_order": _cancel_order,
+    "modify_trade": _modify_trade, "exit_trade": _exit_trade, "exit_all": _exit_all,
+    "get_account": _get_account, "create_alert": create_alert,
+    "delete_alert": _delete_alert, "list_alerts": _list_alerts,
+}

@@ -13,9 +13,9 @@ from aiohttp import web
 
 from handlers import commands
 from handlers.common import bearer_token
-from handlers.validation import optional_string, payload, string
+from handlers.validation import payload, string
 from server import keys
-from server.auth import AuthService, Principal, public_user
+from server.auth import AuthService, Principal
 from server.sockets import acked, session_room, user_room
 from store.database import DATABASE_DOWN
 from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
@@ -42,11 +42,17 @@ class SocketGateway:
         self._tasks: set[asyncio.Task[None]] = set()
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
-        commands = (self.whoami, self.join, self.subscribe, self.unsubscribe, self.place_order,
-                    self.cancel_order, self.modify_trade, self.exit_trade, self.exit_all,
-                    self.get_account, self.create_alert, self.delete_alert, self.list_alerts)
-        for command in commands:
-            sio.on(command.__name__, acked(self.metered(command)))
+        for name, command in commands.COMMANDS.items():
+            sio.on(name, acked(self.metered(self.bound(command))))
+        for handler in (self.join, self.subscribe, self.unsubscribe):
+            sio.on(handler.__name__, acked(self.metered(handler)))
+
+    def bound(self, command: commands.Command) -> Handler:
+        """A shared command, taking its user from the socket's session."""
+        async def run(sid: str, data: Any) -> dict[str, Any]:
+            return await command(self.app, await self.principal(sid), data)
+        run.__name__ = command.__name__.lstrip("_")
+        return run
 
     def metered(self, handler: Handler) -> Handler:
         """Count each message against the connection's limit before handling it."""
@@ -85,10 +91,6 @@ class SocketGateway:
         session = await self.sio.get_session(sid)
         return Principal(user_id=session["user_id"], session_id=session["session_id"])
 
-    async def whoami(self, sid: str, data: Any) -> dict[str, Any]:
-        user = await self.auth.user(await self.principal(sid))
-        return {"user": public_user(user)}
-
     async def join(self, sid: str, data: Any) -> dict[str, Any]:
         """Accept the legacy join event only with a valid token of this socket's user.
 
@@ -114,38 +116,6 @@ class SocketGateway:
         symbols = validate_symbols(market.universe, payload(data).get("symbols"),
                                    len(market.universe))
         return {"symbols": sorted(await streamer.unsubscribe(sid, symbols))}
-
-    async def place_order(self, sid: str, data: Any) -> dict[str, Any]:
-        return await commands.place_order(self.app, await self.principal(sid), data)
-
-    async def cancel_order(self, sid: str, data: Any) -> dict[str, Any]:
-        order_id = string(payload(data), "order_id", max_chars=64)
-        return await commands.cancel_order(self.app, await self.principal(sid), order_id)
-
-    async def modify_trade(self, sid: str, data: Any) -> dict[str, Any]:
-        trade_id = string(payload(data), "trade_id", max_chars=64)
-        return await commands.modify_trade(self.app, await self.principal(sid), trade_id, data)
-
-    async def exit_trade(self, sid: str, data: Any) -> dict[str, Any]:
-        trade_id = string(payload(data), "trade_id", max_chars=64)
-        return await commands.exit_trade(self.app, await self.principal(sid), trade_id, data)
-
-    async def exit_all(self, sid: str, data: Any) -> dict[str, Any]:
-        return await commands.exit_all(self.app, await self.principal(sid))
-
-    async def get_account(self, sid: str, data: Any) -> dict[str, Any]:
-        return await commands.get_account(self.app, await self.principal(sid))
-
-    async def create_alert(self, sid: str, data: Any) -> dict[str, Any]:
-        return await commands.create_alert(self.app, await self.principal(sid), data)
-
-    async def delete_alert(self, sid: str, data: Any) -> dict[str, Any]:
-        alert_id = string(payload(data), "alert_id", max_chars=64)
-        return await commands.delete_alert(self.app, await self.principal(sid), alert_id)
-
-    async def list_alerts(self, sid: str, data: Any) -> dict[str, Any]:
-        status = optional_string(payload(data or {}), "status", max_chars=20)
-        return await commands.list_alerts(self.app, await self.principal(sid), status)
 
     def drop_sessions(self, session_ids: list[str]) -> None:
         """Disconnect this process's sockets of sessions that were revoked."""

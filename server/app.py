@@ -14,7 +14,7 @@ from aiohttp import web
 
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import alerts, auth_routes, contract, health, market, me, page, trading
+from handlers import alerts, auth_routes, contract, health, market, me, page, plain_ws, trading
 from handlers import notifications as inbox
 from handlers.sockets import SocketGateway
 from notifier.base import Channel
@@ -34,7 +34,7 @@ from server.middleware import error_middleware, rate_limit_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
 from server.recovery import recover_trading
-from server.sockets import close_manager, create_sio
+from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
 from store.database import connect, ensure_indexes
@@ -84,13 +84,17 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         trading_engine,
         cluster,
     ])
-    for module in (health, auth_routes, me, market, trading, alerts, inbox, page, contract):
+    for module in (health, auth_routes, me, market, trading, alerts, inbox, page, contract,
+                   plain_ws):
         app.router.add_routes(module.routes)
     return app
 
 
 async def socket_manager(app: web.Application) -> AsyncIterator[None]:
-    """Closed last: everything else may still emit while it stops."""
+    """Started first, so /ws clients get events through Redis before any Socket.IO
+    client connects (python-socketio starts it at the first connection); closed
+    last, since everything else may still emit while it stops."""
+    start_manager(app[keys.SIO])
     yield
     await close_manager(app[keys.SIO])
 
@@ -257,6 +261,7 @@ def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]
                            app[keys.OUTBOX], app[keys.CLOCK], settings.public_url,
                            settings.password_reset_ttl)
         auth.on_sessions_revoked.append(gateway.drop_sessions)
+        auth.on_sessions_revoked.append(partial(plain_ws.drop_sessions, app))
         app[keys.AUTH] = auth
         try:
             yield

@@ -350,7 +350,7 @@ _finish(PATHS)
 
 # Served by the server but not part of the JSON API.
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/metrics", "/api/v1/openapi.json",
-               "/api/docs"}
+               "/api/docs", "/ws"}
 
 
 def document(public_url: str) -> Schema:

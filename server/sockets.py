@@ -14,6 +14,7 @@ from aiohttp import web
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 from server.config import Settings
+from server.plain import PlainClients
 from store.database import DATABASE_DOWN
 from trading.errors import InvalidInput, PaperDeskError, Unavailable
 
@@ -61,17 +62,41 @@ class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
         return self._sock
 
 
+class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
+    """One process's rooms; room emits also reach the plain-WebSocket clients."""
+
+    def __init__(self, plain: PlainClients) -> None:
+        super().__init__()
+        self.plain = plain
+
+    async def emit(self, event: str, data: Any, namespace: str | None = None,
+                   room: str | None = None, skip_sid: Any = None, callback: Any = None,
+                   to: str | None = None, **kwargs: Any) -> None:
+        await super().emit(event, data, namespace=namespace, room=room, skip_sid=skip_sid,
+                           callback=callback, to=to, **kwargs)
+        self.plain.deliver(to or room, event, data)
+
+
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
-    """python-socketio's Redis manager, closing the clients it replaces.
+    """python-socketio's Redis manager, closing the clients it replaces, and handing
+    every room emit that arrives here to the plain-WebSocket clients too.
 
     It (re)connects by building a new client, and its listener does so on start even
     when an emit already built one: the old client is dropped with its connections
     open. Here each replaced client is closed.
     """
 
-    def __init__(self, url: str, channel: str) -> None:
+    def __init__(self, url: str, channel: str, plain: PlainClients) -> None:
         super().__init__(url, channel=channel)
+        self.plain = plain
         self._closing: set[asyncio.Task[None]] = set()
+
+    async def _handle_emit(self, message: dict[str, Any]) -> None:
+        """An emit of this process or, through Redis, of another one."""
+        await super()._handle_emit(message)
+        data = message["data"]
+        if isinstance(data, list) and len(data) == 1 and not message.get("binary"):
+            self.plain.deliver(message.get("room"), message["event"], data[0])
 
     def _redis_connect(self) -> None:
         old = self.redis
@@ -98,8 +123,9 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
 
 def create_sio(settings: Settings) -> socketio.AsyncServer:
     """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
-    manager = (RedisManager(settings.redis_url, f"{settings.redis_namespace}:socketio")
-               if settings.redis_url else None)
+    plain = PlainClients()
+    manager = (RedisManager(settings.redis_url, f"{settings.redis_namespace}:socketio", plain)
+               if settings.redis_url else LocalManager(plain))
     sio = socketio.AsyncServer(
         async_mode="aiohttp", client_manager=manager,
         cors_allowed_origins=allowed_origins(settings.cors_origins),
@@ -108,6 +134,12 @@ def create_sio(settings: Settings) -> socketio.AsyncServer:
     # This server's own copy of the driver table, with the WebSocket swapped.
     sio.eio._async = {**sio.eio._async, "websocket": UncompressedWebSocket}
     return sio
+
+
+def start_manager(sio: socketio.AsyncServer) -> None:
+    if not sio.manager_initialized:
+        sio.manager_initialized = True
+        sio.manager.initialize()
 
 
 async def close_manager(sio: socketio.AsyncServer) -> None:

@@ -22,6 +22,8 @@ import socketio
 
 from feeds.hub import PriceHub
 from server.config import MarketSettings
+from server.frames import text_frame
+from server.plain import PlainClient, event_message, frame
 from server.sockets import WEBSOCKET
 from trading.errors import InvalidInput
 from trading.market import Quote
@@ -33,18 +35,6 @@ REAP_EVERY = 1.0
 
 def symbol_room(symbol: str) -> str:
     return f"symbol:{symbol}"
-
-
-def text_frame(payload: bytes) -> bytes:
-    """A final, unmasked WebSocket text frame (RFC 6455), as a server sends it."""
-    size = len(payload)
-    if size < 126:
-        header = bytes((0x81, size))
-    elif size < 1 << 16:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
-    else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
-    return header + payload
 
 
 def direct_transport(sio: socketio.AsyncServer, eio_sid: str,
@@ -115,6 +105,9 @@ class PriceStreamer:
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
         self.dropped = 0  # slow clients disconnected, for operators and tests
+        # Plain-WebSocket (/ws) clients: the same grouping, without Socket.IO rooms.
+        self.plain: dict[PlainClient, frozenset[str]] = {}
+        self.plain_groups: dict[frozenset[str], set[PlainClient]] = {}
 
     # -- lifecycle --------------------------------------------------------
 
@@ -150,6 +143,33 @@ class PriceStreamer:
         wanted = current - set(symbols)
         await self._move(sid, current, wanted)
         return wanted
+
+    def subscribe_plain(self, client: PlainClient, symbols: list[str]) -> frozenset[str]:
+        wanted = self.plain.get(client, frozenset()) | set(symbols)
+        if len(wanted) > self.limit:
+            raise InvalidInput(f"At most {self.limit} subscriptions per connection.",
+                               field="symbols", details={"limit": self.limit})
+        self._move_plain(client, wanted)
+        return wanted
+
+    def unsubscribe_plain(self, client: PlainClient, symbols: list[str]) -> frozenset[str]:
+        wanted = self.plain.get(client, frozenset()) - set(symbols)
+        self._move_plain(client, wanted)
+        return wanted
+
+    def forget_plain(self, client: PlainClient) -> None:
+        self._move_plain(client, frozenset())
+
+    def _move_plain(self, client: PlainClient, new: frozenset[str]) -> None:
+        old = self.plain.pop(client, None)
+        if old is not None:
+            members = self.plain_groups[old]
+            members.discard(client)
+            if not members:
+                del self.plain_groups[old]
+        if new:
+            self.plain[client] = new
+            self.plain_groups.setdefault(new, set()).add(client)
 
     def forget(self, sid: str) -> None:
         """Drop a disconnected client (Socket.IO already removed it from rooms)."""
@@ -208,14 +228,18 @@ class PriceStreamer:
     def _send_batch(self, batch: dict[str, Quote]) -> None:
         payloads = {symbol: self.hub.payload(quote) for symbol, quote in batch.items()}
         for symbols, group in list(self.groups.items()):
-            if len(symbols) < len(payloads):
-                changed = [payloads[s] for s in symbols if s in payloads]
-            else:
-                changed = [p for s, p in payloads.items() if s in symbols]
+            changed = _changed(symbols, payloads)
             if len(changed) == 1:
                 emit_local(self.sio, group.room, "live_price", changed[0])
             elif changed:
                 emit_local(self.sio, group.room, "prices", changed)
+        for symbols, clients in list(self.plain_groups.items()):
+            changed = _changed(symbols, payloads)
+            if changed:
+                encoded = frame(event_message("live_price", changed[0]) if len(changed) == 1
+                                else event_message("prices", changed))
+                for client in list(clients):
+                    client.write(encoded)
 
     async def _send_each_tick(self) -> None:
         """The baseline: one room emit per tick, no coalescing."""
@@ -233,6 +257,11 @@ class PriceStreamer:
                 packets, unsent = self.backlog(sid)
                 if packets > self.slow_packets or unsent > self.slow_bytes:
                     self.drop(sid)
+            for client in list(self.plain):
+                if client.transport.get_write_buffer_size() > self.slow_bytes:
+                    client.transport.abort()
+                    self.forget_plain(client)
+                    self.dropped += 1
 
     def backlog(self, sid: str) -> tuple[int, int]:
         """Packets queued in Engine.IO, and bytes waiting in the connection, for a client."""
@@ -256,3 +285,10 @@ class PriceStreamer:
         self.forget(sid)
         self.dropped += 1
         log.warning("dropped a client that could not keep up with prices (%s)", sid)
+
+
+def _changed(symbols: frozenset[str], payloads: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+    """The payloads of a window that a set of subscribed symbols cares about."""
+    if len(symbols) < len(payloads):
+        return [payloads[s] for s in symbols if s in payloads]
+    return [p for s, p in payloads.items() if s in symbols]

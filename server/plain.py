@@ -1,0 +1,86 @@
+"""Plain-WebSocket clients (/ws): who is connected, and the events they are sent.
+
+Events reach them from the same emits as Socket.IO clients: the Socket.IO
+managers (server/sockets.py) hand every room emit that arrives in this process,
+from here or through Redis, to `PlainClients.deliver` as well. Messages are
+JSON objects: an event `{type: <event>, ...payload}` (a payload that is not an
+object goes under `data`), and command answers `{type: "ack", id, ok, ...}`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from server.auth import Principal
+from server.frames import text_frame
+
+
+def event_message(event: str, data: Any) -> dict[str, Any]:
+    if event == "prices":
+        return {"type": "prices", "quotes": data}
+    if isinstance(data, dict):
+        return {"type": event, **data}
+    return {"type": event, "data": data}
+
+
+@dataclass(eq=False)
+class PlainClient:
+    ws: web.WebSocketResponse
+    # The connection's TCP transport: messages are written to it as whole,
+    # prebuilt frames (server frames are unmasked and sent uncompressed), the
+    # way Socket.IO prices are (server/streaming.py).
+    transport: asyncio.Transport
+    principal: Principal
+    id: str = field(default_factory=lambda: "ws:" + secrets.token_hex(8))
+
+    def send(self, message: dict[str, Any]) -> None:
+        self.write(frame(message))
+
+    def write(self, encoded: bytes) -> None:
+        if not self.ws.closed and not self.transport.is_closing():
+            self.transport.write(encoded)
+
+    @property
+    def rooms(self) -> tuple[str, str]:
+        return f"user:{self.principal.user_id}", f"session:{self.principal.session_id}"
+
+
+def frame(message: dict[str, Any]) -> bytes:
+    return text_frame(json.dumps(message, separators=(",", ":")).encode())
+
+
+class PlainClients:
+    def __init__(self) -> None:
+        self.rooms: defaultdict[str, set[PlainClient]] = defaultdict(set)
+
+    def add(self, client: PlainClient) -> None:
+        for room in client.rooms:
+            self.rooms[room].add(client)
+
+    def remove(self, client: PlainClient) -> None:
+        for room in client.rooms:
+            members = self.rooms.get(room)
+            if members is not None:
+                members.discard(client)
+                if not members:
+                    del self.rooms[room]
+
+    def deliver(self, room: str | None, event: str, data: Any) -> int:
+        """Send an event to this process's plain clients in a room; return how many."""
+        members = self.rooms.get(room) if room is not None else None
+        if not members:
+            return 0
+        encoded = frame(event_message(event, data))
+        for client in list(members):
+            client.write(encoded)
+        return len(members)
+
+    def in_session(self, session_id: str) -> list[PlainClient]:
+        return list(self.rooms.get(f"session:{session_id}", ()))
