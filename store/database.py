@@ -53,10 +53,15 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# While the database is down, a request waits at most this long for it, then gets
+# 503 unavailable (clients retry; a hung request helps nobody).
+GIVE_UP_MS = 2000
+
+
 def open_client(uri: str, max_pool_size: int = 100) -> AsyncMongoClient[Document]:
     """Create a client; it connects lazily on first use."""
-    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=5000,
-                            connectTimeoutMS=5000, appname="paperdesk",
+    return AsyncMongoClient(uri, tz_aware=True, serverSelectionTimeoutMS=GIVE_UP_MS,
+                            connectTimeoutMS=GIVE_UP_MS, appname="paperdesk",
                             maxPoolSize=max_pool_size)
 
 

@@ -44,11 +44,11 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 
 
 class FerretDBProcess:
-    def __init__(self, data_dir: Path) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None) -> None:
         binary = Path(os.environ.get("FERRETDB_BIN", ROOT / ".tools/bin/ferretdb"))
         if not binary.is_file():
             raise RuntimeError(f"{binary} is missing: run `make setup`")
-        self.port = free_port()
+        self.port = port or free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}/"
         (data_dir / "ferretdb").mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
