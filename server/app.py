@@ -240,6 +240,7 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
     node = Cluster(redis, app[keys.STORE].db, app[keys.MARKET].hub, duties,
                    settings.cluster_sweep_every, settings.redis_namespace)
     duties.cluster = node
+    app[keys.ENGINE].node = node.node
     app[keys.ENGINE].watchers.append(node.announce)
     app[keys.ALERTS].watchers.append(node.announce)
     app[keys.CLUSTER] = node

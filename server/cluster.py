@@ -18,9 +18,10 @@ runs the price feeds and the monitor:
   changes on ``<namespace>:changes``; the leader reloads each from the database into its index.
   When its subscription comes back after a Redis outage, in which messages may
   have been lost, the leader rebuilds the index from the database.
-- A process killed mid-step leaves a journaled step behind. The leader sweeps
-  for them every sweep_every seconds and finishes those still pending at two
-  sweeps in a row (a live process finishes its own in milliseconds).
+- A process killed mid-step leaves a journaled step behind. Every process keeps
+  a heartbeat key (``<namespace>:node:<id>``) and writes its id into the steps
+  it journals; the leader sweeps every sweep_every seconds and finishes the
+  steps of processes whose heartbeat lapsed, once seen at two sweeps in a row.
 """
 
 from __future__ import annotations
@@ -195,6 +196,7 @@ class Cluster:
         self.redis, self.db, self.hub, self.hooks = redis, db, hub, hooks
         self.node = secrets.token_hex(6)
         lease_key, self.tick_channel, self.change_channel = channel_names(namespace)
+        self.heartbeat_prefix = f"{namespace}:node:"
         self.lease = Lease(redis, lease_key, self.node)
         self.sweep_every = sweep_every
         self.fence: int | None = None
@@ -240,6 +242,13 @@ class Cluster:
         self.changes.put(json.dumps({"node": self.node, "kind": kind, "id": document["_id"],
                                      "user_id": document["user_id"]}))
 
+    async def alive_nodes(self) -> set[str]:
+        """The processes whose heartbeat has not lapsed (this one included)."""
+        found = {self.node}
+        async for key in self.redis.scan_iter(match=self.heartbeat_prefix + "*", count=100):
+            found.add(key.decode().removeprefix(self.heartbeat_prefix))
+        return found
+
     async def holds_fence(self, fence: int) -> bool:
         return self.fence == fence and await fence_holds(self.db, fence)
 
@@ -249,6 +258,8 @@ class Cluster:
         since_sweep = 0.0
         while True:
             try:
+                await self.redis.set(self.heartbeat_prefix + self.node, 1,
+                                     px=int(LEASE_TTL * 1000))
                 if self._holding:
                     if await self.lease.renew():
                         renewed_at = loop.time()
@@ -332,20 +343,24 @@ class Cluster:
                 await self._run(self.hooks.changed(kind, ref, user_id), f"reload {kind} {ref}")
 
 
-Sweeper = Callable[[Callable[[str], bool]], Awaitable[int]]
+Sweeper = Callable[[Callable[[str, str | None], bool]], Awaitable[int]]
 
 
 class StuckSteps:
-    """Journaled steps seen pending at two sweeps in a row are abandoned."""
+    """A journaled step is abandoned when the process that began it is gone (its
+    heartbeat lapsed) and it was pending at two sweeps in a row."""
 
-    def __init__(self, recover: Sweeper) -> None:
-        self.recover = recover
+    def __init__(self, recover: Sweeper, alive: Callable[[], Awaitable[set[str]]]) -> None:
+        self.recover, self.alive = recover, alive
         self.seen: set[str] = set()
 
     async def sweep(self) -> int:
+        living = await self.alive()
         now_seen: set[str] = set()
 
-        def stuck(key: str) -> bool:
+        def stuck(key: str, node: str | None) -> bool:
+            if node is not None and node in living:
+                return False  # its owner is alive and will finish it
             now_seen.add(key)
             return key in self.seen
 

@@ -83,6 +83,9 @@ class TradingEngine:
         # Called with ("trade" | "order", document) after every change of state,
         # so the price monitor can keep its triggers in step.
         self.watchers: list[Callable[[str, Document], None]] = []
+        # With several processes: this one's cluster node id, written into every
+        # journaled step, so the leader's sweep leaves the steps of live processes alone.
+        self.node: str | None = None
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -176,7 +179,7 @@ class TradingEngine:
         margin = self.rules.margin(side, price, quantity)
         fee = self.rules.commission(price, quantity)
         return {"op": f"open:{order['_id']}", "price": to_units(price),
-                "margin": to_units(margin), "fee": to_units(fee)}
+                "margin": to_units(margin), "fee": to_units(fee), "node": self.node}
 
     def _reserve_step(self, order: Document, request: OrderRequest) -> Document:
         price = request.trigger_price
@@ -184,7 +187,7 @@ class TradingEngine:
             raise InvalidInput("A resting order needs a price.")
         amount = (self.rules.margin(request.side, price, request.quantity)
                   + self.rules.commission(price, request.quantity))
-        return {"op": f"reserve:{order['_id']}", "amount": to_units(amount)}
+        return {"op": f"reserve:{order['_id']}", "amount": to_units(amount), "node": self.node}
 
     async def _open(self, order: Document) -> Document:
         step = order["pending"]
@@ -271,7 +274,7 @@ class TradingEngine:
         ended = await self.store.orders.update(
             order_id, {"user_id": user_id, "status": "open", "pending": None},
             {"status": status, "canceled_at": self.now(),
-             "pending": {"op": op, "amount": order["reserved"]}})
+             "pending": {"op": op, "amount": order["reserved"], "node": self.node}})
         if ended is None:
             raise OrderNotOpen(details={"status": order["status"]})
         return await self._release(ended)
@@ -359,7 +362,8 @@ class TradingEngine:
         step = {"op": f"exit:{trade_id}:{new_id()}", "quantity": units,
                 "price": to_units(exit_price), "pnl": to_units(pnl),
                 "fee": to_units(self.rules.commission(exit_price, amount)), "margin": margin,
-                "reason": reason.value, "at": self.now(), "closes": units == held}
+                "reason": reason.value, "at": self.now(), "closes": units == held,
+                "node": self.node}
         claimed = await self.store.trades.claim(trade_id, user_id, units, step)
         if claimed is None:
             raise TradeNotOpen("The trade is closed or another exit is under way.")
@@ -428,6 +432,7 @@ class TradingEngine:
             rejected = await self.store.orders.update(
                 order["_id"], {"pending.op": step["op"]},
                 {"status": "rejected", "reject_reason": "insufficient_funds",
-                 "pending": {"op": f"release:{order['_id']}", "amount": step["reserved"]}})
+                 "pending": {"op": f"release:{order['_id']}", "amount": step["reserved"],
+                             "node": self.node}})
             return None if rejected is None else await self._release(rejected)
         return await self._finish_open(order)

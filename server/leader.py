@@ -20,8 +20,11 @@ class LeaderDuties:
     def __init__(self, engine: TradingEngine, monitor: Monitor, market: Market) -> None:
         self.engine, self.monitor, self.market = engine, monitor, market
         self.cluster: Cluster | None = None
-        self.stuck = StuckSteps(partial(recover_trading, engine))
+        self.stuck = StuckSteps(partial(recover_trading, engine), self._alive)
         self.leading = False
+
+    async def _alive(self) -> set[str]:
+        return set() if self.cluster is None else await self.cluster.alive_nodes()
 
     async def elected(self, fence: int) -> None:
         if self.cluster is None:

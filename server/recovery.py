@@ -11,16 +11,17 @@ from server.reset import finish_reset
 log = logging.getLogger(__name__)
 
 
-def everything(key: str) -> bool:
+def everything(key: str, node: str | None) -> bool:
     return True
 
 
 async def recover_trading(engine: TradingEngine,
-                          stuck: Callable[[str], bool] = everything) -> int:
+                          stuck: Callable[[str, str | None], bool] = everything) -> int:
     """Bring every order, trade and account to a consistent state; return steps repaired.
 
-    stuck(key) says whether an unfinished step is abandoned (at start-up of a
-    lone process, all are); the others are left to their running owners.
+    stuck(key, node) says whether an unfinished step, begun by process node,
+    is abandoned (at start-up of a lone process, all are); the others are left
+    to their running owners.
 
     An order whose account step never happened is rejected ("interrupted"):
     its client got no answer, so filling it later at another price would
@@ -31,7 +32,8 @@ async def recover_trading(engine: TradingEngine,
     store, repaired = engine.store, 0
     for order in await store.orders.interrupted():
         step = order.get("pending")
-        if not stuck(f"order:{order['_id']}:{step['op'] if step else order['status']}"):
+        if not stuck(f"order:{order['_id']}:{step['op'] if step else order['status']}",
+                     step.get("node") if step else None):
             continue
         repaired += 1
         user_id = order["user_id"]
@@ -52,22 +54,32 @@ async def recover_trading(engine: TradingEngine,
         else:
             await engine._reject(order, "interrupted")
     for trade in await store.trades.interrupted():
-        if not stuck(f"trade:{trade['_id']}:{trade['pending']['op']}"):
+        if not stuck(f"trade:{trade['_id']}:{trade['pending']['op']}",
+                     trade["pending"].get("node")):
             continue
         repaired += 1
         await engine._finish_exit(trade)
     async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
-        if not stuck(f"reset:{account['_id']}:{account['pending_reset']['op']}"):
+        if not stuck(f"reset:{account['_id']}:{account['pending_reset']['op']}",
+                     account["pending_reset"].get("node")):
             continue
         repaired += 1
         await finish_reset(engine, account)
     # Ops whose owner finished but whose account marker was not yet cleared.
     async for account in store.db["accounts"].find({"pending_ops.0": {"$exists": True}}):
         for op in account["pending_ops"]:
-            if not stuck(f"account:{account['_id']}:{op}"):
+            # The marker is what stops a second application of the op's cash move:
+            # it stays while a step that would apply it is still journaled.
+            if not stuck(f"account:{account['_id']}:{op}", None) or await _journaled(engine, op):
                 continue
             await store.accounts.finish(account["_id"], op)
             repaired += 1
     if repaired:
         log.warning("recovered %d interrupted trading steps", repaired)
     return repaired
+
+
+async def _journaled(engine: TradingEngine, op: str) -> bool:
+    db = engine.store.db
+    return (await db["orders"].count_documents({"pending.op": op}, limit=1)
+            + await db["trades"].count_documents({"pending.op": op}, limit=1)) > 0

@@ -9,7 +9,12 @@ from typing import Any
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.database import AsyncDatabase
-from pymongo.errors import AutoReconnect, PyMongoError, ServerSelectionTimeoutError
+from pymongo.errors import (
+    AutoReconnect,
+    OperationFailure,
+    PyMongoError,
+    ServerSelectionTimeoutError,
+)
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +119,27 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def ensure_indexes(db: Database) -> None:
+async def ensure_indexes(db: Database, attempts: int = 5) -> None:
     """Create every index in INDEXES that does not exist yet.
 
     Existing indexes are skipped rather than re-declared: FerretDB 1.24 panics
     (and drops the connection) when createIndexes names several indexes that
-    all exist already.
+    all exist already. It also drops the connection when two processes create
+    the same indexes at once (several servers starting on a fresh database), so
+    a dropped connection is retried: by then the other process made them.
     """
-    for collection, indexes in INDEXES.items():
-        existing = {index["name"] async for index in await db[collection].list_indexes()}
-        missing = [index for index in indexes if index.document["name"] not in existing]
-        if missing:
-            await db[collection].create_indexes(missing)
+    for attempt in range(1, attempts + 1):
+        try:
+            for collection, indexes in INDEXES.items():
+                existing = {index["name"]
+                            async for index in await db[collection].list_indexes()}
+                missing = [index for index in indexes if index.document["name"] not in existing]
+                if missing:
+                    await db[collection].create_indexes(missing)
+            break
+        except (AutoReconnect, OperationFailure) as exc:
+            if attempt == attempts:
+                raise
+            log.info("creating indexes failed (%s); retrying", type(exc).__name__)
+            await asyncio.sleep(0.2 * attempt)
     log.debug("indexes ensured on %d collections", len(INDEXES))

