@@ -6,9 +6,10 @@
 
 idle: opens N authenticated Socket.IO connections (WebSocket) that then sit
     idle, and prints the server's resident memory before and after, per connection.
-rest: GET /api/v1/me (JWT check, cached session check, one user read) as fast
-    as --concurrency clients in --processes load processes can send it; prints
-    requests/s and the server's CPU use (one process is one core at most).
+rest: GET /api/v1/me (JWT check, session check and profile, each cached for
+    at most a second) from --concurrency connections of wrk (Debian's wrk, if
+    installed; else aiohttp clients in --processes load processes); prints
+    requests/s, latency and the server's CPU use (one process, one core at most).
 logins: POST /auth/login at the default bcrypt cost (12) from --concurrency
     clients, while a probe times GET /healthz every 10 ms: the probe's latency
     is the event loop's lag (bcrypt runs in threads; a blocked loop would show).
@@ -19,6 +20,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import multiprocessing
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -119,11 +121,30 @@ def get_loop(url: str, token: str, concurrency: int, seconds: float, go: Any,
     results.put(asyncio.run(run()))
 
 
+async def rest_wrk(server: BenchServer, token: str, args: argparse.Namespace) -> None:
+    """The same GETs from wrk (C, one thread): a Python load generator needs more CPU
+    per request than the server does, so on two cores it would be what is measured."""
+    cpu0 = cpu_seconds(server.pid)
+    process = await asyncio.create_subprocess_exec(
+        "wrk", "-t1", f"-c{args.concurrency}", f"-d{args.seconds:g}s", "--latency",
+        "-H", f"Authorization: Bearer {token}", server.url + "/api/v1/me",
+        stdout=asyncio.subprocess.PIPE)
+    output = (await process.communicate())[0].decode()
+    cpu = cpu_seconds(server.pid) - cpu0
+    wanted = ("Requests/sec", "50%", "99%", "Non-2xx")
+    lines = [line.strip() for line in output.splitlines() if line.strip().startswith(wanted)]
+    print(f"GET /api/v1/me with wrk, {args.concurrency} connections: {'; '.join(lines)}; "
+          f"server CPU {cpu / args.seconds:.0%} of one core")
+
+
 async def rest(args: argparse.Namespace) -> None:
     context = multiprocessing.get_context("spawn")
     async with BenchServer(MARKET_SYMBOLS="sim:AAA=100") as server, \
             aiohttp.ClientSession() as http:
         token = await server.token(http)
+        if shutil.which("wrk") and not args.python_clients:
+            await rest_wrk(server, token, args)
+            return
         go, results = context.Event(), context.Queue()
         workers = [context.Process(target=get_loop, args=(
             server.url, token, args.concurrency, args.seconds, go, results))
@@ -190,6 +211,8 @@ def main() -> None:
     two.add_argument("--seconds", type=float, default=10.0)
     two.add_argument("--concurrency", type=int, default=32)
     two.add_argument("--processes", type=int, default=1)
+    two.add_argument("--python-clients", action="store_true",
+                     help="use aiohttp load processes even where wrk is installed")
     three = sub.add_parser("logins")
     three.add_argument("--seconds", type=float, default=10.0)
     three.add_argument("--concurrency", type=int, default=8)

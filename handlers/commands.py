@@ -175,7 +175,7 @@ def _ref(data: Any, name: str) -> str:
 
 
 async def _whoami(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
-    return {"user": public_user(await app[keys.AUTH].user(principal))}
+    return {"user": public_user(await app[keys.AUTH].profile(principal))}
 
 
 async def _cancel_order(app: web.Application, principal: Principal,

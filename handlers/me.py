@@ -22,7 +22,7 @@ EDITABLE = ("name", "phone")
 @routes.get("/api/v1/me")
 async def get_me(request: web.Request) -> web.Response:
     principal = await authenticated(request)
-    user = await request.app[keys.AUTH].user(principal)
+    user = await request.app[keys.AUTH].profile(principal)
     return json_ok({"user": public_user(user)})
 
 

@@ -33,6 +33,9 @@ Clock = Callable[[], datetime]
 # made by this process applies at once; one made by another process within this.
 SESSION_CACHE_SECONDS = 1.0
 SESSION_CACHE_MAX = 100_000
+# A profile read (GET /me, whoami) may be answered from a copy this old; this
+# process drops its copy whenever it changes the user itself.
+PROFILE_CACHE_SECONDS = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +87,7 @@ class AuthService:
         self.reset_ttl = reset_ttl
         self.verify_ttl = verify_ttl
         self._active_sessions: dict[str, float] = {}
+        self._profiles: dict[str, tuple[float, Document]] = {}
         self._background: set[asyncio.Task[None]] = set()
         # Called with session ids when sessions end, to drop their sockets.
         self.on_sessions_revoked: list[Callable[[list[str]], Any]] = []
@@ -124,6 +128,8 @@ class AuthService:
     async def verify_email(self, token: str) -> Document:
         """Mark the address confirmed with a token from the welcome email."""
         user_id = await self.store.verifications.consume(hash_reset_token(token), self._now())
+        if user_id is not None:
+            self._forget_profile(user_id)
         user = None if user_id is None else await self.store.users.update(
             user_id, {"email_verified": True, "updated_at": self._now()})
         if user is None:
@@ -136,7 +142,24 @@ class AuthService:
             raise InvalidToken()
         return user
 
+    async def profile(self, principal: Principal) -> Document:
+        """The user, to show: a copy at most PROFILE_CACHE_SECONDS old may answer, as
+        for the session check. Never used where the password hash is checked."""
+        now = time.monotonic()
+        cached = self._profiles.get(principal.user_id)
+        if cached is not None and cached[0] > now:
+            return cached[1]
+        user = await self.user(principal)
+        if len(self._profiles) >= SESSION_CACHE_MAX:
+            self._profiles.clear()
+        self._profiles[principal.user_id] = (now + PROFILE_CACHE_SECONDS, user)
+        return user
+
+    def _forget_profile(self, user_id: str) -> None:
+        self._profiles.pop(user_id, None)
+
     async def update_profile(self, principal: Principal, changes: dict[str, Any]) -> Document:
+        self._forget_profile(principal.user_id)
         user = await self.store.users.update(
             principal.user_id, {**changes, "updated_at": self._now()})
         if user is None:
@@ -148,6 +171,7 @@ class AuthService:
         user = await self.user(principal)
         if not await self.hasher.verify(password, user["password_hash"]):
             raise InvalidCredentials("Password is incorrect.")
+        self._forget_profile(principal.user_id)
         # Marked first, so a crash part-way is finished by Store.recover.
         await self.store.users.mark_deleting(principal.user_id, self._now())
         sessions = await self.store.sessions.revoke_user(principal.user_id, self._now(),

@@ -205,3 +205,11 @@ async def test_secret_links_leave_the_outbox_once_sent(api, email):
     assert {row["kind"] for row in rows} == {"welcome", "password_reset"}
     assert all(row["status"] == "sent" and row["data"] == {} for row in rows)
     assert token not in str(rows)
+
+
+async def test_a_profile_change_is_seen_at_once_though_profiles_are_cached(api):
+    tokens = await api.account()
+    token = tokens["access_token"]
+    assert (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["name"] == "Ann"
+    await api.call("PATCH", "/api/v1/me", {"name": "Annie"}, token=token)
+    assert (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["name"] == "Annie"
