@@ -40,6 +40,18 @@ def price_of(api: Api, symbol: str) -> str | None:
     return None if last is None else str(last.price)
 
 
+async def long_with_stop(leader: Api, api: Api) -> tuple[str, str]:
+    """A new user on api buys 1 AAPL at 100 (the leader's price) with a stop-loss at 95;
+    returns their token and the trade's id."""
+    token = (await api.account())["access_token"]
+    tick(leader, "AAPL", "100")
+    await until(lambda: price_of(api, "AAPL") == "100")
+    status, body = await api.call("POST", "/api/v1/orders", {
+        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    assert status == 201, body
+    return token, body["order"]["trade_id"]
+
+
 @pytest.fixture
 async def cluster(servers, redis_settings):  # type: ignore[no-untyped-def]
     return await pair(servers, replace(redis_settings, cluster_sweep_every=1.0))
@@ -65,15 +77,8 @@ async def test_a_tick_from_the_leader_reaches_every_process_and_its_sockets(clus
 
 async def test_a_stop_loss_placed_on_a_follower_is_fired_by_the_leader(cluster):
     leader, follower = cluster
-    tokens = await follower.account()
-    token = tokens["access_token"]
+    token, trade_id = await long_with_stop(leader, follower)
     sock = await follower.socket(token)
-    tick(leader, "AAPL", "100")
-    await until(lambda: price_of(follower, "AAPL") == "100")
-    status, body = await follower.call("POST", "/api/v1/orders", {
-        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
-    assert status == 201, body
-    trade_id = body["order"]["trade_id"]
     monitor = leader.app[keys.MONITOR]
     await until(lambda: f"stop_loss:{trade_id}" in monitor.index)
     tick(leader, "AAPL", "94")
@@ -85,12 +90,7 @@ async def test_a_stop_loss_placed_on_a_follower_is_fired_by_the_leader(cluster):
 
 async def test_a_deposed_leaders_fire_is_refused_by_the_fencing_token(cluster):
     leader, _ = cluster
-    tokens = await leader.account()
-    token = tokens["access_token"]
-    tick(leader, "AAPL", "100")
-    await until(lambda: price_of(leader, "AAPL") == "100")
-    _, body = await leader.call("POST", "/api/v1/orders", {
-        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    token, trade_id = await long_with_stop(leader, leader)
     # A newer leader took a token; this one has not noticed yet.
     await next_fence(leader.app[keys.STORE].db)
     tick(leader, "AAPL", "94")
@@ -99,17 +99,12 @@ async def test_a_deposed_leaders_fire_is_refused_by_the_fencing_token(cluster):
     if monitor.tasks:
         await until(lambda: not monitor.tasks)
     _, trades = await leader.call("GET", "/api/v1/trades?status=open", token=token)
-    assert [t["id"] for t in trades["trades"]] == [body["order"]["trade_id"]]
+    assert [t["id"] for t in trades["trades"]] == [trade_id]
 
 
 async def test_the_follower_takes_over_when_the_leader_stops(servers, cluster):
     leader, follower = cluster
-    tokens = await follower.account()
-    token = tokens["access_token"]
-    tick(leader, "AAPL", "100")
-    await until(lambda: price_of(follower, "AAPL") == "100")
-    _, body = await follower.call("POST", "/api/v1/orders", {
-        "symbol": "AAPL", "side": "buy", "quantity": "1", "stop_loss": "95"}, token=token)
+    token, trade_id = await long_with_stop(leader, follower)
     await servers.stop(leader)
     await until(lambda: node(follower).leader, within=5)
     tick(follower, "AAPL", "90")
@@ -119,8 +114,7 @@ async def test_the_follower_takes_over_when_the_leader_stops(servers, cluster):
         while (await sock.next("trade_update"))["event"] != "closed":
             pass
     _, closed = await follower.call("GET", "/api/v1/trades?status=closed", token=token)
-    assert [(t["id"], t["close_reason"]) for t in closed["trades"]] == [
-        (body["order"]["trade_id"], "stop_loss")]
+    assert [(t["id"], t["close_reason"]) for t in closed["trades"]] == [(trade_id, "stop_loss")]
 
 
 async def test_rate_limits_are_counted_across_processes(cluster):
