@@ -241,6 +241,9 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
                    settings.cluster_sweep_every, settings.redis_namespace)
     duties.cluster = node
     app[keys.ENGINE].node = node.node
+    auth = app[keys.AUTH]
+    node.on_revoked.extend(auth.on_sessions_revoked)  # this process's socket droppers
+    auth.on_sessions_revoked.append(node.announce_revoked)
     app[keys.ENGINE].watchers.append(node.announce)
     app[keys.ALERTS].watchers.append(node.announce)
     app[keys.CLUSTER] = node

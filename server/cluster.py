@@ -14,6 +14,8 @@ runs the price feeds and the monitor:
 - Ticks: the leader's feeds publish to ``<namespace>:ticks``; every process, the leader too,
   feeds its own price hub from that channel, so each serves its own sockets and
   no process opens a second upstream connection.
+- Revoked sessions: a process that ends sessions announces them on the same
+  channel, and every other process disconnects its sockets of them.
 - Trigger changes: every process announces the trades, orders and alerts it
   changes on ``<namespace>:changes``; the leader reloads each from the database into its index.
   When its subscription comes back after a Redis outage, in which messages may
@@ -206,6 +208,8 @@ class Cluster:
         self.tasks: list[asyncio.Task[None]] = []
         self.subscribed = asyncio.Event()
         self.changed: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
+        # Called with the ids of sessions another process revoked.
+        self.on_revoked: list[Callable[[list[str]], Any]] = []
 
     @property
     def leader(self) -> bool:
@@ -236,6 +240,11 @@ class Cluster:
                 await self.lease.release()  # a successor need not wait for it to lapse
         await self.ticks.stop()
         await self.changes.stop()
+
+    def announce_revoked(self, session_ids: list[str]) -> None:
+        """Auth hook: every other process ends its sockets of these sessions too."""
+        self.changes.put(json.dumps({"node": self.node, "kind": "sessions",
+                                     "ids": session_ids}))
 
     def announce(self, kind: str, document: Document) -> None:
         """Engine watcher: tell the leader that a trade, order or alert changed."""
@@ -330,7 +339,12 @@ class Cluster:
             data = json.loads(message["data"])
             if channel == self.tick_channel:
                 deliver(data, self.hub)
-            elif self._holding and data["node"] != self.node:
+            elif data["node"] == self.node:
+                pass  # this process acted on its own change already
+            elif data["kind"] == "sessions":
+                for callback in self.on_revoked:
+                    callback(data["ids"])
+            elif self._holding:
                 self.changed.put_nowait((data["kind"], data["id"], data["user_id"]))
         except Exception:
             log.exception("bad message on %s", channel)

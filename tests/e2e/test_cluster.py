@@ -163,3 +163,14 @@ async def test_a_token_revoked_on_one_process_is_refused_by_the_other_within_a_s
         await asyncio.sleep(0.05)
     assert loop.time() - revoked_at <= 1.1
     assert (await follower.call("GET", "/api/v1/me", token=token))[0] == 401
+
+
+async def test_logging_out_on_one_process_disconnects_the_sessions_sockets_on_the_other(
+        cluster):
+    leader, follower = cluster
+    tokens = await leader.account()
+    sock = await follower.socket(tokens["access_token"])
+    status, _ = await leader.call("POST", "/api/v1/auth/logout", token=tokens["access_token"])
+    assert status == 204
+    assert (await sock.next("session_revoked"))["reason"] == "session ended"
+    await until(lambda: not sock.sio.connected)
