@@ -168,6 +168,17 @@ async def list_alerts(app: web.Application, principal: Principal,
 # -- the message commands, as both message transports (Socket.IO and /ws) take them --
 
 Command = Callable[[web.Application, Principal, Any], Awaitable[dict[str, Any]]]
+# A transport's handler: (connection id, payload) -> the answer.
+Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+
+
+def bind(app: web.Application, command: Command,
+         principal_of: Callable[[str], Awaitable[Principal]]) -> Handler:
+    """A shared command as a transport's handler, its user taken from the connection."""
+    async def run(connection: str, data: Any) -> dict[str, Any]:
+        return await command(app, await principal_of(connection), data)
+    run.__name__ = command.__name__.lstrip("_")
+    return run
 
 
 def _ref(data: Any, name: str) -> str:

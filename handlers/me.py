@@ -11,7 +11,7 @@ from handlers.validation import optional_string, read_json, string
 from server import keys
 from server.auth import public_user
 from server.identity import normalize_name, normalize_phone
-from server.sockets import user_room
+from server.rooms import user_room
 from trading.errors import InvalidInput
 
 routes = web.RouteTableDef()

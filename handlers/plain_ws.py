@@ -45,16 +45,13 @@ class Session:
 
     def __init__(self, app: web.Application, client: PlainClient) -> None:
         self.app, self.client = app, client
-        self.handlers = {name: acked(self._bound(command))
+        self.handlers = {name: acked(commands.bind(app, command, self.principal))
                          for name, command in commands.COMMANDS.items()}
         self.handlers["subscribe"] = acked(self.subscribe)
         self.handlers["unsubscribe"] = acked(self.unsubscribe)
 
-    def _bound(self, command: commands.Command):  # type: ignore[no-untyped-def]
-        async def run(client_id: str, data: Any) -> dict[str, Any]:
-            return await command(self.app, self.client.principal, data)
-        run.__name__ = command.__name__.lstrip("_")
-        return run
+    async def principal(self, client_id: str) -> Principal:
+        return self.client.principal
 
     async def subscribe(self, client_id: str, data: Any) -> dict[str, Any]:
         market, streamer = self.app[keys.MARKET], self.app[keys.STREAMER]

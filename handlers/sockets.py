@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-from collections.abc import Awaitable, Callable
 from typing import Any
 
 import socketio
@@ -16,14 +15,14 @@ from handlers.common import bearer_token
 from handlers.validation import payload, string
 from server import keys
 from server.auth import AuthService, Principal
-from server.sockets import acked, session_room, user_room
+from server.rooms import session_room, user_room
+from server.sockets import acked
 from store.database import DATABASE_DOWN
 from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
 from trading.market import validate_symbols
 
 log = logging.getLogger(__name__)
 
-Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
 def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
@@ -43,18 +42,11 @@ class SocketGateway:
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         for name, command in commands.COMMANDS.items():
-            sio.on(name, acked(self.metered(self.bound(command))))
+            sio.on(name, acked(self.metered(commands.bind(app, command, self.principal))))
         for handler in (self.join, self.subscribe, self.unsubscribe):
             sio.on(handler.__name__, acked(self.metered(handler)))
 
-    def bound(self, command: commands.Command) -> Handler:
-        """A shared command, taking its user from the socket's session."""
-        async def run(sid: str, data: Any) -> dict[str, Any]:
-            return await command(self.app, await self.principal(sid), data)
-        run.__name__ = command.__name__.lstrip("_")
-        return run
-
-    def metered(self, handler: Handler) -> Handler:
+    def metered(self, handler: commands.Handler) -> commands.Handler:
         """Count each message against the connection's limit before handling it."""
         @functools.wraps(handler)
         async def counted(sid: str, data: Any) -> dict[str, Any]:

@@ -13,6 +13,7 @@ from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
 from notifier.base import Message
+from server.rooms import user_room
 from store.outbox import InboxStore
 
 
@@ -59,7 +60,7 @@ class InAppChannel:
                 "created_at": self.clock()}
         if await self.inbox.add(note):
             await self.sio.emit("notification", {"notification": inbox_view(note)},
-                                room=f"user:{message.user_id}")
+                                room=user_room(message.user_id))
 
 
 def inbox_view(note: Mapping[str, object]) -> dict[str, object]:

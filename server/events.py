@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from server.sockets import user_room
+from server.rooms import user_room
 from store.trading import AccountStore, EventStore
 
 Event = tuple[str, dict[str, Any]]

@@ -20,6 +20,7 @@ from aiohttp import web
 
 from server.auth import Principal
 from server.frames import text_frame
+from server.rooms import session_room, user_room
 
 
 def event_message(event: str, data: Any) -> dict[str, Any]:
@@ -49,7 +50,7 @@ class PlainClient:
 
     @property
     def rooms(self) -> tuple[str, str]:
-        return f"user:{self.principal.user_id}", f"session:{self.principal.session_id}"
+        return user_room(self.principal.user_id), session_room(self.principal.session_id)
 
 
 def frame(message: dict[str, Any]) -> bytes:
@@ -83,4 +84,4 @@ class PlainClients:
         return len(members)
 
     def in_session(self, session_id: str) -> list[PlainClient]:
-        return list(self.rooms.get(f"session:{session_id}", ()))
+        return list(self.rooms.get(session_room(session_id), ()))

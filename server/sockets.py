@@ -24,16 +24,6 @@ Ack = dict[str, Any]
 SocketHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
-def user_room(user_id: str) -> str:
-    """The room every socket of one user joins; user events go here."""
-    return f"user:{user_id}"
-
-
-def session_room(session_id: str) -> str:
-    """The room of the sockets opened with one login session's tokens."""
-    return f"session:{session_id}"
-
-
 # Where a connection's WebSocketResponse is kept in its environ.
 WEBSOCKET = "paperdesk.websocket"
 
