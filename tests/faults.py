@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
 import random
-import signal
 import sys
 import tempfile
 import time
@@ -43,8 +41,8 @@ from pymongo import AsyncMongoClient
 
 from server.cluster import channel_names, quote_message
 from store.check import check_books
-from store.embedded import free_port
-from tests.services import ROOT, FerretDBProcess, RedisProcess
+from tests.processes import ServerProcess
+from tests.services import FerretDBProcess, RedisProcess
 from trading.market import Quote
 
 SECRET = "faults-" + "s" * 40
@@ -70,45 +68,6 @@ class Report:
                 f"{len(self.problems)} problems")
 
 
-class Server:
-    """One run.py, killed and restarted at will; its log goes to a file."""
-
-    def __init__(self, workdir: Path, env: dict[str, str]) -> None:
-        self.workdir, self.env = workdir, env
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self, http: aiohttp.ClientSession) -> None:
-        with (self.workdir / "server.log").open("ab") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, str(ROOT / "run.py"), cwd=self.workdir,
-                env={**self.env, "PORT": str(self.port)}, stdout=log, stderr=log)
-        await self.ready(http, within=60)
-
-    async def ready(self, http: aiohttp.ClientSession, within: float) -> None:
-        deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            try:
-                async with http.get(self.url + "/readyz") as response:
-                    body = await response.json()
-                    if response.status == 200 and body.get("role") == "leader":
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.1)
-        raise RuntimeError(f"the server was not ready and leading within {within} s")
-
-    def kill(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.kill()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), 30)
-
-
 class Run:
     def __init__(self, workdir: Path, seed: int) -> None:
         self.workdir = workdir
@@ -125,20 +84,21 @@ class Run:
         redis_server = RedisProcess(self.workdir)
         quiet = self.workdir / "quiet.csv"
         quiet.write_text("ts,symbol,price\n0,XYZ,1\n")
-        env = {"PATH": os.environ["PATH"], "MONGO_URI": ferretdb.uri, "MONGO_DB": db_name,
-               "REDIS_URL": redis_server.url, "JWT_SECRET": SECRET, "BCRYPT_COST": "4",
+        env = {"MONGO_URI": ferretdb.uri, "MONGO_DB": db_name,
+               "REDIS_URL": redis_server.url, "JWT_SECRET": SECRET,
                "MARKET_SYMBOLS": "replay:AAPL,XYZ", "REPLAY_FILE": str(quiet),
                "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1", "LOG_LEVEL": "WARNING",
                "RATE_USER_PER_MINUTE": "0", "RATE_AUTH_PER_IP_PER_MINUTE": "0",
                "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
-        server = Server(self.workdir, env)
+        server = ServerProcess(self.workdir, **env)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ferretdb.uri)
         self.db = mongo[db_name]
         self.ticks = channel_names(f"paperdesk:{db_name}")[1]
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
                 self.http, self.server = http, server
-                await server.start(http)
+                await server.start()
+                await server.lead(within=60)
                 await self.tick(redis_server)
                 for n in range(3):
                     await self.register(f"user{n}@example.com")
@@ -233,7 +193,8 @@ class Run:
         await asyncio.gather(*burst, return_exceptions=True)
         assert self.server.process is not None
         await self.server.process.wait()
-        await self.server.start(self.http)
+        await self.server.start()
+        await self.server.lead(within=60)
 
     async def bounce_redis(self, redis_server: RedisProcess) -> RedisProcess:
         redis_server.stop()
@@ -242,7 +203,7 @@ class Run:
         if status != 200:
             self.report.problems.append(f"GET /account answered {status} without Redis")
         restarted = RedisProcess(self.workdir, port=redis_server.port)
-        await self.server.ready(self.http, within=20)
+        await self.server.lead(within=20)
         return restarted
 
     async def bounce_database(self, ferretdb: FerretDBProcess) -> FerretDBProcess:
@@ -261,7 +222,7 @@ class Run:
         if ready != 503:
             self.report.problems.append(f"/readyz answered {ready} with the database down")
         restarted = FerretDBProcess(self.workdir / "db", port=ferretdb.port)
-        await self.server.ready(self.http, within=30)
+        await self.server.lead(within=30)
         return restarted
 
     # -- checks -------------------------------------------------------------

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import signal
-import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -14,45 +12,12 @@ from pymongo import AsyncMongoClient
 from server.cluster import channel_names, quote_message
 from store.check import check_books
 from tests.conftest import TEST_SECRET
-from tests.e2e.test_process import RunPy
-from tests.services import ROOT, RedisProcess
+from tests.processes import ServerProcess
+from tests.services import RedisProcess
 from tests.support import PASSWORD, quote
 
 TRADES_PER_USER = 5
 USERS = 4
-
-
-class ClusterProcess(RunPy):
-    """run.py as one process of a cluster; its log goes to a file (a pipe could fill)."""
-
-    def __init__(self, cwd: Path, **env: str) -> None:
-        super().__init__(cwd, **env)
-        self.log = cwd / f"server-{self.port}.log"
-
-    async def start(self) -> None:
-        with self.log.open("wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, str(ROOT / "run.py"), cwd=self.cwd, env=self.env,
-                stdout=log, stderr=log)
-
-    async def wait_healthy(self) -> None:
-        try:
-            await super().wait_healthy()
-        except (AssertionError, AttributeError):
-            raise AssertionError(f"run.py on port {self.port} did not start:\n"
-                                 f"{self.log.read_text()[-3000:]}") from None
-
-    async def role(self) -> str | None:
-        try:
-            status, body = await self.request("GET", "/readyz")
-        except OSError:
-            return None
-        return body.get("role") if status == 200 else None
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(signal.SIGTERM)
-            await asyncio.wait_for(self.process.wait(), 20)
 
 
 async def eventually(check, within: float, what: str):  # type: ignore[no-untyped-def]
@@ -72,7 +37,7 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
            "JWT_SECRET": TEST_SECRET, "MARKET_SYMBOLS": "replay:AAPL,XYZ",
            "REPLAY_FILE": str(replay), "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1",
            "LOG_LEVEL": "INFO"}
-    processes = [ClusterProcess(tmp_path, **env) for _ in range(2)]
+    processes = [ServerProcess(tmp_path, **env) for _ in range(2)]
     redis = aioredis.from_url(redis_server.url)
     mongo: AsyncMongoClient = AsyncMongoClient(mongo_uri)
 

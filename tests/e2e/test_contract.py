@@ -8,7 +8,7 @@ from pathlib import Path
 
 from server.openapi import PATHS, UNDESCRIBED
 from tests.conftest import TEST_SECRET
-from tests.e2e.test_cluster_processes import ClusterProcess
+from tests.processes import ServerProcess
 from tests.support import PASSWORD
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
@@ -45,7 +45,7 @@ async def test_the_description_and_its_page_are_served(api):
 
 async def test_fuzzing_the_live_server_finds_no_server_error_and_no_schema_violation(
         mongo_uri: str, db_name: str, tmp_path: Path) -> None:
-    server = ClusterProcess(tmp_path, MONGO_URI=mongo_uri, MONGO_DB=db_name,
+    server = ServerProcess(tmp_path, MONGO_URI=mongo_uri, MONGO_DB=db_name,
                             JWT_SECRET=TEST_SECRET, LOG_LEVEL="WARNING",
                             MARKET_SYMBOLS="sim:AAPL=100,BTCUSDT=65000", SIM_SEED="1",
                             RATE_USER_PER_MINUTE="0", RATE_AUTH_PER_IP_PER_MINUTE="0",

@@ -1,21 +1,16 @@
 """The real entry points: `python run.py` with its embedded database, and the Node client."""
 
 import asyncio
-import json
 import os
 import shutil
 import signal
-import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 
-from store.embedded import free_port
+from tests.processes import RunPy
 from tests.services import ROOT
 from tests.support import PASSWORD
-
-STARTUP_LIMIT = 60.0
 
 
 def ferretdb_pids(data_dir: Path) -> list[int]:
@@ -31,56 +26,6 @@ def ferretdb_pids(data_dir: Path) -> list[int]:
         if "ferretdb" in cmdline and str(data_dir.resolve()) in cmdline:
             pids.append(int(entry.name))
     return pids
-
-
-class RunPy:
-    """`python run.py` in a scratch directory with no configuration but a port."""
-
-    def __init__(self, cwd: Path, **env: str) -> None:
-        self.cwd = cwd
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
-                    **env}
-        self.process: asyncio.subprocess.Process | None = None
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(ROOT / "run.py"), cwd=self.cwd, env=self.env,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-
-    async def wait_healthy(self) -> None:
-        deadline = asyncio.get_running_loop().time() + STARTUP_LIMIT
-        while True:
-            assert self.process.returncode is None, await self.process.stderr.read()
-            try:
-                status, _ = await self.request("GET", "/healthz")
-                if status == 200:
-                    return
-            except OSError:
-                pass
-            assert asyncio.get_running_loop().time() < deadline, "no /healthz within 60 s"
-            await asyncio.sleep(0.1)
-
-    async def request(self, method: str, path: str, body: dict | None = None,
-                      token: str | None = None) -> tuple[int, dict]:
-        def send() -> tuple[int, dict]:
-            data = None if body is None else json.dumps(body).encode()
-            request = urllib.request.Request(self.url + path, method=method,  # noqa: S310
-                                             data=data)
-            if token:
-                request.add_header("Authorization", f"Bearer {token}")
-            try:
-                with urllib.request.urlopen(request, timeout=5) as response:  # noqa: S310 (http only)
-                    raw = response.read()
-                    return response.status, json.loads(raw) if raw else {}
-            except urllib.error.HTTPError as error:
-                return error.code, json.loads(error.read())
-        return await asyncio.to_thread(send)
-
-    async def stop(self, sig: int = signal.SIGTERM) -> int:
-        self.process.send_signal(sig)
-        return await asyncio.wait_for(self.process.wait(), 20)
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import aiohttp
 from store.check import check_books
 from store.database import connect
 from tests.conftest import TEST_SECRET
-from tests.e2e.test_process import RunPy
+from tests.processes import RunPy
 from tests.support import PASSWORD
 
 ORDERS = 120
