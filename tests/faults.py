@@ -73,7 +73,7 @@ class Run:
         self.workdir = workdir
         self.random = random.Random(seed)
         self.report = Report()
-        self.price = 100.0
+        self.price = Decimal(100)
         self.tokens: dict[str, str] = {}
         self.acked: dict[str, dict[str, Any]] = {}  # order id -> order as acknowledged
         self.sequence = 0
@@ -126,6 +126,10 @@ class Run:
 
     # -- traffic ------------------------------------------------------------
 
+    def _cents(self, low: int, high: int) -> Decimal:
+        """A random amount from low to high cents, exactly."""
+        return Decimal(self.random.randint(low, high)) / 100
+
     async def call(self, method: str, path: str, token: str | None = None,
                    body: Any = None) -> tuple[int, Any]:
         headers = {"Authorization": f"Bearer {token}"} if token else {}
@@ -144,8 +148,8 @@ class Run:
 
     async def tick(self, redis_server: RedisProcess) -> None:
         """Move the price a little and publish it as the leader's feed would."""
-        self.price = max(50.0, self.price + self.random.uniform(-1.5, 1.5))
-        quote = Quote("AAPL", _money(self.price), datetime.now(UTC), "replay")
+        self.price = max(Decimal(50), self.price + self._cents(-150, 150))
+        quote = Quote("AAPL", self.price, datetime.now(UTC), "replay")
         client = aioredis.from_url(redis_server.url)
         try:
             await client.publish(self.ticks, quote_message([quote]))
@@ -155,7 +159,7 @@ class Run:
     async def place(self, token: str, repeat: bool) -> None:
         self.sequence += 1
         body = {"symbol": "AAPL", "side": "buy", "quantity": "1",
-                "stop_loss": str(_money(self.price - self.random.uniform(0.2, 2.0))),
+                "stop_loss": str(self.price - self._cents(20, 200)),
                 "client_order_id": f"fault-{self.sequence}"}
         for _ in range(2 if repeat else 1):
             try:
@@ -282,11 +286,6 @@ class Run:
             notes = await self.db["notifications"].count_documents({"_id": row["_id"]})
             if notes != 1:
                 problems.append(f"{when}: notification {row['_id']} delivered {notes} times")
-
-
-def _money(value: float) -> Decimal:
-    """A simulated price, to the cent (the walk itself needs no exactness)."""
-    return Decimal(str(round(value, 2)))
 
 
 async def run_faults(rounds: int, seed: int, workdir: Path) -> Report:

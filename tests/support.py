@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import sys
 from collections import defaultdict
 from collections.abc import Callable
 from datetime import datetime, timedelta
@@ -182,7 +183,6 @@ class Servers:
 
 def dump_tasks() -> None:
     """Print where every task waits (a stop that takes this long is stuck somewhere)."""
-    import sys
     for task in asyncio.all_tasks():
         print(f"--- {task.get_name()}", file=sys.stderr)
         task.print_stack(limit=12, file=sys.stderr)
