@@ -115,6 +115,7 @@ class BenchCluster:
             stdout=asyncio.subprocess.DEVNULL)
         await wait_for_port(redis_port, self.redis, 10.0)
         shared = {"MONGO_URI": mongo_uri, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+                  "FERRETDB_SQLITE_DIR": str(Path(self.data.name) / "db" / "ferretdb"),
                   "JWT_SECRET": secrets.token_hex(32), **self.env}
         for _ in range(self.count):
             self.servers.append(await BenchServer(**shared).__aenter__())

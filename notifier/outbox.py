@@ -61,6 +61,11 @@ class OutboxWorker:
                  "status": "pending", "attempts": 0,
                  "last_error": None, "next_attempt_at": now, "lease_until": None,
                  "created_at": now, "updated_at": now} for channel in channels]
+        for row in rows:
+            if row["channel"] not in self.channels:  # recorded as skipped, never tried
+                row.update(status="skipped", next_attempt_at=None,
+                           last_error=f"the {row['channel']} channel is not configured",
+                           data={} if sensitive else data)
         self._generation += 1
         self._quiet.clear()
         added = await self.outbox.add(rows)
@@ -90,7 +95,7 @@ class OutboxWorker:
         await self._quiet.wait()
 
     async def _run(self) -> None:
-        await self.outbox.release_stale(self.now())
+        await self.outbox.recover(self.now())
         while True:
             self._wake.clear()
             generation = self._generation
@@ -111,8 +116,11 @@ class OutboxWorker:
                 log.exception("outbox pass failed")
             if not due and not self._sending and generation == self._generation:
                 self._quiet.set()
+            # asyncio.timeout, not wait_for: on Python 3.11 wait_for can swallow a
+            # cancel that lands as the event is set, and stop() would wait forever.
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.poll)
+                async with asyncio.timeout(self.poll):
+                    await self._wake.wait()
 
     def _delivered(self, task: asyncio.Task[None]) -> None:
         self._sending.discard(task)

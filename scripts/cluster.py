@@ -66,6 +66,7 @@ async def main(processes: int, first_port: int) -> None:
     mongo_uri = await ferretdb.start()
     redis_url, redis = await start_redis()
     env = {**os.environ, "MONGO_URI": mongo_uri, "REDIS_URL": redis_url,
+           "FERRETDB_SQLITE_DIR": str((DATA / "ferretdb").resolve()),
            "JWT_SECRET": shared_secret()}
     servers = []
     for n in range(processes):

@@ -37,7 +37,7 @@ from server.recovery import recover_trading
 from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
-from store.database import connect, ensure_indexes
+from store.database import connect, ensure_indexes, index_ferretdb_ids, is_ferretdb
 from store.embedded import EmbeddedFerretDB
 from store.store import Store
 from trading.trades import AccountRules
@@ -120,7 +120,10 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     try:
         db = client[settings.mongo_db]
         await ensure_indexes(db)
-        store = Store(db)
+        ferretdb = await is_ferretdb(client)
+        if ferretdb and settings.sqlite_dir is not None:
+            await index_ferretdb_ids(settings.sqlite_dir / f"{settings.mongo_db}.sqlite")
+        store = Store(db, check_here=ferretdb)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store
         yield

@@ -134,6 +134,9 @@ class Settings:
     mongo_db: str = "paperdesk"
     data_dir: Path = Path("data")
     ferretdb_bin: Path = PROJECT_ROOT / ".tools" / "bin" / "ferretdb"
+    # With MONGO_URI naming a FerretDB on this machine: the folder of its SQLite
+    # files, so the server can index its lookups by _id (store/sqlite_ids.py).
+    ferretdb_sqlite_dir: Path | None = None
     redis_url: str | None = field(default=None, repr=False)
     # None: embedded mode generates one and keeps it in data_dir.
     jwt_secret: str | None = field(default=None, repr=False)
@@ -177,6 +180,11 @@ class Settings:
         """Whether the server runs its own FerretDB."""
         return self.mongo_uri is None
 
+    @property
+    def sqlite_dir(self) -> Path | None:
+        """Where the FerretDB in use keeps its SQLite files, if this machine can see them."""
+        return self.data_dir / "ferretdb" if self.embedded else self.ferretdb_sqlite_dir
+
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Read settings from environment variables (see .env.example)."""
@@ -189,6 +197,8 @@ class Settings:
             mongo_db=reader.text("MONGO_DB", default.mongo_db),
             data_dir=Path(reader.text("DATA_DIR", str(default.data_dir))),
             ferretdb_bin=Path(reader.text("FERRETDB_BIN", str(default.ferretdb_bin))),
+            ferretdb_sqlite_dir=None if (folder := reader.optional("FERRETDB_SQLITE_DIR")) is None
+            else Path(folder),
             redis_url=reader.optional("REDIS_URL"),
             jwt_secret=reader.optional("JWT_SECRET"),
             access_token_ttl=reader.seconds("ACCESS_TOKEN_TTL", default.access_token_ttl),

@@ -382,11 +382,11 @@ class TradingEngine:
         closing = {"status": "closed", "closed_at": step["at"], "close_price": step["price"],
                    "close_reason": step["reason"]} if step["closes"] else {}
         exit_record = {k: step[k] for k in ("quantity", "price", "pnl", "reason", "at")}
-        await self.store.trades.settle(trade["_id"], step["op"], closing,
-                                       {"quantity": -step["quantity"], "margin": -step["margin"],
-                                        "realized_pnl": step["pnl"], "fees": step["fee"]},
-                                       exit_record)
-        settled = await self.store.trades.get(user_id, trade["_id"]) or trade
+        settled = (await self.store.trades.settle(
+            trade["_id"], step["op"], closing,
+            {"quantity": -step["quantity"], "margin": -step["margin"],
+             "realized_pnl": step["pnl"], "fees": step["fee"]}, exit_record)
+            or await self.store.trades.get(user_id, trade["_id"]) or trade)
         self.changed("trade", settled)
         await self._announce(user_id, step["op"], ("trade_update", {
             "event": "closed" if step["closes"] else "reduced", "reason": step["reason"],

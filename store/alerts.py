@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from pymongo import ReturnDocument
-
 from store.database import Database, Document
+from store.keyed import Keyed
 
 
 class AlertStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.alerts = db["alerts"]
+        self.keyed = Keyed(self.alerts, check_here)
 
     async def insert(self, alert: Document) -> None:
         await self.alerts.insert_one(alert)
 
     async def get(self, user_id: str, alert_id: str) -> Document | None:
-        return await self.alerts.find_one({"_id": alert_id, "user_id": user_id})
+        return await self.keyed.get(alert_id, user_id=user_id)
 
     async def find(self, user_id: str, status: str | None, limit: int = 500) -> list[Document]:
         query: Document = {"user_id": user_id}
@@ -25,15 +25,13 @@ class AlertStore:
 
     async def update(self, user_id: str, alert_id: str, expect: Document,
                      changes: Document) -> Document | None:
-        return await self.alerts.find_one_and_update(
-            {"_id": alert_id, "user_id": user_id, **expect}, {"$set": changes},
-            return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(alert_id, {"user_id": user_id, **expect},
+                                       {"$set": changes})
 
     async def fire(self, alert: Document, changes: Document) -> Document | None:
         """Record a firing if the alert is still as it was read: one fire per crossing."""
-        return await self.alerts.find_one_and_update(
-            {"_id": alert["_id"], "status": "active", "fired": alert["fired"]},
-            {"$set": changes, "$inc": {"fired": 1}}, return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(alert["_id"], {"status": "active", "fired": alert["fired"]},
+                                       {"$set": changes, "$inc": {"fired": 1}})
 
     async def active(self) -> list[Document]:
         return [doc async for doc in self.alerts.find({"status": "active"})]

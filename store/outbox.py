@@ -2,55 +2,96 @@
 
 from __future__ import annotations
 
-import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
+from store.keyed import Keyed
 
 
 class OutboxStore:
-    """Rows move pending -> sending -> sent | pending (retry) | failed | skipped."""
+    """Rows move pending -> sending -> sent | pending (retry) | failed | skipped.
 
-    def __init__(self, db: Database) -> None:
+    ``outbox`` keeps every row, keyed by event and channel, so one event never
+    yields two messages on a channel. ``outbox_due`` lists only the rows still to
+    deliver (id and next attempt), so the worker's search for due work reads a
+    few entries instead of every message ever sent. A row is listed when it is
+    added and unlisted once it ends; start-up (``recover``) relists any row a
+    crash left unlisted, and ``due`` drops entries whose row has ended.
+    """
+
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.outbox = db["outbox"]
+        self.queue = db["outbox_due"]
+        self.keyed = Keyed(self.outbox, check_here)
 
     async def add(self, rows: list[Document]) -> int:
         """Queue rows; a row whose key is already queued is not queued again."""
         added = 0
         for row in rows:
-            with contextlib.suppress(DuplicateKeyError):
+            try:
                 await self.outbox.insert_one(row)
-                added += 1
+            except DuplicateKeyError:
+                continue
+            added += 1
+            if row["status"] == "pending":
+                await self._list(row["_id"], row["next_attempt_at"])
         return added
 
+    async def _list(self, row_id: str, at: datetime) -> None:
+        await self.queue.update_one({"_id": row_id}, {"$set": {"next_attempt_at": at}},
+                                    upsert=True)
+
     async def due(self, now: datetime, limit: int = 50) -> list[Document]:
-        cursor = self.outbox.find({"status": "pending", "next_attempt_at": {"$lte": now}})
-        return [row async for row in cursor.limit(limit)]
+        """Pending rows whose next attempt has come, and rows whose sender's lease ran out."""
+        rows = []
+        async for entry in self.queue.find({"next_attempt_at": {"$lte": now}}).limit(limit):
+            row = await self.keyed.get(entry["_id"])
+            if row is None or row["status"] not in ("pending", "sending"):
+                await self.queue.delete_one({"_id": entry["_id"]})  # ended, or its user deleted
+                continue
+            if row["status"] == "sending":  # its sender stopped before finishing
+                row = await self.keyed.update(
+                    row["_id"], {"status": "sending", "lease_until": {"$lte": now}},
+                    {"$set": {"status": "pending", "next_attempt_at": now}})
+            if row is not None:
+                rows.append(row)
+        return rows
 
     async def claim(self, row_id: str, now: datetime, lease_until: datetime) -> Document | None:
         """Take a due row for one delivery attempt (only one worker can)."""
-        return await self.outbox.find_one_and_update(
-            {"_id": row_id, "status": "pending"},
+        claimed = await self.keyed.update(
+            row_id, {"status": "pending"},
             {"$set": {"status": "sending", "lease_until": lease_until, "updated_at": now},
-             "$inc": {"attempts": 1}}, return_document=ReturnDocument.AFTER)
+             "$inc": {"attempts": 1}})
+        if claimed is not None:  # not due again unless the lease runs out
+            await self._list(row_id, lease_until)
+        return claimed
 
     async def finish(self, row_id: str, status: str, now: datetime, **fields: Any) -> None:
-        await self.outbox.update_one({"_id": row_id, "status": "sending"},
-                                     {"$set": {"status": status, "updated_at": now, **fields}})
+        """End an attempt: back to pending (with next_attempt_at) or a final status."""
+        await self.keyed.update(row_id, {"status": "sending"},
+                                {"$set": {"status": status, "updated_at": now, **fields}})
+        if status == "pending":
+            await self._list(row_id, fields["next_attempt_at"])
+        else:
+            await self.queue.delete_one({"_id": row_id})
 
     async def backlog(self) -> int:
         """Rows not yet sent, skipped or given up on."""
-        return await self.outbox.count_documents({"status": {"$in": ["pending", "sending"]}})
+        return await self.queue.count_documents({})
 
-    async def release_stale(self, now: datetime) -> int:
-        """Put back rows whose attempt was cut short (the process stopped mid-send)."""
+    async def recover(self, now: datetime) -> int:
+        """Put back rows whose attempt was cut short (the process stopped mid-send),
+        and list every unfinished row; return how many were put back."""
         result = await self.outbox.update_many(
             {"status": "sending", "lease_until": {"$lte": now}},
             {"$set": {"status": "pending", "next_attempt_at": now}})
+        async for row in self.outbox.find({"status": {"$in": ["pending", "sending"]}},
+                                          {"next_attempt_at": 1}):
+            await self._list(row["_id"], row["next_attempt_at"])
         return result.modified_count
 
     async def for_user(self, user_id: str) -> list[Document]:
@@ -60,8 +101,9 @@ class OutboxStore:
 class InboxStore:
     """In-app notifications a user can list and mark read."""
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.inbox = db["notifications"]
+        self.keyed = Keyed(self.inbox, check_here)
 
     async def add(self, note: Document) -> bool:
         try:
@@ -80,9 +122,9 @@ class InboxStore:
         return [doc async for doc in self.inbox.find(query).sort("_id", -1).limit(limit)]
 
     async def mark_read(self, user_id: str, note_id: str, now: datetime) -> Document | None:
-        await self.inbox.update_one({"_id": note_id, "user_id": user_id, "read_at": None},
-                                    {"$set": {"read_at": now}})
-        return await self.inbox.find_one({"_id": note_id, "user_id": user_id})
+        await self.keyed.update(note_id, {"user_id": user_id, "read_at": None},
+                                {"$set": {"read_at": now}})
+        return await self.keyed.get(note_id, user_id=user_id)
 
     async def read_all(self, user_id: str, now: datetime) -> int:
         result = await self.inbox.update_many({"user_id": user_id, "read_at": None},

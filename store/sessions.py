@@ -9,16 +9,16 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pymongo import ReturnDocument
-
 from store.database import Database, Document
+from store.keyed import Keyed
 
 _ACTIVE = {"revoked_at": None}
 
 
 class SessionStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.sessions = db["sessions"]
+        self.keyed = Keyed(self.sessions, check_here)
 
     async def create(self, session_id: str, user_id: str, refresh_jti: str,
                      now: datetime, expires_at: datetime) -> None:
@@ -30,10 +30,10 @@ class SessionStore:
 
     async def active(self, session_id: str) -> Document | None:
         """Return the session if it exists and is not revoked."""
-        return await self.sessions.find_one({"_id": session_id, **_ACTIVE})
+        return await self.keyed.get(session_id, **_ACTIVE)
 
     async def get(self, session_id: str) -> Document | None:
-        return await self.sessions.find_one({"_id": session_id})
+        return await self.keyed.get(session_id)
 
     async def rotate(self, session_id: str, presented_jti: str, new_jti: str,
                      now: datetime, expires_at: datetime) -> Document | None:
@@ -42,18 +42,14 @@ class SessionStore:
         One conditional update: of two concurrent refreshes with the same
         token, exactly one wins.
         """
-        return await self.sessions.find_one_and_update(
-            {"_id": session_id, "refresh_jti": presented_jti, **_ACTIVE,
-             "expires_at": {"$gt": now}},
-            {"$set": {"refresh_jti": new_jti, "last_used_at": now, "expires_at": expires_at}},
-            return_document=ReturnDocument.AFTER,
-        )
+        return await self.keyed.update(
+            session_id, {"refresh_jti": presented_jti, **_ACTIVE, "expires_at": {"$gt": now}},
+            {"$set": {"refresh_jti": new_jti, "last_used_at": now, "expires_at": expires_at}})
 
     async def revoke(self, session_id: str, now: datetime, reason: str) -> bool:
-        result = await self.sessions.update_one(
-            {"_id": session_id, **_ACTIVE},
-            {"$set": {"revoked_at": now, "revoked_reason": reason}})
-        return result.modified_count == 1
+        revoked = await self.keyed.update(
+            session_id, _ACTIVE, {"$set": {"revoked_at": now, "revoked_reason": reason}})
+        return revoked is not None
 
     async def revoke_user(self, user_id: str, now: datetime, reason: str,
                           keep: str | None = None) -> list[str]:

@@ -18,21 +18,22 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
+        """check_here: test update guards in this process (FerretDB; see store/keyed.py)."""
         self.db = db
-        self.users = UserStore(db)
-        self.sessions = SessionStore(db)
+        self.users = UserStore(db, check_here)
+        self.sessions = SessionStore(db, check_here)
         self.resets = ResetStore(db)
         self.verifications = ResetStore(db, "email_verifications")
         self.watchlists = WatchlistStore(db)
-        self.accounts = AccountStore(db)
-        self.orders = OrderStore(db)
-        self.trades = TradeStore(db)
+        self.accounts = AccountStore(db, check_here)
+        self.orders = OrderStore(db, check_here)
+        self.trades = TradeStore(db, check_here)
         self.ledger = LedgerStore(db)
         self.events = EventStore(db)
-        self.alerts = AlertStore(db)
-        self.outbox = OutboxStore(db)
-        self.inbox = InboxStore(db)
+        self.alerts = AlertStore(db, check_here)
+        self.outbox = OutboxStore(db, check_here)
+        self.inbox = InboxStore(db, check_here)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

@@ -13,21 +13,23 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING, ReturnDocument
+from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
+from store.keyed import Keyed
 
 Units = int
 
 
 class AccountStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.accounts = db["accounts"]
+        self.keyed = Keyed(self.accounts, check_here)
 
     async def get_or_create(self, user_id: str, initial: Units, currency: str,
                             now: datetime) -> Document:
-        account = await self.accounts.find_one({"_id": user_id})
+        account = await self.keyed.get(user_id)
         if account is not None:
             return account
         doc = {"_id": user_id, "user_id": user_id, "currency": currency, "initial": initial,
@@ -36,10 +38,10 @@ class AccountStore:
                "resets": 0, "event_seq": 0, "created_at": now, "updated_at": now}
         with contextlib.suppress(DuplicateKeyError):
             await self.accounts.insert_one(doc)
-        return await self.accounts.find_one({"_id": user_id}) or doc
+        return await self.keyed.get(user_id) or doc
 
     async def get(self, user_id: str) -> Document | None:
-        return await self.accounts.find_one({"_id": user_id})
+        return await self.keyed.get(user_id)
 
     async def apply(self, user_id: str, op: str, changes: dict[str, Units], now: datetime,
                     need_available: Units | None = None) -> bool:
@@ -47,17 +49,18 @@ class AccountStore:
 
         Returns True if applied now or earlier; False if the funds were short.
         """
-        query: Document = {"_id": user_id, "pending_ops": {"$ne": op}}
+        guard: Document = {"pending_ops": {"$ne": op}}
         if need_available is not None:
-            query["available"] = {"$gte": need_available}
-        result = await self.accounts.update_one(
-            query, {"$inc": changes, "$push": {"pending_ops": op}, "$set": {"updated_at": now}})
-        if result.modified_count:
+            guard["available"] = {"$gte": need_available}
+        applied = await self.keyed.update(
+            user_id, guard,
+            {"$inc": changes, "$push": {"pending_ops": op}, "$set": {"updated_at": now}})
+        if applied is not None:
             return True
         return await self.has_op(user_id, op)
 
     async def has_op(self, user_id: str, op: str) -> bool:
-        return await self.accounts.count_documents({"_id": user_id, "pending_ops": op}) > 0
+        return await self.keyed.get(user_id, pending_ops=op) is not None
 
     async def finish(self, user_id: str, op: str, events: int = 0) -> Document | None:
         """Mark op done and number the events it announces; return the account after.
@@ -65,37 +68,34 @@ class AccountStore:
         The user's event counter lives on the account, so ending a step and
         numbering its events is one write.
         """
-        return await self.accounts.find_one_and_update(
-            {"_id": user_id}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}},
-            return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(
+            user_id, {}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}})
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""
-        return await self.accounts.find_one_and_update(
-            {"_id": user_id}, {"$inc": {"event_seq": events}},
-            return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(user_id, {}, {"$inc": {"event_seq": events}})
 
     async def begin_reset(self, account: Document, now: datetime) -> Document | None:
         """Set cash back to the initial amount if nothing changed since account was read."""
         op = f"reset:{account['_id']}:{account['resets'] + 1}"
         amount = account["initial"] - account["cash"]
-        return await self.accounts.find_one_and_update(
-            {"_id": account["_id"], "cash": account["cash"], "reserved": 0, "margin_used": 0,
-             "resets": account["resets"], "pending_reset": None},
+        return await self.keyed.update(
+            account["_id"], {"cash": account["cash"], "reserved": 0, "margin_used": 0,
+                             "resets": account["resets"], "pending_reset": None},
             {"$set": {"cash": account["initial"], "available": account["initial"],
                       "realized_pnl": 0, "fees": 0, "updated_at": now,
                       "pending_reset": {"op": op, "amount": amount}},
-             "$inc": {"resets": 1}},
-            return_document=ReturnDocument.AFTER)
+             "$inc": {"resets": 1}})
 
     async def end_reset(self, user_id: str, op: str) -> None:
-        await self.accounts.update_one({"_id": user_id, "pending_reset.op": op},
-                                       {"$set": {"pending_reset": None}})
+        await self.keyed.update(user_id, {"pending_reset.op": op},
+                                {"$set": {"pending_reset": None}})
 
 
 class OrderStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.orders = db["orders"]
+        self.keyed = Keyed(self.orders, check_here)
 
     async def insert(self, order: Document) -> Document | None:
         """Insert a new order; on a repeated client_order_id return the existing one."""
@@ -107,12 +107,11 @@ class OrderStore:
         return None
 
     async def get(self, user_id: str, order_id: str) -> Document | None:
-        return await self.orders.find_one({"_id": order_id, "user_id": user_id})
+        return await self.keyed.get(order_id, user_id=user_id)
 
     async def update(self, order_id: str, expect: Document, changes: Document) -> Document | None:
         """Apply changes if the order still matches expect; return it updated."""
-        return await self.orders.find_one_and_update(
-            {"_id": order_id, **expect}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(order_id, expect, {"$set": changes})
 
     async def find(self, user_id: str, *, status: str | None = None, symbol: str | None = None,
                    after: str | None = None, limit: int = 100) -> list[Document]:
@@ -137,8 +136,9 @@ class OrderStore:
 
 
 class TradeStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.trades = db["trades"]
+        self.keyed = Keyed(self.trades, check_here)
 
     async def insert(self, trade: Document) -> None:
         # A duplicate was inserted by an earlier attempt of the same step.
@@ -146,27 +146,27 @@ class TradeStore:
             await self.trades.insert_one(trade)
 
     async def get(self, user_id: str, trade_id: str) -> Document | None:
-        return await self.trades.find_one({"_id": trade_id, "user_id": user_id})
+        return await self.keyed.get(trade_id, user_id=user_id)
 
     async def claim(self, trade_id: str, user_id: str, quantity: Units,
                     pending: Document) -> Document | None:
         """Mark an exit of quantity as under way; only one claimant can win."""
-        return await self.trades.find_one_and_update(
-            {"_id": trade_id, "user_id": user_id, "status": "open", "pending": None,
-             "quantity": {"$gte": quantity}},
-            {"$set": {"pending": pending}}, return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(
+            trade_id, {"user_id": user_id, "status": "open", "pending": None,
+                       "quantity": {"$gte": quantity}}, {"$set": {"pending": pending}})
 
     async def settle(self, trade_id: str, op: str, changes: Document, inc: Document,
-                     exit_record: Document) -> None:
-        await self.trades.update_one(
-            {"_id": trade_id, "pending.op": op},
+                     exit_record: Document) -> Document | None:
+        """Apply a claimed exit once; return the trade after (None if already applied)."""
+        return await self.keyed.update(
+            trade_id, {"pending.op": op},
             {"$set": {**changes, "pending": None}, "$inc": inc, "$push": {"exits": exit_record}})
 
     async def modify(self, user_id: str, trade_id: str, changes: Document,
                      now: datetime) -> Document | None:
-        return await self.trades.find_one_and_update(
-            {"_id": trade_id, "user_id": user_id, "status": "open", "pending": None},
-            {"$set": {**changes, "updated_at": now}}, return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(
+            trade_id, {"user_id": user_id, "status": "open", "pending": None},
+            {"$set": {**changes, "updated_at": now}})
 
     async def find(self, user_id: str, *, status: str | None = None,
                    symbol: str | None = None, limit: int = 500) -> list[Document]:
@@ -178,8 +178,7 @@ class TradeStore:
         return [doc async for doc in self.trades.find(query).sort("_id", -1).limit(limit)]
 
     async def save_trail_best(self, trade_id: str, best: Units) -> None:
-        await self.trades.update_one({"_id": trade_id, "status": "open"},
-                                     {"$set": {"trail_best": best}})
+        await self.keyed.update(trade_id, {"status": "open"}, {"$set": {"trail_best": best}})
 
     async def interrupted(self) -> list[Document]:
         return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]

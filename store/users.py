@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
+from store.keyed import Keyed
 from trading.errors import EmailTaken
 
 # Collections whose documents belong to one user (field user_id); deleting an
@@ -21,9 +21,10 @@ _LIVE = {"deleting_at": None}
 
 
 class UserStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, check_here: bool = False) -> None:
         self.db = db
         self.users = db["users"]
+        self.keyed = Keyed(self.users, check_here)
 
     async def create(self, user: Document) -> None:
         """Insert a new user; raise EmailTaken if the email is in use."""
@@ -36,18 +37,16 @@ class UserStore:
         return await self.users.find_one({"email": email, **_LIVE})
 
     async def by_id(self, user_id: str) -> Document | None:
-        return await self.users.find_one({"_id": user_id, **_LIVE})
+        return await self.keyed.get(user_id, **_LIVE)
 
     async def update(self, user_id: str, changes: dict[str, Any]) -> Document | None:
         """Apply changes to a live user and return the updated document."""
-        return await self.users.find_one_and_update(
-            {"_id": user_id, **_LIVE}, {"$set": changes}, return_document=ReturnDocument.AFTER)
+        return await self.keyed.update(user_id, _LIVE, {"$set": changes})
 
     async def mark_deleting(self, user_id: str, now: datetime) -> bool:
         """Start deleting a user: from now on it cannot log in or be found."""
-        result = await self.users.update_one({"_id": user_id, **_LIVE},
-                                             {"$set": {"deleting_at": now}})
-        return result.modified_count == 1
+        marked = await self.keyed.update(user_id, _LIVE, {"$set": {"deleting_at": now}})
+        return marked is not None
 
     async def purge(self, user_id: str) -> None:
         """Remove a user marked deleting and everything it owns (idempotent)."""

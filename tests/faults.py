@@ -85,6 +85,7 @@ class Run:
         quiet = self.workdir / "quiet.csv"
         quiet.write_text("ts,symbol,price\n0,XYZ,1\n")
         env = {"MONGO_URI": ferretdb.uri, "MONGO_DB": db_name,
+               "FERRETDB_SQLITE_DIR": str(ferretdb.sqlite_dir),
                "REDIS_URL": redis_server.url, "JWT_SECRET": SECRET,
                "MARKET_SYMBOLS": "replay:AAPL,XYZ", "REPLAY_FILE": str(quiet),
                "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1", "LOG_LEVEL": "WARNING",

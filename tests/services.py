@@ -50,7 +50,8 @@ class FerretDBProcess:
             raise RuntimeError(f"{binary} is missing: run `make setup`")
         self.port = port or free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}/"
-        (data_dir / "ferretdb").mkdir(parents=True, exist_ok=True)
+        self.sqlite_dir = data_dir / "ferretdb"
+        self.sqlite_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
             ferretdb_command(binary, data_dir, self.port),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)

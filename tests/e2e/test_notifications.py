@@ -5,6 +5,7 @@ import email
 import socket
 import threading
 from dataclasses import replace
+from datetime import timedelta
 
 import pytest
 from aiohttp import web
@@ -160,32 +161,55 @@ async def test_the_same_event_never_makes_two_messages(servers, settings, smtp):
     assert len(smtp.received) == 1
 
 
+def crashed_row(key: str, status: str, user_id: str, now, lease_until) -> dict:
+    return {"_id": f"{key}:email", "user_id": user_id, "kind": "order_filled",
+            "channel": "email", "data": {"symbol": "AAPL", "type": "limit", "side": "buy",
+                                         "quantity": "1", "filled_price": key},
+            "status": status, "attempts": 1 if status == "sending" else 0, "last_error": None,
+            "next_attempt_at": now, "lease_until": lease_until, "created_at": now,
+            "updated_at": now}
+
+
 async def test_messages_written_before_a_crash_are_delivered_after_restart(servers, settings,
                                                                             smtp, clock):
     api = await start(servers, with_smtp(settings, smtp.port))
     tokens = await api.account()
+    # As a crash leaves them: written to the outbox but not yet listed as due,
+    # one never tried and one cut off mid-send (its lease over).
+    now = clock()
+    await api.app[keys.STORE].db["outbox"].insert_many([
+        crashed_row("written", "pending", tokens["user"]["id"], now, None),
+        crashed_row("cut-off", "sending", tokens["user"]["id"], now, now)])
+    api.app[keys.OUTBOX].nudge()
+    await api.app[keys.OUTBOX].quiet()
+    assert smtp.received == []  # not listed: only a restart finds them
     await servers.stop(api)
-    # As a crash leaves them: one row written but never tried, one cut off mid-send.
-    db_rows = []
-    for key, status in (("written", "pending"), ("cut-off", "sending")):
-        now = clock()
-        db_rows.append({"_id": f"{key}:email", "user_id": tokens["user"]["id"],
-                        "kind": "order_filled", "channel": "email",
-                        "data": {"symbol": "AAPL", "type": "limit", "side": "buy",
-                                 "quantity": "1", "filled_price": key},
-                        "status": status, "attempts": 1 if status == "sending" else 0,
-                        "last_error": None, "next_attempt_at": now, "lease_until": now,
-                        "created_at": now, "updated_at": now})
     again = await start(servers, with_smtp(settings, smtp.port))
-    await again.app[keys.STORE].outbox.add(db_rows)
-    again.app[keys.OUTBOX].nudge()
+    await until(lambda: len(smtp.received) == 2)
     await again.app[keys.OUTBOX].quiet()
-    assert [m["Subject"] for m in smtp.received] == ["AAPL limit order filled at written"]
-    await servers.stop(again)  # put the cut-off row back at the next start
-    third = await start(servers, with_smtp(settings, smtp.port))
-    await third.app[keys.OUTBOX].quiet()
     assert sorted(m["Subject"] for m in smtp.received) == [
         "AAPL limit order filled at cut-off", "AAPL limit order filled at written"]
+
+
+async def test_a_message_whose_sender_stopped_mid_send_is_sent_when_its_lease_ends(
+        servers, settings, smtp, clock, later):
+    """In a cluster a sender may die while the others run on: no restart comes."""
+    api = await start(servers, with_smtp(settings, smtp.port))
+    tokens = await api.account()
+    outbox = api.app[keys.STORE].outbox
+    # As a claim leaves it: sending, and listed as due when its lease ends.
+    lease_until = clock() + timedelta(seconds=60)
+    await outbox.add([crashed_row("cut-off", "sending", tokens["user"]["id"], clock(),
+                                  lease_until)])
+    await outbox.queue.insert_one({"_id": "cut-off:email", "next_attempt_at": lease_until})
+    api.app[keys.OUTBOX].nudge()
+    await api.app[keys.OUTBOX].quiet()
+    assert smtp.received == []  # the lease still runs
+    later(seconds=61)
+    api.app[keys.OUTBOX].nudge()
+    await until(lambda: len(smtp.received) == 1)
+    assert smtp.received[0]["Subject"] == "AAPL limit order filled at cut-off"
+    assert (await outbox.keyed.get("cut-off:email"))["status"] == "sent"
 
 
 async def test_a_hanging_mail_server_does_not_delay_a_stop_loss(servers, settings):

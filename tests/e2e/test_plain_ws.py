@@ -102,9 +102,10 @@ async def test_without_a_valid_token_the_connection_is_refused_and_closed(api):
 async def test_logging_out_closes_the_sessions_plain_websockets(api):
     tokens = await api.account()
     ws = await connect(api, tokens["access_token"])
+    sock = PlainSocket(ws)
+    assert (await sock.call("whoami"))["ok"] is True  # the server has let it in
     status, _ = await api.call("POST", "/api/v1/auth/logout", token=tokens["access_token"])
     assert status == 204
-    sock = PlainSocket(ws)
     assert (await sock.receive())["type"] == "session_revoked"
     assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
 

@@ -12,12 +12,14 @@ from trading.errors import EmailTaken
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture
-async def store(mongo_uri, db_name):
+@pytest.fixture(params=["guards in the filter", "guards checked here"])
+async def store(request, mongo_uri, db_name):
+    """Both ways of guarding an update (store/keyed.py): in the filter, as on MongoDB,
+    and checked by this process, as against FerretDB."""
     client = await connect(mongo_uri)
     db = client[db_name]
     await ensure_indexes(db)
-    yield Store(db)
+    yield Store(db, check_here=request.param == "guards checked here")
     await client.close()
 
 

@@ -28,7 +28,7 @@ from server.engine import TradingEngine
 from server.events import EventPublisher
 from server.reset import reset_account
 from store.check import check_books
-from store.database import connect, ensure_indexes
+from store.database import connect, ensure_indexes, is_ferretdb
 from store.store import Store
 from trading.errors import PaperDeskError
 from trading.market import Quote, Universe
@@ -56,9 +56,10 @@ class TradingSession(RuleBasedStateMachine):
         universe = Universe.parse("sim:AAA=100,BBB=50")
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
-        events = EventPublisher(Store(db).events, Store(db).accounts,
+        store = Store(db, check_here=self.run(is_ferretdb(self.client)))
+        events = EventPublisher(store.events, store.accounts,
                                 socketio.AsyncServer(async_mode="aiohttp"), lambda: self.now)
-        self.engine = TradingEngine(Store(db), self.hub, self.account_rules, Decimal(100_000),
+        self.engine = TradingEngine(store, self.hub, self.account_rules, Decimal(100_000),
                                     "USD", events, lambda: self.now)
 
     def run(self, coroutine):  # type: ignore[no-untyped-def]

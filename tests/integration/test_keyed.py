@@ -1,0 +1,107 @@
+"""Guards checked in this process decide as the database's own filter does, and
+FerretDB's lookups by _id use the index store/sqlite_ids.py adds."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from contextlib import closing
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pymongo import MongoClient
+
+from store.database import connect, ensure_indexes
+from store.keyed import Keyed, matches
+from store.sqlite_ids import SUFFIX, add_id_lookups
+
+BASE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
+
+scalars = st.one_of(st.none(), st.integers(-3, 3), st.sampled_from(["a", "b", "open"]),
+                    st.integers(0, 3).map(lambda n: BASE + timedelta(seconds=n)))
+numbers = st.integers(-3, 3) | st.integers(0, 3).map(lambda n: BASE + timedelta(seconds=n))
+names = st.sampled_from(["a", "b", "c"])
+# Shaped like the stored documents the guards look at: plain values, a list
+# of op ids (pending_ops) and a step that is null or names its op (pending).
+documents = st.fixed_dictionaries({}, optional={
+    "x": scalars, "y": scalars, "ops": st.lists(names, max_size=3),
+    "pending": st.none() | st.fixed_dictionaries({"op": names})})
+
+
+def conditions(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
+    return st.one_of(
+        values, st.fixed_dictionaries({"$ne": values}),
+        st.fixed_dictionaries({"$in": st.lists(values, min_size=1, max_size=3)}),
+        st.dictionaries(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), numbers, min_size=1))
+
+
+guards = st.fixed_dictionaries({}, optional={
+    "x": conditions(scalars), "y": conditions(scalars), "ops": conditions(names),
+    "pending": st.none() | st.fixed_dictionaries({"$ne": st.none()}),
+    "pending.op": conditions(st.none() | names)})
+
+
+@pytest.fixture
+async def collection(mongo_uri, db_name):
+    client = await connect(mongo_uri)
+    yield client[db_name]["guards"]
+    await client.close()
+
+
+@pytest.fixture
+def sync_collection(mongo_uri, db_name):
+    client: MongoClient[dict[str, object]] = MongoClient(mongo_uri, tz_aware=True)
+    yield client[db_name]["guards"]
+    client.close()
+
+
+@settings(max_examples=300, derandomize=True, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(doc=documents, guard=guards)
+def test_a_guard_checked_here_decides_as_the_database_filter_does(sync_collection, doc, guard):
+    sync_collection.replace_one({"_id": 1}, doc, upsert=True)
+    database_says = sync_collection.count_documents({"_id": 1, **guard}) == 1
+    assert matches({"_id": 1, **doc}, guard) == database_says, (doc, guard)
+
+
+def test_unsupported_guard_operators_are_refused():
+    with pytest.raises(ValueError, match=r"\$exists"):
+        matches({"x": 1}, {"x": {"$exists": True}})
+
+
+@pytest.mark.parametrize("check_here", [False, True])
+async def test_only_one_of_many_concurrent_claims_wins(collection, check_here):
+    keyed = Keyed(collection, check_here)
+    await collection.insert_one({"_id": "t", "status": "open", "claims": 0})
+    won = await asyncio.gather(*(keyed.update("t", {"status": "open"},
+                                              {"$set": {"status": "closing"},
+                                               "$inc": {"claims": 1}}) for _ in range(20)))
+    assert sum(doc is not None for doc in won) == 1
+    assert (await keyed.get("t"))["claims"] == 1
+
+
+async def test_ferretdb_lookups_by_id_use_the_added_index(
+        mongo_uri, db_name, ferretdb_sqlite_dir: Path | None):
+    if ferretdb_sqlite_dir is None:
+        pytest.skip("MongoDB indexes _id itself")
+    client = await connect(mongo_uri)
+    db = client[db_name]
+    await ensure_indexes(db)
+    await db["trades"].insert_one({"_id": "t1", "status": "open"})
+    database_file = ferretdb_sqlite_dir / f"{db_name}.sqlite"
+    assert add_id_lookups(database_file) > 0
+    assert add_id_lookups(database_file) == 0  # once is enough
+    with closing(sqlite3.connect(database_file)) as sql:
+        table = sql.execute('SELECT table_name FROM "_ferretdb_collections" WHERE name = ?',
+                            ("trades",)).fetchone()[0]
+        plan = " ".join(str(row) for row in sql.execute(
+            f'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "{table}" '  # noqa: S608
+            "WHERE _ferretdb_sjson->'$._id' = ?", ('"t1"',)))
+    assert f"USING INDEX {table}{SUFFIX}" in plan
+    # FerretDB still reads and writes through it.
+    await db["trades"].update_one({"_id": "t1"}, {"$set": {"status": "closed"}})
+    assert (await db["trades"].find_one({"_id": "t1"}))["status"] == "closed"
+    await client.close()
