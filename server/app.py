@@ -173,7 +173,8 @@ async def _notifications(email: Channel | None, app: web.Application) -> AsyncIt
         channels["sms"] = sms
     worker = OutboxWorker(store.outbox, store.users, channels, app[keys.CLOCK],
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
-                          retry_max=settings.retry_max, send_timeout=settings.send_timeout)
+                          retry_max=settings.retry_max, send_timeout=settings.send_timeout,
+                          lanes=store.lanes)
     app[keys.OUTBOX] = worker
     worker.start()
     try:

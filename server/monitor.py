@@ -266,6 +266,10 @@ class Monitor:
             task.add_done_callback(self.tasks.discard)
 
     async def fire(self, trigger: Trigger, price: Decimal) -> None:
+        async with self.engine.store.lanes.urgent():
+            await self._fire(trigger, price)
+
+    async def _fire(self, trigger: Trigger, price: Decimal) -> None:
         kind, ref = trigger.ref.split(":", 1)
         try:
             if self.may_fire is not None and not await self.may_fire():

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from store.alerts import AlertStore
 from store.database import Database
+from store.lanes import Lanes
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
@@ -34,6 +35,8 @@ class Store:
         self.alerts = AlertStore(db, check_here)
         self.outbox = OutboxStore(db, check_here)
         self.inbox = InboxStore(db, check_here)
+        # One connection against FerretDB: let fires go before notifications.
+        self.lanes = Lanes(enabled=check_here)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""
