@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from store.database import Database, Document
-from store.keyed import Keyed
+from store.keyed import Keyed, OneConnection
 
 
 class AlertStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.alerts = db["alerts"]
-        self.keyed = Keyed(self.alerts, check_here)
+        self.keyed = Keyed(self.alerts, one)
 
     async def insert(self, alert: Document) -> None:
         await self.alerts.insert_one(alert)

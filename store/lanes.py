@@ -15,6 +15,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
+from contextvars import ContextVar
+
+# Set inside urgent(): such database calls go first (store/keyed.py: OneConnection).
+URGENT: ContextVar[bool] = ContextVar("urgent", default=False)
 
 
 class Lanes:
@@ -30,9 +34,11 @@ class Lanes:
         """Mark money-moving work under way."""
         self._urgent += 1
         self._clear.clear()
+        token = URGENT.set(True)
         try:
             yield
         finally:
+            URGENT.reset(token)
             self._urgent -= 1
             if not self._urgent:
                 self._clear.set()

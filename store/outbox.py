@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
-from store.keyed import Keyed
+from store.keyed import Keyed, OneConnection
 
 
 class OutboxStore:
@@ -22,17 +22,17 @@ class OutboxStore:
     crash left unlisted, and ``due`` drops entries whose row has ended.
     """
 
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.outbox = db["outbox"]
         self.queue = db["outbox_due"]
-        self.keyed = Keyed(self.outbox, check_here)
+        self.keyed = Keyed(self.outbox, one)
 
     async def add(self, rows: list[Document]) -> int:
         """Queue rows; a row whose key is already queued is not queued again."""
         added = 0
         for row in rows:
             try:
-                await self.outbox.insert_one(row)
+                await self.keyed.call(self.outbox.insert_one, row)
             except DuplicateKeyError:
                 continue
             added += 1
@@ -41,8 +41,8 @@ class OutboxStore:
         return added
 
     async def _list(self, row_id: str, at: datetime) -> None:
-        await self.queue.update_one({"_id": row_id}, {"$set": {"next_attempt_at": at}},
-                                    upsert=True)
+        await self.keyed.call(self.queue.update_one, {"_id": row_id},
+                              {"$set": {"next_attempt_at": at}}, upsert=True)
 
     async def due(self, now: datetime, limit: int = 50) -> list[Document]:
         """Pending rows whose next attempt has come, and rows whose sender's lease ran out."""
@@ -77,7 +77,7 @@ class OutboxStore:
         if status == "pending":
             await self._list(row_id, fields["next_attempt_at"])
         else:
-            await self.queue.delete_one({"_id": row_id})
+            await self.keyed.call(self.queue.delete_one, {"_id": row_id})
 
     async def backlog(self) -> int:
         """Rows not yet sent, skipped or given up on."""
@@ -101,13 +101,13 @@ class OutboxStore:
 class InboxStore:
     """In-app notifications a user can list and mark read."""
 
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.inbox = db["notifications"]
-        self.keyed = Keyed(self.inbox, check_here)
+        self.keyed = Keyed(self.inbox, one)
 
     async def add(self, note: Document) -> bool:
         try:
-            await self.inbox.insert_one(note)
+            await self.keyed.call(self.inbox.insert_one, note)
         except DuplicateKeyError:
             return False
         return True

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from store.database import Database, Document
-from store.keyed import Keyed
+from store.keyed import Keyed, OneConnection
 
 _ACTIVE = {"revoked_at": None}
 
 
 class SessionStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.sessions = db["sessions"]
-        self.keyed = Keyed(self.sessions, check_here)
+        self.keyed = Keyed(self.sessions, one)
 
     async def create(self, session_id: str, user_id: str, refresh_jti: str,
                      now: datetime, expires_at: datetime) -> None:

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from store.alerts import AlertStore
 from store.database import Database
+from store.keyed import OneConnection
 from store.lanes import Lanes
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
@@ -22,19 +23,20 @@ class Store:
     def __init__(self, db: Database, check_here: bool = False) -> None:
         """check_here: test update guards in this process (FerretDB; see store/keyed.py)."""
         self.db = db
-        self.users = UserStore(db, check_here)
-        self.sessions = SessionStore(db, check_here)
+        one = OneConnection() if check_here else None
+        self.users = UserStore(db, one)
+        self.sessions = SessionStore(db, one)
         self.resets = ResetStore(db)
         self.verifications = ResetStore(db, "email_verifications")
         self.watchlists = WatchlistStore(db)
-        self.accounts = AccountStore(db, check_here)
-        self.orders = OrderStore(db, check_here)
-        self.trades = TradeStore(db, check_here)
-        self.ledger = LedgerStore(db)
-        self.events = EventStore(db)
-        self.alerts = AlertStore(db, check_here)
-        self.outbox = OutboxStore(db, check_here)
-        self.inbox = InboxStore(db, check_here)
+        self.accounts = AccountStore(db, one)
+        self.orders = OrderStore(db, one)
+        self.trades = TradeStore(db, one)
+        self.ledger = LedgerStore(db, one)
+        self.events = EventStore(db, one)
+        self.alerts = AlertStore(db, one)
+        self.outbox = OutboxStore(db, one)
+        self.inbox = InboxStore(db, one)
         # One connection against FerretDB: let fires go before notifications.
         self.lanes = Lanes(enabled=check_here)
 

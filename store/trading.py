@@ -17,15 +17,15 @@ from pymongo import ASCENDING
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
-from store.keyed import Keyed
+from store.keyed import Keyed, OneConnection
 
 Units = int
 
 
 class AccountStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.accounts = db["accounts"]
-        self.keyed = Keyed(self.accounts, check_here)
+        self.keyed = Keyed(self.accounts, one)
 
     async def get_or_create(self, user_id: str, initial: Units, currency: str,
                             now: datetime) -> Document:
@@ -93,14 +93,14 @@ class AccountStore:
 
 
 class OrderStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.orders = db["orders"]
-        self.keyed = Keyed(self.orders, check_here)
+        self.keyed = Keyed(self.orders, one)
 
     async def insert(self, order: Document) -> Document | None:
         """Insert a new order; on a repeated client_order_id return the existing one."""
         try:
-            await self.orders.insert_one(order)
+            await self.keyed.call(self.orders.insert_one, order)
         except DuplicateKeyError:
             return await self.orders.find_one({"user_id": order["user_id"],
                                                "client_order_id": order["client_order_id"]})
@@ -136,14 +136,14 @@ class OrderStore:
 
 
 class TradeStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.trades = db["trades"]
-        self.keyed = Keyed(self.trades, check_here)
+        self.keyed = Keyed(self.trades, one)
 
     async def insert(self, trade: Document) -> None:
         # A duplicate was inserted by an earlier attempt of the same step.
         with contextlib.suppress(DuplicateKeyError):
-            await self.trades.insert_one(trade)
+            await self.keyed.call(self.trades.insert_one, trade)
 
     async def get(self, user_id: str, trade_id: str) -> Document | None:
         return await self.keyed.get(trade_id, user_id=user_id)
@@ -185,8 +185,9 @@ class TradeStore:
 
 
 class LedgerStore:
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.ledger = db["ledger"]
+        self.keyed = Keyed(self.ledger, one)
 
     async def record(self, entry_id: str, user_id: str, amount: Units, reason: str,
                      reference: str, now: datetime) -> None:
@@ -194,8 +195,9 @@ class LedgerStore:
         if amount == 0:
             return
         with contextlib.suppress(DuplicateKeyError):
-            await self.ledger.insert_one({"_id": entry_id, "user_id": user_id, "amount": amount,
-                                          "reason": reason, "reference": reference, "at": now})
+            await self.keyed.call(self.ledger.insert_one,
+                                  {"_id": entry_id, "user_id": user_id, "amount": amount,
+                                   "reason": reason, "reference": reference, "at": now})
 
     async def total(self, user_id: str) -> Units:
         return sum([doc["amount"] async for doc in self.ledger.find({"user_id": user_id},
@@ -209,14 +211,15 @@ class EventStore:
     number_events); this store keeps the events themselves.
     """
 
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.events = db["events"]
+        self.keyed = Keyed(self.events, one)
 
     async def append(self, user_id: str, events: list[tuple[str, dict[str, Any]]],
                      first: int, now: datetime) -> list[int]:
         """Store events numbered from first on; return their numbers."""
         seqs = list(range(first, first + len(events)))
-        await self.events.insert_many([
+        await self.keyed.call(self.events.insert_many, [
             {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,
              "data": data, "at": now} for seq, (kind, data) in zip(seqs, events, strict=True)])
         return seqs

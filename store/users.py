@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
-from store.keyed import Keyed
+from store.keyed import Keyed, OneConnection
 from trading.errors import EmailTaken
 
 # Collections whose documents belong to one user (field user_id); deleting an
@@ -21,10 +21,10 @@ _LIVE = {"deleting_at": None}
 
 
 class UserStore:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.db = db
         self.users = db["users"]
-        self.keyed = Keyed(self.users, check_here)
+        self.keyed = Keyed(self.users, one)
 
     async def create(self, user: Document) -> None:
         """Insert a new user; raise EmailTaken if the email is in use."""

@@ -209,6 +209,7 @@ async def test_a_message_whose_sender_stopped_mid_send_is_sent_when_its_lease_en
     api.app[keys.OUTBOX].nudge()
     await until(lambda: len(smtp.received) == 1)
     assert smtp.received[0]["Subject"] == "AAPL limit order filled at cut-off"
+    await api.app[keys.OUTBOX].quiet()  # its delivery recorded
     assert (await outbox.keyed.get("cut-off:email"))["status"] == "sent"
 
 

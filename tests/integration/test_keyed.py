@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from pymongo import MongoClient
 
 from store.database import connect, ensure_indexes
-from store.keyed import Keyed, matches
+from store.keyed import Keyed, OneConnection, matches
 from store.sqlite_ids import SUFFIX, add_id_lookups
 
 BASE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -74,7 +74,7 @@ def test_unsupported_guard_operators_are_refused():
 
 @pytest.mark.parametrize("check_here", [False, True])
 async def test_only_one_of_many_concurrent_claims_wins(collection, check_here):
-    keyed = Keyed(collection, check_here)
+    keyed = Keyed(collection, OneConnection() if check_here else None)
     await collection.insert_one({"_id": "t", "status": "open", "claims": 0})
     won = await asyncio.gather(*(keyed.update("t", {"status": "open"},
                                               {"$set": {"status": "closing"},

@@ -1,7 +1,9 @@
-"""Notification bookkeeping waits while fires write, but never for long."""
+"""Fires go first: notification bookkeeping waits for them (never for long), and
+their database calls jump the queue on the one FerretDB connection."""
 
 import asyncio
 
+from store.keyed import OneConnection
 from store.lanes import Lanes
 
 
@@ -31,3 +33,34 @@ async def test_nothing_waits_when_disabled_or_idle():
         else:
             async with asyncio.timeout(1):
                 await lanes.clear()
+
+
+async def test_database_calls_take_turns_urgent_ones_first():
+    one, order, gate = OneConnection(), [], asyncio.Event()
+
+    async def call(name: str) -> None:
+        order.append(f"{name} starts")
+        if name == "first":
+            await gate.wait()
+        order.append(f"{name} ends")
+
+    async def urgent_call(lanes: Lanes) -> None:
+        async with lanes.urgent():
+            await one.call(call, "urgent")
+
+    first = asyncio.create_task(one.call(call, "first"))
+    await asyncio.sleep(0)
+    normal = asyncio.create_task(one.call(call, "normal"))
+    cancelled = asyncio.create_task(one.call(call, "cancelled"))
+    urgent = asyncio.create_task(urgent_call(Lanes(enabled=True)))
+    for _ in range(3):
+        await asyncio.sleep(0)
+    cancelled.cancel()
+    gate.set()
+    await asyncio.gather(first, normal, urgent)
+    assert cancelled.cancelled()
+    assert order == ["first starts", "first ends", "urgent starts", "urgent ends",
+                     "normal starts", "normal ends"]
+    # Free again: the next call goes straight through.
+    async with asyncio.timeout(1):
+        await one.call(call, "later")
