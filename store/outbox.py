@@ -50,7 +50,11 @@ class OutboxStore:
         async for entry in self.queue.find({"next_attempt_at": {"$lte": now}}).limit(limit):
             row = await self.keyed.get(entry["_id"])
             if row is None or row["status"] not in ("pending", "sending"):
-                await self.queue.delete_one({"_id": entry["_id"]})  # ended, or its user deleted
+                # Ended, or its user deleted.
+                await self.keyed.call(self.queue.delete_one, {"_id": entry["_id"]})
+                continue
+            if row["status"] == "sending" and (row.get("lease_until") or now) > now:
+                await self._list(row["_id"], row["lease_until"])  # being sent: due when it ends
                 continue
             if row["status"] == "sending":  # its sender stopped before finishing
                 row = await self.keyed.update(
