@@ -230,6 +230,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     finally:
         if alone:
             await monitor.stop()
+        await engine.fills.close()
 
 
 async def cluster(app: web.Application) -> AsyncIterator[None]:

@@ -21,7 +21,8 @@ from typing import Any
 
 from feeds.hub import PriceHub
 from server.auth import new_id
-from server.events import EventPublisher
+from server.events import Event, EventPublisher
+from server.fills import MarketFills
 from server.views import account_view, balances_view, order_view, trade_view
 from store.database import Document, stored_time
 from store.store import Store
@@ -86,6 +87,7 @@ class TradingEngine:
         # With several processes: this one's cluster node id, written into every
         # journaled step, so the leader's sweep leaves the steps of live processes alone.
         self.node: str | None = None
+        self.fills = MarketFills(self)
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -163,15 +165,13 @@ class TradingEngine:
         }
         if market is not None:
             order["pending"] = self._open_step(order, self.rules.fill_price(request.side, market))
-        else:
-            order["pending"] = self._reserve_step(order, request)
+            return await self.fills.fill(order)
+        order["pending"] = self._reserve_step(order, request)
         existing = await self.store.orders.insert(order)
         if existing is not None:
             if existing["fingerprint"] != order["fingerprint"]:
                 raise DuplicateClientOrderId(details={"order_id": existing["_id"]})
             return existing
-        if market is not None:
-            return await self._open(order)
         return await self._reserve(order)
 
     def _open_step(self, order: Document, price: Decimal) -> Document:
@@ -189,25 +189,28 @@ class TradingEngine:
                   + self.rules.commission(price, request.quantity))
         return {"op": f"reserve:{order['_id']}", "amount": to_units(amount), "node": self.node}
 
-    async def _open(self, order: Document) -> Document:
+    @staticmethod
+    def open_changes(step: Document) -> dict[str, int]:
+        """What an open step takes from its account (an $inc)."""
+        cost = step["margin"] + step["fee"]
+        return {"available": -cost, "margin_used": step["margin"], "cash": -step["fee"],
+                "fees": step["fee"]}
+
+    async def refuse_open(self, order: Document) -> None:
+        """Reject a new order its account cannot pay for, and raise InsufficientFunds."""
         step = order["pending"]
         cost = step["margin"] + step["fee"]
-        applied = await self.store.accounts.apply(
-            order["user_id"], step["op"],
-            {"available": -cost, "margin_used": step["margin"], "cash": -step["fee"],
-             "fees": step["fee"]}, self.now(), need_available=cost)
-        if not applied:
-            await self._reject(order, "insufficient_funds")
-            account = await self.account(order["user_id"])
-            raise InsufficientFunds(
-                f"This order needs {show(from_units(cost))} {self.currency} available.",
-                details={"order_id": order["_id"], "needed": show(from_units(cost)),
-                         "available": show(from_units(account["available"]))})
-        return await self._finish_open(order)
+        await self._reject(order, "insufficient_funds")
+        account = await self.account(order["user_id"])
+        raise InsufficientFunds(
+            f"This order needs {show(from_units(cost))} {self.currency} available.",
+            details={"order_id": order["_id"], "needed": show(from_units(cost)),
+                     "available": show(from_units(account["available"]))})
 
-    async def _finish_open(self, order: Document) -> Document:
-        step, user_id, now = order["pending"], order["user_id"], self.now()
-        trade = {
+    def new_trade(self, order: Document, now: datetime) -> Document:
+        """The trade an order's open (or fill) step opens."""
+        step, user_id = order["pending"], order["user_id"]
+        return {
             "_id": order["_id"], "user_id": user_id, "order_id": order["_id"],
             "symbol": order["symbol"], "side": order["side"], "quantity": order["quantity"],
             "initial_quantity": order["quantity"], "entry_price": step["price"],
@@ -218,19 +221,31 @@ class TradingEngine:
             "pending": None, "exits": [], "opened_at": now, "closed_at": None,
             "close_reason": None, "close_price": None,
         }
+
+    @staticmethod
+    def fill_changes(order: Document, now: datetime) -> Document:
+        """The fields an order's open (or fill) step sets when it ends."""
+        return {"status": "filled", "filled_price": order["pending"]["price"], "filled_at": now,
+                "trade_id": order["_id"]}
+
+    def opened_events(self, order: Document, trade: Document) -> list[Event]:
+        return [("order_update", {"order": order_view(order)}),
+                ("trade_update", {"event": "opened", "reason": None,
+                                  "trade": trade_view(trade, self.prices())})]
+
+    async def _finish_open(self, order: Document) -> Document:
+        step, user_id, now = order["pending"], order["user_id"], self.now()
+        trade = self.new_trade(order, now)
         await self.store.trades.insert(trade)
         await self.store.ledger.record(f"{step['op']}:fee", user_id, -step["fee"], "commission",
                                        order["_id"], now)
         filled = await self.store.orders.update(
             order["_id"], {"pending.op": step["op"]},
-            {"status": "filled", "filled_price": step["price"], "filled_at": now,
-             "trade_id": trade["_id"], "pending": None})
+            {**self.fill_changes(order, now), "pending": None})
         result = filled or await self.store.orders.get(user_id, order["_id"]) or order
         self.changed("order", result)
         self.changed("trade", trade)
-        await self._announce(user_id, step["op"], ("order_update", {"order": order_view(result)}),
-                             ("trade_update", {"event": "opened", "reason": None,
-                                               "trade": trade_view(trade, self.prices())}))
+        await self._announce(user_id, step["op"], *self.opened_events(result, trade))
         return result
 
     async def _reserve(self, order: Document) -> Document:

@@ -31,7 +31,19 @@ class EventPublisher:
 
     async def publish_numbered(self, user_id: str, last_seq: int, events: list[Event]) -> None:
         """Store and emit events already numbered up to last_seq."""
-        first = last_seq - len(events) + 1
-        seqs = await self.store.append(user_id, events, first, self.clock())
-        for seq, (kind, data) in zip(seqs, events, strict=True):
-            await self.sio.emit(kind, {"seq": seq, **data}, room=user_room(user_id))
+        await self.publish_groups([(user_id, last_seq, events)])
+
+    async def publish_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
+        """publish_numbered, for several (user_id, last_seq, events), stored in one call."""
+        await self.store_groups(groups)
+        await self.emit_groups(groups)
+
+    async def store_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
+        await self.store.append_group(
+            [(user_id, events, last - len(events) + 1) for user_id, last, events in groups],
+            self.clock())
+
+    async def emit_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
+        for user_id, last, events in groups:
+            for seq, (kind, data) in enumerate(events, start=last - len(events) + 1):
+                await self.sio.emit(kind, {"seq": seq, **data}, room=user_room(user_id))

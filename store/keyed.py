@@ -83,6 +83,8 @@ def _condition(value: Any, condition: Any) -> bool:
             ok = not _equals(value, operand)
         elif op == "$in":
             ok = any(_equals(value, item) for item in operand)
+        elif op == "$nin":
+            ok = not any(_equals(value, item) for item in operand)
         elif op in ("$gte", "$gt", "$lte", "$lt"):
             ok = _compare(value, op, operand)
         else:
@@ -96,7 +98,7 @@ def matches(doc: Mapping[str, Any], guard: Mapping[str, Any]) -> bool:
     """Whether doc satisfies guard, as a MongoDB filter would decide.
 
     Supports what the stores use: equality (dotted paths, null, array
-    elements), $ne, $in, $gt, $gte, $lt and $lte.
+    elements), $ne, $in, $nin, $gt, $gte, $lt and $lte.
     """
     return all(_condition(_lookup(doc, path), condition) for path, condition in guard.items())
 

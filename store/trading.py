@@ -13,13 +13,29 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
-from pymongo.errors import DuplicateKeyError
+from pymongo import ASCENDING, UpdateOne
+from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from store.database import Database, Document
 from store.keyed import Keyed, OneConnection
 
 Units = int
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
+    """Insert docs in one call, skipping any whose key is taken; return the skipped indexes."""
+    if not docs:
+        return set()
+    try:
+        await keyed.call(keyed.collection.insert_many, docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if error.details.get("writeConcernErrors") or any(
+                e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()
 
 
 class AccountStore:
@@ -59,6 +75,18 @@ class AccountStore:
             return True
         return await self.has_op(user_id, op)
 
+    async def apply_group(self, user_id: str, ops: list[str], changes: dict[str, Units],
+                          now: datetime, need_available: Units) -> Document | None:
+        """Apply the summed changes of several new ops in one update; return the account after.
+
+        Applies only if available funds cover need_available and none of the
+        ops was applied before; otherwise changes nothing and returns None.
+        """
+        return await self.keyed.update(
+            user_id, {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}},
+            {"$inc": changes, "$push": {"pending_ops": {"$each": ops}},
+             "$set": {"updated_at": now}})
+
     async def has_op(self, user_id: str, op: str) -> bool:
         return await self.keyed.get(user_id, pending_ops=op) is not None
 
@@ -70,6 +98,11 @@ class AccountStore:
         """
         return await self.keyed.update(
             user_id, {}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}})
+
+    async def finish_group(self, user_id: str, ops: list[str], events: int) -> Document | None:
+        """finish, for several ops at once."""
+        return await self.keyed.update(
+            user_id, {}, {"$pullAll": {"pending_ops": ops}, "$inc": {"event_seq": events}})
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""
@@ -106,8 +139,33 @@ class OrderStore:
                                                "client_order_id": order["client_order_id"]})
         return None
 
+    async def insert_group(self, orders: list[Document]) -> dict[int, Document | None]:
+        """Insert new orders in one call; for each whose client_order_id is taken, by index,
+        the order that holds it."""
+        taken = await insert_new(self.keyed, orders)
+        return {index: await self.keyed.call(self.orders.find_one, {
+            "user_id": orders[index]["user_id"],
+            "client_order_id": orders[index]["client_order_id"]}) for index in sorted(taken)}
+
     async def get(self, user_id: str, order_id: str) -> Document | None:
         return await self.keyed.get(order_id, user_id=user_id)
+
+    async def end_steps(self, ends: list[tuple[str, str, Document]]) -> None:
+        """For each (order id, op, changes): apply changes to an order whose step op the
+        caller is running, and end the step, all in one call.
+
+        Against FerretDB the filter is the _id alone (a wider one reads the whole
+        collection, see store/keyed.py); the caller owns these steps, and nothing
+        else changes an order while it has one (recovery runs before requests,
+        or in a cluster only for steps of processes that are gone).
+        """
+        if not ends:
+            return
+        here = self.keyed.one is not None
+        await self.keyed.call(self.orders.bulk_write, [
+            UpdateOne({"_id": order_id} if here else {"_id": order_id, "pending.op": op},
+                      {"$set": {**changes, "pending": None}}) for order_id, op, changes in ends],
+            ordered=False)
 
     async def update(self, order_id: str, expect: Document, changes: Document) -> Document | None:
         """Apply changes if the order still matches expect; return it updated."""
@@ -144,6 +202,10 @@ class TradeStore:
         # A duplicate was inserted by an earlier attempt of the same step.
         with contextlib.suppress(DuplicateKeyError):
             await self.keyed.call(self.trades.insert_one, trade)
+
+    async def insert_group(self, trades: list[Document]) -> None:
+        """insert, for several trades in one call."""
+        await insert_new(self.keyed, trades)
 
     async def get(self, user_id: str, trade_id: str) -> Document | None:
         return await self.keyed.get(trade_id, user_id=user_id)
@@ -184,6 +246,12 @@ class TradeStore:
         return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]
 
 
+def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, reference: str,
+                 now: datetime) -> Document:
+    return {"_id": entry_id, "user_id": user_id, "amount": amount, "reason": reason,
+            "reference": reference, "at": now}
+
+
 class LedgerStore:
     def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.ledger = db["ledger"]
@@ -196,8 +264,11 @@ class LedgerStore:
             return
         with contextlib.suppress(DuplicateKeyError):
             await self.keyed.call(self.ledger.insert_one,
-                                  {"_id": entry_id, "user_id": user_id, "amount": amount,
-                                   "reason": reason, "reference": reference, "at": now})
+                                  ledger_entry(entry_id, user_id, amount, reason, reference, now))
+
+    async def record_group(self, entries: list[Document]) -> None:
+        """record, for several entries (made by ledger_entry) in one call."""
+        await insert_new(self.keyed, [entry for entry in entries if entry["amount"] != 0])
 
     async def total(self, user_id: str) -> Units:
         return sum([doc["amount"] async for doc in self.ledger.find({"user_id": user_id},
@@ -218,11 +289,17 @@ class EventStore:
     async def append(self, user_id: str, events: list[tuple[str, dict[str, Any]]],
                      first: int, now: datetime) -> list[int]:
         """Store events numbered from first on; return their numbers."""
-        seqs = list(range(first, first + len(events)))
+        await self.append_group([(user_id, events, first)], now)
+        return list(range(first, first + len(events)))
+
+    async def append_group(self, groups: list[tuple[str, list[tuple[str, dict[str, Any]]], int]],
+                           now: datetime) -> None:
+        """append, for several (user_id, events, first) in one call."""
         await self.keyed.call(self.events.insert_many, [
             {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,
-             "data": data, "at": now} for seq, (kind, data) in zip(seqs, events, strict=True)])
-        return seqs
+             "data": data, "at": now}
+            for user_id, events, first in groups
+            for seq, (kind, data) in enumerate(events, start=first)])
 
     async def after(self, user_id: str, seq: int, limit: int) -> list[Document]:
         cursor = self.events.find({"user_id": user_id, "seq": {"$gt": seq}}).sort(

@@ -48,7 +48,7 @@ async def trader(api):
 
 
 async def test_crash_before_the_account_moved_rejects_the_order(servers, settings, api, trader):
-    crash_at(api, "accounts", "apply")
+    crash_at(api, "accounts", "apply_group")
     status, body = await order(api, trader, client_order_id="c1")
     assert (status, body["error"]["code"]) == (500, "internal_error")
     again = await restart(servers, api, settings)
@@ -59,7 +59,8 @@ async def test_crash_before_the_account_moved_rejects_the_order(servers, setting
 
 
 @pytest.mark.parametrize(("repository", "method"), [
-    ("trades", "insert"), ("ledger", "record"), ("orders", "update"), ("accounts", "finish")])
+    ("trades", "insert_group"), ("ledger", "record_group"), ("orders", "end_steps"),
+    ("accounts", "finish_group")])
 async def test_crash_after_the_account_moved_completes_the_fill(servers, settings, api, trader,
                                                                 repository, method):
     crash_at(api, repository, method)

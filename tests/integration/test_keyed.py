@@ -35,6 +35,7 @@ def conditions(values: st.SearchStrategy[object]) -> st.SearchStrategy[object]:
     return st.one_of(
         values, st.fixed_dictionaries({"$ne": values}),
         st.fixed_dictionaries({"$in": st.lists(values, min_size=1, max_size=3)}),
+        st.fixed_dictionaries({"$nin": st.lists(values, min_size=1, max_size=3)}),
         st.dictionaries(st.sampled_from(["$gt", "$gte", "$lt", "$lte"]), numbers, min_size=1))
 
 

@@ -1,0 +1,116 @@
+"""Market orders placed at the same moment are written in groups (server/fills.py)."""
+
+import asyncio
+from decimal import Decimal
+
+import pytest
+
+from server import keys
+from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from trading.errors import DuplicateClientOrderId
+from trading.orders import OrderRequest, OrderType, Side
+
+
+def group_sizes(api, repository: str, method: str) -> list[int]:
+    """Record how many items each call of a store method carries (the call still runs)."""
+    target = getattr(api.app[keys.STORE], repository)
+    original = getattr(target, method)
+    sizes: list[int] = []
+
+    async def recorded(items, *args, **kwargs):
+        sizes.append(len(items))
+        return await original(items, *args, **kwargs)
+
+    setattr(target, method, recorded)
+    return sizes
+
+
+async def traders(api, count: int) -> list[str]:
+    tokens = [(await api.account(email=f"t{n}@example.com", name=f"T{n}"))["access_token"]
+              for n in range(count)]
+    set_price(api, "AAPL", "100")
+    return tokens
+
+
+async def test_orders_placed_together_share_their_writes_and_each_fills_once(api):
+    tokens = await traders(api, 3)
+    inserts = group_sizes(api, "orders", "insert_group")
+    results = await asyncio.gather(*(order(api, token, client_order_id=f"o{n}")
+                                     for n in range(8) for token in tokens))
+    assert [status for status, _ in results] == [201] * 24
+    assert {body["order"]["status"] for _, body in results} == {"filled"}
+    assert sum(inserts) == 24
+    assert len(inserts) < 24, inserts  # at least one call carried several orders
+    for token in tokens:
+        assert (await account(api, token))["margin_used"] == "8000"
+        _, trades = await api.call("GET", "/api/v1/trades?status=open", token=token)
+        assert len(trades["trades"]) == 8
+        # Every order announced as order, trade and account update, numbered without gaps.
+        _, events = await api.call("GET", "/api/v1/events?after=0", token=token)
+        assert [e["seq"] for e in events["events"]] == list(range(1, 25))
+        assert [e["type"] for e in events["events"]] == [
+            "order_update", "trade_update", "account_update"] * 8
+    await assert_books_balance(api)
+
+
+async def test_a_group_its_account_cannot_pay_for_in_full_is_charged_order_by_order(api):
+    [token] = await traders(api, 1)
+    # 100,000 of cash pays for three of these five orders (30,000 each).
+    results = await asyncio.gather(*(order(api, token, quantity="300") for _ in range(5)))
+    assert sorted(status for status, _ in results) == [201] * 3 + [400] * 2
+    assert {body["error"]["code"] for status, body in results if status == 400} == {
+        "insufficient_funds"}
+    acct = await account(api, token)
+    assert (acct["margin_used"], acct["available"]) == ("90000", "10000")
+    _, orders = await api.call("GET", "/api/v1/orders", token=token)
+    assert sorted(o["status"] for o in orders["orders"]) == ["filled"] * 3 + ["rejected"] * 2
+    await assert_books_balance(api)
+
+
+def market(client_order_id: str, quantity: int = 10) -> OrderRequest:
+    return OrderRequest("AAPL", Side.BUY, OrderType.MARKET, Decimal(quantity),
+                        client_order_id=client_order_id)
+
+
+async def test_one_client_order_id_twice_in_a_group_makes_one_order_and_answers_both(api):
+    [token] = await traders(api, 1)
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    engine = api.app[keys.ENGINE]
+    await engine.ensure_account(user_id)
+    inserts = group_sizes(api, "orders", "insert_group")
+    first, again, changed = await asyncio.gather(
+        engine.place_order(user_id, market("same")), engine.place_order(user_id, market("same")),
+        engine.place_order(user_id, market("same", quantity=11)), return_exceptions=True)
+    assert inserts == [3]  # one group
+    assert first["_id"] == again["_id"]
+    assert (first["status"], again["status"]) == ("filled", "filled")
+    assert isinstance(changed, DuplicateClientOrderId)
+    _, orders = await api.call("GET", "/api/v1/orders", token=token)
+    assert len(orders["orders"]) == 1
+    await assert_books_balance(api)
+
+
+async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
+    [token] = await traders(api, 1)
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    engine = api.app[keys.ENGINE]
+    inserts = api.app[keys.STORE].orders.insert_group
+    writing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def held(orders):
+        writing.set()
+        await go_on.wait()
+        return await inserts(orders)
+
+    api.app[keys.STORE].orders.insert_group = held
+    placing = asyncio.create_task(engine.place_order(user_id, market("c")))
+    await writing.wait()  # its group is being written
+    placing.cancel()  # and its client goes away
+    go_on.set()
+    with pytest.raises(asyncio.CancelledError):
+        await placing
+    await engine.fills.close()
+    _, orders = await api.call("GET", "/api/v1/orders", token=token)
+    assert [(o["client_order_id"], o["status"]) for o in orders["orders"]] == [("c", "filled")]
+    assert (await account(api, token))["margin_used"] == "1000"
+    await assert_books_balance(api)
