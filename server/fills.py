@@ -28,8 +28,9 @@ import asyncio
 import contextlib
 import logging
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from server.events import Event
 from server.views import balances_view
 from store.database import Document
 from store.trading import ledger_entry
@@ -39,7 +40,6 @@ if TYPE_CHECKING:
     from server.engine import TradingEngine
 
 log = logging.getLogger(__name__)
-Event = tuple[str, dict[str, Any]]
 Announced = list[tuple[str, int, list[Event]]]
 Answers = list[tuple["_Waiting", Document]]
 
@@ -123,8 +123,8 @@ class MarketFills:
         """Write a group; return its events (stored, to send) and its answers."""
         fresh, echoes = await self._store(group)
         charged: list[_Waiting] = []
-        for orders in _by_user(fresh).values():
-            charged.extend(await self._charge(orders))
+        for indexes in _by_user(fresh).values():
+            charged.extend(await self._charge([fresh[i] for i in indexes]))
         announced, answers = await self._finish(charged) if charged else ([], [])
         for waiting in echoes:  # a retry answers with the order as stored
             answer = await self.engine.store.orders.get(waiting.user_id, waiting.order["_id"])
@@ -197,7 +197,7 @@ class MarketFills:
         filled = [{**w.order, **changes, "pending": None}
                   for w, changes in zip(charged, fills, strict=True)]
         announced: Announced = []
-        for user_id, indexes in _by_user(charged, index=True).items():
+        for user_id, indexes in _by_user(charged).items():
             events = {i: engine.opened_events(filled[i], trades[i]) for i in indexes}
             count = sum(len(e) + 1 for e in events.values())
             account = await store.accounts.finish_group(user_id, [charged[i].op for i in indexes],
@@ -216,10 +216,9 @@ class MarketFills:
         return announced, list(zip(charged, filled, strict=True))
 
 
-def _by_user(group: list[_Waiting], index: bool = False) -> dict[str, list[Any]]:
-    """The group's orders (or their indexes) by user, in arrival order."""
-    users: dict[str, list[Any]] = {}
+def _by_user(group: list[_Waiting]) -> dict[str, list[int]]:
+    """The indexes of the group's orders by user, in arrival order."""
+    users: dict[str, list[int]] = {}
     for i, waiting in enumerate(group):
-        users.setdefault(waiting.user_id, []).append(i if index else waiting)
+        users.setdefault(waiting.user_id, []).append(i)
     return users
-

@@ -132,12 +132,7 @@ class OrderStore:
 
     async def insert(self, order: Document) -> Document | None:
         """Insert a new order; on a repeated client_order_id return the existing one."""
-        try:
-            await self.keyed.call(self.orders.insert_one, order)
-        except DuplicateKeyError:
-            return await self.orders.find_one({"user_id": order["user_id"],
-                                               "client_order_id": order["client_order_id"]})
-        return None
+        return (await self.insert_group([order])).get(0)
 
     async def insert_group(self, orders: list[Document]) -> dict[int, Document | None]:
         """Insert new orders in one call; for each whose client_order_id is taken, by index,
@@ -286,15 +281,10 @@ class EventStore:
         self.events = db["events"]
         self.keyed = Keyed(self.events, one)
 
-    async def append(self, user_id: str, events: list[tuple[str, dict[str, Any]]],
-                     first: int, now: datetime) -> list[int]:
-        """Store events numbered from first on; return their numbers."""
-        await self.append_group([(user_id, events, first)], now)
-        return list(range(first, first + len(events)))
-
     async def append_group(self, groups: list[tuple[str, list[tuple[str, dict[str, Any]]], int]],
                            now: datetime) -> None:
-        """append, for several (user_id, events, first) in one call."""
+        """Store each (user_id, events, first) group's events, numbered from first on,
+        in one call."""
         await self.keyed.call(self.events.insert_many, [
             {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,
              "data": data, "at": now}
