@@ -3,8 +3,10 @@
     python -m bench.orders --users 4 --sockets 4 --seconds 10
 
 Each socket places market orders one after another (each waits for its ack);
-prints orders per second and ack latency p50/p99 against the embedded store
-(or MONGO_URI / MONGO_DB, when set, for a real MongoDB).
+prints orders per second, ack latency p50/p99, and the CPU time each order
+cost the server, the embedded FerretDB and this load generator (all on the
+same machine), against the embedded store (or MONGO_URI / MONGO_DB, when
+set, for a real MongoDB).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from itertools import count
 import aiohttp
 
 from bench.lightclient import LightClient
-from bench.server import BenchServer, cpu_seconds, raise_file_limit
+from bench.server import BenchServer, children, cpu_seconds, raise_file_limit
 
 
 async def main() -> None:
@@ -57,9 +59,14 @@ async def main() -> None:
                     code = ack["error"]["code"]
                     errors[code] = errors.get(code, 0) + 1
 
-        cpu0, t0 = cpu_seconds(server.pid), time.monotonic()
+        processes = {"server": [server.pid], "FerretDB": children(server.pid)}
+
+        def used() -> dict[str, float]:
+            return {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
+
+        cpu0, own0, t0 = used(), time.process_time(), time.monotonic()
         await asyncio.gather(*(trade(c) for c in clients))
-        cpu1, elapsed = cpu_seconds(server.pid), time.monotonic() - t0
+        cpu1, own1, elapsed = used(), time.process_time(), time.monotonic() - t0
         await asyncio.gather(*(c.close() for c in clients))
     latencies.sort()
 
@@ -69,7 +76,11 @@ async def main() -> None:
     store = "MONGO_URI" if "MONGO_URI" in env else "embedded FerretDB"
     print(f"{len(clients)} sockets ({args.users} users), {elapsed:.1f} s, store: {store}")
     print(f"orders/s {len(latencies) / elapsed:8.1f}   ack latency ms p50 {pct(.5):7.1f} "
-          f"p99 {pct(.99):7.1f}   server CPU {(cpu1 - cpu0) / elapsed:4.0%}   errors {errors}")
+          f"p99 {pct(.99):7.1f}   errors {errors}")
+    spent = {name: cpu1[name] - cpu0[name] for name in cpu0} | {"load generator": own1 - own0}
+    print("CPU per order (ms): " + ", ".join(
+        f"{name} {seconds * 1000 / max(1, len(latencies)):.2f} ({seconds / elapsed:.0%} of a core)"
+        for name, seconds in spent.items() if seconds or name != "FerretDB"))
 
 
 if __name__ == "__main__":

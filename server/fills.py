@@ -17,9 +17,12 @@ server/recovery.py already finishes or undoes: the order is stored as
 conditional update that also notes the step in ``pending_ops``; then the
 trade and the fee's ledger entry are stored, the order is marked filled,
 and the step is ended. Orders of one account are charged together, in
-one update guarded on the sum; if the account cannot cover the sum they
-are charged one at a time as before, so each is accepted or refused
-exactly as it would have been alone.
+one update guarded on the sum that also takes their event numbers; if the
+account cannot cover the sum they are charged one at a time as before, so
+each is accepted or refused exactly as it would have been alone. Each
+order is announced by its ``order_update`` and ``trade_update``; each
+account, once per group, by one ``account_update`` with its balances after
+all of its orders in the group.
 """
 
 from __future__ import annotations
@@ -27,7 +30,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from server.events import Event
@@ -122,10 +127,14 @@ class MarketFills:
     async def _fill(self, group: list[_Waiting]) -> tuple[Announced, Answers]:
         """Write a group; return its events (stored, to send) and its answers."""
         fresh, echoes = await self._store(group)
-        charged: list[_Waiting] = []
+        now = self.engine.now()
+        fills = [_Fill.of(self.engine, waiting, now) for waiting in fresh]
+        charged: list[tuple[list[_Fill], Document]] = []
         for indexes in _by_user(fresh).values():
-            charged.extend(await self._charge([fresh[i] for i in indexes]))
-        announced, answers = await self._finish(charged) if charged else ([], [])
+            paid, account = await self._charge([fills[i] for i in indexes])
+            if account is not None:
+                charged.append((paid, account))
+        announced, answers = await self._finish(charged, now) if charged else ([], [])
         for waiting in echoes:  # a retry answers with the order as stored
             answer = await self.engine.store.orders.get(waiting.user_id, waiting.order["_id"])
             if answer is None:
@@ -159,61 +168,105 @@ class MarketFills:
                 waiting.settle(existing)
         return fresh, echoes
 
-    async def _charge(self, orders: list[_Waiting]) -> list[_Waiting]:
-        """Charge one account for its orders; return those it paid for."""
+    async def _charge(self, fills: list[_Fill]) -> tuple[list[_Fill], Document | None]:
+        """Charge one account for its orders and number their events.
+
+        Returns the orders it paid for, and the account after (None if it paid
+        for none).
+        """
         engine, store = self.engine, self.engine.store
         total: dict[str, int] = {}
-        for waiting in orders:
-            for name, amount in engine.open_changes(waiting.order["pending"]).items():
+        for fill in fills:
+            for name, amount in engine.open_changes(fill.step).items():
                 total[name] = total.get(name, 0) + amount
-        user_id = orders[0].user_id
-        if await store.accounts.apply_group(user_id, [w.op for w in orders], total, engine.now(),
-                                            need_available=-total["available"]):
-            return orders
+        user_id = fills[0].waiting.user_id
+        account = await store.accounts.apply_group(
+            user_id, [f.waiting.op for f in fills], total, engine.now(),
+            need_available=-total["available"], events=_numbers(fills))
+        if account is not None:
+            return fills, account
         paid = []  # one at a time, exactly as each would be alone
-        for waiting in orders:
-            step = waiting.order["pending"]
-            changes = engine.open_changes(step)
-            if await store.accounts.apply(user_id, step["op"], changes, engine.now(),
+        for fill in fills:
+            changes = engine.open_changes(fill.step)
+            if await store.accounts.apply(user_id, fill.waiting.op, changes, engine.now(),
                                           need_available=-changes["available"]):
-                paid.append(waiting)
+                paid.append(fill)
                 continue
             try:
-                await engine.refuse_open(waiting.order)
+                await engine.refuse_open(fill.waiting.order)
             except InsufficientFunds as error:
-                waiting.settle(error)
-        return paid
+                fill.waiting.settle(error)
+        if not paid:
+            return [], None
+        return paid, await _required(store.accounts.number_events(user_id, _numbers(paid)))
 
-    async def _finish(self, charged: list[_Waiting]) -> tuple[Announced, Answers]:
-        engine, store, now = self.engine, self.engine.store, self.engine.now()
-        trades = [engine.new_trade(w.order, now) for w in charged]
-        await store.trades.insert_group(trades)
-        await store.ledger.record_group([
-            ledger_entry(f"{w.op}:fee", w.user_id, -w.order["pending"]["fee"], "commission",
-                         w.order["_id"], now) for w in charged])
-        fills = [engine.fill_changes(w.order, now) for w in charged]
-        await store.orders.end_steps([(w.order["_id"], w.op, changes)
-                                      for w, changes in zip(charged, fills, strict=True)])
-        filled = [{**w.order, **changes, "pending": None}
-                  for w, changes in zip(charged, fills, strict=True)]
+    async def _finish(self, charged: list[tuple[list[_Fill], Document]],
+                      now: datetime) -> tuple[Announced, Answers]:
+        """Store the events, trades and fees of paid orders, then end their steps.
+
+        The events go first, right after the charges that numbered them, so
+        that they are stored in the order of their numbers, as every other
+        announcement is (a client that sees a gap fetches what it missed).
+        """
+        engine, store = self.engine, self.engine.store
         announced: Announced = []
-        for user_id, indexes in _by_user(charged).items():
-            events = {i: engine.opened_events(filled[i], trades[i]) for i in indexes}
-            count = sum(len(e) + 1 for e in events.values())
-            account = await store.accounts.finish_group(user_id, [charged[i].op for i in indexes],
-                                                        count)
-            if account is None:
-                raise RuntimeError(f"no account for user {user_id}")
-            balances = ("account_update", {"account": balances_view(account)})
-            last = account["event_seq"] - count
-            for i in indexes:
-                last += len(events[i]) + 1
-                announced.append((user_id, last, [*events[i], balances]))
-        for order, trade in zip(filled, trades, strict=True):
-            engine.changed("order", order)
-            engine.changed("trade", trade)
+        for fills, account in charged:
+            user_id = fills[0].waiting.user_id
+            last = account["event_seq"] - _numbers(fills)
+            for fill in fills:
+                last += len(fill.events)
+                announced.append((user_id, last, fill.events))
+            announced.append((user_id, last + 1,
+                              [("account_update", {"account": balances_view(account)})]))
         await engine.events.store_groups(announced)
-        return announced, list(zip(charged, filled, strict=True))
+        paid = [fill for fills, _ in charged for fill in fills]
+        await store.trades.insert_group([fill.trade for fill in paid])
+        await store.ledger.record_group([
+            ledger_entry(f"{f.waiting.op}:fee", f.waiting.user_id, -f.step["fee"], "commission",
+                         f.waiting.order["_id"], now) for f in paid])
+        await store.orders.end_steps([(f.waiting.order["_id"], f.waiting.op, f.changes)
+                                      for f in paid])
+        await store.accounts.end_ops([(fills[0].waiting.user_id, [f.waiting.op for f in fills])
+                                      for fills, _ in charged])
+        for fill in paid:
+            engine.changed("order", fill.filled)
+            engine.changed("trade", fill.trade)
+        return announced, [(fill.waiting, fill.filled) for fill in paid]
+
+
+@dataclass
+class _Fill:
+    """What filling one order writes and announces (worked out before any of it is written)."""
+
+    waiting: _Waiting
+    changes: Document
+    filled: Document
+    trade: Document
+    events: list[Event]
+
+    @property
+    def step(self) -> Document:
+        step: Document = self.waiting.order["pending"]
+        return step
+
+    @classmethod
+    def of(cls, engine: TradingEngine, waiting: _Waiting, now: datetime) -> _Fill:
+        changes = engine.fill_changes(waiting.order, now)
+        filled = {**waiting.order, **changes, "pending": None}
+        trade = engine.new_trade(waiting.order, now)
+        return cls(waiting, changes, filled, trade, engine.opened_events(filled, trade))
+
+
+def _numbers(fills: list[_Fill]) -> int:
+    """How many event numbers an account's orders take: their events, then its balances."""
+    return sum(len(fill.events) for fill in fills) + 1
+
+
+async def _required(pending: Awaitable[Document | None]) -> Document:
+    account = await pending
+    if account is None:
+        raise RuntimeError("the account of an order being filled is gone")
+    return account
 
 
 def _by_user(group: list[_Waiting]) -> dict[str, list[int]]:

@@ -76,15 +76,16 @@ class AccountStore:
         return await self.has_op(user_id, op)
 
     async def apply_group(self, user_id: str, ops: list[str], changes: dict[str, Units],
-                          now: datetime, need_available: Units) -> Document | None:
-        """Apply the summed changes of several new ops in one update; return the account after.
+                          now: datetime, need_available: Units, events: int) -> Document | None:
+        """Apply the summed changes of several new ops in one update, and take the next
+        `events` event numbers; return the account after.
 
         Applies only if available funds cover need_available and none of the
         ops was applied before; otherwise changes nothing and returns None.
         """
         return await self.keyed.update(
             user_id, {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}},
-            {"$inc": changes, "$push": {"pending_ops": {"$each": ops}},
+            {"$inc": {**changes, "event_seq": events}, "$push": {"pending_ops": {"$each": ops}},
              "$set": {"updated_at": now}})
 
     async def has_op(self, user_id: str, op: str) -> bool:
@@ -99,10 +100,16 @@ class AccountStore:
         return await self.keyed.update(
             user_id, {}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}})
 
-    async def finish_group(self, user_id: str, ops: list[str], events: int) -> Document | None:
-        """finish, for several ops at once."""
-        return await self.keyed.update(
-            user_id, {}, {"$pullAll": {"pending_ops": ops}, "$inc": {"event_seq": events}})
+    async def end_ops(self, ends: list[tuple[str, list[str]]]) -> None:
+        """For each (user_id, ops): mark the ops done, all accounts in one call.
+
+        Pulling ops whose steps the caller ran changes no balance, so no guard
+        or lock is needed: another writer's guard never depends on them.
+        """
+        if ends:
+            await self.keyed.call(self.accounts.bulk_write, [
+                UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
+                for user_id, ops in ends], ordered=False)
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""

@@ -41,15 +41,22 @@ async def test_orders_placed_together_share_their_writes_and_each_fills_once(api
     assert {body["order"]["status"] for _, body in results} == {"filled"}
     assert sum(inserts) == 24
     assert len(inserts) < 24, inserts  # at least one call carried several orders
+    balances: list[int] = []
     for token in tokens:
         assert (await account(api, token))["margin_used"] == "8000"
         _, trades = await api.call("GET", "/api/v1/trades?status=open", token=token)
         assert len(trades["trades"]) == 8
-        # Every order announced as order, trade and account update, numbered without gaps.
+        # Every order announced by an order and a trade update, each group of the
+        # account's orders followed by one account update; numbered without gaps.
         _, events = await api.call("GET", "/api/v1/events?after=0", token=token)
-        assert [e["seq"] for e in events["events"]] == list(range(1, 25))
-        assert [e["type"] for e in events["events"]] == [
-            "order_update", "trade_update", "account_update"] * 8
+        kinds = [e["type"] for e in events["events"]]
+        assert [e["seq"] for e in events["events"]] == list(range(1, len(kinds) + 1))
+        assert kinds.count("order_update") == kinds.count("trade_update") == 8
+        balances.append(kinds.count("account_update"))
+        assert kinds[-1] == "account_update"
+        assert "".join(kind[0] for kind in kinds).replace("ot", "").replace("a", "") == ""
+        assert events["events"][-1]["account"]["margin_used"] == "8000"
+    assert sum(balances) < 24, balances  # orders of one account in one group shared one
     await assert_books_balance(api)
 
 

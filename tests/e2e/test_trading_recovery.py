@@ -60,7 +60,7 @@ async def test_crash_before_the_account_moved_rejects_the_order(servers, setting
 
 @pytest.mark.parametrize(("repository", "method"), [
     ("trades", "insert_group"), ("ledger", "record_group"), ("orders", "end_steps"),
-    ("accounts", "finish_group")])
+    ("accounts", "end_ops"), ("events", "append_group")])
 async def test_crash_after_the_account_moved_completes_the_fill(servers, settings, api, trader,
                                                                 repository, method):
     crash_at(api, repository, method)
