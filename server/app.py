@@ -123,7 +123,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
         ferretdb = await is_ferretdb(client)
         if ferretdb and settings.sqlite_dir is not None:
             await index_ferretdb_ids(settings.sqlite_dir / f"{settings.mongo_db}.sqlite")
-        store = Store(db, check_here=ferretdb)
+        store = Store(db, check_here=ferretdb, alone=settings.redis_url is None)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store
         yield

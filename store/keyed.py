@@ -175,14 +175,26 @@ class OneConnection:
 
 
 class Keyed:
-    """A collection whose single documents are read and changed by _id."""
+    """A collection whose single documents are read and changed by _id.
+
+    With ``remember`` (against FerretDB, when this process is the only one
+    writing the collection), the document each update returns is kept, and
+    the next guarded update of that document tests its guard on the kept
+    copy instead of reading it again: every write of the collection goes
+    through this object under the document's lock, so the copy is what the
+    database holds. A failed or cancelled call forgets the copy (the write
+    may or may not have happened). Writes made elsewhere must say so
+    (``holding`` and ``forget``, or ``remember_as``).
+    """
 
     def __init__(self, collection: AsyncCollection[Document],
-                 one: OneConnection | None = None) -> None:
+                 one: OneConnection | None = None, remember: int = 0) -> None:
         self.collection = collection
         # Against FerretDB: test guards in this process (module docstring).
         self.one = one
         self._locks = _Locks()
+        self.remember = remember if one is not None else 0  # at most this many documents
+        self._known: dict[Any, Document] = {}
 
     async def call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one database call, in turn when there is one connection."""
@@ -202,9 +214,42 @@ class Keyed:
             return await self.collection.find_one_and_update(
                 {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER)
         async with self._locks.hold(doc_id):
-            if guard:
-                current = await self.call(self.collection.find_one, {"_id": doc_id})
-                if current is None or not matches(current, guard):
-                    return None
-            return await self.call(self.collection.find_one_and_update, {"_id": doc_id}, update,
-                                   return_document=ReturnDocument.AFTER)
+            try:
+                if guard:
+                    current = self._known.get(doc_id)
+                    if current is None:
+                        current = await self.call(self.collection.find_one, {"_id": doc_id})
+                        self.remember_as(doc_id, current)
+                    if current is None or not matches(current, guard):
+                        return None
+                after = await self.call(self.collection.find_one_and_update, {"_id": doc_id},
+                                        update, return_document=ReturnDocument.AFTER)
+            except BaseException:
+                self.forget(doc_id)
+                raise
+            self.remember_as(doc_id, after)
+            return after
+
+    @contextlib.asynccontextmanager
+    async def holding(self, doc_ids: list[Any]) -> AsyncIterator[None]:
+        """Hold the locks of several documents (for a write of them all in one call)."""
+        async with contextlib.AsyncExitStack() as stack:
+            for doc_id in sorted(set(doc_ids)):  # one order for all: no deadlock
+                await stack.enter_async_context(self._locks.hold(doc_id))
+            yield
+
+    def known(self, doc_id: Any) -> Document | None:
+        """The kept copy of a document, if any (see the class docstring)."""
+        return self._known.get(doc_id)
+
+    def remember_as(self, doc_id: Any, doc: Document | None) -> None:
+        """Keep doc as the document's copy (None: forget it). Call with its lock held."""
+        self.forget(doc_id)
+        if doc is None or not self.remember:
+            return
+        if len(self._known) >= self.remember:
+            del self._known[next(iter(self._known))]  # the one kept longest ago
+        self._known[doc_id] = doc
+
+    def forget(self, doc_id: Any) -> None:
+        self._known.pop(doc_id, None)

@@ -20,8 +20,9 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database, check_here: bool = False) -> None:
-        """check_here: test update guards in this process (FerretDB; see store/keyed.py)."""
+    def __init__(self, db: Database, check_here: bool = False, alone: bool = False) -> None:
+        """check_here: test update guards in this process (FerretDB; see store/keyed.py).
+        alone: no other process writes to this database (no cluster)."""
         self.db = db
         one = OneConnection() if check_here else None
         self.users = UserStore(db, one)
@@ -29,7 +30,7 @@ class Store:
         self.resets = ResetStore(db)
         self.verifications = ResetStore(db, "email_verifications")
         self.watchlists = WatchlistStore(db)
-        self.accounts = AccountStore(db, one)
+        self.accounts = AccountStore(db, one, alone=alone)
         self.orders = OrderStore(db, one)
         self.trades = TradeStore(db, one)
         self.ledger = LedgerStore(db, one)

@@ -38,10 +38,16 @@ async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
     return set()
 
 
+# How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
+REMEMBERED_ACCOUNTS = 10_000
+
+
 class AccountStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database, one: OneConnection | None = None,
+                 alone: bool = False) -> None:
+        """alone: no other process writes accounts, so each process's copies are exact."""
         self.accounts = db["accounts"]
-        self.keyed = Keyed(self.accounts, one)
+        self.keyed = Keyed(self.accounts, one, remember=REMEMBERED_ACCOUNTS if alone else 0)
 
     async def get_or_create(self, user_id: str, initial: Units, currency: str,
                             now: datetime) -> Document:
@@ -52,6 +58,7 @@ class AccountStore:
                "cash": initial, "reserved": 0, "margin_used": 0, "available": initial,
                "realized_pnl": 0, "fees": 0, "pending_ops": [], "pending_reset": None,
                "resets": 0, "event_seq": 0, "created_at": now, "updated_at": now}
+        self.keyed.forget(user_id)  # a copy of an account deleted with its user
         with contextlib.suppress(DuplicateKeyError):
             await self.accounts.insert_one(doc)
         return await self.keyed.get(user_id) or doc
@@ -101,15 +108,23 @@ class AccountStore:
             user_id, {}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}})
 
     async def end_ops(self, ends: list[tuple[str, list[str]]]) -> None:
-        """For each (user_id, ops): mark the ops done, all accounts in one call.
-
-        Pulling ops whose steps the caller ran changes no balance, so no guard
-        or lock is needed: another writer's guard never depends on them.
-        """
-        if ends:
-            await self.keyed.call(self.accounts.bulk_write, [
-                UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
-                for user_id, ops in ends], ordered=False)
+        """For each (user_id, ops): mark the ops done, all accounts in one call."""
+        if not ends:
+            return
+        users = [user_id for user_id, _ in ends]
+        async with self.keyed.holding(users):
+            try:
+                await self.keyed.call(self.accounts.bulk_write, [
+                    UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
+                    for user_id, ops in ends], ordered=False)
+            except BaseException:
+                for user_id in users:
+                    self.keyed.forget(user_id)
+                raise
+            for user_id, ops in ends:
+                if (known := self.keyed.known(user_id)) is not None:
+                    self.keyed.remember_as(user_id, {**known, "pending_ops": [
+                        op for op in known["pending_ops"] if op not in ops]})
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""

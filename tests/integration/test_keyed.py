@@ -84,6 +84,66 @@ async def test_only_one_of_many_concurrent_claims_wins(collection, check_here):
     assert (await keyed.get("t"))["claims"] == 1
 
 
+def counting(keyed: Keyed, fail: set[str] | None = None) -> list[str]:
+    """Record the name of every database call keyed makes; fail those named in fail once."""
+    calls: list[str] = []
+    original = keyed.call
+
+    async def call(fn, *args, **kwargs):
+        calls.append(fn.__name__)
+        if fail and fn.__name__ in fail:
+            fail.discard(fn.__name__)
+            raise ConnectionError("dropped")
+        return await original(fn, *args, **kwargs)
+
+    keyed.call = call  # type: ignore[method-assign]
+    return calls
+
+
+async def test_a_remembered_document_is_not_read_again_until_a_call_fails(collection):
+    keyed = Keyed(collection, OneConnection(), remember=10)
+    await collection.insert_one({"_id": "a", "cash": 100})
+    calls = counting(keyed)
+    take = {"$inc": {"cash": -30}}
+    assert (await keyed.update("a", {"cash": {"$gte": 30}}, take))["cash"] == 70
+    assert (await keyed.update("a", {"cash": {"$gte": 30}}, take))["cash"] == 40
+    assert calls == ["find_one", "find_one_and_update", "find_one_and_update"]
+    # The copy refuses what the database would, without asking it.
+    assert await keyed.update("a", {"cash": {"$gte": 50}}, take) is None
+    assert len(calls) == 3
+    # A call that fails may have written or not: the next update reads again.
+    failing = counting(keyed, fail={"find_one_and_update"})
+    with pytest.raises(ConnectionError):
+        await keyed.update("a", {"cash": {"$gte": 30}}, take)
+    assert keyed.known("a") is None
+    assert (await keyed.update("a", {"cash": {"$gte": 30}}, take))["cash"] == 10
+    assert failing == ["find_one_and_update", "find_one", "find_one_and_update"]
+
+
+@pytest.mark.parametrize("remember", [0, 10])
+async def test_many_concurrent_withdrawals_with_or_without_copies_are_exact(collection,
+                                                                            remember):
+    keyed = Keyed(collection, OneConnection(), remember=remember)
+    await collection.insert_one({"_id": "a", "cash": 100})
+    results = await asyncio.gather(*(keyed.update("a", {"cash": {"$gte": 10}},
+                                                  {"$inc": {"cash": -10}}) for _ in range(50)))
+    assert sum(doc is not None for doc in results) == 10
+    assert (await collection.find_one({"_id": "a"}))["cash"] == 0
+    assert (keyed.known("a") or {}).get("cash") == (0 if remember else None)
+
+
+async def test_copies_are_kept_for_a_bounded_number_of_documents_and_never_on_mongodb(
+        collection):
+    keyed = Keyed(collection, OneConnection(), remember=2)
+    await collection.insert_many([{"_id": n, "v": 0} for n in range(3)])
+    for n in range(3):
+        await keyed.update(n, {"v": 0}, {"$inc": {"v": 1}})
+    assert [keyed.known(n) for n in range(3)] == [None, {"_id": 1, "v": 1}, {"_id": 2, "v": 1}]
+    on_mongodb = Keyed(collection, None, remember=2)  # the database checks guards there
+    await on_mongodb.update(0, {"v": 0}, {"$inc": {"v": 1}})
+    assert on_mongodb.known(0) is None
+
+
 async def test_ferretdb_lookups_by_id_use_the_added_index(
         mongo_uri, db_name, ferretdb_sqlite_dir: Path | None):
     if ferretdb_sqlite_dir is None:

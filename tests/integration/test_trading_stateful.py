@@ -56,7 +56,8 @@ class TradingSession(RuleBasedStateMachine):
         universe = Universe.parse("sim:AAA=100,BBB=50")
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
-        store = Store(db, check_here=self.run(is_ferretdb(self.client)))
+        ferretdb = self.run(is_ferretdb(self.client))
+        store = Store(db, check_here=ferretdb, alone=ferretdb)  # as one server process
         events = EventPublisher(store.events, store.accounts,
                                 socketio.AsyncServer(async_mode="aiohttp"), lambda: self.now)
         self.engine = TradingEngine(store, self.hub, self.account_rules, Decimal(100_000),
