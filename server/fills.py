@@ -15,14 +15,22 @@ _finish_open), with the same records, so a crash at any point leaves what
 server/recovery.py already finishes or undoes: the order is stored as
 ``new`` with its ``pending`` step; its account is charged in one
 conditional update that also notes the step in ``pending_ops``; then the
-trade and the fee's ledger entry are stored, the order is marked filled,
-and the step is ended. Orders of one account are charged together, in
-one update guarded on the sum that also takes their event numbers; if the
-account cannot cover the sum they are charged one at a time as before, so
-each is accepted or refused exactly as it would have been alone. Each
-order is announced by its ``order_update`` and ``trade_update``; each
-account, once per group, by one ``account_update`` with its balances after
-all of its orders in the group.
+order's events, its trade and its fee's ledger entry are stored, the order
+is marked filled, and the step is ended on the account.
+
+Orders of one account are charged together, in one update guarded on the
+sum that also takes their event numbers; if the account cannot cover the
+sum they are charged one at a time as before, so each is accepted or
+refused exactly as it would have been alone. Each order is announced by
+its ``order_update`` and ``trade_update``; each account, once per group, by
+one ``account_update`` with its balances after all of its orders in it.
+
+Where this process keeps a copy of the accounts (store/keyed.py), a step
+whose account has orders in the next group ends inside that group's
+charge, so a busy account takes one update per group; the others end in
+one call for all accounts, and when no orders wait, before the group is
+answered. A marker left by a failed try changes no balance; the next
+charge, the next try or start-up recovery ends it.
 """
 
 from __future__ import annotations
@@ -80,6 +88,9 @@ class MarketFills:
         self.most = most
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
+        # Per user, ops whose steps are over but still marked on the account: ended in
+        # its next charge, or together once no orders are waiting (_end_steps_left).
+        self._unended: dict[str, list[str]] = {}
         self._sending: asyncio.Task[None] | None = None
 
     async def fill(self, order: Document) -> Document:
@@ -95,11 +106,12 @@ class MarketFills:
         return await waiting.done
 
     async def close(self) -> None:
-        """Let the groups already taken finish writing and sending."""
+        """Let the groups already taken finish writing and sending, and end their steps."""
         for task in (self._runner, self._sending):
             if task is not None:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
+        await self._end_steps_left()  # left after a failed try; recovery would end them
 
     async def _run(self) -> None:
         while self._waiting:
@@ -110,7 +122,20 @@ class MarketFills:
                 for waiting in group:
                     waiting.settle(error)
                 continue
+            if not self._waiting:  # before the answers: a client then sees clean books
+                await self._end_steps_left()
             self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
+
+    async def _end_steps_left(self) -> None:
+        """End every step still marked on its account, all in one call."""
+        if not self._unended:
+            return
+        try:
+            await self.engine.store.accounts.end_ops(list(self._unended.items()))
+        except Exception:  # the markers only hold back a repeat; the next try ends them
+            log.exception("ending the steps of %d accounts failed", len(self._unended))
+            return
+        self._unended.clear()
 
     async def _send(self, before: asyncio.Task[None] | None, announced: Announced,
                     answers: Answers) -> None:
@@ -182,8 +207,10 @@ class MarketFills:
         user_id = fills[0].waiting.user_id
         account = await store.accounts.apply_group(
             user_id, [f.waiting.op for f in fills], total, engine.now(),
-            need_available=-total["available"], events=_numbers(fills))
+            need_available=-total["available"], events=_numbers(fills),
+            ending=self._unended.get(user_id) if store.accounts.ends_with_charges else None)
         if account is not None:
+            self._unended.pop(user_id, None)  # ended with this charge
             return fills, account
         paid = []  # one at a time, exactly as each would be alone
         for fill in fills:
@@ -226,8 +253,17 @@ class MarketFills:
                          f.waiting.order["_id"], now) for f in paid])
         await store.orders.end_steps([(f.waiting.order["_id"], f.waiting.op, f.changes)
                                       for f in paid])
-        await store.accounts.end_ops([(fills[0].waiting.user_id, [f.waiting.op for f in fills])
-                                      for fills, _ in charged])
+        ending = {fills[0].waiting.user_id: [f.waiting.op for f in fills] for fills, _ in charged}
+        if store.accounts.ends_with_charges:  # these end with their account's next charge,
+            for user_id, ops in ending.items():
+                self._unended.setdefault(user_id, []).extend(ops)
+            # and those of accounts with no orders in this group end now.
+            ending = {user_id: ops for user_id, ops in self._unended.items()
+                      if user_id not in ending}
+        if ending:
+            await store.accounts.end_ops(list(ending.items()))
+        for user_id in ending:
+            self._unended.pop(user_id, None)
         for fill in paid:
             engine.changed("order", fill.filled)
             engine.changed("trade", fill.trade)

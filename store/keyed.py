@@ -208,20 +208,29 @@ class Keyed:
         return doc if doc is not None and matches(doc, must) else None
 
     async def update(self, doc_id: Any, guard: Mapping[str, Any],
-                     update: Mapping[str, Any]) -> Document | None:
-        """Apply update if the document still matches guard; return it after, or None."""
+                     update: Mapping[str, Any] | Callable[[Document], Mapping[str, Any]],
+                     ) -> Document | None:
+        """Apply update if the document still matches guard; return it after, or None.
+
+        update may be worked out from the document as it is (a function of it),
+        only where this process tests the guards.
+        """
         if self.one is None:
+            if callable(update):
+                raise TypeError("an update worked out here needs guards tested here")
             return await self.collection.find_one_and_update(
                 {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER)
         async with self._locks.hold(doc_id):
             try:
-                if guard:
+                if guard or callable(update):
                     current = self._known.get(doc_id)
                     if current is None:
                         current = await self.call(self.collection.find_one, {"_id": doc_id})
                         self.remember_as(doc_id, current)
                     if current is None or not matches(current, guard):
                         return None
+                    if callable(update):
+                        update = update(current)
                 after = await self.call(self.collection.find_one_and_update, {"_id": doc_id},
                                         update, return_document=ReturnDocument.AFTER)
             except BaseException:

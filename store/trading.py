@@ -83,17 +83,37 @@ class AccountStore:
         return await self.has_op(user_id, op)
 
     async def apply_group(self, user_id: str, ops: list[str], changes: dict[str, Units],
-                          now: datetime, need_available: Units, events: int) -> Document | None:
+                          now: datetime, need_available: Units, events: int,
+                          ending: list[str] | None = None) -> Document | None:
         """Apply the summed changes of several new ops in one update, and take the next
         `events` event numbers; return the account after.
 
         Applies only if available funds cover need_available and none of the
         ops was applied before; otherwise changes nothing and returns None.
+        ending: ops whose steps are over, marked done in the same update (only
+        where this process keeps a copy of the account: see ``ends_with_charges``).
         """
-        return await self.keyed.update(
-            user_id, {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}},
-            {"$inc": {**changes, "event_seq": events}, "$push": {"pending_ops": {"$each": ops}},
-             "$set": {"updated_at": now}})
+        guard = {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}}
+        inc = {**changes, "event_seq": events}
+        if not ending:
+            return await self.keyed.update(
+                user_id, guard, {"$inc": inc, "$set": {"updated_at": now},
+                                 "$push": {"pending_ops": {"$each": ops}}})
+        done = set(ending)
+
+        def ended_and_applied(account: Document) -> Document:
+            # One path cannot be pulled from and pushed to in one update: set it whole.
+            kept = [op for op in account["pending_ops"] if op not in done]
+            return {"$inc": inc, "$set": {"updated_at": now, "pending_ops": kept + ops}}
+
+        return await self.keyed.update(user_id, guard, ended_and_applied)
+
+    @property
+    def ends_with_charges(self) -> bool:
+        """Whether steps may be ended inside the account's next charge (apply_group's
+        ending): only where this process keeps the account's copy, so the whole list
+        of ops it sets is exact."""
+        return self.keyed.remember > 0
 
     async def has_op(self, user_id: str, op: str) -> bool:
         return await self.keyed.get(user_id, pending_ops=op) is not None

@@ -121,3 +121,66 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     assert [(o["client_order_id"], o["status"]) for o in orders["orders"]] == [("c", "filled")]
     assert (await account(api, token))["margin_used"] == "1000"
     await assert_books_balance(api)
+
+
+def recorded(api, repository: str, method: str, fail_first: bool = False) -> list[tuple]:
+    """Record the arguments of each call of a store method (which still runs, unless
+    fail_first: then the first call raises instead)."""
+    target = getattr(api.app[keys.STORE], repository)
+    original = getattr(target, method)
+    calls: list[tuple] = []
+
+    async def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        if fail_first and len(calls) == 1:
+            raise ConnectionError("dropped")
+        return await original(*args, **kwargs)
+
+    setattr(target, method, record)
+    return calls
+
+
+async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(api):
+    [token] = await traders(api, 1)
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
+    await engine.ensure_account(user_id)
+    charges = recorded(api, "accounts", "apply_group")
+    ends = recorded(api, "accounts", "end_ops")
+    inserts = store.orders.insert_group
+    writing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def first_held(orders):
+        if not writing.is_set():
+            writing.set()
+            await go_on.wait()
+        return await inserts(orders)
+
+    store.orders.insert_group = first_held
+    first = asyncio.create_task(engine.place_order(user_id, market("g1")))
+    await writing.wait()  # the first group is being written; two more orders wait
+    later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
+    await asyncio.sleep(0)
+    go_on.set()
+    orders = [await first] + [await task for task in later]
+    ops = [f"open:{o['_id']}" for o in orders]
+    # The first group's step ended inside the second group's charge, not on its own;
+    # the second group's, once nothing waited, before its orders were answered.
+    assert [kwargs["ending"] for _, kwargs in charges] == [None, [ops[0]]]
+    assert [args[0] for args, _ in ends] == [[(user_id, ops[1:])]]
+    assert (await store.accounts.get(user_id))["pending_ops"] == []
+    await assert_books_balance(api)
+
+
+async def test_steps_that_failed_to_end_end_with_a_later_charge(api):
+    [token] = await traders(api, 1)
+    recorded(api, "accounts", "end_ops", fail_first=True)
+    status, _ = await order(api, token, client_order_id="a")
+    assert status == 201  # filled: a marker left on the account changes no balance
+    store = api.app[keys.STORE]
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    assert len((await store.accounts.get(user_id))["pending_ops"]) == 1
+    status, _ = await order(api, token, client_order_id="b")
+    assert status == 201
+    assert (await store.accounts.get(user_id))["pending_ops"] == []
+    await assert_books_balance(api)

@@ -65,7 +65,10 @@ async def test_crash_after_the_account_moved_completes_the_fill(servers, setting
                                                                 repository, method):
     crash_at(api, repository, method)
     status, _ = await order(api, trader, client_order_id="c1")
-    assert status == 500
+    # Ending the step on the account comes after the fill is complete: a failure
+    # there leaves a marker (ended by a later charge, or by recovery) and the order
+    # is answered.
+    assert status == (201 if method == "end_ops" else 500)
     again = await restart(servers, api, settings)
     _, orders = await again.call("GET", "/api/v1/orders", token=trader)
     assert [o["status"] for o in orders["orders"]] == ["filled"]
