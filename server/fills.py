@@ -127,15 +127,25 @@ class MarketFills:
             self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
 
     async def _end_steps_left(self) -> None:
-        """End every step still marked on its account, all in one call."""
-        if not self._unended:
+        """End every step still marked on its account."""
+        await self._end(dict(self._unended))
+
+    async def _end(self, ends: dict[str, list[str]]) -> None:
+        """End these steps on their accounts, all in one call.
+
+        The fills are complete by then, so a failure fails no order: a marker
+        left on an account only holds back a repeat of its step, and the next
+        try (or start-up recovery) ends it.
+        """
+        if not ends:
             return
         try:
-            await self.engine.store.accounts.end_ops(list(self._unended.items()))
-        except Exception:  # the markers only hold back a repeat; the next try ends them
-            log.exception("ending the steps of %d accounts failed", len(self._unended))
+            await self.engine.store.accounts.end_ops(list(ends.items()))
+        except Exception:
+            log.exception("ending the steps of %d accounts failed", len(ends))
             return
-        self._unended.clear()
+        for user_id in ends:
+            del self._unended[user_id]
 
     async def _send(self, before: asyncio.Task[None] | None, announced: Announced,
                     answers: Answers) -> None:
@@ -253,17 +263,16 @@ class MarketFills:
                          f.waiting.order["_id"], now) for f in paid])
         await store.orders.end_steps([(f.waiting.order["_id"], f.waiting.op, f.changes)
                                       for f in paid])
-        ending = {fills[0].waiting.user_id: [f.waiting.op for f in fills] for fills, _ in charged}
-        if store.accounts.ends_with_charges:  # these end with their account's next charge,
-            for user_id, ops in ending.items():
-                self._unended.setdefault(user_id, []).extend(ops)
-            # and those of accounts with no orders in this group end now.
-            ending = {user_id: ops for user_id, ops in self._unended.items()
-                      if user_id not in ending}
-        if ending:
-            await store.accounts.end_ops(list(ending.items()))
-        for user_id in ending:
-            self._unended.pop(user_id, None)
+        here: set[str] = set()
+        for fills, _ in charged:
+            here.add(fills[0].waiting.user_id)
+            self._unended.setdefault(fills[0].waiting.user_id, []).extend(
+                f.waiting.op for f in fills)
+        # Where they can, this group's end with their account's next charge; the
+        # steps of accounts with no orders in this group end now.
+        defer = store.accounts.ends_with_charges
+        await self._end({user_id: ops for user_id, ops in self._unended.items()
+                         if not (defer and user_id in here)})
         for fill in paid:
             engine.changed("order", fill.filled)
             engine.changed("trade", fill.trade)
