@@ -213,7 +213,8 @@ class Keyed:
         """Apply update if the document still matches guard; return it after, or None.
 
         update may be worked out from the document as it is (a function of it),
-        only where this process tests the guards.
+        only where this process tests the guards; the result is exact only where
+        no other process writes the collection (as with ``remember``).
         """
         if self.one is None:
             if callable(update):
