@@ -80,3 +80,30 @@ async def test_concurrent_partial_exits_each_move_cash_once(api, trader):
     acct = await account(api, token)
     assert acct["realized_pnl"] == str(exited)
     await assert_books_balance(api)
+
+
+async def test_every_kind_of_change_at_once_on_one_account_keeps_the_books(api, trader):
+    """Orders, exits, cancels, exit-all and a reset racing on one account: whatever
+    wins, nothing fails for lack of isolation, and the books balance after."""
+    token = trader["access_token"]
+    trades = [(await order(api, token, quantity="50"))[1]["order"]["trade_id"]
+              for _ in range(4)]
+    resting = [(await order(api, token, type="limit", limit_price="90"))[1]["order"]["id"]
+               for _ in range(3)]
+    set_price(api, "AAPL", "101")
+    sockets = [await api.socket(token) for _ in range(2)]
+    calls = [
+        *(order(api, token, quantity="20") for _ in range(12)),
+        *(sockets[n % 2].call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "5",
+                                              "type": "market"}) for n in range(6)),
+        *(api.call("POST", f"/api/v1/trades/{trade_id}/exit", {"quantity": "10"}, token=token)
+          for trade_id in trades),
+        *(api.call("DELETE", f"/api/v1/orders/{order_id}", token=token) for order_id in resting),
+        api.call("POST", "/api/v1/trades/exit-all", token=token),
+        api.call("POST", "/api/v1/account/reset", token=token),
+    ]
+    outcomes = await asyncio.gather(*calls)
+    statuses = [o["ok"] if isinstance(o, dict) else o[0] for o in outcomes]
+    assert all(s in (True, 200, 201, 400, 409) for s in statuses), statuses
+    await assert_books_balance(api)
+    assert (await account(api, token))["reserved"] == "0"
