@@ -160,7 +160,8 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     first = asyncio.create_task(engine.place_order(user_id, market("g1")))
     await writing.wait()  # the first group is being written; two more orders wait
     later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
-    await asyncio.sleep(0)
+    await asyncio.sleep(0)  # each runs up to its place in the queue
+    assert len(engine.fills._waiting) == 2
     go_on.set()
     orders = [await first] + [await task for task in later]
     ops = [f"open:{o['_id']}" for o in orders]
