@@ -128,7 +128,7 @@ class MarketFills:
 
     async def _end_steps_left(self) -> None:
         """End every step still marked on its account."""
-        await self._end(dict(self._unended))
+        await self._end({user_id: list(ops) for user_id, ops in self._unended.items()})
 
     async def _end(self, ends: dict[str, list[str]]) -> None:
         """End these steps on their accounts, all in one call.
@@ -144,8 +144,16 @@ class MarketFills:
         except Exception:
             log.exception("ending the steps of %d accounts failed", len(ends))
             return
-        for user_id in ends:
-            del self._unended[user_id]
+        for user_id, ended in ends.items():
+            self._ended(user_id, ended)
+
+    def _ended(self, user_id: str, ops: list[str]) -> None:
+        """Forget ops ended on their account (any marked since stay, for the next time)."""
+        left = [op for op in self._unended.get(user_id, []) if op not in ops]
+        if left:
+            self._unended[user_id] = left
+        else:
+            self._unended.pop(user_id, None)
 
     async def _send(self, before: asyncio.Task[None] | None, announced: Announced,
                     answers: Answers) -> None:
@@ -215,12 +223,12 @@ class MarketFills:
             for name, amount in engine.open_changes(fill.step).items():
                 total[name] = total.get(name, 0) + amount
         user_id = fills[0].waiting.user_id
+        ending = list(self._unended.get(user_id, [])) if store.accounts.ends_with_charges else []
         account = await store.accounts.apply_group(
             user_id, [f.waiting.op for f in fills], total, engine.now(),
-            need_available=-total["available"], events=_numbers(fills),
-            ending=self._unended.get(user_id) if store.accounts.ends_with_charges else None)
+            need_available=-total["available"], events=_numbers(fills), ending=ending or None)
         if account is not None:
-            self._unended.pop(user_id, None)  # ended with this charge
+            self._ended(user_id, ending)  # with this charge
             return fills, account
         paid = []  # one at a time, exactly as each would be alone
         for fill in fills:
@@ -271,7 +279,7 @@ class MarketFills:
         # Where they can, this group's end with their account's next charge; the
         # steps of accounts with no orders in this group end now.
         defer = store.accounts.ends_with_charges
-        await self._end({user_id: ops for user_id, ops in self._unended.items()
+        await self._end({user_id: list(ops) for user_id, ops in self._unended.items()
                          if not (defer and user_id in here)})
         for fill in paid:
             engine.changed("order", fill.filled)
