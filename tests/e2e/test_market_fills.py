@@ -185,3 +185,56 @@ async def test_steps_that_failed_to_end_end_with_a_later_charge(api):
     assert status == 201
     assert (await store.accounts.get(user_id))["pending_ops"] == []
     await assert_books_balance(api)
+
+
+async def held_first_group(api, user_id: str, size: int):
+    """Place `size` orders as one group whose insert waits for the returned event;
+    return their tasks, the event, and the insert sizes recorded from then on."""
+    engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
+    await engine.ensure_account(user_id)
+    inserts = group_sizes(api, "orders", "insert_group")
+    recorded_insert = store.orders.insert_group
+    writing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def first_held(orders):
+        if not writing.is_set():
+            writing.set()
+            await go_on.wait()
+        return await recorded_insert(orders)
+
+    store.orders.insert_group = first_held
+    first = [asyncio.create_task(engine.place_order(user_id, market(f"a{n}")))
+             for n in range(size)]
+    await writing.wait()
+    return first, go_on, inserts
+
+
+async def test_after_a_large_group_a_lone_order_waits_for_the_next_ones(api):
+    [token] = await traders(api, 1)
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    engine = api.app[keys.ENGINE]
+    engine.fills.linger = 60  # longer than the test: only more orders end the wait
+    first, go_on, inserts = await held_first_group(api, user_id, 8)
+    straggler = asyncio.create_task(engine.place_order(user_id, market("s")))
+    await asyncio.sleep(0)  # it runs up to its place in the queue
+    go_on.set()
+    await asyncio.gather(*first)  # answered: the straggler is waiting for company
+    assert inserts == [8]
+    more = [asyncio.create_task(engine.place_order(user_id, market(f"m{n}"))) for n in range(3)]
+    await asyncio.gather(straggler, *more)
+    assert inserts == [8, 4]  # half as many as the last group: it goes
+    await assert_books_balance(api)
+
+
+async def test_the_wait_for_more_orders_is_short(api):
+    [token] = await traders(api, 1)
+    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
+    engine = api.app[keys.ENGINE]
+    assert engine.fills.linger <= 0.005
+    first, go_on, inserts = await held_first_group(api, user_id, 8)
+    straggler = asyncio.create_task(engine.place_order(user_id, market("s")))
+    await asyncio.sleep(0)
+    go_on.set()
+    await asyncio.gather(*first, straggler)  # no more come: it goes alone
+    assert inserts == [8, 1]
+    await assert_books_balance(api)
