@@ -5,9 +5,8 @@ carries (an insert of sixteen orders costs little more than an insert of
 one), and calls take turns on one connection. Filling each market order on
 its own took seven or eight calls, so orders queued behind each other's
 calls. Here, while one group is being written, the orders that arrive wait,
-and then go as the next group (group commit). A lone order under light
-load goes at once; after a large group, a few waiting orders wait a moment
-(at most 3 ms) for the next ones (_gather). A group's events are sent to the sockets while the next
+and then go as the next group (group commit): no timer, so a lone order
+goes at once. A group's events are sent to the sockets while the next
 group is written (in order: each group's after the one before), and each
 order is answered once its events have gone.
 
@@ -84,11 +83,9 @@ class _Waiting:
 class MarketFills:
     """Fill new market orders in groups (module docstring)."""
 
-    def __init__(self, engine: TradingEngine, most: int = 64, linger: float = 0.003) -> None:
+    def __init__(self, engine: TradingEngine, most: int = 64) -> None:
         self.engine = engine
         self.most = most
-        self.linger = linger  # the longest a few orders wait for more (_gather)
-        self._enough: tuple[int, asyncio.Event] | None = None
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
         # Per user, ops whose steps are over but still marked on the account: ended in
@@ -104,8 +101,6 @@ class MarketFills:
         """
         waiting = _Waiting(order)
         self._waiting.append(waiting)
-        if self._enough is not None and len(self._waiting) >= self._enough[0]:
-            self._enough[1].set()
         if self._runner is None or self._runner.done():
             self._runner = asyncio.create_task(self._run(), name="market-fills")
         return await waiting.done
@@ -119,11 +114,8 @@ class MarketFills:
         await self._end_steps_left()  # left after a failed try; recovery would end them
 
     async def _run(self) -> None:
-        last = 0
         while self._waiting:
-            await self._gather(last)
             group, self._waiting = self._waiting[:self.most], self._waiting[self.most:]
-            last = len(group)
             try:
                 announced, answers = await self._fill(group)
             except Exception as error:  # each request of the group gets it
@@ -133,30 +125,6 @@ class MarketFills:
             if not self._waiting:  # before the answers: a client then sees clean books
                 await self._end_steps_left()
             self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
-
-    async def _gather(self, last: int) -> None:
-        """After a large group, while only a few orders wait, wait a moment for more.
-
-        The clients of a large group are being answered, and most send their
-        next orders at once; an order that arrived in between would otherwise
-        go alone and pay all of a group's calls by itself (groups of 15 and 1
-        took turns in bench/orders.py). So, as PostgreSQL's commit_delay waits
-        only while other transactions are active, this waits only after a
-        group of more than four, while fewer than a quarter as many orders
-        wait: until half as many wait, or at most ``linger`` seconds. An order
-        under light load never waits.
-        """
-        if last <= 4 or len(self._waiting) >= last // 4:
-            return
-        enough = asyncio.Event()
-        self._enough = (last // 2, enough)
-        try:
-            async with asyncio.timeout(self.linger):
-                await enough.wait()
-        except TimeoutError:
-            pass
-        finally:
-            self._enough = None
 
     async def _end_steps_left(self) -> None:
         """End every step still marked on its account."""
