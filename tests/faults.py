@@ -247,10 +247,20 @@ class Run:
         self.report.problems.append(f"steps or notifications still pending after {within} s")
 
     async def check(self, when: str, final: bool = False) -> None:
-        """The checks; a round's last tick may still set off exits while they run, so only
-        the final check (no tick before it) also requires every exit to be finished."""
-        await self.settled()
-        problems = self.report.problems
+        """The checks. A round's last tick may still set off exits while they run, and
+        the checks read trades, ledger and accounts one after another: so in a round
+        that is not the last, checks that find problems wait for pending steps and
+        run again (up to three times; a real fault does not go away by waiting). The
+        final check (no tick before it) runs once."""
+        for _ in range(1 if final else 4):
+            await self.settled()
+            problems = await self.problems(when, final)
+            if not problems:
+                break
+        self.report.problems += problems
+
+    async def problems(self, when: str, final: bool) -> list[str]:
+        problems: list[str] = []
         orders = {o["_id"]: o async for o in self.db["orders"].find({})}
         for order_id in self.acked:
             if order_id not in orders:
@@ -282,19 +292,12 @@ class Run:
                                                    "close_reason", "opened_at")}
                 problems.append(f"{when}: trade {trade['_id']} has {moved} paying exits "
                                 f"and {entries} ledger entries: {shown} {ledger}")
-        books = await check_books(self.db)
-        for _ in range(3 if not final else 0):
-            if not books:
-                break
-            # Half of an exit the last tick set off after the wait: once it is done,
-            # the books must balance (a real fault does not go away by waiting).
-            await self.settled()
-            books = await check_books(self.db)
-        problems += [f"{when}: books: {p}" for p in books]
+        problems += [f"{when}: books: {p}" for p in await check_books(self.db)]
         async for row in self.db["outbox"].find({"channel": "in_app", "status": "sent"}):
             notes = await self.db["notifications"].count_documents({"_id": row["_id"]})
             if notes != 1:
                 problems.append(f"{when}: notification {row['_id']} delivered {notes} times")
+        return problems
 
 
 async def run_faults(rounds: int, seed: int, workdir: Path) -> Report:
