@@ -31,10 +31,7 @@ class EventPublisher:
 
     async def publish_numbered(self, user_id: str, last_seq: int, events: list[Event]) -> None:
         """Store and emit events already numbered up to last_seq."""
-        await self.publish_groups([(user_id, last_seq, events)])
-
-    async def publish_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
-        """publish_numbered, for several (user_id, last_seq, events), stored in one call."""
+        groups = [(user_id, last_seq, events)]
         await self.store_groups(groups)
         await self.emit_groups(groups)
 

@@ -38,7 +38,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Awaitable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -243,7 +242,10 @@ class MarketFills:
                 fill.waiting.settle(error)
         if not paid:
             return [], None
-        return paid, await _required(store.accounts.number_events(user_id, _numbers(paid)))
+        account = await store.accounts.number_events(user_id, _numbers(paid))
+        if account is None:
+            raise RuntimeError("the account of an order being filled is gone")
+        return paid, account
 
     async def _finish(self, charged: list[tuple[list[_Fill], Document]],
                       now: datetime) -> tuple[Announced, Answers]:
@@ -313,13 +315,6 @@ class _Fill:
 def _numbers(fills: list[_Fill]) -> int:
     """How many event numbers an account's orders take: their events, then its balances."""
     return sum(len(fill.events) for fill in fills) + 1
-
-
-async def _required(pending: Awaitable[Document | None]) -> Document:
-    account = await pending
-    if account is None:
-        raise RuntimeError("the account of an order being filled is gone")
-    return account
 
 
 def _by_user(group: list[_Waiting]) -> dict[str, list[int]]:

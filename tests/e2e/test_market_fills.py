@@ -11,18 +11,42 @@ from trading.errors import DuplicateClientOrderId
 from trading.orders import OrderRequest, OrderType, Side
 
 
-def group_sizes(api, repository: str, method: str) -> list[int]:
-    """Record how many items each call of a store method carries (the call still runs)."""
+def recorded(api, repository: str, method: str, fail_first: bool = False) -> list[tuple]:
+    """Record the arguments of each call of a store method (which still runs, unless
+    fail_first: then the first call raises instead)."""
     target = getattr(api.app[keys.STORE], repository)
     original = getattr(target, method)
-    sizes: list[int] = []
+    calls: list[tuple] = []
 
-    async def recorded(items, *args, **kwargs):
-        sizes.append(len(items))
-        return await original(items, *args, **kwargs)
+    async def record(*args, **kwargs):
+        calls.append((args, kwargs))
+        if fail_first and len(calls) == 1:
+            raise ConnectionError("dropped")
+        return await original(*args, **kwargs)
 
-    setattr(target, method, recorded)
-    return sizes
+    setattr(target, method, record)
+    return calls
+
+
+def sizes(calls: list[tuple]) -> list[int]:
+    """How many items each recorded call carried (its first argument)."""
+    return [len(args[0]) for args, _ in calls]
+
+
+def hold_first_insert(api) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the first insert of orders wait; return (set once it waits, set to let it go)."""
+    store = api.app[keys.STORE]
+    insert = store.orders.insert_group
+    writing, go_on = asyncio.Event(), asyncio.Event()
+
+    async def first_held(orders):
+        if not writing.is_set():
+            writing.set()
+            await go_on.wait()
+        return await insert(orders)
+
+    store.orders.insert_group = first_held
+    return writing, go_on
 
 
 async def traders(api, count: int) -> list[str]:
@@ -34,13 +58,13 @@ async def traders(api, count: int) -> list[str]:
 
 async def test_orders_placed_together_share_their_writes_and_each_fills_once(api):
     tokens = await traders(api, 3)
-    inserts = group_sizes(api, "orders", "insert_group")
+    inserts = recorded(api, "orders", "insert_group")
     results = await asyncio.gather(*(order(api, token, client_order_id=f"o{n}")
                                      for n in range(8) for token in tokens))
     assert [status for status, _ in results] == [201] * 24
     assert {body["order"]["status"] for _, body in results} == {"filled"}
-    assert sum(inserts) == 24
-    assert len(inserts) < 24, inserts  # at least one call carried several orders
+    assert sum(sizes(inserts)) == 24
+    assert len(inserts) < 24, sizes(inserts)  # at least one call carried several orders
     balances: list[int] = []
     for token in tokens:
         assert (await account(api, token))["margin_used"] == "8000"
@@ -84,11 +108,11 @@ async def test_one_client_order_id_twice_in_a_group_makes_one_order_and_answers_
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine = api.app[keys.ENGINE]
     await engine.ensure_account(user_id)
-    inserts = group_sizes(api, "orders", "insert_group")
+    inserts = recorded(api, "orders", "insert_group")
     first, again, changed = await asyncio.gather(
         engine.place_order(user_id, market("same")), engine.place_order(user_id, market("same")),
         engine.place_order(user_id, market("same", quantity=11)), return_exceptions=True)
-    assert inserts == [3]  # one group
+    assert sizes(inserts) == [3]  # one group
     assert first["_id"] == again["_id"]
     assert (first["status"], again["status"]) == ("filled", "filled")
     assert isinstance(changed, DuplicateClientOrderId)
@@ -101,15 +125,7 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     [token] = await traders(api, 1)
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine = api.app[keys.ENGINE]
-    inserts = api.app[keys.STORE].orders.insert_group
-    writing, go_on = asyncio.Event(), asyncio.Event()
-
-    async def held(orders):
-        writing.set()
-        await go_on.wait()
-        return await inserts(orders)
-
-    api.app[keys.STORE].orders.insert_group = held
+    writing, go_on = hold_first_insert(api)
     placing = asyncio.create_task(engine.place_order(user_id, market("c")))
     await writing.wait()  # its group is being written
     placing.cancel()  # and its client goes away
@@ -123,23 +139,6 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     await assert_books_balance(api)
 
 
-def recorded(api, repository: str, method: str, fail_first: bool = False) -> list[tuple]:
-    """Record the arguments of each call of a store method (which still runs, unless
-    fail_first: then the first call raises instead)."""
-    target = getattr(api.app[keys.STORE], repository)
-    original = getattr(target, method)
-    calls: list[tuple] = []
-
-    async def record(*args, **kwargs):
-        calls.append((args, kwargs))
-        if fail_first and len(calls) == 1:
-            raise ConnectionError("dropped")
-        return await original(*args, **kwargs)
-
-    setattr(target, method, record)
-    return calls
-
-
 async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(api):
     [token] = await traders(api, 1)
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
@@ -147,16 +146,7 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     await engine.ensure_account(user_id)
     charges = recorded(api, "accounts", "apply_group")
     ends = recorded(api, "accounts", "end_ops")
-    inserts = store.orders.insert_group
-    writing, go_on = asyncio.Event(), asyncio.Event()
-
-    async def first_held(orders):
-        if not writing.is_set():
-            writing.set()
-            await go_on.wait()
-        return await inserts(orders)
-
-    store.orders.insert_group = first_held
+    writing, go_on = hold_first_insert(api)
     first = asyncio.create_task(engine.place_order(user_id, market("g1")))
     await writing.wait()  # the first group is being written; two more orders wait
     later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
