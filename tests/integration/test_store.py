@@ -129,3 +129,22 @@ async def test_an_account_copy_stays_what_the_database_holds_as_its_steps_end(mo
     assert (await accounts.apply_group("u1", ["o3"], changes, NOW, need_available=300,
                                        events=3))["available"] == 400
     await client.close()
+
+
+async def test_events_come_back_as_stored_in_order_also_those_of_earlier_versions(store):
+    data = {"order": {"id": "o1", "quantity": "1.5", "filled_at": "2026-01-05T12:00:00Z",
+                      "stop_loss": None, "exits": [{"price": "101"}]}}
+    await store.events.append_group([("u1", [("order_update", data),
+                                             ("account_update", {"account": {"cash": "9"}})],
+                                      1)], NOW)
+    # An event written by an earlier version, its data a document.
+    await store.db["events"].insert_one({"_id": "u1:000000000003", "user_id": "u1", "seq": 3,
+                                         "type": "account_update",
+                                         "data": {"account": {"cash": "8"}}, "at": NOW})
+    stored = await store.db["events"].find_one({"_id": "u1:000000000001"})
+    assert isinstance(stored["data"], str)
+    events = await store.events.after("u1", 0, 10)
+    assert [(e["seq"], e["type"], e["data"]) for e in events] == [
+        (1, "order_update", data), (2, "account_update", {"account": {"cash": "9"}}),
+        (3, "account_update", {"account": {"cash": "8"}})]
+    assert [e["seq"] for e in await store.events.after("u1", 1, 1)] == [2]
