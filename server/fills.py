@@ -21,7 +21,9 @@ is marked filled, and the step is ended on the account.
 Orders of one account are charged together, in one update guarded on the
 sum that also takes their event numbers; if the account cannot cover the
 sum they are charged one at a time as before, so each is accepted or
-refused exactly as it would have been alone. Each order is announced by
+refused exactly as it would have been alone. Where this process keeps a
+copy of the accounts (store/keyed.py), the group's accounts are all charged
+in one call, each guard tested on its copy. Each order is announced by
 its ``order_update`` and ``trade_update``; each account, once per group, by
 one ``account_update`` with its balances after all of its orders in it.
 
@@ -45,7 +47,7 @@ from typing import TYPE_CHECKING
 from server.events import Event
 from server.views import balances_view
 from store.database import Document
-from store.trading import ledger_entry
+from store.trading import GroupCharge, ledger_entry
 from trading.errors import DuplicateClientOrderId, InsufficientFunds
 
 if TYPE_CHECKING:
@@ -171,11 +173,8 @@ class MarketFills:
         fresh, echoes = await self._store(group)
         now = self.engine.now()
         fills = [_Fill.of(self.engine, waiting, now) for waiting in fresh]
-        charged: list[tuple[list[_Fill], Document]] = []
-        for indexes in _by_user(fresh).values():
-            paid, account = await self._charge([fills[i] for i in indexes])
-            if account is not None:
-                charged.append((paid, account))
+        charged = await self._charge([[fills[i] for i in indexes]
+                                      for indexes in _by_user(fresh).values()])
         announced, answers = await self._finish(charged, now) if charged else ([], [])
         for waiting in echoes:  # a retry answers with the order as stored
             answer = await self.engine.store.orders.get(waiting.user_id, waiting.order["_id"])
@@ -210,26 +209,41 @@ class MarketFills:
                 waiting.settle(existing)
         return fresh, echoes
 
-    async def _charge(self, fills: list[_Fill]) -> tuple[list[_Fill], Document | None]:
-        """Charge one account for its orders and number their events.
+    async def _charge(self, accounts: list[list[_Fill]]) -> list[tuple[list[_Fill], Document]]:
+        """Charge each account for its orders and number their events.
 
-        Returns the orders it paid for, and the account after (None if it paid
-        for none).
+        Returns, for each account that paid for any, the orders it paid for
+        and the account after.
         """
         engine, store = self.engine, self.engine.store
-        total: dict[str, int] = {}
-        for fill in fills:
-            for name, amount in engine.open_changes(fill.step).items():
-                total[name] = total.get(name, 0) + amount
+        defer = store.accounts.ends_with_charges
+        charges = []
+        for fills in accounts:
+            total: dict[str, int] = {}
+            for fill in fills:
+                for name, amount in engine.open_changes(fill.step).items():
+                    total[name] = total.get(name, 0) + amount
+            user_id = fills[0].waiting.user_id
+            charges.append(GroupCharge(
+                user_id, [f.waiting.op for f in fills], total, -total["available"],
+                _numbers(fills), list(self._unended.get(user_id, [])) if defer else []))
+        charged = []
+        for fills, charge, account in zip(
+                accounts, charges, await store.accounts.apply_groups(charges, engine.now()),
+                strict=True):
+            if account is not None:
+                self._ended(charge.user_id, charge.ending)  # with this charge
+                charged.append((fills, account))
+            elif paid := await self._charge_one_by_one(fills):
+                charged.append(paid)
+        return charged
+
+    async def _charge_one_by_one(self, fills: list[_Fill]) -> tuple[list[_Fill], Document] | None:
+        """Charge one account that cannot pay for all its orders at once for each in turn,
+        exactly as each would be alone; return the orders paid for and the account after."""
+        engine, store = self.engine, self.engine.store
         user_id = fills[0].waiting.user_id
-        ending = list(self._unended.get(user_id, [])) if store.accounts.ends_with_charges else []
-        account = await store.accounts.apply_group(
-            user_id, [f.waiting.op for f in fills], total, engine.now(),
-            need_available=-total["available"], events=_numbers(fills), ending=ending or None)
-        if account is not None:
-            self._ended(user_id, ending)  # with this charge
-            return fills, account
-        paid = []  # one at a time, exactly as each would be alone
+        paid = []
         for fill in fills:
             changes = engine.open_changes(fill.step)
             if await store.accounts.apply(user_id, fill.waiting.op, changes, engine.now(),
@@ -241,7 +255,7 @@ class MarketFills:
             except InsufficientFunds as error:
                 fill.waiting.settle(error)
         if not paid:
-            return [], None
+            return None
         account = await store.accounts.number_events(user_id, _numbers(paid))
         if account is None:
             raise RuntimeError("the account of an order being filled is gone")

@@ -24,7 +24,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from typing import Any, ParamSpec, TypeVar
 
-from pymongo import ReturnDocument
+from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 
 from store.database import Document
@@ -33,6 +33,8 @@ from store.lanes import URGENT
 _MISSING = object()
 T = TypeVar("T")
 P = ParamSpec("P")
+# For update_each: from a document as it is, its update and the document after it.
+Change = Callable[[Document], tuple[Mapping[str, Any], Document]]
 
 
 def _lookup(doc: Mapping[str, Any], path: str) -> Any:
@@ -208,30 +210,20 @@ class Keyed:
         return doc if doc is not None and matches(doc, must) else None
 
     async def update(self, doc_id: Any, guard: Mapping[str, Any],
-                     update: Mapping[str, Any] | Callable[[Document], Mapping[str, Any]],
-                     ) -> Document | None:
-        """Apply update if the document still matches guard; return it after, or None.
-
-        update may be worked out from the document as it is (a function of it),
-        only where this process tests the guards; the result is exact only where
-        no other process writes the collection (as with ``remember``).
-        """
+                     update: Mapping[str, Any]) -> Document | None:
+        """Apply update if the document still matches guard; return it after, or None."""
         if self.one is None:
-            if callable(update):
-                raise TypeError("an update worked out here needs guards tested here")
             return await self.collection.find_one_and_update(
                 {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER)
         async with self._locks.hold(doc_id):
             try:
-                if guard or callable(update):
+                if guard:
                     current = self._known.get(doc_id)
                     if current is None:
                         current = await self.call(self.collection.find_one, {"_id": doc_id})
                         self.remember_as(doc_id, current)
                     if current is None or not matches(current, guard):
                         return None
-                    if callable(update):
-                        update = update(current)
                 after = await self.call(self.collection.find_one_and_update, {"_id": doc_id},
                                         update, return_document=ReturnDocument.AFTER)
             except BaseException:
@@ -239,6 +231,50 @@ class Keyed:
                 raise
             self.remember_as(doc_id, after)
             return after
+
+    async def update_each(self, changes: list[tuple[Any, Mapping[str, Any], Change]],
+                          ) -> list[Document | None]:
+        """Several guarded updates of different documents, written in one call.
+
+        Only with ``remember``: each (doc_id, guard, change) has its guard tested
+        on the kept copy (read first if there is none), and change works out
+        both the update and the document after it, which becomes the copy.
+        Returns, in order, each document after its update, or None where its
+        guard failed (nothing is written for it).
+        """
+        if not self.remember:
+            raise TypeError("update_each needs the copies this process keeps")
+        doc_ids = [doc_id for doc_id, _, _ in changes]
+        if len(set(doc_ids)) != len(doc_ids):
+            raise ValueError("update_each changes each document once")
+        results: list[Document | None] = []
+        writes: list[tuple[Any, Mapping[str, Any], Document]] = []
+        async with self.holding(doc_ids):
+            try:
+                for doc_id, guard, change in changes:
+                    current = self._known.get(doc_id)
+                    if current is None:
+                        current = await self.call(self.collection.find_one, {"_id": doc_id})
+                        self.remember_as(doc_id, current)
+                    if current is None or not matches(current, guard):
+                        results.append(None)
+                        continue
+                    update, after = change(current)
+                    writes.append((doc_id, update, after))
+                    results.append(after)
+                if writes:
+                    result = await self.call(self.collection.bulk_write, [
+                        UpdateOne({"_id": doc_id}, update) for doc_id, update, _ in writes],
+                        ordered=False)
+                    if result.matched_count != len(writes):
+                        raise RuntimeError("a document being updated is gone")
+            except BaseException:
+                for doc_id in doc_ids:
+                    self.forget(doc_id)
+                raise
+            for doc_id, _, after in writes:
+                self.remember_as(doc_id, after)
+        return results
 
     @contextlib.asynccontextmanager
     async def holding(self, doc_ids: list[Any]) -> AsyncIterator[None]:

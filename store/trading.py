@@ -11,14 +11,15 @@ from __future__ import annotations
 
 import contextlib
 import json
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
-from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
+from store.database import Database, Document, stored_time
+from store.keyed import Change, Keyed, OneConnection
 
 Units = int
 DUPLICATE_KEY = 11000
@@ -41,6 +42,18 @@ async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
 
 # How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
 REMEMBERED_ACCOUNTS = 10_000
+
+
+@dataclass(frozen=True)
+class GroupCharge:
+    """One account's part of a group of new ops (AccountStore.apply_groups)."""
+
+    user_id: str
+    ops: list[str]
+    changes: dict[str, Units]  # summed over the ops, an $inc
+    need_available: Units
+    events: int  # event numbers to take
+    ending: list[str] = field(default_factory=list)  # ops whose steps are over
 
 
 class AccountStore:
@@ -84,34 +97,55 @@ class AccountStore:
         return await self.has_op(user_id, op)
 
     async def apply_group(self, user_id: str, ops: list[str], changes: dict[str, Units],
-                          now: datetime, need_available: Units, events: int,
-                          ending: list[str] | None = None) -> Document | None:
+                          now: datetime, need_available: Units, events: int) -> Document | None:
         """Apply the summed changes of several new ops in one update, and take the next
         `events` event numbers; return the account after.
 
         Applies only if available funds cover need_available and none of the
         ops was applied before; otherwise changes nothing and returns None.
-        ending: ops whose steps are over, marked done in the same update (only
-        where this process keeps a copy of the account: see ``ends_with_charges``).
         """
-        guard = {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}}
-        inc = {**changes, "event_seq": events}
-        if not ending:
-            return await self.keyed.update(
-                user_id, guard, {"$inc": inc, "$set": {"updated_at": now},
-                                 "$push": {"pending_ops": {"$each": ops}}})
-        done = set(ending)
+        return await self.keyed.update(
+            user_id, {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}},
+            {"$inc": {**changes, "event_seq": events}, "$set": {"updated_at": now},
+             "$push": {"pending_ops": {"$each": ops}}})
 
-        def ended_and_applied(account: Document) -> Document:
-            # One path cannot be pulled from and pushed to in one update: set it whole.
-            kept = [op for op in account["pending_ops"] if op not in done]
-            return {"$inc": inc, "$set": {"updated_at": now, "pending_ops": kept + ops}}
+    async def apply_groups(self, charges: list[GroupCharge], now: datetime,
+                           ) -> list[Document | None]:
+        """apply_group for several accounts; return each account after, or None.
 
-        return await self.keyed.update(user_id, guard, ended_and_applied)
+        Where this process keeps copies of the accounts (``ends_with_charges``),
+        all of them are written in one call, and each charge also marks its
+        ``ending`` ops done. Elsewhere each account takes its own conditional
+        update, and ``ending`` must be empty.
+        """
+        if not self.ends_with_charges:
+            if any(charge.ending for charge in charges):
+                raise ValueError("steps end inside a charge only where copies are kept")
+            return [await self.apply_group(c.user_id, c.ops, c.changes, now, c.need_available,
+                                           c.events) for c in charges]
+        at = stored_time(now)
+
+        def change(charge: GroupCharge) -> Change:
+            inc = {**charge.changes, "event_seq": charge.events}
+            done = set(charge.ending)
+
+            def charged(account: Document) -> tuple[Document, Document]:
+                # One path cannot be pulled from and pushed to in one update: set it whole.
+                kept = [op for op in account["pending_ops"] if op not in done]
+                sets = {"updated_at": at, "pending_ops": kept + charge.ops}
+                after = {**account, **sets,
+                         **{name: account.get(name, 0) + amount for name, amount in inc.items()}}
+                return {"$inc": inc, "$set": sets}, after
+            return charged
+
+        return await self.keyed.update_each([
+            (charge.user_id, {"pending_ops": {"$nin": charge.ops},
+                              "available": {"$gte": charge.need_available}}, change(charge))
+            for charge in charges])
 
     @property
     def ends_with_charges(self) -> bool:
-        """Whether steps may be ended inside the account's next charge (apply_group's
+        """Whether steps may be ended inside the account's next charge (GroupCharge's
         ending): only where this process keeps the account's copy, so the whole list
         of ops it sets is exact."""
         return self.keyed.remember > 0

@@ -59,12 +59,16 @@ async def traders(api, count: int) -> list[str]:
 async def test_orders_placed_together_share_their_writes_and_each_fills_once(api):
     tokens = await traders(api, 3)
     inserts = recorded(api, "orders", "insert_group")
+    charges = recorded(api, "accounts", "apply_groups")
     results = await asyncio.gather(*(order(api, token, client_order_id=f"o{n}")
                                      for n in range(8) for token in tokens))
     assert [status for status, _ in results] == [201] * 24
     assert {body["order"]["status"] for _, body in results} == {"filled"}
     assert sum(sizes(inserts)) == 24
     assert len(inserts) < 24, sizes(inserts)  # at least one call carried several orders
+    # One charge per group, with a part for each account in it.
+    assert len(charges) == len(inserts)
+    assert max(sizes(charges)) > 1, sizes(charges)
     balances: list[int] = []
     for token in tokens:
         assert (await account(api, token))["margin_used"] == "8000"
@@ -85,9 +89,14 @@ async def test_orders_placed_together_share_their_writes_and_each_fills_once(api
 
 
 async def test_a_group_its_account_cannot_pay_for_in_full_is_charged_order_by_order(api):
-    [token] = await traders(api, 1)
-    # 100,000 of cash pays for three of these five orders (30,000 each).
-    results = await asyncio.gather(*(order(api, token, quantity="300") for _ in range(5)))
+    token, other = await traders(api, 2)
+    # 100,000 of cash pays for three of these five orders (30,000 each); the other
+    # account, charged in the same groups, pays for all of its own.
+    results = await asyncio.gather(*(order(api, token, quantity="300") for _ in range(5)),
+                                   *(order(api, other, quantity="10") for _ in range(5)))
+    assert [status for status, _ in results[5:]] == [201] * 5
+    assert (await account(api, other))["margin_used"] == "5000"
+    results = results[:5]
     assert sorted(status for status, _ in results) == [201] * 3 + [400] * 2
     assert {body["error"]["code"] for status, body in results if status == 400} == {
         "insufficient_funds"}
@@ -144,7 +153,7 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
     await engine.ensure_account(user_id)
-    charges = recorded(api, "accounts", "apply_group")
+    charges = recorded(api, "accounts", "apply_groups")
     ends = recorded(api, "accounts", "end_ops")
     writing, go_on = hold_first_insert(api)
     first = asyncio.create_task(engine.place_order(user_id, market("g1")))
@@ -157,7 +166,7 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     ops = [f"open:{o['_id']}" for o in orders]
     # The first group's step ended inside the second group's charge, not on its own;
     # the second group's, once nothing waited, before its orders were answered.
-    assert [kwargs["ending"] for _, kwargs in charges] == [None, [ops[0]]]
+    assert [[charge.ending for charge in args[0]] for args, _ in charges] == [[[]], [[ops[0]]]]
     assert [args[0] for args, _ in ends] == [[(user_id, ops[1:])]]
     assert (await store.accounts.get(user_id))["pending_ops"] == []
     await assert_books_balance(api)

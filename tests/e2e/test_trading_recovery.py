@@ -48,7 +48,7 @@ async def trader(api):
 
 
 async def test_crash_before_the_account_moved_rejects_the_order(servers, settings, api, trader):
-    crash_at(api, "accounts", "apply_group")
+    crash_at(api, "accounts", "apply_groups")
     status, body = await order(api, trader, client_order_id="c1")
     assert (status, body["error"]["code"]) == (500, "internal_error")
     again = await restart(servers, api, settings)

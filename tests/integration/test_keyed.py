@@ -120,6 +120,62 @@ async def test_a_remembered_document_is_not_read_again_until_a_call_fails(collec
     assert failing == ["find_one_and_update", "find_one", "find_one_and_update"]
 
 
+def take(amount: int):
+    """An update_each change: take amount from cash, worked out on the copy."""
+    def change(doc):
+        return {"$inc": {"cash": -amount}}, {**doc, "cash": doc["cash"] - amount}
+    return change
+
+
+async def test_updates_of_several_documents_go_in_one_call_with_guards_tested_on_copies(
+        collection):
+    keyed = Keyed(collection, OneConnection(), remember=10)
+    await collection.insert_many([{"_id": "a", "cash": 100}, {"_id": "b", "cash": 20}])
+    calls = counting(keyed)
+    guard = {"cash": {"$gte": 30}}
+    after = await keyed.update_each([("a", guard, take(30)), ("b", guard, take(30))])
+    assert after == [{"_id": "a", "cash": 70}, None]  # b could not pay: nothing written
+    assert calls == ["find_one", "find_one", "bulk_write"]
+    assert await keyed.update_each([("b", {"cash": 20}, take(5)), ("a", guard, take(30))]) == [
+        {"_id": "b", "cash": 15}, {"_id": "a", "cash": 40}]
+    assert calls[3:] == ["bulk_write"]  # no reads: both copies were kept
+    assert [await collection.find_one({"_id": n}) for n in "ab"] == [
+        keyed.known("a"), keyed.known("b")]
+    # A failed call may have written or not: both copies are forgotten, and read again.
+    counting(keyed, fail={"bulk_write"})
+    with pytest.raises(ConnectionError):
+        await keyed.update_each([("a", guard, take(30)), ("b", {}, take(5))])
+    assert keyed.known("a") is None and keyed.known("b") is None
+    assert [doc["cash"] for doc in await keyed.update_each([
+        ("a", guard, take(30)), ("b", {}, take(5))])] == [10, 10]
+    # Refused: without copies, the same document twice, or a document that is gone.
+    with pytest.raises(TypeError):
+        await Keyed(collection, OneConnection()).update_each([("a", {}, take(1))])
+    with pytest.raises(ValueError):
+        await keyed.update_each([("a", {}, take(1)), ("a", {}, take(1))])
+    await collection.delete_one({"_id": "b"})  # behind the copy's back
+    with pytest.raises(RuntimeError):
+        await keyed.update_each([("a", {}, take(1)), ("b", {}, take(1))])
+    assert keyed.known("a") is None and keyed.known("b") is None
+    assert await keyed.update_each([("a", {}, take(1)), ("b", {}, take(1))]) == [
+        {"_id": "a", "cash": 8}, None]  # read again: a had paid 1, b is gone
+
+
+async def test_concurrent_updates_one_by_one_and_in_groups_are_exact(collection):
+    keyed = Keyed(collection, OneConnection(), remember=10)
+    await collection.insert_many([{"_id": "a", "cash": 100}, {"_id": "b", "cash": 100}])
+    guard = {"cash": {"$gte": 10}}
+    results = await asyncio.gather(
+        *(keyed.update_each([("a", guard, take(10)), ("b", guard, take(10))])
+          for _ in range(8)),
+        *(keyed.update(n, guard, {"$inc": {"cash": -10}}) for n in "ab" for _ in range(8)))
+    grouped = [doc for result in results[:8] for doc in result]
+    single = results[8:]
+    assert sum(doc is not None for doc in grouped + single) == 20
+    assert [(await collection.find_one({"_id": n}))["cash"] for n in "ab"] == [0, 0]
+    assert [keyed.known(n)["cash"] for n in "ab"] == [0, 0]
+
+
 @pytest.mark.parametrize("remember", [0, 10])
 async def test_many_concurrent_withdrawals_with_or_without_copies_are_exact(collection,
                                                                             remember):

@@ -7,6 +7,7 @@ import pytest
 
 from store.database import connect, ensure_indexes
 from store.store import Store
+from store.trading import GroupCharge
 from trading.errors import EmailTaken
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -148,3 +149,34 @@ async def test_events_come_back_as_stored_in_order_also_those_of_earlier_version
         (1, "order_update", data), (2, "account_update", {"account": {"cash": "9"}}),
         (3, "account_update", {"account": {"cash": "8"}})]
     assert [e["seq"] for e in await store.events.after("u1", 1, 1)] == [2]
+
+
+@pytest.mark.parametrize("alone", [True, False])
+async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(mongo_uri, db_name,
+                                                                              alone):
+    client = await connect(mongo_uri)
+    accounts = Store(client[db_name], check_here=True, alone=alone).accounts
+    for user_id in ("u1", "u2"):
+        await accounts.get_or_create(user_id, 1000, "USD", NOW)
+    changes = {"available": -300, "margin_used": 300}
+    first = [GroupCharge("u1", ["o1"], changes, 300, 2), GroupCharge("u2", ["o2"], changes, 300, 2)]
+    after = await accounts.apply_groups(first, NOW)
+    assert [(a["_id"], a["available"], a["event_seq"], a["pending_ops"]) for a in after] == [
+        ("u1", 700, 2, ["o1"]), ("u2", 700, 2, ["o2"])]
+    # Again (a retry of the same ops), or more than is available: refused, nothing changed.
+    assert await accounts.apply_groups(first, NOW) == [None, None]
+    ending = ["o2"] if alone else []
+    again = [GroupCharge("u1", ["o3"], changes, 800, 2),
+             GroupCharge("u2", ["o4"], changes, 300, 2, ending)]
+    after = await accounts.apply_groups(again, NOW)
+    assert after[0] is None
+    assert (after[1]["available"], after[1]["pending_ops"]) == (
+        400, ["o4"] if alone else ["o2", "o4"])
+    for user_id in ("u1", "u2"):
+        stored = await accounts.accounts.find_one({"_id": user_id})
+        assert (accounts.keyed.known(user_id) == stored) if alone else (
+            accounts.keyed.known(user_id) is None)
+    if not alone:  # where copies are not kept, steps end on their own
+        with pytest.raises(ValueError):
+            await accounts.apply_groups([GroupCharge("u1", ["o5"], changes, 0, 1, ["o1"])], NOW)
+    await client.close()
