@@ -21,17 +21,16 @@ is marked filled, and the step is ended on the account.
 Orders of one account are charged together, in one update guarded on the
 sum that also takes their event numbers; if the account cannot cover the
 sum they are charged one at a time as before, so each is accepted or
-refused exactly as it would have been alone. Where this process keeps a
-copy of the accounts (store/keyed.py), the group's accounts are all charged
-in one call, each guard tested on its copy. Each order is announced by
+refused exactly as it would have been alone. Each order is announced by
 its ``order_update`` and ``trade_update``; each account, once per group, by
 one ``account_update`` with its balances after all of its orders in it.
 
-Where this process keeps a copy of the accounts (store/keyed.py), a step
-whose account has orders in the next group ends inside that group's
-charge, so a busy account takes one update per group; the others end in
-one call for all accounts, and when no orders wait, before the group is
-answered. A marker left by a failed try changes no balance; the next
+Where this process keeps a copy of the accounts (store/keyed.py), the
+group's accounts are all charged in one call, each guard tested on its
+copy, and a step whose account has orders in the next group ends inside
+that group's charge, so a busy account takes one update per group; the
+others end in one call for all accounts, and when no orders wait, before
+the group is answered. A marker left by a failed try changes no balance; the next
 charge, the next try or start-up recovery ends it.
 """
 

@@ -218,10 +218,7 @@ class Keyed:
         async with self._locks.hold(doc_id):
             try:
                 if guard:
-                    current = self._known.get(doc_id)
-                    if current is None:
-                        current = await self.call(self.collection.find_one, {"_id": doc_id})
-                        self.remember_as(doc_id, current)
+                    current = await self._current(doc_id)
                     if current is None or not matches(current, guard):
                         return None
                 after = await self.call(self.collection.find_one_and_update, {"_id": doc_id},
@@ -252,10 +249,7 @@ class Keyed:
         async with self.holding(doc_ids):
             try:
                 for doc_id, guard, change in changes:
-                    current = self._known.get(doc_id)
-                    if current is None:
-                        current = await self.call(self.collection.find_one, {"_id": doc_id})
-                        self.remember_as(doc_id, current)
+                    current = await self._current(doc_id)
                     if current is None or not matches(current, guard):
                         results.append(None)
                         continue
@@ -275,6 +269,15 @@ class Keyed:
             for doc_id, _, after in writes:
                 self.remember_as(doc_id, after)
         return results
+
+    async def _current(self, doc_id: Any) -> Document | None:
+        """The document as it is: its kept copy, or else read (and kept). Call with its
+        lock held."""
+        current = self._known.get(doc_id)
+        if current is None:
+            current = await self.call(self.collection.find_one, {"_id": doc_id})
+            self.remember_as(doc_id, current)
+        return current
 
     @contextlib.asynccontextmanager
     async def holding(self, doc_ids: list[Any]) -> AsyncIterator[None]:

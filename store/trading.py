@@ -13,13 +13,14 @@ import contextlib
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import partial
 from typing import Any
 
 from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from store.database import Database, Document, stored_time
-from store.keyed import Change, Keyed, OneConnection
+from store.keyed import Keyed, OneConnection
 
 Units = int
 DUPLICATE_KEY = 11000
@@ -54,6 +55,21 @@ class GroupCharge:
     need_available: Units
     events: int  # event numbers to take
     ending: list[str] = field(default_factory=list)  # ops whose steps are over
+
+    @property
+    def guard(self) -> Document:
+        """Funds cover the sum, and none of the ops was applied before."""
+        return {"pending_ops": {"$nin": self.ops}, "available": {"$gte": self.need_available}}
+
+    def applied(self, account: Document, at: datetime) -> tuple[Document, Document]:
+        """The update this charge makes to account as it is, and the account after it."""
+        inc = {**self.changes, "event_seq": self.events}
+        # One path cannot be pulled from and pushed to in one update: set it whole.
+        kept = [op for op in account["pending_ops"] if op not in self.ending]
+        sets = {"updated_at": at, "pending_ops": kept + self.ops}
+        after = {**account, **sets,
+                 **{name: account.get(name, 0) + amount for name, amount in inc.items()}}
+        return {"$inc": inc, "$set": sets}, after
 
 
 class AccountStore:
@@ -96,18 +112,17 @@ class AccountStore:
             return True
         return await self.has_op(user_id, op)
 
-    async def apply_group(self, user_id: str, ops: list[str], changes: dict[str, Units],
-                          now: datetime, need_available: Units, events: int) -> Document | None:
-        """Apply the summed changes of several new ops in one update, and take the next
-        `events` event numbers; return the account after.
+    async def apply_group(self, charge: GroupCharge, now: datetime) -> Document | None:
+        """Apply the summed changes of a charge's new ops in one update, and take its
+        event numbers; return the account after.
 
-        Applies only if available funds cover need_available and none of the
-        ops was applied before; otherwise changes nothing and returns None.
+        Applies only if available funds cover the sum and none of the ops was
+        applied before; otherwise changes nothing and returns None.
         """
         return await self.keyed.update(
-            user_id, {"pending_ops": {"$nin": ops}, "available": {"$gte": need_available}},
-            {"$inc": {**changes, "event_seq": events}, "$set": {"updated_at": now},
-             "$push": {"pending_ops": {"$each": ops}}})
+            charge.user_id, charge.guard,
+            {"$inc": {**charge.changes, "event_seq": charge.events},
+             "$set": {"updated_at": now}, "$push": {"pending_ops": {"$each": charge.ops}}})
 
     async def apply_groups(self, charges: list[GroupCharge], now: datetime,
                            ) -> list[Document | None]:
@@ -121,27 +136,10 @@ class AccountStore:
         if not self.ends_with_charges:
             if any(charge.ending for charge in charges):
                 raise ValueError("steps end inside a charge only where copies are kept")
-            return [await self.apply_group(c.user_id, c.ops, c.changes, now, c.need_available,
-                                           c.events) for c in charges]
+            return [await self.apply_group(charge, now) for charge in charges]
         at = stored_time(now)
-
-        def change(charge: GroupCharge) -> Change:
-            inc = {**charge.changes, "event_seq": charge.events}
-            done = set(charge.ending)
-
-            def charged(account: Document) -> tuple[Document, Document]:
-                # One path cannot be pulled from and pushed to in one update: set it whole.
-                kept = [op for op in account["pending_ops"] if op not in done]
-                sets = {"updated_at": at, "pending_ops": kept + charge.ops}
-                after = {**account, **sets,
-                         **{name: account.get(name, 0) + amount for name, amount in inc.items()}}
-                return {"$inc": inc, "$set": sets}, after
-            return charged
-
         return await self.keyed.update_each([
-            (charge.user_id, {"pending_ops": {"$nin": charge.ops},
-                              "available": {"$gte": charge.need_available}}, change(charge))
-            for charge in charges])
+            (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges])
 
     @property
     def ends_with_charges(self) -> bool:

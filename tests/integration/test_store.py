@@ -116,19 +116,17 @@ async def test_an_account_copy_stays_what_the_database_holds_as_its_steps_end(mo
     accounts = Store(client[db_name], check_here=True, alone=True).accounts
     await accounts.get_or_create("u1", 1000, "USD", NOW)
     changes = {"available": -300, "margin_used": 300}
-    assert await accounts.apply_group("u1", ["o1", "o2"], changes, NOW, need_available=300,
-                                      events=3) is not None
+    assert await accounts.apply_group(GroupCharge("u1", ["o1", "o2"], changes, 300, 3),
+                                      NOW) is not None
     await accounts.end_ops([("u1", ["o1"])])
     stored = await accounts.accounts.find_one({"_id": "u1"})
     assert stored["pending_ops"] == ["o2"]
     assert accounts.keyed.known("u1") == stored
     # Guards tested on that copy: o2 still pending, and 700 is all that is available.
-    assert await accounts.apply_group("u1", ["o2"], changes, NOW, need_available=300,
-                                      events=3) is None
-    assert await accounts.apply_group("u1", ["o3"], changes, NOW, need_available=800,
-                                      events=3) is None
-    assert (await accounts.apply_group("u1", ["o3"], changes, NOW, need_available=300,
-                                       events=3))["available"] == 400
+    assert await accounts.apply_group(GroupCharge("u1", ["o2"], changes, 300, 3), NOW) is None
+    assert await accounts.apply_group(GroupCharge("u1", ["o3"], changes, 800, 3), NOW) is None
+    assert (await accounts.apply_group(GroupCharge("u1", ["o3"], changes, 300, 3),
+                                       NOW))["available"] == 400
     await client.close()
 
 
