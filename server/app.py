@@ -246,6 +246,7 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
                    settings.cluster_sweep_every, settings.redis_namespace)
     duties.cluster = node
     app[keys.ENGINE].node = node.node
+    app[keys.ENGINE].alive = node.alive_nodes
     auth = app[keys.AUTH]
     node.on_revoked.extend(auth.on_sessions_revoked)  # this process's socket droppers
     auth.on_sessions_revoked.append(node.announce_revoked)

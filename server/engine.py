@@ -1,20 +1,21 @@
 """The trading engine: orders, trades and account money, exact under retries and crashes.
 
 Each operation is a short series of idempotent steps. The first step records
-what is about to happen (on the order or trade, field ``pending``); the
-account change is one conditional update that also notes the step's op id in
-``pending_ops``, so it can never apply twice; the remaining writes are
-inserts with fixed ids or updates conditional on the same op. ``recover``
-finishes (or, before the account was touched, abandons) whatever a crash cut
-short.
+what is about to happen (field ``pending`` of the order's claim, the order
+or the trade); the account change is one conditional update that also notes
+the step's op id in ``pending_ops``, so it can never apply twice; the
+remaining writes are inserts with fixed ids or updates conditional on the
+same op. ``recover`` finishes (or, before the account was touched, abandons)
+whatever a crash cut short.
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -70,6 +71,10 @@ def _units(value: Decimal | None) -> int | None:
     return None if value is None else to_units(value)
 
 
+async def _none_alive() -> set[str]:
+    return set()
+
+
 class TradingEngine:
     def __init__(self, store: Store, hub: PriceHub, rules: AccountRules, initial_cash: Decimal,
                  currency: str, events: EventPublisher, clock: Callable[[], datetime]) -> None:
@@ -87,6 +92,10 @@ class TradingEngine:
         # With several processes: this one's cluster node id, written into every
         # journaled step, so the leader's sweep leaves the steps of live processes alone.
         self.node: str | None = None
+        # With several processes: the nodes alive now (Cluster.alive_nodes).
+        self.alive: Callable[[], Awaitable[set[str]]] = _none_alive
+        # Resting orders between their claim and their first write (settle_claim).
+        self._placing: dict[str, asyncio.Event] = {}
         self.fills = MarketFills(self)
 
     def now(self) -> datetime:
@@ -167,12 +176,49 @@ class TradingEngine:
             order["pending"] = self._open_step(order, self.rules.fill_price(request.side, market))
             return await self.fills.fill(order)
         order["pending"] = self._reserve_step(order, request)
-        existing = await self.store.orders.insert(order)
-        if existing is not None:
-            if existing["fingerprint"] != order["fingerprint"]:
-                raise DuplicateClientOrderId(details={"order_id": existing["_id"]})
-            return existing
+        if taken := await self.store.orders.claim([order]):
+            return await self.existing_order(order, taken[0])
+        self._placing[order_id] = placing = asyncio.Event()
+        try:
+            existing = await self.store.orders.insert(order)
+        finally:
+            del self._placing[order_id]
+            placing.set()
+        if existing is not None:  # claimed before claims existed (OrderStore)
+            return await self.existing_order(order, existing)
         return await self._reserve(order)
+
+    async def existing_order(self, order: Document, claim: Document | None) -> Document:
+        """Answer an order whose client_order_id is taken (claim: the holder's claim, if
+        it could be read): the stored order if order repeats it, else
+        DuplicateClientOrderId."""
+        if claim is None or claim["fingerprint"] != order["fingerprint"]:
+            raise DuplicateClientOrderId(
+                details={"order_id": None if claim is None else claim["_id"]})
+        return await self.settle_claim(claim)
+
+    async def settle_claim(self, claim: Document) -> Document:
+        """The order a claim placed, as stored.
+
+        A claim with no order is a placing that stopped before its order was
+        written (a crash, or a failed database call): it is completed if its
+        account was charged, and otherwise rejected as "interrupted", so that a
+        retry is answered and nothing is left half-done. Only a claim that
+        another live process is still placing is answered as it stands.
+        """
+        if (placing := self._placing.get(claim["_id"])) is not None:
+            await placing.wait()
+        order = await self.store.orders.get(claim["user_id"], claim["_id"])
+        if order is not None:
+            return order
+        step = claim.get("pending") or {}
+        node = step.get("node")
+        if node not in (None, self.node) and node in await self.alive():
+            return claim
+        if step.get("op", "").startswith("open:") and await self.store.accounts.has_op(
+                claim["user_id"], step["op"]):
+            return await self.complete_open(claim)
+        return await self.reject_claimed(claim, "interrupted")
 
     def _open_step(self, order: Document, price: Decimal) -> Document:
         side, quantity = Side(order["side"]), from_units(order["quantity"])
@@ -197,10 +243,11 @@ class TradingEngine:
                 "fees": step["fee"]}
 
     async def refuse_open(self, order: Document) -> None:
-        """Reject a new order its account cannot pay for, and raise InsufficientFunds."""
+        """Reject a claimed market order its account cannot pay for, and raise
+        InsufficientFunds."""
         step = order["pending"]
         cost = step["margin"] + step["fee"]
-        await self._reject(order, "insufficient_funds")
+        await self.reject_claimed(order, "insufficient_funds")
         account = await self.account(order["user_id"])
         raise InsufficientFunds(
             f"This order needs {show(from_units(cost))} {self.currency} available.",
@@ -233,12 +280,42 @@ class TradingEngine:
                 ("trade_update", {"event": "opened", "reason": None,
                                   "trade": trade_view(trade, self.prices())})]
 
-    async def _finish_open(self, order: Document) -> Document:
-        step, user_id, now = order["pending"], order["user_id"], self.now()
+    async def _open_trade(self, order: Document, now: datetime) -> Document:
+        """Store the trade an order's open (or fill) step opens, and its fee."""
+        step = order["pending"]
         trade = self.new_trade(order, now)
         await self.store.trades.insert(trade)
-        await self.store.ledger.record(f"{step['op']}:fee", user_id, -step["fee"], "commission",
-                                       order["_id"], now)
+        await self.store.ledger.record(f"{step['op']}:fee", order["user_id"], -step["fee"],
+                                       "commission", order["_id"], now)
+        return trade
+
+    async def complete_open(self, claim: Document) -> Document:
+        """Finish a claimed market order whose account was charged: store its trade, its
+        fee and the order, filled; announce it if this call stored the order."""
+        now = self.now()
+        trade = await self._open_trade(claim, now)
+        filled = {**claim, **self.fill_changes(claim, now), "pending": None}
+        if await self.store.orders.insert_final([filled]):  # finished by another try
+            return await self.store.orders.get(claim["user_id"], claim["_id"]) or filled
+        self.changed("order", filled)
+        self.changed("trade", trade)
+        await self._announce(claim["user_id"], claim["pending"]["op"],
+                             *self.opened_events(filled, trade))
+        return filled
+
+    async def reject_claimed(self, claim: Document, reason: str) -> Document:
+        """Store a claimed order that never reached its account as rejected; announce it
+        if this call stored it."""
+        rejected = {**claim, "status": "rejected", "reject_reason": reason, "pending": None}
+        if await self.store.orders.insert_final([rejected]):
+            return await self.store.orders.get(claim["user_id"], claim["_id"]) or rejected
+        await self.events.publish(claim["user_id"],
+                                  ("order_update", {"order": order_view(rejected)}))
+        return rejected
+
+    async def _finish_open(self, order: Document) -> Document:
+        step, user_id, now = order["pending"], order["user_id"], self.now()
+        trade = await self._open_trade(order, now)
         filled = await self.store.orders.update(
             order["_id"], {"pending.op": step["op"]},
             {**self.fill_changes(order, now), "pending": None})

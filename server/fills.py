@@ -10,13 +10,15 @@ goes at once. A group's events are sent to the sockets while the next
 group is written (in order: each group's after the one before), and each
 order is answered once its events have gone.
 
-Each order takes the steps every fill takes (TradingEngine._fill and
-_finish_open), with the same records, so a crash at any point leaves what
-server/recovery.py already finishes or undoes: the order is stored as
-``new`` with its ``pending`` step; its account is charged in one
+Each order is written once in its final state, so a crash at any point
+leaves what TradingEngine.settle_claim and server/recovery.py finish or
+undo: the order is claimed (store/trading.py: OrderStore, its copy as
+placed, with its ``pending`` step); its account is charged in one
 conditional update that also notes the step in ``pending_ops``; then the
-order's events, its trade and its fee's ledger entry are stored, the order
-is marked filled, and the step is ended on the account.
+order's events, its trade, its fee's ledger entry and the order, filled,
+are stored, and the step is ended on the account. A claim whose account
+holds its step is completed by recovery; one that never reached its
+account, by the first retry that meets it ("interrupted").
 
 Orders of one account are charged together, in one update guarded on the
 sum that also takes their event numbers; if the account cannot cover the
@@ -184,13 +186,13 @@ class MarketFills:
         return announced, answers
 
     async def _store(self, group: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
-        """Insert the orders; settle at once those whose client_order_id was taken.
+        """Claim the orders; answer at once those whose client_order_id was taken.
 
-        Returns the orders inserted, and the retries of orders of this very
-        group (their ``order`` now the one that holds the client_order_id),
+        Returns the orders claimed, and the retries of orders of this very
+        group (their ``order`` now the claim that holds the client_order_id),
         to be answered once those are done.
         """
-        taken = await self.engine.store.orders.insert_group([w.order for w in group])
+        taken = await self.engine.store.orders.claim([w.order for w in group])
         ours = {w.order["_id"] for w in group}
         fresh, echoes = [], []
         for index, waiting in enumerate(group):
@@ -198,14 +200,15 @@ class MarketFills:
                 fresh.append(waiting)
                 continue
             existing = taken[index]
-            if existing is None or existing["fingerprint"] != waiting.order["fingerprint"]:
-                waiting.settle(DuplicateClientOrderId(
-                    details={"order_id": None if existing is None else existing["_id"]}))
-            elif existing["_id"] in ours:
+            if (existing is not None and existing["_id"] in ours
+                  and existing["fingerprint"] == waiting.order["fingerprint"]):
                 waiting.order = existing
                 echoes.append(waiting)
             else:
-                waiting.settle(existing)
+                try:
+                    waiting.settle(await self.engine.existing_order(waiting.order, existing))
+                except Exception as error:  # this retry's answer; the group goes on
+                    waiting.settle(error)
         return fresh, echoes
 
     async def _charge(self, accounts: list[list[_Fill]]) -> list[tuple[list[_Fill], Document]]:
@@ -284,8 +287,7 @@ class MarketFills:
         await store.ledger.record_group([
             ledger_entry(f"{f.waiting.op}:fee", f.waiting.user_id, -f.step["fee"], "commission",
                          f.waiting.order["_id"], now) for f in paid])
-        await store.orders.end_steps([(f.waiting.order["_id"], f.waiting.op, f.changes)
-                                      for f in paid])
+        await store.orders.insert_final([fill.filled for fill in paid])
         here: set[str] = set()
         for fills, _ in charged:
             here.add(fills[0].waiting.user_id)
@@ -307,7 +309,6 @@ class _Fill:
     """What filling one order writes and announces (worked out before any of it is written)."""
 
     waiting: _Waiting
-    changes: Document
     filled: Document
     trade: Document
     events: list[Event]
@@ -319,10 +320,9 @@ class _Fill:
 
     @classmethod
     def of(cls, engine: TradingEngine, waiting: _Waiting, now: datetime) -> _Fill:
-        changes = engine.fill_changes(waiting.order, now)
-        filled = {**waiting.order, **changes, "pending": None}
+        filled = {**waiting.order, **engine.fill_changes(waiting.order, now), "pending": None}
         trade = engine.new_trade(waiting.order, now)
-        return cls(waiting, changes, filled, trade, engine.opened_events(filled, trade))
+        return cls(waiting, filled, trade, engine.opened_events(filled, trade))
 
 
 def _numbers(fills: list[_Fill]) -> int:

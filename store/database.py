@@ -50,6 +50,8 @@ INDEXES: dict[str, list[IndexModel]] = {
                    name="client_order_id_unique"),
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
     ],
+    "claims": [IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
+                          name="client_order_id_unique")],
     "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],
     "ledger": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "alerts": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status")],

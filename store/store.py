@@ -46,6 +46,8 @@ class Store:
         for user_id in await self.users.pending_deletions():
             await self.users.purge(user_id)
             log.info("finished deleting an account interrupted by a restart")
+        if claimed := await self.orders.claim_earlier_orders():
+            log.info("claimed %d orders stored by an earlier version", claimed)
         # FerretDB has no TTL indexes, so expired records are removed here.
         await self.sessions.purge_expired(now)
         await self.resets.purge_expired(now)

@@ -201,41 +201,70 @@ class AccountStore:
 
 
 class OrderStore:
+    """Orders, and the claims that make their client_order_ids taken.
+
+    Every order is claimed before anything else is written for it: a copy of
+    the order as placed goes into ``claims``, under the order's id, where
+    (user_id, client_order_id) is unique. So a reused client_order_id is
+    caught before any money moves, and a claim is never changed afterwards.
+    A market order is then written to ``orders`` once, in its final state
+    (server/fills.py); a resting order is stored as ``new`` and moves on
+    step by step. A claim with no order is a placing cut short
+    (TradingEngine.settle_claim).
+    """
+
     def __init__(self, db: Database, one: OneConnection | None = None) -> None:
         self.orders = db["orders"]
+        self.claims = db["claims"]
         self.keyed = Keyed(self.orders, one)
+        self.claimed = Keyed(self.claims, one)
 
-    async def insert(self, order: Document) -> Document | None:
-        """Insert a new order; on a repeated client_order_id return the existing one."""
-        return (await self.insert_group([order])).get(0)
-
-    async def insert_group(self, orders: list[Document]) -> dict[int, Document | None]:
-        """Insert new orders in one call; for each whose client_order_id is taken, by index,
-        the order that holds it."""
-        taken = await insert_new(self.keyed, orders)
-        return {index: await self.keyed.call(self.orders.find_one, {
+    async def claim(self, orders: list[Document]) -> dict[int, Document | None]:
+        """Claim new orders in one call; for each whose client_order_id is taken, by
+        index, the claim that holds it (None if that could not be read)."""
+        taken = await insert_new(self.claimed, orders)
+        return {index: await self.claimed.call(self.claims.find_one, {
             "user_id": orders[index]["user_id"],
             "client_order_id": orders[index]["client_order_id"]}) for index in sorted(taken)}
 
+    async def claim_of(self, order_id: str) -> Document | None:
+        """The claim of an order, as the order was placed."""
+        return await self.claimed.get(order_id)
+
+    async def claim_earlier_orders(self, batch: int = 1000) -> int:
+        """Claim the orders stored by versions without claims; return how many.
+
+        Every order has a claim, so there is nothing to do (and nothing is
+        read) while there are at least as many claims as orders.
+        """
+        if (await self.claims.estimated_document_count()
+                >= await self.orders.estimated_document_count()):
+            return 0
+        claimed = {doc["_id"] async for doc in self.claims.find({}, {"_id": 1})}
+        added, missing = 0, []
+        async for order in self.orders.find({}):
+            if order["_id"] not in claimed:
+                missing.append(order)
+            if len(missing) == batch:
+                added += len(missing) - len(await insert_new(self.claimed, missing))
+                missing = []
+        return added + len(missing) - len(await insert_new(self.claimed, missing))
+
+    async def insert(self, order: Document) -> Document | None:
+        """Insert a new (claimed) order; on a repeated client_order_id return the
+        existing one."""
+        if not await insert_new(self.keyed, [order]):
+            return None
+        return await self.keyed.call(self.orders.find_one, {
+            "user_id": order["user_id"], "client_order_id": order["client_order_id"]})
+
+    async def insert_final(self, orders: list[Document]) -> set[int]:
+        """Insert claimed orders in their final state, in one call; return the indexes
+        of those stored already (by an earlier try of the same step)."""
+        return await insert_new(self.keyed, orders)
+
     async def get(self, user_id: str, order_id: str) -> Document | None:
         return await self.keyed.get(order_id, user_id=user_id)
-
-    async def end_steps(self, ends: list[tuple[str, str, Document]]) -> None:
-        """For each (order id, op, changes): apply changes to an order whose step op the
-        caller is running, and end the step, all in one call.
-
-        Against FerretDB the filter is the _id alone (a wider one reads the whole
-        collection, see store/keyed.py); the caller owns these steps, and nothing
-        else changes an order while it has one (recovery runs before requests,
-        or in a cluster only for steps of processes that are gone).
-        """
-        if not ends:
-            return
-        here = self.keyed.one is not None
-        await self.keyed.call(self.orders.bulk_write, [
-            UpdateOne({"_id": order_id} if here else {"_id": order_id, "pending.op": op},
-                      {"$set": {**changes, "pending": None}}) for order_id, op, changes in ends],
-            ordered=False)
 
     async def update(self, order_id: str, expect: Document, changes: Document) -> Document | None:
         """Apply changes if the order still matches expect; return it updated."""

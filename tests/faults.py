@@ -239,6 +239,8 @@ class Run:
             busy = (await self.db["orders"].count_documents(
                 {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]})
                 + await self.db["trades"].count_documents({"pending": {"$ne": None}})
+                # a market order charged but not written is known by its account's marker
+                + await self.db["accounts"].count_documents({"pending_ops.0": {"$exists": True}})
                 + await self.db["outbox"].count_documents(
                     {"status": {"$in": ["pending", "sending"]}}))
             if busy == 0:

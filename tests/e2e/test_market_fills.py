@@ -33,10 +33,10 @@ def sizes(calls: list[tuple]) -> list[int]:
     return [len(args[0]) for args, _ in calls]
 
 
-def hold_first_insert(api) -> tuple[asyncio.Event, asyncio.Event]:
-    """Make the first insert of orders wait; return (set once it waits, set to let it go)."""
+def hold_first_claim(api) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the first claim of orders wait; return (set once it waits, set to let it go)."""
     store = api.app[keys.STORE]
-    insert = store.orders.insert_group
+    insert = store.orders.claim
     writing, go_on = asyncio.Event(), asyncio.Event()
 
     async def first_held(orders):
@@ -45,7 +45,7 @@ def hold_first_insert(api) -> tuple[asyncio.Event, asyncio.Event]:
             await go_on.wait()
         return await insert(orders)
 
-    store.orders.insert_group = first_held
+    store.orders.claim = first_held
     return writing, go_on
 
 
@@ -58,7 +58,7 @@ async def traders(api, count: int) -> list[str]:
 
 async def test_orders_placed_together_share_their_writes_and_each_fills_once(api):
     tokens = await traders(api, 3)
-    inserts = recorded(api, "orders", "insert_group")
+    inserts = recorded(api, "orders", "claim")
     charges = recorded(api, "accounts", "apply_groups")
     results = await asyncio.gather(*(order(api, token, client_order_id=f"o{n}")
                                      for n in range(8) for token in tokens))
@@ -117,7 +117,7 @@ async def test_one_client_order_id_twice_in_a_group_makes_one_order_and_answers_
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine = api.app[keys.ENGINE]
     await engine.ensure_account(user_id)
-    inserts = recorded(api, "orders", "insert_group")
+    inserts = recorded(api, "orders", "claim")
     first, again, changed = await asyncio.gather(
         engine.place_order(user_id, market("same")), engine.place_order(user_id, market("same")),
         engine.place_order(user_id, market("same", quantity=11)), return_exceptions=True)
@@ -134,7 +134,7 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     [token] = await traders(api, 1)
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine = api.app[keys.ENGINE]
-    writing, go_on = hold_first_insert(api)
+    writing, go_on = hold_first_claim(api)
     placing = asyncio.create_task(engine.place_order(user_id, market("c")))
     await writing.wait()  # its group is being written
     placing.cancel()  # and its client goes away
@@ -155,7 +155,7 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     await engine.ensure_account(user_id)
     charges = recorded(api, "accounts", "apply_groups")
     ends = recorded(api, "accounts", "end_ops")
-    writing, go_on = hold_first_insert(api)
+    writing, go_on = hold_first_claim(api)
     first = asyncio.create_task(engine.place_order(user_id, market("g1")))
     await writing.wait()  # the first group is being written; two more orders wait
     later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
@@ -183,4 +183,57 @@ async def test_steps_that_failed_to_end_end_with_a_later_charge(api):
     status, _ = await order(api, token, client_order_id="b")
     assert status == 201
     assert (await store.accounts.get(user_id))["pending_ops"] == []
+    await assert_books_balance(api)
+
+
+async def test_a_retry_after_a_failed_group_completes_an_order_its_account_paid_for(api):
+    [token] = await traders(api, 1)
+    recorded(api, "trades", "insert_group", fail_first=True)
+    status, _ = await order(api, token, client_order_id="p")
+    assert status == 500  # charged, but neither its trade nor the order was written
+    status, body = await order(api, token, client_order_id="p")
+    assert (status, body["order"]["status"]) == (201, "filled")
+    _, trades = await api.call("GET", "/api/v1/trades?status=open", token=token)
+    assert [t["id"] for t in trades["trades"]] == [body["order"]["trade_id"]]
+    _, orders = await api.call("GET", "/api/v1/orders", token=token)
+    assert [o["id"] for o in orders["orders"]] == [body["order"]["id"]]
+    assert (await account(api, token))["margin_used"] == "1000"
+    await assert_books_balance(api)
+
+
+async def test_a_retry_after_a_group_failed_before_its_charge_is_rejected_once(api):
+    [token] = await traders(api, 1)
+    recorded(api, "accounts", "apply_groups", fail_first=True)
+    status, _ = await order(api, token, client_order_id="q")
+    assert status == 500
+    answers = [await order(api, token, client_order_id="q") for _ in range(2)]
+    assert [(b["order"]["status"], b["order"]["reject_reason"]) for _, b in answers] == [
+        ("rejected", "interrupted")] * 2
+    assert answers[0][1]["order"]["id"] == answers[1][1]["order"]["id"]
+    _, events = await api.call("GET", "/api/v1/events?after=0", token=token)
+    assert [e["type"] for e in events["events"]] == ["order_update"]  # announced once
+    assert (await account(api, token))["available"] == "100000"
+    await assert_books_balance(api)
+
+
+async def test_a_claim_another_live_process_is_placing_is_answered_as_it_stands(api):
+    [token] = await traders(api, 1)
+    engine = api.app[keys.ENGINE]
+    recorded(api, "accounts", "apply_groups", fail_first=True)
+    engine.node = "elsewhere"
+    status, _ = await order(api, token, client_order_id="r")
+    assert status == 500
+    engine.node = "here"
+    alive = {"here", "elsewhere"}
+
+    async def nodes() -> set[str]:
+        return alive
+
+    engine.alive = nodes
+    _, body = await order(api, token, client_order_id="r")
+    assert body["order"]["status"] == "new"  # still being placed, as far as this one knows
+    alive.discard("elsewhere")
+    _, body = await order(api, token, client_order_id="r")
+    assert (body["order"]["status"], body["order"]["reject_reason"]) == (
+        "rejected", "interrupted")
     await assert_books_balance(api)

@@ -178,3 +178,35 @@ async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(m
         with pytest.raises(ValueError):
             await accounts.apply_groups([GroupCharge("u1", ["o5"], changes, 0, 1, ["o1"])], NOW)
     await client.close()
+
+
+def placed(order_id: str, user_id: str, client_order_id: str, status: str = "new") -> dict:
+    return {"_id": order_id, "user_id": user_id, "client_order_id": client_order_id,
+            "fingerprint": "f", "status": status, "created_at": NOW}
+
+
+async def test_a_client_order_id_is_claimed_once_and_a_repeat_gets_the_claim_that_holds_it(
+        store):
+    taken = await store.orders.claim([placed("o1", "u1", "a"), placed("o2", "u1", "b"),
+                                      placed("o3", "u1", "a"), placed("o4", "u2", "a")])
+    assert list(taken) == [2] and taken[2]["_id"] == "o1"
+    # Concurrent claims of one client_order_id: one wins, every other gets the winner's.
+    results = await asyncio.gather(*(store.orders.claim([placed(f"c{n}", "u1", "same")])
+                                     for n in range(8)))
+    winners = [n for n, taken in enumerate(results) if not taken]
+    assert len(winners) == 1
+    assert {taken[0]["_id"] for taken in results if taken} == {f"c{winners[0]}"}
+    assert (await store.orders.claim_of("o4"))["user_id"] == "u2"
+    assert await store.orders.get("u1", "o1") is None  # a claim is not an order
+
+
+async def test_orders_of_earlier_versions_are_claimed_at_start_up_once(store):
+    await store.db["orders"].insert_many([placed(f"o{n}", "u1", f"k{n}", "filled")
+                                          for n in range(5)])
+    await store.orders.claim([placed("o0", "u1", "k0")])  # claimed already
+    await store.recover(NOW)
+    claims = [doc async for doc in store.db["claims"].find({}).sort("_id", 1)]
+    assert [(c["_id"], c["client_order_id"]) for c in claims] == [
+        (f"o{n}", f"k{n}") for n in range(5)]
+    assert (await store.orders.claim([placed("new", "u1", "k3")]))[0]["_id"] == "o3"
+    assert await store.orders.claim_earlier_orders() == 0
