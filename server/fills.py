@@ -171,7 +171,7 @@ class MarketFills:
 
     async def _fill(self, group: list[_Waiting]) -> tuple[Announced, Answers]:
         """Write a group; return its events (stored, to send) and its answers."""
-        fresh, echoes = await self._store(group)
+        fresh, echoes = await self._claim(group)
         now = self.engine.now()
         fills = [_Fill.of(self.engine, waiting, now) for waiting in fresh]
         charged = await self._charge([[fills[i] for i in indexes]
@@ -185,7 +185,7 @@ class MarketFills:
                 answers.append((waiting, answer))
         return announced, answers
 
-    async def _store(self, group: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
+    async def _claim(self, group: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
         """Claim the orders; answer at once those whose client_order_id was taken.
 
         Returns the orders claimed, and the retries of orders of this very
