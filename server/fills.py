@@ -29,11 +29,12 @@ one ``account_update`` with its balances after all of its orders in it.
 
 Where this process keeps a copy of the accounts (store/keyed.py), the
 group's accounts are all charged in one call, each guard tested on its
-copy, and a step whose account has orders in the next group ends inside
-that group's charge, so a busy account takes one update per group; the
-others end in one call for all accounts, and when no orders wait, before
-the group is answered. A marker left by a failed try changes no balance; the next
-charge, the next try or start-up recovery ends it.
+copy, and the steps over end in the next group's charge call: inside the
+charge of an account with orders in it (so a busy account takes one update
+per group), on their own for the others. When no orders wait, they all end
+in one call before the group is answered. Elsewhere they end in one call
+after each group. A marker left by a failed try changes no balance; the
+next charge, the next try or start-up recovery ends it.
 """
 
 from __future__ import annotations
@@ -91,7 +92,8 @@ class MarketFills:
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
         # Per user, ops whose steps are over but still marked on the account: ended in
-        # its next charge, or together once no orders are waiting (_end_steps_left).
+        # the next group's charge call, or together once no orders are waiting
+        # (_end_steps_left).
         self._unended: dict[str, list[str]] = {}
         self._sending: asyncio.Task[None] | None = None
 
@@ -129,16 +131,13 @@ class MarketFills:
             self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
 
     async def _end_steps_left(self) -> None:
-        """End every step still marked on its account."""
-        await self._end({user_id: list(ops) for user_id, ops in self._unended.items()})
-
-    async def _end(self, ends: dict[str, list[str]]) -> None:
-        """End these steps on their accounts, all in one call.
+        """End every step still marked on its account, all in one call.
 
         The fills are complete by then, so a failure fails no order: a marker
         left on an account only holds back a repeat of its step, and the next
         try (or start-up recovery) ends it.
         """
+        ends = {user_id: list(ops) for user_id, ops in self._unended.items()}
         if not ends:
             return
         try:
@@ -219,6 +218,11 @@ class MarketFills:
         """
         engine, store = self.engine, self.engine.store
         defer = store.accounts.ends_with_charges
+        charged_users = {fills[0].waiting.user_id for fills in accounts}
+        # Where they can, steps over end in this call: with the account's charge, or
+        # on their own for accounts with no orders in this group.
+        others = [(user_id, list(ops)) for user_id, ops in self._unended.items()
+                  if user_id not in charged_users] if defer else []
         charges = []
         for fills in accounts:
             total: dict[str, int] = {}
@@ -229,10 +233,11 @@ class MarketFills:
             charges.append(GroupCharge(
                 user_id, [f.waiting.op for f in fills], total, -total["available"],
                 _numbers(fills), list(self._unended.get(user_id, [])) if defer else []))
+        applied = await store.accounts.apply_groups(charges, engine.now(), others)
+        for user_id, ops in others:
+            self._ended(user_id, ops)
         charged = []
-        for fills, charge, account in zip(
-                accounts, charges, await store.accounts.apply_groups(charges, engine.now()),
-                strict=True):
+        for fills, charge, account in zip(accounts, charges, applied, strict=True):
             if account is not None:
                 self._ended(charge.user_id, charge.ending)  # with this charge
                 charged.append((fills, account))
@@ -288,16 +293,13 @@ class MarketFills:
             ledger_entry(f"{f.waiting.op}:fee", f.waiting.user_id, -f.step["fee"], "commission",
                          f.waiting.order["_id"], now) for f in paid])
         await store.orders.insert_final([fill.filled for fill in paid])
-        here: set[str] = set()
         for fills, _ in charged:
-            here.add(fills[0].waiting.user_id)
             self._unended.setdefault(fills[0].waiting.user_id, []).extend(
                 f.waiting.op for f in fills)
-        # Where they can, this group's end with their account's next charge; the
-        # steps of accounts with no orders in this group end now.
-        defer = store.accounts.ends_with_charges
-        await self._end({user_id: list(ops) for user_id, ops in self._unended.items()
-                         if not (defer and user_id in here)})
+        # Where they can, this group's steps end in the next group's charge call
+        # (or, once no orders wait, in _run); elsewhere they end now.
+        if not store.accounts.ends_with_charges:
+            await self._end_steps_left()
         for fill in paid:
             engine.changed("order", fill.filled)
             engine.changed("trade", fill.trade)

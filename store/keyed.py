@@ -21,7 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections import deque
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
 from pymongo import ReturnDocument, UpdateOne
@@ -229,7 +229,7 @@ class Keyed:
             self.remember_as(doc_id, after)
             return after
 
-    async def update_each(self, changes: list[tuple[Any, Mapping[str, Any], Change]],
+    async def update_each(self, changes: Sequence[tuple[Any, Mapping[str, Any], Change]],
                           ) -> list[Document | None]:
         """Several guarded updates of different documents, written in one call.
 

@@ -20,7 +20,7 @@ from pymongo import ASCENDING, UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from store.database import Database, Document, stored_time
-from store.keyed import Keyed, OneConnection
+from store.keyed import Change, Keyed, OneConnection
 
 Units = int
 DUPLICATE_KEY = 11000
@@ -70,6 +70,12 @@ class GroupCharge:
         after = {**account, **sets,
                  **{name: account.get(name, 0) + amount for name, amount in inc.items()}}
         return {"$inc": inc, "$set": sets}, after
+
+
+def _without(ops: list[str], account: Document) -> tuple[Document, Document]:
+    """The update that marks an account's ops done, and the account after it."""
+    kept = [op for op in account["pending_ops"] if op not in ops]
+    return {"$pullAll": {"pending_ops": ops}}, {**account, "pending_ops": kept}
 
 
 class AccountStore:
@@ -125,21 +131,25 @@ class AccountStore:
              "$set": {"updated_at": now}, "$push": {"pending_ops": {"$each": charge.ops}}})
 
     async def apply_groups(self, charges: list[GroupCharge], now: datetime,
+                           ends: list[tuple[str, list[str]]] | None = None,
                            ) -> list[Document | None]:
         """apply_group for several accounts; return each account after, or None.
 
         Where this process keeps copies of the accounts (``ends_with_charges``),
         all of them are written in one call, and each charge also marks its
-        ``ending`` ops done. Elsewhere each account takes its own conditional
-        update, and ``ending`` must be empty.
+        ``ending`` ops done, as does each (user_id, ops) of ``ends`` for an
+        account not charged. Elsewhere each account takes its own conditional
+        update, and ``ending`` and ``ends`` must be empty.
         """
         if not self.ends_with_charges:
-            if any(charge.ending for charge in charges):
+            if ends or any(charge.ending for charge in charges):
                 raise ValueError("steps end inside a charge only where copies are kept")
             return [await self.apply_group(charge, now) for charge in charges]
         at = stored_time(now)
-        return await self.keyed.update_each([
-            (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges])
+        parts: list[tuple[str, Document, Change]] = [
+            (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges]
+        parts += [(user_id, {}, partial(_without, ops)) for user_id, ops in ends or []]
+        return (await self.keyed.update_each(parts))[:len(charges)]
 
     @property
     def ends_with_charges(self) -> bool:

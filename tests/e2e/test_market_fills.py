@@ -172,6 +172,33 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     await assert_books_balance(api)
 
 
+async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_that_groups_charge(api):
+    first_token, second_token = await traders(api, 2)
+    me = [(await api.call("GET", "/api/v1/me", token=t))[1]["user"]["id"]
+          for t in (first_token, second_token)]
+    engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
+    for user_id in me:
+        await engine.ensure_account(user_id)
+    charges = recorded(api, "accounts", "apply_groups")
+    ends = recorded(api, "accounts", "end_ops")
+    writing, go_on = hold_first_claim(api)
+    first = asyncio.create_task(engine.place_order(me[0], market("x1")))
+    await writing.wait()
+    second = asyncio.create_task(engine.place_order(me[1], market("x2")))
+    await asyncio.sleep(0)  # it runs up to its place in the queue
+    assert len(engine.fills._waiting) == 1
+    go_on.set()
+    orders = [await first, await second]
+    # The first account's step ended in the second group's charge call, which
+    # charged only the second account; the second's, once nothing waited.
+    assert [args[2] for args, _ in charges] == [[], [(me[0], [f"open:{orders[0]['_id']}"])]]
+    assert [[c.user_id for c in args[0]] for args, _ in charges] == [[me[0]], [me[1]]]
+    assert [args[0] for args, _ in ends] == [[(me[1], [f"open:{orders[1]['_id']}"])]]
+    for user_id in me:
+        assert (await store.accounts.get(user_id))["pending_ops"] == []
+    await assert_books_balance(api)
+
+
 async def test_steps_that_failed_to_end_end_with_a_later_charge(api):
     [token] = await traders(api, 1)
     recorded(api, "accounts", "end_ops", fail_first=True)

@@ -177,6 +177,16 @@ async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(m
     if not alone:  # where copies are not kept, steps end on their own
         with pytest.raises(ValueError):
             await accounts.apply_groups([GroupCharge("u1", ["o5"], changes, 0, 1, ["o1"])], NOW)
+        with pytest.raises(ValueError):
+            await accounts.apply_groups([], NOW, [("u1", ["o1"])])
+    else:  # an account with no part in the charges has its steps ended in the same call
+        after = await accounts.apply_groups([GroupCharge("u2", ["o5"], changes, 300, 2)], NOW,
+                                            [("u1", ["o1"])])
+        assert [a["pending_ops"] for a in after] == [["o4", "o5"]]
+        for user_id, ops in (("u1", []), ("u2", ["o4", "o5"])):
+            stored = await accounts.accounts.find_one({"_id": user_id})
+            assert stored["pending_ops"] == ops
+            assert accounts.keyed.known(user_id) == stored
     await client.close()
 
 
