@@ -65,7 +65,7 @@ async def place_order(app: web.Application, principal: Principal, data: Any) -> 
 
 async def cancel_order(app: web.Application, principal: Principal,
                        order_id: str) -> dict[str, Any]:
-    order = await app[keys.ENGINE].cancel_order(principal.user_id, order_id)
+    order = await app[keys.ENGINE].resting.cancel(principal.user_id, order_id)
     return {"order": order_view(order)}
 
 
@@ -82,7 +82,7 @@ def _levels(body: Body) -> dict[str, Decimal | None]:
 async def modify_trade(app: web.Application, principal: Principal, trade_id: str,
                        data: Any) -> dict[str, Any]:
     engine = app[keys.ENGINE]
-    trade = await engine.modify_trade(principal.user_id, trade_id, _levels(payload(data)))
+    trade = await engine.trades.modify(principal.user_id, trade_id, _levels(payload(data)))
     return {"trade": trade_view(trade, engine.prices())}
 
 
@@ -90,13 +90,13 @@ async def exit_trade(app: web.Application, principal: Principal, trade_id: str,
                      data: Any) -> dict[str, Any]:
     engine = app[keys.ENGINE]
     quantity = decimal(payload(data), "quantity") if data is not None else None
-    trade = await engine.exit_trade(principal.user_id, trade_id, quantity)
+    trade = await engine.trades.exit(principal.user_id, trade_id, quantity)
     return {"trade": trade_view(trade, engine.prices())}
 
 
 async def exit_all(app: web.Application, principal: Principal) -> dict[str, Any]:
     engine = app[keys.ENGINE]
-    closed = await engine.exit_all(principal.user_id)
+    closed = await engine.trades.exit_all(principal.user_id)
     return {"trades": [trade_view(trade, engine.prices()) for trade in closed]}
 
 

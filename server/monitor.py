@@ -225,7 +225,7 @@ class Monitor:
             ticks += 1
             if ticks % EXPIRE_EVERY_TICKS == 0:
                 try:
-                    await self.engine.expire_day_orders()
+                    await self.engine.resting.expire_day_orders()
                 except Exception:
                     log.exception("could not expire day orders")
 
@@ -276,7 +276,7 @@ class Monitor:
                 log.warning("not firing %s: this process no longer leads", trigger.key)
                 return
             if kind == "trade":
-                trade = await self.engine.exit_trade(trigger.user_id, ref,
+                trade = await self.engine.trades.exit(trigger.user_id, ref,
                                                      reason=CloseReason(trigger.kind), price=price)
                 await self._tell(trigger.user_id, "trade_closed", f"closed:{ref}",
                                  trade_view(trade, {}))
@@ -284,7 +284,7 @@ class Monitor:
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
-                filled = None if order is None else await self.engine.fill_resting_order(
+                filled = None if order is None else await self.engine.resting.fill(
                     order, price)
                 if filled is not None and filled["status"] == "filled":
                     await self._tell(trigger.user_id, "order_filled", f"filled:{ref}",

@@ -42,27 +42,27 @@ async def recover_trading(engine: TradingEngine,
         repaired += 1
         user_id = order["user_id"]
         if step is None:  # inserted, never started
-            await engine._reject(order, "interrupted")
+            await engine.resting.reject(order, "interrupted")
         elif step["op"].startswith("release:"):
-            await engine._release(order)
+            await engine.resting.release(order)
         elif await store.accounts.has_op(user_id, step["op"]):
             if step["op"].startswith(("open:", "fill:")):
-                await engine._finish_open(order)
+                await engine.finish_open(order)
             else:
-                await engine._finish_reserve(order)
+                await engine.resting.finish_reserve(order)
         elif step["op"].startswith("fill:"):
             # The fill never reached the account: the order rests again, and the
             # monitor fills it on the next tick that crosses its price.
             await store.orders.update(order["_id"], {"pending.op": step["op"]},
                                       {"pending": None})
         else:
-            await engine._reject(order, "interrupted")
+            await engine.resting.reject(order, "interrupted")
     for trade in await store.trades.interrupted():
         if not stuck(f"trade:{trade['_id']}:{trade['pending']['op']}",
                      trade["pending"].get("node")):
             continue
         repaired += 1
-        await engine._finish_exit(trade)
+        await engine.trades.finish_exit(trade)
     async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
         if not stuck(f"reset:{account['_id']}:{account['pending_reset']['op']}",
                      account["pending_reset"].get("node")):

@@ -17,14 +17,14 @@ async def reset_account(engine: TradingEngine, user_id: str, attempts: int = 5) 
     store, hub = engine.store, engine.hub
     for order in await store.orders.find(user_id, status="open", limit=10_000):
         with contextlib.suppress(OrderNotOpen):
-            await engine.cancel_order(user_id, order["_id"])
+            await engine.resting.cancel(user_id, order["_id"])
     for trade in await store.trades.find(user_id, status="open", limit=10_000):
         quote = hub.last.get(trade["symbol"])
         # A reset must not wait for a market: with no fresh price, close flat.
         price = (quote.price if quote is not None and not hub.is_stale(trade["symbol"])
                  else from_units(trade["entry_price"]))
         with contextlib.suppress(TradeNotOpen):
-            await engine.exit_trade(user_id, trade["_id"], reason=CloseReason.RESET, price=price)
+            await engine.trades.exit(user_id, trade["_id"], reason=CloseReason.RESET, price=price)
     for _ in range(attempts):
         account = await engine.account(user_id)
         reset = await store.accounts.begin_reset(account, engine.now())
@@ -40,4 +40,4 @@ async def finish_reset(engine: TradingEngine, account: Document) -> None:
     await engine.store.ledger.record(step["op"], account["_id"], step["amount"], "reset",
                                      step["op"], engine.now())
     await engine.store.accounts.end_reset(account["_id"], step["op"])
-    await engine._announce(account["_id"], None)
+    await engine.announce(account["_id"], None)

@@ -20,6 +20,11 @@ def to_units(value: Decimal) -> int:
     return units
 
 
+def units_or_none(value: Decimal | None) -> int | None:
+    """to_units, for an optional amount."""
+    return None if value is None else to_units(value)
+
+
 def from_units(units: int) -> Decimal:
     """The amount an integer count of 10^-8 stands for, exactly."""
     return Decimal(units).scaleb(-PLACES)

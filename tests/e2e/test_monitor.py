@@ -152,9 +152,9 @@ async def test_day_orders_expire_at_midnight_utc_and_release_their_funds(api, tr
                          time_in_force="day")
     _, gtc = await order(api, trader, type="limit", limit_price="91", quantity="1")
     engine = api.app[keys.ENGINE]
-    assert await engine.expire_day_orders() == 0
+    assert await engine.resting.expire_day_orders() == 0
     clock.advance(end_of_day(clock()) - clock() + timedelta(seconds=1))
-    assert await engine.expire_day_orders() == 1
+    assert await engine.resting.expire_day_orders() == 1
     _, expired = await api.call("GET", f"/api/v1/orders/{day['order']['id']}", token=trader)
     assert (expired["order"]["status"], expired["order"]["reserved"]) == ("expired", "0")
     _, still = await api.call("GET", f"/api/v1/orders/{gtc['order']['id']}", token=trader)

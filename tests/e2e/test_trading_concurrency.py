@@ -163,7 +163,7 @@ async def test_a_repeat_of_a_resting_order_between_its_claim_and_its_write_waits
             looked.set()
             return super().get(key, default)
 
-    api.app[keys.ENGINE]._placing = Watched()
+    api.app[keys.ENGINE].resting._placing = Watched()
     first = asyncio.create_task(order(api, token, client_order_id="slow", type="limit",
                                       limit_price="90"))
     await writing.wait()  # claimed; its order not yet written

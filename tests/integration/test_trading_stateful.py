@@ -103,7 +103,7 @@ class TradingSession(RuleBasedStateMachine):
     def cancel(self, pick: int) -> None:
         orders = self.run(self.engine.store.orders.find(USER, status="open"))
         if orders:
-            self.attempt(self.engine.cancel_order(USER, orders[pick % len(orders)]["_id"]))
+            self.attempt(self.engine.resting.cancel(USER, orders[pick % len(orders)]["_id"]))
 
     @rule(pick=st.integers(min_value=0, max_value=50), part=st.integers(min_value=0, max_value=4))
     def exit_trade(self, pick: int, part: int) -> None:
@@ -112,12 +112,12 @@ class TradingSession(RuleBasedStateMachine):
             trade = trades[pick % len(trades)]
             held = trade["quantity"] // 10**8
             quantity = Decimal(max(1, held * part // 4)) if part else None
-            self.attempt(self.engine.exit_trade(USER, trade["_id"], quantity,
+            self.attempt(self.engine.trades.exit(USER, trade["_id"], quantity,
                                                 CloseReason.MANUAL))
 
     @rule()
     def exit_all(self) -> None:
-        self.attempt(self.engine.exit_all(USER))
+        self.attempt(self.engine.trades.exit_all(USER))
 
     @rule()
     def reset(self) -> None:
