@@ -29,11 +29,13 @@ one ``account_update`` with its balances after all of its orders in it.
 
 Where this process keeps a copy of the accounts (store/keyed.py), the
 group's accounts are all charged in one call, each guard tested on its
-copy, and the steps over end in the next group's charge call: inside the
-charge of an account with orders in it (so a busy account takes one update
-per group), on their own for the others. When no orders wait, they all end
-in one call before the group is answered. Elsewhere they end in one call
-after each group. A marker left by a failed try changes no balance; the
+copy, and the steps over end inside the account's next charge (so a busy
+account takes one update per group). An account with no orders in a group
+would take an update of its own to end them (each costs about as much as
+a whole insert on FerretDB), so they wait for its next charge, and end on
+their own in a charge call only once they have waited ``linger`` groups.
+When no orders wait, they all end in one call before the group is
+answered. Elsewhere they end in one call after each group. A marker left by a failed try changes no balance; the
 next charge, the next try or start-up recovery ends it.
 """
 
@@ -86,15 +88,18 @@ class _Waiting:
 class MarketFills:
     """Fill new market orders in groups (module docstring)."""
 
-    def __init__(self, engine: TradingEngine, most: int = 64) -> None:
+    def __init__(self, engine: TradingEngine, most: int = 64, linger: int = 8) -> None:
         self.engine = engine
         self.most = most
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
         # Per user, ops whose steps are over but still marked on the account: ended in
-        # the next group's charge call, or together once no orders are waiting
-        # (_end_steps_left).
+        # the account's next charge, or together once no orders are waiting
+        # (_end_steps_left), or on their own after `linger` groups without a charge.
         self._unended: dict[str, list[str]] = {}
+        self._unended_since: dict[str, int] = {}  # user: the group that marked the oldest
+        self._groups = 0
+        self.linger = linger
         self._sending: asyncio.Task[None] | None = None
 
     async def fill(self, order: Document) -> Document:
@@ -153,8 +158,10 @@ class MarketFills:
         left = [op for op in self._unended.get(user_id, []) if op not in ops]
         if left:
             self._unended[user_id] = left
+            self._unended_since[user_id] = self._groups  # marked since: no older than this
         else:
             self._unended.pop(user_id, None)
+            self._unended_since.pop(user_id, None)
 
     async def _send(self, before: asyncio.Task[None] | None, announced: Announced,
                     answers: Answers) -> None:
@@ -219,10 +226,13 @@ class MarketFills:
         engine, store = self.engine, self.engine.store
         defer = store.accounts.ends_with_charges
         charged_users = {fills[0].waiting.user_id for fills in accounts}
-        # Where they can, steps over end in this call: with the account's charge, or
-        # on their own for accounts with no orders in this group.
+        # Where they can, steps over end in this call: with the account's charge, or,
+        # for an account with no orders in this group, on their own once they have
+        # waited `linger` groups for one (each account's end is one more update).
+        self._groups += 1
         others = [(user_id, list(ops)) for user_id, ops in self._unended.items()
-                  if user_id not in charged_users] if defer else []
+                  if user_id not in charged_users
+                  and self._groups - self._unended_since[user_id] >= self.linger] if defer else []
         charges = []
         for fills in accounts:
             total: dict[str, int] = {}
@@ -294,8 +304,9 @@ class MarketFills:
                          f.waiting.order["_id"], now) for f in paid])
         await store.orders.insert_final([fill.filled for fill in paid])
         for fills, _ in charged:
-            self._unended.setdefault(fills[0].waiting.user_id, []).extend(
-                f.waiting.op for f in fills)
+            user_id = fills[0].waiting.user_id
+            self._unended.setdefault(user_id, []).extend(f.waiting.op for f in fills)
+            self._unended_since.setdefault(user_id, self._groups)
         # Where they can, this group's steps end in the next group's charge call
         # (or, once no orders wait, in _run); elsewhere they end now.
         if not store.accounts.ends_with_charges:

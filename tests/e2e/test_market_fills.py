@@ -172,11 +172,14 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     await assert_books_balance(api)
 
 
-async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_that_groups_charge(api):
+@pytest.mark.parametrize("linger", [1, 2])
+async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_a_charge_call_once_they_linger(
+        api, linger):
     first_token, second_token = await traders(api, 2)
     me = [(await api.call("GET", "/api/v1/me", token=t))[1]["user"]["id"]
           for t in (first_token, second_token)]
     engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
+    engine.fills.linger = linger
     for user_id in me:
         await engine.ensure_account(user_id)
     charges = recorded(api, "accounts", "apply_groups")
@@ -189,11 +192,18 @@ async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_that_groups_
     assert len(engine.fills._waiting) == 1
     go_on.set()
     orders = [await first, await second]
-    # The first account's step ended in the second group's charge call, which
-    # charged only the second account; the second's, once nothing waited.
-    assert [args[2] for args, _ in charges] == [[], [(me[0], [f"open:{orders[0]['_id']}"])]]
+    ops = [f"open:{order['_id']}" for order in orders]
     assert [[c.user_id for c in args[0]] for args, _ in charges] == [[me[0]], [me[1]]]
-    assert [args[0] for args, _ in ends] == [[(me[1], [f"open:{orders[1]['_id']}"])]]
+    if linger == 1:
+        # The first account's step waited one group, so it ended in the second
+        # group's charge call (which charged only the second account); the
+        # second's, once nothing waited.
+        assert [args[2] for args, _ in charges] == [[], [(me[0], ops[:1])]]
+        assert [args[0] for args, _ in ends] == [[(me[1], ops[1:])]]
+    else:
+        # Not yet: both ended together once nothing waited.
+        assert [args[2] for args, _ in charges] == [[], []]
+        assert [args[0] for args, _ in ends] == [[(me[0], ops[:1]), (me[1], ops[1:])]]
     for user_id in me:
         assert (await store.accounts.get(user_id))["pending_ops"] == []
     await assert_books_balance(api)
