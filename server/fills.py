@@ -35,8 +35,9 @@ would take an update of its own to end them (each costs about as much as
 a whole insert on FerretDB), so they wait for its next charge, and end on
 their own in a charge call only once they have waited ``linger`` groups.
 When no orders wait, they all end in one call before the group is
-answered. Elsewhere they end in one call after each group. A marker left by a failed try changes no balance; the
-next charge, the next try or start-up recovery ends it.
+answered. Elsewhere they end in one call after each group. A marker left
+by a failed try changes no balance; the next charge, the next try or
+start-up recovery ends it.
 """
 
 from __future__ import annotations
