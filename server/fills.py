@@ -308,8 +308,9 @@ class MarketFills:
             user_id = fills[0].waiting.user_id
             self._unended.setdefault(user_id, []).extend(f.waiting.op for f in fills)
             self._unended_since.setdefault(user_id, self._groups)
-        # Where they can, this group's steps end in the next group's charge call
-        # (or, once no orders wait, in _run); elsewhere they end now.
+        # Where they can, this group's steps end in a later charge call (the
+        # account's next charge, or after `linger` groups), or, once no orders
+        # wait, in _run; elsewhere they end now.
         if not store.accounts.ends_with_charges:
             await self._end_steps_left()
         for fill in paid:
