@@ -9,7 +9,8 @@ from typing import Any
 import socketio
 
 from server.rooms import user_room
-from store.trading import AccountStore, EventStore
+from store.events import EventStore
+from store.trading import AccountStore
 
 Event = tuple[str, dict[str, Any]]
 

@@ -52,7 +52,8 @@ from typing import TYPE_CHECKING
 from server.events import Event
 from server.views import balances_view
 from store.database import Document
-from store.trading import GroupCharge, ledger_entry
+from store.ledger import ledger_entry
+from store.trading import GroupCharge
 from trading.errors import DuplicateClientOrderId, InsufficientFunds
 
 if TYPE_CHECKING:

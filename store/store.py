@@ -7,12 +7,14 @@ from datetime import datetime
 
 from store.alerts import AlertStore
 from store.database import Database
+from store.events import EventStore
 from store.keyed import OneConnection
 from store.lanes import Lanes
+from store.ledger import LedgerStore
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
-from store.trading import AccountStore, EventStore, LedgerStore, OrderStore, TradeStore
+from store.trading import AccountStore, OrderStore, TradeStore
 from store.users import UserStore
 from store.watchlists import WatchlistStore
 

@@ -1,4 +1,4 @@
-"""Accounts, orders, trades, the cash ledger and per-user events.
+"""Accounts, orders and trades (the cash ledger: store/ledger.py; events: store/events.py).
 
 Amounts are int64 counts of 10^-8 (trading.money). Every change to an account
 is one conditional update. Steps of a multi-step operation are recorded before
@@ -10,13 +10,11 @@ undoes whatever a crash interrupted.
 from __future__ import annotations
 
 import contextlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
-from typing import Any
 
-from pymongo import ASCENDING, UpdateOne
+from pymongo import UpdateOne
 from pymongo.errors import BulkWriteError, DuplicateKeyError
 
 from store.database import Database, Document, stored_time
@@ -353,68 +351,3 @@ class TradeStore:
 
     async def interrupted(self) -> list[Document]:
         return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]
-
-
-def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, reference: str,
-                 now: datetime) -> Document:
-    return {"_id": entry_id, "user_id": user_id, "amount": amount, "reason": reason,
-            "reference": reference, "at": now}
-
-
-class LedgerStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
-        self.ledger = db["ledger"]
-        self.keyed = Keyed(self.ledger, one)
-
-    async def record(self, entry_id: str, user_id: str, amount: Units, reason: str,
-                     reference: str, now: datetime) -> None:
-        """Write one cash movement; writing the same entry again changes nothing."""
-        if amount == 0:
-            return
-        with contextlib.suppress(DuplicateKeyError):
-            await self.keyed.call(self.ledger.insert_one,
-                                  ledger_entry(entry_id, user_id, amount, reason, reference, now))
-
-    async def record_group(self, entries: list[Document]) -> None:
-        """record, for several entries (made by ledger_entry) in one call."""
-        await insert_new(self.keyed, [entry for entry in entries if entry["amount"] != 0])
-
-    async def total(self, user_id: str) -> Units:
-        return sum([doc["amount"] async for doc in self.ledger.find({"user_id": user_id},
-                                                                    {"amount": 1})])
-
-
-class EventStore:
-    """Each user's events, numbered 1, 2, 3... so a client can ask what it missed.
-
-    The numbers are taken from the account's counter (AccountStore.finish and
-    number_events); this store keeps the events themselves. An event's data is
-    stored as one JSON string: nothing queries inside it, and FerretDB writes a
-    nested document with a type schema for every value in it, which made the
-    events the costliest insert of a market order (docs/BENCHMARKS.md).
-    """
-
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
-        self.events = db["events"]
-        self.keyed = Keyed(self.events, one)
-
-    async def append_group(self, groups: list[tuple[str, list[tuple[str, dict[str, Any]]], int]],
-                           now: datetime) -> None:
-        """Store each (user_id, events, first) group's events, numbered from first on,
-        in one call."""
-        await self.keyed.call(self.events.insert_many, [
-            {"_id": f"{user_id}:{seq:012d}", "user_id": user_id, "seq": seq, "type": kind,
-             "data": json.dumps(data, separators=(",", ":")), "at": now}
-            for user_id, events, first in groups
-            for seq, (kind, data) in enumerate(events, start=first)])
-
-    async def after(self, user_id: str, seq: int, limit: int) -> list[Document]:
-        """The user's events numbered after seq, oldest first, their data decoded."""
-        cursor = self.events.find({"user_id": user_id, "seq": {"$gt": seq}}).sort(
-            "seq", ASCENDING).limit(limit)
-        return [{**doc, "data": _decoded(doc["data"])} async for doc in cursor]
-
-
-def _decoded(data: str | Document) -> Document:
-    """An event's data as stored: a JSON string (a document, written by earlier versions)."""
-    return json.loads(data) if isinstance(data, str) else data
