@@ -23,6 +23,7 @@ from store.sqlite_ids import add_id_lookups
 log = logging.getLogger(__name__)
 
 Document = dict[str, Any]
+Units = int  # amounts: counts of 10^-8 (trading.money)
 Database = AsyncDatabase[Document]
 
 # Errors that mean "the database is not answering right now" (503, not 500).

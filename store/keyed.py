@@ -26,6 +26,7 @@ from typing import Any, ParamSpec, TypeVar
 
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
+from pymongo.errors import BulkWriteError
 
 from store.database import Document
 from store.lanes import URGENT
@@ -302,3 +303,21 @@ class Keyed:
 
     def forget(self, doc_id: Any) -> None:
         self._known.pop(doc_id, None)
+
+
+DUPLICATE_KEY = 11000
+
+
+async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
+    """Insert docs in one call, skipping any whose key is taken; return the skipped indexes."""
+    if not docs:
+        return set()
+    try:
+        await keyed.call(keyed.collection.insert_many, docs, ordered=False)
+    except BulkWriteError as error:
+        errors = error.details.get("writeErrors", [])
+        if error.details.get("writeConcernErrors") or any(
+                e.get("code") != DUPLICATE_KEY for e in errors):
+            raise
+        return {e["index"] for e in errors}
+    return set()

@@ -7,9 +7,8 @@ from datetime import datetime
 
 from pymongo.errors import DuplicateKeyError
 
-from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
-from store.trading import Units, insert_new
+from store.database import Database, Document, Units
+from store.keyed import Keyed, OneConnection, insert_new
 
 
 def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, reference: str,

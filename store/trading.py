@@ -15,29 +15,10 @@ from datetime import datetime
 from functools import partial
 
 from pymongo import UpdateOne
-from pymongo.errors import BulkWriteError, DuplicateKeyError
+from pymongo.errors import DuplicateKeyError
 
-from store.database import Database, Document, stored_time
-from store.keyed import Change, Keyed, OneConnection
-
-Units = int
-DUPLICATE_KEY = 11000
-
-
-async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
-    """Insert docs in one call, skipping any whose key is taken; return the skipped indexes."""
-    if not docs:
-        return set()
-    try:
-        await keyed.call(keyed.collection.insert_many, docs, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if error.details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return {e["index"] for e in errors}
-    return set()
-
+from store.database import Database, Document, Units, stored_time
+from store.keyed import Change, Keyed, OneConnection, insert_new
 
 # How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
 REMEMBERED_ACCOUNTS = 10_000
