@@ -42,6 +42,9 @@ class EventPublisher:
             self.clock())
 
     async def emit_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
+        """Send each user's events to the user's room, in order (server/sockets.py:
+        emit_many; alone, a socket gets a user's events of a group in one write)."""
         for user_id, last, events in groups:
-            for seq, (kind, data) in enumerate(events, start=last - len(events) + 1):
-                await self.sio.emit(kind, {"seq": seq, **data}, room=user_room(user_id))
+            first = last - len(events) + 1
+            await self.sio.manager.emit_many(user_room(user_id), [
+                (kind, {"seq": seq, **data}) for seq, (kind, data) in enumerate(events, first)])

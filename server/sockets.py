@@ -14,6 +14,7 @@ from aiohttp import web
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 from server.config import Settings
+from server.frames import WEBSOCKET, send_local
 from server.plain import PlainClients
 from store.database import DATABASE_DOWN
 from trading.errors import InvalidInput, PaperDeskError, Unavailable
@@ -24,10 +25,6 @@ Ack = dict[str, Any]
 SocketHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 
-# Where a connection's WebSocketResponse is kept in its environ.
-WEBSOCKET = "paperdesk.websocket"
-
-
 class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
     """Engine.IO's aiohttp WebSocket, without permessage-deflate, and findable.
 
@@ -35,7 +32,7 @@ class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
     every message for every client separately: on the price fan-out that is
     one zlib pass per client per update, for messages of a few hundred bytes.
     The response is noted in the connection's environ so the price fan-out
-    can write a shared frame to it (server.streaming.emit_local).
+    can write shared frames to it (server/frames.py: send_local).
     """
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:
@@ -66,6 +63,12 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
                            callback=callback, to=to, **kwargs)
         self.plain.deliver(to or room, event, data)
 
+    async def emit_many(self, room: str, events: list[tuple[str, Any]]) -> None:
+        """Emit events to a room in order; each socket gets them in one write."""
+        send_local(self.server, room, events)
+        for event, data in events:
+            self.plain.deliver(room, event, data)
+
 
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
     """python-socketio's Redis manager, closing the clients it replaces, and handing
@@ -80,6 +83,12 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
         super().__init__(url, channel=channel)
         self.plain = plain
         self._closing: set[asyncio.Task[None]] = set()
+
+    async def emit_many(self, room: str, events: list[tuple[str, Any]]) -> None:
+        """Emit events to a room in order, through Redis, so every process's sockets
+        in the room get them."""
+        for event, data in events:
+            await self.emit(event, data, namespace="/", room=room)
 
     async def _handle_emit(self, message: dict[str, Any]) -> None:
         """An emit of this process or, through Redis, of another one."""

@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from itertools import count
 from typing import Any
 
-import engineio.packet
 import socketio
 
 from feeds.hub import PriceHub
 from server.config import MarketSettings
-from server.frames import text_frame
+from server.frames import send_local
 from server.plain import PlainClient, event_message, frame
-from server.sockets import WEBSOCKET
 from trading.errors import InvalidInput
 from trading.market import Quote
 
@@ -35,50 +33,6 @@ REAP_EVERY = 1.0
 
 def symbol_room(symbol: str) -> str:
     return f"symbol:{symbol}"
-
-
-def direct_transport(sio: socketio.AsyncServer, eio_sid: str,
-                     socket: Any) -> asyncio.WriteTransport | None:
-    """The TCP transport of a socket that is fully on WebSocket, else None."""
-    if not socket.upgraded:
-        return None  # still polling, or in the middle of the upgrade handshake
-    environ = sio.environ.get(eio_sid)
-    if environ is None or WEBSOCKET not in environ or environ[WEBSOCKET].closed:
-        return None
-    transport = environ["aiohttp.request"].transport
-    if transport is None or transport.is_closing():
-        return None
-    return transport  # type: ignore[no-any-return]
-
-
-def emit_local(sio: socketio.AsyncServer, room: str, event: str, data: Any) -> int:
-    """Send an event to this process's sockets in a room; return how many got it.
-
-    The packet python-socketio's room emit would build is encoded once. A socket
-    on WebSocket gets it as one prebuilt frame written to its connection (server
-    frames are unmasked, so every recipient gets the same bytes); any other
-    socket gets it queued for Engine.IO's writer. Per-recipient tasks and queue
-    hand-offs were most of the cost of fanning a price out to many clients.
-    Engine.IO's service loop still closes sockets that stop answering pings.
-    """
-    packet = sio.packet_class(socketio.packet.EVENT, namespace="/", data=[event, data])
-    message = engineio.packet.Packet(engineio.packet.MESSAGE, packet.encode())
-    frame: bytes | None = None
-    sockets = sio.eio.sockets
-    sent = 0
-    for _, eio_sid in sio.manager.get_participants("/", room):
-        socket = sockets.get(eio_sid)
-        if socket is None or socket.closing or socket.closed:
-            continue
-        transport = direct_transport(sio, eio_sid, socket)
-        if transport is not None:
-            if frame is None:
-                frame = text_frame(message.encode().encode())
-            transport.write(frame)
-        else:
-            socket.queue.put_nowait(message)
-        sent += 1
-    return sent
 
 
 @dataclass(slots=True)
@@ -230,9 +184,9 @@ class PriceStreamer:
         for symbols, group in list(self.groups.items()):
             changed = _changed(symbols, payloads)
             if len(changed) == 1:
-                emit_local(self.sio, group.room, "live_price", changed[0])
+                send_local(self.sio, group.room, [("live_price", changed[0])])
             elif changed:
-                emit_local(self.sio, group.room, "prices", changed)
+                send_local(self.sio, group.room, [("prices", changed)])
         for symbols, clients in list(self.plain_groups.items()):
             changed = _changed(symbols, payloads)
             if changed:

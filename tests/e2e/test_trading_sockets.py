@@ -1,5 +1,7 @@
 """Trading commands over Socket.IO: acks with the REST codes, and numbered events."""
 
+import asyncio
+
 from tests.e2e.trading_support import assert_books_balance, set_price
 
 
@@ -92,3 +94,29 @@ async def test_the_account_names_the_latest_event_so_a_fresh_client_knows_where_
     assert after["account"]["seq"] == last == 3
     _, missed = await api.call("GET", f"/api/v1/events?after={last}", token=token)
     assert missed["events"] == []
+
+
+async def test_every_socket_of_a_user_gets_each_event_once_in_order_and_before_its_ack(api):
+    tokens, sock = await connected(api)
+    other = await api.socket(tokens["access_token"])
+    seen_before_ack: list[bool] = []
+
+    async def place() -> dict:
+        ack = await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})
+        seen_before_ack.append(any(
+            name == "order_update" and data["order"]["id"] == ack["order"]["id"]
+            for name, data in sock.received))
+        return ack
+
+    acks = await asyncio.gather(*(place() for _ in range(12)))  # filled in a few groups
+    assert all(ack["ok"] for ack in acks)
+    assert seen_before_ack == [True] * 12
+    _, body = await api.call("GET", "/api/v1/account", token=tokens["access_token"])
+    last = body["account"]["seq"]
+    assert last >= 12 * 2 + 1
+    for client in (sock, other):
+        while (await client.next("account_update"))["seq"] != last:
+            pass
+        numbered = [data["seq"] for _, data in client.received
+                    if isinstance(data, dict) and "seq" in data]
+        assert numbered == list(range(1, last + 1))

@@ -26,7 +26,9 @@ from hypothesis.stateful import (
 from feeds.hub import PriceHub
 from server.engine import TradingEngine
 from server.events import EventPublisher
+from server.plain import PlainClients
 from server.reset import reset_account
+from server.sockets import LocalManager
 from store.check import check_books
 from store.database import connect, ensure_indexes, is_ferretdb
 from store.store import Store
@@ -59,7 +61,9 @@ class TradingSession(RuleBasedStateMachine):
         ferretdb = self.run(is_ferretdb(self.client))
         store = Store(db, check_here=ferretdb, alone=ferretdb)  # as one server process
         events = EventPublisher(store.events, store.accounts,
-                                socketio.AsyncServer(async_mode="aiohttp"), lambda: self.now)
+                                socketio.AsyncServer(async_mode="aiohttp",
+                                                      client_manager=LocalManager(PlainClients())),
+                                lambda: self.now)
         self.engine = TradingEngine(store, self.hub, self.account_rules, Decimal(100_000),
                                     "USD", events, lambda: self.now)
 
