@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 from pymongo import MongoClient
 
-from store.embedded import ferretdb_command, free_port
+from store.embedded import ferretdb_command, ferretdb_environment, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -53,7 +53,7 @@ class FerretDBProcess:
         self.sqlite_dir = data_dir / "ferretdb"
         self.sqlite_dir.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ferretdb_command(binary, data_dir, self.port),
+            ferretdb_command(binary, data_dir, self.port), env=ferretdb_environment(),
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client: MongoClient[dict[str, object]] = MongoClient(self.uri,
                                                              serverSelectionTimeoutMS=500)
