@@ -25,8 +25,6 @@ from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
 
-import bson
-from bson.codec_options import CodecOptions
 from pymongo import ReturnDocument, UpdateOne
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
@@ -363,7 +361,6 @@ class Keyed:
 REV = "rev"
 ALL = 1 << 62  # a version above any, for the states of a document that is gone
 DELETE_AFTER = 32  # folds before the states they made old are deleted (one call)
-STATE_CODEC: CodecOptions[Document] = CodecOptions(tz_aware=True)
 
 
 class States:
@@ -397,8 +394,7 @@ class States:
         for doc_id, _ in docs:  # before the insert: a failed one may have written some
             self._unfolded.setdefault(doc_id)
         await self.collection.insert_many([
-            {"_id": f"{doc_id}:{doc[REV]:012d}", "doc_id": doc_id, REV: doc[REV],
-             "doc": bson.encode(doc)}
+            {"_id": f"{doc_id}:{doc[REV]:012d}", "doc_id": doc_id, REV: doc[REV], "doc": doc}
             for doc_id, doc in docs], ordered=False)
 
     async def newest(self, doc_id: Any) -> Document | None:
@@ -409,16 +405,12 @@ class States:
         """The newest version: the state if it is newer than the document. A document
         that is gone stays gone (its states are deleted before it)."""
         if doc is not None and state is not None and state[REV] > doc.get(REV, 0):
-            return unpacked(state)
+            return dict(state["doc"])
         return doc
 
     def to_fold(self, most: int | None = None) -> list[Any]:
         """The documents whose newest version may be a state, longest first."""
         return list(self._unfolded)[:most]
-
-    @property
-    def unfolded_count(self) -> int:
-        return len(self._unfolded)
 
     @property
     def folds(self) -> int:
@@ -446,12 +438,6 @@ class States:
             raise
 
 
-def unpacked(state: Document) -> Document:
-    """The document a state holds. It is stored as one BSON value: FerretDB then
-    stores and scans a state without converting each of the document's fields."""
-    return bson.decode(state["doc"], codec_options=STATE_CODEC)
-
-
 async def newest_states(states: AsyncCollection[Document]) -> dict[Any, Document]:
     """Every stored document's newest state, by document id."""
     newest: dict[Any, Document] = {}
@@ -471,7 +457,7 @@ async def fold_stored(collection: AsyncCollection[Document],
     for doc_id, state in newest.items():
         doc = await collection.find_one({"_id": doc_id})
         if States.newer(doc, state) is not doc:
-            await collection.replace_one({"_id": doc_id}, unpacked(state))
+            await collection.replace_one({"_id": doc_id}, state["doc"])
             changed += 1
     if newest:
         await states.delete_many({})

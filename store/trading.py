@@ -10,7 +10,6 @@ undoes whatever a crash interrupted.
 from __future__ import annotations
 
 import contextlib
-import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import partial
@@ -23,12 +22,8 @@ from store.keyed import Change, Keyed, OneConnection, fold_stored, insert_new
 
 # How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
 REMEMBERED_ACCOUNTS = 10_000
-# Alone: one account is folded for this many states written (store/keyed.py: States),
-# and more once more accounts than this have states.
+# Alone: one account is folded for this many states written (store/keyed.py: States).
 FOLD_EVERY = 8
-MOST_UNFOLDED = 64
-
-log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -141,27 +136,13 @@ class AccountStore:
             (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges]
         parts += [(user_id, {}, partial(_without, ops)) for user_id, ops in ends or []]
         applied = (await self.keyed.update_each(parts))[:len(charges)]
-        if self.keyed.states is not None:
-            await self._fold_some(len(parts))
-        return applied
-
-    async def _fold_some(self, written: int) -> None:
-        """Fold an account for every FOLD_EVERY states written, and any beyond
-        MOST_UNFOLDED, the longest unfolded first: a few replaces after each group,
-        not all at once. A failure changes nothing: the states are folded later."""
-        states = self.keyed.states
-        if states is None:
-            return
-        self._to_fold += written / FOLD_EVERY
-        most = max(int(self._to_fold), states.unfolded_count - MOST_UNFOLDED)
-        if most < 1:
-            return
-        self._to_fold %= 1
-        try:
+        # Fold an account for every FOLD_EVERY states written, the longest unfolded
+        # first: a few replaces after each group, not all of them at once.
+        self._to_fold += len(parts) / FOLD_EVERY
+        if self._to_fold >= 1:
+            most, self._to_fold = int(self._to_fold), self._to_fold % 1
             await self.keyed.fold(most)
-        except Exception:
-            log.warning("folding account states failed; they stay until the next fold",
-                        exc_info=True)
+        return applied
 
     async def fold(self) -> None:
         """Write all the accounts' states into the accounts (store/keyed.py: States)."""

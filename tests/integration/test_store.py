@@ -260,23 +260,6 @@ async def test_deleting_folded_states_keeps_those_written_since_and_a_purge_take
     await client.close()
 
 
-async def test_accounts_with_states_beyond_a_bound_are_folded_longest_unfolded_first(
-        mongo_uri, db_name, monkeypatch):
-    monkeypatch.setattr("store.trading.MOST_UNFOLDED", 1)
-    client = await connect(mongo_uri)
-    accounts = Store(client[db_name], check_here=True, alone=True).accounts
-    users = ("u1", "u2", "u3")
-    for user_id in users:
-        await accounts.get_or_create(user_id, 1000, "USD", NOW)
-    changes = {"available": -100, "margin_used": 100}
-    await accounts.apply_groups([GroupCharge(u, [f"o{u}"], changes, 100, 2) for u in users],
-                                NOW)
-    assert accounts.keyed.states.to_fold() == ["u3"]
-    assert [(await accounts.accounts.find_one({"_id": u}))["available"] for u in users] == [
-        900, 900, 1000]
-    await client.close()
-
-
 def placed(order_id: str, user_id: str, client_order_id: str, status: str = "new") -> dict:
     return {"_id": order_id, "user_id": user_id, "client_order_id": client_order_id,
             "fingerprint": "f", "status": status, "created_at": NOW}
