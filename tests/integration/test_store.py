@@ -237,29 +237,6 @@ async def test_alone_a_groups_charges_are_written_as_states_and_folded_into_the_
     await client.close()
 
 
-async def test_deleting_folded_states_keeps_those_written_since_and_a_purge_takes_all(
-        mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    store = Store(client[db_name], check_here=True, alone=True)
-    accounts = store.accounts
-    await accounts.get_or_create("u1", 1000, "USD", NOW)
-    changes = {"available": -100, "margin_used": 100}
-    await accounts.apply_groups([GroupCharge("u1", ["o1"], changes, 100, 2)], NOW)
-    assert await accounts.keyed.fold(most=1) == 1  # u1 at version 1; its state stays
-    await accounts.apply_groups([GroupCharge("u1", ["o2"], changes, 100, 2)], NOW)
-    await accounts.keyed.call(accounts.keyed.states.delete_folded)
-    assert [s["rev"] async for s in accounts.states.find({})] == [2]
-    raw = await accounts.accounts.find_one({"_id": "u1"})
-    assert (raw["rev"], raw["available"]) == (1, 900)
-    accounts.keyed.forget("u1")  # read from the database: the state is the newest
-    assert ((await accounts.get("u1"))["available"], (await accounts.get("u1"))["rev"]) == (
-        800, 2)
-    await store.users.purge("u1")
-    assert await accounts.states.count_documents({}) == 0
-    assert await accounts.accounts.count_documents({}) == 0
-    await client.close()
-
-
 def placed(order_id: str, user_id: str, client_order_id: str, status: str = "new") -> dict:
     return {"_id": order_id, "user_id": user_id, "client_order_id": client_order_id,
             "fingerprint": "f", "status": status, "created_at": NOW}
