@@ -29,11 +29,11 @@ one ``account_update`` with its balances after all of its orders in it.
 
 Where this process keeps a copy of the accounts (store/keyed.py), the
 group's accounts are all charged in one call, each guard tested on its
-copy, each account written as its new version (a row of one insert:
-store/keyed.py: States), and the steps over end inside the account's next
-charge. An account with no orders in a group would take a row of its own
-to end them, so they wait for its next charge, and end on their own in a
-charge call only once they have waited ``linger`` groups.
+copy, and the steps over end inside the account's next charge (so a busy
+account takes one update per group). An account with no orders in a group
+would take an update of its own to end them (each costs about as much as
+a whole insert on FerretDB), so they wait for its next charge, and end on
+their own in a charge call only once they have waited ``linger`` groups.
 When no orders wait, they all end in one call before the group is
 answered. Elsewhere they end in one call after each group. A marker left
 by a failed try changes no balance; the next charge, the next try or
@@ -123,10 +123,6 @@ class MarketFills:
                 with contextlib.suppress(asyncio.CancelledError):
                     await task
         await self._end_steps_left()  # left after a failed try; recovery would end them
-        try:
-            await self.engine.store.accounts.fold()
-        except Exception:  # start-up folds them
-            log.exception("folding the accounts' states failed")
 
     async def _run(self) -> None:
         while self._waiting:

@@ -34,7 +34,6 @@ async def recover_trading(engine: TradingEngine,
     completed: the trade or order was already claimed for them.
     """
     store, repaired = engine.store, 0
-    await store.accounts.fold()  # the accounts below are read as stored
     for order in await store.orders.interrupted():
         step = order.get("pending")
         if not stuck(f"order:{order['_id']}:{step['op'] if step else order['status']}",

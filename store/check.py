@@ -13,16 +13,12 @@ import asyncio
 import sys
 
 from store.database import Database
-from store.keyed import States, newest_states
 
 
 async def check_books(db: Database) -> list[str]:
     """Return a line for every inconsistency found (empty: the books balance)."""
     problems = []
-    # Accounts as their newest versions (store/keyed.py: States), the states read first.
-    newest = await newest_states(db["account_states"])
-    async for stored in db["accounts"].find({}):
-        account = States.newer(stored, newest.get(stored["_id"])) or stored
+    async for account in db["accounts"].find({}):
         user = account["_id"]
         ledger = sum([e["amount"] async for e in db["ledger"].find({"user_id": user})])
         reserved = sum([o["reserved"] async for o in db["orders"].find(

@@ -46,7 +46,6 @@ INDEXES: dict[str, list[IndexModel]] = {
     "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "watchlists": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "accounts": [IndexModel([("user_id", ASCENDING)], name="user_id")],
-    "account_states": [IndexModel([("doc_id", ASCENDING), ("rev", ASCENDING)], name="doc_rev")],
     "orders": [
         IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
                    name="client_order_id_unique"),

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import copy
 from collections import deque
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from typing import Any, ParamSpec, TypeVar
@@ -192,16 +191,13 @@ class Keyed:
     """
 
     def __init__(self, collection: AsyncCollection[Document],
-                 one: OneConnection | None = None, remember: int = 0,
-                 states: AsyncCollection[Document] | None = None) -> None:
+                 one: OneConnection | None = None, remember: int = 0) -> None:
         self.collection = collection
         # Against FerretDB: test guards in this process (module docstring).
         self.one = one
         self._locks = _Locks()
         self.remember = remember if one is not None else 0  # at most this many documents
         self._known: dict[Any, Document] = {}
-        # With copies: update_each writes states (class States), not updates.
-        self.states = States(states) if states is not None and self.remember else None
 
     async def call(self, fn: Callable[P, Awaitable[T]], *args: P.args, **kwargs: P.kwargs) -> T:
         """Run one database call, in turn when there is one connection."""
@@ -211,21 +207,8 @@ class Keyed:
 
     async def get(self, doc_id: Any, **must: Any) -> Document | None:
         """The document with this _id, if it also matches must (for example its owner)."""
-        if (self.states is not None and self.states.unfolded(doc_id)
-                and (known := self._known.get(doc_id)) is not None):
-            doc: Document | None = copy.deepcopy(known)  # what a read would find, unread
-        else:
-            doc = await self._read(doc_id)
-        return doc if doc is not None and matches(doc, must) else None
-
-    async def _read(self, doc_id: Any) -> Document | None:
-        """The document as stored: its newest state if one is not folded in yet."""
-        if self.states is None or not self.states.unfolded(doc_id):
-            return await self.call(self.collection.find_one, {"_id": doc_id})
-        # The state first: a fold writes the document before it deletes its states.
-        state = await self.call(self.states.newest, doc_id)
         doc = await self.call(self.collection.find_one, {"_id": doc_id})
-        return States.newer(doc, state)
+        return doc if doc is not None and matches(doc, must) else None
 
     async def update(self, doc_id: Any, guard: Mapping[str, Any],
                      update: Mapping[str, Any]) -> Document | None:
@@ -235,8 +218,6 @@ class Keyed:
                 {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER)
         async with self._locks.hold(doc_id):
             try:
-                if self.states is not None and self.states.unfolded(doc_id):
-                    await self._fold(doc_id)  # the update applies to the newest version
                 if guard:
                     current = await self._current(doc_id)
                     if current is None or not matches(current, guard):
@@ -257,8 +238,7 @@ class Keyed:
         on the kept copy (read first if there is none), and change works out
         both the update and the document after it, which becomes the copy.
         Returns, in order, each document after its update, or None where its
-        guard failed (nothing is written for it). With ``states``, the documents
-        after are written as states, in one insert (class States).
+        guard failed (nothing is written for it).
         """
         if not self.remember:
             raise TypeError("update_each needs the copies this process keeps")
@@ -275,13 +255,9 @@ class Keyed:
                         results.append(None)
                         continue
                     update, after = change(current)
-                    if self.states is not None:
-                        after = {**after, REV: current.get(REV, 0) + 1}
                     writes.append((doc_id, update, after))
                     results.append(after)
-                if writes and self.states is not None:
-                    await self.call(self.states.write, [(d, after) for d, _, after in writes])
-                elif writes:
+                if writes:
                     result = await self.call(self.collection.bulk_write, [
                         UpdateOne({"_id": doc_id}, update) for doc_id, update, _ in writes],
                         ordered=False)
@@ -300,37 +276,9 @@ class Keyed:
         lock held."""
         current = self._known.get(doc_id)
         if current is None:
-            current = await self._read(doc_id)
+            current = await self.call(self.collection.find_one, {"_id": doc_id})
             self.remember_as(doc_id, current)
         return current
-
-    async def fold(self, most: int | None = None) -> int:
-        """Write documents whose newest version is a state into the collection, the
-        longest unfolded first (at most ``most``; None: all), and delete the states
-        no newer than their documents once there are enough of them (or with all);
-        return how many documents were written (class States). One document at a
-        time, each under its lock, so writes of the others go on in between."""
-        if self.states is None:
-            return 0
-        written = 0
-        for doc_id in self.states.to_fold(most):
-            async with self._locks.hold(doc_id):
-                if self.states.unfolded(doc_id):
-                    await self._fold(doc_id)
-                    written += 1
-        if most is None or self.states.folds >= DELETE_AFTER:
-            await self.call(self.states.delete_folded)
-        return written
-
-    async def _fold(self, doc_id: Any) -> None:
-        """Write a document's newest state into the collection. Its states stay (no
-        newer than it now) until fold deletes them. Call with its lock held."""
-        if self.states is None:
-            return
-        doc = await self._current(doc_id)
-        if doc is not None:
-            await self.call(self.collection.replace_one, {"_id": doc_id}, doc)
-        self.states.folded(doc_id, doc)
 
     @contextlib.asynccontextmanager
     async def holding(self, doc_ids: list[Any]) -> AsyncIterator[None]:
@@ -355,113 +303,6 @@ class Keyed:
 
     def forget(self, doc_id: Any) -> None:
         self._known.pop(doc_id, None)
-
-
-# The version of a document written as states (class States).
-REV = "rev"
-ALL = 1 << 62  # a version above any, for the states of a document that is gone
-DELETE_AFTER = 32  # folds before the states they made old are deleted (one call)
-
-
-class States:
-    """New versions of documents, inserted as rows of a second collection.
-
-    On FerretDB every update statement is a query and a transaction of its
-    own, while an insert of many rows is one: updating the accounts of a
-    group of orders cost several times what inserting the group's orders did
-    (docs/BENCHMARKS.md). So where this process keeps exact copies, a
-    group's accounts are written as states: each account after its change,
-    with its version (``rev``) one more than before, all in one insert. The
-    newest version of a document is then the newer of the document and its
-    newest state. Keyed reads it so, and folds a document (writes its newest
-    version over it) before any other write of it; ``fold`` writes all of
-    them and deletes the states. Start-up recovery folds what a stop left
-    (``fold_stored``).
-    """
-
-    def __init__(self, collection: AsyncCollection[Document]) -> None:
-        self.collection = collection
-        # Their newest version may be a state, longest unfolded first (a set in order).
-        self._unfolded: dict[Any, None] = {}
-        self._folded: dict[Any, int] = {}  # folded at this version; their states up to it stay
-        self._folds = 0
-
-    def unfolded(self, doc_id: Any) -> bool:
-        return doc_id in self._unfolded
-
-    async def write(self, docs: list[tuple[Any, Document]]) -> None:
-        """Insert each (doc_id, document after) as a state of that document."""
-        for doc_id, _ in docs:  # before the insert: a failed one may have written some
-            self._unfolded.setdefault(doc_id)
-        await self.collection.insert_many([
-            {"_id": f"{doc_id}:{doc[REV]:012d}", "doc_id": doc_id, REV: doc[REV], "doc": doc}
-            for doc_id, doc in docs], ordered=False)
-
-    async def newest(self, doc_id: Any) -> Document | None:
-        return await self.collection.find_one({"doc_id": doc_id}, sort=[(REV, -1)])
-
-    @staticmethod
-    def newer(doc: Document | None, state: Document | None) -> Document | None:
-        """The newest version: the state if it is newer than the document. A document
-        that is gone stays gone (its states are deleted before it)."""
-        if doc is not None and state is not None and state[REV] > doc.get(REV, 0):
-            return dict(state["doc"])
-        return doc
-
-    def to_fold(self, most: int | None = None) -> list[Any]:
-        """The documents whose newest version may be a state, longest first."""
-        return list(self._unfolded)[:most]
-
-    @property
-    def folds(self) -> int:
-        """How many folds since states were last deleted."""
-        return self._folds
-
-    def folded(self, doc_id: Any, doc: Document | None) -> None:
-        """doc (None: gone) was written over the document with its newest version."""
-        self._unfolded.pop(doc_id, None)
-        self._folds += 1
-        self._folded[doc_id] = ALL if doc is None else doc.get(REV, 0)
-
-    async def delete_folded(self) -> None:
-        """Delete the states of the documents folded, up to the version each was
-        folded at (newer ones, written since, stay)."""
-        folded, self._folded, self._folds = self._folded, {}, 0
-        if not folded:
-            return
-        try:
-            await self.collection.delete_many({"$or": [
-                {"doc_id": doc_id, REV: {"$lte": rev}} for doc_id, rev in folded.items()]})
-        except BaseException:
-            for doc_id, rev in folded.items():  # for the next fold
-                self._folded[doc_id] = max(rev, self._folded.get(doc_id, rev))
-            raise
-
-
-async def newest_states(states: AsyncCollection[Document]) -> dict[Any, Document]:
-    """Every stored document's newest state, by document id."""
-    newest: dict[Any, Document] = {}
-    async for state in states.find({}):
-        if state["doc_id"] not in newest or state[REV] > newest[state["doc_id"]][REV]:
-            newest[state["doc_id"]] = state
-    return newest
-
-
-async def fold_stored(collection: AsyncCollection[Document],
-                      states: AsyncCollection[Document]) -> int:
-    """Write every document's newest stored state over it, then delete all states;
-    return how many documents changed. Only while nothing else writes them
-    (start-up, before the first request)."""
-    newest = await newest_states(states)
-    changed = 0
-    for doc_id, state in newest.items():
-        doc = await collection.find_one({"_id": doc_id})
-        if States.newer(doc, state) is not doc:
-            await collection.replace_one({"_id": doc_id}, state["doc"])
-            changed += 1
-    if newest:
-        await states.delete_many({})
-    return changed
 
 
 DUPLICATE_KEY = 11000

@@ -45,8 +45,6 @@ class Store:
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""
-        if folded := await self.accounts.fold_stored():
-            log.info("brought %d accounts up to date from their stored states", folded)
         for user_id in await self.users.pending_deletions():
             await self.users.purge(user_id)
             log.info("finished deleting an account interrupted by a restart")

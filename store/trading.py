@@ -18,12 +18,10 @@ from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document, Units, stored_time
-from store.keyed import Change, Keyed, OneConnection, fold_stored, insert_new
+from store.keyed import Change, Keyed, OneConnection, insert_new
 
 # How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
 REMEMBERED_ACCOUNTS = 10_000
-# Alone: one account is folded for this many states written (store/keyed.py: States).
-FOLD_EVERY = 8
 
 
 @dataclass(frozen=True)
@@ -64,11 +62,7 @@ class AccountStore:
                  alone: bool = False) -> None:
         """alone: no other process writes accounts, so each process's copies are exact."""
         self.accounts = db["accounts"]
-        self.states = db["account_states"]
-        # Alone, a group's charges are written as states (store/keyed.py: States).
-        self.keyed = Keyed(self.accounts, one, remember=REMEMBERED_ACCOUNTS if alone else 0,
-                           states=self.states)
-        self._to_fold = 0.0  # accounts owed a fold (apply_groups)
+        self.keyed = Keyed(self.accounts, one, remember=REMEMBERED_ACCOUNTS if alone else 0)
 
     async def get_or_create(self, user_id: str, initial: Units, currency: str,
                             now: datetime) -> Document:
@@ -121,8 +115,7 @@ class AccountStore:
         """apply_group for several accounts; return each account after, or None.
 
         Where this process keeps copies of the accounts (``ends_with_charges``),
-        all of them are written in one call, as their new versions (store/keyed.py:
-        States; a few are then folded into the accounts), and each charge also marks its
+        all of them are written in one call, and each charge also marks its
         ``ending`` ops done, as does each (user_id, ops) of ``ends`` for an
         account not charged. Elsewhere each account takes its own conditional
         update, and ``ending`` and ``ends`` must be empty.
@@ -135,22 +128,7 @@ class AccountStore:
         parts: list[tuple[str, Document, Change]] = [
             (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges]
         parts += [(user_id, {}, partial(_without, ops)) for user_id, ops in ends or []]
-        applied = (await self.keyed.update_each(parts))[:len(charges)]
-        # Fold an account for every FOLD_EVERY states written, the longest unfolded
-        # first: a few replaces after each group, not all of them at once.
-        self._to_fold += len(parts) / FOLD_EVERY
-        if self._to_fold >= 1:
-            most, self._to_fold = int(self._to_fold), self._to_fold % 1
-            await self.keyed.fold(most)
-        return applied
-
-    async def fold(self) -> None:
-        """Write all the accounts' states into the accounts (store/keyed.py: States)."""
-        await self.keyed.fold()
-
-    async def fold_stored(self) -> int:
-        """At start-up: fold the states a stop left; return how many accounts changed."""
-        return await fold_stored(self.accounts, self.states)
+        return (await self.keyed.update_each(parts))[:len(charges)]
 
     @property
     def ends_with_charges(self) -> bool:
@@ -174,10 +152,6 @@ class AccountStore:
     async def end_ops(self, ends: list[tuple[str, list[str]]]) -> None:
         """For each (user_id, ops): mark the ops done, all accounts in one call."""
         if not ends:
-            return
-        if self.keyed.states is not None:  # as states, like the charges
-            await self.keyed.update_each([(user_id, {}, partial(_without, ops))
-                                          for user_id, ops in ends])
             return
         users = [user_id for user_id, _ in ends]
         async with self.keyed.holding(users):

@@ -50,8 +50,6 @@ class UserStore:
 
     async def purge(self, user_id: str) -> None:
         """Remove a user marked deleting and everything it owns (idempotent)."""
-        # An account's states go first: a state never outlives its account.
-        await self.db["account_states"].delete_many({"doc_id": user_id})
         for name in USER_OWNED_COLLECTIONS:
             await self.db[name].delete_many({"user_id": user_id})
         await self.users.delete_one({"_id": user_id, "deleting_at": {"$ne": None}})

@@ -150,8 +150,7 @@ async def test_a_charged_claim_is_left_to_its_live_process_and_completed_once_it
     status, _ = await order(api, trader, client_order_id="c1")
     assert status == 500  # charged; its trade and order unwritten
     store = engine.store
-    [account_doc] = [await store.accounts.get(doc["_id"])  # its newest version
-                     async for doc in store.db["accounts"].find({})]
+    [account_doc] = [doc async for doc in store.db["accounts"].find({})]
     assert len(account_doc["pending_ops"]) == 1
     assert await recover_trading(engine, lambda key, node: node != "busy") == 0
     _, orders = await api.call("GET", "/api/v1/orders", token=trader)

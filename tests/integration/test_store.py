@@ -119,11 +119,9 @@ async def test_an_account_copy_stays_what_the_database_holds_as_its_steps_end(mo
     assert await accounts.apply_group(GroupCharge("u1", ["o1", "o2"], changes, 300, 3),
                                       NOW) is not None
     await accounts.end_ops([("u1", ["o1"])])
-    stored = await accounts.get("u1")  # the newest state (store/keyed.py: States)
+    stored = await accounts.accounts.find_one({"_id": "u1"})
     assert stored["pending_ops"] == ["o2"]
     assert accounts.keyed.known("u1") == stored
-    await accounts.fold()
-    assert await accounts.accounts.find_one({"_id": "u1"}) == stored
     # Guards tested on that copy: o2 still pending, and 700 is all that is available.
     assert await accounts.apply_group(GroupCharge("u1", ["o2"], changes, 300, 3), NOW) is None
     assert await accounts.apply_group(GroupCharge("u1", ["o3"], changes, 800, 3), NOW) is None
@@ -173,7 +171,7 @@ async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(m
     assert (after[1]["available"], after[1]["pending_ops"]) == (
         400, ["o4"] if alone else ["o2", "o4"])
     for user_id in ("u1", "u2"):
-        stored = await accounts.get(user_id)
+        stored = await accounts.accounts.find_one({"_id": user_id})
         assert (accounts.keyed.known(user_id) == stored) if alone else (
             accounts.keyed.known(user_id) is None)
     if not alone:  # where copies are not kept, steps end on their own
@@ -186,54 +184,9 @@ async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(m
                                             [("u1", ["o1"])])
         assert [a["pending_ops"] for a in after] == [["o4", "o5"]]
         for user_id, ops in (("u1", []), ("u2", ["o4", "o5"])):
-            stored = await accounts.get(user_id)
+            stored = await accounts.accounts.find_one({"_id": user_id})
             assert stored["pending_ops"] == ops
             assert accounts.keyed.known(user_id) == stored
-    await client.close()
-
-
-async def test_alone_a_groups_charges_are_written_as_states_and_folded_into_the_accounts(
-        mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    db = client[db_name]
-    accounts = Store(db, check_here=True, alone=True).accounts
-
-    async def raw(user_id: str) -> dict:
-        return await accounts.accounts.find_one({"_id": user_id})
-
-    for user_id in ("u1", "u2"):
-        await accounts.get_or_create(user_id, 1000, "USD", NOW)
-    changes = {"available": -300, "margin_used": 300}
-    await accounts.apply_groups([GroupCharge("u1", ["o1"], changes, 300, 2),
-                                 GroupCharge("u2", ["o2"], changes, 300, 2)], NOW)
-    # One insert of states; the accounts themselves are not written yet.
-    assert await accounts.states.count_documents({}) == 2
-    assert [(await raw(u))["available"] for u in ("u1", "u2")] == [1000, 1000]
-    # Read without the copies, the accounts are their newest states, guards included.
-    for user_id in ("u1", "u2"):
-        accounts.keyed.forget(user_id)
-    assert [(await accounts.get(u))["available"] for u in ("u1", "u2")] == [700, 700]
-    assert await accounts.apply_groups([GroupCharge("u1", ["o3"], changes, 800, 2)],
-                                       NOW) == [None]
-    # Any other write of an account brings it up to date first, then applies.
-    assert await accounts.apply("u1", "x1", {"available": -100}, NOW)
-    assert ((await raw("u1"))["available"], (await raw("u1"))["pending_ops"]) == (
-        600, ["o1", "x1"])
-    assert (await raw("u2"))["available"] == 1000
-    # A new process (after a crash): its start-up folds the newest states, and a
-    # state older than its account (u1's) is not applied over it.
-    restarted = Store(db, check_here=True, alone=True)
-    await restarted.recover(NOW)
-    assert [(await raw(u))["available"] for u in ("u1", "u2")] == [600, 700]
-    assert await restarted.accounts.states.count_documents({}) == 0
-    # fold writes every account with states and deletes them all.
-    await restarted.accounts.apply_groups([GroupCharge("u1", ["o4"], changes, 300, 2),
-                                           GroupCharge("u2", ["o5"], changes, 300, 2)], NOW)
-    await restarted.accounts.fold()
-    assert await restarted.accounts.states.count_documents({}) == 0
-    for user_id in ("u1", "u2"):
-        assert await raw(user_id) == restarted.accounts.keyed.known(user_id)
-    assert [(await raw(u))["available"] for u in ("u1", "u2")] == [300, 400]
     await client.close()
 
 
