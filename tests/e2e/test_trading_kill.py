@@ -11,7 +11,9 @@ from tests.conftest import TEST_SECRET
 from tests.processes import RunPy
 from tests.support import PASSWORD
 
-ORDERS = 120
+ORDERS = 240
+USERS = 4
+KILL_AFTER = 100
 
 
 async def place(session, url, token, n):
@@ -30,33 +32,36 @@ async def test_no_acked_order_is_lost_and_the_books_balance_after_kill_9(
     await server.start()
     await server.wait_healthy()
     acked: dict[int, str] = {}
+    tokens = []  # several accounts, so that groups of orders hold several
     async with aiohttp.ClientSession() as session:
-        await session.post(f"{server.url}/api/v1/auth/register", json={
-            "email": "ann@example.com", "password": PASSWORD, "name": "Ann"})
-        async with session.post(f"{server.url}/api/v1/auth/login", json={
-                "email": "ann@example.com", "password": PASSWORD}) as response:
-            token = (await response.json())["access_token"]
+        for user in range(USERS):
+            email = f"trader{user}@example.com"
+            await session.post(f"{server.url}/api/v1/auth/register", json={
+                "email": email, "password": PASSWORD, "name": "Ann"})
+            async with session.post(f"{server.url}/api/v1/auth/login", json={
+                    "email": email, "password": PASSWORD}) as response:
+                tokens.append((await response.json())["access_token"])
 
         async def one(n):
             try:
-                status, body = await place(session, server.url, token, n)
+                status, body = await place(session, server.url, tokens[n % USERS], n)
             except aiohttp.ClientError:
                 return
             if status == 201:
                 acked[n] = body["order"]["id"]
-                if len(acked) == 25:
+                if len(acked) == KILL_AFTER:
                     server.process.kill()  # mid-burst: others are in flight
 
         await asyncio.gather(*(one(n) for n in range(ORDERS)))
         await server.process.wait()
-        assert 25 <= len(acked) < ORDERS
+        assert KILL_AFTER <= len(acked) < ORDERS
 
         again = RunPy(tmp_path, **env)
         await again.start()
         try:
             await again.wait_healthy()
             # Every acked order survived, filled; retrying every id duplicates nothing.
-            retried = await asyncio.gather(*(place(session, again.url, token, n)
+            retried = await asyncio.gather(*(place(session, again.url, tokens[n % USERS], n)
                                              for n in range(ORDERS)))
             for n, order_id in acked.items():
                 _, body = retried[n]
