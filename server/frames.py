@@ -47,10 +47,8 @@ def direct_transport(sio: socketio.AsyncServer, eio_sid: str,
     return transport  # type: ignore[no-any-return]
 
 
-def send_local(sio: socketio.AsyncServer, room: str,
-               events: Sequence[tuple[str, Any]]) -> int:
-    """Send events, in order, to this process's sockets in a room; return how many
-    sockets got them.
+def send_local(sio: socketio.AsyncServer, room: str, events: Sequence[tuple[str, Any]]) -> None:
+    """Send events, in order, to this process's sockets in a room.
 
     Each event is encoded once, as python-socketio's room emit would encode it.
     A socket on WebSocket with nothing queued gets them all as prebuilt frames
@@ -64,7 +62,6 @@ def send_local(sio: socketio.AsyncServer, room: str,
         for event, data in events]
     frames: bytes | None = None
     sockets = sio.eio.sockets
-    sent = 0
     for _, eio_sid in sio.manager.get_participants("/", room):
         socket = sockets.get(eio_sid)
         if socket is None or socket.closing or socket.closed:
@@ -77,5 +74,3 @@ def send_local(sio: socketio.AsyncServer, room: str,
         else:
             for message in messages:
                 socket.queue.put_nowait(message)
-        sent += 1
-    return sent
