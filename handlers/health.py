@@ -28,7 +28,7 @@ async def healthz(request: web.Request) -> web.Response:
 @routes.get("/readyz")
 async def readyz(request: web.Request) -> web.Response:
     """The database and, when configured, Redis answer."""
-    checks = {"database": await _probe(ping(request.app[keys.STORE].db, PROBE_TIMEOUT))}
+    checks = {"database": await _probe(ping(request.app[keys.STORE].db.main, PROBE_TIMEOUT))}
     redis = request.app[keys.REDIS]
     if redis is not None:
         checks["redis"] = await _probe(asyncio.wait_for(redis.ping(), PROBE_TIMEOUT))

@@ -37,8 +37,9 @@ from server.recovery import recover_trading
 from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
-from store.database import connect, ensure_indexes, index_ferretdb_ids, is_ferretdb
+from store.database import ensure_indexes, index_ferretdb_ids
 from store.embedded import EmbeddedFerretDB
+from store.layout import move_apart, open_collections
 from store.store import Store
 from trading.trades import AccountRules
 
@@ -116,19 +117,20 @@ async def embedded_database(app: web.Application) -> AsyncIterator[None]:
 
 async def database(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    client = await connect(app[keys.MONGO_URI])
+    collections, ferretdb = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
     try:
-        db = client[settings.mongo_db]
-        await ensure_indexes(db)
-        ferretdb = await is_ferretdb(client)
+        await ensure_indexes(collections)
+        if await move_apart(collections):  # data of an earlier layout (store/layout.py)
+            await ensure_indexes(collections)
         if ferretdb and settings.sqlite_dir is not None:
-            await index_ferretdb_ids(settings.sqlite_dir / f"{settings.mongo_db}.sqlite")
-        store = Store(db, check_here=ferretdb, alone=settings.redis_url is None)
+            for db in collections.databases:
+                await index_ferretdb_ids(settings.sqlite_dir / f"{db.name}.sqlite")
+        store = Store(collections, check_here=ferretdb, alone=settings.redis_url is None)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store
         yield
     finally:
-        await client.close()
+        await collections.close()
 
 
 async def redis_client(app: web.Application) -> AsyncIterator[None]:
@@ -242,7 +244,7 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
     settings = app[keys.SETTINGS]
-    node = Cluster(redis, app[keys.STORE].db, app[keys.MARKET].hub, duties,
+    node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.cluster_sweep_every, settings.redis_namespace)
     duties.cluster = node
     app[keys.ENGINE].node = node.node

@@ -4,7 +4,9 @@ For each account: cash = initial + the sum of its ledger; reserved = the sum
 of its open orders' reservations; margin used = the sum of its open trades'
 margin; available = cash - reserved - margin used; nothing left half-done.
 Exits 1 and lists the problems if any account is off. With no MONGO_URI it
-opens the embedded database (stop the server first).
+opens the embedded database (stop the server first). Like the server at
+start-up, it first moves data an earlier version kept elsewhere into place
+(store/layout.py: move_apart).
 """
 
 from __future__ import annotations
@@ -12,10 +14,10 @@ from __future__ import annotations
 import asyncio
 import sys
 
-from store.database import Database
+from store.database import ByName
 
 
-async def check_books(db: Database) -> list[str]:
+async def check_books(db: ByName) -> list[str]:
     """Return a line for every inconsistency found (empty: the books balance)."""
     problems = []
     async for account in db["accounts"].find({}):
@@ -52,8 +54,8 @@ async def main() -> int:
     from dotenv import load_dotenv
 
     from server.config import Settings
-    from store.database import connect
     from store.embedded import EmbeddedFerretDB
+    from store.layout import move_apart, open_collections
 
     load_dotenv()
     settings = Settings.from_env()
@@ -62,11 +64,12 @@ async def main() -> int:
     if uri is None:
         embedded = EmbeddedFerretDB(settings.ferretdb_bin, settings.data_dir)
         uri = await embedded.start()
-    client = await connect(uri)
+    collections, _ = await open_collections(uri, settings.mongo_db)
     try:
-        problems = await check_books(client[settings.mongo_db])
+        await move_apart(collections)  # as the server does first at start-up
+        problems = await check_books(collections)
     finally:
-        await client.close()
+        await collections.close()
         if embedded is not None:
             await embedded.stop()
     for problem in problems:

@@ -7,9 +7,10 @@ import logging
 import sqlite3
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
@@ -25,6 +26,13 @@ log = logging.getLogger(__name__)
 Document = dict[str, Any]
 Units = int  # amounts: counts of 10^-8 (trading.money)
 Database = AsyncDatabase[Document]
+
+
+class ByName(Protocol):
+    """Collections by name: a database, or store/layout.py's Collections."""
+
+    def __getitem__(self, name: str) -> AsyncCollection[Document]: ...
+
 
 # Errors that mean "the database is not answering right now" (503, not 500).
 DATABASE_DOWN = (ServerSelectionTimeoutError, AutoReconnect)
@@ -127,7 +135,7 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def ensure_indexes(db: Database, attempts: int = 5) -> None:
+async def ensure_indexes(db: ByName, attempts: int = 5) -> None:
     """Create every index in INDEXES that does not exist yet.
 
     Existing indexes are skipped rather than re-declared: FerretDB 1.24 panics

@@ -1,7 +1,7 @@
 """Money first: background bookkeeping waits while fires are writing.
 
-Against FerretDB the server keeps one database connection (store/database.py:
-connect), so every command waits for the ones queued before it. A stop-loss
+Against FerretDB the server keeps one connection per database (store/database.py:
+connect; store/layout.py), so every command waits for the ones queued before it. A stop-loss
 close queued behind a notification's bookkeeping is late by that much. Work
 that moves money in reaction to a price (the monitor's fires) runs inside
 ``urgent()``; the notification worker calls ``clear()`` before each step of its

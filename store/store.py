@@ -1,4 +1,4 @@
-"""One object that holds every repository over one database."""
+"""One object that holds every repository over PaperDesk's collections (store/layout.py)."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from store.database import Database
 from store.events import EventStore
 from store.keyed import OneConnection
 from store.lanes import Lanes
+from store.layout import Collections
 from store.ledger import LedgerStore
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
@@ -22,24 +23,33 @@ log = logging.getLogger(__name__)
 
 
 class Store:
-    def __init__(self, db: Database, check_here: bool = False, alone: bool = False) -> None:
-        """check_here: test update guards in this process (FerretDB; see store/keyed.py).
+    def __init__(self, db: Collections | Database, check_here: bool = False,
+                 alone: bool = False) -> None:
+        """db: the collections (store/layout.py), or one database that holds them all.
+        check_here: test update guards in this process (FerretDB; see store/keyed.py).
         alone: no other process writes to this database (no cluster)."""
-        self.db = db
-        one = OneConnection() if check_here else None
-        self.users = UserStore(db, one)
-        self.sessions = SessionStore(db, one)
-        self.resets = ResetStore(db)
-        self.verifications = ResetStore(db, "email_verifications")
-        self.watchlists = WatchlistStore(db)
-        self.accounts = AccountStore(db, one, alone=alone)
-        self.orders = OrderStore(db, one)
-        self.trades = TradeStore(db, one)
-        self.ledger = LedgerStore(db, one)
-        self.events = EventStore(db, one)
-        self.alerts = AlertStore(db, one)
-        self.outbox = OutboxStore(db, one)
-        self.inbox = InboxStore(db, one)
+        self.db = db if isinstance(db, Collections) else Collections(db)
+        # Against FerretDB, calls take turns on each database's one connection.
+        turns = {d.name: OneConnection() for d in self.db.databases} if check_here else {}
+
+        def at(collection: str) -> tuple[Database, OneConnection | None]:
+            database = self.db.database(collection)
+            return database, turns.get(database.name)
+
+        main = at("users")
+        self.users = UserStore(self.db, main[1])
+        self.sessions = SessionStore(*main)
+        self.resets = ResetStore(main[0])
+        self.verifications = ResetStore(main[0], "email_verifications")
+        self.watchlists = WatchlistStore(main[0])
+        self.accounts = AccountStore(*at("accounts"), alone=alone)
+        self.orders = OrderStore(*at("claims"), orders=at("orders"))
+        self.trades = TradeStore(*at("trades"))
+        self.ledger = LedgerStore(*at("ledger"))
+        self.events = EventStore(*at("events"))
+        self.alerts = AlertStore(*at("alerts"))
+        self.outbox = OutboxStore(*main)
+        self.inbox = InboxStore(*main)
         # One connection against FerretDB: let fires go before notifications.
         self.lanes = Lanes(enabled=check_here)
 

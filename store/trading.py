@@ -202,11 +202,15 @@ class OrderStore:
     (TradingEngine.settle_claim).
     """
 
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
-        self.orders = db["orders"]
+    def __init__(self, db: Database, one: OneConnection | None = None,
+                 orders: tuple[Database, OneConnection | None] | None = None) -> None:
+        """orders: the database of the orders and its connection, if not db's (the
+        claims are in db)."""
         self.claims = db["claims"]
-        self.keyed = Keyed(self.orders, one)
         self.claimed = Keyed(self.claims, one)
+        orders_db, orders_one = orders or (db, one)
+        self.orders = orders_db["orders"]
+        self.keyed = Keyed(self.orders, orders_one)
 
     async def claim(self, orders: list[Document]) -> dict[int, Document | None]:
         """Claim new orders in one call; for each whose client_order_id is taken, by

@@ -7,7 +7,7 @@ from typing import Any
 
 from pymongo.errors import DuplicateKeyError
 
-from store.database import Database, Document
+from store.database import ByName, Document
 from store.keyed import Keyed, OneConnection
 from trading.errors import EmailTaken
 
@@ -21,7 +21,8 @@ _LIVE = {"deleting_at": None}
 
 
 class UserStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: ByName, one: OneConnection | None = None) -> None:
+        """db: every collection (a user's documents are purged from all of them)."""
         self.db = db
         self.users = db["users"]
         self.keyed = Keyed(self.users, one)

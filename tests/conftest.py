@@ -14,6 +14,7 @@ from pymongo import MongoClient
 
 from notifier.base import RecordingChannel
 from server.config import Settings
+from store.layout import database_names
 from tests.services import FerretDBProcess, RedisProcess
 from tests.support import Clock, Servers
 
@@ -55,7 +56,8 @@ def db_name(mongo_uri: str) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     client: MongoClient[dict[str, object]] = MongoClient(mongo_uri)
-    client.drop_database(name)
+    for database in database_names(name):  # each of PaperDesk's (store/layout.py)
+        client.drop_database(database)
     client.close()
 
 

@@ -41,6 +41,7 @@ from pymongo import AsyncMongoClient
 
 from server.cluster import channel_names, quote_message
 from store.check import check_books
+from store.layout import laid_out
 from tests.processes import ServerProcess
 from tests.services import FerretDBProcess, RedisProcess
 from trading.market import Quote
@@ -93,7 +94,7 @@ class Run:
                "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
         server = ServerProcess(self.workdir, **env)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ferretdb.uri)
-        self.db = mongo[db_name]
+        self.db = laid_out(mongo, db_name)
         self.ticks = channel_names(f"paperdesk:{db_name}")[1]
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:

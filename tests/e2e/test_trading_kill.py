@@ -6,7 +6,7 @@ import signal
 import aiohttp
 
 from store.check import check_books
-from store.database import connect
+from store.layout import open_collections
 from tests.conftest import TEST_SECRET
 from tests.processes import RunPy
 from tests.support import PASSWORD
@@ -68,12 +68,11 @@ async def test_no_acked_order_is_lost_and_the_books_balance_after_kill_9(
                 assert (body["order"]["id"], body["order"]["status"]) == (order_id, "filled")
         finally:
             assert await again.stop(signal.SIGTERM) == 0
-    client = await connect(mongo_uri)
+    db, _ = await open_collections(mongo_uri, db_name)
     try:
-        db = client[db_name]
         assert await check_books(db) == []
         trades = await db["trades"].count_documents({})
         filled = await db["orders"].count_documents({"status": "filled"})
         assert trades == filled >= len(acked)
     finally:
-        await client.close()
+        await db.close()

@@ -30,7 +30,8 @@ from server.plain import PlainClients
 from server.reset import reset_account
 from server.sockets import LocalManager
 from store.check import check_books
-from store.database import connect, ensure_indexes, is_ferretdb
+from store.database import ensure_indexes
+from store.layout import open_collections
 from store.store import Store
 from trading.errors import PaperDeskError
 from trading.market import Quote, Universe
@@ -52,14 +53,12 @@ class TradingSession(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.now = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
         self.db_name = f"stateful_{uuid.uuid4().hex[:10]}"
-        self.client = self.run(connect(self.mongo_uri))
-        db = self.client[self.db_name]
-        self.run(ensure_indexes(db))
+        self.db, ferretdb = self.run(open_collections(self.mongo_uri, self.db_name))
+        self.run(ensure_indexes(self.db))
         universe = Universe.parse("sim:AAA=100,BBB=50")
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
-        ferretdb = self.run(is_ferretdb(self.client))
-        store = Store(db, check_here=ferretdb, alone=ferretdb)  # as one server process
+        store = Store(self.db, check_here=ferretdb, alone=ferretdb)  # as one server process
         events = EventPublisher(store.events, store.accounts,
                                 socketio.AsyncServer(async_mode="aiohttp",
                                                       client_manager=LocalManager(PlainClients())),
@@ -76,8 +75,9 @@ class TradingSession(RuleBasedStateMachine):
             self.run(coroutine)
 
     def teardown(self) -> None:
-        self.run(self.client.drop_database(self.db_name))
-        self.run(self.client.close())
+        for database in self.db.databases:
+            self.run(database.client.drop_database(database.name))
+        self.run(self.db.close())
         self.loop.close()
 
     @initialize()
@@ -129,7 +129,7 @@ class TradingSession(RuleBasedStateMachine):
 
     @invariant()
     def books_balance(self) -> None:
-        assert self.run(check_books(self.client[self.db_name])) == []
+        assert self.run(check_books(self.db)) == []
 
 
 class LongOnlySession(TradingSession):
