@@ -2,23 +2,25 @@
 
 On the embedded FerretDB a call costs about a millisecond whatever it
 carries (an insert of sixteen orders costs little more than an insert of
-one), and calls take turns on one connection. Filling each market order on
-its own took seven or eight calls, so orders queued behind each other's
-calls. Here, while one group is being written, the orders that arrive wait,
-and then go as the next group (group commit): no timer, so a lone order
-goes at once. A group's events are sent to the sockets while the next
-group is written (in order: each group's after the one before), and each
-order is answered once its events have gone.
+one), and calls take turns on each database's one connection. Here the
+orders that arrive while a group is being claimed and charged go together
+as the next group (group commit; no timer, so a lone order goes at once).
+A group's second stage overlaps the next group's first: ``_pay`` claims
+the orders and charges their accounts (the main database); ``_complete``
+stores their events (the events database) and meanwhile their trades,
+fees and the orders, filled (the books database; store/layout.py), then
+sends the events and answers. Groups complete in turn, so events are
+stored and sent in the order they were numbered.
 
 Each order is written once in its final state, so a crash at any point
 leaves what TradingEngine.settle_claim and server/recovery.py finish or
 undo: the order is claimed (store/trading.py: OrderStore, its copy as
 placed, with its ``pending`` step); its account is charged in one
 conditional update that also notes the step in ``pending_ops``; then the
-order's events, its trade, its fee's ledger entry and the order, filled,
-are stored, and the step is ended on the account. A claim whose account
-holds its step is completed by recovery; one that never reached its
-account, by the first retry that meets it ("interrupted").
+order's events, its trade, its fee's ledger entry and, last, the order,
+filled, are stored, and the step is ended on the account. A claim whose
+account holds its step is completed by recovery; one that never reached
+its account, by the first retry that meets it ("interrupted").
 
 Orders of one account are charged together, in one update guarded on the
 sum that also takes their event numbers; if the account cannot cover the
@@ -34,8 +36,9 @@ account takes one update per group). An account with no orders in a group
 would take an update of its own to end them (each costs about as much as
 a whole insert on FerretDB), so they wait for its next charge, and end on
 their own in a charge call only once they have waited ``linger`` groups.
-When no orders wait, they all end in one call before the group is
-answered. Elsewhere they end in one call after each group. A marker left
+When no orders wait and none are being charged, they all end in one call
+before the group is answered. Elsewhere they end in one call after each
+group. A marker left
 by a failed try changes no balance; the next charge, the next try or
 start-up recovery ends it.
 """
@@ -103,6 +106,8 @@ class MarketFills:
         self._groups = 0
         self.linger = linger
         self._sending: asyncio.Task[None] | None = None
+        self._paying = False  # a group is being claimed and charged
+        self._completing: asyncio.Task[None] | None = None
 
     async def fill(self, order: Document) -> Document:
         """Store, charge and fill a new market order (its open step set); return it filled.
@@ -118,24 +123,46 @@ class MarketFills:
 
     async def close(self) -> None:
         """Let the groups already taken finish writing and sending, and end their steps."""
-        for task in (self._runner, self._sending):
-            if task is not None:
-                with contextlib.suppress(asyncio.CancelledError):
-                    await task
+        await _finished(self._runner)
+        await _finished(self._completing)  # read after the runner ends: it may start one
+        await _finished(self._sending)
         await self._end_steps_left()  # left after a failed try; recovery would end them
 
     async def _run(self) -> None:
+        # While one group's orders are written (_complete), the next group is claimed
+        # and charged (_pay): at most one group at each stage.
         while self._waiting:
             group, self._waiting = self._waiting[:self.most], self._waiting[self.most:]
+            self._paying = True
             try:
-                announced, answers = await self._fill(group)
+                paid: _Paid | None = await self._pay(group)
             except Exception as error:  # each request of the group gets it
                 for waiting in group:
                     waiting.settle(error)
-                continue
-            if not self._waiting:  # before the answers: a client then sees clean books
-                await self._end_steps_left()
-            self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
+                paid = None
+            finally:
+                self._paying = False
+            if self._completing is not None:  # groups are completed in turn
+                await asyncio.wait([self._completing])
+            if paid is not None:
+                self._completing = asyncio.create_task(self._complete(group, paid),
+                                                       name="market-fills-complete")
+
+    async def _complete(self, group: list[_Waiting], paid: _Paid) -> None:
+        """Write a paid group's orders, then send their events and answer them."""
+        try:
+            announced, answers = (await self._finish(paid.charged, paid.now) if paid.charged
+                                  else ([], []))
+            answers += await self._echoes(paid.echoes)
+        except Exception as error:  # each request of the group gets it
+            for waiting in group:
+                waiting.settle(error)
+            return
+        if not self._waiting and not self._paying:
+            # Nothing else under way: end the steps before the answers, so that
+            # clients see clean books.
+            await self._end_steps_left()
+        self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
 
     async def _end_steps_left(self) -> None:
         """End every step still marked on its account, all in one call.
@@ -177,21 +204,25 @@ class MarketFills:
             for waiting, order in answers:
                 waiting.settle(order)
 
-    async def _fill(self, group: list[_Waiting]) -> tuple[Announced, Answers]:
-        """Write a group; return its events (stored, to send) and its answers."""
+    async def _pay(self, group: list[_Waiting]) -> _Paid:
+        """Claim a group's orders and charge their accounts."""
         fresh, echoes = await self._claim(group)
         now = self.engine.now()
         fills = [_Fill.of(self.engine, waiting, now) for waiting in fresh]
         charged = await self._charge([[fills[i] for i in indexes]
                                       for indexes in _by_user(fresh).values()])
-        announced, answers = await self._finish(charged, now) if charged else ([], [])
-        for waiting in echoes:  # a retry answers with the order as stored
+        return _Paid(charged, echoes, now)
+
+    async def _echoes(self, echoes: list[_Waiting]) -> Answers:
+        """Answer each retry of an order of its own group with the order as stored."""
+        answers: Answers = []
+        for waiting in echoes:
             answer = await self.engine.store.orders.get(waiting.user_id, waiting.order["_id"])
             if answer is None:
                 waiting.settle(DuplicateClientOrderId(details={"order_id": waiting.order["_id"]}))
             else:
                 answers.append((waiting, answer))
-        return announced, answers
+        return answers
 
     async def _claim(self, group: list[_Waiting]) -> tuple[list[_Waiting], list[_Waiting]]:
         """Claim the orders; answer at once those whose client_order_id was taken.
@@ -282,11 +313,12 @@ class MarketFills:
 
     async def _finish(self, charged: list[tuple[list[_Fill], Document]],
                       now: datetime) -> tuple[Announced, Answers]:
-        """Store the events, trades and fees of paid orders, then end their steps.
+        """Store the events, trades and fees of paid orders, and the orders, filled;
+        then end their steps.
 
-        The events go first, right after the charges that numbered them, so
-        that they are stored in the order of their numbers, as every other
-        announcement is (a client that sees a gap fetches what it missed).
+        The events are stored at once, so that they are stored in the order of
+        their numbers, as every other announcement is (a client that sees a
+        gap fetches what it missed).
         """
         engine, store = self.engine, self.engine.store
         announced: Announced = []
@@ -298,26 +330,46 @@ class MarketFills:
                 announced.append((user_id, last, fill.events))
             announced.append((user_id, last + 1,
                               [("account_update", {"account": balances_view(account)})]))
-        await engine.events.store_groups(announced)
         paid = [fill for fills, _ in charged for fill in fills]
-        await store.trades.insert_group([fill.trade for fill in paid])
-        await store.ledger.record_group([
-            ledger_entry(f"{f.waiting.op}:fee", f.waiting.user_id, -f.step["fee"], "commission",
-                         f.waiting.order["_id"], now) for f in paid])
-        await store.orders.insert_final([fill.filled for fill in paid])
+
+        async def books() -> None:
+            await store.trades.insert_group([fill.trade for fill in paid])
+            await store.ledger.record_group([
+                ledger_entry(f"{f.waiting.op}:fee", f.waiting.user_id, -f.step["fee"],
+                             "commission", f.waiting.order["_id"], now) for f in paid])
+            # Last: an order stored says its fill is complete (TradingEngine.settle_claim,
+            # server/recovery.py).
+            await store.orders.insert_final([fill.filled for fill in paid])
+
+        # The events meanwhile, into a file of their own on FerretDB (store/layout.py).
+        # Both end before the group goes on; the first failure fails it.
+        written = await asyncio.gather(engine.events.store_groups(announced), books(),
+                                       return_exceptions=True)
+        for outcome in written:
+            if isinstance(outcome, BaseException):
+                raise outcome
         for fills, _ in charged:
             user_id = fills[0].waiting.user_id
             self._unended.setdefault(user_id, []).extend(f.waiting.op for f in fills)
             self._unended_since.setdefault(user_id, self._groups)
         # Where they can, this group's steps end in a later charge call (the
         # account's next charge, or after `linger` groups), or, once no orders
-        # wait, in _run; elsewhere they end now.
+        # wait, in _complete; elsewhere they end now.
         if not store.accounts.ends_with_charges:
             await self._end_steps_left()
         for fill in paid:
             engine.changed("order", fill.filled)
             engine.changed("trade", fill.trade)
         return announced, [(fill.waiting, fill.filled) for fill in paid]
+
+
+@dataclass
+class _Paid:
+    """A group claimed and charged, to be written."""
+
+    charged: list[tuple[list[_Fill], Document]]  # each account's orders paid, account after
+    echoes: list[_Waiting]  # retries of orders of the group, answered once they are written
+    now: datetime
 
 
 @dataclass
@@ -339,6 +391,12 @@ class _Fill:
         filled = {**waiting.order, **engine.fill_changes(waiting.order, now), "pending": None}
         trade = engine.new_trade(waiting.order, now)
         return cls(waiting, filled, trade, engine.opened_events(filled, trade))
+
+
+async def _finished(task: asyncio.Task[None] | None) -> None:
+    if task is not None:
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
 
 
 def _numbers(fills: list[_Fill]) -> int:

@@ -33,19 +33,24 @@ def sizes(calls: list[tuple]) -> list[int]:
     return [len(args[0]) for args, _ in calls]
 
 
-def hold_first_claim(api) -> tuple[asyncio.Event, asyncio.Event]:
-    """Make the first claim of orders wait; return (set once it waits, set to let it go)."""
-    store = api.app[keys.STORE]
-    insert = store.orders.claim
+def hold_call(api, repository: str, method: str,
+               nth: int = 1) -> tuple[asyncio.Event, asyncio.Event]:
+    """Make the nth call of a store method wait; return (set once it waits, set to let
+    it go)."""
+    target = getattr(api.app[keys.STORE], repository)
+    original = getattr(target, method)
     writing, go_on = asyncio.Event(), asyncio.Event()
+    calls = 0
 
-    async def first_held(orders):
-        if not writing.is_set():
+    async def held(*args, **kwargs):
+        nonlocal calls
+        calls += 1
+        if calls == nth:
             writing.set()
             await go_on.wait()
-        return await insert(orders)
+        return await original(*args, **kwargs)
 
-    store.orders.claim = first_held
+    setattr(target, method, held)
     return writing, go_on
 
 
@@ -85,6 +90,38 @@ async def test_orders_placed_together_share_their_writes_and_each_fills_once(api
         assert "".join(kind[0] for kind in kinds).replace("ot", "").replace("a", "") == ""
         assert events["events"][-1]["account"]["margin_used"] == "8000"
     assert sum(balances) < 24, balances  # orders of one account in one group shared one
+    await assert_books_balance(api)
+
+
+async def test_the_next_group_is_charged_while_one_is_written_and_answered_after_it(api):
+    first_token, second_token = await traders(api, 2)
+    me = [(await api.call("GET", "/api/v1/me", token=t))[1]["user"]["id"]
+          for t in (first_token, second_token)]
+    engine = api.app[keys.ENGINE]
+    for user_id in me:
+        await engine.ensure_account(user_id)
+    charged = asyncio.Event()
+    charges = recorded(api, "accounts", "apply_groups")
+    apply_groups = api.app[keys.STORE].accounts.apply_groups
+
+    async def noting_the_second(*args, **kwargs):
+        result = await apply_groups(*args, **kwargs)
+        if len(charges) == 2:
+            charged.set()
+        return result
+
+    api.app[keys.STORE].accounts.apply_groups = noting_the_second
+    writing, go_on = hold_call(api, "trades", "insert_group")
+    first = asyncio.create_task(engine.place_order(me[0], market("w1")))
+    await writing.wait()  # the first group's trades are being written
+    second = asyncio.create_task(engine.place_order(me[1], market("w2")))
+    await charged.wait()  # meanwhile the second group was claimed and charged
+    assert [[c.user_id for c in args[0]] for args, _ in charges] == [[me[0]], [me[1]]]
+    assert not first.done() and not second.done()
+    go_on.set()
+    done, _ = await asyncio.wait([first, second], return_when=asyncio.FIRST_COMPLETED)
+    assert done == {first}  # groups are answered in turn
+    assert [(await first)["status"], (await second)["status"]] == ["filled", "filled"]
     await assert_books_balance(api)
 
 
@@ -134,7 +171,7 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     [token] = await traders(api, 1)
     user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
     engine = api.app[keys.ENGINE]
-    writing, go_on = hold_first_claim(api)
+    writing, go_on = hold_call(api, "orders", "claim")
     placing = asyncio.create_task(engine.place_order(user_id, market("c")))
     await writing.wait()  # its group is being written
     placing.cancel()  # and its client goes away
@@ -155,13 +192,15 @@ async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(ap
     await engine.ensure_account(user_id)
     charges = recorded(api, "accounts", "apply_groups")
     ends = recorded(api, "accounts", "end_ops")
-    writing, go_on = hold_first_claim(api)
+    writing, go_on = hold_call(api, "trades", "insert_group")
+    claiming, claim = hold_call(api, "orders", "claim", nth=2)
     first = asyncio.create_task(engine.place_order(user_id, market("g1")))
-    await writing.wait()  # the first group is being written; two more orders wait
+    await writing.wait()  # the first group is being written; two more orders come
     later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
-    await asyncio.sleep(0)  # each runs up to its place in the queue
-    assert len(engine.fills._waiting) == 2
+    await claiming.wait()  # and are claimed together, as the second group
     go_on.set()
+    await first  # answered while the second group was still being claimed
+    claim.set()
     orders = [await first] + [await task for task in later]
     ops = [f"open:{o['_id']}" for o in orders]
     # The first group's step ended inside the second group's charge, not on its own;
@@ -184,13 +223,15 @@ async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_a_charge_cal
         await engine.ensure_account(user_id)
     charges = recorded(api, "accounts", "apply_groups")
     ends = recorded(api, "accounts", "end_ops")
-    writing, go_on = hold_first_claim(api)
+    writing, go_on = hold_call(api, "trades", "insert_group")
+    claiming, claim = hold_call(api, "orders", "claim", nth=2)
     first = asyncio.create_task(engine.place_order(me[0], market("x1")))
-    await writing.wait()
+    await writing.wait()  # the first group is being written
     second = asyncio.create_task(engine.place_order(me[1], market("x2")))
-    await asyncio.sleep(0)  # it runs up to its place in the queue
-    assert len(engine.fills._waiting) == 1
+    await claiming.wait()  # the second group is being claimed
     go_on.set()
+    await first  # answered, its step not yet ended: orders were still being placed
+    claim.set()
     orders = [await first, await second]
     ops = [f"open:{order['_id']}" for order in orders]
     assert [[c.user_id for c in args[0]] for args, _ in charges] == [[me[0]], [me[1]]]
