@@ -11,6 +11,7 @@ from pymongo import AsyncMongoClient
 
 from server.cluster import channel_names, quote_message
 from store.check import check_books
+from store.layout import laid_out
 from tests.conftest import TEST_SECRET
 from tests.processes import ServerProcess
 from tests.services import RedisProcess
@@ -88,7 +89,7 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
                 trade_ids.append(body["order"]["trade_id"])
 
         # A falling burst; the leader dies half-way through it, while it is closing trades.
-        db = mongo[db_name]
+        db = laid_out(mongo, db_name)
         steps = [f"{100 - k / 20:.2f}" for k in range(1, 41)]
         for price in steps[:20]:
             await tick(price)
@@ -109,10 +110,13 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
         takeover = asyncio.get_running_loop().time() - killed_at
 
         async def all_closed() -> bool:
-            return await db["trades"].count_documents(
+            # A close ends with its step ended on the account (or, for one the dead
+            # leader began, by the survivor's sweep), after the trade is written.
+            return (await db["trades"].count_documents(
                 {"status": "closed", "pending": None}) == len(trade_ids)
+                and not await db["accounts"].count_documents({"pending_ops.0": {"$exists": True}}))
 
-        await eventually(all_closed, 20, "every trade closed")
+        await eventually(all_closed, 20, "every trade closed, and every close finished")
         trades = [t async for t in db["trades"].find({})]
         assert sorted(t["_id"] for t in trades) == sorted(trade_ids)
         assert all(len(t["exits"]) == 1 and t["quantity"] == 0 for t in trades)
