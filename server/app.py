@@ -120,8 +120,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     collections, ferretdb = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
     try:
         await ensure_indexes(collections)
-        if await move_apart(collections):  # data of an earlier layout (store/layout.py)
-            await ensure_indexes(collections)
+        await move_apart(collections)  # data of an earlier layout (store/layout.py)
         if ferretdb and settings.sqlite_dir is not None:
             for db in collections.databases:
                 await index_ferretdb_ids(settings.sqlite_dir / f"{db.name}.sqlite")

@@ -38,9 +38,8 @@ a whole insert on FerretDB), so they wait for its next charge, and end on
 their own in a charge call only once they have waited ``linger`` groups.
 When no orders wait and none are being charged, they all end in one call
 before the group is answered. Elsewhere they end in one call after each
-group. A marker left
-by a failed try changes no balance; the next charge, the next try or
-start-up recovery ends it.
+group. A marker left by a failed try changes no balance; the next charge,
+the next try or start-up recovery ends it.
 """
 
 from __future__ import annotations
@@ -316,9 +315,9 @@ class MarketFills:
         """Store the events, trades and fees of paid orders, and the orders, filled;
         then end their steps.
 
-        The events are stored at once, so that they are stored in the order of
-        their numbers, as every other announcement is (a client that sees a
-        gap fetches what it missed).
+        Groups are written in turn, so events are stored in the order of their
+        numbers, as every other announcement is (a client that sees a gap
+        fetches what it missed).
         """
         engine, store = self.engine, self.engine.store
         announced: Announced = []

@@ -1,13 +1,14 @@
 """Money first: background bookkeeping waits while fires are writing.
 
-Against FerretDB the server keeps one connection per database (store/database.py:
-connect; store/layout.py), so every command waits for the ones queued before it. A stop-loss
-close queued behind a notification's bookkeeping is late by that much. Work
-that moves money in reaction to a price (the monitor's fires) runs inside
-``urgent()``; the notification worker calls ``clear()`` before each step of its
-own, which waits while urgent work is under way, but never longer than
-``patience`` seconds, so a steady stream of fires slows notifications down
-without stopping them. With MongoDB (a pool of connections) nothing waits.
+Against FerretDB the server keeps one connection per database
+(store/database.py: connect; store/layout.py), so every command waits for
+the ones queued before it on its database. A stop-loss close queued behind
+a notification's bookkeeping is late by that much. Work that moves money in
+reaction to a price (the monitor's fires) runs inside ``urgent()``; the
+notification worker calls ``clear()`` before each step of its own, which
+waits while urgent work is under way, but never longer than ``patience``
+seconds, so a steady stream of fires slows notifications down without
+stopping them. With MongoDB (a pool of connections) nothing waits.
 """
 
 from __future__ import annotations

@@ -3,13 +3,13 @@
 On MongoDB every collection is in the one database MONGO_DB names.
 
 FerretDB (SQLite) keeps each database in one SQLite file, and SQLite lets
-one writer at a time into a file. So there the orders, the trades (with the
-ledger) and the events each get a database of their own (``paperdesk_orders``
-beside ``paperdesk``, and so on), reached through a connection of their own:
-a group of market orders then writes its events, trades and orders at the
-same time, while the next group's claims and charges go into the main file
-(server/fills.py). Against one file, those writes queued behind each other
-(docs/BENCHMARKS.md).
+one writer at a time into a file. So there the books (orders, trades and the
+ledger) and the events each get a database of their own (``paperdesk_books``
+and ``paperdesk_events`` beside ``paperdesk``), reached through a connection
+of their own: a group of market orders then writes its events and its books
+at the same time, while the next group's claims and charges go into the main
+file (server/fills.py). Against one file, those writes queued behind each
+other (docs/BENCHMARKS.md).
 
 Nothing here needs a transaction across files: every write is of one
 document or one insert, as before, and multi-step work is journaled as
@@ -118,7 +118,7 @@ async def move_apart(collections: Collections, batch: int = 1000) -> int:
     moved = 0
     for name, database in collections.apart.items():
         old = collections.main[name]
-        if database.name == collections.main.name or not await old.estimated_document_count():
+        if not await old.estimated_document_count():
             continue
         target = Keyed(database[name])
         async for chunk in _chunks(old, batch):
