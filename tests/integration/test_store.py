@@ -133,20 +133,35 @@ async def test_an_account_copy_stays_what_the_database_holds_as_its_steps_end(mo
 async def test_events_come_back_as_stored_in_order_also_those_of_earlier_versions(store):
     data = {"order": {"id": "o1", "quantity": "1.5", "filled_at": "2026-01-05T12:00:00Z",
                       "stop_loss": None, "exits": [{"price": "101"}]}}
-    await store.events.append_group([("u1", [("order_update", data),
-                                             ("account_update", {"account": {"cash": "9"}})],
-                                      1)], NOW)
-    # An event written by an earlier version, its data a document.
-    await store.db["events"].insert_one({"_id": "u1:000000000003", "user_id": "u1", "seq": 3,
-                                         "type": "account_update",
-                                         "data": {"account": {"cash": "8"}}, "at": NOW})
-    stored = await store.db["events"].find_one({"_id": "u1:000000000001"})
-    assert isinstance(stored["data"], str)
+    cash = {"account": {"cash": "9"}}
+    # One call: u1's 1-3 follow on, one run; u2's, between, leave u1's 4 a run of its own.
+    await store.events.append_group([
+        ("u1", [("order_update", data), ("trade_update", {"event": "opened"})], 1),
+        ("u1", [("account_update", cash)], 3),
+        ("u2", [("account_update", cash)], 1),
+        ("u1", [("account_update", cash)], 4)], NOW)
+    # Events as earlier versions stored them, one a document, data a string or a document.
+    await store.db["events"].insert_many([
+        {"_id": "u1:000000000005", "user_id": "u1", "seq": 5, "type": "account_update",
+         "data": '{"account":{"cash":"8"}}', "at": NOW},
+        {"_id": "u1:000000000006", "user_id": "u1", "seq": 6, "type": "account_update",
+         "data": {"account": {"cash": "7"}}, "at": NOW}])
+    stored = [doc async for doc in store.db["events"].find({"user_id": "u1"}).sort("seq", 1)]
+    assert [(doc["seq"], doc.get("last")) for doc in stored] == [
+        (1, 3), (4, 4), (5, None), (6, None)]
+    assert isinstance(stored[0]["events"], str)
     events = await store.events.after("u1", 0, 10)
-    assert [(e["seq"], e["type"], e["data"]) for e in events] == [
-        (1, "order_update", data), (2, "account_update", {"account": {"cash": "9"}}),
-        (3, "account_update", {"account": {"cash": "8"}})]
+    assert [(e["seq"], e["type"], e["data"], e["at"]) for e in events] == [
+        (1, "order_update", data, NOW), (2, "trade_update", {"event": "opened"}, NOW),
+        (3, "account_update", cash, NOW), (4, "account_update", cash, NOW),
+        (5, "account_update", {"account": {"cash": "8"}}, NOW),
+        (6, "account_update", {"account": {"cash": "7"}}, NOW)]
+    # From inside a run, across runs, up to a limit.
+    assert [e["seq"] for e in await store.events.after("u1", 2, 3)] == [3, 4, 5]
     assert [e["seq"] for e in await store.events.after("u1", 1, 1)] == [2]
+    assert [e["seq"] for e in await store.events.after("u1", 4, 10)] == [5, 6]
+    assert await store.events.after("u1", 6, 10) == []
+    assert [(e["seq"], e["data"]) for e in await store.events.after("u2", 0, 10)] == [(1, cash)]
 
 
 @pytest.mark.parametrize("alone", [True, False])
