@@ -8,6 +8,10 @@ times calls of the two shapes a group of market orders writes: an insert of
 k order-shaped documents (claims, trades, orders), and an ordered bulk of k
 updates by _id of account-shaped documents (the group's charges, one
 statement per account). Prints, per call, the wall time and FerretDB's CPU.
+
+With ``--databases D`` it also times the k updates spread over 1, 2 ... D
+databases (SQLite files) at once, each on a connection of its own: what
+keeping the accounts in several files would give.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from typing import Any
 from pymongo import AsyncMongoClient, UpdateOne
 
 from bench.server import ROOT, cpu_seconds
-from store.database import ensure_indexes
+from store.database import Database, ensure_indexes
 from store.embedded import EmbeddedFerretDB
 from store.sqlite_ids import add_id_lookups
 
@@ -54,18 +58,24 @@ def account(user: int, now: datetime) -> dict[str, Any]:
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--calls", type=int, default=200, help="calls per shape and size")
+    parser.add_argument("--databases", type=int, default=1,
+                        help="also spread the updates over up to this many databases")
     args = parser.parse_args()
     now = datetime.now(UTC)
     numbers = count()
     with tempfile.TemporaryDirectory(prefix="paperdesk-bench-") as data:
         ferretdb = EmbeddedFerretDB(ROOT / ".tools/bin/ferretdb", Path(data))
-        client: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(
-            await ferretdb.start(), maxPoolSize=1)
+        uri = await ferretdb.start()
+        # A database per client, each client with one connection, as the server keeps them.
+        clients: list[AsyncMongoClient[dict[str, Any]]] = [
+            AsyncMongoClient(uri, maxPoolSize=1) for _ in range(max(1, args.databases))]
         try:
-            db = client["bench"]
+            databases = [client[f"bench{i}"] for i, client in enumerate(clients)]
+            db = databases[0]
             await ensure_indexes(db)  # the server's collections and indexes
-            await db["accounts"].insert_many([account(u, now) for u in range(ACCOUNTS)])
-            add_id_lookups(Path(data) / "ferretdb" / "bench.sqlite")
+            for each in databases:
+                await each["accounts"].insert_many([account(u, now) for u in range(ACCOUNTS)])
+                add_id_lookups(Path(data) / "ferretdb" / f"{each.name}.sqlite")
             assert ferretdb.process is not None
             pid = ferretdb.process.pid
 
@@ -82,21 +92,34 @@ async def main() -> None:
                 await db["orders"].insert_many([order(next(numbers), now) for _ in range(k)],
                                                ordered=False)
 
-            async def charge_accounts(k: int) -> None:
+            async def charge(each: Database, users: range) -> None:
                 ops = []
-                for user in range(k):
+                for user in users:
                     op = f"open:{next(numbers)}"
                     ops.append(UpdateOne({"_id": f"user{user}"}, {
                         "$inc": {"available": -1, "margin_used": 1, "event_seq": 3},
                         "$set": {"updated_at": now, "pending_ops": [op]}}))
-                await db["accounts"].bulk_write(ops, ordered=False)
+                await each["accounts"].bulk_write(ops, ordered=False)
+
+            def spread(files: int) -> Callable[[int], Awaitable[Any]]:
+                async def call(k: int) -> None:
+                    share = k // files
+                    await asyncio.gather(*(charge(databases[i], range(i * share, (i + 1) * share))
+                                           for i in range(files)))
+                return call
 
             print(f"{args.calls} calls each; {ACCOUNTS} accounts stored")
             for k in (1, 8, 16):
                 await measure("insert k orders", k, insert_orders)
-                await measure("update k accounts by _id", k, charge_accounts)
+                await measure("update k accounts by _id", k, spread(1))
+            files = 2
+            while files <= args.databases:
+                for k in (8, 16):
+                    await measure(f"  the same over {files} databases", k, spread(files))
+                files *= 2
         finally:
-            await client.close()
+            for client in clients:
+                await client.close()
             await ferretdb.stop()
 
 
