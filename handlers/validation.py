@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any, TypeVar
 
 from aiohttp import web
 
+from handlers import wire_json
 from trading.errors import InvalidInput, InvalidJSON
 
 Body = dict[str, Any]
@@ -17,12 +17,7 @@ E = TypeVar("E", bound=StrEnum)
 
 async def read_json(request: web.Request) -> Body:
     """Return the request body as a JSON object, or raise InvalidJSON."""
-    raw = await request.read()
-    try:
-        body = json.loads(raw)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidJSON() from None
-    return payload(body, InvalidJSON)
+    return payload(wire_json.loads(await request.read()), InvalidJSON)
 
 
 def payload(data: Any, error: type[InvalidInput] = InvalidInput) -> Body:

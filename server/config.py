@@ -97,6 +97,16 @@ class LimitSettings:
     user_per_minute: int = 600  # authenticated REST requests per user
     socket_per_second: int = 20  # messages per socket connection
     notices_per_minute: int = 5  # POST /notifications per user
+    # Socket messages per user per second, over all of the user's Socket.IO and /ws
+    # connections together (each connection also keeps socket_per_second).
+    socket_user_per_second: int = 40
+    sockets_per_user: int = 20  # open Socket.IO and /ws connections per user
+    alerts_per_user: int = 200  # active alerts per user
+    open_orders_per_user: int = 200  # resting (not yet filled) orders per user
+    # Notifications per user per hour over every channel (in-app, email, SMS).
+    notifications_per_hour: int = 60
+    # The shortest wait between two fires of a repeating alert.
+    alert_min_cooldown: timedelta = timedelta(seconds=60)
     # Behind a proxy that appends the client's address to X-Forwarded-For.
     trust_forwarded_for: bool = False
 
@@ -275,6 +285,15 @@ def _limits_from_env(reader: _Reader) -> LimitSettings:
         socket_per_second=reader.integer("RATE_SOCKET_PER_SECOND", default.socket_per_second),
         notices_per_minute=reader.integer("RATE_NOTICES_PER_MINUTE",
                                           default.notices_per_minute),
+        socket_user_per_second=reader.integer("RATE_SOCKET_USER_PER_SECOND",
+                                              default.socket_user_per_second),
+        sockets_per_user=reader.integer("MAX_SOCKETS_PER_USER", default.sockets_per_user),
+        alerts_per_user=reader.integer("MAX_ALERTS_PER_USER", default.alerts_per_user),
+        open_orders_per_user=reader.integer("MAX_OPEN_ORDERS_PER_USER",
+                                            default.open_orders_per_user),
+        notifications_per_hour=reader.integer("NOTIFY_PER_USER_PER_HOUR",
+                                              default.notifications_per_hour),
+        alert_min_cooldown=reader.seconds("ALERT_MIN_COOLDOWN", default.alert_min_cooldown),
         trust_forwarded_for=reader.flag("TRUST_X_FORWARDED_FOR", default.trust_forwarded_for),
     )
 

@@ -154,6 +154,10 @@ class Limits:
     notices: RateLimit | None
     # Socket messages are counted per connection, which lives in one process.
     per_socket: SlidingWindowLimit | None
+    # Socket messages of one user over all of their connections (and processes).
+    per_socket_user: RateLimit | None
+    # Notifications per user per hour, over every channel.
+    notifications: RateLimit | None
     trust_forwarded_for: bool
 
     @classmethod
@@ -174,4 +178,6 @@ class Limits:
             notices=limit("notices", settings.notices_per_minute, 60),
             per_socket=(SlidingWindowLimit(settings.socket_per_second, 1.0)
                         if settings.socket_per_second > 0 else None),
+            per_socket_user=limit("socket-user", settings.socket_user_per_second, 1.0),
+            notifications=limit("notifications", settings.notifications_per_hour, 3600),
             trust_forwarded_for=settings.trust_forwarded_for)

@@ -24,6 +24,7 @@ _STATUS: dict[type[errors.PaperDeskError], int] = {
     errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
     errors.RateLimited: 429,
+    errors.LimitExceeded: 429,
     errors.Unavailable: 503,
 }
 

@@ -28,6 +28,7 @@
     │   ├── TradeNotOpen            trade_not_open
     │   └── IllegalTransition       illegal_transition
     ├── RateLimited                 rate_limited       (429)
+    ├── LimitExceeded               limit_exceeded     (429: a per-user cap is full)
     └── Unavailable                 unavailable        (503)
 
 HTTP statuses are assigned in exactly two places that share these codes:
@@ -203,6 +204,17 @@ class RateLimited(PaperDeskError):
         self.retry_after = retry_after
         self.limit = limit  # the allowance per window, for X-RateLimit-Limit
         super().__init__(message, details={"retry_after": retry_after})
+
+
+class LimitExceeded(PaperDeskError):
+    """A per-user cap (alerts, resting orders, sockets) is full: waiting does not help,
+    removing something does."""
+
+    code = "limit_exceeded"
+    default_message = "A per-user limit is reached."
+
+    def __init__(self, message: str | None = None, *, limit: int) -> None:
+        super().__init__(message, details={"limit": limit})
 
 
 class Unavailable(PaperDeskError):
