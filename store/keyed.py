@@ -29,6 +29,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.errors import BulkWriteError
 
 from store.database import Document
+from store.int64 import int64s
 from store.lanes import URGENT
 
 _MISSING = object()
@@ -259,7 +260,7 @@ class Keyed:
                     results.append(after)
                 if writes:
                     result = await self.call(self.collection.bulk_write, [
-                        UpdateOne({"_id": doc_id}, update) for doc_id, update, _ in writes],
+                        UpdateOne({"_id": doc_id}, int64s(update)) for doc_id, update, _ in writes],
                         ordered=False)
                     if result.matched_count != len(writes):
                         raise RuntimeError("a document being updated is gone")

@@ -25,6 +25,7 @@ from pymongo import AsyncMongoClient
 from pymongo.asynchronous.collection import AsyncCollection
 
 from store.database import Database, Document, connect, is_ferretdb, open_client
+from store.int64 import int64_database
 from store.keyed import Keyed, insert_new
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ class Collections:
 
     def __init__(self, main: Database, apart: Mapping[str, Database] | None = None,
                  clients: list[AsyncMongoClient[Document]] | None = None) -> None:
-        self.main = main
-        self.apart = dict(apart or {})
+        # Every write through these stores its ints as int64 (store/int64.py).
+        self.main = int64_database(main)
+        self.apart = {name: int64_database(db) for name, db in (apart or {}).items()}
         self._clients = clients or []
 
     def database(self, collection: str) -> Database:

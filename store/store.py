@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from store.alerts import AlertStore
+from store.check import repair_wrapped
 from store.database import Database
 from store.events import EventStore
 from store.keyed import OneConnection
@@ -29,6 +30,7 @@ class Store:
         check_here: test update guards in this process (FerretDB; see store/keyed.py).
         alone: no other process writes to this database (no cluster)."""
         self.db = db if isinstance(db, Collections) else Collections(db)
+        self.ferretdb = check_here
         # Against FerretDB, calls take turns on each database's one connection.
         turns = {d.name: OneConnection() for d in self.db.databases} if check_here else {}
 
@@ -58,6 +60,8 @@ class Store:
         for user_id in await self.users.pending_deletions():
             await self.users.purge(user_id)
             log.info("finished deleting an account interrupted by a restart")
+        if self.ferretdb:  # counters it added in 32 bits before every write was 64-bit
+            await repair_wrapped(self.db)
         if claimed := await self.orders.claim_earlier_orders():
             log.info("claimed %d orders stored by an earlier version", claimed)
         # FerretDB has no TTL indexes, so expired records are removed here.
