@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation
+import re
+from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
 
@@ -10,8 +11,14 @@ from aiohttp import web
 
 from handlers import wire_json
 from trading.errors import InvalidInput, InvalidJSON
+from trading.money import LARGEST, PLACES, RANGE, problem
 
 Body = dict[str, Any]
+# A plain decimal: ASCII digits only (re.ASCII), an optional point and a short exponent.
+_PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?",
+                            re.ASCII)
+MAX_DECIMAL_CHARS = 64
+_LARGEST_INT = 10**20
 E = TypeVar("E", bound=StrEnum)
 
 
@@ -70,18 +77,30 @@ def required_decimal(body: Body, name: str) -> Decimal:
 
 
 def decimal(body: Body, name: str) -> Decimal | None:
-    """Read an exact number sent as a string ("0.5") or a JSON number; None if absent."""
+    """Read an exact amount sent as a string ("0.5") or a JSON number; None if absent.
+
+    Only plain decimals with ASCII digits are taken (no "1_0", "NaN", "Infinity",
+    full-width or Arabic-Indic digits), at most MAX_DECIMAL_CHARS long with an
+    exponent of at most six digits, so nothing huge is ever built from one; and
+    only amounts the books keep exactly (trading.money: at most 8 decimal places,
+    at most 92233720368.54775807 in size). "10.00" and 1.0 are exact, and taken.
+    """
     value = body.get(name)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise InvalidInput(f"'{name}' must be a number or a numeric string.", field=name)
-    try:
-        number = Decimal(repr(value)) if isinstance(value, float) else Decimal(str(value).strip())
-    except InvalidOperation:
-        raise InvalidInput(f"'{name}' is not a number.", field=name) from None
-    if not number.is_finite():
-        raise InvalidInput(f"'{name}' must be finite.", field=name)
+    if isinstance(value, int) and abs(value) > _LARGEST_INT:
+        text = "1e99"  # out of range, without turning a 4,000-digit int into text
+    else:
+        text = repr(value) if isinstance(value, float) else str(value).strip()
+    if len(text) > MAX_DECIMAL_CHARS or not _PLAIN_DECIMAL.fullmatch(text):
+        raise InvalidInput(f"'{name}' must be a plain decimal number such as \"12.5\" "
+                           f"(ASCII digits, an optional point and exponent).", field=name)
+    number = Decimal(text)
+    if (why := problem(number)) is not None:
+        raise InvalidInput(f"'{name}' {why}: {RANGE}.", field=name,
+                           details={"largest": str(LARGEST), "decimals": PLACES})
     return number
 
 

@@ -61,7 +61,7 @@ class Trades:
                                             for k in ("stop_loss", "target_price")))
         if trailing:  # a new trailing stop starts from the current price
             levels.update({"trailing_amount": units_or_none(amount),
-                           "trailing_percent": None if percent is None else str(percent),
+                           "trailing_percent": None if percent is None else show(percent),
                            "trail_best": to_units(reference)})
         modified = await engine.store.trades.modify(user_id, trade_id, levels, engine.now())
         if modified is None:

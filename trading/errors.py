@@ -9,6 +9,7 @@
     │   ├── UnknownSymbolInput      unknown_symbol     (a symbol in a body)
     │   ├── InvalidQuantity         invalid_quantity
     │   ├── InvalidPrice            invalid_price
+    │   ├── AmountOutOfRange        validation_error   (beyond what the books keep)
     │   └── InsufficientFunds       insufficient_funds
     │   └── PayloadTooLarge         payload_too_large  (413)
     ├── AuthenticationError                            (401)
@@ -29,7 +30,9 @@
     │   └── IllegalTransition       illegal_transition
     ├── RateLimited                 rate_limited       (429)
     ├── LimitExceeded               limit_exceeded     (429: a per-user cap is full)
-    └── Unavailable                 unavailable        (503)
+    ├── Unavailable                 unavailable        (503)
+    └── HeaderTooLarge              header_too_large   (431: a request header, or their
+                                                        number, over the server's limit)
 
 HTTP statuses are assigned in exactly two places that share these codes:
 ``server.middleware`` (REST) and ``server.sockets`` (Socket.IO acks).
@@ -104,6 +107,12 @@ class InvalidQuantity(InvalidInput):
 class InvalidPrice(InvalidInput):
     code = "invalid_price"
     default_message = "The price is not valid."
+
+
+class AmountOutOfRange(InvalidInput, ValueError):
+    """An amount, given or worked out, that the books cannot keep exactly."""
+
+    default_message = "The amount is beyond what the books keep."
 
 
 class InsufficientFunds(InvalidInput):
@@ -220,3 +229,11 @@ class LimitExceeded(PaperDeskError):
 class Unavailable(PaperDeskError):
     code = "unavailable"
     default_message = "The service is temporarily unavailable."
+
+
+class HeaderTooLarge(PaperDeskError):
+    """The request's headers are over the HTTP server's limits (refused as the request
+    is parsed, before any route)."""
+
+    code = "header_too_large"
+    default_message = "A request header is too large."

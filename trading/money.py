@@ -4,20 +4,38 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from trading.errors import AmountOutOfRange
+
 PLACES = 8
 SCALE = 10**PLACES
-_INT64 = 2**63
+STEP = Decimal(1).scaleb(-PLACES)
+MAX_UNITS = 2**63 - 1  # the largest int64
+# The largest amount the books keep: 92233720368.54775807.
+LARGEST = Decimal(MAX_UNITS).scaleb(-PLACES)
+RANGE = f"amounts are at most {LARGEST} in size, with at most {PLACES} decimal places"
+
+
+def problem(value: Decimal) -> str | None:
+    """Why value cannot be kept exactly as int64 units of 10^-8, or None if it can.
+
+    Cheap for any value: no digits are ever expanded (1e999990 has an exponent,
+    not a million digits, until something converts it to an int).
+    """
+    if not value.is_finite():
+        return "is not a finite number"
+    if value.adjusted() > LARGEST.adjusted() or abs(value) > LARGEST:
+        return "is too large"
+    if value != value.quantize(STEP):
+        return "has too many decimal places"
+    return None
 
 
 def to_units(value: Decimal) -> int:
     """Store an amount as an integer count of 10^-8; refuse finer or larger amounts."""
-    scaled = value.scaleb(PLACES)
-    if scaled != scaled.to_integral_value():
-        raise ValueError(f"{value} has more than {PLACES} decimal places")
-    units = int(scaled)
-    if not -_INT64 <= units < _INT64:
-        raise ValueError(f"{value} is too large to store")
-    return units
+    if (why := problem(value)) is not None:
+        shown = show(value) if value.is_finite() and value.adjusted() < 40 else str(value)
+        raise AmountOutOfRange(f"The amount {shown} {why}: {RANGE}.")
+    return int(value.scaleb(PLACES))
 
 
 def units_or_none(value: Decimal | None) -> int | None:

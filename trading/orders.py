@@ -7,7 +7,7 @@ from decimal import Decimal
 from enum import StrEnum
 
 from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
-from trading.money import PLACES
+from trading.money import RANGE, problem
 
 
 class Side(StrEnum):
@@ -76,7 +76,9 @@ class OrderRequest:
 def check_quantity(quantity: Decimal, decimals: int, field: str = "quantity") -> None:
     if not quantity.is_finite() or quantity <= 0:
         raise InvalidQuantity("Quantity must be greater than zero.", field=field)
-    if -quantity.as_tuple().exponent > decimals:  # type: ignore[operator]
+    if (why := problem(quantity)) is not None:
+        raise InvalidQuantity(f"'{field}' {why}: {RANGE}.", field=field)
+    if quantity != quantity.quantize(Decimal(1).scaleb(-decimals)):  # "10.00" is whole
         raise InvalidQuantity(f"Quantity allows at most {decimals} decimal places.",
                               field=field, details={"decimals": decimals})
 
@@ -84,8 +86,8 @@ def check_quantity(quantity: Decimal, decimals: int, field: str = "quantity") ->
 def check_price(price: Decimal, field: str) -> None:
     if not price.is_finite() or price <= 0:
         raise InvalidPrice("Prices must be greater than zero.", field=field)
-    if -price.as_tuple().exponent > PLACES:  # type: ignore[operator]
-        raise InvalidPrice(f"Prices allow at most {PLACES} decimal places.", field=field)
+    if (why := problem(price)) is not None:
+        raise InvalidPrice(f"'{field}' {why}: {RANGE}.", field=field)
 
 
 def check_exit_levels(side: Side, reference: Decimal, stop_loss: Decimal | None,
