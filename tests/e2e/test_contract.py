@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -12,6 +13,8 @@ from tests.processes import ServerProcess
 from tests.support import PASSWORD
 
 SCHEMATHESIS = Path(sys.executable).parent / "schemathesis"
+# Each body is also sent with one field made hostile (huge exponents, surrogates, nesting).
+HOSTILE_BODIES = Path(__file__).resolve().parents[1] / "hostile_bodies.py"
 METHODS = {"GET", "POST", "PUT", "PATCH", "DELETE"}
 
 
@@ -66,7 +69,7 @@ async def test_fuzzing_the_live_server_finds_no_server_error_and_no_schema_viola
             # These two would end the session the run authenticates with.
             "--exclude-name", "POST /api/v1/auth/logout", "--exclude-name", "DELETE /api/v1/me",
             "--no-color", stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT,
-            cwd=tmp_path)
+            cwd=tmp_path, env={**os.environ, "SCHEMATHESIS_HOOKS": str(HOSTILE_BODIES)})
         output = (await asyncio.wait_for(process.communicate(), 50))[0].decode()
         assert process.returncode == 0, output[-4000:]
         assert " passed" in output and "failures" not in output.split("SUMMARY")[-1], output
