@@ -15,6 +15,7 @@ TokenType = Literal["access", "refresh"]
 ALGORITHM = "HS256"
 ISSUER = "paperdesk"
 REQUIRED_CLAIMS = ["sub", "sid", "jti", "typ", "iat", "exp", "iss"]
+_NAMES: dict[TokenType, str] = {"access": "an access token", "refresh": "a refresh token"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,7 +45,12 @@ class TokenCodec:
         return jwt.encode(payload, self.secret, algorithm=ALGORITHM)
 
     def decode(self, token: str, expected: TokenType) -> Claims:
-        """Verify signature, expiry and type; raise TokenExpired or InvalidToken."""
+        """Verify signature, expiry and type; raise TokenExpired or InvalidToken.
+
+        Only an expired access token is TokenExpired (token_expired tells a client to
+        refresh); an expired refresh token is InvalidToken like any other bad one (the
+        client must log in again).
+        """
         return self.verify(token, expected)[0]
 
     def verify(self, token: str, expected: TokenType) -> tuple[Claims, int]:
@@ -53,11 +59,13 @@ class TokenCodec:
             payload = jwt.decode(token, self.secret, algorithms=[ALGORITHM], issuer=ISSUER,
                                  options={"require": REQUIRED_CLAIMS})
         except jwt.ExpiredSignatureError:
-            raise TokenExpired() from None
+            if expected == "access":
+                raise TokenExpired() from None
+            raise InvalidToken("The refresh token has expired; log in again.") from None
         except jwt.InvalidTokenError:
             raise InvalidToken() from None
         if payload["typ"] != expected:
-            raise InvalidToken(f"Expected an {expected} token.")
+            raise InvalidToken(f"Expected {_NAMES[expected]}.")
         fields = (payload["sub"], payload["sid"], payload["jti"])
         if not all(isinstance(value, str) and value for value in fields):
             raise InvalidToken()

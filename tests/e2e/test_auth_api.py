@@ -1,6 +1,7 @@
 """Registration, login, refresh rotation and logout over REST."""
 
 import asyncio
+import json
 import time
 from dataclasses import replace
 
@@ -162,9 +163,11 @@ async def test_access_token_cannot_be_used_as_refresh_token_and_vice_versa(api):
     tokens = await api.account()
     status, body = await api.call("POST", "/api/v1/auth/refresh",
                                   {"refresh_token": tokens["access_token"]})
-    assert (status, body["error"]["code"]) == (401, "invalid_token")
+    assert body["error"] == {"code": "invalid_token", "message": "Expected a refresh token."}
+    assert status == 401
     status, body = await api.call("GET", "/api/v1/me", token=tokens["refresh_token"])
-    assert (status, body["error"]["code"]) == (401, "invalid_token")
+    assert body["error"] == {"code": "invalid_token", "message": "Expected an access token."}
+    assert status == 401
 
 
 async def test_logout_revokes_access_and_refresh_tokens_at_once(api):
@@ -192,12 +195,23 @@ async def test_expired_access_token_is_401_token_expired(api, clock, later, sett
     assert body["error"]["code"] == "token_expired"
 
 
-async def test_expired_refresh_token_cannot_refresh(api, later, settings):
+async def test_expired_refresh_token_is_401_invalid_token_not_token_expired(api, later,
+                                                                            settings):
+    # token_expired tells a client to refresh; for a refresh token it must log in again.
     later(seconds=-settings.refresh_token_ttl.total_seconds() - 5)
     tokens = await api.account()
     status, body = await api.call("POST", "/api/v1/auth/refresh",
                                   {"refresh_token": tokens["refresh_token"]})
-    assert (status, body["error"]["code"]) == (401, "token_expired")
+    assert (status, body["error"]["code"]) == (401, "invalid_token")
+    assert "log in again" in body["error"]["message"]
+
+
+async def test_an_expired_access_token_sent_to_refresh_is_invalid_token(api, later, settings):
+    later(seconds=-settings.access_token_ttl.total_seconds() - 5)
+    tokens = await api.account()
+    status, body = await api.call("POST", "/api/v1/auth/refresh",
+                                  {"refresh_token": tokens["access_token"]})
+    assert (status, body["error"]["code"]) == (401, "invalid_token")
 
 
 async def test_short_configured_access_lifetime_is_honoured(servers, settings, later):
@@ -231,3 +245,71 @@ async def test_tampered_or_foreign_tokens_are_invalid(api):
     for token in (tampered, unsigned, foreign, "garbage"):
         status, body = await api.call("GET", "/api/v1/me", token=token)
         assert (status, body["error"]["code"]) == (401, "invalid_token"), token
+
+
+# -- lone surrogates and names ----------------------------------------------------
+
+LONE_SURROGATE = '"x\\ud800"'  # a JSON escape of a lone UTF-16 surrogate
+
+
+def raw_body(fields: dict[str, str], field: str) -> bytes:
+    """A JSON object of fields whose field holds "x\\ud800", escaped as a client sends it."""
+    parts = [f'"{name}": {LONE_SURROGATE if name == field else json.dumps(value)}'
+             for name, value in fields.items()]
+    return ("{" + ", ".join(parts) + "}").encode()
+
+
+@pytest.mark.parametrize("field", ["email", "password", "name", "phone"])
+async def test_register_with_a_lone_surrogate_is_400_invalid_json(api, field):
+    fields = {"email": "ann@example.com", "password": PASSWORD, "name": "Ann",
+              "phone": "+14155550100"}
+    status, body = await api.call("POST", "/api/v1/auth/register", data=raw_body(fields, field),
+                                  headers={"Content-Type": "application/json"})
+    assert status == 400
+    assert set(body) == {"error"} and body["error"]["code"] == "invalid_json"
+    assert body["error"]["message"]
+    # Nothing was created: the same email registers afterwards.
+    await api.register()
+
+
+@pytest.mark.parametrize("field", ["email", "password"])
+async def test_login_with_a_lone_surrogate_is_400_invalid_json(api, field):
+    await api.register()
+    fields = {"email": "ann@example.com", "password": PASSWORD}
+    status, body = await api.call("POST", "/api/v1/auth/login", data=raw_body(fields, field),
+                                  headers={"Content-Type": "application/json"})
+    assert status == 400
+    assert set(body) == {"error"} and body["error"]["code"] == "invalid_json"
+    await api.login()
+
+
+@pytest.mark.parametrize(("name", "stored"), [
+    ("\u202eAnn\u202c Lee", "Ann Lee"),                 # a bidi override and its pop
+    ("Ann\u2066 \u2069Lee\u200f", "Ann Lee"),           # isolates and a mark
+    ("A\x00n\x1bn\x85 \x9bLee\u200b\ufeff", "Ann Lee"),  # C0, C1, zero-width, BOM
+    ("Zoë Ñúñez", "Zoë Ñúñez"),
+    ("Zoe\u0308", "Zoë"),                                   # NFC
+    ("李小龍", "李小龍"),
+    ("👩\u200d👩\u200d👧 Ann ❤\ufe0f", "👩\u200d👩\u200d👧 Ann ❤\ufe0f"),
+    ("محمد Smith", "محمد Smith"),
+])
+async def test_register_strips_invisible_formatting_from_names(api, name, stored):
+    user = await api.register(name=name)
+    assert user["name"] == stored
+
+
+@pytest.mark.parametrize("name", [
+    "\u202e", "\u200b\u200e\u2066\u2069", "\x00\x07\x1b", "\u3164", "\u200d\u200d", " \u0301 ",
+    "x" * 101, "\u202e" * 1001, 42, ["Ann"], {"first": "Ann"}, True,
+])
+async def test_register_refuses_names_with_nothing_visible_too_long_or_not_text(api, name):
+    status, body = await api.call("POST", "/api/v1/auth/register", {
+        "email": "ann@example.com", "password": PASSWORD, "name": name})
+    assert status == 400
+    assert (body["error"]["code"], body["error"]["details"]["field"]) == (
+        "validation_error", "name")
+
+
+async def test_a_long_name_padded_with_invisible_characters_keeps_what_shows(api):
+    user = await api.register(name="\u202a" * 400 + "x" * 100 + "\u200b" * 400)
+    assert user["name"] == "x" * 100

@@ -36,6 +36,32 @@ def test_wrong_type_is_invalid():
         codec.decode(token, "refresh")
 
 
+def test_wrong_type_says_which_type_was_expected_in_good_english():
+    access = codec.encode(claims, datetime.now(UTC))
+    refresh = codec.encode(Claims("u1", "s1", "j2", "refresh"), datetime.now(UTC))
+    with pytest.raises(InvalidToken) as refused:
+        codec.decode(access, "refresh")
+    assert refused.value.message == "Expected a refresh token."
+    with pytest.raises(InvalidToken) as refused:
+        codec.decode(refresh, "access")
+    assert refused.value.message == "Expected an access token."
+
+
+def test_an_expired_refresh_token_is_invalid_not_expired():
+    """token_expired means "refresh"; for a refresh token that would loop."""
+    refresh = Claims("u1", "s1", "j2", "refresh")
+    token = codec.encode(refresh, datetime.now(UTC) - timedelta(days=31))
+    with pytest.raises(InvalidToken) as refused:
+        codec.decode(token, "refresh")
+    assert refused.value.code == "invalid_token"
+    # An expired access token sent to refresh is as invalid; as an access token, expired.
+    expired_access = codec.encode(claims, datetime.now(UTC) - timedelta(minutes=16))
+    with pytest.raises(InvalidToken):
+        codec.decode(expired_access, "refresh")
+    with pytest.raises(TokenExpired):
+        codec.decode(expired_access, "access")
+
+
 @pytest.mark.parametrize("algorithm", ["HS384", "HS512"])
 def test_other_algorithms_are_refused_even_with_the_right_key(algorithm):
     payload = {"sub": "u1", "sid": "s1", "jti": "j1", "typ": "access", "iss": "paperdesk",
