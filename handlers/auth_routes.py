@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Awaitable, Callable
+from typing import TypeVar
 
 from aiohttp import web
 
@@ -15,6 +17,33 @@ from server.middleware import client_address
 from trading.errors import InvalidCredentials, RateLimited
 
 routes = web.RouteTableDef()
+T = TypeVar("T")
+
+
+async def password_checked(request: web.Request, email: str,
+                           check: Callable[[], Awaitable[T]]) -> T:
+    """Run check, which verifies a password of the account with this email, under the
+    limit on failed password checks (LIMITS.login_failures).
+
+    Login, password change and account deletion count in one window per account
+    *and* client address: a stranger guessing from elsewhere slows down only
+    themselves, never the owner, and a stolen access token gives no guesses beyond
+    those a login would. Once the window is full the check is not even run (no
+    bcrypt work): 429 rate_limited with Retry-After.
+    """
+    limits = request.app[keys.LIMITS]
+    failures = limits.login_failures
+    key = f"{email}|{client_address(request, limits.trust_forwarded_for)}"
+    if failures is not None and (wait := await failures.blocked(key)) is not None:
+        raise RateLimited("Too many wrong passwords for this account from your address; "
+                          "try again later.", retry_after=max(1, math.ceil(wait)),
+                          limit=failures.events)
+    try:
+        return await check()
+    except InvalidCredentials:
+        if failures is not None:
+            await failures.add(key)
+        raise
 
 
 @routes.post("/api/v1/auth/register")
@@ -34,21 +63,8 @@ async def login(request: web.Request) -> web.Response:
     body = await read_json(request)
     email = string(body, "email").strip().lower()
     password = string(body, "password")
-    limits = request.app[keys.LIMITS]
-    failures = limits.login_failures
-    # Failures count per account *and* address: a stranger guessing from elsewhere
-    # slows down only themselves, never the owner.
-    key = f"{email}|{client_address(request, limits.trust_forwarded_for)}"
-    if failures is not None and (wait := await failures.blocked(key)) is not None:
-        raise RateLimited("Too many failed logins for this account from your address; "
-                          "try again later.", retry_after=max(1, math.ceil(wait)),
-                          limit=failures.events)
-    try:
-        pair = await request.app[keys.AUTH].login(email, password)
-    except InvalidCredentials:
-        if failures is not None:
-            await failures.add(key)
-        raise
+    pair = await password_checked(request, email,
+                                  lambda: request.app[keys.AUTH].login(email, password))
     return json_ok(pair.to_dict())
 
 
@@ -70,8 +86,11 @@ async def logout(request: web.Request) -> web.Response:
 async def change_password(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     body = await read_json(request)
-    await request.app[keys.AUTH].change_password(
-        principal, string(body, "current_password"), string(body, "new_password"))
+    current, new = string(body, "current_password"), string(body, "new_password")
+    auth = request.app[keys.AUTH]
+    user = await auth.profile(principal)
+    await password_checked(request, user["email"],
+                           lambda: auth.change_password(principal, current, new))
     return web.Response(status=204)
 
 

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers.auth_routes import password_checked
 from handlers.common import authenticated, json_ok
 from handlers.validation import optional_string, read_json, string
 from server import keys
@@ -49,5 +50,9 @@ async def patch_me(request: web.Request) -> web.Response:
 async def delete_me(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     body = await read_json(request)
-    await request.app[keys.AUTH].delete_account(principal, string(body, "password"))
+    password = string(body, "password")
+    auth = request.app[keys.AUTH]
+    user = await auth.profile(principal)
+    await password_checked(request, user["email"],
+                           lambda: auth.delete_account(principal, password))
     return web.Response(status=204)

@@ -1,6 +1,7 @@
 """The signed-in user's profile, password changes, resets and account deletion."""
 
 import re
+from dataclasses import replace
 
 import pytest
 
@@ -213,3 +214,156 @@ async def test_a_profile_change_is_seen_at_once_though_profiles_are_cached(api):
     assert (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["name"] == "Ann"
     await api.call("PATCH", "/api/v1/me", {"name": "Annie"}, token=token)
     assert (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["name"] == "Annie"
+
+
+# -- wrong passwords are limited like failed logins -----------------------------------
+
+
+def guessing(settings, failures: int = 3):  # type: ignore[no-untyped-def]
+    return replace(settings, limits=replace(settings.limits, login_failures=failures,
+                                            trust_forwarded_for=True))
+
+
+def from_address(address: str) -> dict[str, str]:
+    return {"X-Forwarded-For": address}
+
+
+class CountingChecks:
+    """Counts the bcrypt checks the app makes."""
+
+    def __init__(self, api) -> None:  # type: ignore[no-untyped-def]
+        self.count = 0
+        hasher = api.app[keys.AUTH].hasher
+        verify = hasher.verify
+
+        async def counted(password: str, hashed: str | None) -> bool:
+            self.count += 1
+            return await verify(password, hashed)
+
+        hasher.verify = counted
+
+
+def delete_me(api, password: str, token: str, address: str):  # type: ignore[no-untyped-def]
+    return api.call("DELETE", "/api/v1/me", {"password": password}, token=token,
+                    headers=from_address(address))
+
+
+def change_password(api, current: str, token: str, address: str):  # type: ignore[no-untyped-def]
+    return api.call("POST", "/api/v1/auth/password/change",
+                    {"current_password": current, "new_password": NEW_PASSWORD}, token=token,
+                    headers=from_address(address))
+
+
+async def refused_as_rate_limited(call) -> None:  # type: ignore[no-untyped-def]
+    """The call answers 429 rate_limited with Retry-After, as a blocked login does."""
+    status, body = await call
+    assert (status, body["error"]["code"]) == (429, "rate_limited")
+    assert 1 <= body["error"]["details"]["retry_after"] <= 15 * 60
+
+
+async def test_delete_me_wrong_passwords_are_limited_like_failed_logins(servers, settings):
+    api = await servers.start(guessing(settings))
+    token = (await api.account())["access_token"]
+    checks = CountingChecks(api)
+    for _ in range(3):
+        status, body = await delete_me(api, "wrong password", token, "198.51.100.7")
+        assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+    # Now refused before any bcrypt work, even with the right password.
+    await refused_as_rate_limited(delete_me(api, PASSWORD, token, "198.51.100.7"))
+    assert checks.count == 3
+    response = await api.client.delete("/api/v1/me", json={"password": "wrong password"},
+                                       headers={"Authorization": f"Bearer {token}",
+                                                **from_address("198.51.100.7")})
+    assert response.status == 429
+    assert 1 <= int(response.headers["Retry-After"]) <= 15 * 60
+    assert response.headers["X-RateLimit-Limit"] == "3"
+    assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200  # still there
+    # The owner, from elsewhere, is not locked out.
+    assert (await delete_me(api, PASSWORD, token, "192.0.2.44"))[0] == 204
+
+
+async def test_password_change_wrong_passwords_are_limited_like_failed_logins(servers,
+                                                                             settings):
+    api = await servers.start(guessing(settings))
+    token = (await api.account())["access_token"]
+    checks = CountingChecks(api)
+    for _ in range(3):
+        status, body = await change_password(api, "wrong password", token, "198.51.100.7")
+        assert (status, body["error"]["code"]) == (401, "invalid_credentials")
+    await refused_as_rate_limited(change_password(api, PASSWORD, token, "198.51.100.7"))
+    assert checks.count == 3
+    assert (await change_password(api, PASSWORD, token, "192.0.2.44"))[0] == 204
+
+
+async def test_login_change_and_delete_share_one_budget_of_wrong_passwords(servers, settings):
+    """A stolen access token buys no guesses beyond those a login would allow."""
+    api = await servers.start(guessing(settings))
+    token = (await api.account())["access_token"]
+    address = "198.51.100.7"
+    assert (await api.call("POST", "/api/v1/auth/login",
+                           {"email": "ann@example.com", "password": "wrong password"},
+                           headers=from_address(address)))[0] == 401
+    assert (await change_password(api, "wrong password", token, address))[0] == 401
+    assert (await delete_me(api, "wrong password", token, address))[0] == 401
+    await refused_as_rate_limited(api.call("POST", "/api/v1/auth/login",
+                                           {"email": "ann@example.com", "password": PASSWORD},
+                                           headers=from_address(address)))
+    await refused_as_rate_limited(change_password(api, PASSWORD, token, address))
+    await refused_as_rate_limited(delete_me(api, PASSWORD, token, address))
+
+
+async def test_a_policy_refusal_of_the_new_password_is_not_a_wrong_guess(servers, settings):
+    api = await servers.start(guessing(settings, failures=1))
+    token = (await api.account())["access_token"]
+    for _ in range(3):
+        status, body = await api.call("POST", "/api/v1/auth/password/change",
+                                      {"current_password": PASSWORD, "new_password": "short"},
+                                      token=token)
+        assert (status, body["error"]["code"]) == (400, "invalid_password")
+    assert (await api.call("POST", "/api/v1/auth/password/change",
+                           {"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+                           token=token))[0] == 204
+
+
+# -- names and lone surrogates in a profile update ---------------------------------
+
+
+async def test_patch_me_with_a_lone_surrogate_is_400_invalid_json(api):
+    tokens = await api.account()
+    for raw in (b'{"name": "x\\ud800"}', b'{"phone": "\\udfff+14155550100"}',
+                b'{"name": "Ann", "x\\ud800": 1}'):
+        status, body = await api.call("PATCH", "/api/v1/me", data=raw,
+                                      token=tokens["access_token"],
+                                      headers={"Content-Type": "application/json"})
+        assert status == 400, raw
+        assert set(body) == {"error"} and body["error"]["code"] == "invalid_json"
+    _, me = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert me["user"] == tokens["user"]
+
+
+@pytest.mark.parametrize(("name", "stored"), [
+    ("\u202eAnn\u202c B", "Ann B"),
+    ("\u2067Ann\u2069 \u200eB\u200f", "Ann B"),
+    ("Ann\tB\x00\x7f\x9f", "Ann B"),
+    ("Renée 王芳 🙂", "Renée 王芳 🙂"),
+    ("🏳\ufe0f\u200d🌈 Ann", "🏳\ufe0f\u200d🌈 Ann"),
+])
+async def test_patch_me_strips_invisible_formatting_from_the_name(api, name, stored):
+    tokens = await api.account()
+    status, body = await api.call("PATCH", "/api/v1/me", {"name": name},
+                                  token=tokens["access_token"])
+    assert (status, body["user"]["name"]) == (200, stored)
+    _, me = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert me["user"]["name"] == stored
+
+
+@pytest.mark.parametrize("name", ["\u202e\u202c", "\u2066\u2069\u200b", "\x1b\x07", "\ufeff",
+                                  "y" * 101, "z" * 1001, None, 3.5, []])
+async def test_patch_me_refuses_names_with_nothing_visible_or_too_long(api, name):
+    tokens = await api.account()
+    status, body = await api.call("PATCH", "/api/v1/me", {"name": name},
+                                  token=tokens["access_token"])
+    assert (status, body["error"]["code"], body["error"]["details"]["field"]) == (
+        400, "validation_error", "name")
+    _, me = await api.call("GET", "/api/v1/me", token=tokens["access_token"])
+    assert me["user"]["name"] == "Ann"
