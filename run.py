@@ -1,11 +1,12 @@
 """Serve PaperDesk: `python run.py` (see README for the settings)."""
 
+import asyncio
 import sys
 
 from aiohttp import web
 from dotenv import load_dotenv
 
-from server.app import create_app
+from server.app import create_app, serve
 from server.config import ConfigError, Settings
 from server.logs import configure_logging
 from store.database import DatabaseUnavailable
@@ -17,8 +18,10 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)
-        web.run_app(create_app(settings), host=settings.host, port=settings.port,
-                    access_log=None if settings.log_level != "DEBUG" else web.access_logger)
+        # Like web.run_app, with connections that answer malformed requests in JSON.
+        asyncio.run(serve(create_app(settings), settings.host, settings.port,
+                          access_log=web.access_logger if settings.log_level == "DEBUG"
+                          else None))
     except (ConfigError, EmbeddedDatabaseError, DatabaseUnavailable) as error:
         print(f"paperdesk: {error}", file=sys.stderr)
         return 1

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
+import signal
 from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
@@ -11,6 +13,9 @@ from functools import partial
 
 import redis.asyncio as aioredis
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
+from aiohttp.web_protocol import RequestHandler
+from aiohttp.web_request import BaseRequest
 
 from feeds.base import Feed
 from feeds.service import Market
@@ -30,7 +35,7 @@ from server.events import EventPublisher
 from server.leader import LeaderDuties
 from server.limits import Limits
 from server.metrics import Metrics
-from server.middleware import error_middleware, rate_limit_middleware
+from server.middleware import error_middleware, error_response, rate_limit_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
 from server.recovery import recover_trading
@@ -41,9 +46,17 @@ from store.database import ensure_indexes, index_ferretdb_ids
 from store.embedded import EmbeddedFerretDB
 from store.layout import move_apart, open_collections
 from store.store import Store
+from trading import errors
 from trading.trades import AccountRules
 
 log = logging.getLogger(__name__)
+
+# What aiohttp's HTTP parser takes before it refuses a request: a header field (name
+# and value) of up to 16 KiB, since tokens are at most a few KB (aiohttp's default is
+# 8190 bytes), a request line of 8190 bytes, and 128 header fields.
+MAX_HEADER_FIELD_BYTES = 16 * 1024
+MAX_REQUEST_LINE_BYTES = 8190
+MAX_HEADERS = 128
 
 
 def utc_now() -> datetime:
@@ -58,7 +71,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     stand-ins).
     """
     app = web.Application(middlewares=[error_middleware, rate_limit_middleware],
-                          client_max_size=settings.max_request_bytes)
+                          client_max_size=settings.max_request_bytes,
+                          handler_args={"max_field_size": MAX_HEADER_FIELD_BYTES,
+                                        "max_line_size": MAX_REQUEST_LINE_BYTES,
+                                        "max_headers": MAX_HEADERS})
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock
     app[keys.METRICS] = metrics = Metrics()
@@ -280,3 +296,96 @@ def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]
             await auth.aclose()
             executor.shutdown(wait=False, cancel_futures=True)
     return context
+
+
+# -- serving ---------------------------------------------------------------
+
+
+def refusal(exc: HttpProcessingError, handler: RequestHandler) -> tuple[errors.PaperDeskError,
+                                                                        int]:
+    """The error, and its status, for a request aiohttp's parser refused.
+
+    Headers over a limit are 431: a LineTooLong at the field limit, or too many
+    fields. The request line has a limit of its own, MAX_REQUEST_LINE_BYTES, which
+    differs from MAX_HEADER_FIELD_BYTES so that the two can be told apart. The
+    messages never quote the request (a header may carry a token).
+    """
+    if isinstance(exc, LineTooLong) and exc.args[1:2] == (handler.max_field_size,):
+        return errors.HeaderTooLarge(
+            f"A request header (name and value) may be at most {handler.max_field_size} "
+            "bytes."), 431
+    if exc.message.startswith("Too many headers"):
+        return errors.HeaderTooLarge(
+            f"A request may have at most {handler.max_headers} header fields."), 431
+    if isinstance(exc, LineTooLong):
+        return errors.InvalidInput(f"The request line may be at most {handler.max_line_size} "
+                                   "bytes."), 400
+    return errors.InvalidInput("The request is not valid HTTP/1.1."), 400
+
+
+class JsonErrorRequestHandler(RequestHandler):
+    """aiohttp's HTTP/1 connection, answering what it cannot hand to the app as JSON.
+
+    A request its parser refuses (a header or the request line over the limit, too
+    many headers, bad syntax) never reaches a route or a middleware: aiohttp answers
+    it here, with a text body that quotes part of the request. This answers with
+    the API's error object instead, and logs no part of the request.
+    """
+
+    def handle_error(self, request: BaseRequest, status: int = 500,
+                     exc: BaseException | None = None,
+                     message: str | None = None) -> web.StreamResponse:
+        error: errors.PaperDeskError
+        if isinstance(exc, HttpProcessingError):
+            error, status = refusal(exc, self)
+            log.debug("refused an unparsable request from %s: %s (%s)", request.remote,
+                      type(exc).__name__, status)
+        else:
+            # A handler's own failure or timeout, which the error middleware answers
+            # before it gets here: aiohttp's last resort. Its log line is kept, and it
+            # raises if a response was already begun.
+            super().handle_error(request, status, exc, message)
+            error = errors.Unavailable() if status == 504 else errors.PaperDeskError()
+        response = error_response(error)
+        response.set_status(status)
+        response.force_close()
+        return response
+
+
+class JsonErrorServer(web.Server):
+    """The app's low-level server, making JsonErrorRequestHandler connections."""
+
+    def __call__(self) -> RequestHandler:
+        return JsonErrorRequestHandler(self, loop=self._loop, **self._kwargs)
+
+
+class AppRunner(web.AppRunner):
+    """web.AppRunner whose connections answer requests the parser refuses in JSON."""
+
+    async def _make_server(self) -> web.Server:
+        server = await super()._make_server()  # built by the app, with its handler_args
+        server.__class__ = JsonErrorServer  # the same server, making our connections
+        return server
+
+
+async def serve(app: web.Application, host: str, port: int, *,
+                access_log: logging.Logger | None = None) -> None:
+    """Serve app until SIGINT or SIGTERM, as web.run_app does, with AppRunner."""
+    loop, stop = asyncio.get_running_loop(), asyncio.Event()
+    signals = (signal.SIGINT, signal.SIGTERM)
+    for signum in signals:
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        runner = AppRunner(app, access_log=access_log, keepalive_timeout=75.0)
+        await runner.setup()
+        try:
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)",
+                  flush=True)
+            await stop.wait()
+        finally:
+            await runner.cleanup()
+    finally:
+        for signum in signals:
+            loop.remove_signal_handler(signum)
