@@ -25,6 +25,7 @@ _STATUS: dict[type[errors.PaperDeskError], int] = {
     errors.Conflict: 409,
     errors.RateLimited: 429,
     errors.LimitExceeded: 429,
+    errors.HeaderTooLarge: 431,
     errors.Unavailable: 503,
 }
 
