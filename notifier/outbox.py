@@ -6,6 +6,13 @@ delivers each in a task of its own (a hanging mail server delays only its own
 messages), retrying with exponential backoff until max_attempts. Rows cut
 short by a stop are put back at start-up. A channel that is not configured
 records its rows as skipped, with the reason, never as sent.
+
+Every notification of a user counts against their budget (``budget``: so
+many an hour over every channel). One notification counts once, however
+many channels it goes to; past the budget its rows are recorded as skipped
+with the reason ``budget`` and nothing is sent. Messages that carry a
+secret link (``sensitive``: a password reset, the welcome) are what the user
+asked for just now and are neither counted nor refused.
 """
 
 from __future__ import annotations
@@ -15,26 +22,40 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Literal
 
 from notifier.base import Channel, Message
 from notifier.templates import render
+from server.config import LimitSettings
+from server.limits import RateLimit, SlidingWindowLimit
 from store.database import Document, stored_time
 from store.lanes import Lanes
 from store.outbox import OutboxStore
 from store.users import UserStore
+from trading.errors import RateLimited
 
 log = logging.getLogger(__name__)
 
 CHANNELS = ("in_app", "email", "sms")
+# Why a row was skipped (its ``reason``; ``last_error`` says it in words).
+OVER_BUDGET, CHANNEL_OFF, NO_ADDRESS = "budget", "channel_off", "no_address"
+
+
+def default_budget() -> RateLimit:
+    """The default budget (NOTIFY_PER_USER_PER_HOUR's default), counted in this process."""
+    return SlidingWindowLimit(LimitSettings().notifications_per_hour, 3600)
 
 
 class OutboxWorker:
     def __init__(self, outbox: OutboxStore, users: UserStore, channels: Mapping[str, Channel],
                  clock: Callable[[], datetime], *, max_attempts: int = 8,
                  retry_first: float = 5.0, retry_max: float = 600.0, poll: float = 1.0,
-                 send_timeout: float = 30.0, lanes: Lanes | None = None) -> None:
+                 send_timeout: float = 30.0, lanes: Lanes | None = None,
+                 budget: RateLimit | Literal["default"] | None = "default") -> None:
+        """budget: each user's notifications per window (Limits.notifications; None:
+        no budget); by default the default budget, counted in this process."""
         self.outbox, self.users, self.channels = outbox, users, dict(channels)
+        self.budget = default_budget() if budget == "default" else budget
         self.lanes = lanes or Lanes(enabled=False)
         self.clock = clock
         self.max_attempts, self.retry_first, self.retry_max = max_attempts, retry_first, retry_max
@@ -55,17 +76,23 @@ class OutboxWorker:
         """Queue a notification on each channel; return how many rows were new.
 
         A sensitive message (one carrying a secret link) has its data erased
-        as soon as it is sent, skipped or given up on.
+        as soon as it is sent, skipped or given up on; it is not counted
+        against the user's budget. Any other request counts once, and past the
+        budget its rows are recorded as skipped (reason ``budget``).
         """
         now = self.now()
+        over_budget = None if sensitive or not channels else await self._over_budget(user_id)
         rows = [{"_id": f"{key}:{channel}", "user_id": user_id, "kind": kind,
                  "channel": channel, "data": data, "sensitive": sensitive,
                  "status": "pending", "attempts": 0,
                  "last_error": None, "next_attempt_at": now, "lease_until": None,
                  "created_at": now, "updated_at": now} for channel in channels]
         for row in rows:
-            if row["channel"] not in self.channels:  # recorded as skipped, never tried
-                row.update(status="skipped", next_attempt_at=None,
+            if over_budget is not None:  # recorded as skipped, never tried
+                row.update(status="skipped", next_attempt_at=None, reason=OVER_BUDGET,
+                           last_error=over_budget)
+            elif row["channel"] not in self.channels:
+                row.update(status="skipped", next_attempt_at=None, reason=CHANNEL_OFF,
                            last_error=f"the {row['channel']} channel is not configured",
                            data={} if sensitive else data)
         self._generation += 1
@@ -73,6 +100,17 @@ class OutboxWorker:
         added = await self.outbox.add(rows)
         self._wake.set()
         return added
+
+    async def _over_budget(self, user_id: str) -> str | None:
+        """Count one notification of the user; say why not if over their budget."""
+        if self.budget is None:
+            return None
+        try:
+            await self.budget.hit(user_id)
+        except RateLimited:
+            return (f"over the budget of {self.budget.events} notifications "
+                    f"per {self.budget.seconds:g} s")
+        return None
 
     def start(self) -> None:
         self._task = asyncio.create_task(self._run(), name="outbox")
@@ -134,14 +172,15 @@ class OutboxWorker:
         await self.lanes.clear()
         channel = self.channels.get(row["channel"])
         if channel is None:
-            await self._end(row, "skipped",
+            await self._end(row, "skipped", reason=CHANNEL_OFF,
                             last_error=f"the {row['channel']} channel is not configured")
             return
         user = await self.users.by_id(row["user_id"])
         address = None if user is None else {"email": user["email"], "sms": user.get("phone"),
                                              "in_app": user["_id"]}.get(row["channel"])
         if address is None:
-            await self._end(row, "skipped", last_error="no address for this channel")
+            await self._end(row, "skipped", reason=NO_ADDRESS,
+                            last_error="no address for this channel")
             return
         subject, text = render(row["kind"], row["data"])
         message = Message(user_id=row["user_id"], kind=row["kind"], channel=row["channel"],

@@ -14,6 +14,7 @@ from aiosmtpd.controller import Controller
 
 from server import keys
 from server.app import create_app
+from server.limits import SlidingWindowLimit
 from store.embedded import free_port
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import order, set_price
@@ -366,3 +367,65 @@ async def test_a_user_notice_is_delivered_and_limited_to_five_a_minute(servers, 
     assert sorted(m["Subject"] for m in smtp.received) == [f"Note {n}" for n in range(5)]
     status, body = await api.call("POST", "/api/v1/notifications", {"event": "x"}, token=token)
     assert (status, body["error"]["details"]["field"]) == (400, "message")
+
+
+async def outbox_rows(api, user_id):
+    return {(row["kind"], row["channel"]): row
+            for row in await api.app[keys.STORE].outbox.for_user(user_id)}
+
+
+async def test_past_its_budget_a_users_notifications_are_skipped_on_every_channel(
+        servers, settings, smtp):
+    api = await start(servers, with_smtp(settings, smtp.port))
+    worker = api.app[keys.OUTBOX]
+    worker.budget = SlidingWindowLimit(3, 3600)  # what NOTIFY_PER_USER_PER_HOUR=3 counts
+    tokens = await user_with_alert(api, ["in_app", "email"])  # the welcome is not counted
+    token, user_id = tokens["access_token"], tokens["user"]["id"]
+    await order(api, token, type="limit", limit_price="99", quantity="1")
+    await order(api, token, stop_loss="95")
+    set_price(api, "AAPL", "106")  # 1: the alert, to two channels
+    await settled(api)
+    await api.call("POST", "/api/v1/notifications", {"event": "Note", "message": "m"},
+                   token=token)  # 2
+    set_price(api, "AAPL", "98.5")  # 3: the resting buy fills
+    await settled(api)
+    set_price(api, "AAPL", "94")  # 4: the stop-loss closes the trade: over the budget
+    await settled(api)
+    await worker.quiet()
+    rows = await outbox_rows(api, user_id)
+    assert {key: row["status"] for key, row in rows.items()} == {
+        ("welcome", "email"): "sent",
+        ("alert_triggered", "in_app"): "sent", ("alert_triggered", "email"): "sent",
+        ("notice", "in_app"): "sent", ("notice", "email"): "sent",
+        ("order_filled", "in_app"): "sent", ("order_filled", "email"): "sent",
+        ("trade_closed", "in_app"): "skipped", ("trade_closed", "email"): "skipped"}
+    for channel in ("in_app", "email"):
+        skipped = rows[("trade_closed", channel)]
+        assert skipped["reason"] == "budget"
+        assert "budget of 3 notifications" in skipped["last_error"]
+    assert sorted(m["Subject"] for m in smtp.received) == [
+        "AAPL alert: price 106", "AAPL limit order filled at 98.5", "Note"]
+    _, notes = await api.call("GET", "/api/v1/notifications", token=token)
+    assert len(notes["notifications"]) == 3
+    # What the user asks for (a reset link) still goes out, and uncounted.
+    await api.call("POST", "/api/v1/auth/password/forgot", {"email": "ann@example.com"})
+    await until(lambda: any(m["Subject"].startswith("Reset") for m in smtp.received))
+    # Another user's budget is their own.
+    bob = await api.account(email="bob@example.com", name="Bob")
+    await api.call("POST", "/api/v1/notifications", {"event": "Bob's", "message": "m"},
+                   token=bob["access_token"])
+    await until(lambda: any(m["Subject"] == "Bob's" for m in smtp.received))
+
+
+async def test_the_default_budget_is_sixty_notifications_an_hour(servers, settings):
+    api = await start(servers, settings)
+    worker = api.app[keys.OUTBOX]
+    user_id = (await api.account())["user"]["id"]
+    data = {"event": "e", "message": "m"}
+    for n in range(61):
+        await worker.request(user_id, "notice", f"notice:{n}", ["in_app", "email"], data)
+    await worker.quiet()
+    rows = await api.app[keys.STORE].outbox.for_user(user_id)
+    over = sorted(row["_id"] for row in rows if row.get("reason") == "budget")
+    assert over == ["notice:60:email", "notice:60:in_app"]
+    assert sum(row["status"] == "sent" for row in rows) == 60  # in-app; email is off
