@@ -23,8 +23,7 @@ async def create_alert(request: web.Request) -> web.Response:
 @routes.get("/api/v1/alerts")
 async def list_alerts(request: web.Request) -> web.Response:
     principal = await authenticated(request)
-    return json_ok(await commands.list_alerts(request.app, principal,
-                                              request.query.get("status")))
+    return json_ok(await commands.list_alerts(request.app, principal, request.query))
 
 
 @routes.get("/api/v1/alerts/{alert_id}")

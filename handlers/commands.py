@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -21,15 +24,69 @@ from handlers.validation import (
 )
 from notifier.outbox import CHANNELS
 from server import keys
-from server.alerts import alert_view
+from server.alerts import alert_view, cooldown_range
 from server.auth import Principal, public_user
 from server.views import order_view, trade_view
+from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
 from trading.orders import OrderRequest, OrderType, Side, TimeInForce
 from trading.triggers import Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
+_CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
+PAGE_DEFAULT, PAGE_MAX = 100, 500
+
+
+# -- pages of a list: ?limit= and an opaque ?cursor=; the answer says next_cursor --
+
+@dataclass(frozen=True, slots=True)
+class Page:
+    limit: int
+    after: str | None  # the last id of the previous page (newest first: older ids follow)
+
+
+def encode_cursor(kind: str, last_id: str) -> str:
+    """An opaque cursor for the page after the item last_id, of a list of kind."""
+    return base64.urlsafe_b64encode(f"{kind}:{last_id}".encode()).decode().rstrip("=")
+
+
+def decode_cursor(kind: str, cursor: Any) -> str:
+    """The last id a cursor of a list of kind names, or 400 naming 'cursor'."""
+    bad = InvalidInput("'cursor' must be a next_cursor this list returned.", field="cursor")
+    if not isinstance(cursor, str) or not _CURSOR.match(cursor):
+        raise bad
+    try:
+        text = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        raise bad from None
+    named, _, last_id = text.partition(":")
+    if named != kind or not last_id:
+        raise bad
+    return last_id
+
+
+def page_of(kind: str, params: Mapping[str, Any]) -> Page:
+    """Read limit (1 to PAGE_MAX, default PAGE_DEFAULT) and cursor from a query string
+    or a socket payload."""
+    raw, limit = params.get("limit"), PAGE_DEFAULT
+    if raw is not None:
+        if isinstance(raw, str) and raw.strip().isdigit():
+            raw = int(raw)
+        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= PAGE_MAX:
+            raise InvalidInput(f"'limit' must be a whole number from 1 to {PAGE_MAX}.",
+                               field="limit")
+        limit = raw
+    cursor = params.get("cursor")
+    return Page(limit, None if cursor is None else decode_cursor(kind, cursor))
+
+
+def paged(kind: str, page: Page, found: list[Document]) -> tuple[list[Document], str | None]:
+    """The page from up to limit + 1 documents found, and the cursor of the next page
+    (None at the end)."""
+    items = found[:page.limit]
+    more = len(found) > page.limit
+    return items, encode_cursor(kind, items[-1]["_id"]) if more and items else None
 
 
 def parse_order(app: web.Application, data: Any) -> OrderRequest:
@@ -53,7 +110,9 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
     started, outcome = time.perf_counter(), "internal_error"
     try:
-        order = await app[keys.ENGINE].place_order(principal.user_id, parse_order(app, data))
+        order = await app[keys.ENGINE].place_order(
+            principal.user_id, parse_order(app, data),
+            app[keys.SETTINGS].limits.open_orders_per_user)
         outcome = "ok"
     except PaperDeskError as error:
         outcome = error.code
@@ -104,8 +163,12 @@ async def get_account(app: web.Application, principal: Principal) -> dict[str, A
     return {"account": await app[keys.ENGINE].account_view(principal.user_id)}
 
 
-def _alert_fields(body: Body, creating: bool) -> dict[str, Any]:
-    """Read the alert fields present in body (all required ones when creating)."""
+def _alert_fields(app: web.Application, body: Body, creating: bool) -> dict[str, Any]:
+    """Read the alert fields present in body (all required ones when creating).
+
+    A repeating alert's cooldown is checked against ALERT_MIN_COOLDOWN by the
+    alert service, which knows the alert's stored fields when one is changed.
+    """
     fields: dict[str, Any] = {}
     if creating or "condition" in body:
         fields["condition"] = choice(body, "condition", Condition)
@@ -126,10 +189,13 @@ def _alert_fields(body: Body, creating: bool) -> dict[str, Any]:
             raise InvalidInput("'repeat' must be true or false.", field="repeat")
         fields["repeat"] = repeat
     if "cooldown" in body or creating:
-        cooldown = body.get("cooldown", 60)
+        low, high = cooldown_range(app[keys.SETTINGS].limits.alert_min_cooldown)
+        cooldown = body.get("cooldown", low)
         if isinstance(cooldown, bool) or not isinstance(cooldown, int) or not (
-                0 <= cooldown <= 86_400):
-            raise InvalidInput("'cooldown' must be 0 to 86400 seconds.", field="cooldown")
+                0 <= cooldown <= high):
+            raise InvalidInput(f"'cooldown' must be 0 to {high} seconds (a repeating "
+                               f"alert's at least {low}).", field="cooldown",
+                               details={"min": low, "max": high})
         fields["cooldown"] = cooldown
     return fields
 
@@ -137,18 +203,22 @@ def _alert_fields(body: Body, creating: bool) -> dict[str, Any]:
 async def create_alert(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
     body = payload(data)
     [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
-    fields = _alert_fields(body, creating=True)
+    fields = _alert_fields(app, body, creating=True)
+    limits = app[keys.SETTINGS].limits
     alert = await app[keys.ALERTS].create(principal.user_id, symbol, note=fields.pop("note", None),
-                                          **fields)
+                                          max_active=limits.alerts_per_user,
+                                          min_cooldown=limits.alert_min_cooldown, **fields)
     return {"alert": alert_view(alert)}
 
 
 async def update_alert(app: web.Application, principal: Principal, alert_id: str,
                        data: Any) -> dict[str, Any]:
-    fields = _alert_fields(payload(data), creating=False)
+    fields = _alert_fields(app, payload(data), creating=False)
     if not fields:
         raise InvalidInput("Send at least one field to change.")
-    alert = await app[keys.ALERTS].update(principal.user_id, alert_id, fields)
+    alert = await app[keys.ALERTS].update(
+        principal.user_id, alert_id, fields,
+        min_cooldown=app[keys.SETTINGS].limits.alert_min_cooldown)
     return {"alert": alert_view(alert)}
 
 
@@ -158,11 +228,16 @@ async def delete_alert(app: web.Application, principal: Principal,
 
 
 async def list_alerts(app: web.Application, principal: Principal,
-                      status: str | None) -> dict[str, Any]:
+                      params: Mapping[str, Any]) -> dict[str, Any]:
+    """A page of the user's alerts, newest first: params holds status?, limit?, cursor?."""
+    status = params.get("status")
     if status not in (None, "active", "triggered", "cancelled"):
         raise InvalidInput("'status' must be active, triggered or cancelled.", field="status")
-    alerts = await app[keys.STORE].alerts.find(principal.user_id, status)
-    return {"alerts": [alert_view(alert) for alert in alerts]}
+    page = page_of("alerts", params)
+    found = await app[keys.STORE].alerts.find(principal.user_id, status, limit=page.limit + 1,
+                                              after=page.after)
+    alerts, next_cursor = paged("alerts", page, found)
+    return {"alerts": [alert_view(alert) for alert in alerts], "next_cursor": next_cursor}
 
 
 # -- the message commands, as both message transports (Socket.IO and /ws) take them --
@@ -220,8 +295,9 @@ async def _delete_alert(app: web.Application, principal: Principal,
 
 async def _list_alerts(app: web.Application, principal: Principal,
                        data: Any) -> dict[str, Any]:
-    status = optional_string(payload(data or {}), "status", max_chars=20)
-    return await list_alerts(app, principal, status)
+    body = payload(data or {})
+    optional_string(body, "status", max_chars=20)
+    return await list_alerts(app, principal, body)
 
 
 COMMANDS: dict[str, Command] = {

@@ -1,7 +1,13 @@
-"""Price alerts: created by users, fired by the monitor once per crossing."""
+"""Price alerts: created by users, fired by the monitor once per crossing.
+
+A repeating alert rests at least ``min_cooldown`` between two fires, whatever
+cooldown it was stored with (alerts stored before the minimum existed may say
+0), and a user keeps at most so many alerts active at once.
+"""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
@@ -10,14 +16,33 @@ from typing import Any
 from feeds.hub import PriceHub
 from notifier.outbox import OutboxWorker
 from server.auth import new_id
+from server.config import LimitSettings
 from server.engine import TradingEngine
 from server.events import EventPublisher
 from store.database import Document, stored_time
 from store.store import Store
-from trading.errors import Conflict, NotFound
+from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from trading.money import from_units, show, to_units
 from trading.orders import check_price
 from trading.triggers import Condition, Direction, alert_direction
+
+# The longest cooldown an alert may ask for (a day), unless the minimum is longer.
+MAX_COOLDOWN = 86_400
+DEFAULT_MIN_COOLDOWN = LimitSettings().alert_min_cooldown
+
+
+def cooldown_range(minimum: timedelta) -> tuple[int, int]:
+    """The cooldowns (whole seconds) a repeating alert may have."""
+    low = math.ceil(minimum.total_seconds())
+    return low, max(MAX_COOLDOWN, low)
+
+
+def check_cooldown(repeat: bool, cooldown: int, minimum: timedelta) -> None:
+    """Refuse a repeating alert whose cooldown is outside cooldown_range."""
+    low, high = cooldown_range(minimum)
+    if repeat and not low <= cooldown <= high:
+        raise InvalidInput(f"'cooldown' of a repeating alert must be {low} to {high} seconds.",
+                           field="cooldown", details={"min": low, "max": high})
 
 
 def alert_view(alert: Document) -> dict[str, Any]:
@@ -37,8 +62,11 @@ def alert_view(alert: Document) -> dict[str, Any]:
 class AlertService:
     def __init__(self, store: Store, hub: PriceHub, engine: TradingEngine,
                  events: EventPublisher, outbox: OutboxWorker,
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], *,
+                 min_cooldown: timedelta = DEFAULT_MIN_COOLDOWN) -> None:
         self.store = store
+        # The shortest rest between two fires of a repeating alert (ALERT_MIN_COOLDOWN).
+        self.min_cooldown = min_cooldown
         self.outbox = outbox
         self.hub = hub
         self.engine = engine
@@ -59,18 +87,38 @@ class AlertService:
         quote = self.hub.last.get(symbol)
         return alert_direction(condition, price, None if quote is None else quote.price).value
 
+    def rest_after_fire(self, alert: Document) -> timedelta:
+        """How long a repeating alert rests after a fire: its cooldown, at least the
+        minimum."""
+        return max(timedelta(seconds=alert["cooldown"]), self.min_cooldown)
+
     async def create(self, user_id: str, symbol: str, condition: Condition, price: Decimal,
                      note: str | None, channels: list[str], repeat: bool,
-                     cooldown: int) -> Document:
+                     cooldown: int, *, max_active: int = 0,
+                     min_cooldown: timedelta | None = None) -> Document:
+        """Store a new active alert.
+
+        max_active (0: no cap) is the most active alerts the user may have. The
+        alert is stored first and the user's active alerts counted after, and it
+        is taken back if they are over the cap: of creations racing for the last
+        place, none is kept unless it counted itself within the cap, so the cap
+        is never passed (both may be refused; a retry then gets the place).
+        """
         check_price(price, "price")
-        now = self.now()
-        alert = {"_id": new_id(), "user_id": user_id, "symbol": symbol,
+        check_cooldown(repeat, cooldown,
+                       self.min_cooldown if min_cooldown is None else min_cooldown)
+        now, alert_id = self.now(), new_id()
+        alert = {"_id": alert_id, "user_id": user_id, "symbol": symbol,
                  "condition": condition.value, "price": to_units(price),
                  "direction": self._direction(symbol, condition, price), "note": note,
                  "channels": channels, "repeat": repeat, "cooldown": cooldown,
                  "status": "active", "fired": 0, "armed_at": None, "triggered_at": None,
                  "triggered_price": None, "created_at": now, "updated_at": now}
         await self.store.alerts.insert(alert)
+        if max_active > 0 and await self.store.alerts.count_active(user_id) > max_active:
+            await self.store.alerts.remove(alert_id)
+            raise LimitExceeded(f"At most {max_active} active alerts; cancel one first.",
+                                limit=max_active)
         return self._changed(alert)
 
     async def get(self, user_id: str, alert_id: str) -> Document:
@@ -79,11 +127,16 @@ class AlertService:
             raise NotFound("No such alert.")
         return alert
 
-    async def update(self, user_id: str, alert_id: str, changes: dict[str, Any]) -> Document:
+    async def update(self, user_id: str, alert_id: str, changes: dict[str, Any], *,
+                     min_cooldown: timedelta | None = None) -> Document:
         """Change an active alert (price, condition, note, channels, repeat, cooldown)."""
         alert = await self.get(user_id, alert_id)
         if "price" in changes:
             check_price(changes["price"], "price")
+        if "repeat" in changes or "cooldown" in changes:  # (fires rest the minimum anyway)
+            merged = {**alert, **changes}
+            check_cooldown(merged["repeat"], merged["cooldown"],
+                           self.min_cooldown if min_cooldown is None else min_cooldown)
         price = changes.get("price", from_units(alert["price"]))
         condition = Condition(str(changes.get("condition", alert["condition"])))
         stored = {**changes, "price": to_units(price), "condition": condition.value,
@@ -110,7 +163,7 @@ class AlertService:
         now = self.now()
         changes: dict[str, Any] = {"triggered_at": now, "triggered_price": to_units(price)}
         if alert["repeat"]:
-            changes["armed_at"] = now + timedelta(seconds=alert["cooldown"])
+            changes["armed_at"] = now + self.rest_after_fire(alert)
             if alert["condition"] == Condition.CROSSES:  # next time, the way back
                 changes["direction"] = (Direction.ABOVE if alert["direction"] == Direction.BELOW
                                         else Direction.BELOW).value

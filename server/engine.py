@@ -123,7 +123,7 @@ class TradingEngine:
 
     async def account_view(self, user_id: str) -> dict[str, Any]:
         account = await self.account(user_id)
-        open_trades = await self.store.trades.find(user_id, status="open")
+        open_trades = await self.store.trades.find(user_id, status="open", limit=None)
         return account_view(account, open_trades, self.prices())
 
     async def announce(self, user_id: str, op: str | None,
@@ -139,8 +139,14 @@ class TradingEngine:
 
     # -- orders --------------------------------------------------------------
 
-    async def place_order(self, user_id: str, request: OrderRequest) -> Document:
-        """Fill a market order now, or rest a limit/stop order with funds reserved."""
+    async def place_order(self, user_id: str, request: OrderRequest,
+                          max_resting: int = 0) -> Document:
+        """Fill a market order now, or rest a limit/stop order with funds reserved.
+
+        max_resting (0: no cap): the most resting orders the user may have; a
+        limit or stop order past it is rejected (``limit_exceeded``) and
+        LimitExceeded raised (RestingOrders.place).
+        """
         instrument = self.hub.universe.instruments[request.symbol]
         if request.side == Side.SELL and not self.rules.allow_shorts:
             raise InvalidInput("Short selling is disabled on this server.", field="side")
@@ -163,14 +169,14 @@ class TradingEngine:
             if request.time_in_force == TimeInForce.DAY else None,
             "trailing_amount": units_or_none(request.trailing_amount),
             "trailing_percent": None if request.trailing_percent is None
-            else str(request.trailing_percent),
+            else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
         }
         if market is not None:
             order["pending"] = self.open_step(order, self.rules.fill_price(request.side, market))
             return await self.fills.fill(order)
         order["pending"] = self.resting.reserve_step(order, request)
-        return await self.resting.place(order)
+        return await self.resting.place(order, max_resting)
 
     async def existing_order(self, order: Document, claim: Document | None) -> Document:
         """Answer an order whose client_order_id is taken (claim: the holder's claim, if

@@ -6,16 +6,19 @@ the triggers it crosses and fires them in tasks of their own, so a slow write
 never holds up the next tick or another symbol. Fires go through the engine's
 conditional updates, so a fire racing a manual exit, or another fire, acts
 once. A tick for a stale symbol (an old price arriving late) fires nothing;
-the first fresh tick that crosses a level does.
+the first fresh tick that crosses a level does. A repeating alert that fired
+rests (its cooldown, never less than the alerts' minimum) and is watched again
+from the first tick of its symbol after that, by the app's clock.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import heapq
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -72,9 +75,23 @@ def trade_triggers(trade: Document, best: Decimal | None = None) -> list[Trigger
     return triggers
 
 
-def alert_triggers(alert: Document, now: datetime) -> list[Trigger]:
-    """An active alert's level, unless it is cooling down after a repeat."""
-    if alert["status"] != "active" or (alert["armed_at"] is not None and alert["armed_at"] > now):
+def rearm_at(alert: Document, min_cooldown: timedelta) -> datetime | None:
+    """When an alert resting after a fire may fire again (None: no rest).
+
+    A repeating alert rests until its stored armed_at, and never less than
+    min_cooldown after its last fire, whatever cooldown it was stored with.
+    """
+    times = [] if alert["armed_at"] is None else [alert["armed_at"]]
+    if alert["repeat"] and alert["triggered_at"] is not None:
+        times.append(alert["triggered_at"] + min_cooldown)
+    return max(times, default=None)
+
+
+def alert_triggers(alert: Document, now: datetime,
+                   min_cooldown: timedelta = timedelta(0)) -> list[Trigger]:
+    """An active alert's level, unless it is resting after a fire (rearm_at)."""
+    if alert["status"] != "active" or ((at := rearm_at(alert, min_cooldown)) is not None
+                                       and at > now):
         return []
     return [Trigger(f"alert:{alert['_id']}", alert["symbol"], from_units(alert["price"]),
                     Direction(alert["direction"]), Kind.ALERT, f"alert:{alert['_id']}",
@@ -102,7 +119,10 @@ class Monitor:
         self.outbox = outbox
         self.index = TriggerIndex()
         self.tasks: set[asyncio.Task[None]] = set()
-        self._rearming: dict[str, asyncio.TimerHandle] = {}
+        # Alerts resting after a fire, by id, and per symbol (when each may fire
+        # again, id) in time order; entries of alerts changed since are skipped.
+        self._resting_alerts: dict[str, Document] = {}
+        self._rearms: dict[str, list[tuple[datetime, str]]] = {}
         # Trades with trailing stops, by symbol: the trade and its best price so far.
         self.trailing: dict[str, dict[str, tuple[Document, Decimal]]] = {}
         self._unsaved_bests: dict[str, Decimal] = {}
@@ -127,8 +147,6 @@ class Monitor:
         self.hub.listeners.remove(self.on_quote)
         self.engine.watchers.remove(self.on_change)
         self.alerts.watchers.remove(self.on_change)
-        for handle in self._rearming.values():
-            handle.cancel()
         if self._saver is not None:
             self._saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -145,14 +163,16 @@ class Monitor:
                              if trade["user_id"] == user_id]:
                 followed.pop(trade_id)
                 self._unsaved_bests.pop(trade_id, None)
+        for alert_id in [a for a, alert in self._resting_alerts.items()
+                         if alert["user_id"] == user_id]:
+            del self._resting_alerts[alert_id]
 
     async def rebuild(self) -> None:
         """Load every open trade's exits and every resting order from the database."""
         self.index = TriggerIndex()
         self.trailing.clear()
-        for handle in self._rearming.values():
-            handle.cancel()
-        self._rearming.clear()
+        self._resting_alerts.clear()
+        self._rearms.clear()
         db = self.engine.store.db
         async for trade in db["trades"].find({"status": "open"}):
             self.on_change("trade", trade)
@@ -178,11 +198,14 @@ class Monitor:
         ref = f"{kind}:{document['_id']}"
         self.index.remove_ref(ref)
         if kind == "alert":
-            now = self.engine.now()
-            triggers = alert_triggers(document, now)
-            armed_at = document["armed_at"]
-            if document["status"] == "active" and armed_at is not None and armed_at > now:
-                self._rearm_later(document, (armed_at - now).total_seconds())
+            now, rest = self.engine.now(), self.alerts.min_cooldown
+            triggers = alert_triggers(document, now, rest)
+            self._resting_alerts.pop(document["_id"], None)
+            at = rearm_at(document, rest)
+            if document["status"] == "active" and at is not None and at > now:
+                self._resting_alerts[document["_id"]] = document
+                heapq.heappush(self._rearms.setdefault(document["symbol"], []),
+                               (at, document["_id"]))
         elif kind == "trade":
             triggers = trade_triggers(document, self._follow(document))
         else:
@@ -237,24 +260,27 @@ class Monitor:
             except Exception:
                 log.exception("could not save the trailing best of trade %s", trade_id)
 
-    def _rearm_later(self, alert: Document, delay: float) -> None:
-        """Watch a repeating alert again once its cooldown is over."""
-        previous = self._rearming.pop(alert["_id"], None)
-        if previous is not None:
-            previous.cancel()
-
-        def rearm() -> None:
-            self._rearming.pop(alert["_id"], None)
-            for trigger in alert_triggers({**alert, "armed_at": None}, self.engine.now()):
+    def _rearm_due(self, symbol: str) -> None:
+        """Watch again the alerts of symbol whose rest after a fire is over."""
+        queue = self._rearms.get(symbol)
+        if not queue:
+            return
+        now, rest = self.engine.now(), self.alerts.min_cooldown
+        while queue and queue[0][0] <= now:
+            _, alert_id = heapq.heappop(queue)
+            alert = self._resting_alerts.get(alert_id)
+            if alert is None or ((at := rearm_at(alert, rest)) is not None and at > now):
+                continue  # changed since: its newer entry is still queued, or it is gone
+            del self._resting_alerts[alert_id]
+            for trigger in alert_triggers(alert, now, rest):
                 self.index.add(trigger)
-
-        self._rearming[alert["_id"]] = asyncio.get_running_loop().call_later(delay, rearm)
 
     def on_quote(self, quote: Quote) -> None:
         """Hub listener: fire what a fresh tick crosses; one fire per trade or order."""
         if self.hub.is_stale(quote.symbol):
             return
         seen: set[str] = set()
+        self._rearm_due(quote.symbol)
         fired = self.index.take_crossed(quote.symbol, quote.price)
         self._trail(quote.symbol, quote.price)  # after: a new best cannot cross its own stop
         for trigger in fired:

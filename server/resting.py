@@ -15,7 +15,13 @@ from typing import TYPE_CHECKING
 
 from server.views import order_view
 from store.database import Document
-from trading.errors import InsufficientFunds, InvalidInput, NotFound, OrderNotOpen
+from trading.errors import (
+    InsufficientFunds,
+    InvalidInput,
+    LimitExceeded,
+    NotFound,
+    OrderNotOpen,
+)
 from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, Side
 
@@ -46,9 +52,16 @@ class RestingOrders:
         return {"op": f"reserve:{order['_id']}", "amount": to_units(amount),
                 "node": self.engine.node}
 
-    async def place(self, order: Document) -> Document:
+    async def place(self, order: Document, max_resting: int = 0) -> Document:
         """Claim, store and rest a new order (its reserve step set), once per
-        client_order_id."""
+        client_order_id.
+
+        With max_resting (0: no cap), the user's resting orders are counted once
+        the order is stored (as ``new``, before any money moves), counting it: over
+        the cap, it is rejected (``limit_exceeded``) and LimitExceeded raised. So
+        of placings racing for the last place none rests unless it counted itself
+        within the cap, and the cap is never passed (both may be refused).
+        """
         store = self.engine.store
         if taken := await store.orders.claim([order]):
             return await self.engine.existing_order(order, taken[0])
@@ -60,6 +73,10 @@ class RestingOrders:
             placing.set()
         if existing is not None:  # claimed before claims existed (OrderStore)
             return await self.engine.existing_order(order, existing)
+        if max_resting > 0 and await store.orders.count_resting(order["user_id"]) > max_resting:
+            await self.reject(order, "limit_exceeded")
+            raise LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
+                                limit=max_resting)
         return await self._reserve(order)
 
     async def _reserve(self, order: Document) -> Document:

@@ -17,11 +17,22 @@ class AlertStore:
     async def get(self, user_id: str, alert_id: str) -> Document | None:
         return await self.keyed.get(alert_id, user_id=user_id)
 
-    async def find(self, user_id: str, status: str | None, limit: int = 500) -> list[Document]:
+    async def find(self, user_id: str, status: str | None, *, limit: int,
+                   after: str | None = None) -> list[Document]:
+        """A user's alerts, newest first; after: only those older than this id."""
         query: Document = {"user_id": user_id}
         if status is not None:
             query["status"] = status
+        if after is not None:
+            query["_id"] = {"$lt": after}
         return [doc async for doc in self.alerts.find(query).sort("_id", -1).limit(limit)]
+
+    async def count_active(self, user_id: str) -> int:
+        return await self.alerts.count_documents({"user_id": user_id, "status": "active"})
+
+    async def remove(self, alert_id: str) -> None:
+        """Delete an alert its creator is taking back (it was never shown)."""
+        await self.keyed.call(self.alerts.delete_one, {"_id": alert_id})
 
     async def update(self, user_id: str, alert_id: str, expect: Document,
                      changes: Document) -> Document | None:

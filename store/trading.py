@@ -275,6 +275,11 @@ class OrderStore:
         cursor = self.orders.find(query).sort("_id", -1).limit(limit)
         return [doc async for doc in cursor]
 
+    async def count_resting(self, user_id: str) -> int:
+        """A user's resting orders: open, or stored and still being placed (``new``)."""
+        return await self.orders.count_documents({"user_id": user_id,
+                                                  "status": {"$in": ["new", "open"]}})
+
     async def interrupted(self) -> list[Document]:
         return [doc async for doc in self.orders.find(
             {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]})]
@@ -323,13 +328,21 @@ class TradeStore:
             {"$set": {**changes, "updated_at": now}})
 
     async def find(self, user_id: str, *, status: str | None = None,
-                   symbol: str | None = None, limit: int = 500) -> list[Document]:
+                   symbol: str | None = None, after: str | None = None,
+                   limit: int | None = None) -> list[Document]:
+        """A user's trades, newest first; after: only those older than this id; limit:
+        at most this many (None: all)."""
         query: Document = {"user_id": user_id}
         if status is not None:
             query["status"] = status
         if symbol is not None:
             query["symbol"] = symbol
-        return [doc async for doc in self.trades.find(query).sort("_id", -1).limit(limit)]
+        if after is not None:
+            query["_id"] = {"$lt": after}
+        cursor = self.trades.find(query).sort("_id", -1)
+        if limit is not None:
+            cursor = cursor.limit(limit)
+        return [doc async for doc in cursor]
 
     async def save_trail_best(self, trade_id: str, best: Units) -> None:
         await self.keyed.update(trade_id, {"status": "open"}, {"$set": {"trail_best": best}})

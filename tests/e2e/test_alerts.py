@@ -1,5 +1,8 @@
 """Price alerts: owned by their user, fired by the monitor once per crossing."""
 
+from dataclasses import replace
+from datetime import timedelta
+
 import pytest
 
 from server import keys
@@ -71,13 +74,84 @@ async def test_below_and_crosses_alerts(api, user):
     assert {a["id"] for a in body["alerts"]} == {below["alert"]["id"], crosses["alert"]["id"]}
 
 
-async def test_a_repeating_alert_re_arms_and_crosses_back(api, user):
-    _, body = await create(api, user, condition="crosses", price="102", repeat=True, cooldown=0)
+async def fired(api, token, alert_id):
+    _, fetched = await api.call("GET", f"/api/v1/alerts/{alert_id}", token=token)
+    return fetched["alert"]["status"], fetched["alert"]["fired"]
+
+
+async def test_a_repeating_alert_re_arms_after_its_cooldown_and_crosses_back(api, user, later):
+    _, body = await create(api, user, condition="crosses", price="102", repeat=True,
+                           cooldown=60)
+    alert_id = body["alert"]["id"]
     await tick(api, "103")  # up through 102
     await tick(api, "104")  # still above: no new crossing
-    await tick(api, "101")  # back down through 102
-    _, fetched = await api.call("GET", f"/api/v1/alerts/{body['alert']['id']}", token=user)
-    assert (fetched["alert"]["status"], fetched["alert"]["fired"]) == ("active", 2)
+    await tick(api, "101")  # back down through 102, but still resting
+    assert await fired(api, user, alert_id) == ("active", 1)
+    later(seconds=60)
+    await tick(api, "101")  # the first tick after the rest: below 102, the way back
+    assert await fired(api, user, alert_id) == ("active", 2)
+
+
+async def test_a_repeating_alert_needs_at_least_the_minimum_cooldown(api, user):
+    for cooldown in (0, 59):
+        status, body = await create(api, user, repeat=True, cooldown=cooldown)
+        assert (status, body["error"]["code"], body["error"]["details"]["field"]) == (
+            400, "validation_error", "cooldown")
+        assert "60 to 86400" in body["error"]["message"]
+    status, body = await create(api, user, repeat=True)  # the default cooldown is allowed
+    assert (status, body["alert"]["cooldown"]) == (201, 60)
+    repeating = body["alert"]["id"]
+    status, body = await api.call("PATCH", f"/api/v1/alerts/{repeating}", {"cooldown": 10},
+                                  token=user)
+    assert (status, body["error"]["details"]["field"]) == (400, "cooldown")
+    # A one-shot alert may say 0 (it never rests), but cannot be made to repeat with it.
+    status, body = await create(api, user, cooldown=0)
+    assert status == 201
+    one_shot = body["alert"]["id"]
+    status, body = await api.call("PATCH", f"/api/v1/alerts/{one_shot}", {"repeat": True},
+                                  token=user)
+    assert (status, body["error"]["details"]["field"]) == (400, "cooldown")
+    status, body = await api.call("PATCH", f"/api/v1/alerts/{one_shot}",
+                                  {"repeat": True, "cooldown": 120}, token=user)
+    assert (status, body["alert"]["repeat"], body["alert"]["cooldown"]) == (200, True, 120)
+    sock = await api.socket(user)
+    answer = await sock.call("create_alert", {"symbol": "AAPL", "condition": "above",
+                                              "price": "105", "repeat": True, "cooldown": 1})
+    assert (answer["error"]["code"], answer["error"]["details"]["field"]) == (
+        "validation_error", "cooldown")
+
+
+async def test_the_minimum_cooldown_is_a_setting(servers, settings):
+    api = await servers.start(replace(settings, limits=replace(
+        settings.limits, alert_min_cooldown=timedelta(seconds=300))))
+    token = (await api.account())["access_token"]
+    status, body = await create(api, token, repeat=True, cooldown=60)
+    assert (status, body["error"]["details"]["field"]) == (400, "cooldown")
+    assert "300 to 86400" in body["error"]["message"]
+    status, body = await create(api, token, repeat=True)
+    assert (status, body["alert"]["cooldown"]) == (201, 300)
+
+
+async def test_a_repeating_alert_rests_the_minimum_whatever_cooldown_it_was_stored_with(
+        api, user, later):
+    """An alert stored with cooldown 0 (before the minimum) fired on every tick."""
+    _, body = await create(api, user, repeat=True, channels=["in_app", "email"])
+    alert_id = body["alert"]["id"]
+    await api.app[keys.STORE].alerts.alerts.update_one({"_id": alert_id},
+                                                       {"$set": {"cooldown": 0}})
+    for step in range(20):  # above 105 on every tick
+        await tick(api, f"{106 + step}")
+    assert await fired(api, user, alert_id) == ("active", 1)
+    later(seconds=59)
+    await tick(api, "130")
+    assert await fired(api, user, alert_id) == ("active", 1)
+    later(seconds=1)
+    await tick(api, "131")
+    assert await fired(api, user, alert_id) == ("active", 2)
+    _, me = await api.call("GET", "/api/v1/me", token=user)
+    rows = await api.app[keys.STORE].outbox.for_user(me["user"]["id"])
+    assert sorted(r["channel"] for r in rows if r["kind"] == "alert_triggered") == [
+        "email", "email", "in_app", "in_app"]
 
 
 async def test_a_stale_tick_does_not_fire_an_alert(api, user, clock):

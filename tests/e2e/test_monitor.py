@@ -182,3 +182,28 @@ async def test_deleting_an_account_drops_its_triggers(api, trader):
     assert status == 204
     assert len(monitor.index) == 1  # only Bob's stop-loss is left
     assert all(not followed for followed in monitor.trailing.values())
+
+
+async def test_an_alert_stored_without_a_rest_is_not_watched_again_before_the_minimum(
+        servers, settings, api, trader, later):
+    """Alerts stored before the minimum cooldown say cooldown 0 and were re-armed at once
+    (armed_at = the fire's time); from a restart on, the monitor still rests them."""
+    _, body = await api.call("POST", "/api/v1/alerts", {
+        "symbol": "AAPL", "condition": "above", "price": "105", "repeat": True}, token=trader)
+    alert_id = body["alert"]["id"]
+    await tick(api, "106")
+    alerts = api.app[keys.STORE].alerts.alerts
+    stored = await alerts.find_one({"_id": alert_id})
+    assert stored["fired"] == 1
+    await alerts.update_one({"_id": alert_id}, {"$set": {
+        "cooldown": 0, "armed_at": stored["triggered_at"]}})
+    await servers.stop(api)
+    again = await servers.start(settings)
+    alerts = again.app[keys.STORE].alerts.alerts
+    assert len(again.app[keys.MONITOR].index) == 0  # resting
+    for price in ("107", "108", "109"):
+        await tick(again, price)
+    assert (await alerts.find_one({"_id": alert_id}))["fired"] == 1
+    later(seconds=60)
+    await tick(again, "110")
+    assert (await alerts.find_one({"_id": alert_id}))["fired"] == 2
