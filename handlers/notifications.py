@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
-from handlers.validation import integer_param, payload, read_json, string
+from handlers.validation import payload, read_json, string
 from notifier.channels import inbox_view
 from notifier.preferences import preferences, validate
 from server import keys
@@ -19,10 +20,14 @@ routes = web.RouteTableDef()
 async def list_notifications(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     unread = request.query.get("unread", "false").lower() in ("1", "true", "yes")
-    notes = await request.app[keys.STORE].inbox.find(
-        principal.user_id, unread=unread, after=request.query.get("after"),
-        limit=integer_param(request, "limit", default=50, low=1, high=200))
-    return json_ok({"notifications": [inbox_view(note) for note in notes]})
+    page = page_of("notifications", request.query)
+    found = await request.app[keys.STORE].inbox.find(
+        principal.user_id, unread=unread,
+        after=page.after if page.after is not None else request.query.get("after"),
+        limit=page.limit + 1)
+    notes, next_cursor = paged("notifications", page, found)
+    return json_ok({"notifications": [inbox_view(note) for note in notes],
+                    "next_cursor": next_cursor})
 
 
 @routes.get("/api/v1/notifications/unread-count")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from handlers import commands
+from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import choice, integer_param, read_json
 from server import keys
@@ -59,10 +60,14 @@ async def list_orders(request: web.Request) -> web.Response:
     query = dict(request.query)
     status = choice(query, "status", OrderStatus) if "status" in query else None
     symbol = symbol_filter(request)
-    orders = await request.app[keys.STORE].orders.find(
-        principal.user_id, status=status, symbol=symbol, after=query.get("after"),
-        limit=integer_param(request, "limit", default=100, low=1, high=500))
-    return json_ok({"orders": [order_view(order) for order in orders]})
+    page = page_of("orders", query)
+    found = await request.app[keys.STORE].orders.find(
+        principal.user_id, status=status, symbol=symbol,
+        after=page.after if page.after is not None else query.get("after"),
+        limit=page.limit + 1)
+    orders, next_cursor = paged("orders", page, found)
+    return json_ok({"orders": [order_view(order) for order in orders],
+                    "next_cursor": next_cursor})
 
 
 @routes.get("/api/v1/orders/{order_id}")
@@ -89,9 +94,13 @@ async def list_trades(request: web.Request) -> web.Response:
     if status not in (None, "open", "closed"):
         raise InvalidInput("'status' must be open or closed.", field="status")
     engine = request.app[keys.ENGINE]
-    trades = await engine.store.trades.find(principal.user_id, status=status,
-                                            symbol=symbol_filter(request))
-    return json_ok({"trades": [trade_view(trade, engine.prices()) for trade in trades]})
+    page = page_of("trades", request.query)
+    found = await engine.store.trades.find(principal.user_id, status=status,
+                                           symbol=symbol_filter(request), after=page.after,
+                                           limit=page.limit + 1)
+    trades, next_cursor = paged("trades", page, found)
+    return json_ok({"trades": [trade_view(trade, engine.prices()) for trade in trades],
+                    "next_cursor": next_cursor})
 
 
 @routes.patch("/api/v1/trades/{trade_id}")

@@ -37,6 +37,11 @@ def listing(name: str, item: Schema) -> Schema:
     return obj({name: {"type": "array", "items": item}})
 
 
+def page(name: str, item: Schema) -> Schema:
+    """A page of a list, and the cursor of the next page (null at the end)."""
+    return obj({name: {"type": "array", "items": item}, "next_cursor": MAYBE_TEXT})
+
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
                                 "message": TEXT}, {"details": {"type": "object"}})}),
@@ -155,8 +160,10 @@ ALERT = obj({"alert": ref("Alert")})
 ACCOUNT = obj({"account": ref("Account")})
 WATCHLIST = obj({"symbols": {"type": "array", "items": TEXT},
                  "quotes": {"type": "array", "items": ref("Quote")}})
-PAGE = [query("limit", {"type": "integer", "minimum": 1, "maximum": 500}),
-        query("after", TEXT, "the last id of the previous page")]
+PAGE = [query("limit", {"type": "integer", "minimum": 1, "maximum": 500},
+              "items per page (default 100)"),
+        query("cursor", TEXT, "next_cursor of the previous page")]
+AFTER = query("after", TEXT, "the last id of the previous page (cursor is preferred)")
 MISSING = (400, 404)
 
 
@@ -226,18 +233,20 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/orders": {
         "post": op("Place an order", answer(201, ORDER, "Placed"), request=ref("OrderRequest"),
                    errors=(400, 409)),
-        "get": op("Orders, newest first", answer(200, listing("orders", ref("Order"))),
+        "get": op("Orders, newest first, a page at a time",
+                  answer(200, page("orders", ref("Order"))),
                   parameters=[query("status", {"enum": ["new", "open", "filled", "canceled",
                                                         "rejected", "expired"]}),
-                              query("symbol", TEXT), *PAGE])},
+                              query("symbol", TEXT), *PAGE, AFTER])},
     "/api/v1/orders/{order_id}": {
         "get": op("One order", answer(200, ORDER), errors=(404,),
                   parameters=[path_param("order_id")]),
         "delete": op("Cancel a resting order", answer(200, ORDER), errors=(404, 409),
                      parameters=[path_param("order_id")])},
     "/api/v1/trades": {"get": op(
-        "Trades", answer(200, listing("trades", ref("Trade"))),
-        parameters=[query("status", {"enum": ["open", "closed"]}), query("symbol", TEXT)])},
+        "Trades, newest first, a page at a time", answer(200, page("trades", ref("Trade"))),
+        parameters=[query("status", {"enum": ["open", "closed"]}), query("symbol", TEXT),
+                    *PAGE])},
     "/api/v1/trades/exit-all": {"post": op(
         "Close every open trade", answer(200, listing("trades", ref("Trade"))),
         errors=(409,))},
@@ -267,8 +276,10 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/alerts": {
         "post": op("Create an alert", answer(201, ALERT, "Created"),
                    request=ref("AlertRequest")),
-        "get": op("Alerts", answer(200, listing("alerts", ref("Alert"))),
-                  parameters=[query("status", {"enum": ["active", "triggered", "cancelled"]})])},
+        "get": op("Alerts, newest first, a page at a time",
+                  answer(200, page("alerts", ref("Alert"))),
+                  parameters=[query("status", {"enum": ["active", "triggered", "cancelled"]}),
+                              *PAGE])},
     "/api/v1/alerts/{alert_id}": {
         "get": op("One alert", answer(200, ALERT), errors=(404,),
                   parameters=[path_param("alert_id")]),
@@ -281,9 +292,9 @@ PATHS: dict[str, dict[str, Schema]] = {
         "delete": op("Cancel an alert", answer(200, ALERT), errors=(404,),
                      parameters=[path_param("alert_id")])},
     "/api/v1/notifications": {
-        "get": op("In-app notifications, newest first",
-                  answer(200, listing("notifications", ref("Notification"))),
-                  parameters=[query("unread", {"enum": ["true", "false"]}), *PAGE]),
+        "get": op("In-app notifications, newest first, a page at a time",
+                  answer(200, page("notifications", ref("Notification"))),
+                  parameters=[query("unread", {"enum": ["true", "false"]}), *PAGE, AFTER]),
         "post": op("Send yourself a notice on your channels",
                    answer(202, obj({"queued": {"type": "array", "items": TEXT}}), "Queued"),
                    request=obj({"event": TEXT, "message": TEXT}))},
