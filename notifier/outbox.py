@@ -22,12 +22,11 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
 from notifier.base import Channel, Message
 from notifier.templates import render
-from server.config import LimitSettings
-from server.limits import RateLimit, SlidingWindowLimit
+from server.limits import RateLimit
 from store.database import Document, stored_time
 from store.lanes import Lanes
 from store.outbox import OutboxStore
@@ -41,21 +40,16 @@ CHANNELS = ("in_app", "email", "sms")
 OVER_BUDGET, CHANNEL_OFF, NO_ADDRESS = "budget", "channel_off", "no_address"
 
 
-def default_budget() -> RateLimit:
-    """The default budget (NOTIFY_PER_USER_PER_HOUR's default), counted in this process."""
-    return SlidingWindowLimit(LimitSettings().notifications_per_hour, 3600)
-
-
 class OutboxWorker:
     def __init__(self, outbox: OutboxStore, users: UserStore, channels: Mapping[str, Channel],
                  clock: Callable[[], datetime], *, max_attempts: int = 8,
                  retry_first: float = 5.0, retry_max: float = 600.0, poll: float = 1.0,
                  send_timeout: float = 30.0, lanes: Lanes | None = None,
-                 budget: RateLimit | Literal["default"] | None = "default") -> None:
+                 budget: RateLimit | None = None) -> None:
         """budget: each user's notifications per window (Limits.notifications; None:
-        no budget); by default the default budget, counted in this process."""
+        no budget)."""
         self.outbox, self.users, self.channels = outbox, users, dict(channels)
-        self.budget = default_budget() if budget == "default" else budget
+        self.budget = budget
         self.lanes = lanes or Lanes(enabled=False)
         self.clock = clock
         self.max_attempts, self.retry_first, self.retry_max = max_attempts, retry_first, retry_max

@@ -191,7 +191,7 @@ async def _notifications(email: Channel | None, app: web.Application) -> AsyncIt
     worker = OutboxWorker(store.outbox, store.users, channels, app[keys.CLOCK],
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout,
-                          lanes=store.lanes)
+                          lanes=store.lanes, budget=app[keys.LIMITS].notifications)
     app[keys.OUTBOX] = worker
     worker.start()
     try:
@@ -235,7 +235,8 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     app[keys.ENGINE] = engine
     outbox = app[keys.OUTBOX]
     alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, outbox,
-                          app[keys.CLOCK])
+                          app[keys.CLOCK],
+                          min_cooldown=app[keys.SETTINGS].limits.alert_min_cooldown)
     app[keys.ALERTS] = alerts
     monitor = Monitor(engine, app[keys.MARKET].hub, alerts, outbox)
     if alone:

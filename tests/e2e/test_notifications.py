@@ -14,7 +14,6 @@ from aiosmtpd.controller import Controller
 
 from server import keys
 from server.app import create_app
-from server.limits import SlidingWindowLimit
 from store.embedded import free_port
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import order, set_price
@@ -376,9 +375,10 @@ async def outbox_rows(api, user_id):
 
 async def test_past_its_budget_a_users_notifications_are_skipped_on_every_channel(
         servers, settings, smtp):
-    api = await start(servers, with_smtp(settings, smtp.port))
+    settings = with_smtp(settings, smtp.port)
+    api = await start(servers, replace(settings, limits=replace(
+        settings.limits, notifications_per_hour=3)))
     worker = api.app[keys.OUTBOX]
-    worker.budget = SlidingWindowLimit(3, 3600)  # what NOTIFY_PER_USER_PER_HOUR=3 counts
     tokens = await user_with_alert(api, ["in_app", "email"])  # the welcome is not counted
     token, user_id = tokens["access_token"], tokens["user"]["id"]
     await order(api, token, type="limit", limit_price="99", quantity="1")
