@@ -8,29 +8,37 @@ For clients without a Socket.IO library. Authenticate with an
 `{"type": "ack", "id": ..., "ok": false, "error": {code, message}}`. Events
 arrive as `{"type": "trade_update", "seq": ..., ...}`. The commands, their
 validation and their answers are the Socket.IO ones (handlers/commands.py).
+
+Messages are read by handlers/wire_json.py: one it refuses is answered with an
+invalid_json ack (with its id when the id comes first, or right after the type).
+Every message, whatever it holds, counts against the connection's limit and the
+user's budget over all of their sockets. A user with MAX_SOCKETS_PER_USER sockets
+open in this process gets an error message and close code 4429.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
+import re
 from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from handlers import commands
+from handlers import commands, wire_json
 from handlers.common import bearer_token
 from handlers.validation import payload, string
 from server import keys
 from server.auth import Principal
 from server.plain import PlainClient
-from server.sockets import acked, allowed_origins
+from server.sockets import UNAVAILABLE, allowed_origins, answer, count_message, socket_cap
 from trading.errors import (
     AuthenticationRequired,
     Forbidden,
     InvalidInput,
+    InvalidJSON,
     PaperDeskError,
+    Unavailable,
 )
 from trading.market import validate_symbols
 
@@ -38,6 +46,23 @@ log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 AUTH_WITHIN = 10.0  # seconds to send the auth message when no header carried a token
+# Close codes: the token was refused, the user has too many connections open, or the
+# database is not answering.
+CLOSE_UNAUTHORIZED, CLOSE_LIMIT, CLOSE_UNAVAILABLE = 4401, 4429, 1013
+# The id of a message refused as JSON, when it comes first or right after the type.
+_LEADING_ID = re.compile(r'\s*\{\s*(?:"type"\s*:\s*"(?:[^"\\\x00-\x1f]|\\.){0,200}"\s*,\s*)?'
+                         r'"id"\s*:\s*(-?\d{1,20}|"(?:[^"\\\x00-\x1f]|\\.){0,200}")\s*[,}]')
+
+
+def leading_id(text: str) -> Any:
+    """The id of a message whose JSON was refused, if it can be read, else None."""
+    match = _LEADING_ID.match(text)
+    if match is None:
+        return None
+    try:
+        return wire_json.loads(match.group(1))
+    except InvalidJSON:
+        return None
 
 
 class Session:
@@ -45,10 +70,11 @@ class Session:
 
     def __init__(self, app: web.Application, client: PlainClient) -> None:
         self.app, self.client = app, client
-        self.handlers = {name: acked(commands.bind(app, command, self.principal))
-                         for name, command in commands.COMMANDS.items()}
-        self.handlers["subscribe"] = acked(self.subscribe)
-        self.handlers["unsubscribe"] = acked(self.unsubscribe)
+        self.handlers: dict[str, commands.Handler] = {
+            name: commands.bind(app, command, self.principal)
+            for name, command in commands.COMMANDS.items()}
+        self.handlers["subscribe"] = self.subscribe
+        self.handlers["unsubscribe"] = self.unsubscribe
 
     async def principal(self, client_id: str) -> Principal:
         return self.client.principal
@@ -69,24 +95,34 @@ class Session:
                                                                             symbols))}
 
     async def handle(self, text: str) -> None:
-        """Answer one message with an ack carrying its id."""
-        message_id: Any = None
+        """Answer one message with an ack carrying its id (when it can be read).
+
+        Every message counts against the connection's limit and the user's
+        budget, whatever it holds.
+        """
+        refused: InvalidJSON | None = None
         try:
-            message = json.loads(text)
-            if not isinstance(message, dict) or not isinstance(message.get("type"), str):
-                raise InvalidInput("Send a JSON object: {type, id, data}.")
-            message_id = message.get("id")
-            handler = self.handlers.get(message["type"])
-            if handler is None:
-                raise InvalidInput(f"No command {message['type'][:40]!r}.", field="type")
-            if (limit := self.app[keys.LIMITS].per_socket) is not None:
-                limit.check(self.client.id)
-            ack = await handler(self.client.id, message.get("data"))
-        except json.JSONDecodeError:
-            ack = {"ok": False, "error": InvalidInput("Messages must be JSON.").to_dict()}
-        except PaperDeskError as error:
-            ack = {"ok": False, "error": error.to_dict()}
+            message = wire_json.loads(text)
+        except InvalidJSON as error:
+            message, refused = None, error
+        message_id = (message.get("id") if isinstance(message, dict)
+                      else leading_id(text) if refused is not None else None)
+        name = message.get("type") if isinstance(message, dict) else None
+        ack = await answer(str(name)[:40] if name is not None else "/ws message",
+                           self.run(message, refused))
         self.client.send({"type": "ack", "id": message_id, **ack})
+
+    async def run(self, message: Any, refused: InvalidJSON | None) -> dict[str, Any]:
+        await count_message(self.app[keys.LIMITS], self.client.id,
+                            self.client.principal.user_id)
+        if refused is not None:
+            raise refused
+        if not isinstance(message, dict) or not isinstance(message.get("type"), str):
+            raise InvalidInput("Send a JSON object: {type, id, data}.")
+        handler = self.handlers.get(message["type"])
+        if handler is None:
+            raise InvalidInput(f"No command {message['type'][:40]!r}.", field="type")
+        return await handler(self.client.id, message.get("data"))
 
 
 async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Principal:
@@ -101,10 +137,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Prin
         raise AuthenticationRequired("Send {type: \"auth\", data: {token}} first.") from None
     if first.type != WSMsgType.TEXT:
         raise AuthenticationRequired("Send {type: \"auth\", data: {token}} first.")
-    try:
-        message = json.loads(first.data)
-    except json.JSONDecodeError:
-        raise InvalidInput("Messages must be JSON.") from None
+    message = wire_json.loads(first.data)
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise AuthenticationRequired("Send {type: \"auth\", data: {token}} first.")
     principal = await auth.authenticate(string(payload(message.get("data")), "token",
@@ -112,6 +145,18 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Prin
     await ws.send_json({"type": "ack", "id": message.get("id"), "ok": True,
                         "user_id": principal.user_id})
     return principal
+
+
+async def _refuse(ws: web.WebSocketResponse, error: PaperDeskError, code: int) -> None:
+    """Send the error and close; a client that has gone already is noted at DEBUG only."""
+    if not ws.closed:
+        try:
+            await ws.send_json({"type": "error", "error": error.to_dict()})
+            await ws.close(code=code, message=error.code.encode())
+            return
+        except ConnectionError:
+            pass
+    log.debug("a /ws connection closed before it was let in (%s)", error.code)
 
 
 def _origin_allowed(request: web.Request) -> bool:
@@ -139,14 +184,22 @@ async def plain_websocket(request: web.Request) -> web.WebSocketResponse:
     try:
         principal = await _authenticate(request, ws)
     except PaperDeskError as error:
-        await ws.send_json({"type": "error", "error": error.to_dict()})
-        await ws.close(code=4401, message=error.code.encode())
+        await _refuse(ws, error, CLOSE_UNAUTHORIZED)
+        return ws
+    except UNAVAILABLE:
+        await _refuse(ws, Unavailable("The server is not ready; try again."), CLOSE_UNAVAILABLE)
         return ws
     transport = request.transport
-    if transport is None:
+    if transport is None or transport.is_closing():
         return ws
-    client = PlainClient(ws, transport, principal)
-    plain, streamer = request.app[keys.SIO].manager.plain, request.app[keys.STREAMER]
+    sio, streamer = request.app[keys.SIO], request.app[keys.STREAMER]
+    plain = sio.manager.plain
+    # Counted and added with no await in between (see socket_cap).
+    full = socket_cap(sio, principal.user_id, settings.limits.sockets_per_user)
+    if full is not None:
+        await _refuse(ws, full, CLOSE_LIMIT)
+        return ws
+    client = PlainClient(ws, transport, principal, plain.backlog)
     plain.add(client)
     session = Session(request.app, client)
     try:
@@ -167,7 +220,8 @@ def drop_sessions(app: web.Application, session_ids: list[str]) -> None:
     for session_id in session_ids:
         for client in plain.in_session(session_id):
             client.send({"type": "session_revoked", "reason": "session ended"})
-            task = asyncio.create_task(client.ws.close(code=4401, message=b"session_revoked"))
+            task = asyncio.create_task(client.ws.close(code=CLOSE_UNAUTHORIZED,
+                                                       message=b"session_revoked"))
             _closing.add(task)
             task.add_done_callback(_closing.discard)
 

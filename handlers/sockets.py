@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import functools
 import logging
 from typing import Any
 
@@ -16,13 +15,22 @@ from handlers.validation import payload, string
 from server import keys
 from server.auth import AuthService, Principal
 from server.rooms import session_room, user_room
-from server.sockets import acked
-from store.database import DATABASE_DOWN
-from trading.errors import AuthenticationRequired, Forbidden, PaperDeskError
+from server.sockets import UNAVAILABLE, Refused, acked, count_message, socket_cap
+from trading.errors import (
+    AuthenticationRequired,
+    Forbidden,
+    InvalidInput,
+    PaperDeskError,
+    Unavailable,
+)
 from trading.market import validate_symbols
 
 log = logging.getLogger(__name__)
 
+
+def refusal(error: PaperDeskError) -> socketio.exceptions.ConnectionRefusedError:
+    """A refused connect: the client's connect_error carries the error object."""
+    return socketio.exceptions.ConnectionRefusedError(error.message, error.to_dict())
 
 
 def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
@@ -42,38 +50,48 @@ class SocketGateway:
         sio.on("connect", self.connect)
         sio.on("disconnect", self.disconnect)
         for name, command in commands.COMMANDS.items():
-            sio.on(name, acked(self.metered(commands.bind(app, command, self.principal))))
+            sio.on(name, acked(commands.bind(app, command, self.principal), self.meter))
         for handler in (self.join, self.subscribe, self.unsubscribe):
-            sio.on(handler.__name__, acked(self.metered(handler)))
+            sio.on(handler.__name__, acked(handler, self.meter))
+        sio.on("*", self.unknown)
 
-    def metered(self, handler: commands.Handler) -> commands.Handler:
-        """Count each message against the connection's limit before handling it."""
-        @functools.wraps(handler)
-        async def counted(sid: str, data: Any) -> dict[str, Any]:
-            if (limit := self.app[keys.LIMITS].per_socket) is not None:
-                limit.check(sid)
-            return await handler(sid, data)
-        return counted
+    async def meter(self, sid: str) -> None:
+        """Count every message against the connection's limit and its user's budget."""
+        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).user_id)
+
+    async def unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
+        """Any other event, counted like the rest: its refused payload's error (an
+        event whose JSON was refused before its name was read is named ""), else
+        "no such command"."""
+        async def no_command(sid: str, data: Any) -> dict[str, Any]:
+            raise InvalidInput(f"No command {event[:40]!r}.", field="type")
+        return await acked(no_command, self.meter)(sid, *args)
 
     @property
     def auth(self) -> AuthService:
         return self.app[keys.AUTH]
 
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
-        token = connect_token(auth, environ)
         try:
+            if isinstance(auth, Refused):
+                raise auth.error
+            token = connect_token(auth, environ)
             if token is None:
                 raise AuthenticationRequired("Connect with auth: {token: <access token>}.")
             principal = await self.auth.authenticate(token)
         except PaperDeskError as error:
-            raise socketio.exceptions.ConnectionRefusedError(
-                error.message, {"code": error.code}) from None
-        except DATABASE_DOWN:
-            raise socketio.exceptions.ConnectionRefusedError(
-                "The server is not ready; try again.", {"code": "unavailable"}) from None
+            raise refusal(error) from None
+        except UNAVAILABLE:
+            raise refusal(Unavailable("The server is not ready; try again.")) from None
+        # Counted and joined with no await in between, so no other connect of the
+        # user can slip past the cap.
+        full = socket_cap(self.sio, principal.user_id,
+                          self.app[keys.SETTINGS].limits.sockets_per_user)
+        if full is not None:
+            raise refusal(full)
+        self.sio.manager.basic_enter_room(sid, "/", user_room(principal.user_id))
         await self.sio.save_session(sid, {"user_id": principal.user_id,
                                           "session_id": principal.session_id})
-        await self.sio.enter_room(sid, user_room(principal.user_id))
         await self.sio.enter_room(sid, session_room(principal.session_id))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:

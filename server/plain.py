@@ -10,7 +10,6 @@ object goes under `data`), and command answers `{type: "ack", id, ok, ...}`.
 from __future__ import annotations
 
 import asyncio
-import json
 import secrets
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -18,8 +17,9 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers import wire_json
 from server.auth import Principal
-from server.frames import text_frame
+from server.frames import Backlog, text_frame
 from server.rooms import session_room, user_room
 
 
@@ -39,6 +39,8 @@ class PlainClient:
     # way Socket.IO prices are (server/streaming.py).
     transport: asyncio.Transport
     principal: Principal
+    # What may wait unsent for it: checked after every write (server/frames.py).
+    backlog: Backlog | None = None
     id: str = field(default_factory=lambda: "ws:" + secrets.token_hex(8))
 
     def send(self, message: dict[str, Any]) -> None:
@@ -47,6 +49,8 @@ class PlainClient:
     def write(self, encoded: bytes) -> None:
         if not self.ws.closed and not self.transport.is_closing():
             self.transport.write(encoded)
+            if self.backlog is not None:
+                self.backlog.check_transport(self.transport, self.id)
 
     @property
     def rooms(self) -> tuple[str, str]:
@@ -54,12 +58,13 @@ class PlainClient:
 
 
 def frame(message: dict[str, Any]) -> bytes:
-    return text_frame(json.dumps(message, separators=(",", ":")).encode())
+    return text_frame(wire_json.dumps(message).encode())
 
 
 class PlainClients:
-    def __init__(self) -> None:
+    def __init__(self, backlog: Backlog | None = None) -> None:
         self.rooms: defaultdict[str, set[PlainClient]] = defaultdict(set)
+        self.backlog = backlog  # given to each client as it connects (handlers/plain_ws.py)
 
     def add(self, client: PlainClient) -> None:
         for room in client.rooms:
@@ -85,3 +90,7 @@ class PlainClients:
 
     def in_session(self, session_id: str) -> list[PlainClient]:
         return list(self.rooms.get(session_room(session_id), ()))
+
+    def of_user(self, user_id: str) -> int:
+        """How many of a user's /ws connections are open in this process."""
+        return len(self.rooms.get(user_room(user_id), ()))

@@ -6,23 +6,160 @@ import asyncio
 import contextlib
 import functools
 import logging
+import re
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+import engineio
+import redis.exceptions
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
+from handlers import wire_json
 from server.config import Settings
-from server.frames import WEBSOCKET, send_local
+from server.frames import WEBSOCKET, Backlog, PendingQueue, send_local
+from server.limits import Limits
 from server.plain import PlainClients
+from server.rooms import user_room
 from store.database import DATABASE_DOWN
-from trading.errors import InvalidInput, PaperDeskError, Unavailable
+from trading.errors import InvalidInput, InvalidJSON, LimitExceeded, PaperDeskError, Unavailable
 
 log = logging.getLogger(__name__)
 
 Ack = dict[str, Any]
 SocketHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
+# What answers "unavailable" rather than "internal_error": the database or Redis is down.
+UNAVAILABLE = (*DATABASE_DOWN, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
+
+
+# -- JSON on the wire ------------------------------------------------------------
+
+class Refused:
+    """The payload of a Socket.IO packet that could not be taken (JSON that
+    handlers/wire_json.py refuses, or an event that is not [name, ...]): the event's
+    handler answers with its error instead of running."""
+
+    __slots__ = ("error",)
+
+    def __init__(self, error: PaperDeskError) -> None:
+        self.error = error
+
+
+class RefusedJSON(ValueError):
+    """wire_json's InvalidJSON as the ValueError that Engine.IO expects of a JSON module."""
+
+    def __init__(self, error: InvalidJSON) -> None:
+        super().__init__(error.message)
+        self.error = error
+
+
+class PacketJSON:
+    """The JSON module of Socket.IO and Engine.IO packets: handlers/wire_json.py."""
+
+    @staticmethod
+    def loads(text: str | bytes) -> Any:
+        try:
+            return wire_json.loads(text)
+        except InvalidJSON as error:
+            raise RefusedJSON(error) from None
+
+    @staticmethod
+    def dumps(value: Any, **options: Any) -> str:
+        return wire_json.dumps(value, **options)
+
+
+# A packet's text: type, attachment count, namespace and ack id, then its JSON.
+_HEADER = re.compile(r"\d(?:(\d{1,10})-)?(?:/[^,]*,)?\d*")
+# The event name at the start of an event's JSON: ["name", ...
+_LEADING_NAME = re.compile(r'\[\s*("(?:[^"\\\x00-\x1f]|\\.){0,200}")\s*[,\]]')
+
+
+def _leading_name(text: str) -> str:
+    """The event name a refused event's JSON starts with, or "" (no command has that name)."""
+    match = _LEADING_NAME.match(text)
+    if match is None:
+        return ""
+    try:
+        name = wire_json.loads(match.group(1))
+    except InvalidJSON:
+        return ""
+    return name if isinstance(name, str) else ""
+
+
+class WirePacket(socketio.packet.Packet):  # type: ignore[misc]
+    """Socket.IO packets whose JSON is read by handlers/wire_json.py.
+
+    python-socketio drops a packet whose JSON does not parse (logging the error,
+    answering nothing), so a client calling with an ack would wait forever.
+    Here an event whose JSON is refused becomes [name, Refused(error)], the name
+    taken from the start of its JSON when it is there ("" otherwise), and its
+    handler (or the catch-all) answers the ack with the error.
+    """
+
+    json = PacketJSON
+
+    def decode(self, encoded_packet: str | bytes) -> int:
+        try:
+            return int(super().decode(encoded_packet))
+        except RefusedJSON as refused:
+            # decode had read the type, namespace and id: only the JSON failed.
+            text = encoded_packet if isinstance(encoded_packet, str) else ""
+            header = _HEADER.match(text)
+            count = int(header.group(1) or 0) if header else 0
+            data: Any = Refused(refused.error)
+            if self.packet_type in (socketio.packet.EVENT, socketio.packet.BINARY_EVENT):
+                self.data = [_leading_name(text[header.end():]) if header else "", data]
+            elif self.packet_type in (socketio.packet.ACK, socketio.packet.BINARY_ACK):
+                self.data = [data]
+            else:
+                self.data = data
+            return count
+
+
+# -- the servers -----------------------------------------------------------------
+
+class EngineServer(engineio.AsyncServer):  # type: ignore[misc]
+    """Engine.IO, with every packet it sends checked against the Backlog."""
+
+    backlog: Backlog | None = None
+    sio: socketio.AsyncServer | None = None
+
+    def create_queue(self, *args: Any, **kwargs: Any) -> asyncio.Queue[Any]:
+        return PendingQueue(*args, **kwargs)
+
+    async def send_packet(self, sid: str, pkt: Any) -> None:
+        await super().send_packet(sid, pkt)
+        if self.backlog is not None and self.sio is not None:
+            self.backlog.check_socket(self.sio, sid)
+
+
+class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
+    """python-socketio's server with PaperDesk's packets, backlog and event checks."""
+
+    def __init__(self, backlog: Backlog, **options: Any) -> None:
+        super().__init__(serializer=WirePacket, json=PacketJSON, **options)
+        self.backlog = backlog
+        self.eio.backlog, self.eio.sio = backlog, self
+
+    def _engineio_server_class(self) -> type[EngineServer]:
+        return EngineServer
+
+    async def _handle_eio_message(self, eio_sid: str, data: Any) -> None:
+        try:
+            await super()._handle_eio_message(eio_sid, data)
+        except ValueError as error:  # what python-socketio raises for a malformed packet
+            log.debug("ignored a malformed Socket.IO packet from %s: %s", eio_sid, error)
+
+    async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
+                            data: Any) -> None:
+        """Every event is [name, ...] with a name that is not a reserved one, or it is
+        answered by the catch-all with an error."""
+        if not isinstance(data, list) or not data or not isinstance(data[0], str):
+            data = ["", Refused(InvalidInput("An event is a JSON array: [name, payload]."))]
+        elif data[0] in self.reserved_events:
+            data = ["", Refused(InvalidInput(f"No command {data[0]!r}.", field="type"))]
+        await super()._handle_event(eio_sid, namespace, id, data)
 
 
 class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
@@ -120,13 +257,20 @@ class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]
             await self.redis.aclose()
 
 
-def create_sio(settings: Settings) -> socketio.AsyncServer:
-    """Build the Socket.IO server: Redis-backed when REDIS_URL is set."""
-    plain = PlainClients()
+def create_sio(settings: Settings) -> SocketServer:
+    """Build the Socket.IO server: Redis-backed when REDIS_URL is set.
+
+    Its packets are read by handlers/wire_json.py. python-socketio's json option
+    sets the JSON module of the packet class (WirePacket, ours) and of Engine.IO's
+    packets, a class shared by every Engine.IO server and client in the process;
+    Engine.IO takes a refused text as a plain string, as it does any non-JSON.
+    """
+    backlog = Backlog(settings.market.slow_client_packets, settings.market.slow_client_bytes)
+    plain = PlainClients(backlog)
     manager = (RedisManager(settings.redis_url, f"{settings.redis_namespace}:socketio", plain)
                if settings.redis_url else LocalManager(plain))
-    sio = socketio.AsyncServer(
-        async_mode="aiohttp", client_manager=manager,
+    sio = SocketServer(
+        backlog, async_mode="aiohttp", client_manager=manager,
         cors_allowed_origins=allowed_origins(settings.cors_origins),
         max_http_buffer_size=settings.socket_max_message_bytes,
         logger=False, engineio_logger=False)
@@ -157,25 +301,74 @@ def allowed_origins(configured: tuple[str, ...]) -> str | list[str] | None:
     return list(configured) or None
 
 
+def open_sockets(sio: socketio.AsyncServer, user_id: str) -> int:
+    """A user's open Socket.IO and /ws connections in this process."""
+    sockets = len(sio.manager.rooms.get("/", {}).get(user_room(user_id), ()))
+    return sockets + int(sio.manager.plain.of_user(user_id))
+
+
+def socket_cap(sio: socketio.AsyncServer, user_id: str, cap: int) -> LimitExceeded | None:
+    """The refusal of one more connection for a user who has cap open already in this
+    process (MAX_SOCKETS_PER_USER; 0 is no cap), or None.
+
+    The caller adds the connection with no await in between, so that no other
+    connection of the user can slip in while it is counted.
+    """
+    if cap <= 0 or open_sockets(sio, user_id) < cap:
+        return None
+    return LimitExceeded(f"At most {cap} open socket connections per user: close one "
+                         "first.", limit=cap)
+
+
+async def count_message(limits: Limits, connection: str, user_id: str) -> None:
+    """Count one socket message against its connection's limit, then its user's
+    budget over all of their connections; raise RateLimited past either."""
+    if limits.per_socket is not None:
+        limits.per_socket.check(connection)
+    if limits.per_socket_user is not None:
+        await limits.per_socket_user.hit(user_id)
+
+
 def error_ack(error: PaperDeskError) -> Ack:
     return {"ok": False, "error": error.to_dict()}
 
 
-def acked(handler: SocketHandler) -> Callable[..., Awaitable[Ack]]:
-    """Turn a handler's result into {"ok": true, ...} and errors into error acks."""
+async def answer(name: str, call: Awaitable[dict[str, Any]]) -> Ack:
+    """{"ok": true, ...result} for a handler's result, or the error ack of what it raised."""
+    try:
+        result = await call
+    except PaperDeskError as error:
+        return error_ack(error)
+    except UNAVAILABLE:
+        log.warning("database or Redis unavailable during socket event %s", name)
+        return error_ack(Unavailable("The database is not answering; try again."))
+    except Exception:
+        log.exception("unhandled error in socket event %s", name)
+        return error_ack(PaperDeskError())
+    return {"ok": True, **result}
+
+
+Gate = Callable[[str], Awaitable[None]]
+
+
+def acked(handler: SocketHandler, gate: Gate | None = None) -> Callable[..., Awaitable[Ack]]:
+    """Turn a handler's result into {"ok": true, ...} and errors into error acks.
+
+    gate(sid), when given, runs first for every message (the rate limits); then a
+    refused payload (Refused) or more than one payload is answered with an error,
+    and anything else goes to the handler.
+    """
+    async def run(sid: str, args: tuple[Any, ...]) -> dict[str, Any]:
+        if gate is not None:
+            await gate(sid)
+        if len(args) > 1:
+            raise InvalidInput("Send one payload object per event.")
+        data = args[0] if args else None
+        if isinstance(data, Refused):
+            raise data.error
+        return await handler(sid, data)
+
     @functools.wraps(handler)
     async def wrapper(sid: str, *args: Any) -> Ack:
-        try:
-            if len(args) > 1:
-                raise InvalidInput("Send one payload object per event.")
-            result = await handler(sid, args[0] if args else None)
-        except PaperDeskError as error:
-            return error_ack(error)
-        except DATABASE_DOWN:
-            log.warning("database unavailable during socket event %s", handler.__name__)
-            return error_ack(Unavailable("The database is not answering; try again."))
-        except Exception:
-            log.exception("unhandled error in socket event %s", handler.__name__)
-            return error_ack(PaperDeskError())
-        return {"ok": True, **result}
+        return await answer(handler.__name__, run(sid, args))
     return wrapper

@@ -1,4 +1,4 @@
-"""Live prices to Socket.IO clients: subscriptions, coalescing, slow-client drops.
+"""Live prices to Socket.IO clients: subscriptions and coalescing.
 
 Clients with the same set of subscribed symbols share a room, so each window's
 update for that set is encoded once and written to all of them. Within a
@@ -6,6 +6,8 @@ window only the latest quote of a symbol is kept, so a client never queues
 more than one update per symbol per window. One changed symbol goes out as
 `live_price`; several as one `prices` list. Fan-out is local to this process
 (not through Redis): with several processes each one serves its own clients.
+A client that cannot keep up is dropped where it is written to, as on every
+other path out (server/frames.py: Backlog).
 """
 
 from __future__ import annotations
@@ -21,14 +23,12 @@ import socketio
 
 from feeds.hub import PriceHub
 from server.config import MarketSettings
-from server.frames import send_local
+from server.frames import backlog_of, send_local
 from server.plain import PlainClient, event_message, frame
 from trading.errors import InvalidInput
 from trading.market import Quote
 
 log = logging.getLogger(__name__)
-
-REAP_EVERY = 1.0
 
 
 def symbol_room(symbol: str) -> str:
@@ -49,8 +49,6 @@ class PriceStreamer:
         self.window = settings.price_window
         self.per_tick = settings.fanout == "per_tick"
         self.limit = settings.max_subscriptions
-        self.slow_packets = settings.slow_client_packets
-        self.slow_bytes = settings.slow_client_bytes
         self.subscriptions: dict[str, frozenset[str]] = {}
         self.groups: dict[frozenset[str], _Group] = {}
         self._group_ids = count(1)
@@ -58,10 +56,15 @@ class PriceStreamer:
         self._ticks: asyncio.Queue[Quote] = asyncio.Queue()
         self._wake = asyncio.Event()
         self._tasks: list[asyncio.Task[None]] = []
-        self.dropped = 0  # slow clients disconnected, for operators and tests
         # Plain-WebSocket (/ws) clients: the same grouping, without Socket.IO rooms.
         self.plain: dict[PlainClient, frozenset[str]] = {}
         self.plain_groups: dict[frozenset[str], set[PlainClient]] = {}
+
+    @property
+    def dropped(self) -> int:
+        """Clients dropped for falling behind (on any path out), for operators and tests."""
+        backlog = backlog_of(self.sio)
+        return 0 if backlog is None else backlog.dropped
 
     # -- lifecycle --------------------------------------------------------
 
@@ -69,8 +72,7 @@ class PriceStreamer:
         self.hub.listeners.append(self.on_quote)
         self.hub.stale_listeners.append(self.on_quote)
         sender = self._send_each_tick() if self.per_tick else self._send_windows()
-        self._tasks = [asyncio.create_task(sender, name="prices:send"),
-                       asyncio.create_task(self._reap_slow_clients(), name="prices:reap")]
+        self._tasks = [asyncio.create_task(sender, name="prices:send")]
 
     async def stop(self) -> None:
         self.hub.listeners.remove(self.on_quote)
@@ -201,44 +203,6 @@ class PriceStreamer:
             quote = await self._ticks.get()
             await self.sio.emit("live_price", self.hub.payload(quote),
                                 room=symbol_room(quote.symbol), ignore_queue=True)
-
-    # -- slow clients -----------------------------------------------------
-
-    async def _reap_slow_clients(self) -> None:
-        while True:
-            await asyncio.sleep(REAP_EVERY)
-            for sid in list(self.subscriptions):
-                packets, unsent = self.backlog(sid)
-                if packets > self.slow_packets or unsent > self.slow_bytes:
-                    self.drop(sid)
-            for client in list(self.plain):
-                if client.transport.get_write_buffer_size() > self.slow_bytes:
-                    client.transport.abort()
-                    self.forget_plain(client)
-                    self.dropped += 1
-
-    def backlog(self, sid: str) -> tuple[int, int]:
-        """Packets queued in Engine.IO, and bytes waiting in the connection, for a client."""
-        eio_sid = self.sio.manager.eio_sid_from_sid(sid, "/")
-        socket = self.sio.eio.sockets.get(eio_sid) if eio_sid else None
-        if socket is None:
-            return 0, 0
-        environ = self.sio.environ.get(eio_sid) or {}
-        request = environ.get("aiohttp.request")
-        transport = None if request is None else request.transport
-        unsent = 0 if transport is None else transport.get_write_buffer_size()
-        return int(socket.queue.qsize()), int(unsent)
-
-    def drop(self, sid: str) -> None:
-        """Cut a client that cannot keep up. Its TCP connection is aborted: a polite
-        close would wait behind everything already queued for it."""
-        environ: dict[str, Any] = self.sio.get_environ(sid) or {}
-        request = environ.get("aiohttp.request")
-        if request is not None and request.transport is not None:
-            request.transport.abort()
-        self.forget(sid)
-        self.dropped += 1
-        log.warning("dropped a client that could not keep up with prices (%s)", sid)
 
 
 def _changed(symbols: frozenset[str], payloads: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:

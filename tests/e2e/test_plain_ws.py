@@ -71,7 +71,7 @@ async def test_bad_messages_get_error_acks_and_the_connection_stays(api):
     ws = await connect(api, tokens["access_token"])
     sock = PlainSocket(ws)
     await ws.send_str("not json")
-    assert (await sock.receive())["error"]["code"] == "validation_error"
+    assert (await sock.receive())["error"]["code"] == "invalid_json"
     await ws.send_json(["a", "list"])
     assert (await sock.receive())["error"]["code"] == "validation_error"
     unknown = await sock.call("launch_rockets", {})
