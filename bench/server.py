@@ -50,6 +50,8 @@ class BenchServer:
         self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
                     "DATA_DIR": self.data.name, "LOG_LEVEL": "WARNING",
                     "RATE_USER_PER_MINUTE": "0", "RATE_SOCKET_PER_SECOND": "0",
+                    "RATE_SOCKET_USER_PER_SECOND": "0", "MAX_SOCKETS_PER_USER": "0",
+                    "MAX_OPEN_ORDERS_PER_USER": "0", "MAX_ALERTS_PER_USER": "0",
                     "RATE_AUTH_PER_IP_PER_MINUTE": "0", **env}
         self.process: asyncio.subprocess.Process | None = None
 
