@@ -71,7 +71,7 @@ def page_of(kind: str, params: Mapping[str, Any]) -> Page:
     or a socket payload."""
     raw, limit = params.get("limit"), PAGE_DEFAULT
     if raw is not None:
-        if isinstance(raw, str) and raw.strip().isdigit():
+        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 4:
             raw = int(raw)
         if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= PAGE_MAX:
             raise InvalidInput(f"'limit' must be a whole number from 1 to {PAGE_MAX}.",
@@ -206,8 +206,7 @@ async def create_alert(app: web.Application, principal: Principal, data: Any) ->
     fields = _alert_fields(app, body, creating=True)
     limits = app[keys.SETTINGS].limits
     alert = await app[keys.ALERTS].create(principal.user_id, symbol, note=fields.pop("note", None),
-                                          max_active=limits.alerts_per_user,
-                                          min_cooldown=limits.alert_min_cooldown, **fields)
+                                          max_active=limits.alerts_per_user, **fields)
     return {"alert": alert_view(alert)}
 
 
@@ -216,9 +215,7 @@ async def update_alert(app: web.Application, principal: Principal, alert_id: str
     fields = _alert_fields(app, payload(data), creating=False)
     if not fields:
         raise InvalidInput("Send at least one field to change.")
-    alert = await app[keys.ALERTS].update(
-        principal.user_id, alert_id, fields,
-        min_cooldown=app[keys.SETTINGS].limits.alert_min_cooldown)
+    alert = await app[keys.ALERTS].update(principal.user_id, alert_id, fields)
     return {"alert": alert_view(alert)}
 
 

@@ -94,8 +94,7 @@ class AlertService:
 
     async def create(self, user_id: str, symbol: str, condition: Condition, price: Decimal,
                      note: str | None, channels: list[str], repeat: bool,
-                     cooldown: int, *, max_active: int = 0,
-                     min_cooldown: timedelta | None = None) -> Document:
+                     cooldown: int, *, max_active: int = 0) -> Document:
         """Store a new active alert.
 
         max_active (0: no cap) is the most active alerts the user may have. The
@@ -105,8 +104,7 @@ class AlertService:
         is never passed (both may be refused; a retry then gets the place).
         """
         check_price(price, "price")
-        check_cooldown(repeat, cooldown,
-                       self.min_cooldown if min_cooldown is None else min_cooldown)
+        check_cooldown(repeat, cooldown, self.min_cooldown)
         now, alert_id = self.now(), new_id()
         alert = {"_id": alert_id, "user_id": user_id, "symbol": symbol,
                  "condition": condition.value, "price": to_units(price),
@@ -127,16 +125,14 @@ class AlertService:
             raise NotFound("No such alert.")
         return alert
 
-    async def update(self, user_id: str, alert_id: str, changes: dict[str, Any], *,
-                     min_cooldown: timedelta | None = None) -> Document:
+    async def update(self, user_id: str, alert_id: str, changes: dict[str, Any]) -> Document:
         """Change an active alert (price, condition, note, channels, repeat, cooldown)."""
         alert = await self.get(user_id, alert_id)
         if "price" in changes:
             check_price(changes["price"], "price")
         if "repeat" in changes or "cooldown" in changes:  # (fires rest the minimum anyway)
             merged = {**alert, **changes}
-            check_cooldown(merged["repeat"], merged["cooldown"],
-                           self.min_cooldown if min_cooldown is None else min_cooldown)
+            check_cooldown(merged["repeat"], merged["cooldown"], self.min_cooldown)
         price = changes.get("price", from_units(alert["price"]))
         condition = Condition(str(changes.get("condition", alert["condition"])))
         stored = {**changes, "price": to_units(price), "condition": condition.value,

@@ -74,6 +74,7 @@ async def test_alert_pages_over_rest_and_a_socket(api, user):
     everything = await sock.call("list_alerts")
     assert (len(everything["alerts"]), everything["next_cursor"]) == (5, None)
     for bad in ({"limit": 0}, {"limit": 501}, {"limit": "x"}, {"limit": True},
+                {"limit": "9" * 5000}, {"limit": 10**30}, {"limit": [[[]]]},
                 {"cursor": "nope!"}, {"cursor": 7}):
         answer = await sock.call("list_alerts", bad)
         assert (answer["error"]["code"], answer["error"]["details"]["field"]) == (
@@ -119,7 +120,9 @@ async def test_notification_pages(api, user):
                                   "/api/v1/notifications"])
 @pytest.mark.parametrize(("query", "field"), [
     ("limit=0", "limit"), ("limit=501", "limit"), ("limit=ten", "limit"), ("limit=-1", "limit"),
-    ("cursor=%25%25", "cursor"), ("cursor=bm90LWEtY3Vyc29y", "cursor"), ("cursor=", "cursor")])
+    ("limit=" + "9" * 5000, "limit"), ("limit=%D9%A1%D9%A0", "limit"), ("limit=1e2", "limit"),
+    ("cursor=%25%25", "cursor"), ("cursor=bm90LWEtY3Vyc29y", "cursor"), ("cursor=", "cursor"),
+    ("cursor=" + "A" * 5000, "cursor"), ("cursor=%F0%9F%98%80", "cursor")])
 async def test_a_bad_limit_or_cursor_is_400_naming_it(api, user, path, query, field):
     status, body = await api.call("GET", f"{path}?{query}", token=user["access_token"])
     assert (status, body["error"]["code"], body["error"]["details"]["field"]) == (
