@@ -21,6 +21,7 @@ from handlers.validation import (
     payload,
     required_decimal,
     string,
+    whole_number,
 )
 from notifier.outbox import CHANNELS
 from server import keys
@@ -69,14 +70,8 @@ def decode_cursor(kind: str, cursor: Any) -> str:
 def page_of(kind: str, params: Mapping[str, Any]) -> Page:
     """Read limit (1 to PAGE_MAX, default PAGE_DEFAULT) and cursor from a query string
     or a socket payload."""
-    raw, limit = params.get("limit"), PAGE_DEFAULT
-    if raw is not None:
-        if isinstance(raw, str) and raw.isascii() and raw.isdigit() and len(raw) <= 4:
-            raw = int(raw)
-        if isinstance(raw, bool) or not isinstance(raw, int) or not 1 <= raw <= PAGE_MAX:
-            raise InvalidInput(f"'limit' must be a whole number from 1 to {PAGE_MAX}.",
-                               field="limit")
-        limit = raw
+    raw = params.get("limit")
+    limit = PAGE_DEFAULT if raw is None else whole_number(raw, "limit", low=1, high=PAGE_MAX)
     cursor = params.get("cursor")
     return Page(limit, None if cursor is None else decode_cursor(kind, cursor))
 

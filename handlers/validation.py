@@ -18,6 +18,7 @@ Body = dict[str, Any]
 _PLAIN_DECIMAL = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]{1,6})?",
                             re.ASCII)
 MAX_DECIMAL_CHARS = 64
+_WHOLE = re.compile(r"-?[0-9]{1,20}", re.ASCII)
 _LARGEST_INT = 10**20
 E = TypeVar("E", bound=StrEnum)
 
@@ -58,15 +59,17 @@ def _check_string(value: Any, name: str, max_chars: int) -> str:
 def integer_param(request: web.Request, name: str, *, default: int, low: int, high: int) -> int:
     """Read an integer query parameter within [low, high]."""
     raw = request.query.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be a whole number.", field=name) from None
-    if not low <= value <= high:
-        raise InvalidInput(f"'{name}' must be between {low} and {high}.", field=name)
-    return value
+    return default if raw is None else whole_number(raw, name, low=low, high=high)
+
+
+def whole_number(raw: Any, name: str, *, low: int, high: int) -> int:
+    """A whole number within [low, high], sent as a JSON integer or as ASCII digits."""
+    if isinstance(raw, str) and _WHOLE.fullmatch(raw):
+        raw = int(raw)
+    if isinstance(raw, bool) or not isinstance(raw, int) or not low <= raw <= high:
+        raise InvalidInput(f"'{name}' must be a whole number from {low} to {high}.",
+                           field=name)
+    return raw
 
 
 def required_decimal(body: Body, name: str) -> Decimal:
