@@ -41,6 +41,7 @@ from typing import Any, Protocol
 import redis.asyncio as aioredis
 from pymongo import ReturnDocument
 from pymongo.asynchronous.database import AsyncDatabase
+from pymongo.errors import PyMongoError
 from redis.exceptions import RedisError
 
 from feeds.base import Backoff
@@ -277,7 +278,8 @@ class Cluster:
                         await self._step_down()
                 elif await self.lease.acquire():
                     renewed_at = loop.time()
-                    await self._take_over()
+                    if not await self._take_over():
+                        await self.lease.release()  # another process may try sooner
                     since_sweep = 0.0
             except RedisError as exc:
                 log.warning("leader lease: %s", exc)
@@ -291,12 +293,22 @@ class Cluster:
                     await self._run(self.hooks.sweep(), "sweep for interrupted steps")
             await asyncio.sleep(RENEW_EVERY)
 
-    async def _take_over(self) -> None:
-        fence = await next_fence(self.db)
-        log.info("leading the cluster (node %s, fence %d)", self.node, fence)
-        self.fence = fence
-        await self.hooks.elected(fence)
+    async def _take_over(self) -> bool:
+        """Lead: take the next fencing token and start the leader's duties. Whether it
+        did; a database that does not answer leaves the lease to be won again, rather
+        than ending the campaign."""
+        try:
+            fence = await next_fence(self.db)
+            log.info("leading the cluster (node %s, fence %d)", self.node, fence)
+            self.fence = fence
+            await self.hooks.elected(fence)
+        except PyMongoError as exc:
+            log.warning("could not take over the cluster: %s", type(exc).__name__)
+            if self.fence is not None:
+                await self._step_down()
+            return False
         self._serving = True
+        return True
 
     async def _step_down(self) -> None:
         self.fence, self._serving = None, False
