@@ -1,4 +1,4 @@
-# PaperDesk server image. The embedded FerretDB is not in it: a deployment points
+# PaperDesk server image. The embedded database is not in it: a deployment points
 # MONGO_URI at MongoDB (see compose.yaml).
 
 # The trading page's JavaScript packages, from the lockfile.

@@ -2,7 +2,7 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-FERRETDB := .tools/bin/ferretdb
+SECANTUSD := .tools/bin/secantusd-rs
 # The page's packages (lightweight-charts, socket.io-client, and playwright-core for
 # its browser test) and the Node example's.
 NODE_DEPS := client_examples/browser/node_modules/.package-lock.json \
@@ -13,7 +13,7 @@ NODE_DEPS := client_examples/browser/node_modules/.package-lock.json \
 run: setup
 	$(BIN)/python run.py
 
-# Three server processes on one FerretDB and one redis-server (docs/SCALING.md).
+# Three server processes on one embedded database and one redis-server (docs/SCALING.md).
 cluster: setup packages
 	$(BIN)/python scripts/cluster.py
 
@@ -28,15 +28,15 @@ lint: $(VENV)/.installed
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy
 
-setup: $(VENV)/.installed $(FERRETDB) $(NODE_DEPS)
+setup: $(VENV)/.installed $(SECANTUSD) $(NODE_DEPS)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements-dev.txt
 	touch $@
 
-$(FERRETDB): scripts/install-ferretdb.sh
-	scripts/install-ferretdb.sh
+$(SECANTUSD): scripts/install-secantusd.sh
+	scripts/install-secantusd.sh
 
 # Debian packages the tests need (redis-server, jq, curl, chromium); `make run` needs none.
 .PHONY: packages

@@ -5,7 +5,7 @@
 (a) µs per tick on one symbol with N resting triggers, none crossed, for the
 TriggerIndex and for a plain scan over the same triggers, in the same run.
 (b) With --fires F: F trades with stop-losses on the real app (embedded
-FerretDB); ticks are sent one at a time, each crossing exactly one stop-loss,
+secantusd-rs); ticks are sent one at a time, each crossing exactly one stop-loss,
 and for each we time tick -> trade closed in the database and tick ->
 trade_update received by a Socket.IO client.
 """

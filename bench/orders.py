@@ -4,7 +4,7 @@
 
 Each socket places market orders one after another (each waits for its ack);
 prints orders per second, ack latency p50/p99, and the CPU time each order
-cost the server, the embedded FerretDB and this load generator (all on the
+cost the server, the embedded database and this load generator (all on the
 same machine), against the embedded store (or MONGO_URI / MONGO_DB, when
 set, for a real MongoDB).
 """
@@ -60,7 +60,7 @@ async def main() -> None:
                     code = ack["error"]["code"]
                     errors[code] = errors.get(code, 0) + 1
 
-        processes = {"server": [server.pid], "FerretDB": children(server.pid)}
+        processes = {"server": [server.pid], "database": children(server.pid)}
 
         def used() -> dict[str, float]:
             return {name: sum(map(cpu_seconds, pids)) for name, pids in processes.items()}
@@ -74,14 +74,14 @@ async def main() -> None:
     def pct(p: float) -> float:
         return latencies[min(len(latencies) - 1, int(p * len(latencies)))]
 
-    store = "MONGO_URI" if "MONGO_URI" in env else "embedded FerretDB"
+    store = "MONGO_URI" if "MONGO_URI" in env else "embedded secantusd-rs"
     print(f"{len(clients)} sockets ({args.users} users), {elapsed:.1f} s, store: {store}")
     print(f"orders/s {len(latencies) / elapsed:8.1f}   ack latency ms p50 {pct(.5):7.1f} "
           f"p99 {pct(.99):7.1f}   errors {errors}")
     spent = {name: cpu1[name] - cpu0[name] for name in cpu0} | {"load generator": own1 - own0}
     print("CPU per order (ms): " + ", ".join(
         f"{name} {seconds * 1000 / max(1, len(latencies)):.2f} ({seconds / elapsed:.0%} of a core)"
-        for name, seconds in spent.items() if seconds or name != "FerretDB"))
+        for name, seconds in spent.items() if seconds or name != "database"))
 
 
 if __name__ == "__main__":

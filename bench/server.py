@@ -34,7 +34,7 @@ def cpu_seconds(pid: int) -> float:
 
 
 def children(pid: int) -> list[int]:
-    """The process ids of a process's children (the embedded FerretDB is the server's)."""
+    """The process ids of a process's children (the embedded database is the server's)."""
     found: list[int] = []
     for task in Path(f"/proc/{pid}/task").iterdir():
         found += [int(child) for child in (task / "children").read_text().split()]
@@ -100,24 +100,24 @@ class BenchServer:
 
 
 class BenchCluster:
-    """N server processes on one FerretDB and one redis-server (REDIS_URL mode)."""
+    """N server processes on one embedded database and one redis-server (REDIS_URL mode)."""
 
     def __init__(self, processes: int, **env: str) -> None:
         self.count = processes
         self.data = tempfile.TemporaryDirectory(prefix="paperdesk-bench-cluster-")
         self.env = env
         self.servers: list[BenchServer] = []
-        self.ferretdb: Any = None
+        self.database: Any = None
         self.redis: asyncio.subprocess.Process | None = None
 
     async def __aenter__(self) -> BenchCluster:
         import secrets
         import shutil
 
-        from store.embedded import EmbeddedFerretDB, wait_for_port
-        self.ferretdb = EmbeddedFerretDB(ROOT / ".tools" / "bin" / "ferretdb",
+        from store.embedded import EmbeddedDatabase, wait_for_port
+        self.database = EmbeddedDatabase(ROOT / ".tools" / "bin" / "secantusd-rs",
                                          Path(self.data.name) / "db")
-        mongo_uri = await self.ferretdb.start()
+        mongo_uri = await self.database.start()
         redis_port = free_port()
         self.redis = await asyncio.create_subprocess_exec(
             shutil.which("redis-server") or "redis-server", "--port", str(redis_port),
@@ -125,7 +125,6 @@ class BenchCluster:
             stdout=asyncio.subprocess.DEVNULL)
         await wait_for_port(redis_port, self.redis, 10.0)
         shared = {"MONGO_URI": mongo_uri, "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
-                  "FERRETDB_SQLITE_DIR": str(Path(self.data.name) / "db" / "ferretdb"),
                   "JWT_SECRET": secrets.token_hex(32), **self.env}
         for _ in range(self.count):
             self.servers.append(await BenchServer(**shared).__aenter__())
@@ -137,8 +136,8 @@ class BenchCluster:
         if self.redis is not None:
             self.redis.terminate()
             await self.redis.wait()
-        if self.ferretdb is not None:
-            await self.ferretdb.stop()
+        if self.database is not None:
+            await self.database.stop()
         self.data.cleanup()
 
     @property

@@ -1,6 +1,6 @@
 """Run PaperDesk as several processes on one machine: `make cluster`.
 
-Starts FerretDB (data in data/cluster/), a redis-server (unless REDIS_URL is
+Starts the embedded database (data in data/cluster/), a redis-server (unless REDIS_URL is
 set), and N server processes on consecutive ports that share them; prints which
 one leads; stops everything on Ctrl-C. Put a load balancer in front of the
 ports for one address (docs/SCALING.md has an nginx configuration).
@@ -24,7 +24,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from store.embedded import EmbeddedFerretDB, free_port, wait_for_port  # noqa: E402
+from store.embedded import EmbeddedDatabase, free_port, wait_for_port  # noqa: E402
 
 DATA = ROOT / "data" / "cluster"
 
@@ -62,11 +62,10 @@ def role(port: int) -> str:
 
 async def main(processes: int, first_port: int) -> None:
     DATA.mkdir(parents=True, exist_ok=True)
-    ferretdb = EmbeddedFerretDB(ROOT / ".tools" / "bin" / "ferretdb", DATA)
-    mongo_uri = await ferretdb.start()
+    database = EmbeddedDatabase(ROOT / ".tools" / "bin" / "secantusd-rs", DATA)
+    mongo_uri = await database.start()
     redis_url, redis = await start_redis()
     env = {**os.environ, "MONGO_URI": mongo_uri, "REDIS_URL": redis_url,
-           "FERRETDB_SQLITE_DIR": str((DATA / "ferretdb").resolve()),
            "JWT_SECRET": shared_secret()}
     servers = []
     for n in range(processes):
@@ -97,7 +96,7 @@ async def main(processes: int, first_port: int) -> None:
         if redis is not None:
             redis.terminate()
             await redis.wait()
-        await ferretdb.stop()
+        await database.stop()
 
 
 if __name__ == "__main__":

@@ -42,8 +42,8 @@ from server.recovery import recover_trading
 from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
-from store.database import ensure_indexes, index_ferretdb_ids
-from store.embedded import EmbeddedFerretDB
+from store.database import ensure_indexes
+from store.embedded import EmbeddedDatabase
 from store.layout import move_apart, open_collections
 from store.store import Store
 from trading import errors
@@ -117,18 +117,18 @@ async def socket_manager(app: web.Application) -> AsyncIterator[None]:
 
 
 async def embedded_database(app: web.Application) -> AsyncIterator[None]:
-    """Start FerretDB when no MONGO_URI is configured."""
+    """Start the embedded database when no MONGO_URI is configured."""
     settings = app[keys.SETTINGS]
     if settings.mongo_uri is not None:
         app[keys.MONGO_URI] = settings.mongo_uri
         yield
         return
-    ferretdb = EmbeddedFerretDB(settings.ferretdb_bin, settings.data_dir)
-    app[keys.MONGO_URI] = await ferretdb.start()
+    embedded = EmbeddedDatabase(settings.secantusd_bin, settings.data_dir)
+    app[keys.MONGO_URI] = await embedded.start()
     try:
         yield
     finally:
-        await ferretdb.stop()
+        await embedded.stop()
 
 
 async def database(app: web.Application) -> AsyncIterator[None]:
@@ -137,9 +137,6 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     try:
         await ensure_indexes(collections)
         await move_apart(collections)  # data of an earlier layout (store/layout.py)
-        if ferretdb and settings.sqlite_dir is not None:
-            for db in collections.databases:
-                await index_ferretdb_ids(settings.sqlite_dir / f"{db.name}.sqlite")
         store = Store(collections, check_here=ferretdb, alone=settings.redis_url is None)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store

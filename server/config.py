@@ -139,14 +139,11 @@ class NotifySettings:
 class Settings:
     host: str = "127.0.0.1"
     port: int = 8000
-    # None: start the embedded FerretDB under data_dir.
+    # None: start the embedded database (secantusd-rs) under data_dir.
     mongo_uri: str | None = field(default=None, repr=False)
     mongo_db: str = "paperdesk"
     data_dir: Path = Path("data")
-    ferretdb_bin: Path = PROJECT_ROOT / ".tools" / "bin" / "ferretdb"
-    # With MONGO_URI naming a FerretDB on this machine: the folder of its SQLite
-    # files, so the server can index its lookups by _id (store/sqlite_ids.py).
-    ferretdb_sqlite_dir: Path | None = None
+    secantusd_bin: Path = PROJECT_ROOT / ".tools" / "bin" / "secantusd-rs"
     redis_url: str | None = field(default=None, repr=False)
     # None: embedded mode generates one and keeps it in data_dir.
     jwt_secret: str | None = field(default=None, repr=False)
@@ -187,13 +184,8 @@ class Settings:
 
     @property
     def embedded(self) -> bool:
-        """Whether the server runs its own FerretDB."""
+        """Whether the server runs its own database."""
         return self.mongo_uri is None
-
-    @property
-    def sqlite_dir(self) -> Path | None:
-        """Where the FerretDB in use keeps its SQLite files, if this machine can see them."""
-        return self.data_dir / "ferretdb" if self.embedded else self.ferretdb_sqlite_dir
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
@@ -206,9 +198,7 @@ class Settings:
             mongo_uri=reader.optional("MONGO_URI"),
             mongo_db=reader.text("MONGO_DB", default.mongo_db),
             data_dir=Path(reader.text("DATA_DIR", str(default.data_dir))),
-            ferretdb_bin=Path(reader.text("FERRETDB_BIN", str(default.ferretdb_bin))),
-            ferretdb_sqlite_dir=None if (folder := reader.optional("FERRETDB_SQLITE_DIR")) is None
-            else Path(folder),
+            secantusd_bin=Path(reader.text("SECANTUSD_BIN", str(default.secantusd_bin))),
             redis_url=reader.optional("REDIS_URL"),
             jwt_secret=reader.optional("JWT_SECRET"),
             access_token_ttl=reader.seconds("ACCESS_TOKEN_TTL", default.access_token_ttl),

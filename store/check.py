@@ -124,7 +124,7 @@ async def main() -> int:
     from dotenv import load_dotenv
 
     from server.config import Settings
-    from store.embedded import EmbeddedFerretDB
+    from store.embedded import EmbeddedDatabase
     from store.layout import move_apart, open_collections
 
     load_dotenv()
@@ -132,7 +132,7 @@ async def main() -> int:
     embedded = None
     uri = settings.mongo_uri
     if uri is None:
-        embedded = EmbeddedFerretDB(settings.ferretdb_bin, settings.data_dir)
+        embedded = EmbeddedDatabase(settings.secantusd_bin, settings.data_dir)
         uri = await embedded.start()
     collections, _ = await open_collections(uri, settings.mongo_db)
     try:

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from datetime import datetime
-from pathlib import Path
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
@@ -18,8 +16,6 @@ from pymongo.errors import (
     PyMongoError,
     ServerSelectionTimeoutError,
 )
-
-from store.sqlite_ids import add_id_lookups
 
 log = logging.getLogger(__name__)
 
@@ -159,18 +155,3 @@ async def ensure_indexes(db: ByName, attempts: int = 5) -> None:
             log.info("creating indexes failed (%s); retrying", type(exc).__name__)
             await asyncio.sleep(0.2 * attempt)
     log.debug("indexes ensured on %d collections", len(INDEXES))
-
-
-async def index_ferretdb_ids(database_file: Path) -> None:
-    """Add the _id lookup index to a FerretDB database's tables (store/sqlite_ids.py).
-
-    Only an optimisation: if the file cannot be changed, everything still works,
-    more slowly, and the reason is logged.
-    """
-    try:
-        created = await asyncio.to_thread(add_id_lookups, database_file)
-    except sqlite3.Error as exc:
-        log.warning("could not index FerretDB's _id lookups in %s: %s", database_file, exc)
-        return
-    if created:
-        log.info("indexed _id lookups on %d FerretDB tables", created)

@@ -1,4 +1,12 @@
-"""Run FerretDB (SQLite handler) as a child process for the embedded default."""
+"""Run the embedded database, SecantusDB's secantusd-rs, as a child process.
+
+secantusd-rs is a MongoDB-compatible server (WiredTiger storage, a one-node
+replica set, multi-document transactions). It is GPL-2.0, so it runs as a
+separate process and is never imported. It is started with --sync-on-commit
+(without it, acknowledged writes were lost on kill -9) and a bounded
+--cache-size (its default is 4 GB), on a free loopback port, with its data under
+data_dir/secantus.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +14,6 @@ import asyncio
 import contextlib
 import ctypes
 import logging
-import os
 import signal
 import socket
 import sys
@@ -14,7 +21,8 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-INSTALL_HINT = "run `make setup` to install it, or set MONGO_URI to use another MongoDB server"
+INSTALL_HINT = "run `make setup` to install it, or set MONGO_URI to use a MongoDB replica set"
+CACHE_SIZE = "256M"  # WiredTiger's cache: the embedded server's memory, bounded
 
 
 class EmbeddedDatabaseError(Exception):
@@ -28,32 +36,12 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def ferretdb_command(binary: Path, data_dir: Path, port: int) -> list[str]:
-    """Build the FerretDB command line for a SQLite store under data_dir."""
-    db_dir = data_dir / "ferretdb"
-    return [
-        str(binary),
-        "--handler=sqlite",
-        f"--sqlite-url=file:{db_dir.resolve()}/",
-        f"--state-dir={db_dir.resolve()}",
-        f"--listen-addr=127.0.0.1:{port}",
-        "--telemetry=disable",
-        "--debug-addr=-",
-        # WARN and below echo whole wire messages, which may hold user data.
-        "--log-level=error",
-    ]
-
-
-def ferretdb_environment(base: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment to run FerretDB in: base (default: this process's), with Go's
-    garbage collector set to let the heap grow to three times what is live (GOGC=200)
-    unless base sets GOGC.
-
-    Against Go's default (100), FerretDB spent about a tenth less CPU per order
-    in bench/orders.py, and its resident size went from 40 to 44 MB there
-    (docs/BENCHMARKS.md).
-    """
-    return {"GOGC": "200", **(os.environ if base is None else base)}
+def secantusd_command(binary: Path, data_dir: Path, port: int,
+                      cache_size: str = CACHE_SIZE) -> list[str]:
+    """The secantusd-rs command line for a store under data_dir/secantus."""
+    return [str(binary), "--host", "127.0.0.1", "--port", str(port),
+            "--storage-path", str((data_dir / "secantus").resolve()),
+            "--log-level", "WARNING", "--sync-on-commit", "--cache-size", cache_size]
 
 
 def _die_with_parent() -> None:  # pragma: no cover - runs in the child
@@ -70,13 +58,15 @@ async def wait_for_port(port: int, process: asyncio.subprocess.Process | None,
     deadline = loop.time() + within
     while True:
         if process is not None and process.returncode is not None:
-            raise EmbeddedDatabaseError(f"FerretDB exited with code {process.returncode} at start")
+            raise EmbeddedDatabaseError(
+                f"the database exited with code {process.returncode} at start")
         try:
             _, writer = await asyncio.open_connection("127.0.0.1", port)
         except OSError:
             if loop.time() > deadline:
                 raise EmbeddedDatabaseError(
-                    f"FerretDB did not listen on port {port} within {within:.0f} s") from None
+                    f"the database did not listen on port {port} within {within:.0f} s"
+                ) from None
             await asyncio.sleep(0.05)
         else:
             writer.close()
@@ -84,8 +74,8 @@ async def wait_for_port(port: int, process: asyncio.subprocess.Process | None,
             return
 
 
-class EmbeddedFerretDB:
-    """A FerretDB child process that lives exactly as long as the server."""
+class EmbeddedDatabase:
+    """A secantusd-rs child process that lives exactly as long as the server."""
 
     def __init__(self, binary: Path, data_dir: Path) -> None:
         self.binary = binary
@@ -94,20 +84,25 @@ class EmbeddedFerretDB:
         self.uri = ""
 
     async def start(self, within: float = 30.0) -> str:
-        """Start FerretDB on a free loopback port and return its URI."""
+        """Start secantusd-rs on a free loopback port and return its URI."""
         if not self.binary.is_file():
             raise EmbeddedDatabaseError(
-                f"FerretDB is not installed at {self.binary}: {INSTALL_HINT}.")
-        (self.data_dir / "ferretdb").mkdir(parents=True, exist_ok=True)
+                f"secantusd-rs is not installed at {self.binary}: {INSTALL_HINT}.")
+        if (self.data_dir / "ferretdb").is_dir():
+            log.warning("%s holds data of the FerretDB that earlier versions embedded: it is "
+                        "left as it is and not read (the embedded database is now in %s)",
+                        self.data_dir / "ferretdb", self.data_dir / "secantus")
+        (self.data_dir / "secantus").mkdir(parents=True, exist_ok=True)
         port = free_port()
-        log_path = self.data_dir / "ferretdb.log"
+        log_path = self.data_dir / "secantus.log"
         with log_path.open("ab") as log_file:
             self.process = await asyncio.create_subprocess_exec(
-                *ferretdb_command(self.binary, self.data_dir, port),
+                *secantusd_command(self.binary, self.data_dir, port),
+                # Its own folder as the working directory: it reads ./secantusd.toml.
+                cwd=self.data_dir / "secantus",
                 stdin=asyncio.subprocess.DEVNULL, stdout=log_file, stderr=log_file,
-                env=ferretdb_environment(),
                 # Own process group: a terminal's Ctrl-C reaches the server only,
-                # which then stops FerretDB after its last write.
+                # which then stops the database after its last write.
                 start_new_session=True, preexec_fn=_die_with_parent,
             )
         try:
@@ -116,11 +111,12 @@ class EmbeddedFerretDB:
             await self.stop()
             raise
         self.uri = f"mongodb://127.0.0.1:{port}/"
-        log.info("embedded FerretDB started on 127.0.0.1:%d (data in %s)", port, self.data_dir)
+        log.info("embedded database started on 127.0.0.1:%d (data in %s)", port,
+                 self.data_dir / "secantus")
         return self.uri
 
     async def stop(self, grace: float = 10.0) -> None:
-        """Stop FerretDB gracefully, killing it only if it does not exit in time."""
+        """Stop the database gracefully, killing it only if it does not exit in time."""
         process, self.process = self.process, None
         if process is None or process.returncode is not None:
             return
@@ -129,8 +125,8 @@ class EmbeddedFerretDB:
         try:
             await asyncio.wait_for(process.wait(), grace)
         except TimeoutError:
-            log.warning("FerretDB did not stop within %.0f s; killing it", grace)
+            log.warning("the database did not stop within %.0f s; killing it", grace)
             with contextlib.suppress(ProcessLookupError):
                 process.kill()
             await process.wait()
-        log.info("embedded FerretDB stopped")
+        log.info("embedded database stopped")

@@ -15,32 +15,26 @@ from pymongo import MongoClient
 from notifier.base import RecordingChannel
 from server.config import Settings
 from store.layout import database_names
-from tests.services import FerretDBProcess, RedisProcess
+from tests.services import DatabaseProcess, RedisProcess
 from tests.support import Clock, Servers
 
 TEST_SECRET = "test-secret-" + "x" * 40
 
 
 @pytest.fixture(scope="session")
-def ferretdb(tmp_path_factory: pytest.TempPathFactory) -> Iterator[FerretDBProcess | None]:
-    """A real FerretDB for the session, unless TEST_MONGO_URI names a MongoDB."""
+def database(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DatabaseProcess | None]:
+    """A real secantusd-rs for the session, unless TEST_MONGO_URI names a MongoDB."""
     if os.environ.get("TEST_MONGO_URI"):
         yield None
         return
-    process = FerretDBProcess(tmp_path_factory.mktemp("ferretdb"))
+    process = DatabaseProcess(tmp_path_factory.mktemp("database"))
     yield process
     process.stop()
 
 
 @pytest.fixture(scope="session")
-def mongo_uri(ferretdb: FerretDBProcess | None) -> str:
-    return ferretdb.uri if ferretdb is not None else os.environ["TEST_MONGO_URI"]
-
-
-@pytest.fixture(scope="session")
-def ferretdb_sqlite_dir(ferretdb: FerretDBProcess | None) -> Path | None:
-    """Where the session's FerretDB keeps its SQLite files (None on MongoDB)."""
-    return None if ferretdb is None else ferretdb.sqlite_dir
+def mongo_uri(database: DatabaseProcess | None) -> str:
+    return database.uri if database is not None else os.environ["TEST_MONGO_URI"]
 
 
 @pytest.fixture(scope="session")
@@ -62,10 +56,8 @@ def db_name(mongo_uri: str) -> Iterator[str]:
 
 
 @pytest.fixture
-def settings(mongo_uri: str, ferretdb_sqlite_dir: Path | None, db_name: str,
-             tmp_path: Path) -> Settings:
-    return Settings(port=0, mongo_uri=mongo_uri, ferretdb_sqlite_dir=ferretdb_sqlite_dir,
-                    mongo_db=db_name, data_dir=tmp_path / "data",
+def settings(mongo_uri: str, db_name: str, tmp_path: Path) -> Settings:
+    return Settings(port=0, mongo_uri=mongo_uri, mongo_db=db_name, data_dir=tmp_path / "data",
                     jwt_secret=TEST_SECRET, bcrypt_cost=4)
 
 

@@ -3,7 +3,7 @@ recovery, check that nothing was lost or doubled.
 
     python -m tests.faults --rounds 30 --seed 7
 
-Runs its own FerretDB, redis-server and one `run.py` (with REDIS_URL, so it is a
+Runs its own database (secantusd-rs), redis-server and one `run.py` (with REDIS_URL, so it is a
 one-process cluster: feeds, monitor and sweeps as in production). Each round
 places orders with stop-losses (some sent twice with the same client_order_id),
 exits some trades, moves the price through Redis, then injects one fault in
@@ -43,7 +43,7 @@ from server.cluster import channel_names, quote_message
 from store.check import check_books
 from store.layout import laid_out
 from tests.processes import ServerProcess
-from tests.services import FerretDBProcess, RedisProcess
+from tests.services import DatabaseProcess, RedisProcess
 from trading.market import Quote
 
 SECRET = "faults-" + "s" * 40
@@ -81,20 +81,19 @@ class Run:
 
     async def run(self, rounds: int) -> Report:
         db_name = "faults"
-        ferretdb = FerretDBProcess(self.workdir / "db")
+        database = DatabaseProcess(self.workdir / "db")
         redis_server = RedisProcess(self.workdir)
         quiet = self.workdir / "quiet.csv"
         quiet.write_text("ts,symbol,price\n0,XYZ,1\n")
-        env = {"MONGO_URI": ferretdb.uri, "MONGO_DB": db_name,
-               "FERRETDB_SQLITE_DIR": str(ferretdb.sqlite_dir),
+        env = {"MONGO_URI": database.uri, "MONGO_DB": db_name,
                "REDIS_URL": redis_server.url, "JWT_SECRET": SECRET,
                "MARKET_SYMBOLS": "replay:AAPL,XYZ", "REPLAY_FILE": str(quiet),
                "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1", "LOG_LEVEL": "WARNING",
                "RATE_USER_PER_MINUTE": "0", "RATE_AUTH_PER_IP_PER_MINUTE": "0",
                "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
         server = ServerProcess(self.workdir, **env)
-        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(ferretdb.uri)
-        self.db = laid_out(mongo, db_name)
+        mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(database.uri)
+        self.db = laid_out(mongo, db_name, ferretdb=False)
         self.ticks = channel_names(f"paperdesk:{db_name}")[1]
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:
@@ -112,7 +111,7 @@ class Run:
                     elif fault == "bounce_redis":
                         redis_server = await self.bounce_redis(redis_server)
                     else:
-                        ferretdb = await self.bounce_database(ferretdb)
+                        database = await self.bounce_database(database)
                     self.report.faults[fault] = self.report.faults.get(fault, 0) + 1
                     await self.tick(redis_server)
                     await self.check(f"round {number + 1} ({fault})")
@@ -123,7 +122,7 @@ class Run:
             server.kill()
             await mongo.close()
             redis_server.stop()
-            ferretdb.stop()
+            database.stop()
         return self.report
 
     # -- traffic ------------------------------------------------------------
@@ -212,8 +211,8 @@ class Run:
         await self.server.lead(within=20)
         return restarted
 
-    async def bounce_database(self, ferretdb: FerretDBProcess) -> FerretDBProcess:
-        ferretdb.stop()
+    async def bounce_database(self, database: DatabaseProcess) -> DatabaseProcess:
+        database.stop()
         token = next(iter(self.tokens.values()))
         started = time.monotonic()
         try:
@@ -227,8 +226,12 @@ class Run:
         ready, _ = await self.call("GET", "/readyz")
         if ready != 503:
             self.report.problems.append(f"/readyz answered {ready} with the database down")
-        restarted = FerretDBProcess(self.workdir / "db", port=ferretdb.port)
-        await self.server.lead(within=30)
+        restarted = DatabaseProcess(self.workdir / "db", port=database.port)
+        try:
+            await self.server.lead(within=30)
+        except BaseException:
+            restarted.stop()
+            raise
         return restarted
 
     # -- checks -------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""Real FerretDB and redis-server processes for the test session."""
+"""Real database (secantusd-rs) and redis-server processes for the test session."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from pathlib import Path
 import redis
 from pymongo import MongoClient
 
-from store.embedded import ferretdb_command, ferretdb_environment, free_port
+from store.embedded import free_port, secantusd_command
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -43,22 +43,24 @@ def stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-class FerretDBProcess:
+class DatabaseProcess:
+    """secantusd-rs, started as the server's embedded mode starts it (store/embedded.py)."""
+
     def __init__(self, data_dir: Path, port: int | None = None) -> None:
-        binary = Path(os.environ.get("FERRETDB_BIN", ROOT / ".tools/bin/ferretdb"))
+        binary = Path(os.environ.get("SECANTUSD_BIN", ROOT / ".tools/bin/secantusd-rs"))
         if not binary.is_file():
             raise RuntimeError(f"{binary} is missing: run `make setup`")
         self.port = port or free_port()
         self.uri = f"mongodb://127.0.0.1:{self.port}/"
-        self.sqlite_dir = data_dir / "ferretdb"
-        self.sqlite_dir.mkdir(parents=True, exist_ok=True)
+        folder = data_dir / "secantus"
+        folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            ferretdb_command(binary, data_dir, self.port), env=ferretdb_environment(),
+            secantusd_command(binary, data_dir, self.port), cwd=folder,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client: MongoClient[dict[str, object]] = MongoClient(self.uri,
                                                              serverSelectionTimeoutMS=500)
         try:
-            wait_until(lambda: client.admin.command("ping"), self.process, "FerretDB")
+            wait_until(lambda: client.admin.command("ping"), self.process, "secantusd-rs")
         finally:
             client.close()
 

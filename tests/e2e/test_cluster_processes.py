@@ -31,12 +31,11 @@ async def eventually(check, within: float, what: str):  # type: ignore[no-untype
 
 
 async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
-        mongo_uri: str, ferretdb_sqlite_dir: Path | None, db_name: str,
+        mongo_uri: str, db_name: str,
         redis_server: RedisProcess, tmp_path: Path) -> None:
     replay = tmp_path / "quiet.csv"
     replay.write_text("ts,symbol,price\n0,XYZ,1\n")  # AAPL's prices come from the test
     env = {"MONGO_URI": mongo_uri, "MONGO_DB": db_name, "REDIS_URL": redis_server.url,
-           "FERRETDB_SQLITE_DIR": str(ferretdb_sqlite_dir or ""),
            "JWT_SECRET": TEST_SECRET, "MARKET_SYMBOLS": "replay:AAPL,XYZ",
            "REPLAY_FILE": str(replay), "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1",
            "LOG_LEVEL": "INFO"}
@@ -89,7 +88,7 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
                 trade_ids.append(body["order"]["trade_id"])
 
         # A falling burst; the leader dies half-way through it, while it is closing trades.
-        db = laid_out(mongo, db_name)
+        db = laid_out(mongo, db_name, ferretdb=False)
         steps = [f"{100 - k / 20:.2f}" for k in range(1, 41)]
         for price in steps[:20]:
             await tick(price)

@@ -13,8 +13,8 @@ from tests.services import ROOT
 from tests.support import PASSWORD
 
 
-def ferretdb_pids(data_dir: Path) -> list[int]:
-    """Return the pids of FerretDB processes serving data_dir."""
+def database_pids(data_dir: Path) -> list[int]:
+    """Return the pids of embedded database processes serving data_dir."""
     pids = []
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
@@ -23,7 +23,7 @@ def ferretdb_pids(data_dir: Path) -> list[int]:
             cmdline = (entry / "cmdline").read_bytes().decode(errors="replace")
         except OSError:
             continue
-        if "ferretdb" in cmdline and str(data_dir.resolve()) in cmdline:
+        if "secantusd-rs" in cmdline and str(data_dir.resolve()) in cmdline:
             pids.append(int(entry.name))
     return pids
 
@@ -35,10 +35,10 @@ def workdir(tmp_path: Path) -> Path:
 
 async def wait_gone(data_dir: Path) -> None:
     for _ in range(100):
-        if not ferretdb_pids(data_dir):
+        if not database_pids(data_dir):
             return
         await asyncio.sleep(0.05)
-    raise AssertionError("FerretDB outlived the server")
+    raise AssertionError("the embedded database outlived the server")
 
 
 async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts(workdir):
@@ -47,7 +47,7 @@ async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts
     try:
         await server.wait_healthy()
         assert (await server.request("GET", "/readyz"))[0] == 200
-        assert len(ferretdb_pids(workdir / "data")) == 1
+        assert len(database_pids(workdir / "data")) == 1
         status, _ = await server.request("POST", "/api/v1/auth/register", {
             "email": "ann@example.com", "password": PASSWORD, "name": "Ann"})
         assert status == 201
@@ -74,13 +74,13 @@ async def test_embedded_database_does_not_outlive_a_killed_server(workdir):
     server = RunPy(workdir)
     await server.start()
     await server.wait_healthy()
-    assert ferretdb_pids(workdir / "data")
+    assert database_pids(workdir / "data")
     await server.stop(signal.SIGKILL)
     await wait_gone(workdir / "data")
 
 
-async def test_missing_ferretdb_binary_exits_with_one_clear_line(workdir):
-    server = RunPy(workdir, FERRETDB_BIN=str(workdir / "no-such-ferretdb"))
+async def test_missing_database_binary_exits_with_one_clear_line(workdir):
+    server = RunPy(workdir, SECANTUSD_BIN=str(workdir / "no-such-secantusd"))
     await server.start()
     _, stderr = await asyncio.wait_for(server.process.communicate(), 20)
     assert server.process.returncode == 1

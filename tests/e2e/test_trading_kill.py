@@ -24,9 +24,8 @@ async def place(session, url, token, n):
 
 
 async def test_no_acked_order_is_lost_and_the_books_balance_after_kill_9(
-        tmp_path, mongo_uri, ferretdb_sqlite_dir, db_name):
+        tmp_path, mongo_uri, db_name):
     env = {"MONGO_URI": mongo_uri, "MONGO_DB": db_name, "JWT_SECRET": TEST_SECRET,
-           "FERRETDB_SQLITE_DIR": str(ferretdb_sqlite_dir or ""),
            "MARKET_SYMBOLS": "sim:AAPL=100", "SIM_SEED": "1", "SIM_TICK_INTERVAL": "0.05"}
     server = RunPy(tmp_path, **env)
     await server.start()

@@ -1,22 +1,17 @@
-"""Guards checked in this process decide as the database's own filter does, and
-FerretDB's lookups by _id use the index store/sqlite_ids.py adds."""
+"""Guards checked in this process decide as the database's own filter does."""
 
 from __future__ import annotations
 
 import asyncio
-import sqlite3
-from contextlib import closing
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pymongo import MongoClient
 
-from store.database import connect, ensure_indexes
+from store.database import connect
 from store.keyed import Keyed, OneConnection, matches
-from store.sqlite_ids import SUFFIX, add_id_lookups
 
 BASE = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
@@ -198,27 +193,3 @@ async def test_copies_are_kept_for_a_bounded_number_of_documents_and_never_on_mo
     on_mongodb = Keyed(collection, None, remember=2)  # the database checks guards there
     await on_mongodb.update(0, {"v": 0}, {"$inc": {"v": 1}})
     assert on_mongodb.known(0) is None
-
-
-async def test_ferretdb_lookups_by_id_use_the_added_index(
-        mongo_uri, db_name, ferretdb_sqlite_dir: Path | None):
-    if ferretdb_sqlite_dir is None:
-        pytest.skip("MongoDB indexes _id itself")
-    client = await connect(mongo_uri)
-    db = client[db_name]
-    await ensure_indexes(db)
-    await db["trades"].insert_one({"_id": "t1", "status": "open"})
-    database_file = ferretdb_sqlite_dir / f"{db_name}.sqlite"
-    assert add_id_lookups(database_file) > 0
-    assert add_id_lookups(database_file) == 0  # once is enough
-    with closing(sqlite3.connect(database_file)) as sql:
-        table = sql.execute('SELECT table_name FROM "_ferretdb_collections" WHERE name = ?',
-                            ("trades",)).fetchone()[0]
-        plan = " ".join(str(row) for row in sql.execute(
-            f'EXPLAIN QUERY PLAN SELECT _ferretdb_sjson FROM "{table}" '  # noqa: S608
-            "WHERE _ferretdb_sjson->'$._id' = ?", ('"t1"',)))
-    assert f"USING INDEX {table}{SUFFIX}" in plan
-    # FerretDB still reads and writes through it.
-    await db["trades"].update_one({"_id": "t1"}, {"$set": {"status": "closed"}})
-    assert (await db["trades"].find_one({"_id": "t1"}))["status"] == "closed"
-    await client.close()

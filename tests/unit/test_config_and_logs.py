@@ -118,10 +118,3 @@ def test_log_format_must_be_text_or_json():
     from server.config import ConfigError, Settings
     with pytest.raises(ConfigError):
         Settings(log_format="xml")
-
-
-def test_ferretdb_runs_with_a_larger_gc_target_unless_one_is_set():
-    from store.embedded import ferretdb_environment
-
-    assert ferretdb_environment({"PATH": "/bin"}) == {"PATH": "/bin", "GOGC": "200"}
-    assert ferretdb_environment({"PATH": "/bin", "GOGC": "50"})["GOGC"] == "50"
