@@ -28,7 +28,6 @@ from notifier.base import Channel, Message
 from notifier.templates import render
 from server.limits import RateLimit
 from store.database import Document, stored_time
-from store.lanes import Lanes
 from store.outbox import OutboxStore
 from store.users import UserStore
 from trading.errors import RateLimited
@@ -44,13 +43,12 @@ class OutboxWorker:
     def __init__(self, outbox: OutboxStore, users: UserStore, channels: Mapping[str, Channel],
                  clock: Callable[[], datetime], *, max_attempts: int = 8,
                  retry_first: float = 5.0, retry_max: float = 600.0, poll: float = 1.0,
-                 send_timeout: float = 30.0, lanes: Lanes | None = None,
+                 send_timeout: float = 30.0,
                  budget: RateLimit | None = None) -> None:
         """budget: each user's notifications per window (Limits.notifications; None:
         no budget)."""
         self.outbox, self.users, self.channels = outbox, users, dict(channels)
         self.budget = budget
-        self.lanes = lanes or Lanes(enabled=False)
         self.clock = clock
         self.max_attempts, self.retry_first, self.retry_max = max_attempts, retry_first, retry_max
         self.poll, self.send_timeout = poll, send_timeout
@@ -135,12 +133,10 @@ class OutboxWorker:
             generation = self._generation
             due: list[Document] = []
             try:
-                await self.lanes.clear()
                 due = await self.outbox.due(self.now())
                 if due:
                     self._quiet.clear()
                 for row in due:
-                    await self.lanes.clear()
                     claimed = await self.outbox.claim(
                         row["_id"], self.now(),
                         self.now() + timedelta(seconds=self.send_timeout * 2))
@@ -163,7 +159,6 @@ class OutboxWorker:
         self._wake.set()  # look again: a retry may be due, or all may be done
 
     async def _deliver(self, row: Document) -> None:
-        await self.lanes.clear()
         channel = self.channels.get(row["channel"])
         if channel is None:
             await self._end(row, "skipped", reason=CHANNEL_OFF,
@@ -180,7 +175,6 @@ class OutboxWorker:
         message = Message(user_id=row["user_id"], kind=row["kind"], channel=row["channel"],
                           to=address, subject=subject, text=text, key=row["_id"])
         try:
-            await self.lanes.clear()
             await asyncio.wait_for(channel.send(message), self.send_timeout)
         except Exception as exc:
             error = f"{type(exc).__name__}: {exc}"[:300]
@@ -198,5 +192,4 @@ class OutboxWorker:
         """Record a final status; a sensitive message's data is erased with it."""
         if row.get("sensitive"):
             fields["data"] = {}
-        await self.lanes.clear()
         await self.outbox.finish(row["_id"], status, self.now(), **fields)

@@ -44,7 +44,7 @@ from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
 from store.database import ensure_indexes
 from store.embedded import EmbeddedDatabase
-from store.layout import move_apart, open_collections
+from store.layout import open_collections
 from store.store import Store
 from trading import errors
 from trading.trades import AccountRules
@@ -133,11 +133,10 @@ async def embedded_database(app: web.Application) -> AsyncIterator[None]:
 
 async def database(app: web.Application) -> AsyncIterator[None]:
     settings = app[keys.SETTINGS]
-    collections, ferretdb = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
+    collections = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
     try:
         await ensure_indexes(collections)
-        await move_apart(collections)  # data of an earlier layout (store/layout.py)
-        store = Store(collections, check_here=ferretdb, alone=settings.redis_url is None)
+        store = Store(collections)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store
         yield
@@ -188,7 +187,7 @@ async def _notifications(email: Channel | None, app: web.Application) -> AsyncIt
     worker = OutboxWorker(store.outbox, store.users, channels, app[keys.CLOCK],
                           max_attempts=settings.max_attempts, retry_first=settings.retry_first,
                           retry_max=settings.retry_max, send_timeout=settings.send_timeout,
-                          lanes=store.lanes, budget=app[keys.LIMITS].notifications)
+                          budget=app[keys.LIMITS].notifications)
     app[keys.OUTBOX] = worker
     worker.start()
     try:

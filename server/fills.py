@@ -1,15 +1,13 @@
 """Market orders that arrive together are filled together: one database call per step.
 
-On the embedded FerretDB a call costs about a millisecond whatever it
-carries (an insert of sixteen orders costs little more than an insert of
-one), and calls take turns on each database's one connection. Here the
+A database call costs a round trip whatever it carries (an insert of
+sixteen orders costs little more than an insert of one). Here the
 orders that arrive while a group is being claimed and charged go together
 as the next group (group commit; no timer, so a lone order goes at once).
 A group's second stage overlaps the next group's first: ``_pay`` claims
-the orders and charges their accounts (the main database); ``_complete``
-stores their events (the events database) and meanwhile their trades,
-fees and the orders, filled (the books database; store/layout.py), then
-sends the events and answers. Groups complete in turn, so events are
+the orders and charges their accounts; ``_complete`` stores their events
+and meanwhile their trades, fees and the orders, filled, then sends the
+events and answers. Groups complete in turn, so events are
 stored and sent in the order they were numbered.
 
 Each order is written once in its final state, so a crash at any point
@@ -29,17 +27,9 @@ refused exactly as it would have been alone. Each order is announced by
 its ``order_update`` and ``trade_update``; each account, once per group, by
 one ``account_update`` with its balances after all of its orders in it.
 
-Where this process keeps a copy of the accounts (store/keyed.py), the
-group's accounts are all charged in one call, each guard tested on its
-copy, and the steps over end inside the account's next charge (so a busy
-account takes one update per group). An account with no orders in a group
-would take an update of its own to end them (each costs about as much as
-a whole insert on FerretDB), so they wait for its next charge, and end on
-their own in a charge call only once they have waited ``linger`` groups.
-When no orders wait and none are being charged, they all end in one call
-before the group is answered. Elsewhere they end in one call after each
-group. A marker left by a failed try changes no balance; the next charge,
-the next try or start-up recovery ends it.
+The group's steps end in one call once it is written, before it is
+answered. A marker left by a failed call changes no balance; the next
+group, the next try or start-up recovery ends it.
 """
 
 from __future__ import annotations
@@ -92,18 +82,14 @@ class _Waiting:
 class MarketFills:
     """Fill new market orders in groups (module docstring)."""
 
-    def __init__(self, engine: TradingEngine, most: int = 64, linger: int = 8) -> None:
+    def __init__(self, engine: TradingEngine, most: int = 64) -> None:
         self.engine = engine
         self.most = most
         self._waiting: list[_Waiting] = []
         self._runner: asyncio.Task[None] | None = None
-        # Per user, ops whose steps are over but still marked on the account: ended in
-        # the account's next charge, or together once no orders are waiting
-        # (_end_steps_left), or on their own after `linger` groups without a charge.
+        # Per user, ops whose steps are over but still marked on the account: ended
+        # after each group (_end_steps_left); those a failed call left, with the next.
         self._unended: dict[str, list[str]] = {}
-        self._unended_since: dict[str, int] = {}  # user: the group that marked the oldest
-        self._groups = 0
-        self.linger = linger
         self._sending: asyncio.Task[None] | None = None
         self._paying = False  # a group is being claimed and charged
         self._completing: asyncio.Task[None] | None = None
@@ -157,10 +143,6 @@ class MarketFills:
             for waiting in group:
                 waiting.settle(error)
             return
-        if not self._waiting and not self._paying:
-            # Nothing else under way: end the steps before the answers, so that
-            # clients see clean books.
-            await self._end_steps_left()
         self._sending = asyncio.create_task(self._send(self._sending, announced, answers))
 
     async def _end_steps_left(self) -> None:
@@ -186,10 +168,8 @@ class MarketFills:
         left = [op for op in self._unended.get(user_id, []) if op not in ops]
         if left:
             self._unended[user_id] = left
-            self._unended_since[user_id] = self._groups  # marked since: no older than this
         else:
             self._unended.pop(user_id, None)
-            self._unended_since.pop(user_id, None)
 
     async def _send(self, before: asyncio.Task[None] | None, announced: Announced,
                     answers: Answers) -> None:
@@ -256,15 +236,6 @@ class MarketFills:
         and the account after.
         """
         engine, store = self.engine, self.engine.store
-        defer = store.accounts.ends_with_charges
-        charged_users = {fills[0].waiting.user_id for fills in accounts}
-        # Where they can, steps over end in this call: with the account's charge, or,
-        # for an account with no orders in this group, on their own once they have
-        # waited `linger` groups for one (each account's end is one more update).
-        self._groups += 1
-        others = [(user_id, list(ops)) for user_id, ops in self._unended.items()
-                  if user_id not in charged_users
-                  and self._groups - self._unended_since[user_id] >= self.linger] if defer else []
         charges = []
         for fills in accounts:
             total: dict[str, int] = {}
@@ -274,14 +245,11 @@ class MarketFills:
             user_id = fills[0].waiting.user_id
             charges.append(GroupCharge(
                 user_id, [f.waiting.op for f in fills], total, -total["available"],
-                _numbers(fills), list(self._unended.get(user_id, [])) if defer else []))
-        applied = await store.accounts.apply_groups(charges, engine.now(), others)
-        for user_id, ops in others:
-            self._ended(user_id, ops)
+                _numbers(fills)))
+        applied = await store.accounts.apply_groups(charges, engine.now())
         charged = []
-        for fills, charge, account in zip(accounts, charges, applied, strict=True):
+        for fills, account in zip(accounts, applied, strict=True):
             if account is not None:
-                self._ended(charge.user_id, charge.ending)  # with this charge
                 charged.append((fills, account))
             elif paid := await self._charge_one_by_one(fills):
                 charged.append(paid)
@@ -340,8 +308,8 @@ class MarketFills:
             # server/recovery.py).
             await store.orders.insert_final([fill.filled for fill in paid])
 
-        # The events meanwhile, into a file of their own on FerretDB (store/layout.py).
-        # Both end before the group goes on; the first failure fails it.
+        # The events meanwhile. Both end before the group goes on; the first failure
+        # fails it.
         written = await asyncio.gather(engine.events.store_groups(announced), books(),
                                        return_exceptions=True)
         for outcome in written:
@@ -350,12 +318,7 @@ class MarketFills:
         for fills, _ in charged:
             user_id = fills[0].waiting.user_id
             self._unended.setdefault(user_id, []).extend(f.waiting.op for f in fills)
-            self._unended_since.setdefault(user_id, self._groups)
-        # Where they can, this group's steps end in a later charge call (the
-        # account's next charge, or after `linger` groups), or, once no orders
-        # wait, in _complete; elsewhere they end now.
-        if not store.accounts.ends_with_charges:
-            await self._end_steps_left()
+        await self._end_steps_left()
         for fill in paid:
             engine.changed("order", fill.filled)
             engine.changed("trade", fill.trade)

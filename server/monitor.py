@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 STOP_WAIT = 10.0
 TRAIL_SAVE_EVERY = 1.0
 # Day orders are looked for every 30 housekeeping ticks (30 s): the search scans
-# the orders on FerretDB, and expiring up to half a minute late is harmless.
+# the open orders, and expiring up to half a minute late is harmless.
 EXPIRE_EVERY_TICKS = 30
 
 
@@ -292,10 +292,6 @@ class Monitor:
             task.add_done_callback(self.tasks.discard)
 
     async def fire(self, trigger: Trigger, price: Decimal) -> None:
-        async with self.engine.store.lanes.urgent():
-            await self._fire(trigger, price)
-
-    async def _fire(self, trigger: Trigger, price: Decimal) -> None:
         kind, ref = trigger.ref.split(":", 1)
         try:
             if self.may_fire is not None and not await self.may_fire():

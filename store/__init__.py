@@ -1,1 +1,1 @@
-"""Persistence in MongoDB (or FerretDB): repositories, indexes, recovery."""
+"""Persistence in MongoDB: repositories, indexes, the embedded database, the books check."""

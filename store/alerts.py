@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
+from store.keyed import Keyed
 
 
 class AlertStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.alerts = db["alerts"]
-        self.keyed = Keyed(self.alerts, one)
+        self.keyed = Keyed(self.alerts)
 
     async def insert(self, alert: Document) -> None:
         await self.alerts.insert_one(alert)
@@ -32,7 +32,7 @@ class AlertStore:
 
     async def remove(self, alert_id: str) -> None:
         """Delete an alert its creator is taking back (it was never shown)."""
-        await self.keyed.call(self.alerts.delete_one, {"_id": alert_id})
+        await self.alerts.delete_one({"_id": alert_id})
 
     async def update(self, user_id: str, alert_id: str, expect: Document,
                      changes: Document) -> Document | None:

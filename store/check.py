@@ -4,24 +4,15 @@ For each account: cash = initial + the sum of its ledger; reserved = the sum
 of its open orders' reservations; margin used = the sum of its open trades'
 margin; available = cash - reserved - margin used; nothing left half-done.
 Exits 1 and lists the problems if any account is off. With no MONGO_URI it
-opens the embedded database (stop the server first). Like the server at
-start-up, it first moves data an earlier version kept elsewhere into place
-(store/layout.py: move_apart).
+opens the embedded database (stop the server first).
 """
 
 from __future__ import annotations
 
 import asyncio
-import logging
 import sys
-from typing import Any
 
 from store.database import ByName, Document
-
-log = logging.getLogger(__name__)
-
-# A counter that a store added in 32 bits is off by a multiple of this.
-WRAP = 2**32
 
 
 async def _books_of(db: ByName, account: Document) -> dict[str, int]:
@@ -63,69 +54,12 @@ async def check_books(db: ByName) -> list[str]:
     return problems
 
 
-async def repair_wrapped(db: ByName) -> list[str]:
-    """Set every counter that is off by a multiple of 2^32 to what the books say; return
-    (and log) a line for each one set.
-
-    Stores that added 32-bit integers in 32 bits (FerretDB 1.24) wrapped a
-    counter past 2^31 units; every write is 64-bit now (store/int64.py), and
-    this mends what was stored before. Only a difference of an exact nonzero
-    multiple of 2^32 is mended: any other is left for ``check_books`` to report.
-    """
-    fixed: list[str] = []
-
-    async def mend(collection: str, doc: Document, expected: dict[str, int]) -> None:
-        changes = {field: value for field, value in expected.items()
-                   if doc.get(field) != value and (doc.get(field, value) - value) % WRAP == 0}
-        if not changes:
-            return
-        # Only if nothing changed it since it was read (a server running beside us).
-        unchanged = {field: doc[field] for field in changes}
-        result = await db[collection].update_one({"_id": doc["_id"], **unchanged},
-                                                 {"$set": changes})
-        if not result.modified_count:
-            return
-        for field, value in changes.items():
-            line = f"{collection} {doc['_id']}: {field} was {doc[field]}, set to {value}"
-            log.warning("repaired a wrapped counter: %s", line)
-            fixed.append(line)
-
-    async for account in db["accounts"].find({}):
-        if account.get("pending_ops") or account.get("pending_reset"):
-            continue  # mid-step: its counters are not settled
-        expected = await _books_of(db, account)
-        expected["available"] = (expected["cash"] - expected["reserved"]
-                                 - expected["margin_used"])
-        expected.update(await _since_reset(db, account["_id"]))
-        await mend("accounts", account, expected)
-    async for trade in db["trades"].find({"pending": None}):
-        exits: list[dict[str, Any]] = trade.get("exits") or []
-        fees = -sum([e["amount"] async for e in db["ledger"].find(
-            {"user_id": trade["user_id"], "reference": trade["_id"], "reason": "commission"})])
-        await mend("trades", trade, {
-            "quantity": trade["initial_quantity"] - sum(e["quantity"] for e in exits),
-            "realized_pnl": sum(e["pnl"] for e in exits), "fees": fees})
-    return fixed
-
-
-async def _since_reset(db: ByName, user: str) -> dict[str, int]:
-    """An account's realized PnL and fees from its ledger since its last reset."""
-    last_reset = await db["ledger"].find_one({"user_id": user, "reason": "reset"},
-                                             sort=[("at", -1)])
-    since = {} if last_reset is None else {"at": {"$gt": last_reset["at"]}}
-    totals = {"realized_pnl": 0, "commission": 0}
-    async for entry in db["ledger"].find({"user_id": user, "reason": {"$in": list(totals)},
-                                          **since}):
-        totals[entry["reason"]] += entry["amount"]
-    return {"realized_pnl": totals["realized_pnl"], "fees": -totals["commission"]}
-
-
 async def main() -> int:
     from dotenv import load_dotenv
 
     from server.config import Settings
     from store.embedded import EmbeddedDatabase
-    from store.layout import move_apart, open_collections
+    from store.layout import open_collections
 
     load_dotenv()
     settings = Settings.from_env()
@@ -134,9 +68,8 @@ async def main() -> int:
     if uri is None:
         embedded = EmbeddedDatabase(settings.secantusd_bin, settings.data_dir)
         uri = await embedded.start()
-    collections, _ = await open_collections(uri, settings.mongo_db)
+    collections = await open_collections(uri, settings.mongo_db)
     try:
-        await move_apart(collections)  # as the server does first at start-up
         problems = await check_books(collections)
     finally:
         await collections.close()

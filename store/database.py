@@ -12,7 +12,6 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
-    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
 )
@@ -40,7 +39,8 @@ def stored_time(moment: datetime) -> datetime:
 
 
 class DatabaseUnavailable(Exception):
-    """The database did not answer at start-up; the message is one line."""
+    """The database did not answer at start-up, or cannot keep the books; the message is
+    one line."""
 
 # Every index the queries rely on, created at start-up (idempotent).
 INDEXES: dict[str, list[IndexModel]] = {
@@ -82,33 +82,38 @@ def open_client(uri: str, max_pool_size: int = 100) -> AsyncMongoClient[Document
                             maxPoolSize=max_pool_size)
 
 
-async def is_ferretdb(client: AsyncMongoClient[Document]) -> bool:
-    """Whether the server is FerretDB (its buildInfo names its own version)."""
-    info = await client.admin.command("buildInfo")
-    return "ferretdbVersion" in info
+# MongoDB 8.0's wire version: the first with the cross-collection bulkWrite command.
+MIN_WIRE_VERSION = 25
+
+
+def refusal(hello: Document) -> str | None:
+    """Why a server whose hello this is cannot keep PaperDesk's books, or None.
+
+    Money moves are multi-document transactions, which a replica set (one node
+    is enough) or a sharded cluster offers and a standalone server does not.
+    """
+    if hello.get("setName") is None and hello.get("msg") != "isdbgrid":
+        return ("MONGO_URI must name a replica set (one node is enough; Atlas always is): "
+                "this server is standalone, and PaperDesk's money moves are transactions")
+    if hello.get("maxWireVersion", 0) < MIN_WIRE_VERSION:
+        return ("MONGO_URI must name MongoDB 8.0 or later (or a server speaking its wire "
+                f"protocol, version {MIN_WIRE_VERSION}); this one speaks version "
+                f"{hello.get('maxWireVersion', 0)}")
+    return None
 
 
 async def connect(uri: str, within: float = 30.0) -> AsyncMongoClient[Document]:
-    """Open a client that is safe for conditional updates on this server.
-
-    FerretDB 1.x applies a filtered update as read, modify, write without
-    isolation between connections: two concurrent guarded $inc can both pass
-    their filter and one of them is lost. Requests on one connection run one at
-    a time, so against FerretDB the client keeps a single connection (FerretDB's
-    SQLite store serialises writes anyway, so this costs no write throughput).
-    MongoDB applies single-document updates atomically and keeps its pool.
-    """
+    """Open a client on a server that can keep the books (``refusal``), or raise
+    DatabaseUnavailable with one line saying why not."""
     client = open_client(uri)
     try:
         await wait_until_ready(client.get_database("admin"), within)
-        if not await is_ferretdb(client):
-            return client
+        if (why := refusal(await client.admin.command("hello"))) is not None:
+            raise DatabaseUnavailable(why)
     except BaseException:
         await client.close()
         raise
-    await client.close()
-    log.info("FerretDB detected: one connection, so conditional updates stay atomic")
-    return open_client(uri, max_pool_size=1)
+    return client
 
 
 async def ping(db: Database, within: float = 2.0) -> None:
@@ -131,27 +136,8 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
-async def ensure_indexes(db: ByName, attempts: int = 5) -> None:
-    """Create every index in INDEXES that does not exist yet.
-
-    Existing indexes are skipped rather than re-declared: FerretDB 1.24 panics
-    (and drops the connection) when createIndexes names several indexes that
-    all exist already. It also drops the connection when two processes create
-    the same indexes at once (several servers starting on a fresh database), so
-    a dropped connection is retried: by then the other process made them.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            for collection, indexes in INDEXES.items():
-                existing = {index["name"]
-                            async for index in await db[collection].list_indexes()}
-                missing = [index for index in indexes if index.document["name"] not in existing]
-                if missing:
-                    await db[collection].create_indexes(missing)
-            break
-        except (AutoReconnect, OperationFailure) as exc:
-            if attempt == attempts:
-                raise
-            log.info("creating indexes failed (%s); retrying", type(exc).__name__)
-            await asyncio.sleep(0.2 * attempt)
+async def ensure_indexes(db: ByName) -> None:
+    """Create every index in INDEXES (createIndexes leaves those that exist alone)."""
+    for collection, indexes in INDEXES.items():
+        await db[collection].create_indexes(indexes)
     log.debug("indexes ensured on %d collections", len(INDEXES))

@@ -9,7 +9,7 @@ from typing import Any
 from pymongo import ASCENDING, DESCENDING
 
 from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
+from store.keyed import Keyed
 
 
 class EventStore:
@@ -26,9 +26,9 @@ class EventStore:
     event a document, its data a JSON string or a document; those still read.
     """
 
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.events = db["events"]
-        self.keyed = Keyed(self.events, one)
+        self.keyed = Keyed(self.events)
 
     async def append_group(self, groups: list[tuple[str, list[tuple[str, dict[str, Any]]], int]],
                            now: datetime) -> None:
@@ -40,7 +40,7 @@ class EventStore:
                 runs[-1][1].extend(events)
             else:
                 runs.append((user_id, list(events), first))
-        await self.keyed.call(self.events.insert_many, [
+        await self.events.insert_many([
             {"_id": f"{user_id}:{first:012d}", "user_id": user_id, "seq": first,
              "last": first + len(events) - 1,
              "events": json.dumps(events, separators=(",", ":")), "at": now}

@@ -8,7 +8,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document, Units
-from store.keyed import Keyed, OneConnection, insert_new
+from store.keyed import Keyed, insert_new
 
 
 def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, reference: str,
@@ -18,9 +18,9 @@ def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, refere
 
 
 class LedgerStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.ledger = db["ledger"]
-        self.keyed = Keyed(self.ledger, one)
+        self.keyed = Keyed(self.ledger)
 
     async def record(self, entry_id: str, user_id: str, amount: Units, reason: str,
                      reference: str, now: datetime) -> None:
@@ -28,8 +28,8 @@ class LedgerStore:
         if amount == 0:
             return
         with contextlib.suppress(DuplicateKeyError):
-            await self.keyed.call(self.ledger.insert_one,
-                                  ledger_entry(entry_id, user_id, amount, reason, reference, now))
+            await self.ledger.insert_one(
+                ledger_entry(entry_id, user_id, amount, reason, reference, now))
 
     async def record_group(self, entries: list[Document]) -> None:
         """record, for several entries (made by ledger_entry) in one call."""

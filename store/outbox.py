@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
+from store.keyed import Keyed
 
 
 class OutboxStore:
@@ -22,17 +22,17 @@ class OutboxStore:
     crash left unlisted, and ``due`` drops entries whose row has ended.
     """
 
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.outbox = db["outbox"]
         self.queue = db["outbox_due"]
-        self.keyed = Keyed(self.outbox, one)
+        self.keyed = Keyed(self.outbox)
 
     async def add(self, rows: list[Document]) -> int:
         """Queue rows; a row whose key is already queued is not queued again."""
         added = 0
         for row in rows:
             try:
-                await self.keyed.call(self.outbox.insert_one, row)
+                await self.outbox.insert_one(row)
             except DuplicateKeyError:
                 continue
             added += 1
@@ -41,7 +41,7 @@ class OutboxStore:
         return added
 
     async def _list(self, row_id: str, at: datetime) -> None:
-        await self.keyed.call(self.queue.update_one, {"_id": row_id},
+        await self.queue.update_one({"_id": row_id},
                               {"$set": {"next_attempt_at": at}}, upsert=True)
 
     async def due(self, now: datetime, limit: int = 50) -> list[Document]:
@@ -51,7 +51,7 @@ class OutboxStore:
             row = await self.keyed.get(entry["_id"])
             if row is None or row["status"] not in ("pending", "sending"):
                 # Ended, or its user deleted.
-                await self.keyed.call(self.queue.delete_one, {"_id": entry["_id"]})
+                await self.queue.delete_one({"_id": entry["_id"]})
                 continue
             if row["status"] == "sending" and (row.get("lease_until") or now) > now:
                 await self._list(row["_id"], row["lease_until"])  # being sent: due when it ends
@@ -81,7 +81,7 @@ class OutboxStore:
         if status == "pending":
             await self._list(row_id, fields["next_attempt_at"])
         else:
-            await self.keyed.call(self.queue.delete_one, {"_id": row_id})
+            await self.queue.delete_one({"_id": row_id})
 
     async def backlog(self) -> int:
         """Rows not yet sent, skipped or given up on."""
@@ -105,13 +105,13 @@ class OutboxStore:
 class InboxStore:
     """In-app notifications a user can list and mark read."""
 
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.inbox = db["notifications"]
-        self.keyed = Keyed(self.inbox, one)
+        self.keyed = Keyed(self.inbox)
 
     async def add(self, note: Document) -> bool:
         try:
-            await self.keyed.call(self.inbox.insert_one, note)
+            await self.inbox.insert_one(note)
         except DuplicateKeyError:
             return False
         return True

@@ -10,15 +10,15 @@ from __future__ import annotations
 from datetime import datetime
 
 from store.database import Database, Document
-from store.keyed import Keyed, OneConnection
+from store.keyed import Keyed
 
 _ACTIVE = {"revoked_at": None}
 
 
 class SessionStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.sessions = db["sessions"]
-        self.keyed = Keyed(self.sessions, one)
+        self.keyed = Keyed(self.sessions)
 
     async def create(self, session_id: str, user_id: str, refresh_jti: str,
                      now: datetime, expires_at: datetime) -> None:

@@ -10,18 +10,14 @@ undoes whatever a crash interrupted.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from functools import partial
 
 from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
-from store.database import Database, Document, Units, stored_time
-from store.keyed import Change, Keyed, OneConnection, insert_new
-
-# How many accounts a process alone on FerretDB keeps a copy of (store/keyed.py: Keyed).
-REMEMBERED_ACCOUNTS = 10_000
+from store.database import Database, Document, Units
+from store.keyed import Keyed, insert_new
 
 
 @dataclass(frozen=True)
@@ -33,36 +29,17 @@ class GroupCharge:
     changes: dict[str, Units]  # summed over the ops, an $inc
     need_available: Units
     events: int  # event numbers to take
-    ending: list[str] = field(default_factory=list)  # ops whose steps are over
 
     @property
     def guard(self) -> Document:
         """Funds cover the sum, and none of the ops was applied before."""
         return {"pending_ops": {"$nin": self.ops}, "available": {"$gte": self.need_available}}
 
-    def applied(self, account: Document, at: datetime) -> tuple[Document, Document]:
-        """The update this charge makes to account as it is, and the account after it."""
-        inc = {**self.changes, "event_seq": self.events}
-        # One path cannot be pulled from and pushed to in one update: set it whole.
-        kept = [op for op in account["pending_ops"] if op not in self.ending]
-        sets = {"updated_at": at, "pending_ops": kept + self.ops}
-        after = {**account, **sets,
-                 **{name: account.get(name, 0) + amount for name, amount in inc.items()}}
-        return {"$inc": inc, "$set": sets}, after
-
-
-def _without(ops: list[str], account: Document) -> tuple[Document, Document]:
-    """The update that marks an account's ops done, and the account after it."""
-    kept = [op for op in account["pending_ops"] if op not in ops]
-    return {"$pullAll": {"pending_ops": ops}}, {**account, "pending_ops": kept}
-
 
 class AccountStore:
-    def __init__(self, db: Database, one: OneConnection | None = None,
-                 alone: bool = False) -> None:
-        """alone: no other process writes accounts, so each process's copies are exact."""
+    def __init__(self, db: Database) -> None:
         self.accounts = db["accounts"]
-        self.keyed = Keyed(self.accounts, one, remember=REMEMBERED_ACCOUNTS if alone else 0)
+        self.keyed = Keyed(self.accounts)
 
     async def get_or_create(self, user_id: str, initial: Units, currency: str,
                             now: datetime) -> Document:
@@ -73,7 +50,6 @@ class AccountStore:
                "cash": initial, "reserved": 0, "margin_used": 0, "available": initial,
                "realized_pnl": 0, "fees": 0, "pending_ops": [], "pending_reset": None,
                "resets": 0, "event_seq": 0, "created_at": now, "updated_at": now}
-        self.keyed.forget(user_id)  # a copy of an account deleted with its user
         with contextlib.suppress(DuplicateKeyError):
             await self.accounts.insert_one(doc)
         return await self.keyed.get(user_id) or doc
@@ -109,33 +85,10 @@ class AccountStore:
             {"$inc": {**charge.changes, "event_seq": charge.events},
              "$set": {"updated_at": now}, "$push": {"pending_ops": {"$each": charge.ops}}})
 
-    async def apply_groups(self, charges: list[GroupCharge], now: datetime,
-                           ends: list[tuple[str, list[str]]] | None = None,
-                           ) -> list[Document | None]:
-        """apply_group for several accounts; return each account after, or None.
-
-        Where this process keeps copies of the accounts (``ends_with_charges``),
-        all of them are written in one call, and each charge also marks its
-        ``ending`` ops done, as does each (user_id, ops) of ``ends`` for an
-        account not charged. Elsewhere each account takes its own conditional
-        update, and ``ending`` and ``ends`` must be empty.
-        """
-        if not self.ends_with_charges:
-            if ends or any(charge.ending for charge in charges):
-                raise ValueError("steps end inside a charge only where copies are kept")
-            return [await self.apply_group(charge, now) for charge in charges]
-        at = stored_time(now)
-        parts: list[tuple[str, Document, Change]] = [
-            (charge.user_id, charge.guard, partial(charge.applied, at=at)) for charge in charges]
-        parts += [(user_id, {}, partial(_without, ops)) for user_id, ops in ends or []]
-        return (await self.keyed.update_each(parts))[:len(charges)]
-
-    @property
-    def ends_with_charges(self) -> bool:
-        """Whether steps may be ended inside the account's next charge (GroupCharge's
-        ending): only where this process keeps the account's copy, so the whole list
-        of ops it sets is exact."""
-        return self.keyed.remember > 0
+    async def apply_groups(self, charges: list[GroupCharge],
+                           now: datetime) -> list[Document | None]:
+        """apply_group for several accounts; return each account after, or None."""
+        return [await self.apply_group(charge, now) for charge in charges]
 
     async def has_op(self, user_id: str, op: str) -> bool:
         return await self.keyed.get(user_id, pending_ops=op) is not None
@@ -153,20 +106,9 @@ class AccountStore:
         """For each (user_id, ops): mark the ops done, all accounts in one call."""
         if not ends:
             return
-        users = [user_id for user_id, _ in ends]
-        async with self.keyed.holding(users):
-            try:
-                await self.keyed.call(self.accounts.bulk_write, [
-                    UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
-                    for user_id, ops in ends], ordered=False)
-            except BaseException:
-                for user_id in users:
-                    self.keyed.forget(user_id)
-                raise
-            for user_id, ops in ends:
-                if (known := self.keyed.known(user_id)) is not None:
-                    self.keyed.remember_as(user_id, {**known, "pending_ops": [
-                        op for op in known["pending_ops"] if op not in ops]})
+        await self.accounts.bulk_write([
+            UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
+            for user_id, ops in ends], ordered=False)
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""
@@ -202,21 +144,17 @@ class OrderStore:
     (TradingEngine.settle_claim).
     """
 
-    def __init__(self, db: Database, one: OneConnection | None = None,
-                 orders: tuple[Database, OneConnection | None] | None = None) -> None:
-        """orders: the database of the orders and its connection, if not db's (the
-        claims are in db)."""
+    def __init__(self, db: Database) -> None:
         self.claims = db["claims"]
-        self.claimed = Keyed(self.claims, one)
-        orders_db, orders_one = orders or (db, one)
-        self.orders = orders_db["orders"]
-        self.keyed = Keyed(self.orders, orders_one)
+        self.claimed = Keyed(self.claims)
+        self.orders = db["orders"]
+        self.keyed = Keyed(self.orders)
 
     async def claim(self, orders: list[Document]) -> dict[int, Document | None]:
         """Claim new orders in one call; for each whose client_order_id is taken, by
         index, the claim that holds it (None if that could not be read)."""
         taken = await insert_new(self.claimed, orders)
-        return {index: await self.claimed.call(self.claims.find_one, {
+        return {index: await self.claims.find_one({
             "user_id": orders[index]["user_id"],
             "client_order_id": orders[index]["client_order_id"]}) for index in sorted(taken)}
 
@@ -248,7 +186,7 @@ class OrderStore:
         existing one."""
         if not await insert_new(self.keyed, [order]):
             return None
-        return await self.keyed.call(self.orders.find_one, {
+        return await self.orders.find_one({
             "user_id": order["user_id"], "client_order_id": order["client_order_id"]})
 
     async def insert_final(self, orders: list[Document]) -> set[int]:
@@ -291,14 +229,14 @@ class OrderStore:
 
 
 class TradeStore:
-    def __init__(self, db: Database, one: OneConnection | None = None) -> None:
+    def __init__(self, db: Database) -> None:
         self.trades = db["trades"]
-        self.keyed = Keyed(self.trades, one)
+        self.keyed = Keyed(self.trades)
 
     async def insert(self, trade: Document) -> None:
         # A duplicate was inserted by an earlier attempt of the same step.
         with contextlib.suppress(DuplicateKeyError):
-            await self.keyed.call(self.trades.insert_one, trade)
+            await self.trades.insert_one(trade)
 
     async def insert_group(self, trades: list[Document]) -> None:
         """insert, for several trades in one call."""

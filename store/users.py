@@ -8,7 +8,7 @@ from typing import Any
 from pymongo.errors import DuplicateKeyError
 
 from store.database import ByName, Document
-from store.keyed import Keyed, OneConnection
+from store.keyed import Keyed
 from trading.errors import EmailTaken
 
 # Collections whose documents belong to one user (field user_id); deleting an
@@ -21,11 +21,11 @@ _LIVE = {"deleting_at": None}
 
 
 class UserStore:
-    def __init__(self, db: ByName, one: OneConnection | None = None) -> None:
+    def __init__(self, db: ByName) -> None:
         """db: every collection (a user's documents are purged from all of them)."""
         self.db = db
         self.users = db["users"]
-        self.keyed = Keyed(self.users, one)
+        self.keyed = Keyed(self.users)
 
     async def create(self, user: Document) -> None:
         """Insert a new user; raise EmailTaken if the email is in use."""

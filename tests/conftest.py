@@ -14,7 +14,6 @@ from pymongo import MongoClient
 
 from notifier.base import RecordingChannel
 from server.config import Settings
-from store.layout import database_names
 from tests.services import DatabaseProcess, RedisProcess
 from tests.support import Clock, Servers
 
@@ -50,8 +49,7 @@ def db_name(mongo_uri: str) -> Iterator[str]:
     name = f"test_{uuid.uuid4().hex[:12]}"
     yield name
     client: MongoClient[dict[str, object]] = MongoClient(mongo_uri)
-    for database in database_names(name):  # each of PaperDesk's (store/layout.py)
-        client.drop_database(database)
+    client.drop_database(name)
     client.close()
 
 

@@ -93,7 +93,7 @@ class Run:
                "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
         server = ServerProcess(self.workdir, **env)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(database.uri)
-        self.db = laid_out(mongo, db_name, ferretdb=False)
+        self.db = laid_out(mongo, db_name)
         self.ticks = channel_names(f"paperdesk:{db_name}")[1]
         try:
             async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=15)) as http:

@@ -46,7 +46,8 @@ def stop(process: subprocess.Popen[bytes]) -> None:
 class DatabaseProcess:
     """secantusd-rs, started as the server's embedded mode starts it (store/embedded.py)."""
 
-    def __init__(self, data_dir: Path, port: int | None = None) -> None:
+    def __init__(self, data_dir: Path, port: int | None = None,
+                 options: tuple[str, ...] = ()) -> None:
         binary = Path(os.environ.get("SECANTUSD_BIN", ROOT / ".tools/bin/secantusd-rs"))
         if not binary.is_file():
             raise RuntimeError(f"{binary} is missing: run `make setup`")
@@ -55,7 +56,7 @@ class DatabaseProcess:
         folder = data_dir / "secantus"
         folder.mkdir(parents=True, exist_ok=True)
         self.process = subprocess.Popen(
-            secantusd_command(binary, data_dir, self.port), cwd=folder,
+            [*secantusd_command(binary, data_dir, self.port), *options], cwd=folder,
             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         client: MongoClient[dict[str, object]] = MongoClient(self.uri,
                                                              serverSelectionTimeoutMS=500)

@@ -1,4 +1,4 @@
-"""Real server processes on one redis-server and one FerretDB; the leader is killed -9."""
+"""Real server processes on one redis-server and one database; the leader is killed -9."""
 
 from __future__ import annotations
 
@@ -88,7 +88,7 @@ async def test_killing_the_leader_mid_burst_fires_every_stop_loss_exactly_once(
                 trade_ids.append(body["order"]["trade_id"])
 
         # A falling burst; the leader dies half-way through it, while it is closing trades.
-        db = laid_out(mongo, db_name, ferretdb=False)
+        db = laid_out(mongo, db_name)
         steps = [f"{100 - k / 20:.2f}" for k in range(1, 41)]
         for price in steps[:20]:
             await tick(price)

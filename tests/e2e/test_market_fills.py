@@ -28,13 +28,6 @@ def recorded(api, repository: str, method: str, fail_first: bool = False) -> lis
     return calls
 
 
-def needs_account_copies(api) -> None:  # type: ignore[no-untyped-def]
-    """Steps end inside an account's next charge only where this process keeps the
-    account's copy (AccountStore.ends_with_charges): against FerretDB, one process."""
-    if not api.app[keys.STORE].accounts.ends_with_charges:
-        pytest.skip("steps end inside charges only against FerretDB")
-
-
 def sizes(calls: list[tuple]) -> list[int]:
     """How many items each recorded call carried (its first argument)."""
     return [len(args[0]) for args, _ in calls]
@@ -189,88 +182,6 @@ async def test_an_order_whose_request_was_cancelled_is_filled_all_the_same(api):
     _, orders = await api.call("GET", "/api/v1/orders", token=token)
     assert [(o["client_order_id"], o["status"]) for o in orders["orders"]] == [("c", "filled")]
     assert (await account(api, token))["margin_used"] == "1000"
-    await assert_books_balance(api)
-
-
-async def test_steps_end_with_the_accounts_next_charge_or_once_no_orders_wait(api):
-    needs_account_copies(api)
-    [token] = await traders(api, 1)
-    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
-    engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
-    await engine.ensure_account(user_id)
-    charges = recorded(api, "accounts", "apply_groups")
-    ends = recorded(api, "accounts", "end_ops")
-    writing, go_on = hold_call(api, "trades", "insert_group")
-    claiming, claim = hold_call(api, "orders", "claim", nth=2)
-    first = asyncio.create_task(engine.place_order(user_id, market("g1")))
-    await writing.wait()  # the first group is being written; two more orders come
-    later = [asyncio.create_task(engine.place_order(user_id, market(f"g{n}"))) for n in (2, 3)]
-    await claiming.wait()  # and are claimed together, as the second group
-    go_on.set()
-    await first  # answered while the second group was still being claimed
-    claim.set()
-    orders = [await first] + [await task for task in later]
-    ops = [f"open:{o['_id']}" for o in orders]
-    # The first group's step ended inside the second group's charge, not on its own;
-    # the second group's, once nothing waited, before its orders were answered.
-    assert [[charge.ending for charge in args[0]] for args, _ in charges] == [[[]], [[ops[0]]]]
-    assert [args[0] for args, _ in ends] == [[(user_id, ops[1:])]]
-    assert (await store.accounts.get(user_id))["pending_ops"] == []
-    await assert_books_balance(api)
-
-
-@pytest.mark.parametrize("linger", [1, 2])
-async def test_steps_of_an_account_with_no_orders_in_a_group_end_in_a_charge_call_once_they_linger(
-        api, linger):
-    needs_account_copies(api)
-    first_token, second_token = await traders(api, 2)
-    me = [(await api.call("GET", "/api/v1/me", token=t))[1]["user"]["id"]
-          for t in (first_token, second_token)]
-    engine, store = api.app[keys.ENGINE], api.app[keys.STORE]
-    engine.fills.linger = linger
-    for user_id in me:
-        await engine.ensure_account(user_id)
-    charges = recorded(api, "accounts", "apply_groups")
-    ends = recorded(api, "accounts", "end_ops")
-    writing, go_on = hold_call(api, "trades", "insert_group")
-    claiming, claim = hold_call(api, "orders", "claim", nth=2)
-    first = asyncio.create_task(engine.place_order(me[0], market("x1")))
-    await writing.wait()  # the first group is being written
-    second = asyncio.create_task(engine.place_order(me[1], market("x2")))
-    await claiming.wait()  # the second group is being claimed
-    go_on.set()
-    await first  # answered, its step not yet ended: orders were still being placed
-    claim.set()
-    orders = [await first, await second]
-    ops = [f"open:{order['_id']}" for order in orders]
-    assert [[c.user_id for c in args[0]] for args, _ in charges] == [[me[0]], [me[1]]]
-    if linger == 1:
-        # The first account's step waited one group, so it ended in the second
-        # group's charge call (which charged only the second account); the
-        # second's, once nothing waited.
-        assert [args[2] for args, _ in charges] == [[], [(me[0], ops[:1])]]
-        assert [args[0] for args, _ in ends] == [[(me[1], ops[1:])]]
-    else:
-        # Not yet: both ended together once nothing waited.
-        assert [args[2] for args, _ in charges] == [[], []]
-        assert [args[0] for args, _ in ends] == [[(me[0], ops[:1]), (me[1], ops[1:])]]
-    for user_id in me:
-        assert (await store.accounts.get(user_id))["pending_ops"] == []
-    await assert_books_balance(api)
-
-
-async def test_steps_that_failed_to_end_end_with_a_later_charge(api):
-    needs_account_copies(api)
-    [token] = await traders(api, 1)
-    recorded(api, "accounts", "end_ops", fail_first=True)
-    status, _ = await order(api, token, client_order_id="a")
-    assert status == 201  # filled: a marker left on the account changes no balance
-    store = api.app[keys.STORE]
-    user_id = (await api.call("GET", "/api/v1/me", token=token))[1]["user"]["id"]
-    assert len((await store.accounts.get(user_id))["pending_ops"]) == 1
-    status, _ = await order(api, token, client_order_id="b")
-    assert status == 201
-    assert (await store.accounts.get(user_id))["pending_ops"] == []
     await assert_books_balance(api)
 
 

@@ -67,7 +67,7 @@ async def test_no_acked_order_is_lost_and_the_books_balance_after_kill_9(
                 assert (body["order"]["id"], body["order"]["status"]) == (order_id, "filled")
         finally:
             assert await again.stop(signal.SIGTERM) == 0
-    db, _ = await open_collections(mongo_uri, db_name)
+    db = await open_collections(mongo_uri, db_name)
     try:
         assert await check_books(db) == []
         trades = await db["trades"].count_documents({})

@@ -13,22 +13,19 @@ from trading.errors import EmailTaken
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
 
 
-@pytest.fixture(params=["guards in the filter", "guards checked here"])
-async def store(request, mongo_uri, db_name):
-    """Both ways of guarding an update (store/keyed.py): in the filter, as on MongoDB,
-    and checked by this process, as against FerretDB."""
+@pytest.fixture
+async def store(mongo_uri, db_name):
     client = await connect(mongo_uri)
     db = client[db_name]
     await ensure_indexes(db)
-    yield Store(db, check_here=request.param == "guards checked here")
+    yield Store(db)
     await client.close()
 
 
 async def test_guarded_inc_is_exact_under_concurrency(store):
     """Fifty concurrent withdrawals of 10 from 100: exactly ten succeed.
 
-    This is the property every money move relies on; FerretDB only keeps it
-    on a single connection, which connect() arranges.
+    This is the property every money move relies on, over a connection pool.
     """
     accounts = store.db["race"]
     await accounts.insert_one({"_id": "a", "cash": 100})
@@ -110,26 +107,6 @@ async def test_recovery_purges_expired_sessions_and_reset_tokens(store):
     assert await store.db["password_resets"].count_documents({}) == 0
 
 
-async def test_an_account_copy_stays_what_the_database_holds_as_its_steps_end(mongo_uri,
-                                                                            db_name):
-    client = await connect(mongo_uri)
-    accounts = Store(client[db_name], check_here=True, alone=True).accounts
-    await accounts.get_or_create("u1", 1000, "USD", NOW)
-    changes = {"available": -300, "margin_used": 300}
-    assert await accounts.apply_group(GroupCharge("u1", ["o1", "o2"], changes, 300, 3),
-                                      NOW) is not None
-    await accounts.end_ops([("u1", ["o1"])])
-    stored = await accounts.accounts.find_one({"_id": "u1"})
-    assert stored["pending_ops"] == ["o2"]
-    assert accounts.keyed.known("u1") == stored
-    # Guards tested on that copy: o2 still pending, and 700 is all that is available.
-    assert await accounts.apply_group(GroupCharge("u1", ["o2"], changes, 300, 3), NOW) is None
-    assert await accounts.apply_group(GroupCharge("u1", ["o3"], changes, 800, 3), NOW) is None
-    assert (await accounts.apply_group(GroupCharge("u1", ["o3"], changes, 300, 3),
-                                       NOW))["available"] == 400
-    await client.close()
-
-
 async def test_events_come_back_as_stored_in_order_also_those_of_earlier_versions(store):
     data = {"order": {"id": "o1", "quantity": "1.5", "filled_at": "2026-01-05T12:00:00Z",
                       "stop_loss": None, "exits": [{"price": "101"}]}}
@@ -164,11 +141,9 @@ async def test_events_come_back_as_stored_in_order_also_those_of_earlier_version
     assert [(e["seq"], e["data"]) for e in await store.events.after("u2", 0, 10)] == [(1, cash)]
 
 
-@pytest.mark.parametrize("alone", [True, False])
-async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(mongo_uri, db_name,
-                                                                              alone):
+async def test_accounts_of_a_group_are_charged_each_once(mongo_uri, db_name):
     client = await connect(mongo_uri)
-    accounts = Store(client[db_name], check_here=True, alone=alone).accounts
+    accounts = Store(client[db_name]).accounts
     for user_id in ("u1", "u2"):
         await accounts.get_or_create(user_id, 1000, "USD", NOW)
     changes = {"available": -300, "margin_used": 300}
@@ -178,30 +153,12 @@ async def test_accounts_of_a_group_are_charged_each_once_and_copies_stay_exact(m
         ("u1", 700, 2, ["o1"]), ("u2", 700, 2, ["o2"])]
     # Again (a retry of the same ops), or more than is available: refused, nothing changed.
     assert await accounts.apply_groups(first, NOW) == [None, None]
-    ending = ["o2"] if alone else []
-    again = [GroupCharge("u1", ["o3"], changes, 800, 2),
-             GroupCharge("u2", ["o4"], changes, 300, 2, ending)]
+    again = [GroupCharge("u1", ["o3"], changes, 800, 2), GroupCharge("u2", ["o4"], changes, 300, 2)]
     after = await accounts.apply_groups(again, NOW)
     assert after[0] is None
-    assert (after[1]["available"], after[1]["pending_ops"]) == (
-        400, ["o4"] if alone else ["o2", "o4"])
-    for user_id in ("u1", "u2"):
-        stored = await accounts.accounts.find_one({"_id": user_id})
-        assert (accounts.keyed.known(user_id) == stored) if alone else (
-            accounts.keyed.known(user_id) is None)
-    if not alone:  # where copies are not kept, steps end on their own
-        with pytest.raises(ValueError):
-            await accounts.apply_groups([GroupCharge("u1", ["o5"], changes, 0, 1, ["o1"])], NOW)
-        with pytest.raises(ValueError):
-            await accounts.apply_groups([], NOW, [("u1", ["o1"])])
-    else:  # an account with no part in the charges has its steps ended in the same call
-        after = await accounts.apply_groups([GroupCharge("u2", ["o5"], changes, 300, 2)], NOW,
-                                            [("u1", ["o1"])])
-        assert [a["pending_ops"] for a in after] == [["o4", "o5"]]
-        for user_id, ops in (("u1", []), ("u2", ["o4", "o5"])):
-            stored = await accounts.accounts.find_one({"_id": user_id})
-            assert stored["pending_ops"] == ops
-            assert accounts.keyed.known(user_id) == stored
+    assert (after[1]["available"], after[1]["pending_ops"]) == (400, ["o2", "o4"])
+    await accounts.end_ops([("u1", ["o1"]), ("u2", ["o2", "o4"])])
+    assert [a["pending_ops"] async for a in accounts.accounts.find({}).sort("_id")] == [[], []]
     await client.close()
 
 

@@ -53,12 +53,12 @@ class TradingSession(RuleBasedStateMachine):
         self.loop = asyncio.new_event_loop()
         self.now = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
         self.db_name = f"stateful_{uuid.uuid4().hex[:10]}"
-        self.db, ferretdb = self.run(open_collections(self.mongo_uri, self.db_name))
+        self.db = self.run(open_collections(self.mongo_uri, self.db_name))
         self.run(ensure_indexes(self.db))
         universe = Universe.parse("sim:AAA=100,BBB=50")
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
-        store = Store(self.db, check_here=ferretdb, alone=ferretdb)  # as one server process
+        store = Store(self.db)
         events = EventPublisher(store.events, store.accounts,
                                 socketio.AsyncServer(async_mode="aiohttp",
                                                       client_manager=LocalManager(PlainClients())),
@@ -75,8 +75,7 @@ class TradingSession(RuleBasedStateMachine):
             self.run(coroutine)
 
     def teardown(self) -> None:
-        for database in self.db.databases:
-            self.run(database.client.drop_database(database.name))
+        self.run(self.db.main.client.drop_database(self.db_name))
         self.run(self.db.close())
         self.loop.close()
 
