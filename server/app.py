@@ -42,7 +42,7 @@ from server.recovery import recover_trading
 from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
-from store.database import ensure_indexes
+from store.database import end_abandoned_transactions, ensure_indexes
 from store.embedded import EmbeddedDatabase
 from store.layout import open_collections
 from store.store import Store
@@ -136,6 +136,8 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     collections = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
     try:
         await ensure_indexes(collections)
+        if settings.redis_url is None:  # alone on this database
+            await end_abandoned_transactions(collections)
         store = Store(collections)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store
@@ -244,7 +246,6 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     finally:
         if alone:
             await monitor.stop()
-        await engine.fills.close()
 
 
 async def cluster(app: web.Application) -> AsyncIterator[None]:

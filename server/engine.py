@@ -9,7 +9,7 @@ same op. ``recover`` finishes (or, before the account was touched, abandons)
 whatever a crash cut short.
 
 Placing an order, and the steps that open a trade, are here; market orders
-are filled in groups by server/fills.py, limit and stop orders rest, fill
+are filled in one transaction each by server/fills.py, limit and stop orders rest, fill
 and end in server/resting.py, and exits are in server/trades.py.
 """
 
@@ -32,7 +32,6 @@ from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (
     DuplicateClientOrderId,
-    InsufficientFunds,
     InvalidInput,
     StalePrice,
 )
@@ -204,9 +203,6 @@ class TradingEngine:
         node = step.get("node")
         if node not in (None, self.node) and node in await self.alive():
             return claim
-        if step.get("op", "").startswith("open:") and await self.store.accounts.has_op(
-                claim["user_id"], step["op"]):
-            return await self.complete_open(claim)
         return await self.reject_claimed(claim, "interrupted")
 
     def open_step(self, order: Document, price: Decimal) -> Document:
@@ -223,18 +219,6 @@ class TradingEngine:
         cost = step["margin"] + step["fee"]
         return {"available": -cost, "margin_used": step["margin"], "cash": -step["fee"],
                 "fees": step["fee"]}
-
-    async def refuse_open(self, order: Document) -> None:
-        """Reject a claimed market order its account cannot pay for, and raise
-        InsufficientFunds."""
-        step = order["pending"]
-        cost = step["margin"] + step["fee"]
-        await self.reject_claimed(order, "insufficient_funds")
-        account = await self.account(order["user_id"])
-        raise InsufficientFunds(
-            f"This order needs {show(from_units(cost))} {self.currency} available.",
-            details={"order_id": order["_id"], "needed": show(from_units(cost)),
-                     "available": show(from_units(account["available"]))})
 
     def new_trade(self, order: Document, now: datetime) -> Document:
         """The trade an order's open (or fill) step opens."""
@@ -270,20 +254,6 @@ class TradingEngine:
         await self.store.ledger.record(f"{step['op']}:fee", order["user_id"], -step["fee"],
                                        "commission", order["_id"], now)
         return trade
-
-    async def complete_open(self, claim: Document) -> Document:
-        """Finish a claimed market order whose account was charged: store its trade, its
-        fee and the order, filled; announce it if this call stored the order."""
-        now = self.now()
-        trade = await self._open_trade(claim, now)
-        filled = {**claim, **self.fill_changes(claim, now), "pending": None}
-        if await self.store.orders.insert_final([filled]):  # finished by another try
-            return await self.store.orders.get(claim["user_id"], claim["_id"]) or filled
-        self.changed("order", filled)
-        self.changed("trade", trade)
-        await self.announce(claim["user_id"], claim["pending"]["op"],
-                            *self.opened_events(filled, trade))
-        return filled
 
     async def reject_claimed(self, claim: Document, reason: str) -> Document:
         """Store a claimed order that never reached its account as rejected; announce it

@@ -7,7 +7,6 @@ from collections.abc import Callable
 
 from server.engine import TradingEngine
 from server.reset import finish_reset
-from store.database import Document
 
 log = logging.getLogger(__name__)
 
@@ -26,11 +25,10 @@ async def recover_trading(engine: TradingEngine,
 
     An order whose account step never happened is rejected ("interrupted"):
     its client got no answer, so filling it later at another price would
-    surprise them. Once the account has moved, the step is completed: a
-    market order charged but not yet written is found through the marker on
-    its account, and completed from its claim. (A claim that never reached
-    its account has no marker: the first retry that meets it rejects it, in
-    TradingEngine.settle_claim.) Exits and cancellations are always
+    surprise them. Once the account has moved, the step is completed. (A
+    claim whose order was never stored is rejected by the first retry that
+    meets it, in TradingEngine.settle_claim; market orders are filled in one
+    transaction and leave no such state.) Exits and cancellations are always
     completed: the trade or order was already claimed for them.
     """
     store, repaired = engine.store, 0
@@ -69,15 +67,9 @@ async def recover_trading(engine: TradingEngine,
             continue
         repaired += 1
         await finish_reset(engine, account)
-    # Market orders charged but not yet written (their claims hold them), and ops
-    # whose owner finished but whose account marker was not yet cleared.
+    # Ops whose owner finished but whose account marker was not yet cleared.
     async for account in store.db["accounts"].find({"pending_ops.0": {"$exists": True}}):
         for op in account["pending_ops"]:
-            if (claim := await _unwritten(engine, account["_id"], op)) is not None:
-                if stuck(f"order:{claim['_id']}:{op}", claim["pending"].get("node")):
-                    await engine.complete_open(claim)
-                    repaired += 1
-                continue
             # The marker is what stops a second application of the op's cash move:
             # it stays while a step that would apply it is still journaled.
             if not stuck(f"account:{account['_id']}:{op}", None) or await _journaled(engine, op):
@@ -87,16 +79,6 @@ async def recover_trading(engine: TradingEngine,
     if repaired:
         log.warning("recovered %d interrupted trading steps", repaired)
     return repaired
-
-
-async def _unwritten(engine: TradingEngine, user_id: str, op: str) -> Document | None:
-    """The claim of a market order whose account holds op, if the order is not stored."""
-    if not op.startswith("open:"):
-        return None
-    order_id = op.removeprefix("open:")
-    if await engine.store.orders.get(user_id, order_id) is not None:
-        return None
-    return await engine.store.orders.claim_of(order_id)
 
 
 async def _journaled(engine: TradingEngine, op: str) -> bool:

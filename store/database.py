@@ -12,6 +12,7 @@ from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
     AutoReconnect,
+    OperationFailure,
     PyMongoError,
     ServerSelectionTimeoutError,
 )
@@ -114,6 +115,18 @@ async def connect(uri: str, within: float = 30.0) -> AsyncMongoClient[Document]:
         await client.close()
         raise
     return client
+
+
+async def end_abandoned_transactions(db: ByName) -> None:
+    """End every session on the server, and with them the transactions a process killed
+    part-way left open: until the server's transactionLifetimeLimitSeconds (60 s by
+    default) they hold the documents they wrote. Only for a process alone on its
+    database: another process's transactions would be ended too (and retried).
+    """
+    try:
+        await db["accounts"].database.client.admin.command("killAllSessions", [])
+    except OperationFailure as exc:  # not allowed to: abandoned ones expire on their own
+        log.warning("could not end abandoned transactions: %s", exc)
 
 
 async def ping(db: Database, within: float = 2.0) -> None:

@@ -40,11 +40,8 @@ class EventStore:
                 runs[-1][1].extend(events)
             else:
                 runs.append((user_id, list(events), first))
-        await self.events.insert_many([
-            {"_id": f"{user_id}:{first:012d}", "user_id": user_id, "seq": first,
-             "last": first + len(events) - 1,
-             "events": json.dumps(events, separators=(",", ":")), "at": now}
-            for user_id, events, first in runs])
+        await self.events.insert_many([run_document(user_id, events, first, now)
+                                       for user_id, events, first in runs])
 
     async def after(self, user_id: str, seq: int, limit: int) -> list[Document]:
         """The user's first `limit` events numbered after seq, oldest first: each its
@@ -60,6 +57,14 @@ class EventStore:
             "seq", ASCENDING).limit(limit)
         runs += [doc async for doc in cursor]
         return [event for run in runs for event in _events(run) if event["seq"] > seq][:limit]
+
+
+def run_document(user_id: str, events: list[tuple[str, dict[str, Any]]], first: int,
+                 now: datetime) -> Document:
+    """A run of a user's events numbered from first on, as it is stored."""
+    return {"_id": f"{user_id}:{first:012d}", "user_id": user_id, "seq": first,
+            "last": first + len(events) - 1,
+            "events": json.dumps(events, separators=(",", ":")), "at": now}
 
 
 def _events(run: Document) -> list[Document]:

@@ -14,6 +14,7 @@ from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
 from store.trading import AccountStore, OrderStore, TradeStore
+from store.unit_of_work import UnitOfWork
 from store.users import UserStore
 from store.watchlists import WatchlistStore
 
@@ -38,6 +39,7 @@ class Store:
         self.alerts = AlertStore(main)
         self.outbox = OutboxStore(main)
         self.inbox = InboxStore(main)
+        self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:
         """Finish multi-step work a crash interrupted, and drop dead records."""

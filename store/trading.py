@@ -10,30 +10,12 @@ undoes whatever a crash interrupted.
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
 from datetime import datetime
 
-from pymongo import UpdateOne
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document, Units
 from store.keyed import Keyed, insert_new
-
-
-@dataclass(frozen=True)
-class GroupCharge:
-    """One account's part of a group of new ops (AccountStore.apply_groups)."""
-
-    user_id: str
-    ops: list[str]
-    changes: dict[str, Units]  # summed over the ops, an $inc
-    need_available: Units
-    events: int  # event numbers to take
-
-    @property
-    def guard(self) -> Document:
-        """Funds cover the sum, and none of the ops was applied before."""
-        return {"pending_ops": {"$nin": self.ops}, "available": {"$gte": self.need_available}}
 
 
 class AccountStore:
@@ -73,23 +55,6 @@ class AccountStore:
             return True
         return await self.has_op(user_id, op)
 
-    async def apply_group(self, charge: GroupCharge, now: datetime) -> Document | None:
-        """Apply the summed changes of a charge's new ops in one update, and take its
-        event numbers; return the account after.
-
-        Applies only if available funds cover the sum and none of the ops was
-        applied before; otherwise changes nothing and returns None.
-        """
-        return await self.keyed.update(
-            charge.user_id, charge.guard,
-            {"$inc": {**charge.changes, "event_seq": charge.events},
-             "$set": {"updated_at": now}, "$push": {"pending_ops": {"$each": charge.ops}}})
-
-    async def apply_groups(self, charges: list[GroupCharge],
-                           now: datetime) -> list[Document | None]:
-        """apply_group for several accounts; return each account after, or None."""
-        return [await self.apply_group(charge, now) for charge in charges]
-
     async def has_op(self, user_id: str, op: str) -> bool:
         return await self.keyed.get(user_id, pending_ops=op) is not None
 
@@ -101,14 +66,6 @@ class AccountStore:
         """
         return await self.keyed.update(
             user_id, {}, {"$pull": {"pending_ops": op}, "$inc": {"event_seq": events}})
-
-    async def end_ops(self, ends: list[tuple[str, list[str]]]) -> None:
-        """For each (user_id, ops): mark the ops done, all accounts in one call."""
-        if not ends:
-            return
-        await self.accounts.bulk_write([
-            UpdateOne({"_id": user_id}, {"$pullAll": {"pending_ops": ops}})
-            for user_id, ops in ends], ordered=False)
 
     async def number_events(self, user_id: str, events: int) -> Document | None:
         """Take the next `events` sequence numbers; return the account after."""
@@ -157,6 +114,11 @@ class OrderStore:
         return {index: await self.claims.find_one({
             "user_id": orders[index]["user_id"],
             "client_order_id": orders[index]["client_order_id"]}) for index in sorted(taken)}
+
+    async def holder(self, user_id: str, client_order_id: str) -> Document | None:
+        """The claim that holds a client_order_id, if any."""
+        return await self.claims.find_one({"user_id": user_id,
+                                           "client_order_id": client_order_id})
 
     async def claim_of(self, order_id: str) -> Document | None:
         """The claim of an order, as the order was placed."""

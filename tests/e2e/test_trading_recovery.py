@@ -8,7 +8,6 @@ the operation, and the books must balance.
 import pytest
 
 from server import keys
-from server.recovery import recover_trading
 from store.check import check_books
 from tests.e2e.trading_support import account, order, set_price
 
@@ -46,48 +45,6 @@ async def trader(api):
     tokens = await api.account()
     set_price(api, "AAPL", "100")
     return tokens["access_token"]
-
-
-async def test_crash_before_the_account_moved_rejects_the_order_when_retried(
-        servers, settings, api, trader):
-    crash_at(api, "accounts", "apply_groups")
-    status, body = await order(api, trader, client_order_id="c1")
-    assert (status, body["error"]["code"]) == (500, "internal_error")
-    again = await restart(servers, api, settings)
-    # Only its claim was written: no order, no money moved.
-    _, orders = await again.call("GET", "/api/v1/orders", token=trader)
-    assert orders["orders"] == []
-    assert (await account(again, trader))["available"] == "100000"
-    # Its retry is answered with the order, rejected, and from then on it is listed.
-    _, retried = await order(again, trader, client_order_id="c1")
-    assert (retried["order"]["status"], retried["order"]["reject_reason"]) == (
-        "rejected", "interrupted")
-    _, orders = await again.call("GET", "/api/v1/orders", token=trader)
-    assert [o["id"] for o in orders["orders"]] == [retried["order"]["id"]]
-    assert (await account(again, trader))["available"] == "100000"
-    assert await check_books(again.app[keys.STORE].db) == []
-
-
-@pytest.mark.parametrize(("repository", "method"), [
-    ("trades", "insert_group"), ("ledger", "record_group"), ("orders", "insert_final"),
-    ("accounts", "end_ops"), ("events", "append_group")])
-async def test_crash_after_the_account_moved_completes_the_fill(servers, settings, api, trader,
-                                                                repository, method):
-    crash_at(api, repository, method)
-    status, _ = await order(api, trader, client_order_id="c1")
-    # Ending the step on the account comes after the fill is complete: a failure
-    # there leaves a marker (ended by a later charge, or by recovery) and the order
-    # is answered.
-    assert status == (201 if method == "end_ops" else 500)
-    again = await restart(servers, api, settings)
-    _, orders = await again.call("GET", "/api/v1/orders", token=trader)
-    assert [o["status"] for o in orders["orders"]] == ["filled"]
-    _, trades = await again.call("GET", "/api/v1/trades?status=open", token=trader)
-    assert len(trades["trades"]) == 1
-    assert (await account(again, trader))["margin_used"] == "1000"
-    # A retry after the restart returns the same order, not a second one.
-    _, retried = await order(again, trader, client_order_id="c1")
-    assert retried["order"]["id"] == orders["orders"][0]["id"]
 
 
 @pytest.mark.parametrize(("repository", "method"), [
@@ -140,25 +97,3 @@ async def test_crash_during_a_reset_finishes_it(servers, settings, api, trader):
     assert status == 500
     again = await restart(servers, api, settings)
     assert (await account(again, trader))["cash"] == "100000"
-
-
-async def test_a_charged_claim_is_left_to_its_live_process_and_completed_once_it_is_gone(
-        api, trader):
-    engine = api.app[keys.ENGINE]
-    engine.node = "busy"
-    crash_at(api, "trades", "insert_group")
-    status, _ = await order(api, trader, client_order_id="c1")
-    assert status == 500  # charged; its trade and order unwritten
-    store = engine.store
-    [account_doc] = [doc async for doc in store.db["accounts"].find({})]
-    assert len(account_doc["pending_ops"]) == 1
-    assert await recover_trading(engine, lambda key, node: node != "busy") == 0
-    _, orders = await api.call("GET", "/api/v1/orders", token=trader)
-    assert orders["orders"] == []
-    assert await recover_trading(engine) == 1
-    _, orders = await api.call("GET", "/api/v1/orders", token=trader)
-    assert [o["status"] for o in orders["orders"]] == ["filled"]
-    _, trades = await api.call("GET", "/api/v1/trades?status=open", token=trader)
-    assert len(trades["trades"]) == 1
-    assert await recover_trading(engine) == 0
-    assert await check_books(store.db) == []

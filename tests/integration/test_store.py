@@ -7,7 +7,6 @@ import pytest
 
 from store.database import connect, ensure_indexes
 from store.store import Store
-from store.trading import GroupCharge
 from trading.errors import EmailTaken
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -139,27 +138,6 @@ async def test_events_come_back_as_stored_in_order_also_those_of_earlier_version
     assert [e["seq"] for e in await store.events.after("u1", 4, 10)] == [5, 6]
     assert await store.events.after("u1", 6, 10) == []
     assert [(e["seq"], e["data"]) for e in await store.events.after("u2", 0, 10)] == [(1, cash)]
-
-
-async def test_accounts_of_a_group_are_charged_each_once(mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    accounts = Store(client[db_name]).accounts
-    for user_id in ("u1", "u2"):
-        await accounts.get_or_create(user_id, 1000, "USD", NOW)
-    changes = {"available": -300, "margin_used": 300}
-    first = [GroupCharge("u1", ["o1"], changes, 300, 2), GroupCharge("u2", ["o2"], changes, 300, 2)]
-    after = await accounts.apply_groups(first, NOW)
-    assert [(a["_id"], a["available"], a["event_seq"], a["pending_ops"]) for a in after] == [
-        ("u1", 700, 2, ["o1"]), ("u2", 700, 2, ["o2"])]
-    # Again (a retry of the same ops), or more than is available: refused, nothing changed.
-    assert await accounts.apply_groups(first, NOW) == [None, None]
-    again = [GroupCharge("u1", ["o3"], changes, 800, 2), GroupCharge("u2", ["o4"], changes, 300, 2)]
-    after = await accounts.apply_groups(again, NOW)
-    assert after[0] is None
-    assert (after[1]["available"], after[1]["pending_ops"]) == (400, ["o2", "o4"])
-    await accounts.end_ops([("u1", ["o1"]), ("u2", ["o2", "o4"])])
-    assert [a["pending_ops"] async for a in accounts.accounts.find({}).sort("_id")] == [[], []]
-    await client.close()
 
 
 def placed(order_id: str, user_id: str, client_order_id: str, status: str = "new") -> dict:

@@ -1,0 +1,98 @@
+"""A unit of work: one command's writes committed together, or not at all.
+
+``UnitOfWork.run(work)`` runs ``work(writes)`` in one multi-document
+transaction (snapshot reads, majority and journaled commit), retried as the
+driver documents: the whole transaction on a TransientTransactionError (a
+write conflict with another transaction, a failover), the commit on an
+UnknownTransactionCommitResult. A request gives up after ``DEADLINE``
+seconds, so a database that does not answer gives a clear error, not a
+two-minute hang. ``work`` may run more than once, so it must only read and
+write through ``writes`` and keep what it learns in its result.
+
+``Writes`` reads and updates through the transaction's session, and gathers
+the new documents of every collection into one cross-collection bulkWrite
+(MongoDB 8.0): a command's inserts cost one round trip.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any, TypeVar
+
+import pymongo
+from pymongo import InsertOne, ReturnDocument
+from pymongo.asynchronous.client_session import AsyncClientSession
+from pymongo.errors import ClientBulkWriteException
+from pymongo.read_concern import ReadConcern
+from pymongo.write_concern import WriteConcern
+
+from store.database import Document
+from store.int64 import int64s
+from store.layout import Collections
+
+T = TypeVar("T")
+DEADLINE = 5.0  # seconds a command may take, its retries included
+DUPLICATE_KEY = 11000
+
+
+class Writes:
+    """The reads and writes of one transaction (module docstring)."""
+
+    def __init__(self, collections: Collections, session: AsyncClientSession) -> None:
+        self.collections, self.session = collections, session
+        self._inserts: list[InsertOne[Document]] = []
+        self._into: list[str] = []  # the collection of each insert
+
+    async def update(self, collection: str, doc_id: Any, guard: Mapping[str, Any],
+                     update: Mapping[str, Any]) -> Document | None:
+        """Apply update to the document if it matches guard; return it after, or None."""
+        return await self.collections[collection].find_one_and_update(
+            {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER,
+            session=self.session)
+
+    def insert(self, collection: str, doc: Document) -> None:
+        """Insert doc with the others, in flush."""
+        name = f"{self.collections.main.name}.{collection}"
+        self._inserts.append(InsertOne(int64s(doc), namespace=name))
+        self._into.append(collection)
+
+    async def flush(self) -> None:
+        """Write the inserts gathered so far, in one call; raise DuplicateKey (naming the
+        collection) if one of them takes a key that is taken."""
+        inserts, into, self._inserts, self._into = self._inserts, self._into, [], []
+        if not inserts:
+            return
+        try:
+            await self.collections.main.client.bulk_write(inserts, session=self.session)
+        except ClientBulkWriteException as error:
+            for failed in error.details.get("writeErrors") or []:
+                if failed.get("code") == DUPLICATE_KEY:
+                    raise DuplicateKey(into[failed["idx"]]) from None
+            raise
+
+
+class DuplicateKey(Exception):
+    """An insert of a unit of work took a unique key another document holds."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"a unique key of {collection} is taken")
+        self.collection = collection
+
+
+class UnitOfWork:
+    def __init__(self, collections: Collections) -> None:
+        self.collections = collections
+
+    async def run(self, work: Callable[[Writes], Awaitable[T]]) -> T:
+        """Run work in one transaction and commit it (module docstring)."""
+        async def attempt(session: AsyncClientSession) -> T:
+            writes = Writes(self.collections, session)
+            result = await work(writes)
+            await writes.flush()
+            return result
+
+        with pymongo.timeout(DEADLINE):
+            async with self.collections.main.client.start_session() as session:
+                return await session.with_transaction(
+                    attempt, read_concern=ReadConcern("snapshot"),
+                    write_concern=WriteConcern("majority", j=True))
