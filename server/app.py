@@ -136,8 +136,7 @@ async def database(app: web.Application) -> AsyncIterator[None]:
     collections = await open_collections(app[keys.MONGO_URI], settings.mongo_db)
     try:
         await ensure_indexes(collections)
-        if settings.redis_url is None:  # alone on this database
-            await end_abandoned_transactions(collections)
+        await end_abandoned_transactions(collections)
         store = Store(collections)
         await store.recover(app[keys.CLOCK]())
         app[keys.STORE] = store

@@ -9,10 +9,17 @@ answer comes only after a durable commit. An account that cannot pay gets
 the order stored as rejected (``insufficient_funds``) with its event, in the
 same way. A client_order_id already taken is answered by the order that
 holds it (TradingEngine.existing_order) or refused if it differs.
+
+An account's market orders take turns in this process: at once, their
+transactions would all write the account, and all but one would conflict
+and start again (the database decides between processes the same way).
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -38,9 +45,31 @@ class _Outcome:
     events: list[Event]
 
 
+class _Turns:
+    """A lock per key, kept only while someone holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._held: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def of(self, key: str) -> AsyncIterator[None]:
+        lock, waiting = self._held.get(key, (asyncio.Lock(), 0))
+        self._held[key] = (lock, waiting + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, waiting = self._held[key]
+            if waiting == 1:
+                del self._held[key]
+            else:
+                self._held[key] = (lock, waiting - 1)
+
+
 class MarketFills:
     def __init__(self, engine: TradingEngine) -> None:
         self.engine = engine
+        self._turns = _Turns()  # one account's orders, one at a time (module docstring)
 
     async def fill(self, order: Document) -> Document:
         """Charge, store and fill a new market order (its open step set); return it
@@ -48,7 +77,9 @@ class MarketFills:
         already stored returns that order."""
         engine = self.engine
         try:
-            outcome = await engine.store.unit_of_work.run(lambda writes: self._fill(writes, order))
+            async with self._turns.of(order["user_id"]):
+                outcome = await engine.store.unit_of_work.run(
+                    lambda writes: self._fill(writes, order))
         except DuplicateKey as taken:
             if taken.collection != "claims":
                 raise

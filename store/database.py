@@ -120,8 +120,11 @@ async def connect(uri: str, within: float = 30.0) -> AsyncMongoClient[Document]:
 async def end_abandoned_transactions(db: ByName) -> None:
     """End every session on the server, and with them the transactions a process killed
     part-way left open: until the server's transactionLifetimeLimitSeconds (60 s by
-    default) they hold the documents they wrote. Only for a process alone on its
-    database: another process's transactions would be ended too (and retried).
+    default) they hold the documents they wrote, and every write of those waits.
+
+    Run at start-up. Transactions another live process has under way are ended
+    too; the driver retries them whole (a TransientTransactionError), so each
+    still commits once. A read of theirs cut off is answered with an error.
     """
     try:
         await db["accounts"].database.client.admin.command("killAllSessions", [])

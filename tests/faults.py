@@ -239,18 +239,23 @@ class Run:
     async def settled(self, within: float = 30) -> None:
         """Wait until no journaled step is pending (the leader's sweep finishes them)."""
         deadline = time.monotonic() + within
-        while time.monotonic() < deadline:
-            busy = (await self.db["orders"].count_documents(
-                {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]})
-                + await self.db["trades"].count_documents({"pending": {"$ne": None}})
-                # a market order charged but not written is known by its account's marker
-                + await self.db["accounts"].count_documents({"pending_ops.0": {"$exists": True}})
-                + await self.db["outbox"].count_documents(
-                    {"status": {"$in": ["pending", "sending"]}}))
-            if busy == 0:
+        while True:
+            busy = {
+                "orders": await self.db["orders"].count_documents(
+                    {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]}),
+                "trades": await self.db["trades"].count_documents({"pending": {"$ne": None}}),
+                "account markers": await self.db["accounts"].count_documents(
+                    {"$or": [{"pending_ops.0": {"$exists": True}},
+                             {"pending_reset": {"$ne": None}}]}),
+                "notifications": await self.db["outbox"].count_documents(
+                    {"status": {"$in": ["pending", "sending"]}})}
+            if not any(busy.values()):
                 return
+            if time.monotonic() > deadline:
+                break
             await asyncio.sleep(0.2)
-        self.report.problems.append(f"steps or notifications still pending after {within} s")
+        pending = ", ".join(f"{n} {what}" for what, n in busy.items() if n)
+        self.report.problems.append(f"still pending after {within} s: {pending}")
 
     async def check(self, when: str, final: bool = False) -> None:
         """The checks. A round's last tick may still set off exits while they run, and
