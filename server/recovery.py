@@ -27,9 +27,9 @@ async def recover_trading(engine: TradingEngine,
     its client got no answer, so filling it later at another price would
     surprise them. Once the account has moved, the step is completed. (A
     claim whose order was never stored is rejected by the first retry that
-    meets it, in TradingEngine.settle_claim; market orders are filled in one
-    transaction and leave no such state.) Exits and cancellations are always
-    completed: the trade or order was already claimed for them.
+    meets it, in TradingEngine.settle_claim.) Cancellations are always completed:
+    the order was already claimed for them. Market orders and exits are
+    transactions, and leave nothing half-done.
     """
     store, repaired = engine.store, 0
     for order in await store.orders.interrupted():
@@ -55,12 +55,6 @@ async def recover_trading(engine: TradingEngine,
                                       {"pending": None})
         else:
             await engine.resting.reject(order, "interrupted")
-    for trade in await store.trades.interrupted():
-        if not stuck(f"trade:{trade['_id']}:{trade['pending']['op']}",
-                     trade["pending"].get("node")):
-            continue
-        repaired += 1
-        await engine.trades.finish_exit(trade)
     async for account in store.db["accounts"].find({"pending_reset": {"$ne": None}}):
         if not stuck(f"reset:{account['_id']}:{account['pending_reset']['op']}",
                      account["pending_reset"].get("node")):
@@ -83,5 +77,4 @@ async def recover_trading(engine: TradingEngine,
 
 async def _journaled(engine: TradingEngine, op: str) -> bool:
     db = engine.store.db
-    return (await db["orders"].count_documents({"pending.op": op}, limit=1)
-            + await db["trades"].count_documents({"pending.op": op}, limit=1)) > 0
+    return await db["orders"].count_documents({"pending.op": op}, limit=1) > 0

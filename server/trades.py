@@ -1,10 +1,12 @@
 """Open trades: their exit levels changed, and closed (all or part) exactly once.
 
-An exit is first claimed on the trade, a conditional update on its open
-status with no other exit under way (its ``pending`` step, a fresh op per
-exit), so the user, exit-all, a reset and the monitor cannot close it
-twice. The account then moves once for the op, the ledger takes the
-realized PnL and the fee, and the trade is settled.
+An exit is one unit of work (store/unit_of_work.py): the trade as the
+transaction reads it is reduced or closed (guarded on that state), the
+account moves, the ledger takes the realized PnL and the fee, and the events
+are stored, all committed together. Two exits of one trade at once (the user,
+exit-all, a reset, the monitor) conflict in the database and the later one
+starts again on the trade as the first left it: a closed trade is not closed
+twice.
 """
 
 from __future__ import annotations
@@ -14,8 +16,12 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from server.auth import new_id
-from server.views import trade_view
+from server.events import Event
+from server.views import balances_view, trade_view
 from store.database import Document
+from store.events import run_document
+from store.ledger import ledger_entry
+from store.unit_of_work import Writes
 from trading.errors import InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
@@ -77,55 +83,69 @@ class Trades:
         """Close all or part of a trade at price (default: the market), exactly once."""
         engine = self.engine
         trade = await self._open(user_id, trade_id)
-        side, held = Side(trade["side"]), trade["quantity"]
         if quantity is not None:
             instrument = engine.hub.universe.instruments[trade["symbol"]]
             check_quantity(quantity, instrument.quantity_decimals)
+        market = price if price is not None else engine.fresh_price(trade["symbol"])
+        exit_price = engine.rules.fill_price(Side(trade["side"]), market, opening=False)
+        settled, account, events = await engine.store.unit_of_work.run(
+            lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason))
+        engine.changed("trade", settled)
+        await engine.events.emit_groups([(user_id, account["event_seq"], events)])
+        return settled
+
+    async def _exit(self, writes: Writes, user_id: str, trade_id: str,
+                    quantity: Decimal | None, exit_price: Decimal,
+                    reason: CloseReason) -> tuple[Document, Document, list[Event]]:
+        """The exit, as one unit of work: the trade as read in it, reduced or closed;
+        the account; the realized PnL and the fee in the ledger; the events."""
+        engine, now = self.engine, self.engine.now()
+        trade = await writes.get("trades", trade_id, user_id=user_id)
+        if trade is None:
+            raise NotFound("No such trade.")
+        if trade["status"] != "open":
+            raise TradeNotOpen()
+        held = trade["quantity"]
         units = held if quantity is None else to_units(quantity)
         if units > held:
             raise InvalidQuantity(f"The trade holds {show(from_units(held))}.", field="quantity")
-        market = price if price is not None else engine.fresh_price(trade["symbol"])
-        exit_price = engine.rules.fill_price(side, market, opening=False)
-        amount = from_units(units)
-        pnl = realized_pnl(side, from_units(trade["entry_price"]), exit_price, amount)
-        margin = trade["margin"] if units == held else trade["margin"] * units // held
-        # A fresh id per exit: two exits that read the trade at the same time
-        # must never share an op (their ledger entries are keyed by it).
-        step = {"op": f"exit:{trade_id}:{new_id()}", "quantity": units,
-                "price": to_units(exit_price), "pnl": to_units(pnl),
-                "fee": to_units(engine.rules.commission(exit_price, amount)), "margin": margin,
-                "reason": reason.value, "at": engine.now(), "closes": units == held,
-                "node": engine.node}
-        claimed = await engine.store.trades.claim(trade_id, user_id, units, step)
-        if claimed is None:
-            raise TradeNotOpen("The trade is closed or another exit is under way.")
-        return await self.finish_exit(claimed)
-
-    async def finish_exit(self, trade: Document) -> Document:
-        """Apply a claimed exit (its pending step) to the account, ledger and trade."""
-        engine = self.engine
-        store, step, user_id, now = engine.store, trade["pending"], trade["user_id"], engine.now()
-        cash = step["pnl"] - step["fee"]
-        await store.accounts.apply(user_id, step["op"], {
-            "cash": cash, "available": cash + step["margin"], "margin_used": -step["margin"],
-            "realized_pnl": step["pnl"], "fees": step["fee"]}, now)
-        await store.ledger.record(f"{step['op']}:pnl", user_id, step["pnl"], "realized_pnl",
-                                  trade["_id"], now)
-        await store.ledger.record(f"{step['op']}:fee", user_id, -step["fee"], "commission",
-                                  trade["_id"], now)
-        closing = {"status": "closed", "closed_at": step["at"], "close_price": step["price"],
-                   "close_reason": step["reason"]} if step["closes"] else {}
-        exit_record = {k: step[k] for k in ("quantity", "price", "pnl", "reason", "at")}
-        settled = (await store.trades.settle(
-            trade["_id"], step["op"], closing,
-            {"quantity": -step["quantity"], "margin": -step["margin"],
-             "realized_pnl": step["pnl"], "fees": step["fee"]}, exit_record)
-            or await store.trades.get(user_id, trade["_id"]) or trade)
-        engine.changed("trade", settled)
-        await engine.announce(user_id, step["op"], ("trade_update", {
-            "event": "closed" if step["closes"] else "reduced", "reason": step["reason"],
-            "trade": trade_view(settled, engine.prices())}))
-        return settled
+        amount, closes = from_units(units), units == held
+        pnl = to_units(realized_pnl(Side(trade["side"]), from_units(trade["entry_price"]),
+                                    exit_price, amount))
+        fee = to_units(engine.rules.commission(exit_price, amount))
+        margin = trade["margin"] if closes else trade["margin"] * units // held
+        record = {"quantity": units, "price": to_units(exit_price), "pnl": pnl,
+                  "reason": reason.value, "at": now}
+        update: Document = {"$inc": {"quantity": -units, "margin": -margin,
+                                     "realized_pnl": pnl, "fees": fee},
+                            "$push": {"exits": record}}
+        if closes:
+            update["$set"] = {"status": "closed", "closed_at": now, "close_price": record["price"],
+                              "close_reason": reason.value}
+        settled = await writes.update("trades", trade_id, {"quantity": held, "status": "open"},
+                                      update)
+        if settled is None:  # the transaction read it so: cannot happen, but never twice
+            raise TradeNotOpen()
+        cash = pnl - fee
+        account = await writes.update("accounts", user_id, {}, {
+            "$inc": {"cash": cash, "available": cash + margin, "margin_used": -margin,
+                     "realized_pnl": pnl, "fees": fee, "event_seq": 2},
+            "$set": {"updated_at": now}})
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        entry = f"exit:{trade_id}:{new_id()}"
+        if pnl:
+            writes.insert("ledger", ledger_entry(f"{entry}:pnl", user_id, pnl, "realized_pnl",
+                                                 trade_id, now))
+        if fee:
+            writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
+                                                 trade_id, now))
+        events: list[Event] = [
+            ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
+                              "trade": trade_view(settled, engine.prices())}),
+            ("account_update", {"account": balances_view(account)})]
+        writes.insert("events", run_document(user_id, events, account["event_seq"] - 1, now))
+        return settled, account, events
 
     async def exit_all(self, user_id: str) -> list[Document]:
         """Close every open trade at the market; trades already closing are skipped."""

@@ -207,20 +207,6 @@ class TradeStore:
     async def get(self, user_id: str, trade_id: str) -> Document | None:
         return await self.keyed.get(trade_id, user_id=user_id)
 
-    async def claim(self, trade_id: str, user_id: str, quantity: Units,
-                    pending: Document) -> Document | None:
-        """Mark an exit of quantity as under way; only one claimant can win."""
-        return await self.keyed.update(
-            trade_id, {"user_id": user_id, "status": "open", "pending": None,
-                       "quantity": {"$gte": quantity}}, {"$set": {"pending": pending}})
-
-    async def settle(self, trade_id: str, op: str, changes: Document, inc: Document,
-                     exit_record: Document) -> Document | None:
-        """Apply a claimed exit once; return the trade after (None if already applied)."""
-        return await self.keyed.update(
-            trade_id, {"pending.op": op},
-            {"$set": {**changes, "pending": None}, "$inc": inc, "$push": {"exits": exit_record}})
-
     async def modify(self, user_id: str, trade_id: str, changes: Document,
                      now: datetime) -> Document | None:
         return await self.keyed.update(
@@ -246,6 +232,3 @@ class TradeStore:
 
     async def save_trail_best(self, trade_id: str, best: Units) -> None:
         await self.keyed.update(trade_id, {"status": "open"}, {"$set": {"trail_best": best}})
-
-    async def interrupted(self) -> list[Document]:
-        return [doc async for doc in self.trades.find({"pending": {"$ne": None}})]

@@ -43,6 +43,11 @@ class Writes:
         self._inserts: list[InsertOne[Document]] = []
         self._into: list[str] = []  # the collection of each insert
 
+    async def get(self, collection: str, doc_id: Any, **must: Any) -> Document | None:
+        """The document with this _id, as the transaction sees it, if it matches must."""
+        return await self.collections[collection].find_one({"_id": doc_id, **must},
+                                                            session=self.session)
+
     async def update(self, collection: str, doc_id: Any, guard: Mapping[str, Any],
                      update: Mapping[str, Any]) -> Document | None:
         """Apply update to the document if it matches guard; return it after, or None."""

@@ -8,8 +8,9 @@ one-process cluster: feeds, monitor and sweeps as in production). Each round
 places orders with stop-losses (some sent twice with the same client_order_id),
 exits some trades, moves the price through Redis, then injects one fault in
 turn: `kill -9` of the server during a burst of orders, redis-server stopped
-and started, or the database stopped and started (requests meanwhile must get
-503 quickly, and /readyz must say so). After recovery it checks:
+and started, or `kill -9` of the database during a burst of orders, then
+started again (requests meanwhile must get 503 quickly, and /readyz must say
+so). After recovery it checks:
 
 - every order the server acknowledged exists, once per client_order_id;
 - every filled order opened exactly one trade;
@@ -212,7 +213,13 @@ class Run:
         return restarted
 
     async def bounce_database(self, database: DatabaseProcess) -> DatabaseProcess:
-        database.stop()
+        """kill -9 the database in the middle of a burst of orders, then start it again:
+        every order acknowledged before must be there, whole (the checks)."""
+        burst = [asyncio.create_task(self.place(token, repeat=False))
+                 for token in self.tokens.values() for _ in range(3)]
+        await asyncio.sleep(self.random.uniform(0.0, 0.05))  # some are under way
+        database.kill()
+        await asyncio.gather(*burst, return_exceptions=True)
         token = next(iter(self.tokens.values()))
         started = time.monotonic()
         try:

@@ -68,6 +68,11 @@ class DatabaseProcess:
     def stop(self) -> None:
         stop(self.process)
 
+    def kill(self) -> None:
+        """kill -9: whatever it acknowledged must be on disk (--sync-on-commit)."""
+        self.process.kill()
+        self.process.wait()
+
 
 class RedisProcess:
     def __init__(self, data_dir: Path, port: int | None = None) -> None:

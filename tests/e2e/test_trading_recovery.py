@@ -9,6 +9,7 @@ import pytest
 
 from server import keys
 from store.check import check_books
+from store.unit_of_work import Writes
 from tests.e2e.trading_support import account, order, set_price
 
 
@@ -47,21 +48,33 @@ async def trader(api):
     return tokens["access_token"]
 
 
-@pytest.mark.parametrize(("repository", "method"), [
-    ("accounts", "apply"), ("ledger", "record"), ("trades", "settle"), ("accounts", "finish")])
-async def test_crash_during_an_exit_completes_it_once(servers, settings, api, trader,
-                                                      repository, method):
+async def test_a_failure_before_an_exits_commit_changes_nothing_and_it_closes_once_after(
+        servers, settings, api, trader, monkeypatch):
     _, body = await order(api, trader)
     trade_id = body["order"]["trade_id"]
     set_price(api, "AAPL", "105")
-    crash_at(api, repository, method)
+    original = Writes.flush
+
+    async def written_then_crash(self):  # type: ignore[no-untyped-def]
+        await original(self)  # the exit's writes are made, not yet committed
+        raise Crash("before the commit")
+
+    monkeypatch.setattr(Writes, "flush", written_then_crash)
     status, _ = await api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=trader)
     assert status == 500
+    monkeypatch.setattr(Writes, "flush", original)
     again = await restart(servers, api, settings)
     _, trades = await again.call("GET", "/api/v1/trades", token=trader)
-    assert [(t["status"], t["realized_pnl"]) for t in trades["trades"]] == [("closed", "50")]
+    assert [(t["status"], t["realized_pnl"]) for t in trades["trades"]] == [("open", "0")]
+    assert (await account(again, trader))["cash"] == "100000"
+    set_price(again, "AAPL", "105")
+    status, _ = await again.call("POST", f"/api/v1/trades/{trade_id}/exit", token=trader)
+    assert status == 200
+    status, _ = await again.call("POST", f"/api/v1/trades/{trade_id}/exit", token=trader)
+    assert status == 409
     acct = await account(again, trader)
     assert (acct["cash"], acct["margin_used"]) == ("100050", "0")
+    assert await check_books(again.app[keys.STORE].db) == []
 
 
 async def test_crash_before_a_cancel_claims_the_order_leaves_it_open(servers, settings, api,
