@@ -38,7 +38,6 @@ from server.metrics import Metrics
 from server.middleware import error_middleware, error_response, rate_limit_middleware
 from server.monitor import Monitor
 from server.passwords import PasswordHasher
-from server.recovery import recover_trading
 from server.sockets import close_manager, create_sio, start_manager
 from server.streaming import PriceStreamer
 from server.tokens import TokenCodec
@@ -227,8 +226,6 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
                            settings.currency, events, app[keys.CLOCK])
-    if alone:
-        await recover_trading(engine)
     app[keys.ENGINE] = engine
     outbox = app[keys.OUTBOX]
     alerts = AlertService(app[keys.STORE], app[keys.MARKET].hub, engine, events, outbox,
@@ -257,10 +254,8 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
     settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
-                   settings.cluster_sweep_every, settings.redis_namespace)
+                   settings.redis_namespace)
     duties.cluster = node
-    app[keys.ENGINE].node = node.node
-    app[keys.ENGINE].alive = node.alive_nodes
     auth = app[keys.AUTH]
     node.on_revoked.extend(auth.on_sessions_revoked)  # this process's socket droppers
     auth.on_sessions_revoked.append(node.announce_revoked)

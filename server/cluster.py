@@ -20,10 +20,6 @@ runs the price feeds and the monitor:
   changes on ``<namespace>:changes``; the leader reloads each from the database into its index.
   When its subscription comes back after a Redis outage, in which messages may
   have been lost, the leader rebuilds the index from the database.
-- A process killed mid-step leaves a journaled step behind. Every process keeps
-  a heartbeat key (``<namespace>:node:<id>``) and writes its id into the steps
-  it journals; the leader sweeps every sweep_every seconds and finishes the
-  steps of processes whose heartbeat lapsed, once seen at two sweeps in a row.
 """
 
 from __future__ import annotations
@@ -188,20 +184,16 @@ class Hooks(Protocol):
 
     async def resubscribed(self) -> None: ...
 
-    async def sweep(self) -> None: ...
-
 
 class Cluster:
     """This process's part: campaign for the lease, relay ticks and changes."""
 
     def __init__(self, redis: aioredis.Redis, db: AsyncDatabase[Document], hub: Sink,
-                 hooks: Hooks, sweep_every: float, namespace: str) -> None:
+                 hooks: Hooks, namespace: str) -> None:
         self.redis, self.db, self.hub, self.hooks = redis, db, hub, hooks
         self.node = secrets.token_hex(6)
         lease_key, self.tick_channel, self.change_channel = channel_names(namespace)
-        self.heartbeat_prefix = f"{namespace}:node:"
         self.lease = Lease(redis, lease_key, self.node)
-        self.sweep_every = sweep_every
         self.fence: int | None = None
         self._serving = False
         self.ticks = Outgoing(redis, self.tick_channel)
@@ -252,24 +244,14 @@ class Cluster:
         self.changes.put(json.dumps({"node": self.node, "kind": kind, "id": document["_id"],
                                      "user_id": document["user_id"]}))
 
-    async def alive_nodes(self) -> set[str]:
-        """The processes whose heartbeat has not lapsed (this one included)."""
-        found = {self.node}
-        async for key in self.redis.scan_iter(match=self.heartbeat_prefix + "*", count=100):
-            found.add(key.decode().removeprefix(self.heartbeat_prefix))
-        return found
-
     async def holds_fence(self, fence: int) -> bool:
         return self.fence == fence and await fence_holds(self.db, fence)
 
     async def _campaign(self) -> None:
         loop = asyncio.get_running_loop()
         renewed_at = 0.0
-        since_sweep = 0.0
         while True:
             try:
-                await self.redis.set(self.heartbeat_prefix + self.node, 1,
-                                     px=int(LEASE_TTL * 1000))
                 if self._holding:
                     if await self.lease.renew():
                         renewed_at = loop.time()
@@ -280,17 +262,11 @@ class Cluster:
                     renewed_at = loop.time()
                     if not await self._take_over():
                         await self.lease.release()  # another process may try sooner
-                    since_sweep = 0.0
             except RedisError as exc:
                 log.warning("leader lease: %s", exc)
             if self._holding and loop.time() - renewed_at > LEASE_TTL - RENEW_EVERY / 2:
                 log.warning("could not renew the leader lease in time; stepping down")
                 await self._step_down()
-            if self._holding:
-                since_sweep += RENEW_EVERY
-                if since_sweep >= self.sweep_every:
-                    since_sweep = 0.0
-                    await self._run(self.hooks.sweep(), "sweep for interrupted steps")
             await asyncio.sleep(RENEW_EVERY)
 
     async def _take_over(self) -> bool:
@@ -367,29 +343,3 @@ class Cluster:
             kind, ref, user_id = await self.changed.get()
             if self._holding:
                 await self._run(self.hooks.changed(kind, ref, user_id), f"reload {kind} {ref}")
-
-
-Sweeper = Callable[[Callable[[str, str | None], bool]], Awaitable[int]]
-
-
-class StuckSteps:
-    """A journaled step is abandoned when the process that began it is gone (its
-    heartbeat lapsed) and it was pending at two sweeps in a row."""
-
-    def __init__(self, recover: Sweeper, alive: Callable[[], Awaitable[set[str]]]) -> None:
-        self.recover, self.alive = recover, alive
-        self.seen: set[str] = set()
-
-    async def sweep(self) -> int:
-        living = await self.alive()
-        now_seen: set[str] = set()
-
-        def stuck(key: str, node: str | None) -> bool:
-            if node is not None and node in living:
-                return False  # its owner is alive and will finish it
-            now_seen.add(key)
-            return key in self.seen
-
-        repaired = await self.recover(stuck)
-        self.seen = now_seen
-        return repaired

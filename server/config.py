@@ -156,8 +156,6 @@ class Settings:
     socket_max_message_bytes: int = 64 * 1024
     max_request_bytes: int = 1024 * 1024
     public_url: str = "http://localhost:8000"
-    # With REDIS_URL: how often the leader looks for steps a killed process left.
-    cluster_sweep_every: float = 10.0
     # The browser page served at / (its npm packages are installed beside it).
     web_root: Path = PROJECT_ROOT / "client_examples" / "browser"
     log_level: str = "INFO"
@@ -211,8 +209,6 @@ class Settings:
             max_request_bytes=reader.integer("MAX_REQUEST_BYTES", default.max_request_bytes),
             public_url=reader.text("PUBLIC_URL", default.public_url).rstrip("/"),
             web_root=Path(reader.text("WEB_ROOT", str(default.web_root))),
-            cluster_sweep_every=reader.number("CLUSTER_SWEEP_EVERY",
-                                              default.cluster_sweep_every),
             log_level=reader.text("LOG_LEVEL", default.log_level).upper(),
             log_format=reader.text("LOG_FORMAT", default.log_format).lower(),
             market=_market_from_env(reader),

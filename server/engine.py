@@ -1,22 +1,20 @@
 """The trading engine: orders, trades and account money, exact under retries and crashes.
 
-Each operation is a short series of idempotent steps. The first step records
-what is about to happen (field ``pending`` of the order's claim, the order
-or the trade); the account change is one conditional update that also notes
-the step's op id in ``pending_ops``, so it can never apply twice; the
-remaining writes are inserts with fixed ids or updates conditional on the
-same op. ``recover`` finishes (or, before the account was touched, abandons)
-whatever a crash cut short.
+Every command that moves money is one unit of work (store/unit_of_work.py): its
+writes (the account's guarded $inc, the order, the trade, the ledger, the
+events) commit together or not at all, so a crash leaves nothing half-done
+and a retry finds either all of it or none. A client_order_id is made taken
+by the order's claim, in the same transaction.
 
-Placing an order, and the steps that open a trade, are here; market orders
-are filled in one transaction each by server/fills.py, limit and stop orders rest, fill
-and end in server/resting.py, and exits are in server/trades.py.
+Placing an order, and what opening a trade writes, are here; market orders
+are filled by server/fills.py, limit and stop orders rest, fill and end in
+server/resting.py, exits are in server/trades.py and resets in server/reset.py.
 """
 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -27,7 +25,7 @@ from server.events import Event, EventPublisher
 from server.fills import MarketFills
 from server.resting import RestingOrders
 from server.trades import Trades
-from server.views import account_view, balances_view, order_view, trade_view
+from server.views import account_view, order_view, trade_view
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (
@@ -60,10 +58,6 @@ def end_of_day(moment: datetime) -> datetime:
                             tzinfo=UTC)
 
 
-async def _none_alive() -> set[str]:
-    return set()
-
-
 class TradingEngine:
     """Orders and trades of every account (module docstring)."""
 
@@ -80,11 +74,6 @@ class TradingEngine:
         # Called with ("trade" | "order", document) after every change of state,
         # so the price monitor can keep its triggers in step.
         self.watchers: list[Callable[[str, Document], None]] = []
-        # With several processes: this one's cluster node id, written into every
-        # journaled step, so the leader's sweep leaves the steps of live processes alone.
-        self.node: str | None = None
-        # With several processes: the nodes alive now (Cluster.alive_nodes).
-        self.alive: Callable[[], Awaitable[set[str]]] = _none_alive
         self.fills = MarketFills(self)
         self.resting = RestingOrders(self)
         self.trades = Trades(self)
@@ -125,17 +114,6 @@ class TradingEngine:
         open_trades = await self.store.trades.find(user_id, status="open", limit=None)
         return account_view(account, open_trades, self.prices())
 
-    async def announce(self, user_id: str, op: str | None,
-                       *events: tuple[str, dict[str, Any]]) -> None:
-        """End op (if any) and publish events followed by the account's new balances."""
-        count = len(events) + 1
-        account = (await self.store.accounts.finish(user_id, op, count) if op is not None
-                   else await self.store.accounts.number_events(user_id, count))
-        if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
-        balances = ("account_update", {"account": balances_view(account)})
-        await self.events.publish_numbered(user_id, account["event_seq"], [*events, balances])
-
     # -- orders --------------------------------------------------------------
 
     async def place_order(self, user_id: str, request: OrderRequest,
@@ -174,8 +152,8 @@ class TradingEngine:
         if market is not None:
             order["pending"] = self.open_step(order, self.rules.fill_price(request.side, market))
             return await self.fills.fill(order)
-        order["pending"] = self.resting.reserve_step(order, request)
-        return await self.resting.place(order, max_resting)
+        order["pending"] = None
+        return await self.resting.place(order, self.resting.reservation(request), max_resting)
 
     async def existing_order(self, order: Document, claim: Document | None) -> Document:
         """Answer an order whose client_order_id is taken (claim: the holder's claim, if
@@ -184,26 +162,8 @@ class TradingEngine:
         if claim is None or claim["fingerprint"] != order["fingerprint"]:
             raise DuplicateClientOrderId(
                 details={"order_id": None if claim is None else claim["_id"]})
-        return await self.settle_claim(claim)
-
-    async def settle_claim(self, claim: Document) -> Document:
-        """The order a claim placed, as stored.
-
-        A claim with no order is a placing that stopped before its order was
-        written (a crash, or a failed database call): it is completed if its
-        account was charged, and otherwise rejected as "interrupted", so that a
-        retry is answered and nothing is left half-done. Only a claim that
-        another live process is still placing is answered as it stands.
-        """
-        await self.resting.placed(claim["_id"])
-        order = await self.store.orders.get(claim["user_id"], claim["_id"])
-        if order is not None:
-            return order
-        step = claim.get("pending") or {}
-        node = step.get("node")
-        if node not in (None, self.node) and node in await self.alive():
-            return claim
-        return await self.reject_claimed(claim, "interrupted")
+        # A claim and its order are committed together: the order is there.
+        return await self.store.orders.get(claim["user_id"], claim["_id"]) or claim
 
     def open_step(self, order: Document, price: Decimal) -> Document:
         """The step that opens a trade for order at price: its margin and fee."""
@@ -211,7 +171,7 @@ class TradingEngine:
         margin = self.rules.margin(side, price, quantity)
         fee = self.rules.commission(price, quantity)
         return {"op": f"open:{order['_id']}", "price": to_units(price),
-                "margin": to_units(margin), "fee": to_units(fee), "node": self.node}
+                "margin": to_units(margin), "fee": to_units(fee)}
 
     @staticmethod
     def open_changes(step: Document) -> dict[str, int]:
@@ -246,35 +206,3 @@ class TradingEngine:
                 ("trade_update", {"event": "opened", "reason": None,
                                   "trade": trade_view(trade, self.prices())})]
 
-    async def _open_trade(self, order: Document, now: datetime) -> Document:
-        """Store the trade an order's open (or fill) step opens, and its fee."""
-        step = order["pending"]
-        trade = self.new_trade(order, now)
-        await self.store.trades.insert(trade)
-        await self.store.ledger.record(f"{step['op']}:fee", order["user_id"], -step["fee"],
-                                       "commission", order["_id"], now)
-        return trade
-
-    async def reject_claimed(self, claim: Document, reason: str) -> Document:
-        """Store a claimed order that never reached its account as rejected; announce it
-        if this call stored it."""
-        rejected = {**claim, "status": "rejected", "reject_reason": reason, "pending": None}
-        if await self.store.orders.insert_final([rejected]):
-            return await self.store.orders.get(claim["user_id"], claim["_id"]) or rejected
-        await self.events.publish(claim["user_id"],
-                                  ("order_update", {"order": order_view(rejected)}))
-        return rejected
-
-    async def finish_open(self, order: Document) -> Document:
-        """End a stored order's open (or fill) step whose account was charged: its
-        trade, its fee, the order filled, and their events."""
-        step, user_id, now = order["pending"], order["user_id"], self.now()
-        trade = await self._open_trade(order, now)
-        filled = await self.store.orders.update(
-            order["_id"], {"pending.op": step["op"]},
-            {**self.fill_changes(order, now), "pending": None})
-        result = filled or await self.store.orders.get(user_id, order["_id"]) or order
-        self.changed("order", result)
-        self.changed("trade", trade)
-        await self.announce(user_id, step["op"], *self.opened_events(result, trade))
-        return result

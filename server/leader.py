@@ -1,4 +1,4 @@
-"""What the cluster's leader does: run the feeds and the monitor, repair abandoned steps."""
+"""What the cluster's leader does: run the feeds and the monitor."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ import logging
 from functools import partial
 
 from feeds.service import Market
-from server.cluster import Cluster, StuckSteps, TickPublisher
+from server.cluster import Cluster, TickPublisher
 from server.engine import TradingEngine
 from server.monitor import Monitor
-from server.recovery import recover_trading
+from store.database import end_abandoned_transactions
 
 log = logging.getLogger(__name__)
 
@@ -20,20 +20,18 @@ class LeaderDuties:
     def __init__(self, engine: TradingEngine, monitor: Monitor, market: Market) -> None:
         self.engine, self.monitor, self.market = engine, monitor, market
         self.cluster: Cluster | None = None
-        self.stuck = StuckSteps(partial(recover_trading, engine), self._alive)
         self.leading = False
-
-    async def _alive(self) -> set[str]:
-        return set() if self.cluster is None else await self.cluster.alive_nodes()
 
     async def elected(self, fence: int) -> None:
         if self.cluster is None:
             raise RuntimeError("LeaderDuties.cluster is not set")
         self.monitor.may_fire = partial(self.cluster.holds_fence, fence)
+        # A leader that died mid-close left its transactions open: they would hold the
+        # trades and accounts they wrote for a minute.
+        await end_abandoned_transactions(self.engine.store.db)
         await self.monitor.start()
         self.leading = True
         self.market.start_feeds(TickPublisher(self.cluster.ticks))
-        await self.stuck.sweep()  # notes what is pending now; the next sweep repairs it
 
     async def deposed(self) -> None:
         if not self.leading:
@@ -47,6 +45,3 @@ class LeaderDuties:
 
     async def resubscribed(self) -> None:
         await self.monitor.rebuild()
-
-    async def sweep(self) -> None:
-        await self.stuck.sweep()

@@ -1,4 +1,5 @@
-"""Resetting an account: everything closed, cash back to the initial amount."""
+"""Resetting an account: everything closed, cash back to the initial amount (one unit of
+work once nothing is open)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,18 @@ import contextlib
 from typing import Any
 
 from server.engine import TradingEngine
+from server.events import Event
+from server.views import balances_view
 from store.database import Document
+from store.events import run_document
+from store.ledger import ledger_entry
+from store.unit_of_work import Writes
 from trading.errors import Conflict, OrderNotOpen, TradeNotOpen
 from trading.money import from_units
 from trading.trades import CloseReason
 
 
-async def reset_account(engine: TradingEngine, user_id: str, attempts: int = 5) -> dict[str, Any]:
+async def reset_account(engine: TradingEngine, user_id: str) -> dict[str, Any]:
     """Cancel open orders, close open trades, and put cash back to the initial amount."""
     store, hub = engine.store, engine.hub
     for order in await store.orders.find(user_id, status="open", limit=10_000):
@@ -25,19 +31,33 @@ async def reset_account(engine: TradingEngine, user_id: str, attempts: int = 5) 
                  else from_units(trade["entry_price"]))
         with contextlib.suppress(TradeNotOpen):
             await engine.trades.exit(user_id, trade["_id"], reason=CloseReason.RESET, price=price)
-    for _ in range(attempts):
-        account = await engine.account(user_id)
-        reset = await store.accounts.begin_reset(account, engine.now())
-        if reset is not None:
-            await finish_reset(engine, reset)
-            return await engine.account_view(user_id)
-    raise Conflict("The account kept changing during the reset; try again.")
+    await engine.ensure_account(user_id)
+    account, events = await engine.store.unit_of_work.run(
+        lambda writes: _reset(writes, engine, user_id))
+    await engine.events.emit_groups([(user_id, account["event_seq"], events)])
+    return await engine.account_view(user_id)
 
 
-async def finish_reset(engine: TradingEngine, account: Document) -> None:
-    """Record the reset in the ledger and announce it (also run by recovery)."""
-    step = account["pending_reset"]
-    await engine.store.ledger.record(step["op"], account["_id"], step["amount"], "reset",
-                                     step["op"], engine.now())
-    await engine.store.accounts.end_reset(account["_id"], step["op"])
-    await engine.announce(account["_id"], None)
+async def _reset(writes: Writes, engine: TradingEngine,
+                 user_id: str) -> tuple[Document, list[Event]]:
+    """Cash back to the initial amount, its difference in the ledger, and the event: one
+    unit of work, on the account as the transaction reads it (nothing open)."""
+    now = engine.now()
+    account = await writes.get("accounts", user_id)
+    if account is None:
+        raise RuntimeError(f"no account for user {user_id}")
+    if account["reserved"] or account["margin_used"]:
+        raise Conflict("An order or trade was opened during the reset; try again.")
+    reset = await writes.update(
+        "accounts", user_id, {"reserved": 0, "margin_used": 0},
+        {"$set": {"cash": account["initial"], "available": account["initial"],
+                  "realized_pnl": 0, "fees": 0, "updated_at": now},
+         "$inc": {"resets": 1, "event_seq": 1}})
+    if reset is None:
+        raise Conflict("An order or trade was opened during the reset; try again.")
+    if amount := account["initial"] - account["cash"]:
+        op = f"reset:{user_id}:{reset['resets']}"
+        writes.insert("ledger", ledger_entry(op, user_id, amount, "reset", op, now))
+    events: list[Event] = [("account_update", {"account": balances_view(reset)})]
+    writes.insert("events", run_document(user_id, events, reset["event_seq"], now))
+    return reset, events

@@ -1,26 +1,32 @@
 """Limit and stop orders: rested with funds reserved, then filled, cancelled or expired.
 
-Each change is a step of the order (its ``pending``) and one conditional
-update of its account that notes the step's op, as in server/engine.py:
-``reserve:`` when it rests, ``fill:`` when a tick crosses its price, and
-``release:`` when it is cancelled, expires or cannot pay for its fill.
+Each change is one unit of work (store/unit_of_work.py). Resting takes the
+reservation from the account and stores the order, open, with its claim;
+a fill (a tick crossed the order's price) turns the reservation into the
+trade's margin and fee and opens the trade; a cancellation or expiry gives
+the reservation back. The order, the account, the trade, the ledger and the
+events commit together or not at all, and each reads the order as the
+transaction sees it, so an order is filled or ended once.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from server.views import order_view
+from server.events import Event
+from server.views import balances_view, order_view
 from store.database import Document
+from store.events import run_document
+from store.ledger import ledger_entry
+from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import (
     InsufficientFunds,
     InvalidInput,
     LimitExceeded,
     NotFound,
     OrderNotOpen,
+    PaperDeskError,
 )
 from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, Side
@@ -28,158 +34,190 @@ from trading.orders import OrderRequest, Side
 if TYPE_CHECKING:
     from server.engine import TradingEngine
 
+# What a unit of work ends with: the order as stored, the trade a fill opened
+# (or None), the account after, the events to send, and an error for the
+# client when the order was stored refused.
+Outcome = tuple[Document, Document | None, Document, list[Event], PaperDeskError | None]
+
 
 class RestingOrders:
     """The resting orders of a TradingEngine (module docstring)."""
 
     def __init__(self, engine: TradingEngine) -> None:
         self.engine = engine
-        # Orders between their claim and their first write (TradingEngine.settle_claim).
-        self._placing: dict[str, asyncio.Event] = {}
 
-    async def placed(self, order_id: str) -> None:
-        """Wait until an order this process is placing has its first write, if it is."""
-        if (placing := self._placing.get(order_id)) is not None:
-            await placing.wait()
-
-    def reserve_step(self, order: Document, request: OrderRequest) -> Document:
-        """The step that rests an order: what it reserves."""
+    def reservation(self, request: OrderRequest) -> int:
+        """What resting an order takes from its account: its margin and fee at its price."""
         rules, price = self.engine.rules, request.trigger_price
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
-        amount = (rules.margin(request.side, price, request.quantity)
-                  + rules.commission(price, request.quantity))
-        return {"op": f"reserve:{order['_id']}", "amount": to_units(amount),
-                "node": self.engine.node}
+        return to_units(rules.margin(request.side, price, request.quantity)
+                        + rules.commission(price, request.quantity))
 
-    async def place(self, order: Document, max_resting: int = 0) -> Document:
-        """Claim, store and rest a new order (its reserve step set), once per
-        client_order_id.
+    async def _done(self, outcome: Outcome) -> Document:
+        """After the commit: tell the watchers and the user's sockets; raise the refusal."""
+        order, trade, account, events, refusal = outcome
+        self.engine.changed("order", order)
+        if trade is not None:
+            self.engine.changed("trade", trade)
+        await self.engine.events.emit_groups([(order["user_id"], account["event_seq"], events)])
+        if refusal is not None:
+            raise refusal
+        return order
 
-        With max_resting (0: no cap), the user's resting orders are counted once
-        the order is stored (as ``new``, before any money moves), counting it: over
-        the cap, it is rejected (``limit_exceeded``) and LimitExceeded raised. So
-        of placings racing for the last place none rests unless it counted itself
-        within the cap, and the cap is never passed (both may be refused).
+    async def place(self, order: Document, amount: int, max_resting: int = 0) -> Document:
+        """Store a new order and rest it with amount reserved, once per client_order_id.
+
+        With max_resting (0: no cap), an order past the user's cap of open orders
+        is stored rejected (``limit_exceeded``) and LimitExceeded raised; counted in
+        the transaction that writes the account, so racing placings are decided one
+        after the other.
         """
-        store = self.engine.store
-        if taken := await store.orders.claim([order]):
-            return await self.engine.existing_order(order, taken[0])
-        self._placing[order["_id"]] = placing = asyncio.Event()
+        engine = self.engine
         try:
-            existing = await store.orders.insert(order)
-        finally:
-            del self._placing[order["_id"]]
-            placing.set()
-        if existing is not None:  # claimed before claims existed (OrderStore)
-            return await self.engine.existing_order(order, existing)
-        if max_resting > 0 and await store.orders.count_resting(order["user_id"]) > max_resting:
-            await self.reject(order, "limit_exceeded")
-            raise LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
-                                limit=max_resting)
-        return await self._reserve(order)
+            outcome = await engine.store.unit_of_work.run(
+                lambda writes: self._place(writes, order, amount, max_resting))
+        except DuplicateKey as taken:
+            if taken.collection != "claims":
+                raise
+            holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            return await engine.existing_order(order, holder)
+        return await self._done(outcome)
 
-    async def _reserve(self, order: Document) -> Document:
-        step = order["pending"]
-        applied = await self.engine.store.accounts.apply(
-            order["user_id"], step["op"], {"available": -step["amount"],
-                                           "reserved": step["amount"]},
-            self.engine.now(), need_available=step["amount"])
-        if not applied:
-            await self.reject(order, "insufficient_funds")
-            raise InsufficientFunds(details={"order_id": order["_id"],
-                                             "needed": show(from_units(step["amount"]))})
-        return await self.finish_reserve(order)
+    async def _place(self, writes: Writes, order: Document, amount: int,
+                     max_resting: int) -> Outcome:
+        user_id, now = order["user_id"], self.engine.now()
+        refusal: PaperDeskError
+        if max_resting > 0 and await writes.count(
+                "orders", {"user_id": user_id, "status": "open"}) >= max_resting:
+            refusal = LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
+                                    limit=max_resting)
+            stored = {**order, "status": "rejected", "reject_reason": "limit_exceeded"}
+        else:
+            account = await writes.update(
+                "accounts", user_id, {"available": {"$gte": amount}},
+                {"$inc": {"available": -amount, "reserved": amount, "event_seq": 1},
+                 "$set": {"updated_at": now}})
+            if account is not None:
+                rested = {**order, "status": "open", "reserved": amount}
+                return rested, None, account, self._store(writes, order, rested, account), None
+            refusal = InsufficientFunds(details={"order_id": order["_id"],
+                                                 "needed": show(from_units(amount))})
+            stored = {**order, "status": "rejected", "reject_reason": "insufficient_funds"}
+        account = await self._number(writes, user_id, 1)
+        return stored, None, account, self._store(writes, order, stored, account), refusal
 
-    async def finish_reserve(self, order: Document) -> Document:
-        """End a reserve step whose account was charged: the order is open."""
-        engine, step = self.engine, order["pending"]
-        rested = await engine.store.orders.update(
-            order["_id"], {"pending.op": step["op"]},
-            {"status": "open", "reserved": step["amount"], "pending": None})
-        result = rested or await engine.store.orders.get(order["user_id"], order["_id"]) or order
-        engine.changed("order", result)
-        await engine.announce(order["user_id"], step["op"],
-                              ("order_update", {"order": order_view(result)}))
-        return result
+    @staticmethod
+    def _store(writes: Writes, placed: Document, stored: Document,
+               account: Document) -> list[Event]:
+        """A new order's claim (its copy as placed), the order as it ends, and its event."""
+        writes.insert("claims", placed)
+        writes.insert("orders", stored)
+        events: list[Event] = [("order_update", {"order": order_view(stored)})]
+        writes.insert("events", run_document(stored["user_id"], events, account["event_seq"],
+                                             stored["created_at"]))
+        return events
 
-    async def reject(self, order: Document, reason: str) -> None:
-        """Reject a stored order whose step never reached its account."""
-        rejected = await self.engine.store.orders.update(
-            order["_id"], {"status": "new"},
-            {"status": "rejected", "reject_reason": reason, "pending": None})
-        if rejected is not None:
-            await self.engine.events.publish(order["user_id"],
-                                             ("order_update", {"order": order_view(rejected)}))
+    async def _number(self, writes: Writes, user_id: str, events: int) -> Document:
+        """Take the next event numbers of a user's account; the account after."""
+        account = await writes.update("accounts", user_id, {}, {"$inc": {"event_seq": events}})
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        return account
 
     async def cancel(self, user_id: str, order_id: str, status: str = "canceled") -> Document:
         """End a resting order (cancelled, or expired) and release its reservation, once."""
-        engine = self.engine
-        order = await engine.store.orders.get(user_id, order_id)
+        return await self._done(await self.engine.store.unit_of_work.run(
+            lambda writes: self._end(writes, user_id, order_id, status)))
+
+    async def _end(self, writes: Writes, user_id: str, order_id: str, status: str) -> Outcome:
+        now = self.engine.now()
+        order = await writes.get("orders", order_id, user_id=user_id)
         if order is None:
             raise NotFound("No such order.")
-        op = f"release:{order_id}"
-        ended = await engine.store.orders.update(
-            order_id, {"user_id": user_id, "status": "open", "pending": None},
-            {"status": status, "canceled_at": engine.now(),
-             "pending": {"op": op, "amount": order["reserved"], "node": engine.node}})
-        if ended is None:
+        if order["status"] != "open":
             raise OrderNotOpen(details={"status": order["status"]})
-        return await self.release(ended)
+        ended = await writes.update("orders", order_id, {"status": "open"},
+                                    {"$set": {"status": status, "canceled_at": now,
+                                              "reserved": 0}})
+        if ended is None:  # the transaction read it open: cannot happen, but never twice
+            raise OrderNotOpen()
+        account = await writes.update(
+            "accounts", user_id, {},
+            {"$inc": {"reserved": -order["reserved"], "available": order["reserved"],
+                      "event_seq": 1}, "$set": {"updated_at": now}})
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        events: list[Event] = [("order_update", {"order": order_view(ended)})]
+        writes.insert("events", run_document(user_id, events, account["event_seq"], now))
+        return ended, None, account, events, None
 
     async def expire_day_orders(self) -> int:
         """Expire resting day orders whose day (UTC) has ended; return how many."""
         expired = 0
         for order in await self.engine.store.orders.expiring(self.engine.now()):
-            with contextlib.suppress(OrderNotOpen, NotFound):
+            try:
                 await self.cancel(order["user_id"], order["_id"], status="expired")
-                expired += 1
+            except (OrderNotOpen, NotFound):
+                continue
+            expired += 1
         return expired
 
-    async def release(self, order: Document) -> Document:
-        """Give an ended order's reservation back to its account (its release step)."""
-        engine, step = self.engine, order["pending"]
-        await engine.store.accounts.apply(order["user_id"], step["op"],
-                                          {"reserved": -step["amount"],
-                                           "available": step["amount"]}, engine.now())
-        done = await engine.store.orders.update(order["_id"], {"pending.op": step["op"]},
-                                                {"pending": None, "reserved": 0})
-        result = done or order
-        engine.changed("order", result)
-        await engine.announce(order["user_id"], step["op"],
-                              ("order_update", {"order": order_view(result)}))
-        return result
-
     async def fill(self, order: Document, price: Decimal) -> Document | None:
-        """Fill an open limit or stop order at a tick's price (plus slippage), once.
+        """Fill an open limit or stop order at a tick's price (plus slippage), once;
+        return it as it ends (filled, or rejected), or None if it was no longer open.
 
         A gap through the level fills at the tick's price, not the level. If the
         fill costs more than was reserved and the account cannot cover the
         difference, the order is rejected and its reservation released.
         """
-        engine = self.engine
-        fill = engine.rules.fill_price(Side(order["side"]), price)
-        step = {**engine.open_step(order, fill), "op": f"fill:{order['_id']}",
-                "reserved": order["reserved"]}
-        claimed = await engine.store.orders.update(
-            order["_id"], {"status": "open", "pending": None}, {"pending": step})
-        if claimed is None:
+        fill = self.engine.rules.fill_price(Side(order["side"]), price)
+        try:
+            outcome = await self.engine.store.unit_of_work.run(
+                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
+        except OrderNotOpen:
             return None  # cancelled or filled meanwhile
-        return await self._charge_fill(claimed)
+        return await self._done(outcome)
 
-    async def _charge_fill(self, order: Document) -> Document | None:
-        engine, step = self.engine, order["pending"]
-        cost = step["margin"] + step["fee"]
-        applied = await engine.store.accounts.apply(
-            order["user_id"], step["op"],
-            {"reserved": -step["reserved"], "margin_used": step["margin"], "cash": -step["fee"],
-             "fees": step["fee"], "available": step["reserved"] - cost},
-            engine.now(), need_available=max(cost - step["reserved"], 0) or None)
-        if not applied:
-            rejected = await engine.store.orders.update(
-                order["_id"], {"pending.op": step["op"]},
-                {"status": "rejected", "reject_reason": "insufficient_funds",
-                 "pending": {"op": f"release:{order['_id']}", "amount": step["reserved"],
-                             "node": engine.node}})
-            return None if rejected is None else await self.release(rejected)
-        return await engine.finish_open(order)
+    async def _fill(self, writes: Writes, user_id: str, order_id: str,
+                    price: Decimal) -> Outcome:
+        engine, now = self.engine, self.engine.now()
+        order = await writes.get("orders", order_id, user_id=user_id)
+        if order is None or order["status"] != "open":
+            raise OrderNotOpen()
+        step = engine.open_step(order, price)
+        reserved, cost = order["reserved"], step["margin"] + step["fee"]
+        account = await writes.update(
+            "accounts", user_id,
+            {"available": {"$gte": cost - reserved}} if cost > reserved else {},
+            {"$inc": {"reserved": -reserved, "margin_used": step["margin"],
+                      "cash": -step["fee"], "fees": step["fee"],
+                      "available": reserved - cost, "event_seq": 3},
+             "$set": {"updated_at": now}})
+        if account is None:  # cannot pay the difference: rejected, reservation released
+            rejected = await writes.update(
+                "orders", order_id, {"status": "open"},
+                {"$set": {"status": "rejected", "reject_reason": "insufficient_funds",
+                          "reserved": 0}})
+            account = await writes.update(
+                "accounts", user_id, {},
+                {"$inc": {"reserved": -reserved, "available": reserved, "event_seq": 1}})
+            if rejected is None or account is None:
+                raise OrderNotOpen()
+            events: list[Event] = [("order_update", {"order": order_view(rejected)})]
+            writes.insert("events", run_document(user_id, events, account["event_seq"], now))
+            return rejected, None, account, events, None
+        filling = {**order, "pending": step}
+        trade = engine.new_trade(filling, now)
+        filled = await writes.update("orders", order_id, {"status": "open"},
+                                     {"$set": engine.fill_changes(filling, now)})
+        if filled is None:
+            raise OrderNotOpen()
+        writes.insert("trades", trade)
+        if step["fee"]:
+            writes.insert("ledger", ledger_entry(f"fill:{order_id}:fee", user_id, -step["fee"],
+                                                 "commission", order_id, now))
+        events = [*engine.opened_events(filled, trade),
+                  ("account_update", {"account": balances_view(account)})]
+        writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
+        return filled, trade, account, events, None

@@ -40,13 +40,13 @@ async def check_books(db: ByName) -> list[str]:
                 problems.append(f"account {user}: {field} is {account[field]}, books say {value}")
         if account["reserved"] < 0 or account["margin_used"] < 0:
             problems.append(f"account {user}: negative reserved or margin")
-        if account["pending_ops"] or account["pending_reset"]:
-            problems.append(f"account {user}: unfinished steps {account['pending_ops']}")
+        if account.get("pending_ops") or account.get("pending_reset"):  # earlier versions'
+            problems.append(f"account {user}: unfinished steps {account.get('pending_ops')}")
     async for order in db["orders"].find({"$or": [{"pending": {"$ne": None}},
                                                   {"status": "new"}]}):
         problems.append(f"order {order['_id']}: unfinished ({order['status']})")
     async for trade in db["trades"].find({}):
-        if trade["pending"] is not None:
+        if trade.get("pending") is not None:
             problems.append(f"trade {trade['_id']}: unfinished exit")
         if trade["quantity"] < 0 or (trade["status"] == "closed"
                                      and (trade["quantity"] or trade["margin"])):

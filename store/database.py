@@ -122,9 +122,10 @@ async def end_abandoned_transactions(db: ByName) -> None:
     part-way left open: until the server's transactionLifetimeLimitSeconds (60 s by
     default) they hold the documents they wrote, and every write of those waits.
 
-    Run at start-up. Transactions another live process has under way are ended
-    too; the driver retries them whole (a TransientTransactionError), so each
-    still commits once. A read of theirs cut off is answered with an error.
+    Run at start-up, and by a newly elected leader (the one before may have died
+    mid-close). Transactions another live process has under way are ended too;
+    the driver retries them whole (a TransientTransactionError), so each still
+    commits once. A read of theirs cut off is answered with an error.
     """
     try:
         await db["accounts"].database.client.admin.command("killAllSessions", [])

@@ -48,6 +48,10 @@ class Writes:
         return await self.collections[collection].find_one({"_id": doc_id, **must},
                                                             session=self.session)
 
+    async def count(self, collection: str, query: Mapping[str, Any]) -> int:
+        """How many documents match query, as the transaction sees them."""
+        return await self.collections[collection].count_documents(query, session=self.session)
+
     async def update(self, collection: str, doc_id: Any, guard: Mapping[str, Any],
                      update: Mapping[str, Any]) -> Document | None:
         """Apply update to the document if it matches guard; return it after, or None."""

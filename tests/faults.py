@@ -89,7 +89,7 @@ class Run:
         env = {"MONGO_URI": database.uri, "MONGO_DB": db_name,
                "REDIS_URL": redis_server.url, "JWT_SECRET": SECRET,
                "MARKET_SYMBOLS": "replay:AAPL,XYZ", "REPLAY_FILE": str(quiet),
-               "REPLAY_LOOP": "false", "CLUSTER_SWEEP_EVERY": "1", "LOG_LEVEL": "WARNING",
+               "REPLAY_LOOP": "false", "LOG_LEVEL": "WARNING",
                "RATE_USER_PER_MINUTE": "0", "RATE_AUTH_PER_IP_PER_MINUTE": "0",
                "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
         server = ServerProcess(self.workdir, **env)
@@ -244,18 +244,12 @@ class Run:
     # -- checks -------------------------------------------------------------
 
     async def settled(self, within: float = 30) -> None:
-        """Wait until no journaled step is pending (the leader's sweep finishes them)."""
+        """Wait until no notification is waiting to be delivered (money moves are
+        transactions: nothing of theirs is ever pending)."""
         deadline = time.monotonic() + within
         while True:
-            busy = {
-                "orders": await self.db["orders"].count_documents(
-                    {"$or": [{"pending": {"$ne": None}}, {"status": "new"}]}),
-                "trades": await self.db["trades"].count_documents({"pending": {"$ne": None}}),
-                "account markers": await self.db["accounts"].count_documents(
-                    {"$or": [{"pending_ops.0": {"$exists": True}},
-                             {"pending_reset": {"$ne": None}}]}),
-                "notifications": await self.db["outbox"].count_documents(
-                    {"status": {"$in": ["pending", "sending"]}})}
+            busy = {"notifications": await self.db["outbox"].count_documents(
+                {"status": {"$in": ["pending", "sending"]}})}
             if not any(busy.values()):
                 return
             if time.monotonic() > deadline:

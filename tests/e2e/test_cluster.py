@@ -54,7 +54,7 @@ async def long_with_stop(leader: Api, api: Api) -> tuple[str, str]:
 
 @pytest.fixture
 async def cluster(servers, redis_settings):  # type: ignore[no-untyped-def]
-    return await pair(servers, replace(redis_settings, cluster_sweep_every=1.0))
+    return await pair(servers, redis_settings)
 
 
 async def test_exactly_one_process_leads_and_readyz_says_which(cluster):

@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from server import keys
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
 
@@ -115,9 +114,9 @@ async def test_one_resting_order_sent_concurrently_makes_one_order_and_one_reser
     token = trader["access_token"]
     results = await asyncio.gather(*(order(api, token, client_order_id="rest", type="limit",
                                            limit_price="90") for _ in range(10)))
-    # A repeat answered while the first is still reserving sees it as stored so far.
+    # The order and its claim are committed together: every repeat sees it open.
     assert {status for status, _ in results} == {201}
-    assert {body["order"]["status"] for _, body in results} <= {"new", "open"}
+    assert {body["order"]["status"] for _, body in results} == {"open"}
     assert len({body["order"]["id"] for _, body in results}) == 1
     _, orders = await api.call("GET", "/api/v1/orders", token=token)
     assert [o["status"] for o in orders["orders"]] == ["open"]
@@ -134,46 +133,4 @@ async def test_a_market_and_a_limit_order_sent_at_once_cannot_share_a_client_ord
     assert sorted(status for status, _ in results) == [201, 409]
     _, orders = await api.call("GET", "/api/v1/orders", token=token)
     assert len(orders["orders"]) == 1
-    await assert_books_balance(api)
-
-
-async def test_a_repeat_of_a_resting_order_between_its_claim_and_its_write_waits_for_it(
-        api, trader):
-    token = trader["access_token"]
-    store = api.app[keys.STORE]
-    insert, writing, go_on = store.orders.insert, asyncio.Event(), asyncio.Event()
-
-    async def held(order_doc):
-        writing.set()
-        await go_on.wait()
-        return await insert(order_doc)
-
-    store.orders.insert = held
-    looked, read = asyncio.Event(), asyncio.Event()
-    get = store.orders.get
-
-    async def watched_get(*args):
-        read.set()
-        return await get(*args)
-
-    store.orders.get = watched_get
-
-    class Watched(dict):
-        def get(self, key, default=None):
-            looked.set()
-            return super().get(key, default)
-
-    api.app[keys.ENGINE].resting._placing = Watched()
-    first = asyncio.create_task(order(api, token, client_order_id="slow", type="limit",
-                                      limit_price="90"))
-    await writing.wait()  # claimed; its order not yet written
-    store.orders.insert = insert
-    repeat = asyncio.create_task(order(api, token, client_order_id="slow", type="limit",
-                                       limit_price="90"))
-    await looked.wait()  # the repeat met the claim
-    assert not read.is_set()  # and waits for the order's first write before reading it
-    go_on.set()
-    (_, a), (_, b) = await first, await repeat
-    assert a["order"]["id"] == b["order"]["id"]
-    assert b["order"]["status"] in ("new", "open")
     await assert_books_balance(api)

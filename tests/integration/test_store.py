@@ -7,6 +7,7 @@ import pytest
 
 from store.database import connect, ensure_indexes
 from store.store import Store
+from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import EmailTaken
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -145,28 +146,34 @@ def placed(order_id: str, user_id: str, client_order_id: str, status: str = "new
             "fingerprint": "f", "status": status, "created_at": NOW}
 
 
-async def test_a_client_order_id_is_claimed_once_and_a_repeat_gets_the_claim_that_holds_it(
-        store):
-    taken = await store.orders.claim([placed("o1", "u1", "a"), placed("o2", "u1", "b"),
-                                      placed("o3", "u1", "a"), placed("o4", "u2", "a")])
-    assert list(taken) == [2] and taken[2]["_id"] == "o1"
-    # Concurrent claims of one client_order_id: one wins, every other gets the winner's.
-    results = await asyncio.gather(*(store.orders.claim([placed(f"c{n}", "u1", "same")])
-                                     for n in range(8)))
-    winners = [n for n, taken in enumerate(results) if not taken]
-    assert len(winners) == 1
-    assert {taken[0]["_id"] for taken in results if taken} == {f"c{winners[0]}"}
-    assert (await store.orders.claim_of("o4"))["user_id"] == "u2"
-    assert await store.orders.get("u1", "o1") is None  # a claim is not an order
+async def test_a_client_order_id_is_taken_once_by_units_of_work_racing_for_it(store):
+    async def claim(order_id: str) -> str:
+        async def work(writes: Writes) -> None:
+            # As every money move: the account first (racing moves conflict there and
+            # start again), then the inserts.
+            await writes.update("accounts", "u1", {}, {"$inc": {"event_seq": 1}})
+            writes.insert("claims", placed(order_id, "u1", "same"))
+        try:
+            await store.unit_of_work.run(work)
+        except DuplicateKey as taken:
+            return taken.collection
+        return "won"
+
+    await store.accounts.get_or_create("u1", 0, "USD", NOW)
+    results = await asyncio.gather(*(claim(f"c{n}") for n in range(8)))
+    assert sorted(results) == ["claims"] * 7 + ["won"]
+    holder = await store.orders.holder("u1", "same")
+    assert holder is not None and results[int(holder["_id"][1:])] == "won"
+    assert await store.orders.holder("u2", "same") is None
 
 
 async def test_orders_of_earlier_versions_are_claimed_at_start_up_once(store):
     await store.db["orders"].insert_many([placed(f"o{n}", "u1", f"k{n}", "filled")
                                           for n in range(5)])
-    await store.orders.claim([placed("o0", "u1", "k0")])  # claimed already
+    await store.db["claims"].insert_one(placed("o0", "u1", "k0"))  # claimed already
     await store.recover(NOW)
     claims = [doc async for doc in store.db["claims"].find({}).sort("_id", 1)]
     assert [(c["_id"], c["client_order_id"]) for c in claims] == [
         (f"o{n}", f"k{n}") for n in range(5)]
-    assert (await store.orders.claim([placed("new", "u1", "k3")]))[0]["_id"] == "o3"
+    assert (await store.orders.holder("u1", "k3"))["_id"] == "o3"
     assert await store.orders.claim_earlier_orders() == 0
