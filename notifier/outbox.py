@@ -127,7 +127,6 @@ class OutboxWorker:
         await self._quiet.wait()
 
     async def _run(self) -> None:
-        await self.outbox.recover(self.now())
         while True:
             self._wake.clear()
             generation = self._generation

@@ -65,7 +65,6 @@ INDEXES: dict[str, list[IndexModel]] = {
     "outbox": [IndexModel([("status", ASCENDING), ("next_attempt_at", ASCENDING)],
                           name="status_due"),
                IndexModel([("user_id", ASCENDING)], name="user_id")],
-    "outbox_due": [IndexModel([("next_attempt_at", ASCENDING)], name="next_attempt_at")],
     "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
                           name="user_seq_unique")],
 }

@@ -91,7 +91,11 @@ class Run:
                "MARKET_SYMBOLS": "replay:AAPL,XYZ", "REPLAY_FILE": str(quiet),
                "REPLAY_LOOP": "false", "LOG_LEVEL": "WARNING",
                "RATE_USER_PER_MINUTE": "0", "RATE_AUTH_PER_IP_PER_MINUTE": "0",
-               "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0"}
+               "RATE_SOCKET_PER_SECOND": "0", "RATE_LOGIN_FAILURES": "0",
+               # A delivery cut off by a fault is tried again once its lease (twice the
+               # send timeout) or its retry delay has passed: short here, so that the
+               # checks' wait for delivery covers them.
+               "NOTIFY_SEND_TIMEOUT": "5", "NOTIFY_RETRY_FIRST": "1", "NOTIFY_RETRY_MAX": "5"}
         server = ServerProcess(self.workdir, **env)
         mongo: AsyncMongoClient[dict[str, Any]] = AsyncMongoClient(database.uri)
         self.db = laid_out(mongo, db_name)
