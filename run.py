@@ -6,8 +6,8 @@ import sys
 from aiohttp import web
 from dotenv import load_dotenv
 
+from config.settings import ConfigError, Settings
 from server.app import create_app, serve
-from server.config import ConfigError, Settings
 from server.logs import configure_logging
 from store.database import DatabaseUnavailable
 from store.embedded import EmbeddedDatabaseError

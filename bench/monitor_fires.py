@@ -13,9 +13,9 @@ import aiohttp
 from aiohttp.test_utils import TestServer
 
 from bench.lightclient import LightClient
-from server import keys
+from config.settings import MarketSettings, Settings
+from handlers import keys
 from server.app import create_app
-from server.config import MarketSettings, Settings
 from trading.market import Quote
 from trading.orders import OrderRequest, OrderType, Side
 

@@ -9,13 +9,13 @@ import secrets
 from collections.abc import Callable
 from datetime import datetime
 
+from config.settings import ConfigError, MarketSettings
 from feeds.base import Backoff, Feed, Sink
 from feeds.binance import BinanceFeed
 from feeds.hub import PriceHub
 from feeds.replay import ReplayFeed, load_ticks
 from feeds.sim import SimFeed
 from feeds.yahoo import YFinanceFeed
-from server.config import ConfigError, MarketSettings
 from trading.market import Universe
 
 log = logging.getLogger(__name__)

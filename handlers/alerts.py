@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import commands
+from handlers import commands, keys
 from handlers.common import authenticated, json_ok
 from handlers.validation import read_json
-from server import keys
-from server.alerts import alert_view
+from services.alerts import alert_view
 
 routes = web.RouteTableDef()
 

@@ -8,12 +8,12 @@ from typing import TypeVar
 
 from aiohttp import web
 
+from handlers import keys
 from handlers.common import authenticated, json_ok
+from handlers.middleware import client_address
 from handlers.validation import optional_string, read_json, string
-from server import keys
-from server.auth import public_user
-from server.identity import normalize_email, normalize_name, normalize_phone
-from server.middleware import client_address
+from services.auth import public_user
+from services.identity import normalize_email, normalize_name, normalize_phone
 from trading.errors import InvalidCredentials, RateLimited
 
 routes = web.RouteTableDef()

@@ -13,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers import keys
 from handlers.validation import (
     Body,
     choice,
@@ -24,10 +25,9 @@ from handlers.validation import (
     whole_number,
 )
 from notifier.outbox import CHANNELS
-from server import keys
-from server.alerts import alert_view, cooldown_range
-from server.auth import Principal, public_user
-from server.views import order_view, trade_view
+from services.alerts import alert_view, cooldown_range
+from services.auth import Principal, public_user
+from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols

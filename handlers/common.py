@@ -6,9 +6,9 @@ from typing import Any
 
 from aiohttp import web
 
-from server import keys
-from server.auth import Principal
-from server.middleware import ALLOWANCE
+from handlers import keys
+from handlers.middleware import ALLOWANCE
+from services.auth import Principal
 from trading.errors import AuthenticationRequired
 
 

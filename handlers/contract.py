@@ -8,9 +8,9 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers import keys
+from handlers.openapi import document
 from handlers.page import PAGE_HEADERS
-from server import keys
-from server.openapi import document
 
 routes = web.RouteTableDef()
 

@@ -8,8 +8,8 @@ from collections.abc import Awaitable
 
 from aiohttp import web
 
-from server import keys
-from server.metrics import CONTENT_TYPE
+from handlers import keys
+from services.metrics import CONTENT_TYPE
 from store.database import ping
 from trading.errors import Unavailable
 

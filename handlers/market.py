@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers import keys
 from handlers.common import authenticated, json_ok
 from handlers.validation import integer_param, read_json, string
-from server import keys
 from trading.errors import InvalidInput
 from trading.market import symbol_key, validate_symbols
 

@@ -6,13 +6,13 @@ from typing import Any
 
 from aiohttp import web
 
+from handlers import keys
 from handlers.auth_routes import password_checked
 from handlers.common import authenticated, json_ok
+from handlers.rooms import user_room
 from handlers.validation import optional_string, read_json, string
-from server import keys
-from server.auth import public_user
-from server.identity import normalize_name, normalize_phone
-from server.rooms import user_room
+from services.auth import public_user
+from services.identity import normalize_name, normalize_phone
 from trading.errors import InvalidInput
 
 routes = web.RouteTableDef()

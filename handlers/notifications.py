@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from handlers import keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import payload, read_json, string
 from notifier.channels import inbox_view
 from notifier.preferences import preferences, validate
-from server import keys
-from server.auth import new_id
+from services.auth import new_id
 from trading.errors import NotFound
 
 routes = web.RouteTableDef()

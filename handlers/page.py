@@ -6,7 +6,7 @@ from pathlib import Path
 
 from aiohttp import web
 
-from server import keys
+from handlers import keys
 from trading.errors import NotFound
 
 routes = web.RouteTableDef()

@@ -25,13 +25,12 @@ from typing import Any
 
 from aiohttp import WSMsgType, web
 
-from handlers import commands, wire_json
+from handlers import commands, keys, wire_json
 from handlers.common import bearer_token
+from handlers.plain_clients import PlainClient
+from handlers.socket_server import UNAVAILABLE, allowed_origins, answer, count_message, socket_cap
 from handlers.validation import payload, string
-from server import keys
-from server.auth import Principal
-from server.plain import PlainClient
-from server.sockets import UNAVAILABLE, allowed_origins, answer, count_message, socket_cap
+from services.auth import Principal
 from trading.errors import (
     AuthenticationRequired,
     Forbidden,

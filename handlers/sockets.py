@@ -9,13 +9,12 @@ from typing import Any
 import socketio
 from aiohttp import web
 
-from handlers import commands
+from handlers import commands, keys
 from handlers.common import bearer_token
+from handlers.rooms import session_room, user_room
+from handlers.socket_server import UNAVAILABLE, Refused, acked, count_message, socket_cap
 from handlers.validation import payload, string
-from server import keys
-from server.auth import AuthService, Principal
-from server.rooms import session_room, user_room
-from server.sockets import UNAVAILABLE, Refused, acked, count_message, socket_cap
+from services.auth import AuthService, Principal
 from trading.errors import (
     AuthenticationRequired,
     Forbidden,

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from handlers import commands
+from handlers import commands, keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import choice, integer_param, read_json
-from server import keys
-from server.reports import performance, positions, wallet
-from server.reset import reset_account
-from server.views import order_view, trade_view
+from services.reports import performance, positions, wallet
+from services.reset import reset_account
+from services.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
 from trading.orders import OrderStatus
 

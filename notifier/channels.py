@@ -12,8 +12,8 @@ import socketio
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
+from handlers.rooms import user_room
 from notifier.base import Message
-from server.rooms import user_room
 from store.outbox import InboxStore
 
 

@@ -26,7 +26,7 @@ from typing import Any
 
 from notifier.base import Channel, Message
 from notifier.templates import render
-from server.limits import RateLimit
+from services.limits import RateLimit
 from store.database import Document, stored_time
 from store.outbox import OutboxStore
 from store.users import UserStore

@@ -17,30 +17,40 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from config.settings import Settings, resolve_jwt_secret
 from feeds.base import Feed
 from feeds.service import Market
-from handlers import alerts, auth_routes, contract, health, market, me, page, plain_ws, trading
+from handlers import (
+    alerts,
+    auth_routes,
+    contract,
+    health,
+    keys,
+    market,
+    me,
+    page,
+    plain_ws,
+    trading,
+)
 from handlers import notifications as inbox
+from handlers.middleware import error_middleware, error_response, rate_limit_middleware
+from handlers.socket_server import close_manager, create_sio, start_manager
 from handlers.sockets import SocketGateway
+from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
-from server import keys
-from server.alerts import AlertService
-from server.auth import AuthService, Clock
-from server.cluster import Cluster
-from server.config import Settings, resolve_jwt_secret
-from server.engine import TradingEngine
-from server.events import EventPublisher
-from server.leader import LeaderDuties
-from server.limits import Limits
-from server.metrics import Metrics
-from server.middleware import error_middleware, error_response, rate_limit_middleware
-from server.monitor import Monitor
-from server.passwords import PasswordHasher
-from server.sockets import close_manager, create_sio, start_manager
-from server.streaming import PriceStreamer
-from server.tokens import TokenCodec
+from services.alerts import AlertService
+from services.auth import AuthService, Clock
+from services.cluster import Cluster
+from services.engine import TradingEngine
+from services.events import EventPublisher
+from services.leader import LeaderDuties
+from services.limits import Limits
+from services.metrics import Metrics
+from services.monitor import Monitor
+from services.passwords import PasswordHasher
+from services.tokens import TokenCodec
 from store.database import end_abandoned_transactions, ensure_indexes
 from store.embedded import EmbeddedDatabase
 from store.layout import open_collections
@@ -203,7 +213,7 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
     streamer = PriceStreamer(app[keys.SIO], app[keys.MARKET].hub, app[keys.SETTINGS].market)
     app[keys.STREAMER] = streamer
     streamer.start()
-    # With several processes the leader runs the feeds (see server/cluster.py).
+    # With several processes the leader runs the feeds (see services/cluster.py).
     app[keys.MARKET].start(run_feeds=app[keys.REDIS] is None)
     try:
         yield

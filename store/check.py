@@ -57,7 +57,7 @@ async def check_books(db: ByName) -> list[str]:
 async def main() -> int:
     from dotenv import load_dotenv
 
-    from server.config import Settings
+    from config.settings import Settings
     from store.embedded import EmbeddedDatabase
     from store.layout import open_collections
 

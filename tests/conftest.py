@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
+from config.settings import Settings
 from notifier.base import RecordingChannel
-from server.config import Settings
 from tests.services import DatabaseProcess, RedisProcess
 from tests.support import Clock, Servers
 

@@ -15,10 +15,10 @@ import socketio
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
+from config.settings import Settings
 from feeds.base import Feed
 from notifier.base import RecordingChannel
 from server.app import create_app
-from server.config import Settings
 from trading.market import Quote
 
 PASSWORD = "correct horse battery"

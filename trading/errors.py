@@ -35,7 +35,7 @@
                                                         number, over the server's limit)
 
 HTTP statuses are assigned in exactly two places that share these codes:
-``server.middleware`` (REST) and ``server.sockets`` (Socket.IO acks).
+``handlers.middleware`` (REST) and ``handlers.socket_server`` (Socket.IO acks).
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ from datetime import timedelta
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import set_price
 

@@ -7,7 +7,7 @@ from dataclasses import replace
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.support import PASSWORD
 
 

@@ -6,7 +6,7 @@ from dataclasses import replace
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 

@@ -9,8 +9,8 @@ from dataclasses import replace
 import pytest
 import redis as sync_redis
 
-from server import keys
-from server.cluster import Cluster, TickPublisher, next_fence
+from handlers import keys
+from services.cluster import Cluster, TickPublisher, next_fence
 from tests.e2e.trading_support import assert_books_balance
 from tests.services import RedisProcess
 from tests.support import Api, Servers, quote, until

@@ -9,7 +9,7 @@ from pathlib import Path
 import redis.asyncio as aioredis
 from pymongo import AsyncMongoClient
 
-from server.cluster import channel_names, quote_message
+from services.cluster import channel_names, quote_message
 from store.check import check_books
 from store.layout import laid_out
 from tests.conftest import TEST_SECRET

@@ -7,7 +7,7 @@ import os
 import sys
 from pathlib import Path
 
-from server.openapi import PATHS, UNDESCRIBED
+from handlers.openapi import PATHS, UNDESCRIBED
 from tests.conftest import TEST_SECRET
 from tests.processes import ServerProcess
 from tests.support import PASSWORD

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_plain_ws import PlainSocket, connect
 from tests.e2e.trading_support import assert_books_balance, order, set_price
 

@@ -11,7 +11,7 @@ import pytest
 
 from bench.lightclient import LightClient
 from feeds.replay import ReplayFeed, load_ticks
-from server import keys
+from handlers import keys
 from tests.support import quote
 
 

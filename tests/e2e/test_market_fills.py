@@ -1,4 +1,4 @@
-"""Market orders: each filled in one transaction, wholly or not at all (server/fills.py)."""
+"""Market orders: each filled in one transaction, wholly or not at all (services/fills.py)."""
 
 import asyncio
 from dataclasses import replace
@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from server import keys
+from handlers import keys
 from store.unit_of_work import Writes
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 from trading.errors import DuplicateClientOrderId

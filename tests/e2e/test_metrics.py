@@ -2,7 +2,7 @@
 
 import re
 
-from server import keys
+from handlers import keys
 from tests.e2e.trading_support import order, set_price
 from tests.support import until
 

@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from bson import Int64
 
-from server import keys
+from handlers import keys
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
 # Past 2^31 units, each counter moved only by increments that fit in 32 bits.

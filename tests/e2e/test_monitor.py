@@ -4,7 +4,7 @@ import asyncio
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
 
@@ -147,7 +147,7 @@ async def test_trade_update_events_say_why_a_trade_closed(api, trader):
 async def test_day_orders_expire_at_midnight_utc_and_release_their_funds(api, trader, clock):
     from datetime import timedelta
 
-    from server.engine import end_of_day
+    from services.engine import end_of_day
     _, day = await order(api, trader, type="limit", limit_price="90", quantity="2",
                          time_in_force="day")
     _, gtc = await order(api, trader, type="limit", limit_price="91", quantity="1")

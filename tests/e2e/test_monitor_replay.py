@@ -3,7 +3,7 @@
 import asyncio
 from dataclasses import replace
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import assert_books_balance, order
 

@@ -12,7 +12,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 from aiosmtpd.controller import Controller
 
-from server import keys
+from handlers import keys
 from server.app import create_app
 from store.embedded import free_port
 from tests.e2e.test_monitor import settled

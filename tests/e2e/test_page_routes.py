@@ -18,7 +18,7 @@ async def test_the_page_is_served_at_the_root_with_security_headers(api):
 
 
 async def test_only_the_pages_own_files_are_served(api):
-    for path in ("/app/../server/config.py", "/app/package.json", "/vendor/pyproject.toml",
+    for path in ("/app/../config/settings.py", "/app/package.json", "/vendor/pyproject.toml",
                  "/app/%2e%2e%2fREADME.md"):
         status, body = await api.call("GET", path)
         assert status == 404, path

@@ -5,8 +5,8 @@ from datetime import timedelta
 
 import pytest
 
-from server import keys
-from server.auth import new_id
+from handlers import keys
+from services.auth import new_id
 from tests.e2e.trading_support import order, set_price
 
 

@@ -5,7 +5,7 @@ from dataclasses import replace
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.support import PASSWORD
 
 NEW_PASSWORD = "a brand new secret"

@@ -11,7 +11,7 @@ from typing import Any
 
 import aiohttp
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_plain_ws import PlainSocket, connect
 from tests.e2e.test_socket_wire import WireSocket
 from tests.support import quote, until

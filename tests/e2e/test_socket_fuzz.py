@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from server import keys
+from handlers import keys
 from store.check import check_books
 from tests.e2e.test_plain_ws import PlainSocket, connect
 from tests.e2e.test_socket_wire import WireSocket

@@ -13,7 +13,7 @@ import aiohttp
 import pytest
 import socketio
 
-from server import keys
+from handlers import keys
 from tests.e2e.test_plain_ws import PlainSocket, connect
 from tests.support import until
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from server import keys
+from handlers import keys
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
 

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from server import keys
+from handlers import keys
 from store.check import check_books
 from store.unit_of_work import Writes
 from tests.e2e.trading_support import account, order, set_price

@@ -3,7 +3,7 @@
 import asyncio
 from dataclasses import replace
 
-from server import keys
+from handlers import keys
 from tests.support import PASSWORD, quote
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from server import keys
+from handlers import keys
 from store.check import check_books
 from tests.support import Api, quote
 

@@ -24,11 +24,11 @@ from hypothesis.stateful import (
 )
 
 from feeds.hub import PriceHub
-from server.engine import TradingEngine
-from server.events import EventPublisher
-from server.plain import PlainClients
-from server.reset import reset_account
-from server.sockets import LocalManager
+from handlers.plain_clients import PlainClients
+from handlers.socket_server import LocalManager
+from services.engine import TradingEngine
+from services.events import EventPublisher
+from services.reset import reset_account
 from store.check import check_books
 from store.database import ensure_indexes
 from store.layout import open_collections

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
+from config.settings import ConfigError, Settings, resolve_jwt_secret
 from feeds.service import Market
-from server.config import ConfigError, Settings, resolve_jwt_secret
 from server.logs import redact
 
 
@@ -89,8 +89,8 @@ def test_redact_hides_tokens_and_password_values():
 def test_every_setting_read_from_the_environment_is_documented_in_env_example():
     import re
 
-    from server.config import PROJECT_ROOT
-    source = (PROJECT_ROOT / "server" / "config.py").read_text()
+    from config.settings import PROJECT_ROOT
+    source = (PROJECT_ROOT / "config" / "settings.py").read_text()
     read = set(re.findall(r'reader\.\w+\(\s*"([A-Z0-9_]+)"', source))
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example")
                                 .read_text(), re.MULTILINE))
@@ -103,11 +103,11 @@ def test_json_logs_are_one_object_per_line_with_secrets_redacted():
     import logging
 
     from server.logs import JsonFormatter, RedactingFilter
-    record = logging.LogRecord("server.auth", logging.WARNING, __file__, 1,
+    record = logging.LogRecord("services.auth", logging.WARNING, __file__, 1,
                                "login with password=%s", ("hunter2",), None)
     RedactingFilter().filter(record)
     entry = json.loads(JsonFormatter().format(record))
-    assert entry["level"] == "WARNING" and entry["logger"] == "server.auth"
+    assert entry["level"] == "WARNING" and entry["logger"] == "services.auth"
     assert entry["message"] == "login with password=[redacted]"
     assert entry["time"].endswith("+00:00")
 
@@ -115,6 +115,6 @@ def test_json_logs_are_one_object_per_line_with_secrets_redacted():
 def test_log_format_must_be_text_or_json():
     import pytest
 
-    from server.config import ConfigError, Settings
+    from config.settings import ConfigError, Settings
     with pytest.raises(ConfigError):
         Settings(log_format="xml")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 from dockerfile_parse import DockerfileParser
 
-from server.config import PROJECT_ROOT
+from config.settings import PROJECT_ROOT
 
 CHECK_JSONSCHEMA = Path(sys.executable).parent / "check-jsonschema"
 

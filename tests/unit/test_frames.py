@@ -2,7 +2,7 @@
 
 import pytest
 
-from server.frames import text_frame
+from handlers.frames import text_frame
 
 
 @pytest.mark.parametrize(("size", "header"), [(0, 2), (125, 2), (126, 4), (65535, 4),

@@ -1,7 +1,7 @@
 import pytest
 
-from server.identity import normalize_email, normalize_name, normalize_phone
-from server.passwords import password_bytes
+from services.identity import normalize_email, normalize_name, normalize_phone
+from services.passwords import password_bytes
 from trading.errors import InvalidInput, InvalidPassword
 
 
@@ -59,7 +59,7 @@ def test_password_policy_counts_utf8_bytes(password, ok):
 
 
 def test_sliding_window_limit_allows_n_per_window_then_says_when_to_retry():
-    from server.limits import SlidingWindowLimit
+    from services.limits import SlidingWindowLimit
     from trading.errors import RateLimited
     now = [100.0]
     limit = SlidingWindowLimit(2, 60, clock=lambda: now[0])

@@ -3,7 +3,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from server.tokens import Claims, TokenCodec
+from services.tokens import Claims, TokenCodec
 from trading.errors import InvalidToken, TokenExpired
 
 SECRET = "s" * 64  # long enough for HS512, so only the algorithm differs
@@ -78,7 +78,7 @@ def test_unsigned_and_claimless_tokens_are_refused():
 
 
 def test_verified_tokens_answer_repeats_from_memory_until_they_expire(monkeypatch):
-    from server import tokens
+    from services import tokens
     cache = tokens.VerifiedTokens(codec, size=2)
     token = codec.encode(claims, datetime.now(UTC))
     assert cache.access(token) == claims
@@ -108,7 +108,7 @@ def test_verified_tokens_answer_repeats_from_memory_until_they_expire(monkeypatc
 
 
 def test_verified_tokens_keep_at_most_size_entries():
-    from server.tokens import VerifiedTokens
+    from services.tokens import VerifiedTokens
     cache = VerifiedTokens(codec, size=2)
     now = datetime.now(UTC)
     issued = [codec.encode(Claims("u", "s", f"j{n}", "access"), now) for n in range(3)]

@@ -8,9 +8,9 @@ import engineio.packet
 import pytest
 import socketio.packet
 
+from handlers.frames import Backlog, PendingQueue
 from handlers.plain_ws import leading_id
-from server.frames import Backlog, PendingQueue
-from server.sockets import Refused, WirePacket
+from handlers.socket_server import Refused, WirePacket
 
 DEEP = "[" * 50_000
 

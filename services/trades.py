@@ -15,9 +15,9 @@ import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from server.auth import new_id
-from server.events import Event
-from server.views import balances_view, trade_view
+from services.auth import new_id
+from services.events import Event
+from services.views import balances_view, trade_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
@@ -28,7 +28,7 @@ from trading.orders import Side, check_exit_levels, check_quantity, check_traili
 from trading.trades import CloseReason, realized_pnl
 
 if TYPE_CHECKING:
-    from server.engine import TradingEngine
+    from services.engine import TradingEngine
 
 log = logging.getLogger(__name__)
 

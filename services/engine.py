@@ -7,8 +7,8 @@ and a retry finds either all of it or none. A client_order_id is made taken
 by the order's claim, in the same transaction.
 
 Placing an order, and what opening a trade writes, are here; market orders
-are filled by server/fills.py, limit and stop orders rest, fill and end in
-server/resting.py, exits are in server/trades.py and resets in server/reset.py.
+are filled by services/fills.py, limit and stop orders rest, fill and end in
+services/resting.py, exits are in services/trades.py and resets in services/reset.py.
 """
 
 from __future__ import annotations
@@ -20,12 +20,12 @@ from decimal import Decimal
 from typing import Any
 
 from feeds.hub import PriceHub
-from server.auth import new_id
-from server.events import Event, EventPublisher
-from server.fills import MarketFills
-from server.resting import RestingOrders
-from server.trades import Trades
-from server.views import account_view, order_view, trade_view
+from services.auth import new_id
+from services.events import Event, EventPublisher
+from services.fills import MarketFills
+from services.resting import RestingOrders
+from services.trades import Trades
+from services.views import account_view, order_view, trade_view
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (

@@ -8,7 +8,7 @@ from typing import Any
 
 import socketio
 
-from server.rooms import user_room
+from handlers.rooms import user_room
 from store.events import EventStore
 from store.trading import AccountStore
 
@@ -42,7 +42,7 @@ class EventPublisher:
             self.clock())
 
     async def emit_groups(self, groups: list[tuple[str, int, list[Event]]]) -> None:
-        """Send each user's events to the user's room, in order (server/sockets.py:
+        """Send each user's events to the user's room, in order (handlers/socket_server.py:
         emit_many; alone, a socket gets a user's events of a group in one write)."""
         for user_id, last, events in groups:
             first = last - len(events) + 1

@@ -6,9 +6,9 @@ from __future__ import annotations
 import contextlib
 from typing import Any
 
-from server.engine import TradingEngine
-from server.events import Event
-from server.views import balances_view
+from services.engine import TradingEngine
+from services.events import Event
+from services.views import balances_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry

@@ -6,9 +6,9 @@ import logging
 from functools import partial
 
 from feeds.service import Market
-from server.cluster import Cluster, TickPublisher
-from server.engine import TradingEngine
-from server.monitor import Monitor
+from services.cluster import Cluster, TickPublisher
+from services.engine import TradingEngine
+from services.monitor import Monitor
 from store.database import end_abandoned_transactions
 
 log = logging.getLogger(__name__)

@@ -15,8 +15,8 @@ from typing import Any
 from bson import ObjectId
 
 from notifier.outbox import OutboxWorker
-from server.passwords import PasswordHasher, password_bytes
-from server.tokens import Claims, TokenCodec, VerifiedTokens
+from services.passwords import PasswordHasher, password_bytes
+from services.tokens import Claims, TokenCodec, VerifiedTokens
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import (

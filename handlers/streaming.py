@@ -7,7 +7,7 @@ more than one update per symbol per window. One changed symbol goes out as
 `live_price`; several as one `prices` list. Fan-out is local to this process
 (not through Redis): with several processes each one serves its own clients.
 A client that cannot keep up is dropped where it is written to, as on every
-other path out (server/frames.py: Backlog).
+other path out (handlers/frames.py: Backlog).
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from typing import Any
 
 import socketio
 
+from config.settings import MarketSettings
 from feeds.hub import PriceHub
-from server.config import MarketSettings
-from server.frames import backlog_of, send_local
-from server.plain import PlainClient, event_message, frame
+from handlers.frames import backlog_of, send_local
+from handlers.plain_clients import PlainClient, event_message, frame
 from trading.errors import InvalidInput
 from trading.market import Quote
 

@@ -14,8 +14,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import TYPE_CHECKING
 
-from server.events import Event
-from server.views import balances_view, order_view
+from services.events import Event
+from services.views import balances_view, order_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
@@ -32,7 +32,7 @@ from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, Side
 
 if TYPE_CHECKING:
-    from server.engine import TradingEngine
+    from services.engine import TradingEngine
 
 # What a unit of work ends with: the order as stored, the trade a fill opened
 # (or None), the account after, the events to send, and an error for the

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from server.engine import TradingEngine
-from server.views import positions_view, unrealized
+from services.engine import TradingEngine
+from services.views import positions_view, unrealized
 from trading.money import from_units, show
 
 

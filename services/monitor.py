@@ -25,9 +25,9 @@ from typing import Any
 from feeds.hub import PriceHub
 from notifier.outbox import OutboxWorker
 from notifier.preferences import preferences
-from server.alerts import AlertService
-from server.engine import TradingEngine
-from server.views import order_view, trade_view
+from services.alerts import AlertService
+from services.engine import TradingEngine
+from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
 from trading.market import Quote

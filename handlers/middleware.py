@@ -8,8 +8,8 @@ import math
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server import keys
-from server.limits import Allowance
+from handlers import keys
+from services.limits import Allowance
 from store.database import DATABASE_DOWN
 from trading import errors
 

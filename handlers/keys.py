@@ -6,17 +6,17 @@ import redis.asyncio as aioredis
 import socketio
 from aiohttp import web
 
+from config.settings import Settings
 from feeds.service import Market
+from handlers.streaming import PriceStreamer
 from notifier.outbox import OutboxWorker
-from server.alerts import AlertService
-from server.auth import AuthService, Clock
-from server.cluster import Cluster
-from server.config import Settings
-from server.engine import TradingEngine
-from server.limits import Limits
-from server.metrics import Metrics
-from server.monitor import Monitor
-from server.streaming import PriceStreamer
+from services.alerts import AlertService
+from services.auth import AuthService, Clock
+from services.cluster import Cluster
+from services.engine import TradingEngine
+from services.limits import Limits
+from services.metrics import Metrics
+from services.monitor import Monitor
 from store.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)

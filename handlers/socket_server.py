@@ -16,12 +16,12 @@ import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
+from config.settings import Settings
 from handlers import wire_json
-from server.config import Settings
-from server.frames import WEBSOCKET, Backlog, PendingQueue, send_local
-from server.limits import Limits
-from server.plain import PlainClients
-from server.rooms import user_room
+from handlers.frames import WEBSOCKET, Backlog, PendingQueue, send_local
+from handlers.plain_clients import PlainClients
+from handlers.rooms import user_room
+from services.limits import Limits
 from store.database import DATABASE_DOWN
 from trading.errors import InvalidInput, InvalidJSON, LimitExceeded, PaperDeskError, Unavailable
 
@@ -169,7 +169,7 @@ class UncompressedWebSocket(aiohttp_driver.WebSocket):  # type: ignore[misc]
     every message for every client separately: on the price fan-out that is
     one zlib pass per client per update, for messages of a few hundred bytes.
     The response is noted in the connection's environ so the price fan-out
-    can write shared frames to it (server/frames.py: send_local).
+    can write shared frames to it (handlers/frames.py: send_local).
     """
 
     async def __call__(self, environ: dict[str, Any]) -> web.WebSocketResponse:

@@ -1,7 +1,7 @@
 """Plain-WebSocket clients (/ws): who is connected, and the events they are sent.
 
 Events reach them from the same emits as Socket.IO clients: the Socket.IO
-managers (server/sockets.py) hand every room emit that arrives in this process,
+managers (handlers/socket_server.py) hand every room emit that arrives in this process,
 from here or through Redis, to `PlainClients.deliver` as well. Messages are
 JSON objects: an event `{type: <event>, ...payload}` (a payload that is not an
 object goes under `data`), and command answers `{type: "ack", id, ok, ...}`.
@@ -18,9 +18,9 @@ from typing import Any
 from aiohttp import web
 
 from handlers import wire_json
-from server.auth import Principal
-from server.frames import Backlog, text_frame
-from server.rooms import session_room, user_room
+from handlers.frames import Backlog, text_frame
+from handlers.rooms import session_room, user_room
+from services.auth import Principal
 
 
 def event_message(event: str, data: Any) -> dict[str, Any]:
@@ -36,10 +36,10 @@ class PlainClient:
     ws: web.WebSocketResponse
     # The connection's TCP transport: messages are written to it as whole,
     # prebuilt frames (server frames are unmasked and sent uncompressed), the
-    # way Socket.IO prices are (server/streaming.py).
+    # way Socket.IO prices are (handlers/streaming.py).
     transport: asyncio.Transport
     principal: Principal
-    # What may wait unsent for it: checked after every write (server/frames.py).
+    # What may wait unsent for it: checked after every write (handlers/frames.py).
     backlog: Backlog | None = None
     id: str = field(default_factory=lambda: "ws:" + secrets.token_hex(8))
 

@@ -13,12 +13,12 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from config.settings import LimitSettings
 from feeds.hub import PriceHub
 from notifier.outbox import OutboxWorker
-from server.auth import new_id
-from server.config import LimitSettings
-from server.engine import TradingEngine
-from server.events import EventPublisher
+from services.auth import new_id
+from services.engine import TradingEngine
+from services.events import EventPublisher
 from store.database import Document, stored_time
 from store.store import Store
 from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound

@@ -24,8 +24,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from server.events import Event
-from server.views import balances_view, order_view
+from services.events import Event
+from services.views import balances_view, order_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
@@ -34,7 +34,7 @@ from trading.errors import InsufficientFunds
 from trading.money import from_units, show
 
 if TYPE_CHECKING:
-    from server.engine import TradingEngine
+    from services.engine import TradingEngine
 
 
 @dataclass(frozen=True)

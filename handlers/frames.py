@@ -26,7 +26,7 @@ import socketio
 
 log = logging.getLogger(__name__)
 
-# Where a connection's WebSocketResponse is kept in its environ (server/sockets.py).
+# Where a connection's WebSocketResponse is kept in its environ (handlers/socket_server.py).
 WEBSOCKET = "paperdesk.websocket"
 
 
@@ -119,8 +119,8 @@ class Backlog:
     """The one bound on what waits to be sent to a client, and the drop past it.
 
     It is checked after every write to a client: Engine.IO packets (acks,
-    emits, connects; server/sockets.py EngineServer.send_packet), frames
-    written by send_local, and /ws messages (server/plain.py PlainClient.write).
+    emits, connects; handlers/socket_server.py EngineServer.send_packet), frames
+    written by send_local, and /ws messages (handlers/plain_clients.py PlainClient.write).
     What waits is the packets in the socket's Engine.IO queue (and those its
     writer has taken and not yet written) plus the bytes in the connection's
     write buffer. A client over either limit has its TCP connection aborted:
@@ -205,7 +205,7 @@ class Backlog:
 
 
 def backlog_of(sio: socketio.AsyncServer) -> Backlog | None:
-    """The Backlog of a server built by server/sockets.py create_sio (None otherwise)."""
+    """The Backlog of a server built by handlers/socket_server.py create_sio (None otherwise)."""
     return getattr(sio.eio, "backlog", None)
 
 

@@ -18,7 +18,7 @@ from typing import Protocol
 
 import redis.asyncio as aioredis
 
-from server.config import LimitSettings
+from config.settings import LimitSettings
 from trading.errors import RateLimited
 
 

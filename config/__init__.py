@@ -1,0 +1,1 @@
+"""Settings: plain values read from the environment once, by the composition root."""

@@ -1,0 +1,1 @@
+"""Application services: one function or class per command, over the domain and the adapters."""
