@@ -8,7 +8,7 @@ SECANTUSD := .tools/bin/secantusd-rs
 NODE_DEPS := client_examples/browser/node_modules/.package-lock.json \
 	client_examples/node/node_modules/.package-lock.json
 
-.PHONY: run test check setup lint typecheck clean cluster
+.PHONY: run test check setup lint typecheck layers clean cluster
 
 run: setup
 	$(BIN)/python run.py
@@ -20,10 +20,13 @@ cluster: setup packages
 test: setup packages check
 	$(BIN)/python -m pytest
 
-check: lint typecheck
+check: lint typecheck layers
 
 lint: $(VENV)/.installed
 	$(BIN)/ruff check .
+
+layers: $(VENV)/.installed
+	$(BIN)/lint-imports
 
 typecheck: $(VENV)/.installed
 	$(BIN)/mypy

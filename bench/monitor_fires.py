@@ -16,6 +16,7 @@ from bench.lightclient import LightClient
 from config.settings import MarketSettings, Settings
 from handlers import keys
 from server.app import create_app
+from trading.events import Changed
 from trading.market import Quote
 from trading.orders import OrderRequest, OrderType, Side
 
@@ -37,8 +38,9 @@ async def measure_fires(fires: int) -> None:
     hub, engine = app[keys.MARKET].hub, app[keys.ENGINE]
     url = str(server.make_url("")).rstrip("/")
     closed_at: dict[str, float] = {}
-    engine.watchers.append(lambda kind, doc: closed_at.setdefault(doc["_id"], time.perf_counter())
-                           if kind == "trade" and doc["status"] == "closed" else None)
+    app[keys.BUS].subscribe(Changed, lambda changed: closed_at.setdefault(
+        changed.document["_id"], time.perf_counter())
+        if changed.kind == "trade" and changed.document["status"] == "closed" else None)
     received: dict[str, float] = {}
     arrived = asyncio.Event()
 

@@ -12,6 +12,7 @@ from handlers.streaming import PriceStreamer
 from notifier.outbox import OutboxWorker
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
+from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.limits import Limits
@@ -26,6 +27,7 @@ SIO = web.AppKey("sio", socketio.AsyncServer)
 MONGO_URI = web.AppKey("mongo_uri", str)
 STORE = web.AppKey("store", Store)
 REDIS: web.AppKey[aioredis.Redis | None] = web.AppKey("redis")
+BUS = web.AppKey("bus", MessageBus)
 AUTH = web.AppKey("auth", AuthService)
 MARKET = web.AppKey("market", Market)
 STREAMER = web.AppKey("streamer", PriceStreamer)

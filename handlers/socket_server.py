@@ -24,6 +24,7 @@ from handlers.rooms import user_room
 from services.limits import Limits
 from store.database import DATABASE_DOWN
 from trading.errors import InvalidInput, InvalidJSON, LimitExceeded, PaperDeskError, Unavailable
+from trading.events import UserEventsStored
 
 log = logging.getLogger(__name__)
 
@@ -372,3 +373,21 @@ def acked(handler: SocketHandler, gate: Gate | None = None) -> Callable[..., Awa
     async def wrapper(sid: str, *args: Any) -> Ack:
         return await answer(handler.__name__, run(sid, args))
     return wrapper
+
+
+class UserPush:
+    """Sends to a user's open sockets (Socket.IO and /ws, in every process): the
+    user's stored events, in order, and notifications."""
+
+    def __init__(self, sio: socketio.AsyncServer) -> None:
+        self.sio = sio
+
+    async def events(self, message: UserEventsStored) -> None:
+        """Alone, a socket gets a batch's events in one write (emit_many)."""
+        first = message.last_seq - len(message.events) + 1
+        await self.sio.manager.emit_many(user_room(message.user_id), [
+            (kind, {"seq": seq, **data}) for seq, (kind, data) in enumerate(message.events,
+                                                                            first)])
+
+    async def __call__(self, user_id: str, event: str, data: dict[str, object]) -> None:
+        await self.sio.emit(event, data, room=user_room(user_id))

@@ -3,16 +3,14 @@
 from __future__ import annotations
 
 import html
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from email.message import EmailMessage
 
 import aiosmtplib
-import socketio
 from twilio.http.async_http_client import AsyncTwilioHttpClient
 from twilio.rest import Client as TwilioClient
 
-from handlers.rooms import user_room
 from notifier.base import Message
 from store.outbox import InboxStore
 
@@ -43,15 +41,18 @@ class EmailChannel:
                               timeout=self.timeout)
 
 
+# Sends (user_id, event, data) to the user's open sockets (given by the transports).
+Push = Callable[[str, str, dict[str, object]], Awaitable[None]]
+
+
 class InAppChannel:
     """Keeps the notification for GET /notifications and pushes it to the user's sockets."""
 
     name = "in_app"
 
-    def __init__(self, inbox: InboxStore, sio: socketio.AsyncServer,
-                 clock: Callable[[], datetime]) -> None:
+    def __init__(self, inbox: InboxStore, push: Push, clock: Callable[[], datetime]) -> None:
         self.inbox = inbox
-        self.sio = sio
+        self.push = push
         self.clock = clock
 
     async def send(self, message: Message) -> None:
@@ -59,8 +60,8 @@ class InAppChannel:
                 "title": message.subject, "body": message.text, "read_at": None,
                 "created_at": self.clock()}
         if await self.inbox.add(note):
-            await self.sio.emit("notification", {"notification": inbox_view(note)},
-                                room=user_room(message.user_id))
+            await self.push(message.user_id, "notification",
+                            {"notification": inbox_view(note)})
 
 
 def inbox_view(note: Mapping[str, object]) -> dict[str, object]:

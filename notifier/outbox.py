@@ -22,11 +22,10 @@ import contextlib
 import logging
 from collections.abc import Callable, Mapping
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from notifier.base import Channel, Message
 from notifier.templates import render
-from services.limits import RateLimit
 from store.database import Document, stored_time
 from store.outbox import OutboxStore
 from store.users import UserStore
@@ -35,6 +34,16 @@ from trading.errors import RateLimited
 log = logging.getLogger(__name__)
 
 CHANNELS = ("in_app", "email", "sms")
+
+
+class Budget(Protocol):
+    """Each user's notifications per window (the service layer's rate limit)."""
+
+    events: int
+    seconds: float
+
+    async def hit(self, key: str) -> object:
+        """Count one event for key, or raise RateLimited if over."""
 # Why a row was skipped (its ``reason``; ``last_error`` says it in words).
 OVER_BUDGET, CHANNEL_OFF, NO_ADDRESS = "budget", "channel_off", "no_address"
 
@@ -44,7 +53,7 @@ class OutboxWorker:
                  clock: Callable[[], datetime], *, max_attempts: int = 8,
                  retry_first: float = 5.0, retry_max: float = 600.0, poll: float = 1.0,
                  send_timeout: float = 30.0,
-                 budget: RateLimit | None = None) -> None:
+                 budget: Budget | None = None) -> None:
         """budget: each user's notifications per window (Limits.notifications; None:
         no budget)."""
         self.outbox, self.users, self.channels = outbox, users, dict(channels)
@@ -65,7 +74,16 @@ class OutboxWorker:
 
     async def request(self, user_id: str, kind: str, key: str, channels: list[str],
                       data: dict[str, Any], sensitive: bool = False) -> int:
-        """Queue a notification on each channel; return how many rows were new.
+        """Queue a notification on each channel; return how many rows were new."""
+        rows = await self.rows(user_id, kind, key, channels, data, sensitive)
+        added = await self.outbox.add(rows)
+        self.added()
+        return added
+
+    async def rows(self, user_id: str, kind: str, key: str, channels: list[str],
+                   data: dict[str, Any], sensitive: bool = False) -> list[Document]:
+        """The outbox rows of a notification, one per channel, for the caller to store
+        (with the change they report, in one unit of work) and then call ``added``.
 
         A sensitive message (one carrying a secret link) has its data erased
         as soon as it is sent, skipped or given up on; it is not counted
@@ -87,11 +105,13 @@ class OutboxWorker:
                 row.update(status="skipped", next_attempt_at=None, reason=CHANNEL_OFF,
                            last_error=f"the {row['channel']} channel is not configured",
                            data={} if sensitive else data)
+        return rows
+
+    def added(self) -> None:
+        """New rows are stored: look at them now."""
         self._generation += 1
         self._quiet.clear()
-        added = await self.outbox.add(rows)
         self._wake.set()
-        return added
 
     async def _over_budget(self, user_id: str) -> str | None:
         """Count one notification of the user; say why not if over their budget."""

@@ -34,7 +34,7 @@ from handlers import (
 )
 from handlers import notifications as inbox
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
-from handlers.socket_server import close_manager, create_sio, start_manager
+from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
 from handlers.sockets import SocketGateway
 from handlers.streaming import PriceStreamer
 from notifier.base import Channel
@@ -42,6 +42,7 @@ from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
+from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
@@ -49,6 +50,7 @@ from services.leader import LeaderDuties
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
+from services.notices import Notices
 from services.passwords import PasswordHasher
 from services.tokens import TokenCodec
 from store.database import end_abandoned_transactions, ensure_indexes
@@ -56,6 +58,14 @@ from store.embedded import EmbeddedDatabase
 from store.layout import open_collections
 from store.store import Store
 from trading import errors
+from trading.events import (
+    AccountDeleted,
+    Changed,
+    OrderFilled,
+    SessionsEnded,
+    TradeClosed,
+    UserEventsStored,
+)
 from trading.trades import AccountRules
 
 log = logging.getLogger(__name__)
@@ -90,7 +100,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     sio = create_sio(settings)
     sio.attach(app)
     app[keys.SIO] = sio
+    app[keys.BUS] = bus = MessageBus()
+    push = UserPush(sio)
+    bus.subscribe(UserEventsStored, push.events)
     gateway = SocketGateway(app, sio)
+    bus.subscribe(SessionsEnded, lambda ended: gateway.drop_sessions(ended.session_ids))
+    bus.subscribe(SessionsEnded, lambda ended: plain_ws.drop_sessions(app, ended.session_ids))
     # Built now so configuration errors surface before anything starts.
     app[keys.MARKET] = Market(settings.market, clock, feeds)
     readings = metrics.readings
@@ -179,7 +194,7 @@ def notifications(email: Channel | None):  # type: ignore[no-untyped-def]
 async def _notifications(email: Channel | None, app: web.Application) -> AsyncIterator[None]:
     """The outbox worker and its channels (a channel that is not configured is off)."""
     settings, store = app[keys.SETTINGS].notify, app[keys.STORE]
-    channels: dict[str, Channel] = {"in_app": InAppChannel(store.inbox, app[keys.SIO],
+    channels: dict[str, Channel] = {"in_app": InAppChannel(store.inbox, UserPush(app[keys.SIO]),
                                                            app[keys.CLOCK])}
     if email is not None:
         channels["email"] = email
@@ -232,7 +247,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                          allow_shorts=settings.allow_shorts,
                          commission_rate=settings.commission_rate,
                          slippage_rate=settings.slippage_rate)
-    events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.SIO],
+    events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.BUS],
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
                            settings.currency, events, app[keys.CLOCK])
@@ -242,10 +257,13 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                           app[keys.CLOCK],
                           min_cooldown=app[keys.SETTINGS].limits.alert_min_cooldown)
     app[keys.ALERTS] = alerts
-    monitor = Monitor(engine, app[keys.MARKET].hub, alerts, outbox)
+    notices = Notices(app[keys.STORE].users, outbox, settings.currency)
+    app[keys.BUS].subscribe(TradeClosed, notices.trade_closed)
+    app[keys.BUS].subscribe(OrderFilled, notices.order_filled)
+    monitor = Monitor(engine, app[keys.MARKET].hub, alerts)
     if alone:
         await monitor.start()
-    app[keys.AUTH].on_account_deleted.append(monitor.forget_user)
+    app[keys.BUS].subscribe(AccountDeleted, lambda deleted: monitor.forget_user(deleted.user_id))
     app[keys.MONITOR] = monitor
     try:
         yield
@@ -266,11 +284,12 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.redis_namespace)
     duties.cluster = node
-    auth = app[keys.AUTH]
-    node.on_revoked.extend(auth.on_sessions_revoked)  # this process's socket droppers
-    auth.on_sessions_revoked.append(node.announce_revoked)
-    app[keys.ENGINE].watchers.append(node.announce)
-    app[keys.ALERTS].watchers.append(node.announce)
+    bus = app[keys.BUS]
+    # Sessions another process ended: drop this process's sockets of them.
+    node.on_revoked.append(lambda ids: bus.publish(SessionsEnded(ids, announce=False)))
+    bus.subscribe(SessionsEnded, lambda ended: node.announce_revoked(ended.session_ids)
+                  if ended.announce else None)
+    bus.subscribe(Changed, lambda changed: node.announce(changed.kind, dict(changed.document)))
     app[keys.CLUSTER] = node
     await node.start()
     try:
@@ -287,10 +306,8 @@ def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]
         codec = TokenCodec(resolve_jwt_secret(settings), settings.access_token_ttl,
                            settings.refresh_token_ttl)
         auth = AuthService(app[keys.STORE], codec, PasswordHasher(settings.bcrypt_cost, executor),
-                           app[keys.OUTBOX], app[keys.CLOCK], settings.public_url,
+                           app[keys.OUTBOX], app[keys.BUS], app[keys.CLOCK], settings.public_url,
                            settings.password_reset_ttl)
-        auth.on_sessions_revoked.append(gateway.drop_sessions)
-        auth.on_sessions_revoked.append(partial(plain_ws.drop_sessions, app))
         app[keys.AUTH] = auth
         try:
             yield

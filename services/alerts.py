@@ -18,10 +18,13 @@ from feeds.hub import PriceHub
 from notifier.outbox import OutboxWorker
 from services.auth import new_id
 from services.engine import TradingEngine
-from services.events import EventPublisher
+from services.events import Event, EventPublisher
 from store.database import Document, stored_time
+from store.events import run_document
 from store.store import Store
+from store.unit_of_work import Writes
 from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from trading.events import Changed
 from trading.money import from_units, show, to_units
 from trading.orders import check_price
 from trading.triggers import Condition, Direction, alert_direction
@@ -72,15 +75,13 @@ class AlertService:
         self.engine = engine
         self.events = events
         self.clock = clock
-        # Called with ("alert", document) after every change (the monitor listens).
-        self.watchers: list[Callable[[str, Document], None]] = []
 
     def now(self) -> datetime:
         return stored_time(self.clock())
 
-    def _changed(self, alert: Document) -> Document:
-        for watcher in self.watchers:
-            watcher("alert", alert)
+    async def _changed(self, alert: Document) -> Document:
+        """Tell the subscribers (the price monitor, the cluster) the alert's new state."""
+        await self.events.bus.publish(Changed("alert", alert))
         return alert
 
     def _direction(self, symbol: str, condition: Condition, price: Decimal) -> str:
@@ -117,7 +118,7 @@ class AlertService:
             await self.store.alerts.remove(alert_id)
             raise LimitExceeded(f"At most {max_active} active alerts; cancel one first.",
                                 limit=max_active)
-        return self._changed(alert)
+        return await self._changed(alert)
 
     async def get(self, user_id: str, alert_id: str) -> Document:
         alert = await self.store.alerts.get(user_id, alert_id)
@@ -142,20 +143,22 @@ class AlertService:
         if updated is None:
             raise Conflict("Only an active alert can be changed.",
                            details={"status": alert["status"]})
-        return self._changed(updated)
+        return await self._changed(updated)
 
     async def cancel(self, user_id: str, alert_id: str) -> Document:
         alert = await self.get(user_id, alert_id)
         cancelled = await self.store.alerts.update(user_id, alert_id, {"status": "active"},
                                                    {"status": "cancelled",
                                                     "updated_at": self.now()})
-        return self._changed(cancelled) if cancelled is not None else alert
+        return await self._changed(cancelled) if cancelled is not None else alert
 
     async def fire(self, user_id: str, alert_id: str, price: Decimal) -> Document | None:
-        """Record a firing once, tell the user's sockets, and ask the notifier to deliver."""
+        """Fire an alert once per crossing, as one unit of work: the alert's firing, the
+        user's event and the notifier's outbox rows are committed together."""
         alert = await self.store.alerts.get(user_id, alert_id)
         if alert is None or alert["status"] != "active":
             return None
+        await self.engine.ensure_account(user_id)
         now = self.now()
         changes: dict[str, Any] = {"triggered_at": now, "triggered_price": to_units(price)}
         if alert["repeat"]:
@@ -165,17 +168,38 @@ class AlertService:
                                         else Direction.BELOW).value
         else:
             changes["status"] = "triggered"
-        fired = await self.store.alerts.fire(alert, changes)
-        if fired is None:
+        view = alert_view({**alert, **changes})
+        rows = await self.outbox.rows(
+            user_id, "alert_triggered", f"alert:{alert_id}:{alert['fired'] + 1}",
+            alert["channels"], {"symbol": view["symbol"], "condition": view["condition"],
+                                "level": view["price"], "price": show(price),
+                                "note": view["note"]})
+        done = await self.store.unit_of_work.run(
+            lambda writes: self._fire(writes, alert, changes, rows, price, now))
+        if done is None:
             return None  # fired by someone else first
-        self._changed(fired)
-        view = alert_view(fired)
-        await self.outbox.request(user_id, "alert_triggered", f"alert:{alert_id}:{fired['fired']}",
-                                  fired["channels"], {
-                                      "symbol": view["symbol"], "condition": view["condition"],
-                                      "level": view["price"], "price": show(price),
-                                      "note": view["note"]})
-        await self.engine.ensure_account(user_id)
-        await self.events.publish(user_id, ("alert_triggered", {"alert": view,
-                                                                "price": show(price)}))
+        fired, last_seq, events = done
+        self.outbox.added()
+        await self._changed(fired)
+        await self.events.stored(user_id, last_seq, events)
         return fired
+
+    @staticmethod
+    async def _fire(writes: Writes, alert: Document, changes: Document, rows: list[Document],
+                    price: Decimal, now: datetime
+                    ) -> tuple[Document, int, list[Event]] | None:
+        user_id = alert["user_id"]
+        fired = await writes.update("alerts", alert["_id"],
+                                    {"status": "active", "fired": alert["fired"]},
+                                    {"$set": changes, "$inc": {"fired": 1}})
+        if fired is None:
+            return None
+        account = await writes.update("accounts", user_id, {}, {"$inc": {"event_seq": 1}})
+        if account is None:
+            raise RuntimeError(f"no account for user {user_id}")
+        events: list[Event] = [("alert_triggered", {"alert": alert_view(fired),
+                                                    "price": show(price)})]
+        writes.insert("events", run_document(user_id, events, account["event_seq"], now))
+        for row in rows:
+            writes.insert("outbox", row)
+        return fired, account["event_seq"], events

@@ -15,6 +15,7 @@ from typing import Any
 from bson import ObjectId
 
 from notifier.outbox import OutboxWorker
+from services.bus import MessageBus
 from services.passwords import PasswordHasher, password_bytes
 from services.tokens import Claims, TokenCodec, VerifiedTokens
 from store.database import Document, stored_time
@@ -25,6 +26,7 @@ from trading.errors import (
     InvalidToken,
     InvalidVerificationToken,
 )
+from trading.events import AccountDeleted, SessionsEnded
 
 log = logging.getLogger(__name__)
 
@@ -75,13 +77,14 @@ def hash_reset_token(token: str) -> str:
 
 class AuthService:
     def __init__(self, store: Store, codec: TokenCodec, hasher: PasswordHasher,
-                 outbox: OutboxWorker, clock: Clock, public_url: str,
+                 outbox: OutboxWorker, bus: MessageBus, clock: Clock, public_url: str,
                  reset_ttl: timedelta, verify_ttl: timedelta = timedelta(days=7)) -> None:
         self.store = store
         self.codec = codec
         self.verified = VerifiedTokens(codec)
         self.hasher = hasher
         self.outbox = outbox
+        self.bus = bus
         self.clock = clock
         self.public_url = public_url
         self.reset_ttl = reset_ttl
@@ -89,10 +92,6 @@ class AuthService:
         self._active_sessions: dict[str, float] = {}
         self._profiles: dict[str, tuple[float, Document]] = {}
         self._background: set[asyncio.Task[None]] = set()
-        # Called with session ids when sessions end, to drop their sockets.
-        self.on_sessions_revoked: list[Callable[[list[str]], Any]] = []
-        # Called with a user id once that user's account and data are deleted.
-        self.on_account_deleted: list[Callable[[str], Any]] = []
 
     def _now(self) -> datetime:
         return stored_time(self.clock())
@@ -177,9 +176,8 @@ class AuthService:
         sessions = await self.store.sessions.revoke_user(principal.user_id, self._now(),
                                                          "account_deleted")
         await self.store.users.purge(principal.user_id)
-        self._sessions_ended(sessions)
-        for callback in self.on_account_deleted:
-            callback(principal.user_id)
+        await self._sessions_ended(sessions)
+        await self.bus.publish(AccountDeleted(principal.user_id))
         log.info("user %s deleted", principal.user_id)
 
     # -- sessions and tokens --------------------------------------------
@@ -204,7 +202,7 @@ class AuthService:
             claims.session_id, claims.jti, new_jti, now, now + self.codec.refresh_ttl)
         if session is None:
             if await self.store.sessions.revoke(claims.session_id, now, "refresh_reuse"):
-                self._sessions_ended([claims.session_id])
+                await self._sessions_ended([claims.session_id])
                 log.warning("refresh token reused for session %s; session revoked",
                             claims.session_id)
             raise InvalidToken("Refresh token is no longer valid; log in again.")
@@ -219,7 +217,7 @@ class AuthService:
 
     async def logout(self, principal: Principal) -> None:
         await self.store.sessions.revoke(principal.session_id, self._now(), "logout")
-        self._sessions_ended([principal.session_id])
+        await self._sessions_ended([principal.session_id])
 
     def _pair(self, user_id: str, session_id: str, refresh_jti: str, now: datetime) -> TokenPair:
         access = Claims(user_id, session_id, secrets.token_urlsafe(16), "access")
@@ -240,11 +238,10 @@ class AuthService:
         self._active_sessions[session_id] = now + SESSION_CACHE_SECONDS
         return True
 
-    def _sessions_ended(self, session_ids: list[str]) -> None:
+    async def _sessions_ended(self, session_ids: list[str]) -> None:
         for session_id in session_ids:
             self._active_sessions.pop(session_id, None)
-        for callback in self.on_sessions_revoked:
-            callback(session_ids)
+        await self.bus.publish(SessionsEnded(session_ids))
 
     # -- passwords -------------------------------------------------------
 
@@ -258,7 +255,7 @@ class AuthService:
             "password_hash": await self.hasher.hash(secret), "updated_at": self._now()})
         ended = await self.store.sessions.revoke_user(
             principal.user_id, self._now(), "password_changed", keep=principal.session_id)
-        self._sessions_ended(ended)
+        await self._sessions_ended(ended)
 
     def forgot_password(self, email: str) -> None:
         """Send a reset link if the account exists, without revealing whether it does.
@@ -299,7 +296,8 @@ class AuthService:
             user_id, {"password_hash": await self.hasher.hash(secret), "updated_at": now})
         if user is None:
             raise InvalidResetToken(field="token")
-        self._sessions_ended(await self.store.sessions.revoke_user(user_id, now, "password_reset"))
+        ended = await self.store.sessions.revoke_user(user_id, now, "password_reset")
+        await self._sessions_ended(ended)
 
     async def aclose(self) -> None:
         """Wait for background work to finish."""

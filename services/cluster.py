@@ -202,7 +202,8 @@ class Cluster:
         self.subscribed = asyncio.Event()
         self.changed: asyncio.Queue[tuple[str, str, str]] = asyncio.Queue()
         # Called with the ids of sessions another process revoked.
-        self.on_revoked: list[Callable[[list[str]], Any]] = []
+        # Sessions another process ended (its sockets of them must go here too).
+        self.on_revoked: list[Callable[[list[str]], Awaitable[None]]] = []
 
     @property
     def leader(self) -> bool:
@@ -331,7 +332,7 @@ class Cluster:
                 pass  # this process acted on its own change already
             elif data["kind"] == "sessions":
                 for callback in self.on_revoked:
-                    callback(data["ids"])
+                    await callback(data["ids"])
             elif self._holding:
                 self.changed.put_nowait((data["kind"], data["id"], data["user_id"]))
         except Exception:

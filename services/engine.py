@@ -33,6 +33,7 @@ from trading.errors import (
     InvalidInput,
     StalePrice,
 )
+from trading.events import Changed
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import (
     OrderRequest,
@@ -71,9 +72,7 @@ class TradingEngine:
         self.events = events
         self.clock = clock
         self._known_accounts: set[str] = set()
-        # Called with ("trade" | "order", document) after every change of state,
-        # so the price monitor can keep its triggers in step.
-        self.watchers: list[Callable[[str, Document], None]] = []
+        self.bus = events.bus
         self.fills = MarketFills(self)
         self.resting = RestingOrders(self)
         self.trades = Trades(self)
@@ -81,9 +80,9 @@ class TradingEngine:
     def now(self) -> datetime:
         return stored_time(self.clock())
 
-    def changed(self, kind: str, document: Document) -> None:
-        for watcher in self.watchers:
-            watcher(kind, document)
+    async def changed(self, kind: str, document: Document) -> None:
+        """Tell the subscribers (the price monitor, the cluster) a new state is stored."""
+        await self.bus.publish(Changed(kind, document))
 
     def prices(self) -> dict[str, Decimal]:
         return {symbol: quote.price for symbol, quote in self.hub.last.items()}

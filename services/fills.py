@@ -86,11 +86,10 @@ class MarketFills:
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
             return await engine.existing_order(order, holder)
         user_id = order["user_id"]
-        engine.changed("order", outcome.order)
+        await engine.changed("order", outcome.order)
         if outcome.trade is not None:
-            engine.changed("trade", outcome.trade)
-        await engine.events.emit_groups([(user_id, outcome.account["event_seq"],
-                                          outcome.events)])
+            await engine.changed("trade", outcome.trade)
+        await engine.events.stored(user_id, outcome.account["event_seq"], outcome.events)
         if outcome.trade is None:
             cost = order["pending"]["margin"] + order["pending"]["fee"]
             raise InsufficientFunds(

@@ -20,16 +20,13 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 from decimal import Decimal
-from typing import Any
 
 from feeds.hub import PriceHub
-from notifier.outbox import OutboxWorker
-from notifier.preferences import preferences
 from services.alerts import AlertService
 from services.engine import TradingEngine
-from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
+from trading.events import Changed
 from trading.market import Quote
 from trading.money import from_units, to_units
 from trading.orders import OrderType, Side
@@ -111,12 +108,10 @@ def order_triggers(order: Document) -> list[Trigger]:
 
 
 class Monitor:
-    def __init__(self, engine: TradingEngine, hub: PriceHub, alerts: AlertService,
-                 outbox: OutboxWorker) -> None:
+    def __init__(self, engine: TradingEngine, hub: PriceHub, alerts: AlertService) -> None:
         self.engine = engine
         self.hub = hub
         self.alerts = alerts
-        self.outbox = outbox
         self.index = TriggerIndex()
         self.tasks: set[asyncio.Task[None]] = set()
         # Alerts resting after a fire, by id, and per symbol (when each may fire
@@ -134,8 +129,7 @@ class Monitor:
 
     async def start(self) -> None:
         """Watch every trigger in the database, and every change from now on."""
-        self.engine.watchers.append(self.on_change)
-        self.alerts.watchers.append(self.on_change)
+        self.engine.bus.subscribe(Changed, self.on_changed)
         await self.rebuild()
         self.hub.listeners.append(self.on_quote)
         # Prices that arrived while the index was loading: what they cross fires now.
@@ -145,8 +139,7 @@ class Monitor:
 
     async def stop(self) -> None:
         self.hub.listeners.remove(self.on_quote)
-        self.engine.watchers.remove(self.on_change)
-        self.alerts.watchers.remove(self.on_change)
+        self.engine.bus.unsubscribe(Changed, self.on_changed)
         if self._saver is not None:
             self._saver.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -192,6 +185,9 @@ class Monitor:
             self.index.remove_ref(f"{kind}:{ref}")
         else:
             self.on_change(kind, document)
+
+    def on_changed(self, message: Changed) -> None:
+        self.on_change(message.kind, dict(message.document))
 
     def on_change(self, kind: str, document: Document) -> None:
         """Engine watcher: replace the triggers of a trade or order with its current ones."""
@@ -298,19 +294,14 @@ class Monitor:
                 log.warning("not firing %s: this process no longer leads", trigger.key)
                 return
             if kind == "trade":
-                trade = await self.engine.trades.exit(trigger.user_id, ref,
-                                                     reason=CloseReason(trigger.kind), price=price)
-                await self._tell(trigger.user_id, "trade_closed", f"closed:{ref}",
-                                 trade_view(trade, {}))
+                await self.engine.trades.exit(trigger.user_id, ref,
+                                              reason=CloseReason(trigger.kind), price=price)
             elif kind == "alert":
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
-                filled = None if order is None else await self.engine.resting.fill(
-                    order, price)
-                if filled is not None and filled["status"] == "filled":
-                    await self._tell(trigger.user_id, "order_filled", f"filled:{ref}",
-                                     order_view(filled))
+                if order is not None:
+                    await self.engine.resting.fill(order, price)
             self.fired += 1
         except (TradeNotOpen, OrderNotOpen, NotFound):
             pass  # closed, filled or cancelled by someone else first
@@ -318,14 +309,6 @@ class Monitor:
             log.exception("firing %s failed; it will fire again on the next crossing",
                           trigger.key)
             await self._resync(kind, trigger)
-
-    async def _tell(self, user_id: str, kind: str, key: str, view: dict[str, Any]) -> None:
-        """Ask the notifier to tell the user on the channels they chose for this kind."""
-        user = await self.engine.store.users.by_id(user_id)
-        if user is None:
-            return
-        data = {**view, "reason": view.get("close_reason"), "currency": self.engine.currency}
-        await self.outbox.request(user_id, kind, key, preferences(user)[kind], data)
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         await self.reload(kind, trigger.ref.split(":", 1)[1], trigger.user_id)

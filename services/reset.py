@@ -34,7 +34,7 @@ async def reset_account(engine: TradingEngine, user_id: str) -> dict[str, Any]:
     await engine.ensure_account(user_id)
     account, events = await engine.store.unit_of_work.run(
         lambda writes: _reset(writes, engine, user_id))
-    await engine.events.emit_groups([(user_id, account["event_seq"], events)])
+    await engine.events.stored(user_id, account["event_seq"], events)
     return await engine.account_view(user_id)
 
 

@@ -28,6 +28,7 @@ from trading.errors import (
     OrderNotOpen,
     PaperDeskError,
 )
+from trading.events import OrderFilled
 from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, Side
 
@@ -57,10 +58,10 @@ class RestingOrders:
     async def _done(self, outcome: Outcome) -> Document:
         """After the commit: tell the watchers and the user's sockets; raise the refusal."""
         order, trade, account, events, refusal = outcome
-        self.engine.changed("order", order)
+        await self.engine.changed("order", order)
         if trade is not None:
-            self.engine.changed("trade", trade)
-        await self.engine.events.emit_groups([(order["user_id"], account["event_seq"], events)])
+            await self.engine.changed("trade", trade)
+        await self.engine.events.stored(order["user_id"], account["event_seq"], events)
         if refusal is not None:
             raise refusal
         return order
@@ -177,7 +178,10 @@ class RestingOrders:
                 lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
-        return await self._done(outcome)
+        filled = await self._done(outcome)
+        if filled["status"] == "filled":
+            await self.engine.bus.publish(OrderFilled(filled["user_id"], order_view(filled)))
+        return filled
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
                     price: Decimal) -> Outcome:

@@ -23,6 +23,7 @@ from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import Writes
 from trading.errors import InvalidQuantity, NotFound, StalePrice, TradeNotOpen
+from trading.events import TradeClosed
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
 from trading.trades import CloseReason, realized_pnl
@@ -72,7 +73,7 @@ class Trades:
         modified = await engine.store.trades.modify(user_id, trade_id, levels, engine.now())
         if modified is None:
             raise TradeNotOpen()
-        engine.changed("trade", modified)
+        await engine.changed("trade", modified)
         await engine.events.publish(user_id, ("trade_update", {
             "event": "modified", "reason": None, "trade": trade_view(modified, engine.prices())}))
         return modified
@@ -90,8 +91,10 @@ class Trades:
         exit_price = engine.rules.fill_price(Side(trade["side"]), market, opening=False)
         settled, account, events = await engine.store.unit_of_work.run(
             lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason))
-        engine.changed("trade", settled)
-        await engine.events.emit_groups([(user_id, account["event_seq"], events)])
+        await engine.changed("trade", settled)
+        await engine.events.stored(user_id, account["event_seq"], events)
+        if settled["status"] == "closed":
+            await engine.bus.publish(TradeClosed(user_id, trade_view(settled, {}), reason))
         return settled
 
     async def _exit(self, writes: Writes, user_id: str, trade_id: str,

@@ -209,3 +209,34 @@ async def test_alert_commands_over_a_socket(api, user):
     assert deleted["alert"]["status"] == "cancelled"
     bad = await sock.call("create_alert", {"symbol": "AAPL", "condition": "up", "price": "1"})
     assert bad["error"]["code"] == "validation_error"
+
+
+async def test_a_fire_whose_commit_is_lost_leaves_nothing_and_fires_on_the_next_crossing(
+        api, user, monkeypatch):
+    from store.unit_of_work import Writes
+
+    _, body = await create(api, user, channels=["email"])
+    alert_id = body["alert"]["id"]
+    _, me = await api.call("GET", "/api/v1/me", token=user)
+    outbox, events = api.app[keys.STORE].outbox, api.app[keys.STORE].db["events"]
+    events_before = await events.count_documents({"user_id": me["user"]["id"]})
+    original = Writes.flush
+
+    async def written_then_crash(self):
+        await original(self)  # the alert, the event and the outbox rows written, not committed
+        raise RuntimeError("before the commit")
+
+    monkeypatch.setattr(Writes, "flush", written_then_crash)
+    await tick(api, "106")
+    assert await fired(api, user, alert_id) == ("active", 0)
+    assert [r for r in await outbox.for_user(me["user"]["id"])
+            if r["kind"] == "alert_triggered"] == []
+    assert await events.count_documents({"user_id": me["user"]["id"]}) == events_before
+    monkeypatch.setattr(Writes, "flush", original)
+    await tick(api, "104")
+    await tick(api, "106")
+    assert await fired(api, user, alert_id) == ("triggered", 1)
+    rows = await outbox.for_user(me["user"]["id"])
+    assert [(r["kind"], r["channel"], r["_id"]) for r in rows
+            if r["kind"] == "alert_triggered"] == [
+        ("alert_triggered", "email", f"alert:{alert_id}:1:email")]

@@ -272,6 +272,28 @@ async def test_a_stop_loss_close_and_a_resting_fill_are_notified(servers, settin
         "AAPL limit order filled at 93.5", "AAPL trade closed by stop loss"]
 
 
+async def test_every_close_is_notified_whoever_closes_it(servers, settings, smtp):
+    api = await start(servers, with_smtp(settings, smtp.port))
+    token = (await api.account())["access_token"]
+    set_price(api, "AAPL", "100")
+    _, by_hand = await order(api, token)
+    _, by_all = await order(api, token, quantity="2")
+    _, partly = await order(api, token, quantity="4")
+    trade_id = by_hand["order"]["trade_id"]
+    assert (await api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=token))[0] == 200
+    partial = {"quantity": "1"}
+    assert (await api.call("POST", f"/api/v1/trades/{partly['order']['trade_id']}/exit",
+                           partial, token=token))[0] == 200  # still open: no notice
+    assert (await api.call("POST", "/api/v1/trades/exit-all", token=token))[0] == 200
+    await api.app[keys.OUTBOX].quiet()
+    rows = [r async for r in api.app[keys.STORE].outbox.outbox.find(
+        {"kind": "trade_closed", "channel": "email"})]
+    assert sorted(r["_id"] for r in rows) == sorted(
+        f"closed:{body['order']['trade_id']}:email" for body in (by_hand, by_all, partly))
+    assert sorted(r["data"]["reason"] for r in rows) == ["exit_all", "exit_all", "manual"]
+    assert len(smtp.received) == 3
+
+
 class FakeTwilio:
     """A local HTTP server answering Twilio's Messages API like Twilio does."""
 

@@ -12,7 +12,6 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
-import socketio
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import (
@@ -24,8 +23,7 @@ from hypothesis.stateful import (
 )
 
 from feeds.hub import PriceHub
-from handlers.plain_clients import PlainClients
-from handlers.socket_server import LocalManager
+from services.bus import MessageBus
 from services.engine import TradingEngine
 from services.events import EventPublisher
 from services.reset import reset_account
@@ -59,10 +57,7 @@ class TradingSession(RuleBasedStateMachine):
         stale = {symbol: timedelta(days=1) for symbol in universe.instruments}
         self.hub = PriceHub(universe, stale, lambda: self.now)
         store = Store(self.db)
-        events = EventPublisher(store.events, store.accounts,
-                                socketio.AsyncServer(async_mode="aiohttp",
-                                                      client_manager=LocalManager(PlainClients())),
-                                lambda: self.now)
+        events = EventPublisher(store.events, store.accounts, MessageBus(), lambda: self.now)
         self.engine = TradingEngine(store, self.hub, self.account_rules, Decimal(100_000),
                                     "USD", events, lambda: self.now)
 
