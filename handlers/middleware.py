@@ -1,4 +1,4 @@
-"""The one mapping from errors to HTTP responses."""
+"""HTTP middleware: errors as JSON responses (handlers/errors.py), rate limits."""
 
 from __future__ import annotations
 
@@ -9,25 +9,11 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from handlers import keys
+from handlers.errors import http_status, to_wire
 from services.limits import Allowance
-from store.database import DATABASE_DOWN
 from trading import errors
 
 log = logging.getLogger(__name__)
-
-_STATUS: dict[type[errors.PaperDeskError], int] = {
-    errors.PayloadTooLarge: 413,
-    errors.InvalidInput: 400,
-    errors.AuthenticationError: 401,
-    errors.Forbidden: 403,
-    errors.NotFound: 404,
-    errors.MethodNotAllowed: 405,
-    errors.Conflict: 409,
-    errors.RateLimited: 429,
-    errors.LimitExceeded: 429,
-    errors.HeaderTooLarge: 431,
-    errors.Unavailable: 503,
-}
 
 _FROM_HTTP: dict[int, type[errors.PaperDeskError]] = {
     400: errors.InvalidInput,
@@ -35,13 +21,6 @@ _FROM_HTTP: dict[int, type[errors.PaperDeskError]] = {
     405: errors.MethodNotAllowed,
     413: errors.PayloadTooLarge,
 }
-
-
-def http_status(error: errors.PaperDeskError) -> int:
-    for cls in type(error).__mro__:
-        if cls in _STATUS:
-            return _STATUS[cls]
-    return 500
 
 
 def error_response(error: errors.PaperDeskError) -> web.Response:
@@ -72,20 +51,14 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> errors
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
         return await handler(request)
-    except errors.PaperDeskError as error:
-        return error_response(error)
     except web.HTTPException as exc:
         if exc.status < 400:
             raise
         response = error_response(_from_http_exception(exc, request))
         response.set_status(exc.status)
         return response
-    except DATABASE_DOWN:
-        log.warning("database unavailable during %s %s", request.method, request.path)
-        return error_response(errors.Unavailable("The database is not answering; try again."))
-    except Exception:
-        log.exception("unhandled error during %s %s", request.method, request.path)
-        return error_response(errors.PaperDeskError())
+    except Exception as exc:
+        return error_response(to_wire(exc, f"{request.method} {request.path}"))
 
 
 # Where a request's rate-limit allowance is kept, for the X-RateLimit-* headers.

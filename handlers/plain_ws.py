@@ -28,7 +28,7 @@ from aiohttp import WSMsgType, web
 from handlers import commands, keys, wire_json
 from handlers.common import bearer_token
 from handlers.plain_clients import PlainClient
-from handlers.socket_server import UNAVAILABLE, allowed_origins, answer, count_message, socket_cap
+from handlers.socket_server import admit, allowed_origins, answer, count_message
 from handlers.validation import payload, string
 from services.auth import Principal
 from trading.errors import (
@@ -36,6 +36,7 @@ from trading.errors import (
     Forbidden,
     InvalidInput,
     InvalidJSON,
+    LimitExceeded,
     PaperDeskError,
     Unavailable,
 )
@@ -48,6 +49,7 @@ AUTH_WITHIN = 10.0  # seconds to send the auth message when no header carried a 
 # Close codes: the token was refused, the user has too many connections open, or the
 # database is not answering.
 CLOSE_UNAUTHORIZED, CLOSE_LIMIT, CLOSE_UNAVAILABLE = 4401, 4429, 1013
+CLOSE_CODES = {LimitExceeded: CLOSE_LIMIT, Unavailable: CLOSE_UNAVAILABLE}
 # The id of a message refused as JSON, when it comes first or right after the type.
 _LEADING_ID = re.compile(r'\s*\{\s*(?:"type"\s*:\s*"(?:[^"\\\x00-\x1f]|\\.){0,200}"\s*,\s*)?'
                          r'"id"\s*:\s*(-?\d{1,20}|"(?:[^"\\\x00-\x1f]|\\.){0,200}")\s*[,}]')
@@ -124,12 +126,15 @@ class Session:
         return await handler(self.client.id, message.get("data"))
 
 
-async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Principal:
-    """The token of the upgrade request's header, or of the first message."""
-    auth = request.app[keys.AUTH]
+async def _authenticate(request: web.Request, ws: web.WebSocketResponse
+                        ) -> tuple[Principal, dict[str, Any] | None]:
+    """Admit the token of the upgrade request's header, or of the first message (and
+    the ack that message is owed, to send once the connection is added)."""
+    app = request.app
+    sio, cap = app[keys.SIO], app[keys.SETTINGS].limits.sockets_per_user
     token = bearer_token(request.headers.get("Authorization", ""))
     if token is not None:
-        return await auth.authenticate(token)
+        return await admit(app[keys.AUTH], sio, token, cap), None
     try:
         first = await ws.receive(timeout=AUTH_WITHIN)
     except TimeoutError:
@@ -139,11 +144,10 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse) -> Prin
     message = wire_json.loads(first.data)
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise AuthenticationRequired("Send {type: \"auth\", data: {token}} first.")
-    principal = await auth.authenticate(string(payload(message.get("data")), "token",
-                                               max_chars=4096))
-    await ws.send_json({"type": "ack", "id": message.get("id"), "ok": True,
-                        "user_id": principal.user_id})
-    return principal
+    principal = await admit(app[keys.AUTH], sio,
+                            string(payload(message.get("data")), "token", max_chars=4096), cap)
+    return principal, {"type": "ack", "id": message.get("id"), "ok": True,
+                       "user_id": principal.user_id}
 
 
 async def _refuse(ws: web.WebSocketResponse, error: PaperDeskError, code: int) -> None:
@@ -181,27 +185,22 @@ async def plain_websocket(request: web.Request) -> web.WebSocketResponse:
                                max_msg_size=settings.socket_max_message_bytes)
     await ws.prepare(request)
     try:
-        principal = await _authenticate(request, ws)
+        principal, ack = await _authenticate(request, ws)
     except PaperDeskError as error:
-        await _refuse(ws, error, CLOSE_UNAUTHORIZED)
-        return ws
-    except UNAVAILABLE:
-        await _refuse(ws, Unavailable("The server is not ready; try again."), CLOSE_UNAVAILABLE)
+        await _refuse(ws, error, CLOSE_CODES.get(type(error), CLOSE_UNAUTHORIZED))
         return ws
     transport = request.transport
     if transport is None or transport.is_closing():
         return ws
     sio, streamer = request.app[keys.SIO], request.app[keys.STREAMER]
     plain = sio.manager.plain
-    # Counted and added with no await in between (see socket_cap).
-    full = socket_cap(sio, principal.user_id, settings.limits.sockets_per_user)
-    if full is not None:
-        await _refuse(ws, full, CLOSE_LIMIT)
-        return ws
+    # Added with no await after admit counted it (see socket_cap).
     client = PlainClient(ws, transport, principal, plain.backlog)
     plain.add(client)
     session = Session(request.app, client)
     try:
+        if ack is not None:  # written before any event can be
+            await ws.send_json(ack)
         async for message in ws:
             if message.type == WSMsgType.TEXT:
                 await session.handle(message.data)

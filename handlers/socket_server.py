@@ -11,19 +11,26 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 import engineio
-import redis.exceptions
 import socketio
 from aiohttp import web
 from engineio.async_drivers import aiohttp as aiohttp_driver
 
 from config.settings import Settings
 from handlers import wire_json
+from handlers.errors import UNAVAILABLE, error_ack, to_wire
 from handlers.frames import WEBSOCKET, Backlog, PendingQueue, send_local
 from handlers.plain_clients import PlainClients
 from handlers.rooms import user_room
+from services.auth import AuthService, Principal
 from services.limits import Limits
-from store.database import DATABASE_DOWN
-from trading.errors import InvalidInput, InvalidJSON, LimitExceeded, PaperDeskError, Unavailable
+from trading.errors import (
+    AuthenticationRequired,
+    InvalidInput,
+    InvalidJSON,
+    LimitExceeded,
+    PaperDeskError,
+    Unavailable,
+)
 from trading.events import UserEventsStored
 
 log = logging.getLogger(__name__)
@@ -31,7 +38,6 @@ log = logging.getLogger(__name__)
 Ack = dict[str, Any]
 SocketHandler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 # What answers "unavailable" rather than "internal_error": the database or Redis is down.
-UNAVAILABLE = (*DATABASE_DOWN, redis.exceptions.ConnectionError, redis.exceptions.TimeoutError)
 
 
 # -- JSON on the wire ------------------------------------------------------------
@@ -321,6 +327,24 @@ def socket_cap(sio: socketio.AsyncServer, user_id: str, cap: int) -> LimitExceed
                          "first.", limit=cap)
 
 
+async def admit(auth: AuthService, sio: socketio.AsyncServer, token: str | None,
+                cap: int) -> Principal:
+    """Let a Socket.IO or /ws connection in: its token, its session, its user's cap
+    of open sockets. The caller adds the connection with no await after this
+    returns (see socket_cap). Raises the refusal to send the client."""
+    if token is None:
+        raise AuthenticationRequired("Connect with a token: Socket.IO auth: {token}, "
+                                     "or /ws {type: \"auth\", data: {token}}.")
+    try:
+        principal = await auth.authenticate(token)
+    except UNAVAILABLE:
+        raise Unavailable("The server is not ready; try again.") from None
+    full = socket_cap(sio, principal.user_id, cap)
+    if full is not None:
+        raise full
+    return principal
+
+
 async def count_message(limits: Limits, connection: str, user_id: str) -> None:
     """Count one socket message against its connection's limit, then its user's
     budget over all of their connections; raise RateLimited past either."""
@@ -330,22 +354,12 @@ async def count_message(limits: Limits, connection: str, user_id: str) -> None:
         await limits.per_socket_user.hit(user_id)
 
 
-def error_ack(error: PaperDeskError) -> Ack:
-    return {"ok": False, "error": error.to_dict()}
-
-
 async def answer(name: str, call: Awaitable[dict[str, Any]]) -> Ack:
     """{"ok": true, ...result} for a handler's result, or the error ack of what it raised."""
     try:
         result = await call
-    except PaperDeskError as error:
-        return error_ack(error)
-    except UNAVAILABLE:
-        log.warning("database or Redis unavailable during socket event %s", name)
-        return error_ack(Unavailable("The database is not answering; try again."))
-    except Exception:
-        log.exception("unhandled error in socket event %s", name)
-        return error_ack(PaperDeskError())
+    except Exception as exc:
+        return error_ack(to_wire(exc, f"socket event {name}"))
     return {"ok": True, **result}
 
 

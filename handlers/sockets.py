@@ -12,15 +12,13 @@ from aiohttp import web
 from handlers import commands, keys
 from handlers.common import bearer_token
 from handlers.rooms import session_room, user_room
-from handlers.socket_server import UNAVAILABLE, Refused, acked, count_message, socket_cap
+from handlers.socket_server import Refused, acked, admit, count_message
 from handlers.validation import payload, string
 from services.auth import AuthService, Principal
 from trading.errors import (
-    AuthenticationRequired,
     Forbidden,
     InvalidInput,
     PaperDeskError,
-    Unavailable,
 )
 from trading.market import validate_symbols
 
@@ -74,20 +72,11 @@ class SocketGateway:
         try:
             if isinstance(auth, Refused):
                 raise auth.error
-            token = connect_token(auth, environ)
-            if token is None:
-                raise AuthenticationRequired("Connect with auth: {token: <access token>}.")
-            principal = await self.auth.authenticate(token)
+            principal = await admit(self.auth, self.sio, connect_token(auth, environ),
+                                    self.app[keys.SETTINGS].limits.sockets_per_user)
         except PaperDeskError as error:
             raise refusal(error) from None
-        except UNAVAILABLE:
-            raise refusal(Unavailable("The server is not ready; try again.")) from None
-        # Counted and joined with no await in between, so no other connect of the
-        # user can slip past the cap.
-        full = socket_cap(self.sio, principal.user_id,
-                          self.app[keys.SETTINGS].limits.sockets_per_user)
-        if full is not None:
-            raise refusal(full)
+        # Joined with no await after admit counted it (socket_cap).
         self.sio.manager.basic_enter_room(sid, "/", user_room(principal.user_id))
         await self.sio.save_session(sid, {"user_id": principal.user_id,
                                           "session_id": principal.session_id})

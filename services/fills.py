@@ -22,8 +22,8 @@ import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING
 
+from services.context import TradingContext
 from services.events import Event
 from services.views import balances_view, order_view
 from store.database import Document
@@ -32,9 +32,6 @@ from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import InsufficientFunds
 from trading.money import from_units, show
-
-if TYPE_CHECKING:
-    from services.engine import TradingEngine
 
 
 @dataclass(frozen=True)
@@ -67,7 +64,7 @@ class _Turns:
 
 
 class MarketFills:
-    def __init__(self, engine: TradingEngine) -> None:
+    def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
         self._turns = _Turns()  # one account's orders, one at a time (module docstring)
 

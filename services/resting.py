@@ -12,8 +12,8 @@ transaction sees it, so an order is filled or ended once.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import TYPE_CHECKING
 
+from services.context import TradingContext
 from services.events import Event
 from services.views import balances_view, order_view
 from store.database import Document
@@ -32,9 +32,6 @@ from trading.events import OrderFilled
 from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, Side
 
-if TYPE_CHECKING:
-    from services.engine import TradingEngine
-
 # What a unit of work ends with: the order as stored, the trade a fill opened
 # (or None), the account after, the events to send, and an error for the
 # client when the order was stored refused.
@@ -44,7 +41,7 @@ Outcome = tuple[Document, Document | None, Document, list[Event], PaperDeskError
 class RestingOrders:
     """The resting orders of a TradingEngine (module docstring)."""
 
-    def __init__(self, engine: TradingEngine) -> None:
+    def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
 
     def reservation(self, request: OrderRequest) -> int:

@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from services.auth import new_id
+from services.context import TradingContext
 from services.events import Event
 from services.views import balances_view, trade_view
 from store.database import Document
@@ -28,16 +29,13 @@ from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
 from trading.trades import CloseReason, realized_pnl
 
-if TYPE_CHECKING:
-    from services.engine import TradingEngine
-
 log = logging.getLogger(__name__)
 
 
 class Trades:
     """The open trades of a TradingEngine (module docstring)."""
 
-    def __init__(self, engine: TradingEngine) -> None:
+    def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
 
     async def _open(self, user_id: str, trade_id: str) -> Document:
