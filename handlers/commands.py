@@ -32,7 +32,7 @@ from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
 from trading.orders import OrderRequest, OrderType, Side, TimeInForce
-from trading.triggers import Condition
+from trading.triggers import AlertStatus, Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
 _CURSOR = re.compile(r"^[A-Za-z0-9_-]{1,400}$")
@@ -223,7 +223,7 @@ async def list_alerts(app: web.Application, principal: Principal,
                       params: Mapping[str, Any]) -> dict[str, Any]:
     """A page of the user's alerts, newest first: params holds status?, limit?, cursor?."""
     status = params.get("status")
-    if status not in (None, "active", "triggered", "cancelled"):
+    if status is not None and status not in list(AlertStatus):
         raise InvalidInput("'status' must be active, triggered or cancelled.", field="status")
     page = page_of("alerts", params)
     found = await app[keys.STORE].alerts.find(principal.user_id, status, limit=page.limit + 1,

@@ -27,7 +27,7 @@ from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from trading.events import Changed
 from trading.money import from_units, show, to_units
 from trading.orders import check_price
-from trading.triggers import Condition, Direction, alert_direction
+from trading.triggers import AlertStatus, Condition, Direction, alert_direction
 
 # The longest cooldown an alert may ask for (a day), unless the minimum is longer.
 MAX_COOLDOWN = 86_400
@@ -111,7 +111,7 @@ class AlertService:
                  "condition": condition.value, "price": to_units(price),
                  "direction": self._direction(symbol, condition, price), "note": note,
                  "channels": channels, "repeat": repeat, "cooldown": cooldown,
-                 "status": "active", "fired": 0, "armed_at": None, "triggered_at": None,
+                 "status": AlertStatus.ACTIVE, "fired": 0, "armed_at": None, "triggered_at": None,
                  "triggered_price": None, "created_at": now, "updated_at": now}
         await self.store.alerts.insert(alert)
         if max_active > 0 and await self.store.alerts.count_active(user_id) > max_active:
@@ -139,7 +139,8 @@ class AlertService:
         stored = {**changes, "price": to_units(price), "condition": condition.value,
                   "direction": self._direction(alert["symbol"], condition, price),
                   "updated_at": self.now()}
-        updated = await self.store.alerts.update(user_id, alert_id, {"status": "active"}, stored)
+        updated = await self.store.alerts.update(user_id, alert_id,
+                                                 {"status": AlertStatus.ACTIVE}, stored)
         if updated is None:
             raise Conflict("Only an active alert can be changed.",
                            details={"status": alert["status"]})
@@ -147,16 +148,16 @@ class AlertService:
 
     async def cancel(self, user_id: str, alert_id: str) -> Document:
         alert = await self.get(user_id, alert_id)
-        cancelled = await self.store.alerts.update(user_id, alert_id, {"status": "active"},
-                                                   {"status": "cancelled",
-                                                    "updated_at": self.now()})
+        cancelled = await self.store.alerts.update(
+            user_id, alert_id, {"status": AlertStatus.ACTIVE},
+            {"status": AlertStatus.CANCELLED, "updated_at": self.now()})
         return await self._changed(cancelled) if cancelled is not None else alert
 
     async def fire(self, user_id: str, alert_id: str, price: Decimal) -> Document | None:
         """Fire an alert once per crossing, as one unit of work: the alert's firing, the
         user's event and the notifier's outbox rows are committed together."""
         alert = await self.store.alerts.get(user_id, alert_id)
-        if alert is None or alert["status"] != "active":
+        if alert is None or alert["status"] != AlertStatus.ACTIVE:
             return None
         await self.engine.ensure_account(user_id)
         now = self.now()
@@ -167,7 +168,7 @@ class AlertService:
                 changes["direction"] = (Direction.ABOVE if alert["direction"] == Direction.BELOW
                                         else Direction.BELOW).value
         else:
-            changes["status"] = "triggered"
+            changes["status"] = AlertStatus.TRIGGERED
         view = alert_view({**alert, **changes})
         rows = await self.outbox.rows(
             user_id, "alert_triggered", f"alert:{alert_id}:{alert['fired'] + 1}",
@@ -190,7 +191,7 @@ class AlertService:
                     ) -> tuple[Document, int, list[Event]] | None:
         user_id = alert["user_id"]
         fired = await writes.update("alerts", alert["_id"],
-                                    {"status": "active", "fired": alert["fired"]},
+                                    {"status": AlertStatus.ACTIVE, "fired": alert["fired"]},
                                     {"$set": changes, "$inc": {"fired": 1}})
         if fired is None:
             return None

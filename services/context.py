@@ -16,8 +16,8 @@ from store.store import Store
 from trading.errors import DuplicateClientOrderId, StalePrice
 from trading.events import Changed
 from trading.money import from_units, to_units
-from trading.orders import Side
-from trading.trades import AccountRules
+from trading.orders import OrderStatus, Side, transition
+from trading.trades import AccountRules, TradeStatus
 
 
 class TradingContext:
@@ -69,7 +69,7 @@ class TradingContext:
 
     async def account_view(self, user_id: str) -> dict[str, Any]:
         account = await self.account(user_id)
-        open_trades = await self.store.trades.find(user_id, status="open", limit=None)
+        open_trades = await self.store.trades.find(user_id, status=TradeStatus.OPEN, limit=None)
         return account_view(account, open_trades, self.prices())
 
     async def existing_order(self, order: Document, claim: Document | None) -> Document:
@@ -107,15 +107,16 @@ class TradingContext:
             "stop_loss": order["stop_loss"], "target_price": order["target_price"],
             "trailing_amount": order.get("trailing_amount"),
             "trailing_percent": order.get("trailing_percent"), "trail_best": step["price"],
-            "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0, "status": "open",
-            "pending": None, "exits": [], "opened_at": now, "closed_at": None,
-            "close_reason": None, "close_price": None,
+            "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0,
+            "status": TradeStatus.OPEN, "pending": None, "exits": [], "opened_at": now,
+            "closed_at": None, "close_reason": None, "close_price": None,
         }
 
     @staticmethod
     def fill_changes(order: Document, now: datetime) -> Document:
         """The fields an order's open (or fill) step sets when it ends."""
-        return {"status": "filled", "filled_price": order["pending"]["price"], "filled_at": now,
+        return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
+                "filled_price": order["pending"]["price"], "filled_at": now,
                 "trade_id": order["_id"]}
 
     def opened_events(self, order: Document, trade: Document) -> list[Event]:

@@ -33,6 +33,7 @@ from trading.errors import (
 from trading.money import show, to_units, units_or_none
 from trading.orders import (
     OrderRequest,
+    OrderStatus,
     OrderType,
     Side,
     TimeInForce,
@@ -92,7 +93,7 @@ class TradingEngine(TradingContext):
             "stop_price": units_or_none(request.stop_price),
             "stop_loss": units_or_none(request.stop_loss),
             "target_price": units_or_none(request.target_price),
-            "time_in_force": request.time_in_force.value, "status": "new",
+            "time_in_force": request.time_in_force.value, "status": OrderStatus.NEW,
             "expires_at": end_of_day(self.now())
             if request.time_in_force == TimeInForce.DAY else None,
             "trailing_amount": units_or_none(request.trailing_amount),

@@ -32,6 +32,7 @@ from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import InsufficientFunds
 from trading.money import from_units, show
+from trading.orders import OrderStatus, ended_as
 
 
 @dataclass(frozen=True)
@@ -105,7 +106,8 @@ class MarketFills:
                                       {"$inc": {**changes, "event_seq": 3},
                                        "$set": {"updated_at": now}})
         if account is None:  # cannot pay: the order is stored, rejected
-            rejected = {**claim, "status": "rejected", "reject_reason": "insufficient_funds"}
+            rejected = {**ended_as(claim, OrderStatus.REJECTED),
+                        "reject_reason": "insufficient_funds"}
             account = await writes.update("accounts", user_id, {},
                                           {"$inc": {"event_seq": 1}})
             if account is None:

@@ -29,9 +29,17 @@ from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
 from trading.events import Changed
 from trading.market import Quote
 from trading.money import from_units, to_units
-from trading.orders import OrderType, Side
-from trading.trades import CloseReason, improves, trailing_level
-from trading.triggers import Direction, Kind, Trigger, TriggerIndex, entry_direction, exit_direction
+from trading.orders import OrderStatus, OrderType, Side
+from trading.trades import CloseReason, TradeStatus, improves, trailing_level
+from trading.triggers import (
+    AlertStatus,
+    Direction,
+    Kind,
+    Trigger,
+    TriggerIndex,
+    entry_direction,
+    exit_direction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +63,7 @@ def trailing_stop(trade: Document, best: Decimal | None = None) -> Decimal | Non
 
 def trade_triggers(trade: Document, best: Decimal | None = None) -> list[Trigger]:
     """The stop-loss, trailing stop and target of an open trade (any of them, or none)."""
-    if trade["status"] != "open":
+    if trade["status"] != TradeStatus.OPEN:
         return []
     side = Side(trade["side"])
     legs = ((Kind.STOP_LOSS, trade.get("stop_loss")), (Kind.TARGET, trade.get("target_price")))
@@ -87,7 +95,7 @@ def rearm_at(alert: Document, min_cooldown: timedelta) -> datetime | None:
 def alert_triggers(alert: Document, now: datetime,
                    min_cooldown: timedelta = timedelta(0)) -> list[Trigger]:
     """An active alert's level, unless it is resting after a fire (rearm_at)."""
-    if alert["status"] != "active" or ((at := rearm_at(alert, min_cooldown)) is not None
+    if alert["status"] != AlertStatus.ACTIVE or ((at := rearm_at(alert, min_cooldown)) is not None
                                        and at > now):
         return []
     return [Trigger(f"alert:{alert['_id']}", alert["symbol"], from_units(alert["price"]),
@@ -97,7 +105,7 @@ def alert_triggers(alert: Document, now: datetime,
 
 def order_triggers(order: Document) -> list[Trigger]:
     """The entry level of a resting limit or stop order."""
-    if order["status"] != "open":
+    if order["status"] != OrderStatus.OPEN:
         return []
     order_type = OrderType(order["type"])
     level = order["limit_price"] if order_type == OrderType.LIMIT else order["stop_price"]
@@ -167,9 +175,9 @@ class Monitor:
         self._resting_alerts.clear()
         self._rearms.clear()
         db = self.engine.store.db
-        async for trade in db["trades"].find({"status": "open"}):
+        async for trade in db["trades"].find({"status": TradeStatus.OPEN}):
             self.on_change("trade", trade)
-        async for order in db["orders"].find({"status": "open"}):
+        async for order in db["orders"].find({"status": OrderStatus.OPEN}):
             self.on_change("order", order)
         for alert in await self.engine.store.alerts.active():
             self.on_change("alert", alert)
@@ -198,7 +206,7 @@ class Monitor:
             triggers = alert_triggers(document, now, rest)
             self._resting_alerts.pop(document["_id"], None)
             at = rearm_at(document, rest)
-            if document["status"] == "active" and at is not None and at > now:
+            if document["status"] == AlertStatus.ACTIVE and at is not None and at > now:
                 self._resting_alerts[document["_id"]] = document
                 heapq.heappush(self._rearms.setdefault(document["symbol"], []),
                                (at, document["_id"]))
@@ -212,7 +220,7 @@ class Monitor:
     def _follow(self, trade: Document) -> Decimal | None:
         """Track the best price of a trade with a trailing stop; return it (None: no trail)."""
         followed = self.trailing.setdefault(trade["symbol"], {})
-        if trade["status"] != "open" or trailing_stop(trade) is None:
+        if trade["status"] != TradeStatus.OPEN or trailing_stop(trade) is None:
             followed.pop(trade["_id"], None)
             self._unsaved_bests.pop(trade["_id"], None)
             return None

@@ -8,10 +8,11 @@ from typing import Any
 from services.engine import TradingEngine
 from services.views import positions_view, unrealized
 from trading.money import from_units, show
+from trading.trades import TradeStatus
 
 
 async def positions(engine: TradingEngine, user_id: str) -> list[dict[str, Any]]:
-    open_trades = await engine.store.trades.find(user_id, status="open", limit=10_000)
+    open_trades = await engine.store.trades.find(user_id, status=TradeStatus.OPEN, limit=10_000)
     return positions_view(open_trades, engine.prices())
 
 
@@ -22,7 +23,7 @@ async def wallet(engine: TradingEngine, user_id: str) -> dict[str, Any]:
     balances = [{"asset": account["currency"], "free": show(from_units(account["available"])),
                  "locked": show(from_units(locked)), "total": show(from_units(account["cash"]))}]
     held: dict[str, Decimal] = {}
-    for trade in await engine.store.trades.find(user_id, status="open", limit=10_000):
+    for trade in await engine.store.trades.find(user_id, status=TradeStatus.OPEN, limit=10_000):
         sign = 1 if trade["side"] == "buy" else -1
         held[trade["symbol"]] = held.get(trade["symbol"], Decimal(0)) + sign * from_units(
             trade["quantity"])
@@ -35,8 +36,8 @@ async def wallet(engine: TradingEngine, user_id: str) -> dict[str, Any]:
 async def performance(engine: TradingEngine, user_id: str) -> dict[str, Any]:
     account = await engine.account(user_id)
     prices = engine.prices()
-    open_trades = await engine.store.trades.find(user_id, status="open", limit=10_000)
-    closed = await engine.store.trades.find(user_id, status="closed", limit=100_000)
+    open_trades = await engine.store.trades.find(user_id, status=TradeStatus.OPEN, limit=10_000)
+    closed = await engine.store.trades.find(user_id, status=TradeStatus.CLOSED, limit=100_000)
     active = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
     realized = from_units(account["realized_pnl"])
     equity = from_units(account["cash"]) + active

@@ -15,16 +15,17 @@ from store.ledger import ledger_entry
 from store.unit_of_work import Writes
 from trading.errors import Conflict, OrderNotOpen, TradeNotOpen
 from trading.money import from_units
-from trading.trades import CloseReason
+from trading.orders import OrderStatus
+from trading.trades import CloseReason, TradeStatus
 
 
 async def reset_account(engine: TradingEngine, user_id: str) -> dict[str, Any]:
     """Cancel open orders, close open trades, and put cash back to the initial amount."""
     store, hub = engine.store, engine.hub
-    for order in await store.orders.find(user_id, status="open", limit=10_000):
+    for order in await store.orders.find(user_id, status=OrderStatus.OPEN, limit=10_000):
         with contextlib.suppress(OrderNotOpen):
             await engine.resting.cancel(user_id, order["_id"])
-    for trade in await store.trades.find(user_id, status="open", limit=10_000):
+    for trade in await store.trades.find(user_id, status=TradeStatus.OPEN, limit=10_000):
         quote = hub.last.get(trade["symbol"])
         # A reset must not wait for a market: with no fresh price, close flat.
         price = (quote.price if quote is not None and not hub.is_stale(trade["symbol"])

@@ -30,7 +30,7 @@ from trading.errors import (
 )
 from trading.events import OrderFilled
 from trading.money import from_units, show, to_units
-from trading.orders import OrderRequest, Side
+from trading.orders import OrderRequest, OrderStatus, Side, ended_as, moved
 
 # What a unit of work ends with: the order as stored, the trade a fill opened
 # (or None), the account after, the events to send, and an error for the
@@ -87,21 +87,22 @@ class RestingOrders:
         user_id, now = order["user_id"], self.engine.now()
         refusal: PaperDeskError
         if max_resting > 0 and await writes.count(
-                "orders", {"user_id": user_id, "status": "open"}) >= max_resting:
+                "orders", {"user_id": user_id, "status": OrderStatus.OPEN}) >= max_resting:
             refusal = LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
                                     limit=max_resting)
-            stored = {**order, "status": "rejected", "reject_reason": "limit_exceeded"}
+            stored = {**ended_as(order, OrderStatus.REJECTED), "reject_reason": "limit_exceeded"}
         else:
             account = await writes.update(
                 "accounts", user_id, {"available": {"$gte": amount}},
                 {"$inc": {"available": -amount, "reserved": amount, "event_seq": 1},
                  "$set": {"updated_at": now}})
             if account is not None:
-                rested = {**order, "status": "open", "reserved": amount}
+                rested = {**ended_as(order, OrderStatus.OPEN), "reserved": amount}
                 return rested, None, account, self._store(writes, order, rested, account), None
             refusal = InsufficientFunds(details={"order_id": order["_id"],
                                                  "needed": show(from_units(amount))})
-            stored = {**order, "status": "rejected", "reject_reason": "insufficient_funds"}
+            stored = {**ended_as(order, OrderStatus.REJECTED),
+                      "reject_reason": "insufficient_funds"}
         account = await self._number(writes, user_id, 1)
         return stored, None, account, self._store(writes, order, stored, account), refusal
 
@@ -123,21 +124,23 @@ class RestingOrders:
             raise RuntimeError(f"no account for user {user_id}")
         return account
 
-    async def cancel(self, user_id: str, order_id: str, status: str = "canceled") -> Document:
+    async def cancel(self, user_id: str, order_id: str,
+                     status: OrderStatus = OrderStatus.CANCELED) -> Document:
         """End a resting order (cancelled, or expired) and release its reservation, once."""
         return await self._done(await self.engine.store.unit_of_work.run(
             lambda writes: self._end(writes, user_id, order_id, status)))
 
-    async def _end(self, writes: Writes, user_id: str, order_id: str, status: str) -> Outcome:
+    async def _end(self, writes: Writes, user_id: str, order_id: str,
+                   status: OrderStatus) -> Outcome:
         now = self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None:
             raise NotFound("No such order.")
-        if order["status"] != "open":
+        if order["status"] != OrderStatus.OPEN:
             raise OrderNotOpen(details={"status": order["status"]})
-        ended = await writes.update("orders", order_id, {"status": "open"},
-                                    {"$set": {"status": status, "canceled_at": now,
-                                              "reserved": 0}})
+        guard, change = moved(order, status)
+        ended = await writes.update("orders", order_id, guard,
+                                    {"$set": {**change, "canceled_at": now, "reserved": 0}})
         if ended is None:  # the transaction read it open: cannot happen, but never twice
             raise OrderNotOpen()
         account = await writes.update(
@@ -155,7 +158,7 @@ class RestingOrders:
         expired = 0
         for order in await self.engine.store.orders.expiring(self.engine.now()):
             try:
-                await self.cancel(order["user_id"], order["_id"], status="expired")
+                await self.cancel(order["user_id"], order["_id"], status=OrderStatus.EXPIRED)
             except (OrderNotOpen, NotFound):
                 continue
             expired += 1
@@ -176,7 +179,7 @@ class RestingOrders:
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
         filled = await self._done(outcome)
-        if filled["status"] == "filled":
+        if filled["status"] == OrderStatus.FILLED:
             await self.engine.bus.publish(OrderFilled(filled["user_id"], order_view(filled)))
         return filled
 
@@ -184,7 +187,7 @@ class RestingOrders:
                     price: Decimal) -> Outcome:
         engine, now = self.engine, self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
-        if order is None or order["status"] != "open":
+        if order is None or order["status"] != OrderStatus.OPEN:
             raise OrderNotOpen()
         step = engine.open_step(order, price)
         reserved, cost = order["reserved"], step["margin"] + step["fee"]
@@ -196,10 +199,10 @@ class RestingOrders:
                       "available": reserved - cost, "event_seq": 3},
              "$set": {"updated_at": now}})
         if account is None:  # cannot pay the difference: rejected, reservation released
+            guard, change = moved(order, OrderStatus.REJECTED)
             rejected = await writes.update(
-                "orders", order_id, {"status": "open"},
-                {"$set": {"status": "rejected", "reject_reason": "insufficient_funds",
-                          "reserved": 0}})
+                "orders", order_id, guard,
+                {"$set": {**change, "reject_reason": "insufficient_funds", "reserved": 0}})
             account = await writes.update(
                 "accounts", user_id, {},
                 {"$inc": {"reserved": -reserved, "available": reserved, "event_seq": 1}})
@@ -210,7 +213,7 @@ class RestingOrders:
             return rejected, None, account, events, None
         filling = {**order, "pending": step}
         trade = engine.new_trade(filling, now)
-        filled = await writes.update("orders", order_id, {"status": "open"},
+        filled = await writes.update("orders", order_id, {"status": OrderStatus.OPEN},
                                      {"$set": engine.fill_changes(filling, now)})
         if filled is None:
             raise OrderNotOpen()

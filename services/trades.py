@@ -27,7 +27,7 @@ from trading.errors import InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
-from trading.trades import CloseReason, realized_pnl
+from trading.trades import CloseReason, TradeStatus, realized_pnl
 
 log = logging.getLogger(__name__)
 
@@ -42,7 +42,7 @@ class Trades:
         trade = await self.engine.store.trades.get(user_id, trade_id)
         if trade is None:
             raise NotFound("No such trade.")
-        if trade["status"] != "open":
+        if trade["status"] != TradeStatus.OPEN:
             raise TradeNotOpen()
         return trade
 
@@ -91,7 +91,7 @@ class Trades:
             lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason))
         await engine.changed("trade", settled)
         await engine.events.stored(user_id, account["event_seq"], events)
-        if settled["status"] == "closed":
+        if settled["status"] == TradeStatus.CLOSED:
             await engine.bus.publish(TradeClosed(user_id, trade_view(settled, {}), reason))
         return settled
 
@@ -104,7 +104,7 @@ class Trades:
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
             raise NotFound("No such trade.")
-        if trade["status"] != "open":
+        if trade["status"] != TradeStatus.OPEN:
             raise TradeNotOpen()
         held = trade["quantity"]
         units = held if quantity is None else to_units(quantity)
@@ -121,9 +121,10 @@ class Trades:
                                      "realized_pnl": pnl, "fees": fee},
                             "$push": {"exits": record}}
         if closes:
-            update["$set"] = {"status": "closed", "closed_at": now, "close_price": record["price"],
-                              "close_reason": reason.value}
-        settled = await writes.update("trades", trade_id, {"quantity": held, "status": "open"},
+            update["$set"] = {"status": TradeStatus.CLOSED, "closed_at": now,
+                              "close_price": record["price"], "close_reason": reason.value}
+        settled = await writes.update("trades", trade_id, {"quantity": held,
+                                                           "status": TradeStatus.OPEN},
                                       update)
         if settled is None:  # the transaction read it so: cannot happen, but never twice
             raise TradeNotOpen()
@@ -151,7 +152,8 @@ class Trades:
     async def exit_all(self, user_id: str) -> list[Document]:
         """Close every open trade at the market; trades already closing are skipped."""
         closed = []
-        for trade in await self.engine.store.trades.find(user_id, status="open", limit=10_000):
+        for trade in await self.engine.store.trades.find(user_id, status=TradeStatus.OPEN,
+                                                         limit=10_000):
             try:
                 closed.append(await self.exit(user_id, trade["_id"],
                                               reason=CloseReason.EXIT_ALL))

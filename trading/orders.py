@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
 from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
 from trading.money import RANGE, problem
@@ -50,6 +52,19 @@ def transition(current: OrderStatus, target: OrderStatus) -> OrderStatus:
     if target not in TRANSITIONS[current]:
         raise IllegalTransition(f"An order cannot go from {current} to {target}.")
     return target
+
+
+def moved(order: Mapping[str, Any], target: OrderStatus
+          ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The guard and the change of a stored order's move to target, through the table:
+    ({"status": its status}, {"status": target}); IllegalTransition if it may not."""
+    current = OrderStatus(order["status"])
+    return {"status": current}, {"status": transition(current, target)}
+
+
+def ended_as(order: Mapping[str, Any], target: OrderStatus) -> dict[str, Any]:
+    """A copy of an order not yet stored, moved to target through the table."""
+    return {**order, "status": transition(OrderStatus(order["status"]), target)}
 
 
 @dataclass(frozen=True, slots=True)

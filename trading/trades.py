@@ -10,6 +10,11 @@ from trading.money import round_money
 from trading.orders import Side
 
 
+class TradeStatus(StrEnum):
+    OPEN = "open"      # holds a quantity; exits reduce it
+    CLOSED = "closed"  # its last exit took the rest (final)
+
+
 class CloseReason(StrEnum):
     MANUAL = "manual"
     STOP_LOSS = "stop_loss"

@@ -22,6 +22,12 @@ from sortedcontainers import SortedKeyList
 from trading.orders import OrderType, Side
 
 
+class AlertStatus(StrEnum):
+    ACTIVE = "active"        # watching the price (a repeating alert stays active)
+    TRIGGERED = "triggered"  # a one-shot alert that fired (final)
+    CANCELLED = "cancelled"  # taken back by its user (final)
+
+
 class Direction(StrEnum):
     ABOVE = "above"  # fires when the price is at or above the level
     BELOW = "below"  # fires when the price is at or below the level

@@ -109,3 +109,18 @@ def test_rules_price_margin_commission_and_slippage_against_the_trader():
     assert rules.margin(Side.SELL, D(100), D(10)) == D(500)
     assert rules.commission(D("100.05"), D(10)) == D("1.0005")
     assert AccountRules().commission(D(100), D(10)) == D(0)
+
+
+def test_a_stored_order_moves_only_through_the_table():
+    from trading.orders import ended_as, moved
+
+    assert moved({"status": "open"}, OrderStatus.CANCELED) == (
+        {"status": OrderStatus.OPEN}, {"status": OrderStatus.CANCELED})
+    assert ended_as({"_id": "o1", "status": "new"}, OrderStatus.OPEN) == {
+        "_id": "o1", "status": OrderStatus.OPEN}
+    for status, target in (("filled", OrderStatus.CANCELED), ("new", OrderStatus.EXPIRED),
+                           ("canceled", OrderStatus.OPEN)):
+        with pytest.raises(IllegalTransition):
+            moved({"status": status}, target)
+        with pytest.raises(IllegalTransition):
+            ended_as({"status": status}, target)
