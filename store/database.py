@@ -43,12 +43,19 @@ class DatabaseUnavailable(Exception):
     """The database did not answer at start-up, or cannot keep the books; the message is
     one line."""
 
+
+def _expiry_ttl(name: str = "expires_at_ttl") -> IndexModel:
+    """A TTL index: the server deletes a document once its ``expires_at`` has passed
+    (its monitor runs every 60 s, so readers still check the time themselves)."""
+    return IndexModel([("expires_at", ASCENDING)], expireAfterSeconds=0, name=name)
+
+
 # Every index the queries rely on, created at start-up (idempotent).
 INDEXES: dict[str, list[IndexModel]] = {
     "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
-    "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id")],
-    "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id")],
-    "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id")],
+    "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
+    "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
+    "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
     "watchlists": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "accounts": [IndexModel([("user_id", ASCENDING)], name="user_id")],
     "orders": [

@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import json
 from datetime import datetime
 from typing import Any
 
 from pymongo import ASCENDING, DESCENDING
 
 from store.database import Database, Document
-from store.keyed import Keyed
 
 
 class EventStore:
@@ -19,16 +17,17 @@ class EventStore:
     number_events); this store keeps the events themselves. The events of one
     user stored in one call with numbers that follow on (all that a group of
     market orders announces to the user, say) are kept as one document, a
-    run: ``seq`` its first number, ``last`` its last, and its events as one
-    JSON string of [type, data] pairs. Nothing queries inside them, and on
-    FerretDB every document stored costs a share of the insert, and every
-    nested value a type schema (docs/BENCHMARKS.md). Earlier versions kept an
-    event a document, its data a JSON string or a document; those still read.
+    run: ``seq`` its first number, ``last`` its last, and ``events`` an array
+    of ``{"type": ..., "data": {...}}`` documents, in order.
+
+    Event data is built by server code (services/views.py): its keys are fixed
+    names, never a user's text, so none starts with ``$`` or holds a ``.``.
+    Its ints are stored as int64 (store/int64.py) and read back as ``Int64``,
+    an int that JSON writes as a plain number.
     """
 
     def __init__(self, db: Database) -> None:
         self.events = db["events"]
-        self.keyed = Keyed(self.events)
 
     async def append_group(self, groups: list[tuple[str, list[tuple[str, dict[str, Any]]], int]],
                            now: datetime) -> None:
@@ -45,33 +44,41 @@ class EventStore:
 
     async def after(self, user_id: str, seq: int, limit: int) -> list[Document]:
         """The user's first `limit` events numbered after seq, oldest first: each its
-        ``seq``, ``type``, ``data`` (decoded) and ``at``."""
+        ``seq``, ``type``, ``data`` and ``at``."""
         runs = []
-        if seq > 0:  # the run holding seq may go on after it (one event alone does not)
+        if seq > 0:  # the run holding seq may go on after it
             holding = await self.events.find_one({"user_id": user_id, "seq": {"$lte": seq}},
                                                  sort=[("seq", DESCENDING)])
-            if holding is not None and "events" in holding and holding["last"] > seq:
+            if holding is not None and holding["last"] > seq:
                 runs.append(holding)
         # Every run holds at least one event: `limit` runs are enough.
         cursor = self.events.find({"user_id": user_id, "seq": {"$gt": seq}}).sort(
             "seq", ASCENDING).limit(limit)
         runs += [doc async for doc in cursor]
-        return [event for run in runs for event in _events(run) if event["seq"] > seq][:limit]
+        return [{"seq": number, "type": event["type"], "data": event["data"], "at": run["at"]}
+                for run in runs
+                for number, event in enumerate(run["events"], start=run["seq"])
+                if number > seq][:limit]
 
 
 def run_document(user_id: str, events: list[tuple[str, dict[str, Any]]], first: int,
                  now: datetime) -> Document:
-    """A run of a user's events numbered from first on, as it is stored."""
+    """A run of a user's events numbered from first on, as it is stored.
+
+    The data is copied: storing it makes its ints Int64 in place (store/int64.py),
+    and the caller still holds the events it publishes.
+    """
     return {"_id": f"{user_id}:{first:012d}", "user_id": user_id, "seq": first,
             "last": first + len(events) - 1,
-            "events": json.dumps(events, separators=(",", ":")), "at": now}
+            "events": [{"type": kind, "data": _copied(data)} for kind, data in events],
+            "at": now}
 
 
-def _events(run: Document) -> list[Document]:
-    """The events of a stored run, or of an event stored alone by an earlier version."""
-    if "events" not in run:
-        data = run["data"]  # a JSON string, or (earlier still) a document
-        return [{"seq": run["seq"], "type": run["type"], "at": run["at"],
-                 "data": json.loads(data) if isinstance(data, str) else data}]
-    return [{"seq": seq, "type": kind, "data": data, "at": run["at"]}
-            for seq, (kind, data) in enumerate(json.loads(run["events"]), start=run["seq"])]
+def _copied(value: Any) -> Any:
+    """value with each dict, list and tuple in it new (tuples made lists, as stored)."""
+    kind = type(value)
+    if kind is dict:
+        return {key: _copied(item) for key, item in value.items()}
+    if kind is list or kind is tuple:
+        return [_copied(item) for item in value]
+    return value

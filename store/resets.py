@@ -1,4 +1,8 @@
-"""Password-reset tokens, stored only as hashes and usable once."""
+"""Password-reset tokens, stored only as hashes and usable once.
+
+A token is deleted by the TTL index on ``expires_at`` (store/database.py) some
+time after it expires; ``consume`` refuses it from the moment it does.
+"""
 
 from __future__ import annotations
 
@@ -29,7 +33,3 @@ class ResetStore:
             {"_id": token_hash, "used_at": None, "expires_at": {"$gt": now}},
             {"$set": {"used_at": now}}, return_document=ReturnDocument.AFTER)
         return None if doc is None else str(doc["user_id"])
-
-    async def purge_expired(self, now: datetime) -> int:
-        result = await self.resets.delete_many({"expires_at": {"$lte": now}})
-        return result.deleted_count

@@ -3,11 +3,15 @@
 Access and refresh tokens name their session (claim ``sid``). Revoking the
 session kills every token descended from that login, and because the
 revocation is stored here it survives restarts.
+
+A session ends at ``expires_at`` (its refresh token's expiry): the TTL index on
+it (store/database.py) deletes the session, up to a minute or so later, so every
+read here treats one whose time has passed as gone.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 
 from store.database import Database, Document
 from store.keyed import Keyed
@@ -28,9 +32,11 @@ class SessionStore:
             "revoked_at": None, "revoked_reason": None,
         })
 
-    async def active(self, session_id: str) -> Document | None:
-        """Return the session if it exists and is not revoked."""
-        return await self.keyed.get(session_id, **_ACTIVE)
+    async def active(self, session_id: str, now: datetime | None = None) -> Document | None:
+        """Return the session if it exists, is not revoked and has not expired by now
+        (by default the time now, as the TTL monitor and token expiry reckon)."""
+        return await self.keyed.get(session_id, **_ACTIVE,
+                                    expires_at={"$gt": now or datetime.now(UTC)})
 
     async def get(self, session_id: str) -> Document | None:
         return await self.keyed.get(session_id)
@@ -63,8 +69,3 @@ class SessionStore:
                 {"_id": {"$in": ids}, **_ACTIVE},
                 {"$set": {"revoked_at": now, "revoked_reason": reason}})
         return ids
-
-    async def purge_expired(self, now: datetime) -> int:
-        """Delete sessions whose refresh token can no longer be used."""
-        result = await self.sessions.delete_many({"expires_at": {"$lte": now}})
-        return result.deleted_count

@@ -42,13 +42,10 @@ class Store:
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:
-        """Finish multi-step work a crash interrupted, and drop dead records."""
+        """Finish multi-step work a crash interrupted (expired sessions and tokens are
+        deleted by TTL indexes, store/database.py)."""
         for user_id in await self.users.pending_deletions():
             await self.users.purge(user_id)
             log.info("finished deleting an account interrupted by a restart")
         if claimed := await self.orders.claim_earlier_orders():
             log.info("claimed %d orders stored by an earlier version", claimed)
-        # FerretDB has no TTL indexes, so expired records are removed here.
-        await self.sessions.purge_expired(now)
-        await self.resets.purge_expired(now)
-        await self.verifications.purge_expired(now)
