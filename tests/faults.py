@@ -4,7 +4,7 @@ recovery, check that nothing was lost or doubled.
     python -m tests.faults --rounds 30 --seed 7
 
 Runs its own database (secantusd-rs), redis-server and one `run.py` (with REDIS_URL, so it is a
-one-process cluster: feeds, monitor and sweeps as in production). Each round
+one-process cluster: feeds and monitor as in production). Each round
 places orders with stop-losses (some sent twice with the same client_order_id),
 exits some trades, moves the price through Redis, then injects one fault in
 turn: `kill -9` of the server during a burst of orders, redis-server stopped
