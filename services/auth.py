@@ -20,6 +20,7 @@ from services.passwords import PasswordHasher, password_bytes
 from services.tokens import Claims, TokenCodec, VerifiedTokens
 from store.database import Document, stored_time
 from store.store import Store
+from store.unit_of_work import Writes
 from trading.errors import (
     InvalidCredentials,
     InvalidResetToken,
@@ -171,14 +172,27 @@ class AuthService:
         if not await self.hasher.verify(password, user["password_hash"]):
             raise InvalidCredentials("Password is incorrect.")
         self._forget_profile(principal.user_id)
-        # Marked first, so a crash part-way is finished by Store.recover.
-        await self.store.users.mark_deleting(principal.user_id, self._now())
-        sessions = await self.store.sessions.revoke_user(principal.user_id, self._now(),
-                                                         "account_deleted")
+        sessions = await self.store.unit_of_work.run(
+            lambda writes: self._mark_deleted(writes, principal.user_id, self._now()))
+        # What it owned goes after the commit, idempotently; a crash part-way is
+        # finished by Store.recover (the user is marked deleting).
         await self.store.users.purge(principal.user_id)
         await self._sessions_ended(sessions)
         await self.bus.publish(AccountDeleted(principal.user_id))
         log.info("user %s deleted", principal.user_id)
+
+    @staticmethod
+    async def _mark_deleted(writes: Writes, user_id: str, now: datetime) -> list[str]:
+        """One unit of work: the user can no longer be found or log in, and every
+        session of theirs ends; the ids of the sessions it ended."""
+        if await writes.update("users", user_id, {"deleting_at": None},
+                               {"$set": {"deleting_at": now}}) is None:
+            raise InvalidToken()  # deleted meanwhile
+        live = {"user_id": user_id, "revoked_at": None}
+        sessions = await writes.ids("sessions", live)
+        await writes.update_many("sessions", live, {"$set": {"revoked_at": now,
+                                                             "revoked_reason": "account_deleted"}})
+        return sessions
 
     # -- sessions and tokens --------------------------------------------
 

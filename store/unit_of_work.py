@@ -59,6 +59,18 @@ class Writes:
             {"_id": doc_id, **guard}, update, return_document=ReturnDocument.AFTER,
             session=self.session)
 
+    async def ids(self, collection: str, query: Mapping[str, Any]) -> list[Any]:
+        """The _ids of the documents that match query, as the transaction sees them."""
+        cursor = self.collections[collection].find(query, {"_id": 1}, session=self.session)
+        return [doc["_id"] async for doc in cursor]
+
+    async def update_many(self, collection: str, query: Mapping[str, Any],
+                          update: Mapping[str, Any]) -> int:
+        """Apply update to every document that matches query; how many changed."""
+        result = await self.collections[collection].update_many(query, update,
+                                                                session=self.session)
+        return result.modified_count
+
     def insert(self, collection: str, doc: Document) -> None:
         """Insert doc with the others, in flush."""
         name = f"{self.collections.main.name}.{collection}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Any
 
 from pymongo.errors import DuplicateKeyError
@@ -43,11 +42,6 @@ class UserStore:
     async def update(self, user_id: str, changes: dict[str, Any]) -> Document | None:
         """Apply changes to a live user and return the updated document."""
         return await self.keyed.update(user_id, _LIVE, {"$set": changes})
-
-    async def mark_deleting(self, user_id: str, now: datetime) -> bool:
-        """Start deleting a user: from now on it cannot log in or be found."""
-        marked = await self.keyed.update(user_id, _LIVE, {"$set": {"deleting_at": now}})
-        return marked is not None
 
     async def purge(self, user_id: str) -> None:
         """Remove a user marked deleting and everything it owns (idempotent)."""

@@ -181,6 +181,34 @@ async def test_delete_me_removes_the_user_and_their_data(api):
     await api.register(email="ann@example.com")
 
 
+async def test_a_deletion_whose_commit_is_lost_changes_nothing(api, monkeypatch):
+    from store.unit_of_work import UnitOfWork
+
+    tokens = await api.account()
+    second = (await api.call("POST", "/api/v1/auth/login",
+                             {"email": "ann@example.com", "password": PASSWORD}))[1]
+    original = UnitOfWork.run
+
+    async def lost(self, work):
+        async def written_then_crash(writes):
+            await work(writes)  # the user marked and the sessions revoked, not committed
+            raise RuntimeError("before the commit")
+        return await original(self, written_then_crash)
+
+    monkeypatch.setattr(UnitOfWork, "run", lost)
+    status, _ = await api.call("DELETE", "/api/v1/me", {"password": PASSWORD},
+                               token=tokens["access_token"])
+    assert status == 500
+    monkeypatch.setattr(UnitOfWork, "run", original)
+    for token in (tokens["access_token"], second["access_token"]):
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 200
+    status, _ = await api.call("DELETE", "/api/v1/me", {"password": PASSWORD},
+                               token=tokens["access_token"])
+    assert status == 204
+    for token in (tokens["access_token"], second["access_token"]):
+        assert (await api.call("GET", "/api/v1/me", token=token))[0] == 401
+
+
 async def test_the_welcome_email_confirms_the_address_once(api, email):
     await api.register()
     welcome = await email.wait_for(lambda m: m.kind == "welcome")
