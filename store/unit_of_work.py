@@ -10,8 +10,12 @@ two-minute hang. ``work`` may run more than once, so it must only read and
 write through ``writes`` and keep what it learns in its result.
 
 ``Writes`` reads and updates through the transaction's session, and gathers
-the new documents of every collection into one cross-collection bulkWrite
-(MongoDB 8.0): a command's inserts cost one round trip.
+the new documents of every collection, and any updates whose result the work
+need not read, into one cross-collection bulkWrite (MongoDB 8.0): a command's
+inserts cost one round trip. A unit of work that knows every document it
+changes (``run(work, reads=False)``) is that bulkWrite and the commit: two
+round trips. Its updates are guarded, and if one finds its document changed
+the whole unit is abandoned with ``Stale``.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import InsertOne, ReturnDocument
+from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ClientBulkWriteException
 from pymongo.read_concern import ReadConcern
@@ -33,6 +37,7 @@ from store.layout import Collections
 T = TypeVar("T")
 DEADLINE = 5.0  # seconds a command may take, its retries included
 DUPLICATE_KEY = 11000
+WRITE_CONFLICT = 112
 
 
 class Writes:
@@ -40,8 +45,9 @@ class Writes:
 
     def __init__(self, collections: Collections, session: AsyncClientSession) -> None:
         self.collections, self.session = collections, session
-        self._inserts: list[InsertOne[Document]] = []
-        self._into: list[str] = []  # the collection of each insert
+        self._writes: list[InsertOne[Document] | UpdateOne] = []
+        self._into: list[str] = []  # the collection of each write
+        self._updates = 0
 
     async def get(self, collection: str, doc_id: Any, **must: Any) -> Document | None:
         """The document with this _id, as the transaction sees it, if it matches must."""
@@ -73,23 +79,42 @@ class Writes:
 
     def insert(self, collection: str, doc: Document) -> None:
         """Insert doc with the others, in flush."""
-        name = f"{self.collections.main.name}.{collection}"
-        self._inserts.append(InsertOne(int64s(doc), namespace=name))
+        self._writes.append(InsertOne(int64s(doc), namespace=self._namespace(collection)))
         self._into.append(collection)
 
+    def update_later(self, collection: str, doc_id: Any, guard: Mapping[str, Any],
+                     update: Mapping[str, Any]) -> None:
+        """Apply update to the document if it matches guard, in flush, in order with the
+        inserts; flush raises Stale if it did not match."""
+        self._writes.append(UpdateOne({"_id": doc_id, **guard}, int64s(dict(update)),
+                                      namespace=self._namespace(collection)))
+        self._into.append(collection)
+        self._updates += 1
+
+    def _namespace(self, collection: str) -> str:
+        return f"{self.collections.main.name}.{collection}"
+
     async def flush(self) -> None:
-        """Write the inserts gathered so far, in one call; raise DuplicateKey (naming the
-        collection) if one of them takes a key that is taken."""
-        inserts, into, self._inserts, self._into = self._inserts, self._into, [], []
-        if not inserts:
+        """Write what was gathered so far, in one call, in order; raise DuplicateKey
+        (naming the collection) if an insert takes a key that is taken, Stale if an
+        update found its document changed."""
+        writes, into, updates = self._writes, self._into, self._updates
+        self._writes, self._into, self._updates = [], [], 0
+        if not writes:
             return
         try:
-            await self.collections.main.client.bulk_write(inserts, session=self.session)
+            result = await self.collections.main.client.bulk_write(writes, session=self.session)
         except ClientBulkWriteException as error:
+            if updates and (error.details.get("nMatched") or 0) < updates:
+                raise Stale(_updated(into, writes)) from None  # its inserts then collided
             for failed in error.details.get("writeErrors") or []:
                 if failed.get("code") == DUPLICATE_KEY:
                     raise DuplicateKey(into[failed["idx"]]) from None
+                if failed.get("code") == WRITE_CONFLICT:  # another transaction wrote it
+                    raise Stale(into[failed["idx"]]) from None
             raise
+        if result.matched_count != updates:
+            raise Stale(_updated(into, writes))
 
 
 class DuplicateKey(Exception):
@@ -100,12 +125,26 @@ class DuplicateKey(Exception):
         self.collection = collection
 
 
+def _updated(into: list[str], writes: list[InsertOne[Document] | UpdateOne]) -> str:
+    return ", ".join(sorted({collection for collection, write in zip(into, writes, strict=True)
+                             if isinstance(write, UpdateOne)}))
+
+
+class Stale(Exception):
+    """A guarded update of a unit of work found its document changed since it was read."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"a document of {collection} changed")
+        self.collection = collection
+
+
 class UnitOfWork:
     def __init__(self, collections: Collections) -> None:
         self.collections = collections
 
-    async def run(self, work: Callable[[Writes], Awaitable[T]]) -> T:
-        """Run work in one transaction and commit it (module docstring)."""
+    async def run(self, work: Callable[[Writes], Awaitable[T]], *, reads: bool = True) -> T:
+        """Run work in one transaction and commit it (module docstring). reads=False:
+        work only writes (its guards decide), so the transaction takes no snapshot."""
         async def attempt(session: AsyncClientSession) -> T:
             writes = Writes(self.collections, session)
             result = await work(writes)
@@ -115,5 +154,5 @@ class UnitOfWork:
         with pymongo.timeout(DEADLINE):
             async with self.collections.main.client.start_session() as session:
                 return await session.with_transaction(
-                    attempt, read_concern=ReadConcern("snapshot"),
+                    attempt, read_concern=ReadConcern("snapshot") if reads else None,
                     write_concern=WriteConcern("majority", j=True))

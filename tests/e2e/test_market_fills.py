@@ -120,3 +120,47 @@ async def test_a_fee_is_a_ledger_entry_written_with_its_fill(servers, settings):
     assert (entry["reason"], entry["amount"]) == ("commission", -100_000_000)
     assert (await account(api, token))["cash"] == "99999"
     await assert_books_balance(api)
+
+
+async def test_a_fill_that_knows_its_account_skips_the_read_and_one_that_knew_it_wrong_reads_it(
+        api, monkeypatch):
+    from services.fills import MarketFills
+
+    [token] = await traders(api, 1)
+    calls: list[str] = []
+    for name in ("_fill", "_fill_as_known"):
+        def spy(original):  # type: ignore[no-untyped-def]
+            async def called(self, writes, *args):  # type: ignore[no-untyped-def]
+                calls.append(original.__name__)
+                return await original(self, writes, *args)
+            return called
+        monkeypatch.setattr(MarketFills, name, spy(getattr(MarketFills, name)))
+    _, first = await order(api, token, quantity="10")
+    await order(api, token, quantity="5")
+    assert calls == ["_fill", "_fill_as_known"]
+    # An exit moves the account another way: the next fill's guard finds it changed.
+    trade_id = first["order"]["trade_id"]
+    assert (await api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=token))[0] == 200
+    calls.clear()
+    status, _ = await order(api, token, quantity="2")
+    assert (status, calls) == (201, ["_fill_as_known", "_fill"])
+    # A fill whose commit is lost leaves nothing, and the account is still known.
+    original = Writes.flush
+
+    async def written_then_crash(self):  # type: ignore[no-untyped-def]
+        await original(self)
+        raise Crash("before the commit")
+
+    monkeypatch.setattr(Writes, "flush", written_then_crash)
+    before = await stored(api)
+    assert (await order(api, token, quantity="1", client_order_id="d"))[0] == 500
+    assert await stored(api) == before
+    monkeypatch.setattr(Writes, "flush", original)
+    calls.clear()
+    status, fourth = await order(api, token, quantity="1", client_order_id="d")
+    assert (status, fourth["order"]["status"], calls) == (201, "filled", ["_fill_as_known"])
+    balances = await account(api, token)
+    assert (balances["margin_used"], balances["available"]) == ("800", "99200")
+    _, missed = await api.call("GET", "/api/v1/events?after=0", token=token)
+    assert [e["seq"] for e in missed["events"]] == list(range(1, len(missed["events"]) + 1))
+    await assert_books_balance(api)
