@@ -1,8 +1,8 @@
 """Serve PaperDesk: `python run.py` (see README for the settings)."""
 
-import asyncio
 import sys
 
+import uvloop
 from aiohttp import web
 from dotenv import load_dotenv
 
@@ -18,8 +18,9 @@ def main() -> int:
     try:
         settings = Settings.from_env()
         configure_logging(settings.log_level, settings.log_format)
-        # Like web.run_app, with connections that answer malformed requests in JSON.
-        asyncio.run(serve(create_app(settings), settings.host, settings.port,
+        # Like web.run_app, with connections that answer malformed requests in JSON,
+        # on uvloop's event loop (libuv: less CPU per socket read and write).
+        uvloop.run(serve(create_app(settings), settings.host, settings.port,
                           access_log=web.access_logger if settings.log_level == "DEBUG"
                           else None))
     except (ConfigError, EmbeddedDatabaseError, DatabaseUnavailable) as error:
