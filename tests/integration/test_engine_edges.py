@@ -2,9 +2,12 @@
 from MongoDB 8 in what the money paths could meet. Each states MongoDB's behaviour and
 runs against any TEST_MONGO_URI; against secantusd-rs it is expected to fail (xfail,
 not strict, so a fixed engine shows up as XPASS). The money paths do not depend on
-either: every unit of work writes the account before its bulkWrite, so the bulkWrite
-is never a transaction's first command, and racing moves conflict on the account
-(a labelled, retried error) before their inserts."""
+either. A unit of work whose bulkWrite comes first (a market fill that knows its
+account) reads nothing and so asks for no snapshot, and the engine takes such a
+bulkWrite; its account update is guarded, and a conflict there, labelled or not, makes
+the fill start again the long way. Every other unit of work writes the account
+before its bulkWrite, and racing moves conflict on the account (a labelled, retried
+error) before their inserts."""
 
 from __future__ import annotations
 
