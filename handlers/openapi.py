@@ -258,9 +258,25 @@ PATHS: dict[str, dict[str, Schema]] = {
     "/api/v1/trades/{trade_id}/exit": {"post": op(
         "Close all or part of a trade", answer(200, TRADE), errors=(400, 404, 409),
         parameters=[path_param("trade_id")], request=obj({}, {"quantity": DECIMAL_IN}))},
-    "/api/v1/positions": {"get": op(
-        "Open trades per symbol and side", answer(200, listing("positions", ref("Position"))),
-        errors=())},
+    "/api/v1/positions": {
+        "get": op("Net positions, one per symbol (the sum of its open trades)",
+                  answer(200, listing("positions", ref("Position"))), errors=()),
+        "delete": op("Close every position at the market",
+                     answer(200, obj({"closed": {"type": "array", "items": obj(
+                         {"symbol": TEXT, "status": {"enum": ["closed", "failed"]}},
+                         {"order": ref("Order"), "error": obj(
+                             {"code": TEXT, "message": TEXT}, {"details": {"type": "object"}})})},
+                         "orders_cancelled": INTEGER})),
+                     parameters=[query("cancel_orders", {"enum": ["true", "false"]},
+                                       "cancel every open order first")])},
+    "/api/v1/positions/{symbol}": {
+        "get": op("One net position", answer(200, obj({"position": ref("Position")})),
+                  errors=(404,), parameters=[path_param("symbol")]),
+        "delete": op("Close all or part of a position at the market", answer(200, ORDER),
+                     errors=(400, 404, 409), parameters=[
+                         path_param("symbol"),
+                         query("qty", DECIMAL_IN, "how much to close (default: all)"),
+                         query("percentage", DECIMAL_IN, "how much to close, in percent")])},
     "/api/v1/performance": {"get": op(
         "PnL, margin and win rate",
         answer(200, obj({"active_pnl": DECIMAL, "realized_pnl": DECIMAL, "total_pnl": DECIMAL,

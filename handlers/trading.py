@@ -7,7 +7,8 @@ from aiohttp import web
 from handlers import commands, keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
-from handlers.validation import choice, integer_param, read_json
+from handlers.validation import choice, decimal, integer_param, read_json
+from services.positions import close_all, close_position, position
 from services.reports import performance, positions, wallet
 from services.reset import reset_account
 from services.views import order_view, trade_view
@@ -128,6 +129,41 @@ async def get_positions(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     return json_ok({"positions": await positions(request.app[keys.ENGINE],
                                                  principal.user_id)})
+
+
+def _resolved(request: web.Request) -> str:
+    try:
+        return request.app[keys.MARKET].universe.resolve(request.match_info["symbol"])
+    except UnknownSymbol as error:
+        raise NotFound(error.message) from None
+
+
+@routes.get("/api/v1/positions/{symbol}")
+async def get_position(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok({"position": await position(request.app[keys.ENGINE], principal.user_id,
+                                               _resolved(request))})
+
+
+@routes.delete("/api/v1/positions/{symbol}")
+async def delete_position(request: web.Request) -> web.Response:
+    """Close all or part of a position at the market (?qty= or ?percentage=)."""
+    principal = await authenticated(request)
+    query = dict(request.query)
+    return json_ok(await close_position(request.app[keys.ENGINE], principal.user_id,
+                                        _resolved(request), quantity=decimal(query, "qty"),
+                                        percentage=decimal(query, "percentage")))
+
+
+@routes.delete("/api/v1/positions")
+async def delete_positions(request: web.Request) -> web.Response:
+    """Close every position at the market (?cancel_orders=true cancels open orders first)."""
+    principal = await authenticated(request)
+    flag = request.query.get("cancel_orders", "false")
+    if flag not in ("true", "false"):
+        raise InvalidInput("'cancel_orders' must be true or false.", field="cancel_orders")
+    return json_ok(await close_all(request.app[keys.ENGINE], principal.user_id,
+                                   cancel_orders=flag == "true"))
 
 
 @routes.get("/api/v1/performance")

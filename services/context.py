@@ -3,21 +3,55 @@ prices, the account rules, the clock and the events, and what opening a trade wr
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections import Counter
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from feeds.hub import PriceHub
 from services.events import Event, EventPublisher
-from services.views import account_view, order_view, trade_view
+from services.views import (
+    account_view,
+    balances_view,
+    order_view,
+    positions_view,
+    trade_view,
+)
 from store.database import Document, stored_time
+from store.ledger import ledger_entry
 from store.store import Store
-from trading.errors import DuplicateClientOrderId, StalePrice
+from store.unit_of_work import Writes
+from trading.errors import DuplicateClientOrderId, ShortNotAllowed, StalePrice
 from trading.events import Changed
 from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
-from trading.trades import AccountRules, TradeStatus
+from trading.positions import exit_lot, exits_account_changes, first_in_first_out
+from trading.trades import AccountRules, CloseReason, TradeStatus
+
+
+@dataclass(frozen=True)
+class Netted:
+    """A fill into a net position: the order filled, the lot it opened (if any), the
+    lots it closed or reduced (as they are after), the account after, and the events."""
+
+    order: Document
+    trade: Document | None
+    closed: list[Document]
+    account: Document
+    events: list[Event]
+    side_after: str | None  # the position's side after the fill (None: flat)
+
+
+def applied(doc: Document, update: Mapping[str, Any]) -> Document:
+    """doc after an update of $inc, $push and $set (as the database would make it)."""
+    after = {**doc, **update.get("$set", {})}
+    for field, amount in update.get("$inc", {}).items():
+        after[field] = after.get(field, 0) + amount
+    for field, value in update.get("$push", {}).items():
+        after[field] = [*after.get(field, []), value]
+    return after
 
 
 class TradingContext:
@@ -72,6 +106,10 @@ class TradingContext:
         open_trades = await self.store.trades.find(user_id, status=TradeStatus.OPEN, limit=None)
         return account_view(account, open_trades, self.prices())
 
+    async def held(self, user_id: str, symbol: str, side: Side) -> Decimal:
+        """How much of symbol the user holds on side (the open lots' quantities)."""
+        return from_units((await self.store.trades.held(user_id, symbol)).get(side, 0))
+
     async def existing_order(self, order: Document, claim: Document | None) -> Document:
         """Answer an order whose client_order_id is taken (claim: the holder's claim, if
         it could be read): the stored order if order repeats it, else
@@ -118,6 +156,86 @@ class TradingContext:
         return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
                 "filled_price": order["pending"]["price"], "filled_at": now,
                 "trade_id": order["_id"]}
+
+    async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
+                       reserved: int = 0) -> Netted | None:
+        """Fill order (its open step, order["pending"], priced) into the user's net
+        position in its symbol, in a unit of work: lots of the other side close first
+        in, first out, and what is left over opens a lot. reserved: what the order
+        held of the account, released. Writes the account, the lots and the ledger;
+        the caller writes the order and the events. None (nothing written) if the
+        account cannot pay.
+
+        The lots are read in the transaction's snapshot and updated without guards:
+        a lot another transaction changed since is a write conflict, and the unit of
+        work starts again. Their realized PnL and fees go to the ledger as one entry
+        each for the order, and the user hears of them as one position_update.
+        """
+        user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
+        symbol, price = order["symbol"], from_units(step["price"])
+        other = Side.SELL if side == Side.BUY else Side.BUY
+        lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
+                                            "status": TradeStatus.OPEN, "side": other},
+                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        exits = [exit_lot(lot, units, price, CloseReason.ORDER, self.rules, now)
+                 for lot, units in first_in_first_out(lots, order["quantity"])]
+        left = order["quantity"] - sum(e.units for e in exits)
+        if left and side == Side.SELL and not self.rules.allow_shorts:
+            raise ShortNotAllowed()  # before anything is written
+        opening = None
+        if left:
+            opening = {**order, "quantity": left}
+            opening["pending"] = (step if not exits else
+                                  self.open_step(opening, price) | {"op": step["op"]})
+        changes = Counter(exits_account_changes(exits))
+        if opening is not None:
+            changes.update(self.open_changes(opening["pending"]))
+        changes.update({"reserved": -reserved, "available": reserved})
+        # The order's event, the position's (if lots closed), the new lot's, the account's.
+        count = 2 + bool(exits) + (opening is not None)
+        need = -changes["available"]
+        account = await writes.update(
+            "accounts", user_id, {"available": {"$gte": need}} if need > 0 else {},
+            {"$inc": {**{k: v for k, v in changes.items() if v}, "event_seq": count},
+             "$set": {"updated_at": now}})
+        if account is None:
+            return None
+        closed = []
+        for lot, lot_exit in zip(lots, exits, strict=False):
+            writes.update_later("trades", lot["_id"], {}, lot_exit.update)
+            closed.append(applied(lot, lot_exit.update))
+        for amount, reason, entry in ((changes["realized_pnl"], "realized_pnl", "pnl"),
+                                      (-sum(e.fee for e in exits), "commission", "fee")):
+            if amount:
+                writes.insert("ledger", ledger_entry(f"close:{order['_id']}:{entry}", user_id,
+                                                     amount, reason, order["_id"], now))
+        trade = None
+        if opening is not None:
+            trade = self.new_trade(opening, now)
+            writes.insert("trades", trade)
+            if opening["pending"]["fee"]:
+                writes.insert("ledger", ledger_entry(
+                    f"{step['op']}:fee", user_id, -opening["pending"]["fee"], "commission",
+                    order["_id"], now))
+        filled = {**order, "pending": None, **self.fill_changes(order, now),
+                  "trade_id": None if trade is None else trade["_id"]}
+        prices = self.prices()
+        held = sum(int(lot["quantity"]) for lot in lots) - sum(e.units for e in exits)
+        events: list[Event] = [("order_update", {"order": order_view(filled)})]
+        if exits:
+            remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
+            rows = positions_view(remaining, prices)
+            events.append(("position_update", {
+                "symbol": symbol, "reason": CloseReason.ORDER.value,
+                "trades_closed": sum(e.closes for e in exits),
+                "trades_reduced": [e.lot_id for e in exits if not e.closes],
+                "position": rows[0] if rows else None}))
+        if trade is not None:
+            events.append(("trade_update", {"event": "opened", "reason": None,
+                                            "trade": trade_view(trade, prices)}))
+        events.append(("account_update", {"account": balances_view(account)}))
+        side_after = side.value if trade is not None else other.value if held else None
+        return Netted(filled, trade, closed, account, events, side_after)
 
     def opened_events(self, order: Document, trade: Document) -> list[Event]:
         return [("order_update", {"order": order_view(order)}),

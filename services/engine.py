@@ -28,7 +28,7 @@ from services.trades import Trades
 from store.database import Document
 from store.store import Store
 from trading.errors import (
-    InvalidInput,
+    ShortNotAllowed,
 )
 from trading.money import show, to_units, units_or_none
 from trading.orders import (
@@ -78,7 +78,11 @@ class TradingEngine(TradingContext):
         """
         instrument = self.hub.universe.instruments[request.symbol]
         if request.side == Side.SELL and not self.rules.allow_shorts:
-            raise InvalidInput("Short selling is disabled on this server.", field="side")
+            held = await self.held(user_id, request.symbol, Side.BUY)
+            if request.quantity > held:
+                raise ShortNotAllowed(
+                    f"Short selling is disabled on this server: you hold {show(held)} "
+                    f"{request.symbol}.", field="quantity", details={"held": show(held)})
         market = self.fresh_price(request.symbol) if request.type == OrderType.MARKET else None
         validate_order(request, instrument.quantity_decimals, market)
         await self.ensure_account(user_id)
@@ -105,4 +109,7 @@ class TradingEngine(TradingContext):
             order["pending"] = self.open_step(order, self.rules.fill_price(request.side, market))
             return await self.fills.fill(order)
         order["pending"] = None
-        return await self.resting.place(order, self.resting.reservation(request), max_resting)
+        other = Side.SELL if request.side == Side.BUY else Side.BUY
+        held = await self.held(user_id, request.symbol, other)
+        return await self.resting.place(order, self.resting.reservation(request, held),
+                                        max_resting)

@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.context import TradingContext
@@ -49,6 +49,19 @@ class _Outcome:
     trade: Document | None  # the trade it opened, if filled
     account: Document  # after the fill
     events: list[Event]
+    closed: list[Document] = field(default_factory=list)  # lots it closed or reduced
+    # The side the position in the order's symbol is on after it (None: flat), when
+    # the unit of work read it; the fills that follow need not read it again.
+    sides: dict[str, str | None] = field(default_factory=dict)
+
+
+@dataclass
+class _Known:
+    """An account as this process's last fill left it, and the sides of the positions
+    that fill learnt (module docstring)."""
+
+    account: Document
+    sides: dict[str, str | None]
 
 
 class _Turns:
@@ -83,7 +96,7 @@ class MarketFills:
         self.engine = engine
         self._turns = _Turns()  # one account's orders, one at a time (module docstring)
         # Each account as its last fill here left it (read and written in its turn).
-        self._known: dict[str, Document] = {}
+        self._known: dict[str, _Known] = {}
 
     async def fill(self, order: Document) -> Document:
         """Charge, store and fill a new market order (its open step set); return it
@@ -96,7 +109,7 @@ class MarketFills:
                 if outcome is None:
                     outcome = await engine.store.unit_of_work.run(
                         lambda writes: self._fill(writes, order))
-                self._remember(outcome.account)
+                self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
             if taken.collection != "claims":
                 raise
@@ -106,8 +119,10 @@ class MarketFills:
         await engine.changed("order", outcome.order)
         if outcome.trade is not None:
             await engine.changed("trade", outcome.trade)
+        for lot in outcome.closed:
+            await engine.changed("trade", lot)
         await engine.events.stored(user_id, outcome.account["event_seq"], outcome.events)
-        if outcome.trade is None:
+        if outcome.order["status"] == OrderStatus.REJECTED:
             cost = order["pending"]["margin"] + order["pending"]["fee"]
             raise InsufficientFunds(
                 f"This order needs {show(from_units(cost))} {engine.currency} available.",
@@ -120,11 +135,13 @@ class MarketFills:
         None if it does not know it, or knew it wrong (module docstring)."""
         known = self._known.get(order["user_id"])
         step = order["pending"]
-        if known is None or known["available"] < step["margin"] + step["fee"]:
-            return None
+        if (known is None or order["symbol"] not in known.sides
+                or known.sides[order["symbol"]] not in (None, order["side"])
+                or known.account["available"] < step["margin"] + step["fee"]):
+            return None  # unknown, or it would close lots: the long way reads them
         try:
             return await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill_as_known(writes, order, known), reads=False)
+                lambda writes: self._fill_as_known(writes, order, known.account), reads=False)
         except Stale:
             self._known.pop(order["user_id"], None)
             return None
@@ -142,21 +159,23 @@ class MarketFills:
                    "updated_at": now}
         return self._filled(writes, order, account, now)
 
-    def _remember(self, account: Document) -> None:
-        if len(self._known) >= KNOWN_ACCOUNTS:
+    def _remember(self, user_id: str, outcome: _Outcome) -> None:
+        known = self._known.get(user_id)
+        if outcome.sides or known is None:  # the long way: only what it read is known
+            known = _Known(outcome.account, dict(outcome.sides))
+        known.account = outcome.account
+        if outcome.trade is not None:
+            known.sides[outcome.trade["symbol"]] = outcome.trade["side"]
+        if len(self._known) >= KNOWN_ACCOUNTS and user_id not in self._known:
             self._known.clear()
-        self._known[account["_id"]] = account
+        self._known[user_id] = known
 
     async def _fill(self, writes: Writes, order: Document) -> _Outcome:
-        engine, user_id, step = self.engine, order["user_id"], order["pending"]
+        engine, user_id = self.engine, order["user_id"]
         now = engine.now()
-        changes = engine.open_changes(step)
         claim = {**order, "pending": None}
-        account = await writes.update("accounts", user_id,
-                                      {"available": {"$gte": -changes["available"]}},
-                                      {"$inc": {**changes, "event_seq": 3},
-                                       "$set": {"updated_at": now}})
-        if account is None:  # cannot pay: the order is stored, rejected
+        netted = await engine.net_fill(writes, order, now)
+        if netted is None:  # cannot pay: the order is stored, rejected
             rejected = {**ended_as(claim, OrderStatus.REJECTED),
                         "reject_reason": "insufficient_funds"}
             account = await writes.update("accounts", user_id, {},
@@ -166,7 +185,9 @@ class MarketFills:
             events: list[Event] = [("order_update", {"order": order_view(rejected)})]
             self._record(writes, claim, rejected, account, events, now)
             return _Outcome(rejected, None, account, events)
-        return self._filled(writes, order, account, now)
+        self._record(writes, claim, netted.order, netted.account, netted.events, now)
+        return _Outcome(netted.order, netted.trade, netted.account, netted.events,
+                        netted.closed, {order["symbol"]: netted.side_after})
 
     def _filled(self, writes: Writes, order: Document, account: Document,
                 now: datetime) -> _Outcome:

@@ -13,6 +13,7 @@ from typing import Any
 from services.engine import TradingEngine
 from services.views import order_view, positions_view
 from trading.errors import InvalidInput, NotFound, PaperDeskError
+from trading.money import from_units, show
 from trading.orders import OrderRequest, OrderStatus, OrderType, Side
 from trading.trades import TradeStatus
 
@@ -40,19 +41,22 @@ async def close_position(engine: TradingEngine, user_id: str, symbol: str,
         raise InvalidInput("'qty' must be greater than zero.", field="qty")
     if percentage is not None and not 0 < percentage <= 100:
         raise InvalidInput("'percentage' must be above 0 and at most 100.", field="percentage")
-    held = await position(engine, user_id, symbol)
-    side = Side(held["side"])
-    size = Decimal(held["quantity"])
+    held = {side: units for side, units in
+            (await engine.store.trades.held(user_id, symbol)).items() if units}
+    if not held:
+        raise NotFound(f"No open position in {symbol}.")
+    side, units = max(held.items(), key=lambda item: item[1])  # one side, netted
+    side, size = Side(side), from_units(units)
     decimals = engine.hub.universe.instruments[symbol].quantity_decimals
     if percentage is not None:
         quantity = (size * percentage / 100).quantize(Decimal(1).scaleb(-decimals),
                                                       rounding=ROUND_DOWN)
         if quantity <= 0:
-            raise InvalidInput(f"{percentage}% of {size} {symbol} is less than the smallest "
+            raise InvalidInput(f"{percentage}% of {show(size)} {symbol} is less than the smallest "
                                "quantity that trades.", field="percentage")
     if quantity is not None and quantity > size:
-        raise InvalidInput(f"The position holds {size} {symbol}.", field="qty",
-                           details={"held": str(size)})
+        raise InvalidInput(f"The position holds {show(size)} {symbol}.", field="qty",
+                           details={"held": show(size)})
     request = OrderRequest(symbol=symbol, side=Side.SELL if side == Side.BUY else Side.BUY,
                            type=OrderType.MARKET,
                            quantity=size if quantity is None else quantity)

@@ -12,13 +12,13 @@ transaction sees it, so an order is filled or ended once.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 from services.context import TradingContext
 from services.events import Event
-from services.views import balances_view, order_view
+from services.views import order_view
 from store.database import Document
 from store.events import run_document
-from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import (
     InsufficientFunds,
@@ -27,15 +27,23 @@ from trading.errors import (
     NotFound,
     OrderNotOpen,
     PaperDeskError,
+    ShortNotAllowed,
 )
 from trading.events import OrderFilled
 from trading.money import from_units, show, to_units
 from trading.orders import OrderRequest, OrderStatus, Side, ended_as, moved
 
+
 # What a unit of work ends with: the order as stored, the trade a fill opened
 # (or None), the account after, the events to send, and an error for the
 # client when the order was stored refused.
-Outcome = tuple[Document, Document | None, Document, list[Event], PaperDeskError | None]
+class Outcome(NamedTuple):
+    order: Document
+    trade: Document | None
+    account: Document
+    events: list[Event]
+    refusal: PaperDeskError | None
+    closed: list[Document] = []  # lots a fill closed or reduced
 
 
 class RestingOrders:
@@ -44,20 +52,27 @@ class RestingOrders:
     def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
 
-    def reservation(self, request: OrderRequest) -> int:
-        """What resting an order takes from its account: its margin and fee at its price."""
+    def reservation(self, request: OrderRequest, held_other: Decimal = Decimal(0)) -> int:
+        """What resting an order takes from its account: its margin and fee at its
+        price; only the fee for an order that closes no more than the position of the
+        other side holds (held_other). If the position shrinks before the order fills,
+        the fill pays the difference or the order is rejected."""
         rules, price = self.engine.rules, request.trigger_price
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
-        return to_units(rules.margin(request.side, price, request.quantity)
-                        + rules.commission(price, request.quantity))
+        fee = rules.commission(price, request.quantity)
+        if request.quantity <= held_other:
+            return to_units(fee)
+        return to_units(rules.margin(request.side, price, request.quantity) + fee)
 
     async def _done(self, outcome: Outcome) -> Document:
         """After the commit: tell the watchers and the user's sockets; raise the refusal."""
-        order, trade, account, events, refusal = outcome
+        order, trade, account, events, refusal, closed = outcome
         await self.engine.changed("order", order)
         if trade is not None:
             await self.engine.changed("trade", trade)
+        for lot in closed:
+            await self.engine.changed("trade", lot)
         await self.engine.events.stored(order["user_id"], account["event_seq"], events)
         if refusal is not None:
             raise refusal
@@ -98,13 +113,14 @@ class RestingOrders:
                  "$set": {"updated_at": now}})
             if account is not None:
                 rested = {**ended_as(order, OrderStatus.OPEN), "reserved": amount}
-                return rested, None, account, self._store(writes, order, rested, account), None
+                events = self._store(writes, order, rested, account)
+                return Outcome(rested, None, account, events, None)
             refusal = InsufficientFunds(details={"order_id": order["_id"],
                                                  "needed": show(from_units(amount))})
             stored = {**ended_as(order, OrderStatus.REJECTED),
                       "reject_reason": "insufficient_funds"}
         account = await self._number(writes, user_id, 1)
-        return stored, None, account, self._store(writes, order, stored, account), refusal
+        return Outcome(stored, None, account, self._store(writes, order, stored, account), refusal)
 
     @staticmethod
     def _store(writes: Writes, placed: Document, stored: Document,
@@ -151,7 +167,7 @@ class RestingOrders:
             raise RuntimeError(f"no account for user {user_id}")
         events: list[Event] = [("order_update", {"order": order_view(ended)})]
         writes.insert("events", run_document(user_id, events, account["event_seq"], now))
-        return ended, None, account, events, None
+        return Outcome(ended, None, account, events, None)
 
     async def expire_day_orders(self) -> int:
         """Expire resting day orders whose day (UTC) has ended; return how many."""
@@ -189,20 +205,18 @@ class RestingOrders:
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None or order["status"] != OrderStatus.OPEN:
             raise OrderNotOpen()
-        step = engine.open_step(order, price)
-        reserved, cost = order["reserved"], step["margin"] + step["fee"]
-        account = await writes.update(
-            "accounts", user_id,
-            {"available": {"$gte": cost - reserved}} if cost > reserved else {},
-            {"$inc": {"reserved": -reserved, "margin_used": step["margin"],
-                      "cash": -step["fee"], "fees": step["fee"],
-                      "available": reserved - cost, "event_seq": 3},
-             "$set": {"updated_at": now}})
-        if account is None:  # cannot pay the difference: rejected, reservation released
+        reserved, reason = order["reserved"], "insufficient_funds"
+        try:
+            netted = await engine.net_fill(
+                writes, {**order, "pending": engine.open_step(order, price) | {
+                    "op": f"fill:{order_id}"}}, now, reserved=reserved)
+        except ShortNotAllowed:  # the position it was to close is gone
+            netted, reason = None, "short_not_allowed"
+        if netted is None:  # cannot pay the difference: rejected, reservation released
             guard, change = moved(order, OrderStatus.REJECTED)
             rejected = await writes.update(
                 "orders", order_id, guard,
-                {"$set": {**change, "reject_reason": "insufficient_funds", "reserved": 0}})
+                {"$set": {**change, "reject_reason": reason, "reserved": 0}})
             account = await writes.update(
                 "accounts", user_id, {},
                 {"$inc": {"reserved": -reserved, "available": reserved, "event_seq": 1}})
@@ -210,18 +224,14 @@ class RestingOrders:
                 raise OrderNotOpen()
             events: list[Event] = [("order_update", {"order": order_view(rejected)})]
             writes.insert("events", run_document(user_id, events, account["event_seq"], now))
-            return rejected, None, account, events, None
-        filling = {**order, "pending": step}
-        trade = engine.new_trade(filling, now)
+            return Outcome(rejected, None, account, events, None)
+        changes = {k: v for k, v in netted.order.items() if k not in order or k == "status"
+                   or v != order[k]}
         filled = await writes.update("orders", order_id, {"status": OrderStatus.OPEN},
-                                     {"$set": engine.fill_changes(filling, now)})
+                                     {"$set": {**changes, "reserved": 0}})
         if filled is None:
             raise OrderNotOpen()
-        writes.insert("trades", trade)
-        if step["fee"]:
-            writes.insert("ledger", ledger_entry(f"fill:{order_id}:fee", user_id, -step["fee"],
-                                                 "commission", order_id, now))
-        events = [*engine.opened_events(filled, trade),
-                  ("account_update", {"account": balances_view(account)})]
-        writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
-        return filled, trade, account, events, None
+        first = netted.account["event_seq"] - len(netted.events) + 1
+        writes.insert("events", run_document(user_id, netted.events, first, now))
+        return Outcome(filled, netted.trade, netted.account, netted.events, None,
+                       netted.closed)

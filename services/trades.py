@@ -27,7 +27,8 @@ from trading.errors import InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
-from trading.trades import CloseReason, TradeStatus, realized_pnl
+from trading.positions import exit_lot, exits_account_changes
+from trading.trades import CloseReason, TradeStatus
 
 log = logging.getLogger(__name__)
 
@@ -110,28 +111,15 @@ class Trades:
         units = held if quantity is None else to_units(quantity)
         if units > held:
             raise InvalidQuantity(f"The trade holds {show(from_units(held))}.", field="quantity")
-        amount, closes = from_units(units), units == held
-        pnl = to_units(realized_pnl(Side(trade["side"]), from_units(trade["entry_price"]),
-                                    exit_price, amount))
-        fee = to_units(engine.rules.commission(exit_price, amount))
-        margin = trade["margin"] if closes else trade["margin"] * units // held
-        record = {"quantity": units, "price": to_units(exit_price), "pnl": pnl,
-                  "reason": reason.value, "at": now}
-        update: Document = {"$inc": {"quantity": -units, "margin": -margin,
-                                     "realized_pnl": pnl, "fees": fee},
-                            "$push": {"exits": record}}
-        if closes:
-            update["$set"] = {"status": TradeStatus.CLOSED, "closed_at": now,
-                              "close_price": record["price"], "close_reason": reason.value}
+        lot_exit = exit_lot(trade, units, exit_price, reason, engine.rules, now)
         settled = await writes.update("trades", trade_id, {"quantity": held,
                                                            "status": TradeStatus.OPEN},
-                                      update)
+                                      lot_exit.update)
         if settled is None:  # the transaction read it so: cannot happen, but never twice
             raise TradeNotOpen()
-        cash = pnl - fee
+        closes, pnl, fee = lot_exit.closes, lot_exit.pnl, lot_exit.fee
         account = await writes.update("accounts", user_id, {}, {
-            "$inc": {"cash": cash, "available": cash + margin, "margin_used": -margin,
-                     "realized_pnl": pnl, "fees": fee, "event_seq": 2},
+            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 2},
             "$set": {"updated_at": now}})
         if account is None:
             raise RuntimeError(f"no account for user {user_id}")

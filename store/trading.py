@@ -132,5 +132,12 @@ class TradeStore:
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor]
 
+    async def held(self, user_id: str, symbol: str) -> dict[str, int]:
+        """What the user holds of symbol on each side (units), summed by the database."""
+        cursor = await self.trades.aggregate([
+            {"$match": {"user_id": user_id, "status": "open", "symbol": symbol}},
+            {"$group": {"_id": "$side", "quantity": {"$sum": "$quantity"}}}])
+        return {row["_id"]: int(row["quantity"]) async for row in cursor}
+
     async def save_trail_best(self, trade_id: str, best: Units) -> None:
         await self.keyed.update(trade_id, {"status": "open"}, {"$set": {"trail_best": best}})

@@ -54,6 +54,18 @@ class Writes:
         return await self.collections[collection].find_one({"_id": doc_id, **must},
                                                             session=self.session)
 
+    async def find(self, collection: str, query: Mapping[str, Any],
+                   sort: list[tuple[str, int]] | None = None, limit: int = 0,
+                   without: tuple[str, ...] = ()) -> list[Document]:
+        """The documents that match query, as the transaction sees them (limit 0: all),
+        without the fields named."""
+        projection = dict.fromkeys(without, 0) or None
+        cursor = self.collections[collection].find(query, projection, session=self.session,
+                                                   limit=limit)
+        if sort:
+            cursor = cursor.sort(sort)
+        return [doc async for doc in cursor]
+
     async def count(self, collection: str, query: Mapping[str, Any]) -> int:
         """How many documents match query, as the transaction sees them."""
         return await self.collections[collection].count_documents(query, session=self.session)

@@ -74,6 +74,12 @@ class InvalidInput(PaperDeskError):
         super().__init__(message, details=details)
 
 
+class ShortNotAllowed(InvalidInput):
+    code = "short_not_allowed"
+    default_message = ("Short selling is disabled on this server: sell at most what you "
+                       "hold.")
+
+
 class InvalidJSON(InvalidInput):
     code = "invalid_json"
     default_message = "The request body is not a valid JSON object."

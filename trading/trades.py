@@ -22,6 +22,7 @@ class CloseReason(StrEnum):
     TRAILING_STOP = "trailing_stop"
     EXIT_ALL = "exit_all"
     RESET = "reset"
+    ORDER = "order"  # an order of the other side closed it (a net position shrank)
 
 
 def trailing_level(side: Side, best: Decimal, amount: Decimal | None,

@@ -38,6 +38,10 @@ async def test_a_sell_reduces_a_long_instead_of_opening_a_short_beside_it(api, t
     balances = await account(api, trader)
     # 4 x (110 - 100) realized; the margin of 4 of 10 shares released.
     assert (balances["realized_pnl"], balances["margin_used"]) == ("40", "600")
+    _, missed = await api.call("GET", "/api/v1/events?after=0", token=trader)
+    update = [e for e in missed["events"] if e["type"] == "position_update"]
+    assert [(u["symbol"], u["trades_closed"], u["position"]["quantity"]) for u in update] == [
+        ("AAPL", 0, "6")]
     await assert_books_balance(api)
 
 

@@ -75,8 +75,9 @@ async def test_a_reconnecting_client_fetches_what_it_missed(api):
                                               "quantity": "1"}, token=token)
     status, body = await api.call("GET", f"/api/v1/events?after={last_seen}", token=token)
     assert status == 200
+    # The sell closes the long (a net position): its lot goes with one position_update.
     assert [(e["seq"], e["type"]) for e in body["events"]] == [
-        (4, "order_update"), (5, "trade_update"), (6, "account_update")]
+        (4, "order_update"), (5, "position_update"), (6, "account_update")]
     assert body["events"][0]["order"]["side"] == "sell"
     bob = await api.account(email="bob@example.com", name="Bob")
     _, theirs = await api.call("GET", "/api/v1/events", token=bob["access_token"])
