@@ -89,6 +89,7 @@ class _Turns:
 BALANCES = ("cash", "reserved", "margin_used", "available", "realized_pnl", "fees", "initial",
             "event_seq")
 KNOWN_ACCOUNTS = 10_000  # accounts whose last fill this process remembers
+STALE_ATTEMPTS = 3  # the long way, again, while what it closes keeps changing under it
 
 
 class MarketFills:
@@ -105,10 +106,7 @@ class MarketFills:
         engine = self.engine
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = await self._fill_known(order)
-                if outcome is None:
-                    outcome = await engine.store.unit_of_work.run(
-                        lambda writes: self._fill(writes, order))
+                outcome = await self._fill_known(order) or await self._fill_long_way(order)
                 self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
             if taken.collection != "claims":
@@ -129,6 +127,15 @@ class MarketFills:
                 details={"order_id": order["_id"], "needed": show(from_units(cost)),
                          "available": show(from_units(outcome.account["available"]))})
         return outcome.order
+
+    async def _fill_long_way(self, order: Document) -> _Outcome:
+        """Fill reading the account and the position; again if a lot it closes changed
+        meanwhile (a write conflict the engine does not label transient)."""
+        for _ in range(STALE_ATTEMPTS - 1):
+            with contextlib.suppress(Stale):
+                return await self.engine.store.unit_of_work.run(
+                    lambda writes: self._fill(writes, order))
+        return await self.engine.store.unit_of_work.run(lambda writes: self._fill(writes, order))
 
     async def _fill_known(self, order: Document) -> _Outcome | None:
         """Fill in two round trips if this process knows the account and it can pay;

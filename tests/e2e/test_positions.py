@@ -145,3 +145,22 @@ async def test_a_resting_sell_that_closes_a_long_reserves_only_its_fee(servers, 
     balances = await account(api, token)
     assert (balances["realized_pnl"], balances["margin_used"]) == ("110", "0")
     await assert_books_balance(api)
+
+
+async def test_a_sell_racing_an_exit_of_the_lot_it_closes_ends_one_way_or_the_other(api, trader):
+    import asyncio
+
+    for _ in range(5):
+        _, body = await order(api, trader, quantity="2")
+        trade_id = body["order"]["trade_id"]
+        (exit_status, _), (sell_status, sold) = await asyncio.gather(
+            api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=trader),
+            order(api, trader, side="sell", quantity="2"))
+        assert sell_status == 201, sold
+        assert exit_status in (200, 409)
+        # The exit first: the sell opened a short; the sell first: the exit found nothing.
+        expected = [("sell", "2", None)] if exit_status == 200 else []
+        assert await lots(api, trader) == expected
+        if expected:
+            await order(api, trader, quantity="2")  # flat again
+        await assert_books_balance(api)
