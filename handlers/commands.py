@@ -31,7 +31,7 @@ from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
-from trading.orders import OrderRequest, OrderType, Side, TimeInForce
+from trading.orders import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
 from trading.triggers import AlertStatus, Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -84,14 +84,25 @@ def paged(kind: str, page: Page, found: list[Document]) -> tuple[list[Document],
     return items, encode_cursor(kind, items[-1]["_id"]) if more and items else None
 
 
-def parse_order(app: web.Application, data: Any) -> OrderRequest:
-    body = payload(data)
-    [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
+MAX_CANCEL_ALL = 10_000  # open orders one DELETE /orders cancels
+
+
+def client_order_id_of(body: Body) -> str | None:
     client_order_id = optional_string(body, "client_order_id", max_chars=64)
     if client_order_id is not None and not _CLIENT_ORDER_ID.match(client_order_id):
         raise InvalidInput("client_order_id may hold letters, digits and . _ : - only.",
                            field="client_order_id")
-    quantity = required_decimal(body, "quantity")
+    return client_order_id
+
+
+def parse_order(app: web.Application, data: Any) -> OrderRequest:
+    body = payload(data)
+    [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
+    client_order_id = client_order_id_of(body)
+    notional = decimal(body, "notional")
+    if notional is not None and body.get("quantity") is not None:
+        raise InvalidInput("Send quantity or notional, not both.", field="notional")
+    quantity = Decimal(0) if notional is not None else required_decimal(body, "quantity")
     return OrderRequest(
         symbol=symbol, side=choice(body, "side", Side),
         type=choice(body, "type", OrderType, OrderType.MARKET), quantity=quantity,
@@ -99,7 +110,7 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
         stop_loss=decimal(body, "stop_loss"), target_price=decimal(body, "target_price"),
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
         client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
-        trailing_percent=decimal(body, "trailing_percent"))
+        trailing_percent=decimal(body, "trailing_percent"), notional=notional)
 
 
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
@@ -115,6 +126,47 @@ async def place_order(app: web.Application, principal: Principal, data: Any) -> 
     finally:
         app[keys.METRICS].order_seconds.labels(outcome).observe(time.perf_counter() - started)
     return {"order": order_view(order)}
+
+
+REPLACEABLE = ("quantity", "limit_price", "stop_price", "stop_loss", "target_price",
+               "trailing_amount", "trailing_percent")
+
+
+async def replace_order(app: web.Application, principal: Principal, order_id: str,
+                        data: Any) -> dict[str, Any]:
+    """The new order of a replaced one (and the old one, ended replaced)."""
+    body = payload(data)
+    unknown = sorted(set(body) - {*REPLACEABLE, "time_in_force", "client_order_id"})
+    if unknown:
+        raise InvalidInput(f"An order's {str(unknown[0])[:40]!r} cannot be changed; send "
+                           f"{', '.join(REPLACEABLE)}, time_in_force or client_order_id.",
+                           field=str(unknown[0])[:40])
+    changes: dict[str, Any] = {name: decimal(body, name) for name in REPLACEABLE
+                               if name in body}
+    if "quantity" in changes and changes["quantity"] is None:
+        raise InvalidInput("'quantity' cannot be removed.", field="quantity")
+    if "time_in_force" in body:
+        changes["time_in_force"] = choice(body, "time_in_force", TimeInForce)
+    if "client_order_id" in body:
+        changes["client_order_id"] = client_order_id_of(body)
+    if not changes:
+        raise InvalidInput("Send at least one field to change.")
+    old, new = await app[keys.ENGINE].replace_order(principal.user_id, order_id, changes)
+    return {"order": order_view(new), "replaced": order_view(old)}
+
+
+async def cancel_all_orders(app: web.Application, principal: Principal) -> dict[str, Any]:
+    """Cancel every open order; each one's outcome (Alpaca's DELETE /orders)."""
+    engine, results = app[keys.ENGINE], []
+    for order in await engine.store.orders.find(principal.user_id, status=OrderStatus.OPEN,
+                                                limit=MAX_CANCEL_ALL):
+        try:
+            cancelled = await engine.resting.cancel(principal.user_id, order["_id"])
+            results.append({"id": order["_id"], "status": "canceled",
+                            "order": order_view(cancelled)})
+        except PaperDeskError as error:  # filled or ended meanwhile
+            results.append({"id": order["_id"], "status": "failed", "error": error.to_dict()})
+    return {"orders": results}
 
 
 async def cancel_order(app: web.Application, principal: Principal,
@@ -261,6 +313,19 @@ async def _cancel_order(app: web.Application, principal: Principal,
     return await cancel_order(app, principal, _ref(data, "order_id"))
 
 
+async def _replace_order(app: web.Application, principal: Principal,
+                         data: Any) -> dict[str, Any]:
+    body = dict(payload(data))
+    order_id = _ref(body, "order_id")
+    del body["order_id"]
+    return await replace_order(app, principal, order_id, body)
+
+
+async def _cancel_all_orders(app: web.Application, principal: Principal,
+                             data: Any) -> dict[str, Any]:
+    return await cancel_all_orders(app, principal)
+
+
 async def _modify_trade(app: web.Application, principal: Principal,
                         data: Any) -> dict[str, Any]:
     return await modify_trade(app, principal, _ref(data, "trade_id"), data)
@@ -294,6 +359,7 @@ async def _list_alerts(app: web.Application, principal: Principal,
 
 COMMANDS: dict[str, Command] = {
     "whoami": _whoami, "place_order": place_order, "cancel_order": _cancel_order,
+    "replace_order": _replace_order, "cancel_all_orders": _cancel_all_orders,
     "modify_trade": _modify_trade, "exit_trade": _exit_trade, "exit_all": _exit_all,
     "get_account": _get_account, "create_alert": create_alert,
     "delete_alert": _delete_alert, "list_alerts": _list_alerts,

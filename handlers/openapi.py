@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from trading.orders import OrderStatus, OrderType, TimeInForce
+
 Schema = dict[str, Any]
 
 DECIMAL: Schema = {"type": "string", "pattern": r"^-?\d+(\.\d+)?$"}
@@ -42,6 +44,10 @@ def page(name: str, item: Schema) -> Schema:
     return obj({name: {"type": "array", "items": item}, "next_cursor": MAYBE_TEXT})
 
 
+ORDER_TYPES = [kind.value for kind in OrderType]
+TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
+ORDER_STATUSES = [status.value for status in OrderStatus]
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
                                 "message": TEXT}, {"details": {"type": "object"}})}),
@@ -55,15 +61,16 @@ SCHEMAS: dict[str, Schema] = {
                    "ticks": INTEGER}),
     "Order": obj({
         "id": TEXT, "client_order_id": TEXT, "symbol": TEXT,
-        "side": {"enum": ["buy", "sell"]}, "type": {"enum": ["market", "limit", "stop"]},
+        "side": {"enum": ["buy", "sell"]}, "type": {"enum": ORDER_TYPES},
         "quantity": DECIMAL, "limit_price": MAYBE_DECIMAL, "stop_price": MAYBE_DECIMAL,
         "stop_loss": MAYBE_DECIMAL, "trailing_amount": MAYBE_DECIMAL,
         "trailing_percent": MAYBE_TEXT, "target_price": MAYBE_DECIMAL,
-        "time_in_force": {"enum": ["gtc", "day"]},
-        "status": {"enum": ["new", "open", "filled", "canceled", "rejected", "expired"]},
+        "time_in_force": {"enum": TIMES_IN_FORCE},
+        "status": {"enum": ORDER_STATUSES},
         "reject_reason": MAYBE_TEXT, "reserved": MAYBE_DECIMAL, "filled_price": MAYBE_DECIMAL,
         "trade_id": MAYBE_TEXT, "created_at": TIME, "filled_at": MAYBE_TIME,
-        "canceled_at": MAYBE_TIME}),
+        "canceled_at": MAYBE_TIME, "replaces": MAYBE_TEXT, "replaced_by": MAYBE_TEXT,
+        "stop_triggered_at": MAYBE_TIME}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -96,12 +103,12 @@ SCHEMAS: dict[str, Schema] = {
                          "read": BOOLEAN, "created_at": MAYBE_TIME}),
     "Preferences": {"type": "object",
                     "additionalProperties": {"type": "array", "items": TEXT}},
-    "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]},
-                         "quantity": DECIMAL_IN}, {
-        "type": {"enum": ["market", "limit", "stop"]}, "limit_price": DECIMAL_IN,
+    "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
+        "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
+        "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
         "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN, "target_price": DECIMAL_IN,
         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
-        "time_in_force": {"enum": ["gtc", "day"]}, "client_order_id": TEXT}),
+        "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT}),
     "AlertRequest": obj({"symbol": TEXT, "condition": {"enum": ["above", "below", "crosses"]},
                          "price": DECIMAL_IN}, {
         "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -235,12 +242,27 @@ PATHS: dict[str, dict[str, Schema]] = {
                    errors=(400, 409)),
         "get": op("Orders, newest first, a page at a time",
                   answer(200, page("orders", ref("Order"))),
-                  parameters=[query("status", {"enum": ["new", "open", "filled", "canceled",
-                                                        "rejected", "expired"]}),
-                              query("symbol", TEXT), *PAGE, AFTER])},
+                  parameters=[query("status", {"enum": ORDER_STATUSES}),
+                              query("symbol", TEXT), *PAGE, AFTER]),
+        "delete": op("Cancel every open order",
+                     answer(200, listing("orders", obj(
+                         {"id": TEXT, "status": {"enum": ["canceled", "failed"]}},
+                         {"order": ref("Order"), "error": obj(
+                             {"code": TEXT, "message": TEXT},
+                             {"details": {"type": "object"}})}))), errors=())},
     "/api/v1/orders/{order_id}": {
         "get": op("One order", answer(200, ORDER), errors=(404,),
                   parameters=[path_param("order_id")]),
+        "patch": op("Replace a resting order: a new order, the old one ends replaced",
+                    answer(200, obj({"order": ref("Order"), "replaced": ref("Order")})),
+                    errors=(400, 404, 409), parameters=[path_param("order_id")],
+                    request=obj({}, {"quantity": DECIMAL_IN, "limit_price": DECIMAL_IN,
+                                     "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN,
+                                     "target_price": DECIMAL_IN,
+                                     "trailing_amount": DECIMAL_IN,
+                                     "trailing_percent": DECIMAL_IN,
+                                     "time_in_force": {"enum": ["gtc", "day"]},
+                                     "client_order_id": TEXT})),
         "delete": op("Cancel a resting order", answer(200, ORDER), errors=(404, 409),
                      parameters=[path_param("order_id")])},
     "/api/v1/trades": {"get": op(

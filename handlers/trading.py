@@ -80,6 +80,20 @@ async def get_order(request: web.Request) -> web.Response:
     return json_ok({"order": order_view(order)})
 
 
+@routes.patch("/api/v1/orders/{order_id}")
+async def replace_order(request: web.Request) -> web.Response:
+    """Replace a resting order (Alpaca's model): a new order, the old one ends replaced."""
+    principal = await authenticated(request)
+    return json_ok(await commands.replace_order(request.app, principal,
+                                                request.match_info["order_id"],
+                                                await read_json(request)))
+
+
+@routes.delete("/api/v1/orders")
+async def cancel_all_orders(request: web.Request) -> web.Response:
+    return json_ok(await commands.cancel_all_orders(request.app, await authenticated(request)))
+
+
 @routes.delete("/api/v1/orders/{order_id}")
 async def cancel_order(request: web.Request) -> web.Response:
     principal = await authenticated(request)

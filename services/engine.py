@@ -15,8 +15,10 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
+from typing import Any
 
 from feeds.hub import PriceHub
 from services.auth import new_id
@@ -28,15 +30,21 @@ from services.trades import Trades
 from store.database import Document
 from store.store import Store
 from trading.errors import (
+    InvalidInput,
+    NotFillable,
+    NotFound,
+    OrderNotOpen,
     ShortNotAllowed,
 )
-from trading.money import show, to_units, units_or_none
+from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import (
     OrderRequest,
     OrderStatus,
     OrderType,
     Side,
     TimeInForce,
+    marketable,
+    quantity_for,
     validate_order,
 )
 from trading.trades import AccountRules
@@ -47,6 +55,8 @@ def fingerprint(request: OrderRequest) -> str:
     fields = [request.symbol, request.side, request.type, request.quantity, request.limit_price,
               request.stop_price, request.stop_loss, request.target_price,
               request.time_in_force]
+    if request.notional is not None:  # as sent: the quantity it buys depends on the price
+        fields.append(f"notional:{request.notional}")
     return hashlib.sha256(repr([str(f) for f in fields]).encode()).hexdigest()[:32]
 
 
@@ -68,29 +78,45 @@ class TradingEngine(TradingContext):
 
     # -- orders --------------------------------------------------------------
 
-    async def place_order(self, user_id: str, request: OrderRequest,
-                          max_resting: int = 0) -> Document:
-        """Fill a market order now, or rest a limit/stop order with funds reserved.
-
-        max_resting (0: no cap): the most resting orders the user may have; a
-        limit or stop order past it is rejected (``limit_exceeded``) and
-        LimitExceeded raised (RestingOrders.place).
-        """
+    async def replace_order(self, user_id: str, order_id: str,
+                            changes: dict[str, Any]) -> tuple[Document, Document]:
+        """Replace a resting order with one whose quantity, prices, time in force or
+        client_order_id differ (the fields in changes; the rest as they were): the old
+        order ends replaced and the new one rests, in one unit of work."""
+        old = await self.store.orders.get(user_id, order_id)
+        if old is None:
+            raise NotFound("No such order.")
+        if old["status"] != OrderStatus.OPEN:
+            raise OrderNotOpen(details={"status": old["status"]})
+        fields = {"quantity": from_units(old["quantity"]),
+                  **{name: None if old[name] is None else from_units(old[name])
+                     for name in ("limit_price", "stop_price", "stop_loss", "target_price",
+                                  "trailing_amount")},
+                  "time_in_force": TimeInForce(old["time_in_force"]),
+                  "trailing_percent": None if old.get("trailing_percent") is None
+                  else Decimal(old["trailing_percent"]), **changes}
+        request = OrderRequest(symbol=old["symbol"], side=Side(old["side"]),
+                               type=OrderType(old["type"]), **fields)
+        if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
+            raise InvalidInput("A resting order cannot become ioc or fok.",
+                               field="time_in_force")
         instrument = self.hub.universe.instruments[request.symbol]
-        if request.side == Side.SELL and not self.rules.allow_shorts:
-            held = await self.held(user_id, request.symbol, Side.BUY)
-            if request.quantity > held:
-                raise ShortNotAllowed(
-                    f"Short selling is disabled on this server: you hold {show(held)} "
-                    f"{request.symbol}.", field="quantity", details={"held": show(held)})
-        market = self.fresh_price(request.symbol) if request.type == OrderType.MARKET else None
-        validate_order(request, instrument.quantity_decimals, market)
-        await self.ensure_account(user_id)
+        validate_order(request, instrument.quantity_decimals, None)
+        new = self.new_order(user_id, request) | {"replaces": order_id, "pending": None}
+        other = Side.SELL if request.side == Side.BUY else Side.BUY
+        held = await self.held(user_id, request.symbol, other)
+        return await self.resting.replace(user_id, order_id, new,
+                                          self.resting.reservation(request, held))
+
+    def new_order(self, user_id: str, request: OrderRequest,
+                  sent: str | None = None) -> Document:
+        """A new order's document (status new), as it is stored; sent: the fingerprint
+        of the request as the client sent it."""
         order_id = new_id()
         order: Document = {
             "_id": order_id, "user_id": user_id,
             "client_order_id": request.client_order_id or order_id,
-            "fingerprint": fingerprint(request), "symbol": request.symbol,
+            "fingerprint": sent or fingerprint(request), "symbol": request.symbol,
             "side": request.side.value, "type": request.type.value,
             "quantity": to_units(request.quantity),
             "limit_price": units_or_none(request.limit_price),
@@ -105,8 +131,59 @@ class TradingEngine(TradingContext):
             else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
         }
-        if market is not None:
-            order["pending"] = self.open_step(order, self.rules.fill_price(request.side, market))
+        return order
+
+    def notional_order(self, request: OrderRequest, decimals: int) -> OrderRequest:
+        """A market order for notional (quote currency) as the quantity it buys now."""
+        notional = request.notional
+        if request.type != OrderType.MARKET or notional is None:
+            raise InvalidInput("notional is for market orders; send quantity otherwise.",
+                               field="notional")
+        if not notional.is_finite() or notional <= 0:
+            raise InvalidInput("'notional' must be greater than zero.", field="notional")
+        price = self.fresh_price(request.symbol)
+        quantity = quantity_for(notional, price, decimals)
+        if quantity <= 0:
+            raise InvalidInput(f"{show(notional)} buys less than the smallest quantity of "
+                               f"{request.symbol} that trades at {show(price)}.",
+                               field="notional", details={"price": show(price)})
+        return replace(request, quantity=quantity, notional=None)
+
+    async def place_order(self, user_id: str, request: OrderRequest,
+                          max_resting: int = 0) -> Document:
+        """Fill a market order now, or rest a limit/stop order with funds reserved.
+
+        max_resting (0: no cap): the most resting orders the user may have; a
+        limit or stop order past it is rejected (``limit_exceeded``) and
+        LimitExceeded raised (RestingOrders.place).
+        """
+        instrument = self.hub.universe.instruments[request.symbol]
+        sent = fingerprint(request)
+        if request.notional is not None:
+            request = self.notional_order(request, instrument.quantity_decimals)
+        if request.side == Side.SELL and not self.rules.allow_shorts:
+            held = await self.held(user_id, request.symbol, Side.BUY)
+            if request.quantity > held:
+                raise ShortNotAllowed(
+                    f"Short selling is disabled on this server: you hold {show(held)} "
+                    f"{request.symbol}.", field="quantity", details={"held": show(held)})
+        now_or_never = request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+        market = (self.fresh_price(request.symbol)
+                  if request.type == OrderType.MARKET or now_or_never else None)
+        validate_order(request, instrument.quantity_decimals, market)
+        fill_at = None if market is None else self.rules.fill_price(request.side, market)
+        if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
+            limit, quote = request.limit_price, market or Decimal(0)
+            if limit is None or not marketable(request.side, limit, quote):
+                raise NotFillable(f"A {request.time_in_force} limit order fills now or not "
+                                  f"at all: {request.symbol} is at {show(quote)}.",
+                                  details={"price": show(quote)})
+            # No worse than its limit, slippage or not.
+            fill_at = min(fill_at, limit) if request.side == Side.BUY else max(fill_at, limit)
+        await self.ensure_account(user_id)
+        order = self.new_order(user_id, request, sent)
+        if fill_at is not None:
+            order["pending"] = self.open_step(order, fill_at)
             return await self.fills.fill(order)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY

@@ -108,6 +108,9 @@ def order_triggers(order: Document) -> list[Trigger]:
     if order["status"] != OrderStatus.OPEN:
         return []
     order_type = OrderType(order["type"])
+    if order_type == OrderType.STOP_LIMIT:  # its stop first, then its limit
+        order_type = (OrderType.STOP if order.get("stop_triggered_at") is None
+                      else OrderType.LIMIT)
     level = order["limit_price"] if order_type == OrderType.LIMIT else order["stop_price"]
     kind = Kind.LIMIT if order_type == OrderType.LIMIT else Kind.STOP
     return [Trigger(f"order:{order['_id']}", order["symbol"], from_units(level),

@@ -21,6 +21,7 @@ from store.database import Document
 from store.events import run_document
 from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import (
+    DuplicateClientOrderId,
     InsufficientFunds,
     InvalidInput,
     LimitExceeded,
@@ -31,7 +32,15 @@ from trading.errors import (
 )
 from trading.events import OrderFilled
 from trading.money import from_units, show, to_units
-from trading.orders import OrderRequest, OrderStatus, Side, ended_as, moved
+from trading.orders import (
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    ended_as,
+    marketable,
+    moved,
+)
 
 
 # What a unit of work ends with: the order as stored, the trade a fill opened
@@ -57,7 +66,7 @@ class RestingOrders:
         price; only the fee for an order that closes no more than the position of the
         other side holds (held_other). If the position shrinks before the order fills,
         the fill pays the difference or the order is rejected."""
-        rules, price = self.engine.rules, request.trigger_price
+        rules, price = self.engine.rules, request.worst_price
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
         fee = rules.commission(price, request.quantity)
@@ -146,8 +155,32 @@ class RestingOrders:
         return await self._done(await self.engine.store.unit_of_work.run(
             lambda writes: self._end(writes, user_id, order_id, status)))
 
+    async def replace(self, user_id: str, order_id: str, new: Document,
+                      amount: int) -> tuple[Document, Document]:
+        """Replace a resting order by new (Alpaca's PATCH) in one unit of work: the old
+        one ends replaced (its reservation released, replaced_by new), new rests with
+        amount reserved (replaces the old). Both, as stored."""
+        try:
+            ended, placed = await self.engine.store.unit_of_work.run(
+                lambda writes: self._replace(writes, user_id, order_id, new, amount))
+        except DuplicateKey as taken:
+            if taken.collection != "claims":
+                raise
+            raise DuplicateClientOrderId(details={"order_id": None}) from None
+        await self._done(ended)
+        return ended.order, await self._done(placed)
+
+    async def _replace(self, writes: Writes, user_id: str, order_id: str, new: Document,
+                       amount: int) -> tuple[Outcome, Outcome]:
+        ended = await self._end(writes, user_id, order_id, OrderStatus.REPLACED,
+                                also={"replaced_by": new["_id"]})
+        placed = await self._place(writes, new, amount, 0)
+        if placed.refusal is not None:  # the old order stays as it was
+            raise placed.refusal
+        return ended, placed
+
     async def _end(self, writes: Writes, user_id: str, order_id: str,
-                   status: OrderStatus) -> Outcome:
+                   status: OrderStatus, also: Document | None = None) -> Outcome:
         now = self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None:
@@ -156,7 +189,8 @@ class RestingOrders:
             raise OrderNotOpen(details={"status": order["status"]})
         guard, change = moved(order, status)
         ended = await writes.update("orders", order_id, guard,
-                                    {"$set": {**change, "canceled_at": now, "reserved": 0}})
+                                    {"$set": {**change, "canceled_at": now, "reserved": 0,
+                                              **(also or {})}})
         if ended is None:  # the transaction read it open: cannot happen, but never twice
             raise OrderNotOpen()
         account = await writes.update(
@@ -188,7 +222,15 @@ class RestingOrders:
         fill costs more than was reserved and the account cannot cover the
         difference, the order is rejected and its reservation released.
         """
-        fill = self.engine.rules.fill_price(Side(order["side"]), price)
+        side = Side(order["side"])
+        if (order["type"] == OrderType.STOP_LIMIT and order.get("stop_triggered_at") is None
+                and not marketable(side, from_units(order["limit_price"]), price)):
+            return await self._done(await self.engine.store.unit_of_work.run(
+                lambda writes: self._trigger(writes, order["user_id"], order["_id"])))
+        fill = self.engine.rules.fill_price(side, price)
+        if order["type"] in (OrderType.LIMIT, OrderType.STOP_LIMIT):  # no worse than its limit
+            limit = from_units(order["limit_price"])
+            fill = min(fill, limit) if side == Side.BUY else max(fill, limit)
         try:
             outcome = await self.engine.store.unit_of_work.run(
                 lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
@@ -198,6 +240,20 @@ class RestingOrders:
         if filled["status"] == OrderStatus.FILLED:
             await self.engine.bus.publish(OrderFilled(filled["user_id"], order_view(filled)))
         return filled
+
+    async def _trigger(self, writes: Writes, user_id: str, order_id: str) -> Outcome:
+        """A stop-limit order's stop is reached: from now on it is a limit order."""
+        now = self.engine.now()
+        triggered = await writes.update(
+            "orders", order_id, {"user_id": user_id, "status": OrderStatus.OPEN,
+                                 "stop_triggered_at": None},
+            {"$set": {"stop_triggered_at": now}})
+        if triggered is None:
+            raise OrderNotOpen()
+        account = await self._number(writes, user_id, 1)
+        events: list[Event] = [("order_update", {"order": order_view(triggered)})]
+        writes.insert("events", run_document(user_id, events, account["event_seq"], now))
+        return Outcome(triggered, None, account, events, None)
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
                     price: Decimal) -> Outcome:
@@ -227,6 +283,8 @@ class RestingOrders:
             return Outcome(rejected, None, account, events, None)
         changes = {k: v for k, v in netted.order.items() if k not in order or k == "status"
                    or v != order[k]}
+        if order["type"] == OrderType.STOP_LIMIT and order.get("stop_triggered_at") is None:
+            changes["stop_triggered_at"] = now  # its stop and its limit in one tick
         filled = await writes.update("orders", order_id, {"status": OrderStatus.OPEN},
                                      {"$set": {**changes, "reserved": 0}})
         if filled is None:

@@ -38,6 +38,8 @@ def order_view(order: Document) -> dict[str, Any]:
         "filled_price": _amount(order.get("filled_price")), "trade_id": order.get("trade_id"),
         "created_at": _time(order["created_at"]), "filled_at": _time(order.get("filled_at")),
         "canceled_at": _time(order.get("canceled_at")),
+        "replaces": order.get("replaces"), "replaced_by": order.get("replaced_by"),
+        "stop_triggered_at": _time(order.get("stop_triggered_at")),
     }
 
 

@@ -180,6 +180,11 @@ class Conflict(PaperDeskError):
     default_message = "The request conflicts with the current state."
 
 
+class NotFillable(Conflict):
+    code = "order_not_fillable"
+    default_message = "The order cannot fill now, and its time in force does not let it rest."
+
+
 class EmailTaken(Conflict):
     code = "email_taken"
     default_message = "An account with this email already exists."

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Any
 
-from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
+from trading.errors import IllegalTransition, InvalidInput, InvalidPrice, InvalidQuantity
 from trading.money import RANGE, problem
 
 
@@ -21,11 +21,14 @@ class OrderType(StrEnum):
     MARKET = "market"
     LIMIT = "limit"
     STOP = "stop"
+    STOP_LIMIT = "stop_limit"  # at stop_price it becomes a limit order at limit_price
 
 
 class TimeInForce(StrEnum):
-    GTC = "gtc"
-    DAY = "day"
+    GTC = "gtc"  # until filled or cancelled
+    DAY = "day"  # until the end of the day (00:00 UTC)
+    IOC = "ioc"  # fill now, or not at all (there are no partial fills here)
+    FOK = "fok"  # fill now, wholly, or not at all
 
 
 class OrderStatus(StrEnum):
@@ -35,14 +38,16 @@ class OrderStatus(StrEnum):
     CANCELED = "canceled"
     REJECTED = "rejected"
     EXPIRED = "expired"
+    REPLACED = "replaced"  # a PATCH made a new order of it (its replaced_by)
 
 
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
-                      OrderStatus.EXPIRED})
+                      OrderStatus.EXPIRED, OrderStatus.REPLACED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
     OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED}),
     OrderStatus.OPEN: frozenset({OrderStatus.FILLED, OrderStatus.CANCELED,
-                                 OrderStatus.EXPIRED, OrderStatus.REJECTED}),
+                                 OrderStatus.EXPIRED, OrderStatus.REJECTED,
+                                 OrderStatus.REPLACED}),
     **{status: frozenset() for status in TERMINAL},
 }
 
@@ -81,11 +86,31 @@ class OrderRequest:
     client_order_id: str | None = None
     trailing_amount: Decimal | None = None
     trailing_percent: Decimal | None = None
+    # A market order may say how much to spend (in the quote currency) instead of
+    # quantity; the engine turns it into the quantity it buys at the price then.
+    notional: Decimal | None = None
 
     @property
     def trigger_price(self) -> Decimal | None:
-        """The price a resting order waits for (None for market orders)."""
+        """The price a resting order waits for first (None for market orders)."""
         return self.limit_price if self.type == OrderType.LIMIT else self.stop_price
+
+    @property
+    def worst_price(self) -> Decimal | None:
+        """The price a resting order's reservation is counted at: its limit, if it has
+        one, else its stop."""
+        return self.limit_price if self.limit_price is not None else self.stop_price
+
+
+def marketable(side: Side, limit: Decimal, price: Decimal) -> bool:
+    """Whether a limit order would fill at price: a buy at or below its limit, a sell at
+    or above."""
+    return price <= limit if side == Side.BUY else price >= limit
+
+
+def quantity_for(notional: Decimal, price: Decimal, decimals: int) -> Decimal:
+    """How much notional buys at price, rounded down to what trades."""
+    return (notional / price).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_DOWN)
 
 
 def check_quantity(quantity: Decimal, decimals: int, field: str = "quantity") -> None:
@@ -145,12 +170,21 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
                                field="limit_price" if order.limit_price else "stop_price")
         reference = market_price
     else:
-        field = "limit_price" if order.type == OrderType.LIMIT else "stop_price"
-        price = order.trigger_price
-        if price is None:
-            raise InvalidPrice(f"A {order.type} order needs {field}.", field=field)
-        check_price(price, field)
-        reference = price
+        needs = {OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",),
+                 OrderType.STOP_LIMIT: ("stop_price", "limit_price")}[order.type]
+        for field in ("limit_price", "stop_price"):
+            price = getattr(order, field)
+            if field in needs and price is None:
+                raise InvalidPrice(f"A {order.type} order needs {field}.", field=field)
+            if field not in needs and price is not None:
+                raise InvalidPrice(f"A {order.type} order takes no {field}.", field=field)
+            if price is not None:
+                check_price(price, field)
+        if order.time_in_force in (TimeInForce.IOC, TimeInForce.FOK) and (
+                order.type != OrderType.LIMIT):
+            raise InvalidInput(f"time_in_force {order.time_in_force} is for market and "
+                               "limit orders.", field="time_in_force")
+        reference = order.worst_price
     if reference is not None:
         check_exit_levels(order.side, reference, order.stop_loss, order.target_price)
     return reference if reference is not None else Decimal(0)
