@@ -34,7 +34,18 @@ TRADE=$(echo "$ORDER" | jq -r .order.trade_id)
 echo "== open trades"
 api "$BASE/trades?status=open" -H "$AUTH" | jq '.trades[] | {id, symbol, quantity, entry_price, unrealized_pnl}'
 
-echo "== exit the trade"
+echo "== the net position (one per symbol)"
+api "$BASE/positions/$SYMBOL" -H "$AUTH" | jq '.position | {symbol, side, quantity, average_entry, unrealized_pnl}'
+
+echo "== sell half of it (an order of the other side closes lots first in, first out)"
+api -X DELETE "$BASE/positions/$SYMBOL?percentage=50" -H "$AUTH" | jq '.order | {side, quantity, status, filled_price}'
+
+echo "== a resting limit order, replaced at a new price, then every open order cancelled"
+LIMIT=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"type\": \"limit\", \"limit_price\": \"1\", \"quantity\": \"1\"}" | jq -r .order.id)
+api -X PATCH "$BASE/orders/$LIMIT" -H "$AUTH" -d '{"limit_price": "2"}' | jq '{new: .order.limit_price, old: .replaced.status}'
+api -X DELETE "$BASE/orders" -H "$AUTH" | jq '[.orders[] | .status]'
+
+echo "== exit what is left of the trade"
 api -X POST "$BASE/trades/$TRADE/exit" -H "$AUTH" | jq '.trade | {status, close_price, realized_pnl}'
 
 echo "== price alert"

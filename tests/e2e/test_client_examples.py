@@ -74,4 +74,7 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
     assert '"realized_pnl": "0"' in stdout
+    assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
+    assert '"old": "replaced"' in stdout
+    assert '"canceled"' in stdout
     assert "logout: 204" in stdout
