@@ -31,7 +31,7 @@ def percentile(values: list[float], share: float) -> float:
 async def measure_fires(fires: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="paperdesk-bench-"))
     settings = Settings(port=0, data_dir=data, bcrypt_cost=4,
-                        market=MarketSettings(symbols="sim:AAA=100"))
+                        market=MarketSettings(symbols="sim:AAA=100", hours="ignore"))
     app = create_app(settings, feeds=[])
     server = TestServer(app)
     await server.start_server()

@@ -10,6 +10,7 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from trading.hours import HOURS_MODES
 from trading.money import to_units
 
 MIN_SECRET_BYTES = 32
@@ -51,10 +52,15 @@ class MarketSettings:
     slow_client_packets: int = 500
     slow_client_bytes: int = 1024 * 1024
     watchlist_limit: int = 50
+    # "enforce": market orders wait for their exchange's session and simulated stock
+    # prices hold still while it is closed; "ignore": every market trades around the clock.
+    hours: str = "enforce"
 
     def __post_init__(self) -> None:
         if self.fanout not in ("coalesced", "per_tick"):
             raise ConfigError("PRICE_FANOUT must be coalesced or per_tick.")
+        if self.hours not in HOURS_MODES:
+            raise ConfigError(f"MARKET_HOURS must be {' or '.join(HOURS_MODES)}.")
         if self.price_window <= 0 or self.sim_interval <= 0 or self.yfinance_max_rate <= 0:
             raise ConfigError("PRICE_WINDOW_MS, SIM_TICK_INTERVAL and YFINANCE_MAX_RATE "
                               "must be positive.")
@@ -243,6 +249,7 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         slow_client_packets=reader.integer("SLOW_CLIENT_PACKETS", default.slow_client_packets),
         slow_client_bytes=reader.integer("SLOW_CLIENT_BYTES", default.slow_client_bytes),
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
+        hours=reader.text("MARKET_HOURS", default.hours).lower(),
     )
 
 

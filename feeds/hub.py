@@ -7,6 +7,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
+from feeds.calendars import MarketHours
 from trading.candles import INTERVALS, Candle, CandleBook
 from trading.errors import InvalidInput
 from trading.market import Quote, Universe, to_millis
@@ -25,8 +26,10 @@ class PriceHub:
     """
 
     def __init__(self, universe: Universe, stale_after: dict[str, timedelta],
-                 clock: Callable[[], datetime]) -> None:
+                 clock: Callable[[], datetime], hours: MarketHours | None = None) -> None:
         self.universe = universe
+        # When each symbol's market is open (None: always).
+        self.hours = hours
         # Per symbol: how long without a quote before its price is stale.
         self.stale_after = stale_after
         self.clock = clock
@@ -57,8 +60,19 @@ class PriceHub:
         return True
 
     def is_stale(self, symbol: str, now: datetime | None = None) -> bool:
+        """No quote yet, or none for stale_after while its market is open (counted from
+        the open: a closed market's last price holds until then)."""
         quote = self.last.get(symbol)
-        return quote is None or (now or self.clock()) - quote.ts > self.stale_after[symbol]
+        if quote is None:
+            return True
+        now = now or self.clock()
+        since = quote.ts
+        if self.hours is not None:
+            opened = self.hours.open_since(symbol, now)
+            if opened is None:
+                return False
+            since = max(since, opened)
+        return now - since > self.stale_after[symbol]
 
     def check_staleness(self) -> list[Quote]:
         """Tell stale listeners of symbols that went stale since the last check (once each)."""

@@ -12,6 +12,7 @@ from datetime import datetime
 from config.settings import ConfigError, MarketSettings
 from feeds.base import Backoff, Feed, Sink
 from feeds.binance import BinanceFeed
+from feeds.calendars import MarketHours
 from feeds.hub import PriceHub
 from feeds.replay import ReplayFeed, load_ticks
 from feeds.sim import SimFeed
@@ -29,13 +30,13 @@ def build_universe(settings: MarketSettings) -> Universe:
 
 
 def build_feeds(settings: MarketSettings, universe: Universe,
-                clock: Callable[[], datetime]) -> list[Feed]:
-    """One feed per source that has symbols configured."""
+                clock: Callable[[], datetime], hours: MarketHours | None = None) -> list[Feed]:
+    """One feed per source that has symbols configured (the simulator keeps hours)."""
     feeds: list[Feed] = []
     if sim := universe.from_source("sim"):
         seed = settings.sim_seed if settings.sim_seed is not None else secrets.randbits(32)
         feeds.append(SimFeed(sim, seed=seed, volatility=settings.sim_volatility,
-                             interval=settings.sim_interval, clock=clock))
+                             interval=settings.sim_interval, clock=clock, hours=hours))
     if universe.from_source("replay"):
         if settings.replay_file is None:
             raise ConfigError("REPLAY_FILE must name a CSV or JSONL file for replay symbols.")
@@ -59,16 +60,19 @@ def build_feeds(settings: MarketSettings, universe: Universe,
 
 
 class Market:
-    """The universe, the hub, and the tasks that feed it and watch for staleness."""
+    """The universe, its market hours, the hub, and the tasks that feed it and watch for
+    staleness."""
 
     def __init__(self, settings: MarketSettings, clock: Callable[[], datetime],
                  feeds: list[Feed] | None = None) -> None:
         self.universe = build_universe(settings)
+        self.hours = MarketHours(self.universe, settings.hours)
         stale_after = {symbol: settings.yfinance_stale_after if i.source == "yfinance"
                        else settings.stale_after
                        for symbol, i in self.universe.instruments.items()}
-        self.hub = PriceHub(self.universe, stale_after, clock)
-        self.feeds = build_feeds(settings, self.universe, clock) if feeds is None else feeds
+        self.hub = PriceHub(self.universe, stale_after, clock, self.hours)
+        self.feeds = (build_feeds(settings, self.universe, clock, self.hours) if feeds is None
+                      else feeds)
         self.tasks: dict[str, asyncio.Task[None]] = {}
         self.check_every = min([*stale_after.values(), settings.stale_after]).total_seconds() / 4
 

@@ -1,4 +1,8 @@
-"""A seeded geometric Brownian motion per symbol: moving prices with no network."""
+"""A seeded geometric Brownian motion per symbol: moving prices with no network.
+
+Prices keep to each instrument's tick size, and a symbol whose market is closed
+holds still (no ticks) until it opens; crypto moves around the clock.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +13,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from feeds.base import Sink
+from feeds.calendars import MarketHours
 from trading.market import Instrument, Quote
 
 
@@ -19,37 +24,58 @@ def price_step(start: Decimal) -> Decimal:
     return Decimal(1).scaleb(-places)
 
 
+def on_grid(price: Decimal, step: Decimal) -> Decimal:
+    """price rounded to a multiple of step (at least one step)."""
+    return max((price / step).to_integral_value() * step, step)
+
+
 class SimFeed:
     name = "sim"
 
     def __init__(self, instruments: list[Instrument], *, seed: int, volatility: Decimal,
-                 interval: float, clock: Callable[[], datetime]) -> None:
+                 interval: float, clock: Callable[[], datetime],
+                 hours: MarketHours | None = None) -> None:
         self.instruments = sorted(instruments, key=lambda i: i.symbol)
         self.seed = seed
         self.volatility = volatility
         self.interval = interval
         self.clock = clock
+        self.hours = hours
 
-    def steps(self) -> Iterator[list[tuple[str, Decimal]]]:
-        """Yield every symbol's next price, tick after tick; the same seed, the same path."""
+    def steps(self, is_open: Callable[[str], bool] | None = None
+              ) -> Iterator[list[tuple[str, Decimal]]]:
+        """Yield the next price of every symbol whose market is open (is_open; None: all),
+        tick after tick; the first tick has every symbol. The same seed, the same path."""
         rng = random.Random(self.seed)  # noqa: S311 - simulation, not security
-        prices = {i.symbol: i.start or Decimal(100) for i in self.instruments}
-        steps = {i.symbol: price_step(i.start or Decimal(100)) for i in self.instruments}
+        rules = {i.symbol: i.rules for i in self.instruments}
+        starts = {i.symbol: i.start or Decimal(100) for i in self.instruments}
+        steps = {symbol: price_step(start) for symbol, start in starts.items()}
+        prices = {symbol: on_grid(start, max(steps[symbol], rules[symbol].tick(start)))
+                  for symbol, start in starts.items()}
         sigma = self.volatility
         drift = -(sigma * sigma) / 2
+        first = True
         while True:
             tick = []
             with localcontext() as ctx:
                 ctx.prec = 28
                 for symbol in prices:
+                    # Drawn for every symbol, so a path does not depend on which markets open.
                     shock = Decimal(repr(rng.gauss(0.0, 1.0)))
+                    if is_open is not None and not is_open(symbol):
+                        if first:
+                            tick.append((symbol, prices[symbol]))
+                        continue
                     moved = prices[symbol] * (drift + sigma * shock).exp()
-                    prices[symbol] = max(moved.quantize(steps[symbol]), steps[symbol])
+                    prices[symbol] = on_grid(moved, max(steps[symbol], rules[symbol].tick(moved)))
                     tick.append((symbol, prices[symbol]))
+            first = False
             yield tick
 
     async def run(self, sink: Sink) -> None:
-        for tick in self.steps():
+        hours = self.hours
+        is_open = None if hours is None else (lambda symbol: hours.is_open(symbol, self.clock()))
+        for tick in self.steps(is_open):
             now = self.clock()
             for symbol, price in tick:
                 sink.publish(Quote(symbol, price, now, self.name))

@@ -47,6 +47,11 @@ def page(name: str, item: Schema) -> Schema:
 ORDER_TYPES = [kind.value for kind in OrderType]
 TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
 ORDER_STATUSES = [status.value for status in OrderStatus]
+EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO"]
+# ?exchange= takes these, and common names of them, in any case.
+EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
+                          "examples": [*EXCHANGES, "NYSE", "NASDAQ", "NSE", "BSE"]}
+DATE: Schema = {"type": "string", "format": "date"}
 
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
@@ -103,6 +108,19 @@ SCHEMAS: dict[str, Schema] = {
                          "read": BOOLEAN, "created_at": MAYBE_TIME}),
     "Preferences": {"type": "object",
                     "additionalProperties": {"type": "array", "items": TEXT}},
+    "Asset": obj({
+        "id": TEXT, "symbol": TEXT, "name": TEXT, "status": {"const": "active"},
+        "class": {"enum": ["us_equity", "in_equity", "index", "crypto"]},
+        "exchange": {"enum": EXCHANGES}, "tradable": BOOLEAN, "marginable": BOOLEAN,
+        "shortable": BOOLEAN, "easy_to_borrow": BOOLEAN, "fractionable": BOOLEAN,
+        "quote_currency": TEXT, "base_asset": MAYBE_TEXT, "source": TEXT,
+        "min_order_size": DECIMAL, "min_trade_increment": DECIMAL, "price_increment": DECIMAL,
+        "min_notional": DECIMAL, "margin_rate_long": DECIMAL, "margin_rate_short": DECIMAL,
+        "hours": obj({"exchange": TEXT, "timezone": TEXT, "open": TEXT, "close": TEXT,
+                      "days": {"enum": ["mon-fri", "mon-sun"]}, "is_open": BOOLEAN,
+                      "enforced": BOOLEAN})}),
+    "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
+                  "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
@@ -219,6 +237,29 @@ PATHS: dict[str, dict[str, Schema]] = {
         parameters=[path_param("symbol"),
                     query("interval", {"enum": ["1m", "5m", "15m", "1h"]}),
                     query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+    "/api/v1/assets": {"get": op(
+        "Assets (each symbol's class, exchange and order rules), by symbol, a page at a time",
+        answer(200, page("assets", ref("Asset"))), auth=False,
+        parameters=[query("asset_class", {"enum": ["us_equity", "in_equity", "index",
+                                                   "crypto"]}),
+                    query("exchange", EXCHANGE_PARAM), *PAGE])},
+    "/api/v1/assets/{symbol}": {"get": op(
+        "One asset, by any spelling of its symbol", answer(200, obj({"asset": ref("Asset")})),
+        auth=False, errors=(404,), parameters=[path_param("symbol")])},
+    "/api/v1/clock": {"get": op(
+        "Whether each exchange is open, and its next open and close",
+        answer(200, obj({"market_hours": {"enum": ["enforce", "ignore"]},
+                         "clocks": {"type": "array", "items": ref("Clock")}})),
+        auth=False, parameters=[query("exchange", EXCHANGE_PARAM)])},
+    "/api/v1/calendar": {"get": op(
+        "An exchange's sessions (holidays skipped, early closes kept), at most 366 days",
+        answer(200, obj({"exchange": TEXT, "timezone": TEXT, "start": DATE, "end": DATE,
+                         "known_until": {"type": ["string", "null"]},
+                         "sessions": {"type": "array", "items": obj({
+                             "date": DATE, "open": TIME, "close": TIME})}})),
+        auth=False, parameters=[query("exchange", EXCHANGE_PARAM),
+                                query("start", DATE, "first day (default: today)"),
+                                query("end", DATE, "last day (default: start + 29 days)")])},
     "/api/v1/watchlist": {
         "get": op("The watchlist and its quotes", answer(200, WATCHLIST), errors=()),
         "put": op("Replace the watchlist", answer(200, WATCHLIST),

@@ -23,6 +23,7 @@ from feeds.base import Feed
 from feeds.service import Market
 from handlers import (
     alerts,
+    assets,
     auth_routes,
     contract,
     health,
@@ -126,8 +127,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         trading_engine,
         cluster,
     ])
-    for module in (health, auth_routes, me, market, trading, alerts, inbox, page, contract,
-                   plain_ws):
+    for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
+                   contract, plain_ws):
         app.router.add_routes(module.routes)
     return app
 

@@ -101,7 +101,7 @@ class TradingEngine(TradingContext):
             raise InvalidInput("A resting order cannot become ioc or fok.",
                                field="time_in_force")
         instrument = self.hub.universe.instruments[request.symbol]
-        validate_order(request, instrument.quantity_decimals, None)
+        validate_order(request, instrument.quantity_decimals, None, instrument.rules)
         new = self.new_order(user_id, request) | {"replaces": order_id, "pending": None}
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)
@@ -159,18 +159,23 @@ class TradingEngine(TradingContext):
         """
         instrument = self.hub.universe.instruments[request.symbol]
         sent = fingerprint(request)
+        if self.hub.hours is not None:
+            self.hub.hours.check(request, self.clock())
         if request.notional is not None:
             request = self.notional_order(request, instrument.quantity_decimals)
-        if request.side == Side.SELL and not self.rules.allow_shorts:
+        shortable = self.rules.allow_shorts and instrument.rules.shortable
+        if request.side == Side.SELL and not shortable:
             held = await self.held(user_id, request.symbol, Side.BUY)
             if request.quantity > held:
-                raise ShortNotAllowed(
-                    f"Short selling is disabled on this server: you hold {show(held)} "
-                    f"{request.symbol}.", field="quantity", details={"held": show(held)})
+                why = (f"{request.symbol} is not shortable" if self.rules.allow_shorts
+                       else "Short selling is disabled on this server")
+                raise ShortNotAllowed(f"{why}: you hold {show(held)} {request.symbol}.",
+                                      field="quantity",
+                                      details={"held": show(held), "rule": "shortable"})
         now_or_never = request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
         market = (self.fresh_price(request.symbol)
                   if request.type == OrderType.MARKET or now_or_never else None)
-        validate_order(request, instrument.quantity_decimals, market)
+        validate_order(request, instrument.quantity_decimals, market, instrument.rules)
         fill_at = None if market is None else self.rules.fill_price(request.side, market)
         if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
             limit, quote = request.limit_price, market or Decimal(0)

@@ -27,6 +27,7 @@
     │   ├── DuplicateClientOrderId  duplicate_client_order_id
     │   ├── OrderNotOpen            order_not_open
     │   ├── TradeNotOpen            trade_not_open
+    │   ├── MarketClosed            market_closed      (a market order while it is closed)
     │   └── IllegalTransition       illegal_transition
     ├── RateLimited                 rate_limited       (429)
     ├── LimitExceeded               limit_exceeded     (429: a per-user cap is full)
@@ -208,6 +209,11 @@ class OrderNotOpen(Conflict):
 class TradeNotOpen(Conflict):
     code = "trade_not_open"
     default_message = "The trade is not open."
+
+
+class MarketClosed(Conflict):
+    code = "market_closed"
+    default_message = "The market is closed."
 
 
 class IllegalTransition(Conflict):

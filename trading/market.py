@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
 
+from trading.assets import AssetRules, rules_for
+from trading.assets import symbol_key as symbol_key  # here since before trading/assets.py
 from trading.errors import InvalidInput, UnknownSymbol, UnknownSymbolInput
 
-# Separators people write between base and quote asset (BTC-USDT, BTC/USDT).
-_SEPARATORS = re.compile(r"[\s\-/_]")
 _SYMBOL = re.compile(r"^\^?[A-Z0-9][A-Z0-9.\-=]{0,31}$")
 SOURCES = ("sim", "replay", "binance", "yfinance")
 
@@ -43,15 +43,6 @@ def parse_price(raw: object) -> Decimal:
     return price
 
 
-def symbol_key(text: str) -> str:
-    """The form two spellings of one symbol share: BTC-USDT, btc/usdt -> BTCUSDT."""
-    return _SEPARATORS.sub("", text.strip().upper())
-
-
-# Quote assets that mark a crypto pair (traded in fractions).
-_CRYPTO_QUOTES = ("USDT", "USDC", "FDUSD", "BUSD", "BTC", "ETH", "BNB")
-
-
 @dataclass(frozen=True, slots=True)
 class Instrument:
     symbol: str
@@ -60,12 +51,14 @@ class Instrument:
     start: Decimal | None = None
 
     @property
+    def rules(self) -> AssetRules:
+        """Its asset class, exchange, quote currency and order rules (trading/assets.py)."""
+        return rules_for(self.symbol, self.source)
+
+    @property
     def quantity_decimals(self) -> int:
-        """Crypto pairs trade in fractions (6 places); stocks and indices in whole units."""
-        key = symbol_key(self.symbol)
-        crypto = self.source == "binance" or any(
-            key.endswith(quote) and len(key) > len(quote) for quote in _CRYPTO_QUOTES)
-        return 6 if crypto else 0
+        """Decimal places a quantity may have: its step's (whole units for stocks)."""
+        return self.rules.quantity_decimals
 
 
 class Universe:

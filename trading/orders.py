@@ -8,6 +8,7 @@ from decimal import ROUND_DOWN, Decimal
 from enum import StrEnum
 from typing import Any
 
+from trading.assets import AssetRules
 from trading.errors import IllegalTransition, InvalidInput, InvalidPrice, InvalidQuantity
 from trading.money import RANGE, problem
 
@@ -160,8 +161,10 @@ def check_trailing(amount: Decimal | None, percent: Decimal | None) -> None:
 
 
 def validate_order(order: OrderRequest, quantity_decimals: int,
-                   market_price: Decimal | None) -> Decimal:
-    """Check an order against its instrument; return the price its exit levels refer to."""
+                   market_price: Decimal | None, rules: AssetRules | None = None) -> Decimal:
+    """Check an order against its instrument; return the price its exit levels refer to.
+
+    With rules, also the instrument's tick, step, minimum size and notional."""
     check_quantity(order.quantity, quantity_decimals)
     check_trailing(order.trailing_amount, order.trailing_percent)
     if order.type == OrderType.MARKET:
@@ -187,4 +190,38 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
         reference = order.worst_price
     if reference is not None:
         check_exit_levels(order.side, reference, order.stop_loss, order.target_price)
+    if rules is not None:
+        check_order_rules(order, rules, reference)
     return reference if reference is not None else Decimal(0)
+
+
+def check_order_rules(order: OrderRequest, rules: AssetRules, reference: Decimal | None) -> None:
+    """Refuse an order that breaks its instrument's rules (400, the rule in the message).
+
+    reference is the price the order is valued at: the market price of a market
+    order, the limit or stop price of a resting one (None: not known).
+    """
+    prices = (("limit_price", order.limit_price), ("stop_price", order.stop_price),
+              ("stop_loss", order.stop_loss), ("target_price", order.target_price))
+    for field, price in prices:
+        if price is not None and price % (tick := rules.tick(price)) != 0:
+            raise InvalidPrice(f"'{field}' must be a multiple of the tick size {tick} "
+                               f"(price_increment) for {order.symbol}.", field=field,
+                               details={"rule": "price_increment",
+                                        "price_increment": str(tick)})
+    if order.quantity % rules.step != 0:
+        raise InvalidQuantity(f"Quantity must be a multiple of the step size {rules.step} "
+                              f"(min_trade_increment) for {order.symbol}.", field="quantity",
+                              details={"rule": "min_trade_increment",
+                                       "min_trade_increment": str(rules.step)})
+    if order.quantity < rules.min_order_size:
+        raise InvalidQuantity(f"Quantity must be at least {rules.min_order_size} "
+                              f"(min_order_size) for {order.symbol}.", field="quantity",
+                              details={"rule": "min_order_size",
+                                       "min_order_size": str(rules.min_order_size)})
+    if reference is not None and order.quantity * reference < rules.min_notional:
+        raise InvalidQuantity(
+            f"The order's value (quantity x price) must be at least {rules.min_notional} "
+            f"{rules.quote_currency} (min_notional) for {order.symbol}.", field="quantity",
+            details={"rule": "min_notional", "min_notional": str(rules.min_notional)})
+

@@ -89,10 +89,11 @@ async def test_exact_forms_of_whole_numbers_are_taken_and_answered_plainly(api, 
     for quantity in ("10.00", 1.0, "1.000000000", "+2"):
         status, body = await order(api, trader, quantity=quantity)
         assert status == 201, (quantity, body)
-    status, body = await order(api, trader, type="limit", limit_price="0.00000001",
+    # AAPL's tick below $1 is 0.0001 (trading/assets.py).
+    status, body = await order(api, trader, type="limit", limit_price="0.00010000",
                                quantity="1")
     assert status == 201, body
-    assert body["order"]["limit_price"] == "0.00000001"
+    assert body["order"]["limit_price"] == "0.0001"
     status, body = await order(api, trader, trailing_percent="0.00000001")
     assert status == 201, body
     _, trades = await api.call("GET", "/api/v1/trades?status=open", token=trader)

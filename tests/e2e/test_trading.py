@@ -191,7 +191,8 @@ async def test_exit_all_closes_every_open_trade(api, trader):
 async def test_positions_wallet_and_performance(api, trader):
     await order(api, trader, quantity="3")
     await order(api, trader, quantity="1")
-    _, body = await order(api, trader, symbol="BTCUSDT", quantity="0.5", side="sell")
+    set_price(api, "MSFT", "6500")
+    _, body = await order(api, trader, symbol="MSFT", quantity="5", side="sell")
     set_price(api, "AAPL", "110")
     _, positions = await api.call("GET", "/api/v1/positions", token=trader)
     aapl = positions["positions"][0]
@@ -200,9 +201,9 @@ async def test_positions_wallet_and_performance(api, trader):
     _, wallet = await api.call("GET", "/api/v1/wallet", token=trader)
     assert wallet["balances"][0] == {"asset": "USD", "free": "67100", "locked": "32900",
                                      "total": "100000"}
-    assert {"asset": "BTCUSDT", "free": "-0.5", "locked": "0",
-            "total": "-0.5"} in wallet["balances"]
-    set_price(api, "BTCUSDT", "64000")
+    assert {"asset": "MSFT", "free": "-5", "locked": "0",
+            "total": "-5"} in wallet["balances"]
+    set_price(api, "MSFT", "6400")
     await api.call("POST", f"/api/v1/trades/{body['order']['trade_id']}/exit", token=trader)
     _, perf = await api.call("GET", "/api/v1/performance", token=trader)
     assert (perf["active_pnl"], perf["realized_pnl"], perf["total_pnl"], perf["win_rate_pct"],
