@@ -25,8 +25,8 @@ def price_step(start: Decimal) -> Decimal:
 
 
 def on_grid(price: Decimal, step: Decimal) -> Decimal:
-    """price rounded to a multiple of step (at least one step)."""
-    return max((price / step).to_integral_value() * step, step)
+    """price rounded to a multiple of step (at least one step), with step's decimals."""
+    return max((price / step).to_integral_value() * step, step).quantize(step)
 
 
 class SimFeed:
