@@ -123,7 +123,7 @@ async def trader(api):
     ({"symbol": "BTCUSDT", "quantity": "0.00005"}, "invalid_quantity", "min_notional"),
     ({"symbol": "BTCUSDT", "type": "limit", "limit_price": "1000", "quantity": "0.001"},
      "invalid_quantity", "min_notional"),
-    ({"symbol": "BTCUSDT", "side": "sell", "quantity": "0.01"}, "validation_error",
+    ({"symbol": "BTCUSDT", "side": "sell", "quantity": "0.01"}, "short_not_allowed",
      "shortable"),
 ])
 async def test_orders_breaking_their_assets_rules_are_400_naming_the_rule(
@@ -156,11 +156,21 @@ async def test_orders_keeping_the_rules_go_through(api, trader):
 async def test_a_crypto_sell_may_take_what_is_held_and_no_more(api, trader):
     assert (await order(api, trader, symbol="BTCUSDT", quantity="0.01"))[0] == 201
     status, body = await order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.011")
-    assert (status, body["error"]["details"]) == (400, {"field": "side", "rule": "shortable",
-                                                        "held": "0.01"})
+    assert (status, body["error"]["code"], body["error"]["details"]) == (
+        400, "short_not_allowed", {"field": "quantity", "rule": "shortable", "held": "0.01"})
+    assert "BTCUSDT is not shortable" in body["error"]["message"]
     status, _ = await order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.01")
     assert status == 201
     await assert_books_balance(api)
+
+
+async def test_a_replacement_keeps_to_the_rules_too(api, trader):
+    _, body = await order(api, trader, type="limit", limit_price="180")
+    path = f"/api/v1/orders/{body['order']['id']}"
+    status, refused = await api.call("PATCH", path, {"limit_price": "180.005"}, token=trader)
+    assert (status, refused["error"]["details"]["rule"]) == (400, "price_increment")
+    status, _ = await api.call("PATCH", path, {"limit_price": "180.05"}, token=trader)
+    assert status == 200
 
 
 async def test_a_socket_order_breaking_a_rule_gets_the_same_error(api, trader):

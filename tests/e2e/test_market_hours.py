@@ -137,6 +137,17 @@ async def test_market_orders_for_a_closed_market_are_409_market_closed(enforced,
     assert sorted(o["symbol"] for o in orders["orders"]) == sorted(open_)
 
 
+async def test_orders_that_must_fill_now_are_refused_while_closed(enforced, clock):
+    token = await trader_at(enforced, clock, SATURDAY)
+    for fields in ({"type": "limit", "limit_price": "191", "time_in_force": "ioc"},
+                   {"type": "limit", "limit_price": "191", "time_in_force": "fok"},
+                   {"notional": "500", "quantity": None}):
+        status, body = await order(enforced, token, **fields)
+        assert (status, body["error"]["code"]) == (409, "market_closed"), (fields, body)
+    _, orders = await enforced.call("GET", "/api/v1/orders", token=token)
+    assert orders["orders"] == []
+
+
 async def test_the_refusal_names_the_next_open(enforced, clock):
     token = await trader_at(enforced, clock, CHRISTMAS)
     _, body = await order(enforced, token)

@@ -6,14 +6,13 @@ from decimal import Decimal as D
 import pytest
 
 from trading.assets import AssetClass, Exchange, rules_for
-from trading.errors import InvalidInput, InvalidPrice, InvalidQuantity
+from trading.errors import InvalidPrice, InvalidQuantity
 from trading.market import Universe
 from trading.orders import (
     OrderRequest,
     OrderType,
     Side,
     check_order_rules,
-    check_short,
     validate_order,
 )
 
@@ -132,24 +131,3 @@ def test_orders_under_the_minimum_notional_are_refused_at_their_reference_price(
 
 def test_without_rules_validate_order_checks_what_it_always_did():
     assert validate_order(order(limit_price="190.005"), 0, None) == D("190.005")
-
-
-@pytest.mark.parametrize(("side", "quantity", "held", "refused"), [
-    (Side.SELL, "0.5", "0", True), (Side.SELL, "0.5", "0.4", True),
-    (Side.SELL, "0.5", "0.5", False), (Side.SELL, "0.5", "-1", True),
-    (Side.BUY, "0.5", "0", False), (Side.BUY, "0.5", "-3", False),
-])
-def test_a_non_shortable_asset_sells_at_most_what_is_held(side, quantity, held, refused):
-    request = order("BTCUSDT", side, OrderType.MARKET, quantity)
-    rules = rules_for("BTCUSDT", "sim")
-    if refused:
-        with pytest.raises(InvalidInput) as caught:
-            check_short(request, rules, D(held))
-        assert caught.value.details["rule"] == "shortable"
-        assert "BTCUSDT is not shortable" in caught.value.message
-    else:
-        check_short(request, rules, D(held))
-
-
-def test_a_shortable_asset_sells_short_freely():
-    check_short(order(side=Side.SELL, quantity="100"), rules_for("AAPL", "sim"), D(0))

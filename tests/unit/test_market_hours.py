@@ -2,6 +2,7 @@
 simulator holding still while a market is closed."""
 
 import asyncio
+from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -16,7 +17,7 @@ from trading.assets import Exchange
 from trading.errors import MarketClosed
 from trading.hours import AlwaysOpen, Schedule, Session, check_market_open
 from trading.market import Quote, Universe
-from trading.orders import OrderRequest, OrderType, Side
+from trading.orders import OrderRequest, OrderType, Side, TimeInForce
 
 NEW_YORK = ZoneInfo("America/New_York")
 KOLKATA = ZoneInfo("Asia/Kolkata")
@@ -100,6 +101,9 @@ def test_market_orders_are_refused_while_closed_and_resting_orders_are_not():
                                     "next_open": "2026-03-09T09:30:00-04:00"}
     limit = OrderRequest("AAA", Side.BUY, OrderType.LIMIT, Decimal(1), limit_price=Decimal(9))
     check_market_open(limit, week(), saturday)
+    for tif in (TimeInForce.IOC, TimeInForce.FOK):
+        with pytest.raises(MarketClosed):
+            check_market_open(replace(limit, time_in_force=tif), week(), saturday)
     check_market_open(market("BTCUSDT"), AlwaysOpen("CRYPTO"), saturday)
     check_market_open(market("AAA"), week(), at("2026-03-09", "09:30"))
 
