@@ -9,6 +9,7 @@ from datetime import datetime
 from decimal import Decimal, localcontext
 
 from feeds.base import Sink
+from feeds.sim_history import SimHistory
 from trading.market import Instrument, Quote
 
 
@@ -23,12 +24,15 @@ class SimFeed:
     name = "sim"
 
     def __init__(self, instruments: list[Instrument], *, seed: int, volatility: Decimal,
-                 interval: float, clock: Callable[[], datetime]) -> None:
+                 interval: float, clock: Callable[[], datetime], history_days: int = 2) -> None:
         self.instruments = sorted(instruments, key=lambda i: i.symbol)
         self.seed = seed
         self.volatility = volatility
         self.interval = interval
         self.clock = clock
+        # The past that leads to the start prices (feeds/sim_history.py).
+        self.history = SimHistory(self.instruments, seed=seed, volatility=volatility,
+                                  interval=interval, days=history_days, step=price_step)
 
     def steps(self) -> Iterator[list[tuple[str, Decimal]]]:
         """Yield every symbol's next price, tick after tick; the same seed, the same path."""
@@ -49,6 +53,7 @@ class SimFeed:
             yield tick
 
     async def run(self, sink: Sink) -> None:
+        self.history.begin(self.clock())
         for tick in self.steps():
             now = self.clock()
             for symbol, price in tick:
