@@ -1,9 +1,10 @@
 """Fills the stored candles of live symbols from their source's history.
 
 For a symbol and timeframe a fill looks at what is stored and asks the source
-only for what is missing of the backfill window (trading.candles.BACKFILL_DEPTH
-periods back from now): all of it when nothing is stored, else the periods
-before the oldest stored candle and those after the newest. Closed periods are
+only for what is missing of the backfill window (the source's depth: for a
+market trading.candles.BACKFILL_DEPTH periods back from now, for the simulator
+its days): all of it when nothing is stored, else the periods before the oldest
+stored candle and those after the newest. Closed periods are
 inserted where nothing is stored (store/candles.py: history never overwrites);
 the current period's bar goes to the hub, into the candle live ticks extend.
 
@@ -28,7 +29,7 @@ from pymongo.errors import PyMongoError
 from feeds.base import HistoryError, HistorySource
 from feeds.hub import PriceHub
 from store.candles import CandleStore
-from trading.candles import BACKFILL_DEPTH, TIMEFRAMES, Candle, period_start
+from trading.candles import TIMEFRAMES, Candle, period_start
 
 log = logging.getLogger(__name__)
 
@@ -118,7 +119,7 @@ class Backfiller:
     async def _fetch(self, source: HistorySource, symbol: str, timeframe: str) -> int:
         seconds = TIMEFRAMES[timeframe]
         current = period_start(self.clock().timestamp(), seconds)
-        window = current - BACKFILL_DEPTH[timeframe] * seconds
+        window = current - source.depth(timeframe) * seconds
         newest = await self.store.edge(symbol, timeframe, newest=True)
         oldest = await self.store.edge(symbol, timeframe, newest=False)
         last_minute = newest if timeframe == "1m" else \

@@ -32,6 +32,10 @@ class HistorySource(Protocol):
     def ready(self) -> bool:
         """Whether it can answer now (the simulator's past needs its start)."""
 
+    def depth(self, timeframe: str) -> int:
+        """How many periods of timeframe back a fill reaches (trading.candles.BACKFILL_DEPTH
+        for a market's source)."""
+
     async def bars(self, symbol: str, timeframe: str, start: int, end: int,
                    last_minute: Candle | None) -> list[Candle]:
         """Candles of timeframe whose periods start within [start, end] (epoch seconds),

@@ -18,7 +18,7 @@ from typing import Any
 import aiohttp
 
 from feeds.base import HistoryError, RateLimiter
-from trading.candles import TIMEFRAMES, Candle, aggregate, period_start
+from trading.candles import BACKFILL_DEPTH, TIMEFRAMES, Candle, aggregate, period_start
 from trading.market import Instrument, parse_price, symbol_key
 
 log = logging.getLogger(__name__)
@@ -60,6 +60,9 @@ class BinanceKlines:
 
     def ready(self) -> bool:
         return True
+
+    def depth(self, timeframe: str) -> int:
+        return BACKFILL_DEPTH[timeframe]
 
     async def bars(self, symbol: str, timeframe: str, start: int, end: int,
                    last_minute: Candle | None = None) -> list[Candle]:
@@ -160,6 +163,9 @@ class YahooHistory:
 
     def ready(self) -> bool:
         return True
+
+    def depth(self, timeframe: str) -> int:
+        return BACKFILL_DEPTH[timeframe]
 
     async def bars(self, symbol: str, timeframe: str, start: int, end: int,
                    last_minute: Candle | None = None) -> list[Candle]:

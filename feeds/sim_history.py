@@ -55,6 +55,10 @@ class SimHistory:
     def ready(self) -> bool:
         return self.anchor is not None
 
+    def depth(self, timeframe: str) -> int:
+        """All of the past it draws, and the period it begins in."""
+        return -(-self.days * DAY // TIMEFRAMES[timeframe]) + 1
+
     async def bars(self, symbol: str, timeframe: str, start: int, end: int,
                    last_minute: Candle | None) -> list[Candle]:
         minutes = self.minutes(symbol, last_minute)
@@ -109,14 +113,15 @@ class SimHistory:
                                                               close_),
                                min(self._price(low, tick), open_, close_), close_,
                                self.ticks_per_minute))
-        self._pin(bars, close, opening)
+        self._pin(bars, close, opening, tick)
         return bars
 
     @staticmethod
-    def _pin(bars: list[Candle], close: Decimal, opening: Decimal | None) -> None:
+    def _pin(bars: list[Candle], close: Decimal, opening: Decimal | None,
+             tick: Decimal) -> None:
         """Make the ends exact: the last close is the start price; a bridge opens at the
         stored close."""
-        last = bars[-1]
+        last, close = bars[-1], close.quantize(tick)
         last.close, last.high, last.low = close, max(last.high, close), min(last.low, close)
         if opening is not None:
             head = bars[0]
