@@ -46,8 +46,10 @@ class Candle:
     partial: bool = False
 
     def add(self, price: Decimal, ticks: int = 1) -> None:
-        self.high = max(self.high, price)
-        self.low = min(self.low, price)
+        if price > self.high:
+            self.high = price
+        elif price < self.low:
+            self.low = price
         self.close = price
         self.ticks += ticks
 
@@ -109,7 +111,11 @@ class CandleSeries:
             self.changed_from = start
 
     def add(self, price: Decimal, epoch_seconds: float) -> None:
-        """Fold one tick in. A tick older than the newest candle is ignored."""
+        """Fold one tick in. A tick older than the newest candle is ignored.
+
+        On every tick's path: no work beyond the candle's own (a tick is never older
+        than what changed since the last take, so only the first change is noted).
+        """
         start = int(epoch_seconds) // self.seconds * self.seconds
         last = self.candles[-1] if self.candles else None
         if last is not None and start == last.start:
@@ -121,7 +127,8 @@ class CandleSeries:
             self.started = True
         else:
             return
-        self._changed(start)
+        if self.changed_from is None:
+            self.changed_from = start
 
     def merge(self, bar: Candle) -> None:
         """Take in a source's bar for the newest period held, or a newer one; an older
