@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime, timedelta
 from typing import Any
 
-from trading.candles import Candle, CandleBook
+from trading.candles import TIMEFRAMES, Candle, CandleBook
 from trading.market import Quote, Universe, to_millis
 from trading.money import show
 
@@ -89,12 +89,17 @@ class PriceHub:
                     "source": self.universe.instruments[symbol].source, "stale": True}
         return self.payload(quote)
 
-    def take_candles(self) -> list[tuple[str, str, Candle]]:
-        """(symbol, timeframe, copy) of every candle changed since the last take."""
-        taken = [(symbol, timeframe, candle) for symbol in self.changed
-                 for timeframe, candles in self.books[symbol].take().items()
-                 for candle in candles]
-        self.changed.clear()
+    def take_candles(self, open_timeframes: Container[str] = TIMEFRAMES,
+                     ) -> list[tuple[str, str, Candle]]:
+        """(symbol, timeframe, copy) of every candle changed since the last take; of the
+        candles ticks still change, only those of open_timeframes."""
+        taken = []
+        for symbol in self.changed:
+            book = self.books[symbol]
+            taken += [(symbol, timeframe, candle)
+                      for timeframe, candles in book.take(open_timeframes).items()
+                      for candle in candles]
+        self.changed = {symbol for symbol in self.changed if self.books[symbol].changed}
         return taken
 
     def merge_candle(self, symbol: str, timeframe: str, bar: Candle) -> None:

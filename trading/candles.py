@@ -8,7 +8,7 @@ named by its period's start, in epoch seconds.
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Iterable
+from collections.abc import Container, Iterable
 from dataclasses import dataclass, replace
 from decimal import Decimal
 
@@ -143,12 +143,16 @@ class CandleSeries:
             return
         self._changed(bar.start)
 
-    def take(self) -> list[Candle]:
-        """Copies of the candles changed since the last take, oldest first."""
+    def take(self, with_open: bool = True) -> list[Candle]:
+        """Copies of the candles changed since the last take, oldest first; without the
+        newest (the one ticks still change) unless with_open, which then stays changed."""
         if self.changed_from is None:
             return []
         since, self.changed_from = self.changed_from, None
-        return [candle.copy() for candle in self.candles if candle.start >= since]
+        taken = [candle.copy() for candle in self.candles if candle.start >= since]
+        if not with_open and taken:
+            self.changed_from = taken.pop().start
+        return taken
 
     def latest(self, limit: int) -> list[Candle]:
         return list(self.candles)[-limit:] if limit > 0 else []
@@ -164,6 +168,13 @@ class CandleBook:
         for series in self.series.values():
             series.add(price, epoch_seconds)
 
-    def take(self) -> dict[str, list[Candle]]:
-        """Per timeframe, copies of the candles changed since the last take."""
-        return {name: taken for name, series in self.series.items() if (taken := series.take())}
+    def take(self, open_timeframes: Container[str] = TIMEFRAMES) -> dict[str, list[Candle]]:
+        """Per timeframe, copies of the candles changed since the last take; the newest
+        candle only of the timeframes in open_timeframes."""
+        return {name: taken for name, series in self.series.items()
+                if (taken := series.take(name in open_timeframes))}
+
+    @property
+    def changed(self) -> bool:
+        """Whether a candle changed since it was last taken."""
+        return any(series.changed_from is not None for series in self.series.values())

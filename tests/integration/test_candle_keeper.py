@@ -92,7 +92,35 @@ async def test_candles_a_failed_write_could_not_store_are_kept_and_written_later
     hub.publish(quote("AAA", "12", NOW + timedelta(seconds=1)))
     assert [(c.start, c.close) for c in recorder.pending("AAA", "1m")] == [(MINUTE, 10)]
     recorder.store = store
-    assert await recorder.flush() == 6
+    assert await recorder.flush(everything=True) == 6
     [stored] = await store.window("AAA", "1m", 0, 2**40, 5, newest_first=False)
     assert (stored.open, stored.high, stored.close) == (Decimal(10), Decimal(12), Decimal(12))
     assert recorder.pending("AAA", "1m") == [] and recorder.unsaved == {}
+
+
+async def test_open_candles_are_rewritten_at_their_timeframes_pace_closed_ones_at_once(store):
+    hub = PriceHub(universe, {"BTCUSDT": timedelta(seconds=30), "AAA": timedelta(seconds=30)},
+                   Clock(NOW))
+    now = [0.0]
+    recorder = CandleRecorder(hub, store, every=10, timer=lambda: now[0])
+    assert [recorder.open_every[tf] for tf in ("1m", "5m", "15m", "1h", "4h", "1d")] == [
+        10, 50, 150, 300, 300, 300]
+    hub.publish(quote("AAA", "10", NOW))
+    assert await recorder.flush() == 6  # the first flush writes every open candle
+    hub.publish(quote("AAA", "11", NOW + timedelta(seconds=1)))
+    now[0] = 10
+    assert await recorder.flush() == 1  # 1m only
+    hub.publish(quote("AAA", "13", NOW + timedelta(seconds=2)))
+    now[0] = 50
+    assert await recorder.flush() == 2  # 1m and 5m
+    hub.publish(quote("AAA", "12", NOW + timedelta(seconds=3)))
+    hub.publish(quote("AAA", "9", NOW + timedelta(seconds=60)))  # the minute closed
+    now[0] = 55
+    assert await recorder.flush() == 1  # the closed minute at once; no open one is due
+    now[0] = 60
+    assert await recorder.flush() == 1  # the new minute
+    hub.publish(quote("AAA", "8", NOW + timedelta(seconds=61)))
+    assert await recorder.flush(everything=True) == 6  # shutdown: every changed candle
+    [day] = await store.window("AAA", "1d", 0, 2**40, 5, newest_first=False)
+    assert (day.open, day.high, day.low, day.close) == (10, 13, 8, 8)
+    assert hub.changed == set()
