@@ -42,11 +42,11 @@ class CandleSettings:
     sim_history_days: int = 2
 
     def __post_init__(self) -> None:
-        if min(self.flush_interval, self.backfill_timeout, self.binance_rest_rate) <= 0 \
-                or self.backfill_wait < 0:
-            raise ConfigError("CANDLE_FLUSH_INTERVAL, CANDLE_BACKFILL_TIMEOUT and "
-                              "BINANCE_REST_MAX_RATE must be positive, CANDLE_BACKFILL_WAIT "
-                              "not negative.")
+        if not (0 < self.flush_interval <= 3600 and 0 < self.backfill_timeout <= 3600
+                and 0 <= self.backfill_wait <= 60 and 0 < self.binance_rest_rate <= 1000):
+            raise ConfigError("CANDLE_FLUSH_INTERVAL and CANDLE_BACKFILL_TIMEOUT must be from "
+                              "0 to 3600 seconds (not 0), CANDLE_BACKFILL_WAIT from 0 to 60, "
+                              "BINANCE_REST_MAX_RATE from 0 to 1000 (not 0).")
         if not 1 <= self.sim_history_days <= 30:
             raise ConfigError("SIM_HISTORY_DAYS must be from 1 to 30.")
 

@@ -59,7 +59,10 @@ class CandleKeeper:
         await self.recorder.stop()
 
     async def aclose(self) -> None:
+        """Stop writing, and any fill a request started; release the sources."""
         await self.stop_writing()
+        if self.backfill is not None:
+            await self.backfill.stop()
         for source in {id(source): source for source in self.sources.values()}.values():
             await source.aclose()
 
