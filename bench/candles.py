@@ -1,8 +1,8 @@
 """What keeping candles costs: a server with S simulated symbols ticking R times a second
 and no clients, its CPU and its database's over a stretch of seconds.
 
-    python -m bench.candles --symbols 1000 --rate 4 --seconds 30
-    python -m bench.candles --symbols 1000 --rate 4 --seconds 30 --flush 5
+    python -m bench.candles --symbols 1000 --rate 4 --warmup 15 --seconds 60
+    python -m bench.candles --symbols 1000 --rate 4 --warmup 15 --seconds 60 --flush 5
 
 Prints ticks accepted per second, the server's and the database's CPU use, and
 how many 1m candles of one symbol are served. The start-up backfill of the

@@ -69,7 +69,7 @@ async def test_a_request_waits_for_a_stalled_fill_only_as_long_as_allowed(fake, 
     loop = asyncio.get_running_loop()
     began = loop.time()
     assert await candles.page("BTCUSDT", "1m", 0, 2**40, 10, forward=False) == ([], False)
-    assert 0.15 < loop.time() - began < 1.0
+    assert 0.15 < loop.time() - began < 2.0
     fake.released.set()  # the fill carries on after the request gave up, and lands
     fake.mode = "ok"
     await asyncio.wait(list(candles.backfill.tasks.values()), timeout=5)
