@@ -26,6 +26,33 @@ DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420
 
 
 @dataclass(frozen=True, slots=True)
+class CandleSettings:
+    """Candles kept in the database (feeds/candles.py)."""
+
+    # Seconds between writes of the candles that changed (a crash loses at most this).
+    flush_interval: float = 10.0
+    # Fetch the past of live symbols from their source (at start-up and on a first request).
+    backfill: bool = True
+    # Seconds one source call may take, and a request may wait for a first backfill.
+    backfill_timeout: float = 20.0
+    backfill_wait: float = 3.0
+    # Binance's REST API (klines), and requests per second to it at most.
+    binance_rest_url: str = "https://api.binance.com"
+    binance_rest_rate: float = 5.0
+    # Days of past the simulator draws before its start.
+    sim_history_days: int = 2
+
+    def __post_init__(self) -> None:
+        if not (0 < self.flush_interval <= 3600 and 0 < self.backfill_timeout <= 3600
+                and 0 <= self.backfill_wait <= 60 and 0 < self.binance_rest_rate <= 1000):
+            raise ConfigError("CANDLE_FLUSH_INTERVAL and CANDLE_BACKFILL_TIMEOUT must be from "
+                              "0 to 3600 seconds (not 0), CANDLE_BACKFILL_WAIT from 0 to 60, "
+                              "BINANCE_REST_MAX_RATE from 0 to 1000 (not 0).")
+        if not 1 <= self.sim_history_days <= 30:
+            raise ConfigError("SIM_HISTORY_DAYS must be from 1 to 30.")
+
+
+@dataclass(frozen=True, slots=True)
 class MarketSettings:
     # Which symbol comes from which source: "sim:BTCUSDT=65000,AAPL=190;binance:ETHUSDT;
     # yfinance:^NSEI,MSFT;replay:XYZ" (sim symbols may name a start price).
@@ -55,6 +82,7 @@ class MarketSettings:
     # "enforce": market orders wait for their exchange's session and simulated stock
     # prices hold still while it is closed; "ignore": every market trades around the clock.
     hours: str = "enforce"
+    candles: CandleSettings = field(default_factory=CandleSettings)
 
     def __post_init__(self) -> None:
         if self.fanout not in ("coalesced", "per_tick"):
@@ -250,6 +278,20 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         slow_client_bytes=reader.integer("SLOW_CLIENT_BYTES", default.slow_client_bytes),
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
         hours=reader.text("MARKET_HOURS", default.hours).lower(),
+        candles=_candles_from_env(reader),
+    )
+
+
+def _candles_from_env(reader: _Reader) -> CandleSettings:
+    default = CandleSettings()
+    return CandleSettings(
+        flush_interval=reader.number("CANDLE_FLUSH_INTERVAL", default.flush_interval),
+        backfill=reader.flag("CANDLE_BACKFILL", default.backfill),
+        backfill_timeout=reader.number("CANDLE_BACKFILL_TIMEOUT", default.backfill_timeout),
+        backfill_wait=reader.number("CANDLE_BACKFILL_WAIT", default.backfill_wait),
+        binance_rest_url=reader.text("BINANCE_REST_URL", default.binance_rest_url),
+        binance_rest_rate=reader.number("BINANCE_REST_MAX_RATE", default.binance_rest_rate),
+        sim_history_days=reader.integer("SIM_HISTORY_DAYS", default.sim_history_days),
     )
 
 

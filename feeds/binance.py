@@ -16,7 +16,7 @@ from typing import Any
 
 import aiohttp
 
-from feeds.base import Backoff, Sink
+from feeds.base import Backoff, HistorySource, Sink
 from trading.market import Instrument, Quote, parse_price, symbol_key
 
 log = logging.getLogger(__name__)
@@ -32,7 +32,8 @@ class BinanceFeed:
 
     def __init__(self, instruments: list[Instrument], *, url: str = DEFAULT_URL,
                  stream: str = "trade", silence_timeout: float = 30.0,
-                 max_age: float = MAX_CONNECTION_AGE, backoff: Backoff | None = None) -> None:
+                 max_age: float = MAX_CONNECTION_AGE, backoff: Backoff | None = None,
+                 history: HistorySource | None = None) -> None:
         if stream not in STREAMS:
             raise ValueError(f"Binance stream must be one of {', '.join(STREAMS)}")
         self.symbols = {symbol_key(i.symbol): i.symbol for i in instruments}
@@ -42,6 +43,7 @@ class BinanceFeed:
         self.max_age = max_age
         self.backoff = backoff or Backoff()
         self.connections = 0  # connections opened, for operators and tests
+        self.history = history  # the symbols' past (feeds/history.py: BinanceKlines)
 
     @property
     def stream_url(self) -> str:

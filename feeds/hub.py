@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Container
 from datetime import datetime, timedelta
 from typing import Any
 
 from feeds.calendars import MarketHours
-from trading.candles import INTERVALS, Candle, CandleBook
-from trading.errors import InvalidInput
+from trading.candles import TIMEFRAMES, Candle, CandleBook
 from trading.market import Quote, Universe, to_millis
+from trading.money import show
 
 log = logging.getLogger(__name__)
 
 Listener = Callable[[Quote], None]
-MAX_CANDLES = 1000
+# Candles kept in memory per symbol and timeframe: the current one and those not yet
+# written to the database (feeds/candles.py writes them every few seconds).
+MEMORY_CANDLES = 16
 
 
 class PriceHub:
@@ -34,7 +36,8 @@ class PriceHub:
         self.stale_after = stale_after
         self.clock = clock
         self.last: dict[str, Quote] = {}
-        self.books = {symbol: CandleBook(MAX_CANDLES) for symbol in universe.instruments}
+        self.books = {symbol: CandleBook(MEMORY_CANDLES) for symbol in universe.instruments}
+        self.changed: set[str] = set()  # symbols whose candles changed since take_candles
         self.listeners: list[Listener] = []
         self.stale_listeners: list[Listener] = []
         self._reported_stale: set[str] = set(universe.instruments)
@@ -51,6 +54,7 @@ class PriceHub:
         self.last[quote.symbol] = quote
         self.accepted += 1
         self.books[quote.symbol].add(quote.price, quote.ts.timestamp())
+        self.changed.add(quote.symbol)
         self._reported_stale.discard(quote.symbol)
         for listener in self.listeners:
             try:
@@ -99,17 +103,30 @@ class PriceHub:
                     "source": self.universe.instruments[symbol].source, "stale": True}
         return self.payload(quote)
 
-    def candles(self, symbol: str, interval: str, limit: int) -> list[dict[str, Any]]:
-        if interval not in INTERVALS:
-            raise InvalidInput(f"'interval' must be one of {', '.join(INTERVALS)}.",
-                               field="interval")
-        series = self.books[symbol].series[interval]
-        return [candle_payload(candle) for candle in series.latest(limit)]
+    def take_candles(self, open_timeframes: Container[str] = TIMEFRAMES,
+                     ) -> list[tuple[str, str, Candle]]:
+        """(symbol, timeframe, copy) of every candle changed since the last take; of the
+        candles ticks still change, only those of open_timeframes."""
+        taken = []
+        for symbol in self.changed:
+            book = self.books[symbol]
+            taken += [(symbol, timeframe, candle)
+                      for timeframe, candles in book.take(open_timeframes).items()
+                      for candle in candles]
+        self.changed = {symbol for symbol in self.changed if self.books[symbol].changed}
+        return taken
 
-    def backfill(self, symbol: str, bars: list[Candle]) -> None:
-        self.books[symbol].backfill(bars)
+    def merge_candle(self, symbol: str, timeframe: str, bar: Candle) -> None:
+        """Take a source's bar for the current period into the candle being built."""
+        self.books[symbol].series[timeframe].merge(bar)
+        self.changed.add(symbol)
+
+    def memory(self, symbol: str, timeframe: str) -> list[Candle]:
+        """The candles of a symbol and timeframe held in memory, oldest first."""
+        return list(self.books[symbol].series[timeframe].candles)
 
 
 def candle_payload(candle: Candle) -> dict[str, Any]:
-    return {"t": candle.start * 1000, "o": str(candle.open), "h": str(candle.high),
-            "l": str(candle.low), "c": str(candle.close), "ticks": candle.ticks}
+    """The wire form of a candle: t in epoch ms, prices as plain decimal strings."""
+    return {"t": candle.start * 1000, "o": show(candle.open), "h": show(candle.high),
+            "l": show(candle.low), "c": show(candle.close), "ticks": candle.ticks}

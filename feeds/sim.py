@@ -14,6 +14,7 @@ from decimal import Decimal, localcontext
 
 from feeds.base import Sink
 from feeds.calendars import MarketHours
+from feeds.sim_history import SimHistory
 from trading.market import Instrument, Quote
 
 
@@ -34,13 +35,22 @@ class SimFeed:
 
     def __init__(self, instruments: list[Instrument], *, seed: int, volatility: Decimal,
                  interval: float, clock: Callable[[], datetime],
-                 hours: MarketHours | None = None) -> None:
+                 hours: MarketHours | None = None, history_days: int = 2) -> None:
         self.instruments = sorted(instruments, key=lambda i: i.symbol)
         self.seed = seed
         self.volatility = volatility
         self.interval = interval
         self.clock = clock
         self.hours = hours
+        # Each symbol's price grid: the start price's decimals, at least its tick size.
+        starts = {i.symbol: i.start or Decimal(100) for i in self.instruments}
+        self.grid = {i.symbol: max(price_step(starts[i.symbol]), i.rules.tick(starts[i.symbol]))
+                     for i in self.instruments}
+        self.starts = {symbol: on_grid(start, self.grid[symbol])
+                       for symbol, start in starts.items()}
+        # The past that leads to the start prices (feeds/sim_history.py).
+        self.history = SimHistory(self.starts, self.grid, seed=seed, volatility=volatility,
+                                  interval=interval, days=history_days)
 
     def steps(self, is_open: Callable[[str], bool] | None = None
               ) -> Iterator[list[tuple[str, Decimal]]]:
@@ -48,10 +58,8 @@ class SimFeed:
         tick after tick; the first tick has every symbol. The same seed, the same path."""
         rng = random.Random(self.seed)  # noqa: S311 - simulation, not security
         rules = {i.symbol: i.rules for i in self.instruments}
-        starts = {i.symbol: i.start or Decimal(100) for i in self.instruments}
-        steps = {symbol: price_step(start) for symbol, start in starts.items()}
-        prices = {symbol: on_grid(start, max(steps[symbol], rules[symbol].tick(start)))
-                  for symbol, start in starts.items()}
+        steps = {symbol: price_step(start) for symbol, start in self.starts.items()}
+        prices = dict(self.starts)
         sigma = self.volatility
         drift = -(sigma * sigma) / 2
         first = True
@@ -75,6 +83,7 @@ class SimFeed:
     async def run(self, sink: Sink) -> None:
         hours = self.hours
         is_open = None if hours is None else (lambda symbol: hours.is_open(symbol, self.clock()))
+        self.history.begin(self.clock())
         for tick in self.steps(is_open):
             now = self.clock()
             for symbol, price in tick:

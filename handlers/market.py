@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
+from feeds.hub import candle_payload
 from handlers import keys
+from handlers.candle_params import candle_query, next_cursor
 from handlers.common import authenticated, json_ok
-from handlers.validation import integer_param, read_json, string
+from handlers.validation import read_json, string
 from trading.errors import InvalidInput
 from trading.market import symbol_key, validate_symbols
 
@@ -27,12 +29,17 @@ async def quote(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/market/candles/{symbol}")
 async def candles(request: web.Request) -> web.Response:
-    hub = request.app[keys.MARKET].hub
-    symbol = hub.universe.resolve(request.match_info["symbol"])
-    interval = request.query.get("interval", "1m")
-    limit = integer_param(request, "limit", default=100, low=1, high=1000)
-    return json_ok({"symbol": symbol, "interval": interval,
-                    "candles": hub.candles(symbol, interval, limit)})
+    """A page of candles, oldest first (handlers/candle_params.py: the query)."""
+    market = request.app[keys.MARKET]
+    symbol = market.universe.resolve(request.match_info["symbol"])
+    query = candle_query(request, symbol)
+    page, more = await market.candles.page(symbol, query.timeframe, query.low, query.high,
+                                           query.limit, query.forward)
+    last = page[-1 if query.forward else 0].start if page else None
+    return json_ok({"symbol": symbol, "timeframe": query.timeframe, "interval": query.timeframe,
+                    "candles": [candle_payload(candle) for candle in page],
+                    "next_cursor": next_cursor(symbol, query, last)
+                    if more and last is not None else None})
 
 
 async def _watchlist_view(request: web.Request, user_id: str) -> web.Response:

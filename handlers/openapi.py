@@ -23,6 +23,10 @@ MAYBE_TEXT: Schema = {"type": ["string", "null"]}
 INTEGER: Schema = {"type": "integer"}
 BOOLEAN: Schema = {"type": "boolean"}
 DECIMAL_IN: Schema = {"type": ["string", "number"]}  # strings keep exactness; numbers work
+# A time in a query: epoch milliseconds, or ISO 8601 (2026-01-01, 2026-01-01T09:30:00Z).
+TIME_PARAM: Schema = {"type": "string", "pattern": r"^([0-9]{1,15}|[0-9]{4}-[0-9]{2}-[0-9]{2}"
+                      r"([T ][0-9:.]+(Z|[+-][0-9]{2}:?[0-9]{2})?)?)$"}
+TIMEFRAMES = ["1m", "5m", "15m", "1h", "4h", "1d"]
 
 
 def ref(name: str) -> Schema:
@@ -230,13 +234,23 @@ PATHS: dict[str, dict[str, Schema]] = {
         "One quote", answer(200, ref("Quote")), auth=False, errors=(404,),
         parameters=[path_param("symbol")])},
     "/api/v1/market/candles/{symbol}": {"get": op(
-        "Candles, oldest first",
-        answer(200, obj({"symbol": TEXT, "interval": TEXT,
-                         "candles": {"type": "array", "items": ref("Candle")}})),
+        "A page of candles, oldest first: from start on (next_cursor leads forward), or "
+        "without start the newest up to end (next_cursor leads back)",
+        answer(200, obj({"symbol": TEXT, "timeframe": {"enum": TIMEFRAMES},
+                         "interval": {"enum": TIMEFRAMES},
+                         "candles": {"type": "array", "items": ref("Candle")},
+                         "next_cursor": MAYBE_TEXT})),
         auth=False, errors=(400, 404),
         parameters=[path_param("symbol"),
-                    query("interval", {"enum": ["1m", "5m", "15m", "1h"]}),
-                    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000})])},
+                    query("timeframe", {"enum": TIMEFRAMES}, "default 1m"),
+                    query("interval", {"enum": TIMEFRAMES}, "the old name of timeframe"),
+                    query("start", TIME_PARAM, "candles starting at or after this time: "
+                          "epoch milliseconds or ISO 8601 (UTC without an offset)"),
+                    query("end", TIME_PARAM, "candles starting at or before this time"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 1000},
+                          "candles per page (default 100)"),
+                    query("cursor", TEXT, "next_cursor of the previous page, with the same "
+                          "timeframe and with (or without) start as before")])},
     "/api/v1/assets": {"get": op(
         "Assets (each symbol's class, exchange and order rules), by symbol, a page at a time",
         answer(200, page("assets", ref("Asset"))), auth=False,

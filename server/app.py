@@ -231,7 +231,8 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
     app[keys.STREAMER] = streamer
     streamer.start()
     # With several processes the leader runs the feeds (see services/cluster.py).
-    app[keys.MARKET].start(run_feeds=app[keys.REDIS] is None)
+    app[keys.MARKET].start(run_feeds=app[keys.REDIS] is None,
+                           candles=app[keys.STORE].candles)
     try:
         yield
     finally:

@@ -42,7 +42,6 @@ from redis.exceptions import RedisError
 
 from feeds.base import Backoff
 from store.database import Document
-from trading.candles import Candle
 from trading.market import Quote
 
 log = logging.getLogger(__name__)
@@ -104,25 +103,14 @@ def quote_message(quotes: list[Quote]) -> str:
                                   for q in quotes]})
 
 
-def backfill_message(symbol: str, bars: list[Candle]) -> str:
-    return json.dumps({"backfill": symbol, "bars": [
-        [b.start, str(b.open), str(b.high), str(b.low), str(b.close), b.ticks] for b in bars]})
-
-
 class Sink(Protocol):
     def publish(self, quote: Quote) -> bool: ...
 
-    def backfill(self, symbol: str, bars: list[Candle]) -> None: ...
-
 
 def deliver(message: dict[str, Any], hub: Sink) -> None:
-    """Hand a tick-channel message to a hub (the inverse of quote_message/backfill_message)."""
+    """Hand a tick-channel message to a hub (the inverse of quote_message)."""
     for symbol, price, ts, source in message.get("quotes", []):
         hub.publish(Quote(symbol, Decimal(price), datetime.fromisoformat(ts), source))
-    if "backfill" in message:
-        hub.backfill(message["backfill"], [
-            Candle(start, Decimal(o), Decimal(h), Decimal(low), Decimal(c), ticks)
-            for start, o, h, low, c, ticks in message["bars"]])
 
 
 class Outgoing:
@@ -166,9 +154,6 @@ class TickPublisher:
             asyncio.get_running_loop().call_soon(self._flush)
         self.batch.append(quote)
         return True
-
-    def backfill(self, symbol: str, bars: list[Candle]) -> None:
-        self.out.put(backfill_message(symbol, bars))
 
     def _flush(self) -> None:
         batch, self.batch = self.batch, []

@@ -74,6 +74,9 @@ INDEXES: dict[str, list[IndexModel]] = {
                IndexModel([("user_id", ASCENDING)], name="user_id")],
     "events": [IndexModel([("user_id", ASCENDING), ("seq", ASCENDING)], unique=True,
                           name="user_seq_unique")],
+    # Pages of one symbol's candles of one timeframe; intraday ones expire (store/candles.py).
+    "candles": [IndexModel([("s", ASCENDING), ("tf", ASCENDING), ("t", ASCENDING)],
+                           name="symbol_timeframe_start"), _expiry_ttl()],
 }
 
 

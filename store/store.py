@@ -6,6 +6,7 @@ import logging
 from datetime import datetime
 
 from store.alerts import AlertStore
+from store.candles import CandleStore
 from store.database import Database
 from store.events import EventStore
 from store.layout import Collections
@@ -39,6 +40,7 @@ class Store:
         self.alerts = AlertStore(main)
         self.outbox = OutboxStore(main)
         self.inbox = InboxStore(main)
+        self.candles = CandleStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:

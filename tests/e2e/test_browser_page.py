@@ -4,14 +4,18 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import shutil
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
+from handlers import keys
 from tests.e2e.trading_support import order, set_price
 from tests.services import ROOT
 from tests.support import PASSWORD, Api
+from trading.candles import Candle
 
 BROWSER_CLIENT = ROOT / "client_examples" / "browser"
 CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
@@ -60,6 +64,11 @@ class Driver:
 @needs_browser
 async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(api: Api) -> None:
     email = "page@example.com"
+    # A day and a bit of stored minutes before the current one: the chart opens on them.
+    now = int(api.app[keys.CLOCK]().timestamp()) // 60 * 60
+    await api.app[keys.STORE].candles.insert_history("AAPL", "1m", [
+        Candle(now - 60 * n, Decimal(100), Decimal(101), Decimal(99), Decimal(100), 10)
+        for n in range(1500, 0, -1)])
     set_price(api, "AAPL", "100")
     process = await asyncio.create_subprocess_exec(
         "node", "tests/trading-page.mjs", api.url, email, PASSWORD, str(ARTIFACTS),
@@ -86,6 +95,8 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         if process.returncode is None:
             process.kill()
             await process.wait()
+    [drawn] = re.findall(r"chart history: (\d+) candles over ([\d.]+) hours", output)
+    assert int(drawn[0]) >= 1441 and float(drawn[1]) >= 24  # a day and more, then live
     assert "price moved to 101" in output
     assert "refused: stop_loss must be below 101 for a buy order." in output
     assert "trade open: 1 AAPL at 101, stop-loss 95" in output

@@ -11,17 +11,16 @@ from feeds.base import Backoff
 from feeds.yahoo import YFinanceFeed
 from tests.support import until
 from tests.unit.test_hub_and_feeds import Recorder
-from trading.candles import Candle
 from trading.market import Universe
 
 universe = Universe.parse("yfinance:AAPL,^NSEI")
 AT = datetime(2026, 3, 2, 14, 30, tzinfo=UTC)
 
 
-def yahoo(fetch, history=lambda symbol: [], **options) -> YFinanceFeed:
+def yahoo(fetch, **options) -> YFinanceFeed:
     options.setdefault("interval", 0.01)
     options.setdefault("max_rate", 1000)
-    return YFinanceFeed(universe.from_source("yfinance"), fetch=fetch, history=history,
+    return YFinanceFeed(universe.from_source("yfinance"), fetch=fetch,
                         backoff=Backoff(first=0.01, most=0.02), **options)
 
 
@@ -42,15 +41,6 @@ async def test_polled_prices_become_quotes_with_the_price_time():
         ("AAPL", Decimal("190.12"), AT, "yfinance"), ("^NSEI", Decimal("22050.5"), AT, "yfinance")}
 
 
-async def test_history_is_backfilled_before_polling():
-    bars = [Candle(1_772_461_800, Decimal(1), Decimal(2), Decimal("0.5"), Decimal("1.5"))]
-    sink = Recorder()
-    task = asyncio.create_task(yahoo(lambda s: {}, history=lambda symbol: bars).run(sink))
-    await sink.wait_for(bars=2)
-    task.cancel()
-    assert sink.bars == {"AAPL": bars, "^NSEI": bars}
-
-
 async def test_fetch_errors_back_off_and_polling_recovers():
     failures = iter([RuntimeError("Yahoo said 429"), OSError("reset")])
 
@@ -65,7 +55,7 @@ async def test_fetch_errors_back_off_and_polling_recovers():
     task = asyncio.create_task(feed.run(sink))
     await sink.wait_for(quotes=1)
     task.cancel()
-    assert feed.requests >= 3 + 2  # two history calls, two failures, then a success
+    assert feed.requests >= 3  # two failures, then a success
 
 
 async def test_requests_are_spaced_to_the_configured_rate():

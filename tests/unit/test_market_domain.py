@@ -5,7 +5,15 @@ from decimal import Decimal
 
 import pytest
 
-from trading.candles import Candle, CandleBook, CandleSeries
+from trading.candles import (
+    TIMEFRAMES,
+    Candle,
+    CandleBook,
+    CandleSeries,
+    aggregate,
+    overlay,
+    period_start,
+)
 from trading.errors import InvalidInput, UnknownSymbol, UnknownSymbolInput
 from trading.market import Quote, Universe, parse_price, validate_symbols
 
@@ -93,14 +101,80 @@ def test_late_ticks_for_a_closed_candle_are_ignored_and_keep_is_bounded():
     assert [c.start for c in series.latest(2)] == [180, 240]
 
 
-def test_backfilled_minute_bars_roll_up_into_longer_intervals():
-    book = CandleBook(keep=100)
-    bars = [Candle(m * 60, Decimal(10 + m), Decimal(20 + m), Decimal(5 + m), Decimal(11 + m))
-            for m in range(10)]
-    book.backfill(bars)
-    five = book.series["5m"].latest(10)
-    assert [(c.start, c.open, c.high, c.low, c.close) for c in five] == [
-        (0, Decimal(10), Decimal(24), Decimal(5), Decimal(15)),
-        (300, Decimal(15), Decimal(29), Decimal(10), Decimal(20))]
-    book.add(Decimal(50), 600)
-    assert book.series["1h"].latest(1)[0].close == Decimal(50)
+def bar(start, o, h, low, c, ticks=1, partial=False):
+    return Candle(start, Decimal(o), Decimal(h), Decimal(low), Decimal(c), ticks, partial)
+
+
+def test_minute_bars_fold_into_longer_timeframes():
+    bars = [bar(m * 60, 10 + m, 20 + m, 5 + m, 11 + m) for m in range(10)]
+    five = aggregate(bars, 300)
+    assert [(c.start, c.open, c.high, c.low, c.close, c.ticks, c.partial) for c in five] == [
+        (0, 10, 24, 5, 15, 5, False), (300, 15, 29, 10, 20, 5, False)]
+    # Bars that begin in the middle of a period make it partial; later ones are whole.
+    late = aggregate(bars[2:], 300)
+    assert [(c.start, c.open, c.partial) for c in late] == [(0, 12, True), (300, 15, False)]
+    assert aggregate([], 60) == []
+
+
+def test_timeframes_are_the_six_and_periods_align_to_utc_midnight():
+    assert TIMEFRAMES == {"1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400,
+                          "1d": 86400}
+    moment = 1_767_283_259  # 2026-01-01T16:00:59Z
+    assert period_start(moment, 86400) == 1_767_225_600  # 2026-01-01T00:00:00Z
+    assert period_start(moment, 14400) == 1_767_283_200  # 16:00Z
+    assert period_start(moment - 60, 14400) == 1_767_283_200 - 14400  # 15:59:59Z: 12:00Z
+
+
+def test_the_first_candle_a_series_begins_is_partial_and_later_ones_are_whole():
+    book = CandleBook(keep=4)
+    book.add(Decimal(10), 90)  # joined at 00:01:30
+    book.add(Decimal(11), 130)
+    one = book.series["1m"].latest(10)
+    assert [(c.start, c.open, c.partial) for c in one] == [(60, 10, True), (120, 11, False)]
+    assert book.series["1d"].latest(10)[0].partial is True
+
+
+def test_take_hands_over_copies_of_the_candles_changed_since_the_last_take():
+    series = CandleSeries(60, keep=10)
+    assert series.take() == []
+    series.add(Decimal(10), 0)
+    series.add(Decimal(11), 61)
+    taken = series.take()
+    assert [(c.start, c.close) for c in taken] == [(0, 10), (60, 11)]
+    assert series.take() == []
+    series.add(Decimal(12), 62)
+    again = series.take()
+    assert [(c.start, c.open, c.close, c.ticks) for c in again] == [(60, 11, 12, 2)]
+    assert taken[1].close == 11  # a copy: later ticks do not change what was taken
+    book = CandleBook(keep=10)
+    book.add(Decimal(1), 0)
+    assert set(book.take()) == set(TIMEFRAMES) and book.take() == {}
+
+
+def test_a_sources_bar_gives_a_partial_candle_its_open_and_widens_it():
+    series = CandleSeries(60, keep=10)
+    series.add(Decimal(10), 30)  # joined mid-minute
+    series.take()
+    series.merge(bar(0, 8, 12, 7, 9, ticks=40))
+    [candle] = series.latest(10)
+    assert (candle.open, candle.high, candle.low, candle.close, candle.ticks, candle.partial) \
+        == (8, 12, 7, 10, 40, False)
+    assert [c.start for c in series.take()] == [0]
+    series.merge(bar(0, 99, 99, 1, 50))  # a whole candle keeps its open
+    assert (candle.open, candle.high, candle.low, candle.close) == (8, 99, 1, 10)
+    series.merge(bar(-60, 1, 1, 1, 1))  # older than what is held: left to the store
+    assert [c.start for c in series.latest(10)] == [0]
+    series.merge(bar(60, 5, 6, 4, 5, partial=True))  # a newer period is taken whole
+    assert [(c.start, c.open, c.partial) for c in series.latest(10)] == [(0, 8, False),
+                                                                       (60, 5, True)]
+    empty = CandleSeries(60, keep=10)
+    empty.merge(bar(0, 3, 4, 2, 3))
+    empty.add(Decimal(5), 20)  # ticks extend the bar the source gave
+    assert [(c.open, c.high, c.close, c.ticks) for c in empty.latest(10)] == [(3, 5, 5, 2)]
+
+
+def test_overlay_keeps_the_stored_open_under_a_partial_memory_and_the_newest_close():
+    stored = bar(0, 10, 15, 8, 12, ticks=50)
+    assert overlay(stored, bar(0, 13, 14, 7, 13.5, ticks=3, partial=True)) == bar(
+        0, 10, 15, 7, 13.5, ticks=50)
+    assert overlay(stored, bar(0, 10, 16, 8, 16, ticks=60)) == bar(0, 10, 16, 8, 16, ticks=60)

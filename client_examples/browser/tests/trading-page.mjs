@@ -57,6 +57,10 @@ try {
   await page.click('#watchlist tr[data-symbol="AAPL"]');
   await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
   await page.locator("#chart canvas").first().waitFor();
+  // The chart opens on the symbol's history, read page by page from the candles route.
+  await page.waitForFunction(() => document.querySelector("#chart").dataset.bars > 0);
+  const drawn = await page.locator("#chart").evaluate((chart) => chart.dataset);
+  console.log(`chart history: ${drawn.bars} candles over ${(drawn.span / 3600).toFixed(1)} hours`);
   await step("ready");
 
   // A price move shows in the watchlist (flashing up) and in the chart's header.
