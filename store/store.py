@@ -5,9 +5,11 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from store.activities import ActivityStore
 from store.alerts import AlertStore
 from store.database import Database
 from store.events import EventStore
+from store.history import SnapshotStore
 from store.layout import Collections
 from store.ledger import LedgerStore
 from store.outbox import InboxStore, OutboxStore
@@ -39,6 +41,8 @@ class Store:
         self.alerts = AlertStore(main)
         self.outbox = OutboxStore(main)
         self.inbox = InboxStore(main)
+        self.activities = ActivityStore(main)
+        self.snapshots = SnapshotStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:
