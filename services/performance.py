@@ -90,7 +90,8 @@ async def performance(engine: TradingEngine, store: SnapshotStore, account: Docu
     for found in await store.results_by_symbol(account["_id"], period.started_at,
                                                period.ended_at):
         symbols[found["_id"]].add_results(found)
-    equity = period.base if period.mark is None else from_units(period.mark["equity"])
+    # An ended period's trades are all closed: it ended with what they made.
+    equity = period.base + sum((s.realized - s.fees for s in symbols.values()), ZERO)
     if period.current:
         open_trades = await engine.store.trades.find(account["_id"], status=TradeStatus.OPEN,
                                                      limit=None)

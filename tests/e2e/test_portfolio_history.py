@@ -20,7 +20,8 @@ MINUTE = timedelta(minutes=1)
 def clock() -> Clock:
     """Ten seconds into the current minute (tokens are checked on the wall clock), so one
     advance of a minute always makes a pass due."""
-    return Clock(datetime.now(UTC).replace(second=10, microsecond=0))
+    now = datetime.now(UTC)  # never ahead of the wall clock, which checks tokens
+    return Clock((now if now.second >= 10 else now - MINUTE).replace(second=10, microsecond=0))
 
 
 def minute(moment: datetime, minutes: int = 0) -> int:
