@@ -57,6 +57,9 @@ try {
   await page.click('#watchlist tr[data-symbol="AAPL"]');
   await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
   await page.locator("#chart canvas").first().waitFor();
+  // The equity curve starts flat, at the initial cash.
+  await page.locator("#equity-summary", { hasText: "Equity 100,000.00 · P&L 0.00" }).waitFor();
+  await page.locator("#equity-chart canvas").first().waitFor();
   await step("ready");
 
   // A price move shows in the watchlist (flashing up) and in the chart's header.
@@ -108,6 +111,12 @@ try {
   const unread = page.locator("#unread:not([hidden])");
   await unread.waitFor();
   console.log(`unread notifications: ${await unread.textContent()}`);
+  // The equity curve: a point a minute since the account opened, the last one now.
+  const summary = page.locator("#equity-summary", { hasText: "P&L -7.00" });
+  await summary.waitFor();
+  const points = await page.locator("#equity-chart").getAttribute("data-points");
+  console.log(`equity: ${await summary.textContent()}, ${points} points`);
+  console.log(`stats: ${(await page.locator("#equity-stats").innerText()).replace(/\s+/g, " ")}`);
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}/trading-page.png`, fullPage: true });
 
