@@ -145,11 +145,20 @@ class Snapshots:
                 del source[user_id]
                 chosen[user_id] = None
         if leading and len(chosen) < room:
-            wanted = room - len(chosen)
-            watched = await self.store.watched(self._turn, wanted)
-            self._turn = watched[-1]["_id"] if len(watched) == wanted else None
-            chosen.update(dict.fromkeys(m["user_id"] for m in watched))
+            await self._take_turns(chosen, room - len(chosen))
         return list(chosen)
+
+    async def _take_turns(self, chosen: dict[str, None], wanted: int) -> None:
+        """Add up to wanted watched accounts, on from where the last pass stopped (past
+        the last, on from the first)."""
+        for _ in range(2):
+            started = self._turn
+            watched = await self.store.watched(started, wanted)
+            chosen.update(dict.fromkeys(m["user_id"] for m in watched))
+            wanted -= len(watched)
+            self._turn = watched[-1]["_id"] if wanted == 0 else None
+            if wanted == 0 or started is None:
+                return
 
     async def take_now(self, user_ids: list[str]) -> int:
         """Take snapshots of these accounts now (outside the schedule)."""

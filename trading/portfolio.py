@@ -17,8 +17,9 @@ from trading.errors import InvalidInput
 # Daily returns are taken over calendar days (crypto trades every day), and their
 # Sharpe ratio annualized with the square root of this many. The risk-free rate is 0.
 DAYS_PER_YEAR = 365
-# At most this many points in one portfolio history: a week of minutes.
-MAX_POINTS = 7 * 24 * 60
+# At most this many points in one portfolio history: a week of minutes (the minute
+# a week ago to the minute now).
+MAX_POINTS = 7 * 24 * 60 + 1
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 

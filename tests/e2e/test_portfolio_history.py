@@ -98,6 +98,17 @@ async def test_a_pass_is_bounded_and_open_accounts_take_turns(servers, settings,
     assert max(counts) - min(counts) <= 1 and sum(counts) == 21  # in turn, none left out
 
 
+async def test_turns_go_round_when_the_pass_holds_exactly_the_open_accounts(
+        servers, settings, clock, later):
+    capped = replace(settings, history=replace(settings.history, snapshots_per_pass=2))
+    api = await servers.start(capped)
+    set_price(api, "AAPL", "100")
+    for n in range(2):
+        await order(api, (await api.account(f"u{n}@example.com", f"U{n}"))["access_token"],
+                    quantity="1")
+    assert [await next_pass(api, later) for _ in range(5)] == [2] * 5
+
+
 async def test_a_pass_over_many_accounts_reads_and_writes_in_batches(api, later, clock):
     """1,200 accounts with an open trade each, stored directly: a pass takes them all,
     500 at a time, and the next one again (they hold open trades)."""
@@ -114,10 +125,10 @@ async def test_a_pass_over_many_accounts_reads_and_writes_in_batches(api, later,
          "margin": 10**10, "fees": 0, "realized_pnl": 0, "exits": [], "opened_at": now}
         for u in users])
     # The first pass (leading from the start) finds every account with open trades.
-    assert await next_pass(api, later, "101") == 1200
-    assert await next_pass(api, later, "102") == 1200
+    for price in ("101", "102", "103", "104"):  # every pass, whole turns
+        assert await next_pass(api, later, price) == 1200
     equities = {doc["equity"] async for doc in db["equity_snapshots"].find({"at": clock()})}
-    assert equities == {(100000 + 20) * 10**8}
+    assert equities == {(100000 + 40) * 10**8}
     assert await db["equity_marks"].count_documents({"watch": True}) == 1200
 
 

@@ -46,10 +46,11 @@ def test_buckets_are_counted_from_the_epoch_and_capped():
         datetime(2026, 5, 4, 10, 5, tzinfo=UTC))
     assert floor_time(datetime(2026, 5, 4, 23, 59, tzinfo=UTC), timedelta(days=1)) == (
         datetime(2026, 5, 4, tzinfo=UTC))
-    week = bucketed([], D(1), T0, T0 + timedelta(days=7) - MINUTE, MINUTE)
-    assert len(week.starts) == MAX_POINTS
+    start = T0 + timedelta(seconds=30)  # a week back from any moment: 1W at 1Min
+    week = bucketed([], D(1), start, start + timedelta(days=7), MINUTE)
+    assert len(week.starts) == MAX_POINTS == 10_081
     with pytest.raises(InvalidInput) as refused:
-        bucketed([], D(1), T0, T0 + timedelta(days=7), MINUTE)
+        bucketed([], D(1), start, start + timedelta(days=7, minutes=1), MINUTE)
     assert refused.value.details == {"field": "timeframe"}
 
 
