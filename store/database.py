@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from pymongo import ASCENDING, AsyncMongoClient, IndexModel
@@ -91,6 +91,19 @@ INDEXES: dict[str, list[IndexModel]] = {
 }
 
 
+# The first document holding an array under a multikey index (trades' exits.at) marks
+# the index multikey; on secantusd-rs, transactions inserting such documents at once
+# then conflict, unlabelled and so not retried (16 users' first market orders at once
+# on a fresh database: several failed). One is written and removed at start-up, so the
+# index is multikey before any transaction writes the collection.
+MULTIKEY_PRIMERS: dict[str, Document] = {
+    "trades": {"_id": "__multikey__", "user_id": "__multikey__", "status": "closed",
+               "quantity": 0, "margin": 0, "pending": None,
+               "exits": [{"at": datetime(1970, 1, 1, tzinfo=UTC)},
+                         {"at": datetime(1970, 1, 2, tzinfo=UTC)}]},
+}
+
+
 # While the database is down, a request waits at most this long for it, then gets
 # 503 unavailable (clients retry; a hung request helps nobody).
 GIVE_UP_MS = 2000
@@ -174,7 +187,11 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
 
 
 async def ensure_indexes(db: ByName) -> None:
-    """Create every index in INDEXES (createIndexes leaves those that exist alone)."""
+    """Create every index in INDEXES (createIndexes leaves those that exist alone), and
+    make the multikey ones so (MULTIKEY_PRIMERS)."""
     for collection, indexes in INDEXES.items():
         await db[collection].create_indexes(indexes)
+    for collection, primer in MULTIKEY_PRIMERS.items():
+        await db[collection].replace_one({"_id": primer["_id"]}, primer, upsert=True)
+        await db[collection].delete_one({"_id": primer["_id"]})
     log.debug("indexes ensured on %d collections", len(INDEXES))

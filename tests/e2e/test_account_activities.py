@@ -267,3 +267,18 @@ async def test_a_cursor_is_refused_in_the_other_direction_or_when_forged(app, tr
     status, body = await app.call("GET", f"{PATH}?cursor={quote(later_than_all)}",
                                   token=trader)
     assert status == 200 and len(body["activities"]) == 7
+
+
+async def test_first_orders_of_many_users_at_once_on_a_fresh_database_all_fill(servers,
+                                                                               settings):
+    """The index on trades' exits is multikey before the first fill (MULTIKEY_PRIMERS):
+    without that, on secantusd-rs, several of these failed as internal errors."""
+    unlimited = replace(settings, limits=replace(settings.limits, auth_per_ip_per_minute=0))
+    api = await servers.start(unlimited)
+    set_price(api, "AAPL", "100")
+    tokens = [(await api.account(f"u{n}@example.com", f"U{n}"))["access_token"]
+              for n in range(16)]
+    answers = await asyncio.gather(*(order(api, token, quantity="1") for token in tokens))
+    assert [status for status, _ in answers] == [201] * 16, answers
+    assert await api.app[keys.STORE].db["trades"].count_documents({}) == 16
+    await assert_books_balance(api)
