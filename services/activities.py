@@ -46,6 +46,10 @@ class Activity:
         return self.position.at, self.position.source, key
 
 
+# Ledger reasons whose reference names a trade or an order.
+REFERENCED = ("commission", "realized_pnl")
+
+
 def _amount(units: int | None) -> str | None:
     return None if units is None else show(from_units(units))
 
@@ -76,15 +80,23 @@ def _exit_fill(found: Document) -> Activity:
         trade_id=trade_id, description=f"trade closed in part or whole ({exit_['reason']})"))
 
 
-def _cash(entry: Document, trades: dict[str, Document]) -> Activity:
+def _by_exit(entry: Document) -> bool:
+    """Whether a ledger entry is a trade's exit's (its reference the trade's id; others
+    name an order: its fill's fee, or what closing lots made). services/trades.py names
+    an exit's entries exit:<trade id>:..."""
+    return str(entry["_id"]).startswith("exit:")
+
+
+def _cash(entry: Document, trades: dict[str, Document],
+          orders: dict[str, Document]) -> Activity:
     kind = activity_type_of(entry["reason"])
-    trade = trades.get(entry["reference"])
     fields: dict[str, Any] = {"net_amount": _amount(entry["amount"])}
-    if trade is not None:
-        fields.update(symbol=trade["symbol"], trade_id=trade["_id"])
-        closing = str(entry["_id"]).startswith("exit:")  # services/trades.py names them so
-        if not closing:  # a fill's fee: the trade's id is its order's
-            fields["order_id"] = trade["_id"]
+    if entry["reason"] in REFERENCED:
+        if _by_exit(entry) and (trade := trades.get(entry["reference"])) is not None:
+            fields.update(symbol=trade["symbol"], trade_id=trade["_id"])
+        elif (order := orders.get(entry["reference"])) is not None:
+            fields.update(symbol=order["symbol"], order_id=order["_id"],
+                          trade_id=order.get("trade_id"))
     descriptions = {ActivityType.FEE: "commission", ActivityType.PNL: "realized P&L",
                     ActivityType.RESET: "account reset: cash back to the initial amount"}
     fields["description"] = descriptions.get(kind, entry["reason"])
@@ -128,9 +140,11 @@ async def list_activities(store: ActivityStore, account: Document, kinds: frozen
         else:
             entries = await store.cash(user_id, window, wanted,
                                        included=[r for r, wants in known.items() if wants])
-        trades = await store.trades_by_id(user_id, sorted({
-            e["reference"] for e in entries if e["reason"] in ("commission", "realized_pnl")}))
-        found += [_cash(entry, trades) for entry in entries]
+        named = [e for e in entries if e["reason"] in REFERENCED]
+        trades, orders = await store.symbols_of(
+            user_id, sorted({e["reference"] for e in named if _by_exit(e)}),
+            sorted({e["reference"] for e in named if not _by_exit(e)}))
+        found += [_cash(entry, trades, orders) for entry in entries]
     if ActivityType.TRANSFER in kinds:
         transfer = _transfer(account)
         if _in_window(transfer, window):

@@ -12,7 +12,9 @@ from pymongo import ASCENDING, DESCENDING
 
 from store.database import ByName, Document
 from trading.activities import Source, Window
+from trading.trades import CloseReason
 
+ORDER_EXIT = CloseReason.ORDER.value
 # Exits are searched in time slabs, the first this long and each next one this many
 # times longer: a page reads the exits of a few slabs, not every exit of the user.
 FIRST_SLAB = timedelta(hours=1)
@@ -135,7 +137,10 @@ class ActivityStore:
         if window.position is not None and window.position.source == Source.EXIT_FILL:
             trade_id, _, n = window.position.key.rpartition(":")
             keys = [("_id", trade_id), ("n", int(n))]
-        exact: list[Document] = [{"exit.at": span}] if span else []
+        # An exit an order made (a net position shrank) is that order's fill.
+        exact: list[Document] = [{"exit.reason": {"$ne": ORDER_EXIT}}]
+        if span:
+            exact.append({"exit.at": span})
         exact += _past(window, Source.EXIT_FILL, "exit.at", keys)
         way = -1 if window.descending else 1
         pipeline: list[Document] = [
@@ -144,16 +149,21 @@ class ActivityStore:
             {"$unwind": {"path": "$exits", "includeArrayIndex": "n"}},
             {"$project": {"symbol": 1, "side": 1, "n": 1, "exit": "$exits"}},
         ]
-        if exact:
-            pipeline.append({"$match": {"$and": exact}})
+        pipeline.append({"$match": {"$and": exact}})
         pipeline += [{"$sort": {"exit.at": way, "_id": way, "n": way}}, {"$limit": limit}]
         cursor = await self.trades.aggregate(pipeline)
         return [doc async for doc in cursor]
 
-    async def trades_by_id(self, user_id: str, trade_ids: list[str]) -> dict[str, Document]:
-        """The symbol and side of each of the user's trades named."""
-        if not trade_ids:
-            return {}
-        cursor = self.trades.find({"_id": {"$in": trade_ids}, "user_id": user_id},
-                                  {"symbol": 1, "side": 1})
-        return {doc["_id"]: doc async for doc in cursor}
+    async def symbols_of(self, user_id: str, trade_ids: list[str],
+                         order_ids: list[str]) -> tuple[dict[str, Document], dict[str, Document]]:
+        """The symbol of each of the user's trades and orders named (orders: with the
+        trade they opened, if any), by id."""
+        trades: dict[str, Document] = {}
+        orders: dict[str, Document] = {}
+        if trade_ids:
+            trades = {doc["_id"]: doc async for doc in self.trades.find(
+                {"_id": {"$in": trade_ids}, "user_id": user_id}, {"symbol": 1})}
+        if order_ids:
+            orders = {doc["_id"]: doc async for doc in self.orders.find(
+                {"_id": {"$in": order_ids}, "user_id": user_id}, {"symbol": 1, "trade_id": 1})}
+        return trades, orders

@@ -104,6 +104,29 @@ async def test_fills_fees_and_pnl_are_listed_newest_first_and_add_up_to_the_cash
     await assert_books_balance(app)
 
 
+async def test_an_order_closing_lots_is_one_fill_with_its_pnl_and_fee(app, trader, later):
+    """A sell that closes two bought lots (a net position shrinking) is its order's fill;
+    the lots' exits are not listed again."""
+    await order(app, trader, quantity="1")
+    later(seconds=1)
+    await order(app, trader, quantity="2")
+    later(seconds=1)
+    set_price(app, "AAPL", "110")
+    _, sold = await order(app, trader, side="sell", quantity="3")
+    listed = (await activities(app, trader))["activities"]
+    assert [brief(a) for a in listed[:3]] == [
+        ("pnl", "AAPL", None, None, None, "30"),
+        ("fee", "AAPL", None, None, None, "-0.33"),
+        ("fill", "AAPL", "sell", "3", "110", None)]
+    assert {a["order_id"] for a in listed[:3]} == {sold["order"]["id"]}
+    assert [a["activity_type"] for a in listed[3:]] == ["fee", "fill", "fee", "fill",
+                                                        "transfer"]
+    _, trades = await app.call("GET", "/api/v1/trades?status=closed", token=trader)
+    assert {t["close_reason"] for t in trades["trades"]} == {"order"}
+    cash = sum(Decimal(a["net_amount"]) for a in listed if a["net_amount"] is not None)
+    assert str(cash) == (await account(app, trader))["cash"]
+
+
 async def test_a_resting_order_filled_by_the_monitor_is_a_fill_with_its_fee(app, trader):
     _, placed = await order(app, trader, type="limit", limit_price="90", quantity="2")
     assert (await activities(app, trader, type="fill"))["activities"] == []

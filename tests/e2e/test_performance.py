@@ -148,3 +148,16 @@ async def test_a_period_that_is_not_there_is_refused(app, trader, path, period_i
     assert status == 400, body
     assert (body["error"]["code"], body["error"]["details"]["field"]) == (
         "validation_error", "period_id")
+
+
+async def test_lots_a_sell_order_closes_count_as_closed_trades(app, trader):
+    await order(app, trader, quantity="1")  # fee 0.1
+    await order(app, trader, quantity="2")  # fee 0.2
+    set_price(app, "AAPL", "101")
+    await order(app, trader, side="sell", quantity="3")  # +3, fees 0.101 and 0.202
+    body = await report(app, trader)
+    assert (body["closed_trades"], body["wins"], body["losses"], body["realized_pnl"],
+            body["fees"], body["open_trades"], body["equity"]) == (
+        2, 2, 0, "3", "0.603", 0, "100002.397")
+    [aapl] = body["symbols"]
+    assert (aapl["symbol"], aapl["closed_trades"], aapl["net_pnl"]) == ("AAPL", 2, "2.397")
