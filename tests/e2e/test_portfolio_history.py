@@ -243,3 +243,22 @@ async def test_a_deleted_account_leaves_no_snapshots(api, trader, later):
     for name in ("equity_snapshots", "equity_days", "equity_marks"):
         assert await db[name].count_documents({}) == 0, name
     assert await next_pass(api, later) == 0
+
+
+async def test_with_several_processes_the_leader_takes_the_open_accounts(
+        servers, redis_settings, later):
+    from tests.e2e.test_cluster import long_with_stop, pair, price_of, tick
+    from tests.support import until
+    leader, follower = await pair(servers, redis_settings)
+    token, _ = await long_with_stop(leader, follower)  # placed through the follower
+    for minute, price in enumerate(("101", "102", "103")):
+        later(minutes=1)
+        tick(leader, "AAPL", price)
+        await until(lambda p=price: price_of(follower, "AAPL") == p
+                    and price_of(leader, "AAPL") == p)
+        taken = (await snapshots_of(follower).tick(), await snapshots_of(leader).tick())
+        # The follower: the account active on it, once. The leader: every account with
+        # open trades (found on its first pass, then by their marks).
+        assert taken == ((1, 1) if minute == 0 else (0, 1))
+    body = await history(follower, token, period="1D", timeframe="1Min")
+    assert body["equity"][-3:] == ["100001", "100002", "100003"]
