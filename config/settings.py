@@ -146,6 +146,28 @@ class LimitSettings:
 
 
 @dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """Equity snapshots (services/history.py): how often, for how long, how many at once."""
+
+    # Each account with open trades, or with activity since the last one, gets a
+    # snapshot this often (the finest step of a portfolio history).
+    snapshot_interval: timedelta = timedelta(seconds=60)
+    # Snapshots are kept this long (each day's last one for good): intraday
+    # histories reach back a week, so keep at least that.
+    snapshot_retention: timedelta = timedelta(days=8)
+    # The most accounts one pass takes; the rest wait for the next pass.
+    snapshots_per_pass: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.snapshot_interval < timedelta(seconds=1):
+            raise ConfigError("SNAPSHOT_INTERVAL must be at least 1 second.")
+        if self.snapshot_retention < self.snapshot_interval:
+            raise ConfigError("SNAPSHOT_RETENTION must be at least SNAPSHOT_INTERVAL.")
+        if self.snapshots_per_pass < 1:
+            raise ConfigError("SNAPSHOTS_PER_PASS must be at least 1.")
+
+
+@dataclass(frozen=True, slots=True)
 class NotifySettings:
     # Email goes out through this SMTP server; unset: the email channel is off and
     # its messages are recorded as skipped.
@@ -198,6 +220,7 @@ class Settings:
     trading: TradingSettings = field(default_factory=TradingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -249,6 +272,7 @@ class Settings:
             trading=_trading_from_env(reader),
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
+            history=_history_from_env(reader),
         )
 
 
@@ -330,6 +354,15 @@ def _limits_from_env(reader: _Reader) -> LimitSettings:
                                               default.notifications_per_hour),
         alert_min_cooldown=reader.seconds("ALERT_MIN_COOLDOWN", default.alert_min_cooldown),
         trust_forwarded_for=reader.flag("TRUST_X_FORWARDED_FOR", default.trust_forwarded_for),
+    )
+
+
+def _history_from_env(reader: _Reader) -> HistorySettings:
+    default = HistorySettings()
+    return HistorySettings(
+        snapshot_interval=reader.seconds("SNAPSHOT_INTERVAL", default.snapshot_interval),
+        snapshot_retention=reader.seconds("SNAPSHOT_RETENTION", default.snapshot_retention),
+        snapshots_per_pass=reader.integer("SNAPSHOTS_PER_PASS", default.snapshots_per_pass),
     )
 
 

@@ -354,13 +354,6 @@ PATHS: dict[str, dict[str, Schema]] = {
                          path_param("symbol"),
                          query("qty", DECIMAL_IN, "how much to close (default: all)"),
                          query("percentage", DECIMAL_IN, "how much to close, in percent")])},
-    "/api/v1/performance": {"get": op(
-        "PnL, margin and win rate",
-        answer(200, obj({"active_pnl": DECIMAL, "realized_pnl": DECIMAL, "total_pnl": DECIMAL,
-                         "margin_used": DECIMAL, "margin_utilization_pct": MAYBE_DECIMAL,
-                         "available": DECIMAL, "equity": DECIMAL, "open_trades": INTEGER,
-                         "closed_trades": INTEGER, "win_rate_pct": MAYBE_DECIMAL})),
-        errors=())},
     "/api/v1/events": {"get": op(
         "Stored events after a sequence number, oldest first",
         answer(200, listing("events", obj({"seq": INTEGER, "type": TEXT}))),
@@ -412,6 +405,73 @@ PATHS: dict[str, dict[str, Schema]] = {
                                                              "follower"]}})),
                           auth=False, errors=())},
 }
+
+# -- history: account activities, portfolio history, performance --------------------
+
+SCHEMAS.update({
+    "Activity": obj({
+        "id": TEXT, "transaction_time": TIME, "description": TEXT,
+        "activity_type": {"enum": ["fill", "fee", "pnl", "reset", "transfer", "adjustment"]},
+        "symbol": MAYBE_TEXT, "side": {"enum": ["buy", "sell", None]}, "qty": MAYBE_DECIMAL,
+        "price": MAYBE_DECIMAL, "net_amount": MAYBE_DECIMAL, "order_id": MAYBE_TEXT,
+        "trade_id": MAYBE_TEXT}),
+    "PortfolioHistory": obj({
+        "timestamp": {"type": "array", "items": INTEGER},
+        "equity": {"type": "array", "items": DECIMAL},
+        "profit_loss": {"type": "array", "items": DECIMAL},
+        "profit_loss_pct": {"type": "array", "items": MAYBE_DECIMAL},
+        "base_value": DECIMAL, "timeframe": {"enum": ["1Min", "5Min", "15Min", "1H", "1D"]},
+        "period": TEXT, "period_id": INTEGER}),
+    "SymbolPerformance": obj({
+        "symbol": TEXT, "realized_pnl": DECIMAL, "unrealized_pnl": DECIMAL, "fees": DECIMAL,
+        "net_pnl": DECIMAL, "open_trades": INTEGER, "closed_trades": INTEGER, "wins": INTEGER,
+        "losses": INTEGER, "win_rate_pct": MAYBE_DECIMAL, "market_value": DECIMAL}),
+})
+SCHEMAS["Performance"] = obj({
+    "period": obj({"id": INTEGER, "current": BOOLEAN, "started_at": TIME,
+                   "ended_at": MAYBE_TIME}),
+    "current_period_id": INTEGER, "currency": TEXT, "starting_equity": DECIMAL,
+    "equity": DECIMAL, "return_pct": MAYBE_DECIMAL, "realized_pnl": DECIMAL,
+    "unrealized_pnl": DECIMAL, "active_pnl": DECIMAL, "fees": DECIMAL, "total_pnl": DECIMAL,
+    "net_pnl": DECIMAL, "open_trades": INTEGER, "closed_trades": INTEGER, "wins": INTEGER,
+    "losses": INTEGER, "win_rate_pct": MAYBE_DECIMAL, "average_win": MAYBE_DECIMAL,
+    "average_loss": MAYBE_DECIMAL, "profit_factor": MAYBE_DECIMAL,
+    "max_drawdown": DECIMAL, "max_drawdown_pct": DECIMAL, "sharpe_ratio": MAYBE_DECIMAL,
+    "daily_returns": INTEGER, "risk_free_rate": DECIMAL,
+    "sharpe_annualization_days": INTEGER, "margin_used": MAYBE_DECIMAL,
+    "margin_utilization_pct": MAYBE_DECIMAL, "available": MAYBE_DECIMAL,
+    "exposure": {"oneOf": [{"type": "null"}, obj({
+        "long": DECIMAL, "short": DECIMAL, "gross": DECIMAL, "net": DECIMAL,
+        "gross_pct_of_equity": MAYBE_DECIMAL})]},
+    "symbols": {"type": "array", "items": ref("SymbolPerformance")}})
+PERIOD_ID = query("period_id", {"type": "integer", "minimum": 0},
+                  "which period: 0 from the account's creation, each reset the next "
+                  "(default: the current one)")
+PERFORMANCE = op("P&L in total and per symbol, win rate, average win and loss, max "
+                 "drawdown, Sharpe and exposure of one period",
+                 answer(200, ref("Performance")), parameters=[PERIOD_ID])
+PATHS.update({
+    "/api/v1/account/activities": {"get": op(
+        "Fills and cash movements, newest first, a page at a time",
+        answer(200, page("activities", ref("Activity"))),
+        parameters=[query("type", TEXT, "comma-separated: fill, fee, pnl, reset, transfer, "
+                                        "adjustment (default: all)"),
+                    query("after", TEXT, "ISO 8601 date or time: only later activities"),
+                    query("until", TEXT, "ISO 8601 date or time: only those up to it"),
+                    query("direction", {"enum": ["desc", "asc"]}), *PAGE])},
+    "/api/v1/account/portfolio/history": {"get": op(
+        "Equity, P&L and P&L share over time (Alpaca's shape)",
+        answer(200, ref("PortfolioHistory")),
+        parameters=[query("period", {"enum": ["1D", "1W", "1M", "3M", "6M", "1A", "all"]},
+                          "how far back (default 1M)"),
+                    query("timeframe", {"enum": ["1Min", "5Min", "15Min", "1H", "1D"]},
+                          "the step (under 1D only for 1D and 1W)"),
+                    PERIOD_ID])},
+    "/api/v1/account/performance": {"get": PERFORMANCE},
+    "/api/v1/performance": {"get": {**PERFORMANCE,
+                                    "summary": "The same as /api/v1/account/performance"}},
+})
+
 
 def operation_id(method: str, path: str) -> str:
     """"post /api/v1/orders/{order_id}" -> "post_orders_order_id"."""

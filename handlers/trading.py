@@ -1,4 +1,4 @@
-"""REST: account, wallet, orders, trades, positions, performance and missed events."""
+"""REST: account, wallet, orders, trades, positions and missed events."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from handlers import commands, keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import choice, decimal, integer_param, read_json
+from services.history import reset_with_history
 from services.positions import close_all, close_position, position
-from services.reports import performance, positions, wallet
-from services.reset import reset_account
+from services.reports import positions, wallet
 from services.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
 from trading.orders import OrderStatus
@@ -26,7 +26,8 @@ async def get_account(request: web.Request) -> web.Response:
 @routes.post("/api/v1/account/reset")
 async def post_reset(request: web.Request) -> web.Response:
     principal = await authenticated(request)
-    return json_ok({"account": await reset_account(request.app[keys.ENGINE], principal.user_id)})
+    return json_ok({"account": await reset_with_history(
+        request.app[keys.ENGINE], request.app[keys.HISTORY], principal.user_id)})
 
 
 @routes.get("/api/v1/wallet")
@@ -178,12 +179,6 @@ async def delete_positions(request: web.Request) -> web.Response:
         raise InvalidInput("'cancel_orders' must be true or false.", field="cancel_orders")
     return json_ok(await close_all(request.app[keys.ENGINE], principal.user_id,
                                    cancel_orders=flag == "true"))
-
-
-@routes.get("/api/v1/performance")
-async def get_performance(request: web.Request) -> web.Response:
-    principal = await authenticated(request)
-    return json_ok(await performance(request.app[keys.ENGINE], principal.user_id))
 
 
 @routes.get("/api/v1/events")

@@ -89,7 +89,6 @@ class _Turns:
 BALANCES = ("cash", "reserved", "margin_used", "available", "realized_pnl", "fees", "initial",
             "event_seq")
 KNOWN_ACCOUNTS = 10_000  # accounts whose last fill this process remembers
-STALE_ATTEMPTS = 3  # the long way, again, while what it closes keeps changing under it
 
 
 class MarketFills:
@@ -129,12 +128,7 @@ class MarketFills:
         return outcome.order
 
     async def _fill_long_way(self, order: Document) -> _Outcome:
-        """Fill reading the account and the position; again if a lot it closes changed
-        meanwhile (a write conflict the engine does not label transient)."""
-        for _ in range(STALE_ATTEMPTS - 1):
-            with contextlib.suppress(Stale):
-                return await self.engine.store.unit_of_work.run(
-                    lambda writes: self._fill(writes, order))
+        """Fill reading the account and the position."""
         return await self.engine.store.unit_of_work.run(lambda writes: self._fill(writes, order))
 
     async def _fill_known(self, order: Document) -> _Outcome | None:

@@ -1,4 +1,5 @@
-// PaperDesk from Node: log in, stream prices, buy with a stop-loss, follow it to the close.
+// PaperDesk from Node: log in, stream prices, buy with a stop-loss, follow it to the close,
+// then print the account's latest activities and its performance.
 //
 //   node trade-until-stop.js http://localhost:8000 ann@example.com 'correct horse battery'
 //
@@ -12,6 +13,23 @@ const stopDistance = Number(process.env.STOP_DISTANCE || "5");
 function fail(message) {
   console.error(message);
   process.exit(1);
+}
+
+/** Print the latest account activities (newest first) and the performance. */
+async function showHistory(token) {
+  const get = async (path) => {
+    const reply = await fetch(`${url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
+    return reply.json();
+  };
+  const { activities } = await get("/account/activities?limit=5");
+  for (const a of activities) {
+    console.log(a.activity_type === "fill"
+      ? `activity fill ${a.side} ${a.qty} ${a.symbol} at ${a.price}`
+      : `activity ${a.activity_type} ${a.net_amount}`);
+  }
+  const p = await get("/account/performance");
+  console.log(`performance: realized ${p.realized_pnl}, win rate ${p.win_rate_pct}%, ` +
+    `max drawdown ${p.max_drawdown} (${p.max_drawdown_pct}%)`);
 }
 
 async function main() {
@@ -32,7 +50,7 @@ async function main() {
       (u.event === "closed" ? `, closed at ${t.close_price} (${u.reason}), pnl ${t.realized_pnl}` : ""));
     if (u.event === "closed") {
       socket.close();
-      process.exit(0);
+      showHistory(body.access_token).then(() => process.exit(0), (err) => fail(err.message));
     }
   });
   socket.on("connect", async () => {
