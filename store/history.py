@@ -19,14 +19,12 @@ lose each other's drawdown, and an older snapshot never overwrites a newer one.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
 
 from pymongo import ASCENDING, DESCENDING, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from store.database import ByName, Document, Units
 from store.int64 import int64s
-from store.keyed import DUPLICATE_KEY, Keyed, insert_new
+from store.keyed import Keyed, insert_new, skipping_taken
 
 OPEN_TRADE_FIELDS = {"user_id": 1, "symbol": 1, "side": 1, "quantity": 1, "entry_price": 1,
                      "status": 1}
@@ -74,18 +72,18 @@ class SnapshotStore:
         await insert_new(self.keyed_snapshots, snapshots)
         if not days:
             return
-        await _upserts(self.days, [UpdateOne({"_id": day["_id"], "at": {"$lt": day["at"]}},
-                                             {"$set": _fields(day)}, upsert=True)
-                                   for day in days])
+        await skipping_taken(self.days.bulk_write(
+            [UpdateOne({"_id": day["_id"], "at": {"$lt": day["at"]}}, {"$set": _fields(day)},
+                       upsert=True) for day in days], ordered=False))
 
     async def write_marks(self, marks: list[tuple[Document, datetime | None]]) -> set[str]:
         """Write each (mark, the ``at`` it was computed from; None: new) where the stored
         mark still has that ``at``; return the ids of those that had changed."""
         if not marks:
             return set()
-        refused = await _upserts(self.marks, [
-            UpdateOne({"_id": mark["_id"], "at": read_at}, {"$set": _fields(mark)},
-                      upsert=True) for mark, read_at in marks])
+        refused = await skipping_taken(self.marks.bulk_write(
+            [UpdateOne({"_id": mark["_id"], "at": read_at}, {"$set": _fields(mark)},
+                       upsert=True) for mark, read_at in marks], ordered=False))
         return {marks[index][0]["_id"] for index in refused}
 
     async def unwatch_earlier(self, user_id: str, period: int, ended_at: datetime) -> None:
@@ -170,17 +168,3 @@ def _fields(doc: Document) -> Document:
     """What an upsert sets: every field but the _id (its filter names it)."""
     fields: Document = int64s({key: value for key, value in doc.items() if key != "_id"})
     return fields
-
-
-async def _upserts(collection: Any, requests: list[UpdateOne]) -> set[int]:
-    """Run guarded upserts in one call; return the indexes whose guard did not match
-    (the upsert found the _id taken)."""
-    try:
-        await collection.bulk_write(requests, ordered=False)
-    except BulkWriteError as error:
-        errors = error.details.get("writeErrors", [])
-        if error.details.get("writeConcernErrors") or any(
-                e.get("code") != DUPLICATE_KEY for e in errors):
-            raise
-        return {e["index"] for e in errors}
-    return set()
