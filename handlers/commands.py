@@ -31,7 +31,15 @@ from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
-from trading.orders import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from trading.orders import (
+    ExitLegs,
+    OrderClass,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from trading.triggers import AlertStatus, Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -95,6 +103,48 @@ def client_order_id_of(body: Body) -> str | None:
     return client_order_id
 
 
+def _leg(body: Body, name: str, fields: tuple[str, ...]) -> Body | None:
+    """A leg object of a bracket, oto or oco order (None if absent): only fields, each a
+    decimal, read under their full names (take_profit.limit_price)."""
+    value = body.get(name)
+    if value is None:
+        return None
+    if not isinstance(value, dict):
+        raise InvalidInput(f"'{name}' must be an object with {' and '.join(fields)}.",
+                           field=name)
+    unknown = sorted(str(key)[:40] for key in set(value) - set(fields))
+    if unknown:
+        raise InvalidInput(f"'{name}' takes {' and '.join(fields)} only, not {unknown[0]!r}.",
+                           field=f"{name}.{unknown[0]}")
+    return {f"{name}.{key}": value.get(key) for key in fields}
+
+
+def exits_of(body: Body, order_class: OrderClass) -> tuple[ExitLegs | None, Decimal | None]:
+    """The exit legs of a bracket, oto or oco order, or the stop_loss level of a simple
+    order's trade (both are sent as stop_loss: an object for legs, a price for a level)."""
+    if order_class == OrderClass.SIMPLE:
+        if body.get("take_profit") is not None:
+            raise InvalidInput("take_profit is for bracket, oco and oto orders; set "
+                               "order_class (or send target_price for the trade's target).",
+                               field="take_profit")
+        return None, decimal(body, "stop_loss")
+    take_profit = _leg(body, "take_profit", ("limit_price",))
+    stop_loss = _leg(body, "stop_loss", ("stop_price", "limit_price"))
+    if take_profit is None and stop_loss is None:
+        raise InvalidInput(f"An {order_class} order needs take_profit and/or stop_loss.",
+                           field="take_profit")
+    if take_profit is not None:
+        required_decimal(take_profit, "take_profit.limit_price")
+    if stop_loss is not None:
+        required_decimal(stop_loss, "stop_loss.stop_price")
+    return ExitLegs(
+        take_profit=None if take_profit is None else decimal(take_profit,
+                                                             "take_profit.limit_price"),
+        stop_price=None if stop_loss is None else decimal(stop_loss, "stop_loss.stop_price"),
+        stop_limit=None if stop_loss is None else decimal(stop_loss, "stop_loss.limit_price"),
+    ), None
+
+
 def parse_order(app: web.Application, data: Any) -> OrderRequest:
     body = payload(data)
     [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
@@ -103,11 +153,15 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
     if notional is not None and body.get("quantity") is not None:
         raise InvalidInput("Send quantity or notional, not both.", field="notional")
     quantity = Decimal(0) if notional is not None else required_decimal(body, "quantity")
+    order_class = choice(body, "order_class", OrderClass, OrderClass.SIMPLE)
+    exits, stop_loss = exits_of(body, order_class)
+    default_type = OrderType.LIMIT if order_class == OrderClass.OCO else OrderType.MARKET
     return OrderRequest(
         symbol=symbol, side=choice(body, "side", Side),
-        type=choice(body, "type", OrderType, OrderType.MARKET), quantity=quantity,
+        type=choice(body, "type", OrderType, default_type), quantity=quantity,
         limit_price=decimal(body, "limit_price"), stop_price=decimal(body, "stop_price"),
-        stop_loss=decimal(body, "stop_loss"), target_price=decimal(body, "target_price"),
+        stop_loss=stop_loss, target_price=decimal(body, "target_price"),
+        order_class=order_class, exits=exits,
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
         client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
         trailing_percent=decimal(body, "trailing_percent"), notional=notional)
@@ -125,7 +179,15 @@ async def place_order(app: web.Application, principal: Principal, data: Any) -> 
         raise
     finally:
         app[keys.METRICS].order_seconds.labels(outcome).observe(time.perf_counter() - started)
-    return {"order": order_view(order)}
+    return {"order": await nested_view(app, order)}
+
+
+async def nested_view(app: web.Application, order: Document) -> dict[str, Any]:
+    """An order as clients see it, with its legs (if any) nested in it."""
+    if not order.get("legs"):
+        return order_view(order)
+    return order_view(order, await app[keys.STORE].orders.legs(order["user_id"],
+                                                               list(order["legs"])))
 
 
 REPLACEABLE = ("quantity", "limit_price", "stop_price", "stop_loss", "target_price",
@@ -158,10 +220,17 @@ async def replace_order(app: web.Application, principal: Principal, order_id: st
 async def cancel_all_orders(app: web.Application, principal: Principal) -> dict[str, Any]:
     """Cancel every open order; each one's outcome (Alpaca's DELETE /orders)."""
     engine, results = app[keys.ENGINE], []
+    with_others: dict[str, Document] = {}  # legs and siblings cancelled with an order
     for order in await engine.store.orders.find(principal.user_id, status=OrderStatus.OPEN,
                                                 limit=MAX_CANCEL_ALL):
+        if order["_id"] in with_others:
+            results.append({"id": order["_id"], "status": "canceled",
+                            "order": order_view(with_others[order["_id"]])})
+            continue
         try:
-            cancelled = await engine.resting.cancel(principal.user_id, order["_id"])
+            cancelled, *others = await engine.resting.cancel_group(principal.user_id,
+                                                                   order["_id"])
+            with_others.update((other["_id"], other) for other in others)
             results.append({"id": order["_id"], "status": "canceled",
                             "order": order_view(cancelled)})
         except PaperDeskError as error:  # filled or ended meanwhile
@@ -172,7 +241,7 @@ async def cancel_all_orders(app: web.Application, principal: Principal) -> dict[
 async def cancel_order(app: web.Application, principal: Principal,
                        order_id: str) -> dict[str, Any]:
     order = await app[keys.ENGINE].resting.cancel(principal.user_id, order_id)
-    return {"order": order_view(order)}
+    return {"order": await nested_view(app, order)}
 
 
 def _levels(body: Body) -> dict[str, Decimal | None]:
