@@ -291,3 +291,74 @@ async def test_bracket_orders_and_their_legs_cannot_be_replaced(api, trader):
                                         {"quantity": "5"}, token=trader)
         assert status in (400, 409), answer
     assert (await get(api, trader, body["order"]["id"]))["status"] == "open"
+
+
+async def test_leg_changes_are_order_update_events_in_order(api, trader):
+    sock = await api.socket(trader)
+    _, body = await bracket(api, trader)
+    legs = by_role(body["order"])
+    placed = [await sock.next("order_update") for _ in range(3)]
+    assert [event["order"]["id"] for event in placed] == [
+        body["order"]["id"], legs["take_profit"]["id"], legs["stop_loss"]["id"]]
+    assert [event["order"]["status"] for event in placed] == ["filled", "open", "open"]
+    await tick(api, "94")
+    ended = [await sock.next("order_update") for _ in range(2)]
+    assert [(event["order"]["id"], event["order"]["status"]) for event in ended] == [
+        (legs["stop_loss"]["id"], "filled"), (legs["take_profit"]["id"], "canceled")]
+    assert ended[0]["seq"] < ended[1]["seq"]
+    await sock.close()
+
+
+async def test_cancelling_a_held_leg_cancels_its_sibling_and_the_entry_stays(api, trader):
+    _, body = await bracket(api, trader, type="limit", limit_price="99")
+    stop_loss = by_role(body["order"])["stop_loss"]
+    status, answer = await api.call("DELETE", f"/api/v1/orders/{stop_loss['id']}",
+                                    token=trader)
+    assert (status, answer["order"]["status"]) == (200, "canceled")
+    await tick(api, "98")  # the entry still fills, with no legs to rest
+    parent = await get(api, trader, body["order"]["id"])
+    assert parent["status"] == "filled"
+    assert [leg["status"] for leg in parent["legs"]] == ["canceled", "canceled"]
+    status, answer = await api.call("DELETE", f"/api/v1/orders/{parent['id']}", token=trader)
+    assert (status, answer["error"]["code"]) == (409, "order_not_open")
+    await assert_books_balance(api)
+
+
+async def test_a_bracket_the_account_cannot_pay_is_rejected_with_its_legs(api, trader):
+    for fields in ({}, {"type": "limit", "limit_price": "99"}):
+        status, body = await bracket(api, trader, quantity="5000", **fields)
+        assert (status, body["error"]["code"]) == (400, "insufficient_funds")
+    _, listed = await api.call("GET", "/api/v1/orders?nested=true", token=trader)
+    assert [o["status"] for o in listed["orders"]] == ["rejected", "rejected"]
+    assert [leg["status"] for o in listed["orders"] for leg in o["legs"]] == ["rejected"] * 4
+    balances = await account(api, trader)
+    assert (balances["reserved"], balances["available"]) == ("0", "100000")
+    await assert_books_balance(api)
+
+
+async def test_a_day_bracket_that_expires_unfilled_cancels_its_legs(api, trader, later):
+    _, body = await bracket(api, trader, type="limit", limit_price="99", time_in_force="day")
+    later(days=1)
+    assert await api.app[keys.ENGINE].resting.expire_day_orders() == 1
+    parent = await get(api, trader, body["order"]["id"])
+    assert parent["status"] == "expired"
+    assert [leg["status"] for leg in parent["legs"]] == ["canceled", "canceled"]
+    assert (await account(api, trader))["reserved"] == "0"
+    await assert_books_balance(api)
+
+
+async def test_an_oco_racing_itself_fills_exactly_once(api, trader):
+    engine = api.app[keys.ENGINE]
+    _, me = await api.call("GET", "/api/v1/me", token=trader)
+    await order(api, trader, quantity="10")
+    _, body = await order(api, trader, side="sell", type=None, order_class="oco",
+                          take_profit=TAKE_PROFIT, stop_loss=STOP_LOSS)
+    ids = [body["order"]["id"], body["order"]["legs"][0]["id"]]
+    both = await engine.store.orders.legs(me["user"]["id"], ids)
+    results = await asyncio.gather(engine.resting.fill(both[0], Decimal("111")),
+                                   engine.resting.fill(both[1], Decimal("94")))
+    assert sum(result is not None for result in results) == 1
+    assert sorted([(await get(api, trader, i))["status"] for i in ids]) == ["canceled",
+                                                                           "filled"]
+    assert await positions(api, trader) == []
+    await assert_books_balance(api)
