@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers import keys
+from handlers.order_params import exits_of
 from handlers.validation import (
     Body,
     choice,
@@ -32,7 +33,6 @@ from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
 from trading.orders import (
-    ExitLegs,
     OrderClass,
     OrderRequest,
     OrderStatus,
@@ -101,48 +101,6 @@ def client_order_id_of(body: Body) -> str | None:
         raise InvalidInput("client_order_id may hold letters, digits and . _ : - only.",
                            field="client_order_id")
     return client_order_id
-
-
-def _leg(body: Body, name: str, fields: tuple[str, ...]) -> Body | None:
-    """A leg object of a bracket, oto or oco order (None if absent): only fields, each a
-    decimal, read under their full names (take_profit.limit_price)."""
-    value = body.get(name)
-    if value is None:
-        return None
-    if not isinstance(value, dict):
-        raise InvalidInput(f"'{name}' must be an object with {' and '.join(fields)}.",
-                           field=name)
-    unknown = sorted(str(key)[:40] for key in set(value) - set(fields))
-    if unknown:
-        raise InvalidInput(f"'{name}' takes {' and '.join(fields)} only, not {unknown[0]!r}.",
-                           field=f"{name}.{unknown[0]}")
-    return {f"{name}.{key}": value.get(key) for key in fields}
-
-
-def exits_of(body: Body, order_class: OrderClass) -> tuple[ExitLegs | None, Decimal | None]:
-    """The exit legs of a bracket, oto or oco order, or the stop_loss level of a simple
-    order's trade (both are sent as stop_loss: an object for legs, a price for a level)."""
-    if order_class == OrderClass.SIMPLE:
-        if body.get("take_profit") is not None:
-            raise InvalidInput("take_profit is for bracket, oco and oto orders; set "
-                               "order_class (or send target_price for the trade's target).",
-                               field="take_profit")
-        return None, decimal(body, "stop_loss")
-    take_profit = _leg(body, "take_profit", ("limit_price",))
-    stop_loss = _leg(body, "stop_loss", ("stop_price", "limit_price"))
-    if take_profit is None and stop_loss is None:
-        raise InvalidInput(f"An {order_class} order needs take_profit and/or stop_loss.",
-                           field="take_profit")
-    if take_profit is not None:
-        required_decimal(take_profit, "take_profit.limit_price")
-    if stop_loss is not None:
-        required_decimal(stop_loss, "stop_loss.stop_price")
-    return ExitLegs(
-        take_profit=None if take_profit is None else decimal(take_profit,
-                                                             "take_profit.limit_price"),
-        stop_price=None if stop_loss is None else decimal(stop_loss, "stop_loss.stop_price"),
-        stop_limit=None if stop_loss is None else decimal(stop_loss, "stop_loss.limit_price"),
-    ), None
 
 
 def parse_order(app: web.Application, data: Any) -> OrderRequest:
