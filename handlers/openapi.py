@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trading.orders import OrderStatus, OrderType, TimeInForce
+from trading.orders import OrderClass, OrderStatus, OrderType, TimeInForce
 
 Schema = dict[str, Any]
 
@@ -51,6 +51,7 @@ def page(name: str, item: Schema) -> Schema:
 ORDER_TYPES = [kind.value for kind in OrderType]
 TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
 ORDER_STATUSES = [status.value for status in OrderStatus]
+ORDER_CLASSES = [kind.value for kind in OrderClass]
 EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO"]
 # ?exchange= takes these, and common names of them, in any case.
 EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
@@ -79,7 +80,13 @@ SCHEMAS: dict[str, Schema] = {
         "reject_reason": MAYBE_TEXT, "reserved": MAYBE_DECIMAL, "filled_price": MAYBE_DECIMAL,
         "trade_id": MAYBE_TEXT, "created_at": TIME, "filled_at": MAYBE_TIME,
         "canceled_at": MAYBE_TIME, "replaces": MAYBE_TEXT, "replaced_by": MAYBE_TEXT,
-        "stop_triggered_at": MAYBE_TIME}),
+        "stop_triggered_at": MAYBE_TIME,
+        "order_class": {"enum": ORDER_CLASSES}, "parent_id": MAYBE_TEXT,
+        "leg_role": {"enum": ["take_profit", "stop_loss", None]},
+        # The legs' ids; nested (POST, GET one, ?nested=true): the legs themselves.
+        "legs": {"type": ["array", "null"],
+                 "items": {"anyOf": [TEXT, ref("Order")]}},
+        "filled_quantity": MAYBE_DECIMAL}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -128,9 +135,14 @@ SCHEMAS: dict[str, Schema] = {
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
-        "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN, "target_price": DECIMAL_IN,
+        "stop_price": DECIMAL_IN, "target_price": DECIMAL_IN,
         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
-        "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT}),
+        "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT,
+        "order_class": {"enum": ORDER_CLASSES},
+        "take_profit": obj({"limit_price": DECIMAL_IN}),
+        # A price: the stop-loss level of a simple order's trade; an object: a leg.
+        "stop_loss": {"anyOf": [DECIMAL_IN, obj({"stop_price": DECIMAL_IN},
+                                                {"limit_price": DECIMAL_IN})]}}),
     "AlertRequest": obj({"symbol": TEXT, "condition": {"enum": ["above", "below", "crosses"]},
                          "price": DECIMAL_IN}, {
         "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -298,7 +310,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": op("Orders, newest first, a page at a time",
                   answer(200, page("orders", ref("Order"))),
                   parameters=[query("status", {"enum": ORDER_STATUSES}),
-                              query("symbol", TEXT), *PAGE, AFTER]),
+                              query("symbol", TEXT),
+                              query("nested", {"enum": ["true", "false"]},
+                                    "true: legs inside their parents, not listed apart"),
+                              *PAGE, AFTER]),
         "delete": op("Cancel every open order",
                      answer(200, listing("orders", obj(
                          {"id": TEXT, "status": {"enum": ["canceled", "failed"]}},

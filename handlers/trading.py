@@ -60,15 +60,22 @@ async def list_orders(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     query = dict(request.query)
     status = choice(query, "status", OrderStatus) if "status" in query else None
+    nested = query.get("nested", "false")
+    if nested not in ("true", "false"):
+        raise InvalidInput("'nested' must be true or false.", field="nested")
     symbol = symbol_filter(request)
     page = page_of("orders", query)
-    found = await request.app[keys.STORE].orders.find(
+    store = request.app[keys.STORE]
+    found = await store.orders.find(
         principal.user_id, status=status, symbol=symbol,
         after=page.after if page.after is not None else query.get("after"),
-        limit=page.limit + 1)
+        limit=page.limit + 1, top_level=nested == "true")
     orders, next_cursor = paged("orders", page, found)
-    return json_ok({"orders": [order_view(order) for order in orders],
-                    "next_cursor": next_cursor})
+    if nested == "true":
+        views = [await commands.nested_view(request.app, order) for order in orders]
+    else:
+        views = [order_view(order) for order in orders]
+    return json_ok({"orders": views, "next_cursor": next_cursor})
 
 
 @routes.get("/api/v1/orders/{order_id}")
@@ -78,7 +85,7 @@ async def get_order(request: web.Request) -> web.Response:
                                                     request.match_info["order_id"])
     if order is None:
         raise NotFound("No such order.")
-    return json_ok({"order": order_view(order)})
+    return json_ok({"order": await commands.nested_view(request.app, order)})
 
 
 @routes.patch("/api/v1/orders/{order_id}")

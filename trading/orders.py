@@ -32,8 +32,16 @@ class TimeInForce(StrEnum):
     FOK = "fok"  # fill now, wholly, or not at all
 
 
+class OrderClass(StrEnum):
+    SIMPLE = "simple"    # one order
+    BRACKET = "bracket"  # an entry and two exit legs, one cancels the other
+    OTO = "oto"          # an entry and one exit leg (one triggers other)
+    OCO = "oco"          # two exits of a position held: one cancels the other
+
+
 class OrderStatus(StrEnum):
     NEW = "new"            # accepted, not yet filled or resting
+    HELD = "held"          # an exit leg waiting for its entry to fill
     OPEN = "open"          # resting, funds reserved
     FILLED = "filled"
     CANCELED = "canceled"
@@ -45,7 +53,10 @@ class OrderStatus(StrEnum):
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
                       OrderStatus.EXPIRED, OrderStatus.REPLACED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED}),
+    OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED,
+                                OrderStatus.HELD}),
+    # A leg rests when its entry fills, and ends with it if the entry never does.
+    OrderStatus.HELD: frozenset({OrderStatus.OPEN, OrderStatus.CANCELED, OrderStatus.REJECTED}),
     OrderStatus.OPEN: frozenset({OrderStatus.FILLED, OrderStatus.CANCELED,
                                  OrderStatus.EXPIRED, OrderStatus.REJECTED,
                                  OrderStatus.REPLACED}),
@@ -74,6 +85,15 @@ def ended_as(order: Mapping[str, Any], target: OrderStatus) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitLegs:
+    """The exit legs of a bracket, oto or oco order, as sent (trading/brackets.py)."""
+
+    take_profit: Decimal | None = None  # the take-profit leg's limit price
+    stop_price: Decimal | None = None   # the stop-loss leg's stop
+    stop_limit: Decimal | None = None   # its limit, making it a stop-limit order
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     symbol: str
     side: Side
@@ -90,6 +110,8 @@ class OrderRequest:
     # A market order may say how much to spend (in the quote currency) instead of
     # quantity; the engine turns it into the quantity it buys at the price then.
     notional: Decimal | None = None
+    order_class: OrderClass = OrderClass.SIMPLE
+    exits: ExitLegs | None = None
 
     @property
     def trigger_price(self) -> Decimal | None:
