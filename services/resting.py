@@ -66,12 +66,15 @@ class RestingOrders:
         self.engine = engine
         self.legs = Legs(engine)
 
-    def reservation(self, request: OrderRequest, held_other: Decimal = Decimal(0)) -> int:
+    def reservation(self, request: OrderRequest, held_other: Decimal = Decimal(0),
+                    market: Decimal | None = None) -> int:
         """What resting an order takes from its account: its margin and fee at its
-        price; only the fee for an order that closes no more than the position of the
-        other side holds (held_other). If the position shrinks before the order fills,
-        the fill pays the difference or the order is rejected."""
-        rules, price = self.engine.rules, request.worst_price
+        price (a market order for the open: at the market price now); only the fee for
+        an order that closes no more than the position of the other side holds
+        (held_other). If the position shrinks, or the price moves, before the order
+        fills, the fill pays the difference or the order is rejected."""
+        rules = self.engine.rules
+        price = request.worst_price if request.worst_price is not None else market
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
         fee = rules.commission(price, request.quantity)

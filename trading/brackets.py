@@ -64,22 +64,24 @@ def check_class_fields(order: OrderRequest) -> ExitLegs | None:
                                "oto orders; set order_class.", field="order_class")
         return None
     kind = order.order_class.value
+    article = "An" if kind[0] in "aeiou" else "A"
     if exits is None or (exits.take_profit is None and exits.stop_price is None):
-        raise InvalidInput(f"An {kind} order needs take_profit and/or stop_loss.",
+        raise InvalidInput(f"{article} {kind} order needs take_profit and/or stop_loss.",
                            field="take_profit")
     for name in ("stop_loss", "target_price", "trailing_amount", "trailing_percent",
                  "notional"):
         if getattr(order, name) is not None:
-            raise InvalidInput(f"An {kind} order takes no {name}: its exits are its legs "
+            raise InvalidInput(f"{article} {kind} order takes no {name}: its exits are its legs "
                                "(take_profit and stop_loss objects).", field=name)
     if order.time_in_force not in (TimeInForce.GTC, TimeInForce.DAY):
-        raise InvalidInput(f"An {kind} order is gtc or day.", field="time_in_force")
+        raise InvalidInput(f"{article} {kind} order is gtc or day.", field="time_in_force")
     if exits.stop_limit is not None and exits.stop_price is None:
         raise InvalidPrice("stop_loss needs stop_price.", field=STOP)
     both = exits.take_profit is not None and exits.stop_price is not None
     if order.order_class in (OrderClass.BRACKET, OrderClass.OCO) and not both:
         missing = TAKE_PROFIT if exits.take_profit is None else STOP
-        raise InvalidInput(f"An {kind} order needs take_profit and stop_loss.", field=missing)
+        raise InvalidInput(f"{article} {kind} order needs take_profit and stop_loss.",
+                           field=missing)
     if order.order_class == OrderClass.OTO and both:
         raise InvalidInput("An oto order has one leg: take_profit or stop_loss.",
                            field="stop_loss")
@@ -91,7 +93,7 @@ def check_class_fields(order: OrderRequest) -> ExitLegs | None:
                 raise InvalidPrice(f"An oco order's prices are its take_profit and stop_loss; "
                                    f"it takes no {name}.", field=name)
     elif order.type not in ENTRY_TYPES:
-        raise InvalidInput(f"An {kind} order's entry is market or limit.", field="type")
+        raise InvalidInput(f"{article} {kind} order's entry is market or limit.", field="type")
     for field, price in _leg_prices(exits):
         check_price(price, field)
     return exits
