@@ -48,6 +48,7 @@ async def test_the_python_example_trades_until_its_stop_loss_closes(scripted):
          scripted.url.rstrip("/"), "ann@example.com", PASSWORD], ROOT)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
     assert HISTORY in stdout
 
@@ -60,6 +61,7 @@ async def test_the_node_example_trades_until_its_stop_loss_closes(scripted):
         NODE_EXAMPLE)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95.00" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
     assert HISTORY in stdout
 
