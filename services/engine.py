@@ -130,8 +130,16 @@ class TradingEngine(TradingContext):
             "trailing_percent": None if request.trailing_percent is None
             else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
+            # A limit order that could fill at once takes liquidity when it fills.
+            "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
         return order
+
+    def _marketable(self, request: OrderRequest) -> bool:
+        quote = self.hub.last.get(request.symbol)
+        return (request.type == OrderType.LIMIT and request.limit_price is not None
+                and quote is not None
+                and marketable(request.side, request.limit_price, quote.price))
 
     def notional_order(self, request: OrderRequest, decimals: int) -> OrderRequest:
         """A market order for notional (quote currency) as the quantity it buys now."""
@@ -176,7 +184,9 @@ class TradingEngine(TradingContext):
         market = (self.fresh_price(request.symbol)
                   if request.type == OrderType.MARKET or now_or_never else None)
         validate_order(request, instrument.quantity_decimals, market, instrument.rules)
-        fill_at = None if market is None else self.rules.fill_price(request.side, market)
+        asset_class = instrument.rules.asset_class
+        fill_at = (None if market is None
+                   else self.rules.fill_price(request.side, market, asset_class))
         if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
             limit, quote = request.limit_price, market or Decimal(0)
             if limit is None or not marketable(request.side, limit, quote):

@@ -31,12 +31,14 @@ from trading.errors import (
     ShortNotAllowed,
 )
 from trading.events import OrderFilled
+from trading.fees import Liquidity, liquidity_of
 from trading.money import from_units, show, to_units
 from trading.orders import (
     OrderRequest,
     OrderStatus,
     OrderType,
     Side,
+    TimeInForce,
     ended_as,
     marketable,
     moved,
@@ -69,7 +71,9 @@ class RestingOrders:
         rules, price = self.engine.rules, request.worst_price
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
-        fee = rules.commission(price, request.quantity)
+        asset_class = self.engine.asset_class(request.symbol)
+        fee = max(rules.fee(asset_class, request.side, price, request.quantity, liquidity)
+                  for liquidity in Liquidity)  # maker or taker is known when it fills
         if request.quantity <= held_other:
             return to_units(fee)
         return to_units(rules.margin(request.side, price, request.quantity) + fee)
@@ -227,13 +231,19 @@ class RestingOrders:
                 and not marketable(side, from_units(order["limit_price"]), price)):
             return await self._done(await self.engine.store.unit_of_work.run(
                 lambda writes: self._trigger(writes, order["user_id"], order["_id"])))
-        fill = self.engine.rules.fill_price(side, price)
+        liquidity = liquidity_of(OrderType(order["type"]), TimeInForce(order["time_in_force"]),
+                                 bool(order.get("marketable")),
+                                 order.get("stop_triggered_at") is not None)
+        fill = (price if liquidity == Liquidity.MAKER else  # slippage: taker fills only
+                self.engine.rules.fill_price(side, price,
+                                             self.engine.asset_class(order["symbol"])))
         if order["type"] in (OrderType.LIMIT, OrderType.STOP_LIMIT):  # no worse than its limit
             limit = from_units(order["limit_price"])
             fill = min(fill, limit) if side == Side.BUY else max(fill, limit)
         try:
             outcome = await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
+                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill,
+                                          liquidity))
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
         filled = await self._done(outcome)
@@ -256,7 +266,7 @@ class RestingOrders:
         return Outcome(triggered, None, account, events, None)
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
-                    price: Decimal) -> Outcome:
+                    price: Decimal, liquidity: Liquidity) -> Outcome:
         engine, now = self.engine, self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None or order["status"] != OrderStatus.OPEN:
@@ -264,7 +274,7 @@ class RestingOrders:
         reserved, reason = order["reserved"], "insufficient_funds"
         try:
             netted = await engine.net_fill(
-                writes, {**order, "pending": engine.open_step(order, price) | {
+                writes, {**order, "pending": engine.open_step(order, price, liquidity) | {
                     "op": f"fill:{order_id}"}}, now, reserved=reserved)
         except ShortNotAllowed:  # the position it was to close is gone
             netted, reason = None, "short_not_allowed"

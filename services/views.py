@@ -40,6 +40,7 @@ def order_view(order: Document) -> dict[str, Any]:
         "canceled_at": _time(order.get("canceled_at")),
         "replaces": order.get("replaces"), "replaced_by": order.get("replaced_by"),
         "stop_triggered_at": _time(order.get("stop_triggered_at")),
+        "fee": _amount(order.get("fee")), "liquidity": order.get("liquidity"),
     }
 
 

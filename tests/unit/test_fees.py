@@ -19,6 +19,7 @@ from trading.fees import (
 )
 from trading.money import LARGEST
 from trading.orders import OrderType, Side, TimeInForce
+from trading.trades import AccountRules
 
 MAKER, TAKER = Liquidity.MAKER, Liquidity.TAKER
 BUY, SELL = Side.BUY, Side.SELL
@@ -115,6 +116,13 @@ def test_a_flat_commission_rate_is_every_class_maker_and_taker():
     for asset_class in AssetClass:
         assert schedule.of(asset_class) == ClassFees(BpsFees(D(10), D(10)), D(5))
         assert schedule.slippage(asset_class) == D("0.0005")
+
+
+def test_account_rules_price_taker_fills_with_their_class_slippage():
+    rules = AccountRules(fees=typical())
+    assert rules.fill_price(BUY, D(100), AssetClass.CRYPTO) == D("100.05")
+    assert rules.fill_price(BUY, D(100), AssetClass.US_EQUITY, opening=False) == D("99.98")
+    assert rules.fee(AssetClass.IN_EQUITY, SELL, D(2900), D(10), TAKER) == D("18.566554")
 
 
 @pytest.mark.parametrize(("total", "quantities", "shares"), [
