@@ -102,6 +102,24 @@ async def test_a_limit_order_marketable_when_placed_takes_liquidity_within_its_l
     await assert_fees_agree(fee_api, trader)
 
 
+async def test_a_stop_takes_and_a_stop_limit_that_rested_after_its_stop_makes(fee_api, trader):
+    _, stop = await order(fee_api, trader, symbol="BTCUSDT", type="stop", stop_price="50100",
+                          quantity="0.1")
+    _, stop_limit = await order(fee_api, trader, symbol="BTCUSDT", type="stop_limit",
+                                stop_price="50200", limit_price="50150", quantity="0.1")
+    await tick(fee_api, "BTCUSDT", "50100")  # the stop fills at the market, with slippage
+    filled = await get(fee_api, trader, stop["order"]["id"])
+    assert (filled["filled_price"], filled["fee"], filled["liquidity"]) == (
+        "50150.1", "5.01501", "taker")
+    await tick(fee_api, "BTCUSDT", "50250")  # the stop-limit's stop: past its limit, it rests
+    assert (await get(fee_api, trader, stop_limit["order"]["id"]))["status"] == "open"
+    await tick(fee_api, "BTCUSDT", "50140")  # the price comes to its limit: a maker's fill
+    filled = await get(fee_api, trader, stop_limit["order"]["id"])
+    assert (filled["status"], filled["filled_price"], filled["fee"], filled["liquidity"]) == (
+        "filled", "50140", "1.0028", "maker")
+    await assert_fees_agree(fee_api, trader)
+
+
 async def test_a_stock_pays_per_share_with_a_minimum_once_per_order(fee_api, trader):
     _, body = await order(fee_api, trader, quantity="500")
     # 0.005 x 500 shares; the class has no slippage configured.
