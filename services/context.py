@@ -204,7 +204,7 @@ class TradingContext:
         if left:
             opening = {**order, "quantity": left}
             opening["pending"] = (step if not exits else self.open_step(opening, price) | {
-                "op": step["op"], "fee": shares[-1]})
+                "op": step["op"], "fee": shares[-1], "liquidity": step.get("liquidity")})
         changes = Counter(exits_account_changes(exits))
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))
