@@ -120,6 +120,26 @@ async def test_a_stop_takes_and_a_stop_limit_that_rested_after_its_stop_makes(fe
     await assert_fees_agree(fee_api, trader)
 
 
+async def test_a_resting_sell_that_reduces_a_position_makes_and_an_ioc_limit_takes(
+        fee_api, trader):
+    await order(fee_api, trader, symbol="BTCUSDT", quantity="0.2")  # 10.01 as a taker
+    _, body = await order(fee_api, trader, symbol="BTCUSDT", side="sell", type="limit",
+                          limit_price="51000", quantity="0.1")
+    assert body["order"]["reserved"] == "5.1"  # it closes what is held: the fee alone
+    await tick(fee_api, "BTCUSDT", "51010")
+    filled = await get(fee_api, trader, body["order"]["id"])
+    assert (filled["filled_price"], filled["fee"], filled["liquidity"]) == (
+        "51010", "1.0202", "maker")
+    _, body = await order(fee_api, trader, symbol="BTCUSDT", type="limit",
+                          limit_price="51100", time_in_force="ioc", quantity="0.1")
+    assert (body["order"]["filled_price"], body["order"]["fee"],
+            body["order"]["liquidity"]) == ("51061.01", "5.106101", "taker")
+    _, trades = await fee_api.call("GET", "/api/v1/trades?symbol=BTCUSDT&status=open",
+                                   token=trader)
+    assert sorted(t["fees"] for t in trades["trades"]) == ["11.0302", "5.106101"]
+    await assert_fees_agree(fee_api, trader)
+
+
 async def test_a_stock_pays_per_share_with_a_minimum_once_per_order(fee_api, trader):
     _, body = await order(fee_api, trader, quantity="500")
     # 0.005 x 500 shares; the class has no slippage configured.
