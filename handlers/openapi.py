@@ -80,7 +80,8 @@ SCHEMAS: dict[str, Schema] = {
         "reject_reason": MAYBE_TEXT, "reserved": MAYBE_DECIMAL, "filled_price": MAYBE_DECIMAL,
         "trade_id": MAYBE_TEXT, "created_at": TIME, "filled_at": MAYBE_TIME,
         "canceled_at": MAYBE_TIME, "replaces": MAYBE_TEXT, "replaced_by": MAYBE_TEXT,
-        "stop_triggered_at": MAYBE_TIME,
+        "stop_triggered_at": MAYBE_TIME, "fee": MAYBE_DECIMAL,
+        "liquidity": {"enum": ["maker", "taker", None]},
         "order_class": {"enum": ORDER_CLASSES}, "parent_id": MAYBE_TEXT,
         "leg_role": {"enum": ["take_profit", "stop_loss", None]},
         # The legs' ids; nested (POST, GET one, ?nested=true): the legs themselves.
@@ -129,7 +130,15 @@ SCHEMAS: dict[str, Schema] = {
         "min_notional": DECIMAL, "margin_rate_long": DECIMAL, "margin_rate_short": DECIMAL,
         "hours": obj({"exchange": TEXT, "timezone": TEXT, "open": TEXT, "close": TEXT,
                       "days": {"enum": ["mon-fri", "mon-sun"]}, "is_open": BOOLEAN,
-                      "enforced": BOOLEAN})}),
+                      "enforced": BOOLEAN}),
+        "fees": {"oneOf": [
+            obj({"model": {"const": "bps"}, "maker_bps": DECIMAL, "taker_bps": DECIMAL}),
+            obj({"model": {"const": "per_share"}, "per_share": DECIMAL, "min": DECIMAL,
+                 "max_pct": MAYBE_DECIMAL}),
+            obj({"model": {"const": "india"}, "brokerage_bps": DECIMAL,
+                 "brokerage_cap": DECIMAL, "stt_sell_bps": DECIMAL, "exchange_bps": DECIMAL,
+                 "sebi_per_crore": DECIMAL, "gst_pct": DECIMAL, "stamp_buy_bps": DECIMAL})]},
+        "slippage_bps": DECIMAL}),
     "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
                   "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {

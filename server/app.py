@@ -252,7 +252,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                          short_margin_rate=settings.short_margin_rate,
                          allow_shorts=settings.allow_shorts,
                          commission_rate=settings.commission_rate,
-                         slippage_rate=settings.slippage_rate)
+                         slippage_rate=settings.slippage_rate, fees=settings.fees)
     events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.BUS],
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,

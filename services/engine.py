@@ -151,8 +151,16 @@ class TradingEngine(TradingContext):
             else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
             "order_class": request.order_class.value,
+            # A limit order that could fill at once takes liquidity when it fills.
+            "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
         return order
+
+    def _marketable(self, request: OrderRequest) -> bool:
+        quote = self.hub.last.get(request.symbol)
+        return (request.type == OrderType.LIMIT and request.limit_price is not None
+                and quote is not None
+                and marketable(request.side, request.limit_price, quote.price))
 
     def leg_orders(self, user_id: str, parent: Document, request: OrderRequest,
                    status: OrderStatus) -> list[Document]:
@@ -226,8 +234,9 @@ class TradingEngine(TradingContext):
                                    instrument.rules)
         if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
             validate_class(request, reference, instrument.rules)
+        asset_class = instrument.rules.asset_class
         fill_at = (None if market is None or request.at_open
-                   else self.rules.fill_price(request.side, market))
+                   else self.rules.fill_price(request.side, market, asset_class))
         if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
             limit, quote = request.limit_price, market or Decimal(0)
             if limit is None or not marketable(request.side, limit, quote):

@@ -51,6 +51,7 @@ def order_view(order: Document, legs: list[Document] | None = None) -> dict[str,
         "legs": (None if leg_ids is None else list(leg_ids) if legs is None
                  else [order_view(leg) for leg in legs]),
         "filled_quantity": _amount(filled),
+        "fee": _amount(order.get("fee")), "liquidity": order.get("liquidity"),
     }
 
 

@@ -15,7 +15,7 @@ from typing import Any
 
 from trading.money import from_units, to_units
 from trading.orders import Side
-from trading.trades import AccountRules, CloseReason, TradeStatus, realized_pnl
+from trading.trades import CloseReason, TradeStatus, realized_pnl
 
 Lot = Mapping[str, Any]
 
@@ -42,16 +42,16 @@ class LotExit:
         return self.pnl - self.fee
 
 
-def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, rules: AccountRules,
+def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, fee: int,
              now: datetime) -> LotExit:
-    """Take units (at most the lot's quantity) out of a lot at price."""
+    """Take units (at most the lot's quantity) out of a lot at price, for fee (storage
+    units: the exit's share of its fill's fee, AccountRules.fee)."""
     held = int(lot["quantity"])
     if not 0 < units <= held:
         raise ValueError(f"cannot take {units} units out of a lot of {held}")
     amount = from_units(units)
     pnl = to_units(realized_pnl(Side(lot["side"]), from_units(lot["entry_price"]), price,
                                 amount))
-    fee = to_units(rules.commission(price, amount))
     margin = int(lot["margin"]) if units == held else int(lot["margin"]) * units // held
     record = {"quantity": units, "price": to_units(price), "pnl": pnl, "reason": reason.value,
               "at": now}
