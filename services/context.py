@@ -23,8 +23,9 @@ from store.database import Document, stored_time
 from store.ledger import ledger_entry
 from store.store import Store
 from store.unit_of_work import Writes
-from trading.errors import DuplicateClientOrderId, ShortNotAllowed, StalePrice
+from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
 from trading.events import Changed
+from trading.fx import Conversion, FxRoute, find_route
 from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
 from trading.positions import exit_lot, exits_account_changes, first_in_first_out
@@ -42,6 +43,21 @@ class Netted:
     account: Document
     events: list[Event]
     side_after: str | None  # the position's side after the fill (None: flat)
+
+
+def converted(fx: Conversion, amount_quote: int) -> Document:
+    """What a ledger entry that fx converted records of it (nothing if none did)."""
+    record = fx.record()
+    return {**record, "amount_quote": amount_quote} if record else {}
+
+
+def opened_fee(step: Document) -> Document:
+    """What the ledger entry of an open step's fee records of its conversion."""
+    if step.get("fx_rate") is None:
+        return {}
+    return {"currency": step["currency"], "fx_pair": step["fx_pair"],
+            "fx_invert": step["fx_invert"], "fx_rate": step["fx_rate"],
+            "amount_quote": -step["fee_quote"]}
 
 
 def applied(doc: Document, update: Mapping[str, Any]) -> Document:
@@ -69,6 +85,11 @@ class TradingContext:
         self.clock = clock
         self._known_accounts: set[str] = set()
         self.bus = events.bus
+        # Each quote currency's route into the account currency (None: no pair for it).
+        symbols = set(hub.universe.instruments)
+        quotes = {i.rules.quote_currency for i in hub.universe.instruments.values()}
+        self.routes: dict[str, FxRoute | None] = {
+            quote: find_route(quote, currency, symbols) for quote in sorted(quotes)}
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -87,6 +108,34 @@ class TradingContext:
             raise StalePrice(f"No fresh price for {symbol}; try again when it trades.",
                              details={"symbol": symbol})
         return quote.price
+
+    def conversion(self, symbol: str) -> Conversion:
+        """How symbol's quote currency converts into the account currency now, at a fresh
+        rate; FxUnavailable when there is no pair for it or its price is stale."""
+        currency = self.hub.universe.instruments[symbol].rules.quote_currency
+        route = self.routes.get(currency)
+        if route is None:
+            raise FxUnavailable(
+                f"{symbol} is priced in {currency} and no exchange rate from {currency} to "
+                f"{self.currency} is configured (add an FX pair such as "
+                f"{self.currency}{currency} to MARKET_SYMBOLS).",
+                details={"symbol": symbol, "currency": currency, "pair": None})
+        if route.pair is None:
+            return Conversion(route)
+        quote = self.hub.last.get(route.pair)
+        if quote is None or self.hub.is_stale(route.pair):
+            raise FxUnavailable(
+                f"No fresh {route.pair} rate to convert {symbol}'s {currency} into "
+                f"{self.currency}; try again when it trades.",
+                details={"symbol": symbol, "currency": currency, "pair": route.pair})
+        return Conversion(route, quote.price)
+
+    def exit_conversion(self, trade: Document, strict: bool = True) -> Conversion:
+        """The conversion an exit of trade uses: now's (conversion); if not strict (a reset,
+        which must not wait), the latest rate known, else the trade's entry rate."""
+        if strict:
+            return self.conversion(trade["symbol"])
+        return Conversion.recorded(trade, "entry_fx_rate").at(self.prices())
 
     # -- account -----------------------------------------------------------
 
@@ -120,13 +169,20 @@ class TradingContext:
         # A claim and its order are committed together: the order is there.
         return await self.store.orders.get(claim["user_id"], claim["_id"]) or claim
 
-    def open_step(self, order: Document, price: Decimal) -> Document:
-        """The step that opens a trade for order at price: its margin and fee."""
+    def open_step(self, order: Document, price: Decimal,
+                  fx: Conversion | None = None) -> Document:
+        """The step that opens a trade for order at price: its margin and fee, converted
+        into the account currency (fx, or the rate now) and the conversion's record."""
         side, quantity = Side(order["side"]), from_units(order["quantity"])
+        fx = fx or self.conversion(order["symbol"])
         margin = self.rules.margin(side, price, quantity)
         fee = self.rules.commission(price, quantity)
-        return {"op": f"open:{order['_id']}", "price": to_units(price),
-                "margin": to_units(margin), "fee": to_units(fee)}
+        step = {"op": f"open:{order['_id']}", "price": to_units(price),
+                "margin": to_units(fx.to_account(margin)), "fee": to_units(fx.to_account(fee)),
+                "currency": fx.route.currency or None}
+        if record := fx.record():
+            step |= {**record, "fee_quote": to_units(fee)}
+        return step
 
     @staticmethod
     def open_changes(step: Document) -> dict[str, int]:
@@ -148,14 +204,19 @@ class TradingContext:
             "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0,
             "status": TradeStatus.OPEN, "pending": None, "exits": [], "opened_at": now,
             "closed_at": None, "close_reason": None, "close_price": None,
+            "currency": step.get("currency"),
+            **({"fx_pair": step["fx_pair"], "fx_invert": step["fx_invert"],
+                "entry_fx_rate": step["fx_rate"]} if step.get("fx_rate") is not None else {}),
         }
 
     @staticmethod
     def fill_changes(order: Document, now: datetime) -> Document:
         """The fields an order's open (or fill) step sets when it ends."""
+        step = order["pending"]
         return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
-                "filled_price": order["pending"]["price"], "filled_at": now,
-                "trade_id": order["_id"]}
+                "filled_price": step["price"], "filled_at": now, "trade_id": order["_id"],
+                **{field: step[field] for field in ("currency", "fx_pair", "fx_rate")
+                   if step.get(field) is not None}}
 
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
                        reserved: int = 0) -> Netted | None:
@@ -173,11 +234,12 @@ class TradingContext:
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
+        fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
         other = Side.SELL if side == Side.BUY else Side.BUY
         lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
                                             "status": TradeStatus.OPEN, "side": other},
                                  sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
-        exits = [exit_lot(lot, units, price, CloseReason.ORDER, self.rules, now)
+        exits = [exit_lot(lot, units, price, CloseReason.ORDER, self.rules, now, fx)
                  for lot, units in first_in_first_out(lots, order["quantity"])]
         left = order["quantity"] - sum(e.units for e in exits)
         if left and side == Side.SELL and not self.rules.allow_shorts:
@@ -186,7 +248,7 @@ class TradingContext:
         if left:
             opening = {**order, "quantity": left}
             opening["pending"] = (step if not exits else
-                                  self.open_step(opening, price) | {"op": step["op"]})
+                                  self.open_step(opening, price, fx) | {"op": step["op"]})
         changes = Counter(exits_account_changes(exits))
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))
@@ -204,11 +266,14 @@ class TradingContext:
         for lot, lot_exit in zip(lots, exits, strict=False):
             writes.update_later("trades", lot["_id"], {}, lot_exit.update)
             closed.append(applied(lot, lot_exit.update))
-        for amount, reason, entry in ((changes["realized_pnl"], "realized_pnl", "pnl"),
-                                      (-sum(e.fee for e in exits), "commission", "fee")):
+        for amount, quoted, reason, entry in (
+                (changes["realized_pnl"], sum(e.pnl_quote for e in exits), "realized_pnl", "pnl"),
+                (-sum(e.fee for e in exits), -sum(e.fee_quote for e in exits), "commission",
+                 "fee")):
             if amount:
                 writes.insert("ledger", ledger_entry(f"close:{order['_id']}:{entry}", user_id,
-                                                     amount, reason, order["_id"], now))
+                                                     amount, reason, order["_id"], now,
+                                                     converted(fx, quoted)))
         trade = None
         if opening is not None:
             trade = self.new_trade(opening, now)
@@ -216,7 +281,7 @@ class TradingContext:
             if opening["pending"]["fee"]:
                 writes.insert("ledger", ledger_entry(
                     f"{step['op']}:fee", user_id, -opening["pending"]["fee"], "commission",
-                    order["_id"], now))
+                    order["_id"], now, opened_fee(opening["pending"])))
         filled = {**order, "pending": None, **self.fill_changes(order, now),
                   "trade_id": None if trade is None else trade["_id"]}
         prices = self.prices()

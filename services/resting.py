@@ -31,6 +31,7 @@ from trading.errors import (
     ShortNotAllowed,
 )
 from trading.events import OrderFilled
+from trading.fx import Conversion
 from trading.money import from_units, show, to_units
 from trading.orders import (
     OrderRequest,
@@ -69,10 +70,12 @@ class RestingOrders:
         rules, price = self.engine.rules, request.worst_price
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
+        fx = self.engine.conversion(request.symbol)  # at the rate now; FxUnavailable
         fee = rules.commission(price, request.quantity)
         if request.quantity <= held_other:
-            return to_units(fee)
-        return to_units(rules.margin(request.side, price, request.quantity) + fee)
+            return to_units(fx.to_account(fee))
+        margin = rules.margin(request.side, price, request.quantity)
+        return to_units(fx.to_account(margin) + fx.to_account(fee))
 
     async def _done(self, outcome: Outcome) -> Document:
         """After the commit: tell the watchers and the user's sockets; raise the refusal."""
@@ -231,9 +234,10 @@ class RestingOrders:
         if order["type"] in (OrderType.LIMIT, OrderType.STOP_LIMIT):  # no worse than its limit
             limit = from_units(order["limit_price"])
             fill = min(fill, limit) if side == Side.BUY else max(fill, limit)
+        fx = self.engine.conversion(order["symbol"])  # FxUnavailable: fill it later
         try:
             outcome = await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
+                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill, fx))
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
         filled = await self._done(outcome)
@@ -256,7 +260,7 @@ class RestingOrders:
         return Outcome(triggered, None, account, events, None)
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
-                    price: Decimal) -> Outcome:
+                    price: Decimal, fx: Conversion) -> Outcome:
         engine, now = self.engine, self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None or order["status"] != OrderStatus.OPEN:
@@ -264,7 +268,7 @@ class RestingOrders:
         reserved, reason = order["reserved"], "insufficient_funds"
         try:
             netted = await engine.net_fill(
-                writes, {**order, "pending": engine.open_step(order, price) | {
+                writes, {**order, "pending": engine.open_step(order, price, fx) | {
                     "op": f"fill:{order_id}"}}, now, reserved=reserved)
         except ShortNotAllowed:  # the position it was to close is gone
             netted, reason = None, "short_not_allowed"
