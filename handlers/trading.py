@@ -9,7 +9,7 @@ from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import choice, decimal, integer_param, read_json
 from services.positions import close_all, close_position, position
-from services.reports import performance, positions, wallet
+from services.reports import performance, positions, wallet, wallet_balance
 from services.reset import reset_account
 from services.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
@@ -33,6 +33,13 @@ async def post_reset(request: web.Request) -> web.Response:
 async def get_wallet(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     return json_ok(await wallet(request.app[keys.ENGINE], principal.user_id))
+
+
+@routes.get("/api/v1/wallet/{asset}")
+async def get_wallet_asset(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok({"balance": await wallet_balance(request.app[keys.ENGINE], principal.user_id,
+                                                    request.match_info["asset"])})
 
 
 @routes.post("/api/v1/orders")
