@@ -85,9 +85,12 @@ async def wallet_balance(engine: TradingEngine, user_id: str, asset: str) -> dic
         raise InvalidInput("'asset' must be an asset name: up to 32 letters, digits, "
                            "'.', '-', '=' or a leading '^'.", field="asset")
     universe = engine.hub.universe
-    if universe.knows(wanted) and _wallet_asset(universe.instruments,
-                                                universe.resolve(wanted)) != wanted:
-        wanted = universe.resolve(wanted)  # a symbol's other spelling (brk.b: BRK-B)
+    if universe.knows(wanted):
+        symbol = universe.resolve(wanted)  # any spelling of it (brk.b: BRK-B)
+        if (base := _wallet_asset(universe.instruments, symbol)) != symbol:
+            raise NotFound(f"{symbol} is a pair, not an asset: the wallet holds its base "
+                           f"asset, {base}.", details={"asset": wanted})
+        wanted = symbol
     balances = (await wallet(engine, user_id))["balances"]
     cash = balances[0]
     if wanted == cash["asset"] or wanted in cash["aliases"]:

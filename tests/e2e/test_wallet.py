@@ -70,7 +70,7 @@ async def test_a_short_position_is_a_negative_balance(api, trader):
                                                   "locked": "-1", "total": "-3"}
 
 
-@pytest.mark.parametrize("asset", ["INR", "XYZ", "DOGE", "NOTASYMBOL"])
+@pytest.mark.parametrize("asset", ["INR", "XYZ", "DOGE", "NOTASYMBOL", "BTCUSDT", "eth-usdt"])
 async def test_an_asset_this_server_does_not_know_is_404(api, trader, asset):
     status, body = await api.call("GET", f"/api/v1/wallet/{asset}", token=trader)
     assert (status, body["error"]["code"]) == (404, "not_found")
