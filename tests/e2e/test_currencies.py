@@ -2,6 +2,7 @@
 prices converted into USD at USDINR when an order fills and when it closes, the rate
 recorded, and no order without a fresh rate (trading/fx.py)."""
 
+import asyncio
 from dataclasses import replace
 from decimal import Decimal
 
@@ -149,4 +150,38 @@ async def test_usdt_pairs_are_dollars_at_one_and_say_so(api, trader):
     status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.01")
     assert (status, body["order"]["currency"], body["order"]["fx_rate"]) == (201, "USDT", "1")
     assert (await account(api, trader))["margin_used"] == "650"
+    await assert_books_balance(api)
+
+
+async def tick(api, symbol, price):
+    set_price(api, symbol, price)
+    tasks = set(api.app[keys.MONITOR].tasks)
+    if tasks:
+        await asyncio.wait(tasks, timeout=5)
+
+
+async def test_the_monitor_waits_for_a_fresh_rate_then_fills_and_stops_at_it(api, trader,
+                                                                           later):
+    status, body = await order(api, trader, symbol="RELIANCE.NS", type="limit",
+                               limit_price="2850", quantity="10", stop_loss="2700")
+    assert (status, body["order"]["reserved"]) == (201, "356.60625")  # 28500 + 28.5 INR at 80
+    later(seconds=31)
+    await tick(api, "RELIANCE.NS", "2840")  # crosses the limit, but USDINR is stale
+    _, orders = await api.call("GET", "/api/v1/orders?status=open", token=trader)
+    assert len(orders["orders"]) == 1
+    set_price(api, "USDINR", "82")
+    await tick(api, "RELIANCE.NS", "2845")
+    _, orders = await api.call("GET", "/api/v1/orders?status=filled", token=trader)
+    [filled] = orders["orders"]
+    # Filled at the tick's price, converted at the fresh rate (the reservation at 80
+    # released): 28450 INR at 82 = 346.95121951 USD.
+    assert (filled["filled_price"], filled["fx_rate"]) == ("2845", "82")
+    assert (await account(api, trader))["margin_used"] == "346.95121951"
+    set_price(api, "USDINR", "84")
+    await tick(api, "RELIANCE.NS", "2695")  # the stop-loss, at the rate now
+    [closed] = (await api.call("GET", "/api/v1/trades?status=closed", token=trader))[1][
+        "trades"]
+    # 10 x (2695 - 2845) = -1500 INR at 84 = -17.85714286 USD.
+    assert (closed["close_reason"], closed["realized_pnl"], closed["exits"][0]["fx_rate"]) == (
+        "stop_loss", "-17.85714286", "84")
     await assert_books_balance(api)
