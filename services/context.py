@@ -3,6 +3,7 @@ prices, the account rules, the clock and the events, and what opening a trade wr
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -30,6 +31,8 @@ from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
 from trading.positions import exit_lot, exits_account_changes, first_in_first_out
 from trading.trades import AccountRules, CloseReason, TradeStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,11 @@ class TradingContext:
         quotes = {i.rules.quote_currency for i in hub.universe.instruments.values()}
         self.routes: dict[str, FxRoute | None] = {
             quote: find_route(quote, currency, symbols) for quote in sorted(quotes)}
+        for quote, route in self.routes.items():
+            if route is None:
+                log.warning("symbols quoted in %s cannot be traded: no FX pair converts %s "
+                            "into %s (add one such as %s%s to MARKET_SYMBOLS)",
+                            quote, quote, currency, currency, quote)
 
     def now(self) -> datetime:
         return stored_time(self.clock())

@@ -132,9 +132,11 @@ async def test_a_stale_fx_rate_refuses_the_order_and_stores_nothing(api, trader,
     await assert_books_balance(api)
 
 
-async def test_a_currency_without_a_configured_pair_refuses_its_orders(servers, settings):
+async def test_a_currency_without_a_configured_pair_refuses_its_orders(servers, settings,
+                                                                       caplog):
     api = await servers.start(replace(settings, market=replace(
         settings.market, symbols="sim:AAPL=190,RELIANCE.NS=2900")))
+    assert any("no FX pair converts INR into USD" in r.getMessage() for r in caplog.records)
     token = (await api.account())["access_token"]
     set_price(api, "RELIANCE.NS", "2900")
     status, body = await order(api, token, symbol="RELIANCE.NS", quantity="1")
