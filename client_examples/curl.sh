@@ -48,6 +48,13 @@ api -X DELETE "$BASE/orders" -H "$AUTH" | jq '[.orders[] | .status]'
 echo "== exit what is left of the trade"
 api -X POST "$BASE/trades/$TRADE/exit" -H "$AUTH" | jq '.trade | {status, close_price, realized_pnl}'
 
+echo "== account activities (newest first: the exit, its P&L, the fill, the initial cash)"
+api "$BASE/account/activities?limit=10" -H "$AUTH" | jq -c '.activities[] | {activity_type, symbol, side, qty, price, net_amount}'
+
+echo "== portfolio history (today, a point a minute) and performance"
+api "$BASE/account/portfolio/history?period=1D&timeframe=1Min" -H "$AUTH" | jq -c '{base_value, last: .equity[-1], points: (.timestamp | length)}'
+api "$BASE/account/performance" -H "$AUTH" | jq -c '{realized_pnl, closed_trades, win_rate_pct, max_drawdown, sharpe_ratio}'
+
 echo "== price alert"
 api "$BASE/alerts" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"condition\": \"above\", \"price\": \"1000000\"}" | jq '.alert | {id, status, condition, price}'
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from collections.abc import Mapping
@@ -10,10 +11,12 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from trading.fees import FeeSchedule, flat, schedule_from, typical
 from trading.hours import HOURS_MODES
 from trading.money import to_units
 
 MIN_SECRET_BYTES = 32
+MAX_FEE_SCHEDULE = 4096  # characters of FEE_SCHEDULE
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -102,9 +105,18 @@ class TradingSettings:
     long_margin_rate: Decimal = Decimal(1)
     short_margin_rate: Decimal = Decimal(1)
     allow_shorts: bool = True
-    # Fractions of traded value / of price, e.g. 0.001 for 0.1%.
+    # Fractions of traded value / of price, e.g. 0.001 for 0.1%: every asset class's
+    # fee (maker and taker) and slippage, unless fees says otherwise.
     commission_rate: Decimal = Decimal(0)
     slippage_rate: Decimal = Decimal(0)
+    # Fees and slippage by asset class (FEE_SCHEDULE; trading/fees.py).
+    fees: FeeSchedule | None = None
+
+    @property
+    def schedule(self) -> FeeSchedule:
+        """The fees and slippage of every asset class."""
+        return self.fees if self.fees is not None else flat(self.commission_rate,
+                                                            self.slippage_rate)
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
@@ -117,7 +129,8 @@ class TradingSettings:
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name.upper()} must be above 0 and at most 1.")
         for name in ("commission_rate", "slippage_rate"):
-            if not 0 <= getattr(self, name) < 1:
+            rate = getattr(self, name)
+            if not rate.is_finite() or not 0 <= rate < 1:
                 raise ConfigError(f"{name.upper()} must be at least 0 and below 1.")
 
 
@@ -143,6 +156,28 @@ class LimitSettings:
     alert_min_cooldown: timedelta = timedelta(seconds=60)
     # Behind a proxy that appends the client's address to X-Forwarded-For.
     trust_forwarded_for: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class HistorySettings:
+    """Equity snapshots (services/history.py): how often, for how long, how many at once."""
+
+    # Each account with open trades, or with activity since the last one, gets a
+    # snapshot this often (the finest step of a portfolio history).
+    snapshot_interval: timedelta = timedelta(seconds=60)
+    # Snapshots are kept this long (each day's last one for good): intraday
+    # histories reach back a week, so keep at least that.
+    snapshot_retention: timedelta = timedelta(days=8)
+    # The most accounts one pass takes; the rest wait for the next pass.
+    snapshots_per_pass: int = 10_000
+
+    def __post_init__(self) -> None:
+        if self.snapshot_interval < timedelta(seconds=1):
+            raise ConfigError("SNAPSHOT_INTERVAL must be at least 1 second.")
+        if self.snapshot_retention < self.snapshot_interval:
+            raise ConfigError("SNAPSHOT_RETENTION must be at least SNAPSHOT_INTERVAL.")
+        if self.snapshots_per_pass < 1:
+            raise ConfigError("SNAPSHOTS_PER_PASS must be at least 1.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -198,6 +233,7 @@ class Settings:
     trading: TradingSettings = field(default_factory=TradingSettings)
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
+    history: HistorySettings = field(default_factory=HistorySettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -249,6 +285,7 @@ class Settings:
             trading=_trading_from_env(reader),
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
+            history=_history_from_env(reader),
         )
 
 
@@ -297,15 +334,40 @@ def _candles_from_env(reader: _Reader) -> CandleSettings:
 
 def _trading_from_env(reader: _Reader) -> TradingSettings:
     default = TradingSettings()
+    commission = reader.decimal("COMMISSION_RATE", default.commission_rate)
+    slippage = reader.decimal("SLIPPAGE_RATE", default.slippage_rate)
+    TradingSettings(commission_rate=commission, slippage_rate=slippage)  # refuse bad rates first
     return TradingSettings(
         initial_cash=reader.decimal("INITIAL_CASH", default.initial_cash),
         currency=reader.text("ACCOUNT_CURRENCY", default.currency).upper(),
         long_margin_rate=reader.decimal("LONG_MARGIN_RATE", default.long_margin_rate),
         short_margin_rate=reader.decimal("SHORT_MARGIN_RATE", default.short_margin_rate),
         allow_shorts=reader.flag("ALLOW_SHORTS", default.allow_shorts),
-        commission_rate=reader.decimal("COMMISSION_RATE", default.commission_rate),
-        slippage_rate=reader.decimal("SLIPPAGE_RATE", default.slippage_rate),
+        commission_rate=commission, slippage_rate=slippage,
+        fees=fee_schedule(reader.optional("FEE_SCHEDULE"), commission, slippage),
     )
+
+
+def fee_schedule(raw: str | None, commission: Decimal, slippage: Decimal) -> FeeSchedule | None:
+    """FEE_SCHEDULE: unset (COMMISSION_RATE and SLIPPAGE_RATE for every class), "typical"
+    (trading/fees.py: typical), or a JSON object by asset class whose classes left out
+    keep COMMISSION_RATE and SLIPPAGE_RATE (trading/fees.py: schedule_from)."""
+    if raw is None:
+        return None
+    if raw.lower() == "typical":
+        return typical()
+    if len(raw) > MAX_FEE_SCHEDULE:
+        raise ConfigError(f"FEE_SCHEDULE is longer than {MAX_FEE_SCHEDULE} characters.")
+    try:
+        config = json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        return schedule_from(config, flat(commission, slippage))
+    except (ValueError, RecursionError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "too deeply nested"
+        raise ConfigError(f"FEE_SCHEDULE: {why} (see .env.example).") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
 
 
 def _limits_from_env(reader: _Reader) -> LimitSettings:
@@ -330,6 +392,15 @@ def _limits_from_env(reader: _Reader) -> LimitSettings:
                                               default.notifications_per_hour),
         alert_min_cooldown=reader.seconds("ALERT_MIN_COOLDOWN", default.alert_min_cooldown),
         trust_forwarded_for=reader.flag("TRUST_X_FORWARDED_FOR", default.trust_forwarded_for),
+    )
+
+
+def _history_from_env(reader: _Reader) -> HistorySettings:
+    default = HistorySettings()
+    return HistorySettings(
+        snapshot_interval=reader.seconds("SNAPSHOT_INTERVAL", default.snapshot_interval),
+        snapshot_retention=reader.seconds("SNAPSHOT_RETENTION", default.snapshot_retention),
+        snapshots_per_pass=reader.integer("SNAPSHOTS_PER_PASS", default.snapshots_per_pass),
     )
 
 

@@ -16,6 +16,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from trading.assets import Exchange
+from trading.errors import InvalidInput
 from trading.hours import HOURS_MODES, AlwaysOpen, Schedule, Session, check_market_open
 from trading.market import Universe
 from trading.orders import OrderRequest
@@ -89,6 +90,12 @@ class MarketHours:
         return self.by_symbol[symbol].open_since(now)
 
     def check(self, order: OrderRequest, now: datetime) -> None:
-        """Refuse a market order while its market is closed (MarketClosed), if enforced."""
+        """Refuse a market order while its market is closed (MarketClosed), if enforced;
+        and a market order for the open (opg) while it is open, or if markets never
+        close here."""
+        if order.at_open and not self.enforced:
+            raise InvalidInput("time_in_force opg waits for a market's open; markets do not "
+                               "close on this server (MARKET_HOURS=ignore).",
+                               field="time_in_force")
         if self.enforced:
             check_market_open(order, self.by_symbol[order.symbol], now)

@@ -14,6 +14,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers import keys
+from handlers.order_params import exits_of
 from handlers.validation import (
     Body,
     choice,
@@ -31,7 +32,14 @@ from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
 from trading.market import validate_symbols
-from trading.orders import OrderRequest, OrderStatus, OrderType, Side, TimeInForce
+from trading.orders import (
+    OrderClass,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    TimeInForce,
+)
 from trading.triggers import AlertStatus, Condition
 
 _CLIENT_ORDER_ID = re.compile(r"^[A-Za-z0-9._:-]{1,64}$")
@@ -103,11 +111,15 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
     if notional is not None and body.get("quantity") is not None:
         raise InvalidInput("Send quantity or notional, not both.", field="notional")
     quantity = Decimal(0) if notional is not None else required_decimal(body, "quantity")
+    order_class = choice(body, "order_class", OrderClass, OrderClass.SIMPLE)
+    exits, stop_loss = exits_of(body, order_class)
+    default_type = OrderType.LIMIT if order_class == OrderClass.OCO else OrderType.MARKET
     return OrderRequest(
         symbol=symbol, side=choice(body, "side", Side),
-        type=choice(body, "type", OrderType, OrderType.MARKET), quantity=quantity,
+        type=choice(body, "type", OrderType, default_type), quantity=quantity,
         limit_price=decimal(body, "limit_price"), stop_price=decimal(body, "stop_price"),
-        stop_loss=decimal(body, "stop_loss"), target_price=decimal(body, "target_price"),
+        stop_loss=stop_loss, target_price=decimal(body, "target_price"),
+        order_class=order_class, exits=exits,
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
         client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
         trailing_percent=decimal(body, "trailing_percent"), notional=notional)
@@ -125,7 +137,15 @@ async def place_order(app: web.Application, principal: Principal, data: Any) -> 
         raise
     finally:
         app[keys.METRICS].order_seconds.labels(outcome).observe(time.perf_counter() - started)
-    return {"order": order_view(order)}
+    return {"order": await nested_view(app, order)}
+
+
+async def nested_view(app: web.Application, order: Document) -> dict[str, Any]:
+    """An order as clients see it, with its legs (if any) nested in it."""
+    if not order.get("legs"):
+        return order_view(order)
+    return order_view(order, await app[keys.STORE].orders.legs(order["user_id"],
+                                                               list(order["legs"])))
 
 
 REPLACEABLE = ("quantity", "limit_price", "stop_price", "stop_loss", "target_price",
@@ -158,10 +178,17 @@ async def replace_order(app: web.Application, principal: Principal, order_id: st
 async def cancel_all_orders(app: web.Application, principal: Principal) -> dict[str, Any]:
     """Cancel every open order; each one's outcome (Alpaca's DELETE /orders)."""
     engine, results = app[keys.ENGINE], []
+    with_others: dict[str, Document] = {}  # legs and siblings cancelled with an order
     for order in await engine.store.orders.find(principal.user_id, status=OrderStatus.OPEN,
                                                 limit=MAX_CANCEL_ALL):
+        if order["_id"] in with_others:
+            results.append({"id": order["_id"], "status": "canceled",
+                            "order": order_view(with_others[order["_id"]])})
+            continue
         try:
-            cancelled = await engine.resting.cancel(principal.user_id, order["_id"])
+            cancelled, *others = await engine.resting.cancel_group(principal.user_id,
+                                                                   order["_id"])
+            with_others.update((other["_id"], other) for other in others)
             results.append({"id": order["_id"], "status": "canceled",
                             "order": order_view(cancelled)})
         except PaperDeskError as error:  # filled or ended meanwhile
@@ -172,7 +199,7 @@ async def cancel_all_orders(app: web.Application, principal: Principal) -> dict[
 async def cancel_order(app: web.Application, principal: Principal,
                        order_id: str) -> dict[str, Any]:
     order = await app[keys.ENGINE].resting.cancel(principal.user_id, order_id)
-    return {"order": order_view(order)}
+    return {"order": await nested_view(app, order)}
 
 
 def _levels(body: Body) -> dict[str, Decimal | None]:

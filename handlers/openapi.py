@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from trading.orders import OrderStatus, OrderType, TimeInForce
+from trading.orders import OrderClass, OrderStatus, OrderType, TimeInForce
 
 Schema = dict[str, Any]
 
@@ -51,6 +51,7 @@ def page(name: str, item: Schema) -> Schema:
 ORDER_TYPES = [kind.value for kind in OrderType]
 TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
 ORDER_STATUSES = [status.value for status in OrderStatus]
+ORDER_CLASSES = [kind.value for kind in OrderClass]
 EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO", "FX"]
 # ?exchange= takes these, and common names of them, in any case.
 EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
@@ -79,7 +80,14 @@ SCHEMAS: dict[str, Schema] = {
         "reject_reason": MAYBE_TEXT, "reserved": MAYBE_DECIMAL, "filled_price": MAYBE_DECIMAL,
         "trade_id": MAYBE_TEXT, "created_at": TIME, "filled_at": MAYBE_TIME,
         "canceled_at": MAYBE_TIME, "replaces": MAYBE_TEXT, "replaced_by": MAYBE_TEXT,
-        "stop_triggered_at": MAYBE_TIME,
+        "stop_triggered_at": MAYBE_TIME, "fee": MAYBE_DECIMAL,
+        "liquidity": {"enum": ["maker", "taker", None]},
+        "order_class": {"enum": ORDER_CLASSES}, "parent_id": MAYBE_TEXT,
+        "leg_role": {"enum": ["take_profit", "stop_loss", None]},
+        # The legs' ids; nested (POST, GET one, ?nested=true): the legs themselves.
+        "legs": {"type": ["array", "null"],
+                 "items": {"anyOf": [TEXT, ref("Order")]}},
+        "filled_quantity": MAYBE_DECIMAL,
         # The quote currency and, when it is not the account's, the rate of the fill.
         "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL}),
     "Trade": obj({
@@ -132,15 +140,28 @@ SCHEMAS: dict[str, Schema] = {
         "min_notional": DECIMAL, "margin_rate_long": DECIMAL, "margin_rate_short": DECIMAL,
         "hours": obj({"exchange": TEXT, "timezone": TEXT, "open": TEXT, "close": TEXT,
                       "days": {"enum": ["mon-fri", "mon-sun"]}, "is_open": BOOLEAN,
-                      "enforced": BOOLEAN})}),
+                      "enforced": BOOLEAN}),
+        "fees": {"oneOf": [
+            obj({"model": {"const": "bps"}, "maker_bps": DECIMAL, "taker_bps": DECIMAL}),
+            obj({"model": {"const": "per_share"}, "per_share": DECIMAL, "min": DECIMAL,
+                 "max_pct": MAYBE_DECIMAL}),
+            obj({"model": {"const": "india"}, "brokerage_bps": DECIMAL,
+                 "brokerage_cap": DECIMAL, "stt_sell_bps": DECIMAL, "exchange_bps": DECIMAL,
+                 "sebi_per_crore": DECIMAL, "gst_pct": DECIMAL, "stamp_buy_bps": DECIMAL})]},
+        "slippage_bps": DECIMAL}),
     "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
                   "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
-        "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN, "target_price": DECIMAL_IN,
+        "stop_price": DECIMAL_IN, "target_price": DECIMAL_IN,
         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
-        "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT}),
+        "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT,
+        "order_class": {"enum": ORDER_CLASSES},
+        "take_profit": obj({"limit_price": DECIMAL_IN}),
+        # A price: the stop-loss level of a simple order's trade; an object: a leg.
+        "stop_loss": {"anyOf": [DECIMAL_IN, obj({"stop_price": DECIMAL_IN},
+                                                {"limit_price": DECIMAL_IN})]}}),
     "AlertRequest": obj({"symbol": TEXT, "condition": {"enum": ["above", "below", "crosses"]},
                          "price": DECIMAL_IN}, {
         "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -310,7 +331,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         "get": op("Orders, newest first, a page at a time",
                   answer(200, page("orders", ref("Order"))),
                   parameters=[query("status", {"enum": ORDER_STATUSES}),
-                              query("symbol", TEXT), *PAGE, AFTER]),
+                              query("symbol", TEXT),
+                              query("nested", {"enum": ["true", "false"]},
+                                    "true: legs inside their parents, not listed apart"),
+                              *PAGE, AFTER]),
         "delete": op("Cancel every open order",
                      answer(200, listing("orders", obj(
                          {"id": TEXT, "status": {"enum": ["canceled", "failed"]}},
@@ -366,13 +390,6 @@ PATHS: dict[str, dict[str, Schema]] = {
                          path_param("symbol"),
                          query("qty", DECIMAL_IN, "how much to close (default: all)"),
                          query("percentage", DECIMAL_IN, "how much to close, in percent")])},
-    "/api/v1/performance": {"get": op(
-        "PnL, margin and win rate",
-        answer(200, obj({"active_pnl": DECIMAL, "realized_pnl": DECIMAL, "total_pnl": DECIMAL,
-                         "margin_used": DECIMAL, "margin_utilization_pct": MAYBE_DECIMAL,
-                         "available": DECIMAL, "equity": DECIMAL, "open_trades": INTEGER,
-                         "closed_trades": INTEGER, "win_rate_pct": MAYBE_DECIMAL})),
-        errors=())},
     "/api/v1/events": {"get": op(
         "Stored events after a sequence number, oldest first",
         answer(200, listing("events", obj({"seq": INTEGER, "type": TEXT}))),
@@ -424,6 +441,73 @@ PATHS: dict[str, dict[str, Schema]] = {
                                                              "follower"]}})),
                           auth=False, errors=())},
 }
+
+# -- history: account activities, portfolio history, performance --------------------
+
+SCHEMAS.update({
+    "Activity": obj({
+        "id": TEXT, "transaction_time": TIME, "description": TEXT,
+        "activity_type": {"enum": ["fill", "fee", "pnl", "reset", "transfer", "adjustment"]},
+        "symbol": MAYBE_TEXT, "side": {"enum": ["buy", "sell", None]}, "qty": MAYBE_DECIMAL,
+        "price": MAYBE_DECIMAL, "net_amount": MAYBE_DECIMAL, "order_id": MAYBE_TEXT,
+        "trade_id": MAYBE_TEXT}),
+    "PortfolioHistory": obj({
+        "timestamp": {"type": "array", "items": INTEGER},
+        "equity": {"type": "array", "items": DECIMAL},
+        "profit_loss": {"type": "array", "items": DECIMAL},
+        "profit_loss_pct": {"type": "array", "items": MAYBE_DECIMAL},
+        "base_value": DECIMAL, "timeframe": {"enum": ["1Min", "5Min", "15Min", "1H", "1D"]},
+        "period": TEXT, "period_id": INTEGER}),
+    "SymbolPerformance": obj({
+        "symbol": TEXT, "realized_pnl": DECIMAL, "unrealized_pnl": DECIMAL, "fees": DECIMAL,
+        "net_pnl": DECIMAL, "open_trades": INTEGER, "closed_trades": INTEGER, "wins": INTEGER,
+        "losses": INTEGER, "win_rate_pct": MAYBE_DECIMAL, "market_value": DECIMAL}),
+})
+SCHEMAS["Performance"] = obj({
+    "period": obj({"id": INTEGER, "current": BOOLEAN, "started_at": TIME,
+                   "ended_at": MAYBE_TIME}),
+    "current_period_id": INTEGER, "currency": TEXT, "starting_equity": DECIMAL,
+    "equity": DECIMAL, "return_pct": MAYBE_DECIMAL, "realized_pnl": DECIMAL,
+    "unrealized_pnl": DECIMAL, "active_pnl": DECIMAL, "fees": DECIMAL, "total_pnl": DECIMAL,
+    "net_pnl": DECIMAL, "open_trades": INTEGER, "closed_trades": INTEGER, "wins": INTEGER,
+    "losses": INTEGER, "win_rate_pct": MAYBE_DECIMAL, "average_win": MAYBE_DECIMAL,
+    "average_loss": MAYBE_DECIMAL, "profit_factor": MAYBE_DECIMAL,
+    "max_drawdown": DECIMAL, "max_drawdown_pct": DECIMAL, "sharpe_ratio": MAYBE_DECIMAL,
+    "daily_returns": INTEGER, "risk_free_rate": DECIMAL,
+    "sharpe_annualization_days": INTEGER, "margin_used": MAYBE_DECIMAL,
+    "margin_utilization_pct": MAYBE_DECIMAL, "available": MAYBE_DECIMAL,
+    "exposure": {"oneOf": [{"type": "null"}, obj({
+        "long": DECIMAL, "short": DECIMAL, "gross": DECIMAL, "net": DECIMAL,
+        "gross_pct_of_equity": MAYBE_DECIMAL})]},
+    "symbols": {"type": "array", "items": ref("SymbolPerformance")}})
+PERIOD_ID = query("period_id", {"type": "integer", "minimum": 0},
+                  "which period: 0 from the account's creation, each reset the next "
+                  "(default: the current one)")
+PERFORMANCE = op("P&L in total and per symbol, win rate, average win and loss, max "
+                 "drawdown, Sharpe and exposure of one period",
+                 answer(200, ref("Performance")), parameters=[PERIOD_ID])
+PATHS.update({
+    "/api/v1/account/activities": {"get": op(
+        "Fills and cash movements, newest first, a page at a time",
+        answer(200, page("activities", ref("Activity"))),
+        parameters=[query("type", TEXT, "comma-separated: fill, fee, pnl, reset, transfer, "
+                                        "adjustment (default: all)"),
+                    query("after", TEXT, "ISO 8601 date or time: only later activities"),
+                    query("until", TEXT, "ISO 8601 date or time: only those up to it"),
+                    query("direction", {"enum": ["desc", "asc"]}), *PAGE])},
+    "/api/v1/account/portfolio/history": {"get": op(
+        "Equity, P&L and P&L share over time (Alpaca's shape)",
+        answer(200, ref("PortfolioHistory")),
+        parameters=[query("period", {"enum": ["1D", "1W", "1M", "3M", "6M", "1A", "all"]},
+                          "how far back (default 1M)"),
+                    query("timeframe", {"enum": ["1Min", "5Min", "15Min", "1H", "1D"]},
+                          "the step (under 1D only for 1D and 1W)"),
+                    PERIOD_ID])},
+    "/api/v1/account/performance": {"get": PERFORMANCE},
+    "/api/v1/performance": {"get": {**PERFORMANCE,
+                                    "summary": "The same as /api/v1/account/performance"}},
+})
+
 
 def operation_id(method: str, path: str) -> str:
     """"post /api/v1/orders/{order_id}" -> "post_orders_order_id"."""

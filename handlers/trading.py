@@ -1,4 +1,4 @@
-"""REST: account, wallet, orders, trades, positions, performance and missed events."""
+"""REST: account, wallet, orders, trades, positions and missed events."""
 
 from __future__ import annotations
 
@@ -8,9 +8,9 @@ from handlers import commands, keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
 from handlers.validation import choice, decimal, integer_param, read_json
+from services.history import reset_with_history
 from services.positions import close_all, close_position, position
-from services.reports import performance, positions, wallet, wallet_balance
-from services.reset import reset_account
+from services.reports import positions, wallet, wallet_balance
 from services.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
 from trading.orders import OrderStatus
@@ -26,7 +26,8 @@ async def get_account(request: web.Request) -> web.Response:
 @routes.post("/api/v1/account/reset")
 async def post_reset(request: web.Request) -> web.Response:
     principal = await authenticated(request)
-    return json_ok({"account": await reset_account(request.app[keys.ENGINE], principal.user_id)})
+    return json_ok({"account": await reset_with_history(
+        request.app[keys.ENGINE], request.app[keys.HISTORY], principal.user_id)})
 
 
 @routes.get("/api/v1/wallet")
@@ -66,15 +67,22 @@ async def list_orders(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     query = dict(request.query)
     status = choice(query, "status", OrderStatus) if "status" in query else None
+    nested = query.get("nested", "false")
+    if nested not in ("true", "false"):
+        raise InvalidInput("'nested' must be true or false.", field="nested")
     symbol = symbol_filter(request)
     page = page_of("orders", query)
-    found = await request.app[keys.STORE].orders.find(
+    store = request.app[keys.STORE]
+    found = await store.orders.find(
         principal.user_id, status=status, symbol=symbol,
         after=page.after if page.after is not None else query.get("after"),
-        limit=page.limit + 1)
+        limit=page.limit + 1, top_level=nested == "true")
     orders, next_cursor = paged("orders", page, found)
-    return json_ok({"orders": [order_view(order) for order in orders],
-                    "next_cursor": next_cursor})
+    if nested == "true":
+        views = [await commands.nested_view(request.app, order) for order in orders]
+    else:
+        views = [order_view(order) for order in orders]
+    return json_ok({"orders": views, "next_cursor": next_cursor})
 
 
 @routes.get("/api/v1/orders/{order_id}")
@@ -84,7 +92,7 @@ async def get_order(request: web.Request) -> web.Response:
                                                     request.match_info["order_id"])
     if order is None:
         raise NotFound("No such order.")
-    return json_ok({"order": order_view(order)})
+    return json_ok({"order": await commands.nested_view(request.app, order)})
 
 
 @routes.patch("/api/v1/orders/{order_id}")
@@ -185,12 +193,6 @@ async def delete_positions(request: web.Request) -> web.Response:
         raise InvalidInput("'cancel_orders' must be true or false.", field="cancel_orders")
     return json_ok(await close_all(request.app[keys.ENGINE], principal.user_id,
                                    cancel_orders=flag == "true"))
-
-
-@routes.get("/api/v1/performance")
-async def get_performance(request: web.Request) -> web.Response:
-    principal = await authenticated(request)
-    return json_ok(await performance(request.app[keys.ENGINE], principal.user_id))
 
 
 @routes.get("/api/v1/events")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any, TypeVar
@@ -117,3 +118,21 @@ def choice(body: Body, name: str, kind: type[E], default: E | None = None) -> E:
     except ValueError:
         allowed = ", ".join(member.value for member in kind)
         raise InvalidInput(f"'{name}' must be one of: {allowed}.", field=name) from None
+
+
+_MOMENT = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9:.]{2,15}(Z|[+-][0-9]{2}:?[0-9]{2})?)?",
+                     re.ASCII)
+
+
+def moment(raw: Any, name: str) -> datetime:
+    """An ISO 8601 date or time ("2026-01-02", "2026-01-02T15:04:05Z"); UTC unless it
+    says otherwise."""
+    bad = InvalidInput(f"'{name}' must be an ISO 8601 date or time such as "
+                       "2026-01-02T15:04:05Z.", field=name)
+    if not isinstance(raw, str) or not _MOMENT.fullmatch(raw):
+        raise bad
+    try:
+        parsed = datetime.fromisoformat(raw)
+    except ValueError:
+        raise bad from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

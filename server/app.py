@@ -27,6 +27,7 @@ from handlers import (
     auth_routes,
     contract,
     health,
+    history,
     keys,
     market,
     me,
@@ -48,6 +49,7 @@ from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
+from services.history import Snapshots
 from services.leader import LeaderDuties
 from services.limits import Limits
 from services.metrics import Metrics
@@ -126,9 +128,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_data,
         trading_engine,
         cluster,
+        portfolio_snapshots,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws):
+                   contract, plain_ws, history):
         app.router.add_routes(module.routes)
     return app
 
@@ -249,7 +252,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                          short_margin_rate=settings.short_margin_rate,
                          allow_shorts=settings.allow_shorts,
                          commission_rate=settings.commission_rate,
-                         slippage_rate=settings.slippage_rate)
+                         slippage_rate=settings.slippage_rate, fees=settings.fees)
     events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.BUS],
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
@@ -299,6 +302,22 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await node.stop()
+
+
+async def portfolio_snapshots(app: web.Application) -> AsyncIterator[None]:
+    """Equity snapshots (services/history.py): each process takes those of the accounts
+    active on it; the leader, or a lone process, those holding open trades."""
+    snapshots = Snapshots(app[keys.ENGINE], app[keys.STORE].snapshots,
+                          app[keys.SETTINGS].history,
+                          leading=lambda: (node := app.get(keys.CLUSTER)) is None or node.leader)
+    app[keys.HISTORY] = snapshots
+    app[keys.BUS].subscribe(UserEventsStored, snapshots.touch)
+    app[keys.BUS].subscribe(AccountDeleted, lambda deleted: snapshots.forget(deleted.user_id))
+    await snapshots.start()
+    try:
+        yield
+    finally:
+        await snapshots.stop()
 
 
 def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -24,8 +24,10 @@ from store.database import Document, stored_time
 from store.ledger import ledger_entry
 from store.store import Store
 from store.unit_of_work import Writes
+from trading.assets import AssetClass, rules_for
 from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
 from trading.events import Changed
+from trading.fees import Liquidity, allocate
 from trading.fx import Conversion, FxRoute, find_route
 from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
@@ -177,19 +179,46 @@ class TradingContext:
         # A claim and its order are committed together: the order is there.
         return await self.store.orders.get(claim["user_id"], claim["_id"]) or claim
 
+    def asset_class(self, symbol: str) -> AssetClass:
+        """A symbol's asset class (from the symbol alone if it is no longer configured)."""
+        instrument = self.hub.universe.instruments.get(symbol)
+        return (instrument.rules if instrument is not None
+                else rules_for(symbol, "")).asset_class
+
+    def fee(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
+            liquidity: Liquidity) -> Decimal:
+        """What a fill of symbol costs, in its quote currency (AccountRules.fee)."""
+        return self.rules.fee(self.asset_class(symbol), side, price, quantity, liquidity)
+
+    def reservation(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
+                    closes: bool) -> int:
+        """What resting an order of quantity at price takes from its account (units, in
+        the account currency at the rate now; FxUnavailable): the larger of its maker and
+        taker fee (which it pays is known when it fills), and its margin too unless it
+        closes no more than the position holds (closes)."""
+        fx = self.conversion(symbol)
+        fee = fx.to_account(max(self.fee(symbol, side, price, quantity, liquidity)
+                                for liquidity in Liquidity))
+        if closes:
+            return to_units(fee)
+        return to_units(fx.to_account(self.rules.margin(side, price, quantity)) + fee)
+
     def open_step(self, order: Document, price: Decimal,
+                  liquidity: Liquidity = Liquidity.TAKER,
                   fx: Conversion | None = None) -> Document:
-        """The step that opens a trade for order at price: its margin and fee, converted
-        into the account currency (fx, or the rate now) and the conversion's record."""
+        """The step that fills order at price: its margin and its fee (its liquidity's),
+        converted into the account currency (fx, or the rate now), the fee before
+        conversion (fee_quote) and the conversion's record."""
         side, quantity = Side(order["side"]), from_units(order["quantity"])
         fx = fx or self.conversion(order["symbol"])
         margin = self.rules.margin(side, price, quantity)
-        fee = self.rules.commission(price, quantity)
+        fee = self.fee(order["symbol"], side, price, quantity, liquidity)
         step = {"op": f"open:{order['_id']}", "price": to_units(price),
                 "margin": to_units(fx.to_account(margin)), "fee": to_units(fx.to_account(fee)),
+                "fee_quote": to_units(fee), "liquidity": liquidity.value,
                 "currency": fx.route.currency or None}
         if record := fx.record():
-            step |= {**record, "fee_quote": to_units(fee)}
+            step |= record
         return step
 
     @staticmethod
@@ -223,6 +252,7 @@ class TradingContext:
         step = order["pending"]
         return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
                 "filled_price": step["price"], "filled_at": now, "trade_id": order["_id"],
+                "fee": step["fee"], "liquidity": step.get("liquidity", Liquidity.TAKER.value),
                 **{field: step[field] for field in ("currency", "fx_pair", "fx_rate")
                    if step.get(field) is not None}}
 
@@ -247,16 +277,22 @@ class TradingContext:
         lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
                                             "status": TradeStatus.OPEN, "side": other},
                                  sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
-        exits = [exit_lot(lot, units, price, CloseReason.ORDER, self.rules, now, fx)
-                 for lot, units in first_in_first_out(lots, order["quantity"])]
-        left = order["quantity"] - sum(e.units for e in exits)
+        taken = first_in_first_out(lots, order["quantity"])
+        left = order["quantity"] - sum(units for _, units in taken)
+        # The order's fee (a minimum or cap applies once) shared by what it closes and
+        # opens, in the quote currency; each share is converted where it is booked.
+        shares = allocate(step.get("fee_quote", step["fee"]),
+                          [units for _, units in taken] + [left])
+        exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now, fx)
+                 for (lot, units), fee in zip(taken, shares, strict=False)]
         if left and side == Side.SELL and not self.rules.allow_shorts:
             raise ShortNotAllowed()  # before anything is written
         opening = None
         if left:
             opening = {**order, "quantity": left}
-            opening["pending"] = (step if not exits else
-                                  self.open_step(opening, price, fx) | {"op": step["op"]})
+            opening["pending"] = (step if not exits else self.open_step(opening, price, fx=fx) | {
+                "op": step["op"], "fee": to_units(fx.to_account(from_units(shares[-1]))),
+                "fee_quote": shares[-1], "liquidity": step.get("liquidity")})
         changes = Counter(exits_account_changes(exits))
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))

@@ -22,6 +22,7 @@ from typing import Any
 
 from feeds.hub import PriceHub
 from services.auth import new_id
+from services.brackets import Legs
 from services.context import TradingContext
 from services.events import EventPublisher
 from services.fills import MarketFills
@@ -29,8 +30,17 @@ from services.resting import RestingOrders
 from services.trades import Trades
 from store.database import Document
 from store.store import Store
+from trading.assets import AssetRules
+from trading.brackets import (
+    LegRole,
+    check_class_fields,
+    leg_requests,
+    oco_parent,
+    validate_class,
+)
 from trading.errors import (
     InvalidInput,
+    InvalidQuantity,
     NotFillable,
     NotFound,
     OrderNotOpen,
@@ -38,11 +48,13 @@ from trading.errors import (
 )
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import (
+    OrderClass,
     OrderRequest,
     OrderStatus,
     OrderType,
     Side,
     TimeInForce,
+    ended_as,
     marketable,
     quantity_for,
     validate_order,
@@ -57,6 +69,8 @@ def fingerprint(request: OrderRequest) -> str:
               request.time_in_force]
     if request.notional is not None:  # as sent: the quantity it buys depends on the price
         fields.append(f"notional:{request.notional}")
+    if request.order_class != OrderClass.SIMPLE:  # simple orders' fingerprints stay as they were
+        fields.append(f"class:{request.order_class}:{request.exits}")
     return hashlib.sha256(repr([str(f) for f in fields]).encode()).hexdigest()[:32]
 
 
@@ -72,6 +86,7 @@ class TradingEngine(TradingContext):
     def __init__(self, store: Store, hub: PriceHub, rules: AccountRules, initial_cash: Decimal,
                  currency: str, events: EventPublisher, clock: Callable[[], datetime]) -> None:
         super().__init__(store, hub, rules, initial_cash, currency, events, clock)
+        self.legs = Legs(self)
         self.fills = MarketFills(self)
         self.resting = RestingOrders(self)
         self.trades = Trades(self)
@@ -88,6 +103,9 @@ class TradingEngine(TradingContext):
             raise NotFound("No such order.")
         if old["status"] != OrderStatus.OPEN:
             raise OrderNotOpen(details={"status": old["status"]})
+        if old.get("order_class", "simple") != OrderClass.SIMPLE or old.get("parent_id"):
+            raise InvalidInput("Bracket, oto and oco orders and their legs cannot be "
+                               "replaced; cancel and place them again.", field="order_id")
         fields = {"quantity": from_units(old["quantity"]),
                   **{name: None if old[name] is None else from_units(old[name])
                      for name in ("limit_price", "stop_price", "stop_loss", "target_price",
@@ -97,9 +115,11 @@ class TradingEngine(TradingContext):
                   else Decimal(old["trailing_percent"]), **changes}
         request = OrderRequest(symbol=old["symbol"], side=Side(old["side"]),
                                type=OrderType(old["type"]), **fields)
-        if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            raise InvalidInput("A resting order cannot become ioc or fok.",
-                               field="time_in_force")
+        if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK, TimeInForce.OPG) or \
+                old["type"] == OrderType.MARKET:
+            raise InvalidInput("A resting order cannot become ioc, fok or opg, and a market "
+                               "order for the open cannot be replaced: cancel it and place "
+                               "another.", field="time_in_force")
         instrument = self.hub.universe.instruments[request.symbol]
         validate_order(request, instrument.quantity_decimals, None, instrument.rules)
         new = self.new_order(user_id, request) | {"replaces": order_id, "pending": None}
@@ -130,8 +150,39 @@ class TradingEngine(TradingContext):
             "trailing_percent": None if request.trailing_percent is None
             else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
+            "order_class": request.order_class.value,
+            # A limit order that could fill at once takes liquidity when it fills.
+            "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
         return order
+
+    def _marketable(self, request: OrderRequest) -> bool:
+        quote = self.hub.last.get(request.symbol)
+        return (request.type == OrderType.LIMIT and request.limit_price is not None
+                and quote is not None
+                and marketable(request.side, request.limit_price, quote.price))
+
+    def leg_orders(self, user_id: str, parent: Document, request: OrderRequest,
+                   status: OrderStatus) -> list[Document]:
+        """The legs of a bracket, oto or oco order (parent: its document, given its legs'
+        ids here), each new and to be stored as status: held until the entry fills, or
+        open (an oco's)."""
+        legs = []
+        for role, leg_request in leg_requests(request):
+            leg = ended_as(self.new_order(user_id, leg_request), status) | {
+                "order_class": request.order_class.value, "parent_id": parent["_id"],
+                "leg_role": role.value, "pending": None}
+            legs.append(leg)
+        ids = [leg["_id"] for leg in legs]
+        if request.order_class == OrderClass.OCO:
+            parent.update(legs=ids, oco_with=ids, leg_role=LegRole.TAKE_PROFIT.value)
+            for leg in legs:
+                leg["oco_with"] = [parent["_id"]]
+        else:
+            parent["legs"] = ids
+            for leg in legs:
+                leg["oco_with"] = [other for other in ids if other != leg["_id"]]
+        return legs
 
     def notional_order(self, request: OrderRequest, decimals: int) -> OrderRequest:
         """A market order for notional (quote currency) as the quantity it buys now."""
@@ -159,6 +210,10 @@ class TradingEngine(TradingContext):
         """
         instrument = self.hub.universe.instruments[request.symbol]
         sent = fingerprint(request)
+        if request.order_class != OrderClass.SIMPLE or request.exits is not None:
+            check_class_fields(request)
+        if request.order_class == OrderClass.OCO:
+            request = await self._oco(user_id, request, instrument.rules)
         if self.hub.hours is not None:
             self.hub.hours.check(request, self.clock())
         if request.notional is not None:
@@ -175,8 +230,13 @@ class TradingEngine(TradingContext):
         now_or_never = request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
         market = (self.fresh_price(request.symbol)
                   if request.type == OrderType.MARKET or now_or_never else None)
-        validate_order(request, instrument.quantity_decimals, market, instrument.rules)
-        fill_at = None if market is None else self.rules.fill_price(request.side, market)
+        reference = validate_order(request, instrument.quantity_decimals, market,
+                                   instrument.rules)
+        if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
+            validate_class(request, reference, instrument.rules)
+        asset_class = instrument.rules.asset_class
+        fill_at = (None if market is None or request.at_open
+                   else self.rules.fill_price(request.side, market, asset_class))
         if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
             limit, quote = request.limit_price, market or Decimal(0)
             if limit is None or not marketable(request.side, limit, quote):
@@ -187,11 +247,28 @@ class TradingEngine(TradingContext):
             fill_at = min(fill_at, limit) if request.side == Side.BUY else max(fill_at, limit)
         await self.ensure_account(user_id)
         order = self.new_order(user_id, request, sent)
+        oco = request.order_class == OrderClass.OCO
+        legs = self.leg_orders(user_id, order, request,
+                               OrderStatus.OPEN if oco else OrderStatus.HELD)
         if fill_at is not None:
             order["pending"] = self.open_step(order, fill_at)
-            return await self.fills.fill(order)
+            return await self.fills.fill(order, legs)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)
-        return await self.resting.place(order, self.resting.reservation(request, held),
-                                        max_resting)
+        return await self.resting.place(
+            order, self.resting.reservation(request, held, market), max_resting,
+            [(leg, self.legs.reservation(leg, to_units(held)) if oco else 0) for leg in legs])
+
+    async def _oco(self, user_id: str, request: OrderRequest, rules: AssetRules) -> OrderRequest:
+        """Check an oco order against the market and the position it exits; the order as
+        it rests (its take-profit limit)."""
+        quote = self.hub.last.get(request.symbol)
+        validate_class(request, None if quote is None else quote.price, rules)
+        held = await self.held(user_id, request.symbol,
+                               Side.BUY if request.side == Side.SELL else Side.SELL)
+        if request.quantity > held:
+            raise InvalidQuantity(f"An oco order exits a position: it holds {show(held)} "
+                                  f"{request.symbol} to {request.side}.", field="quantity",
+                                  details={"held": show(held)})
+        return oco_parent(request)

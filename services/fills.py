@@ -31,6 +31,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from services.brackets import Legs, merged
 from services.context import TradingContext, opened_fee
 from services.events import Event
 from services.views import balances_view, order_view
@@ -53,6 +54,7 @@ class _Outcome:
     # The side the position in the order's symbol is on after it (None: flat), when
     # the unit of work read it; the fills that follow need not read it again.
     sides: dict[str, str | None] = field(default_factory=dict)
+    legs: list[Document] = field(default_factory=list)  # its exit legs, as stored
 
 
 @dataclass
@@ -89,24 +91,26 @@ class _Turns:
 BALANCES = ("cash", "reserved", "margin_used", "available", "realized_pnl", "fees", "initial",
             "event_seq")
 KNOWN_ACCOUNTS = 10_000  # accounts whose last fill this process remembers
-STALE_ATTEMPTS = 3  # the long way, again, while what it closes keeps changing under it
 
 
 class MarketFills:
     def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
+        self.legs = Legs(engine)
         self._turns = _Turns()  # one account's orders, one at a time (module docstring)
         # Each account as its last fill here left it (read and written in its turn).
         self._known: dict[str, _Known] = {}
 
-    async def fill(self, order: Document) -> Document:
+    async def fill(self, order: Document, legs: list[Document] | None = None) -> Document:
         """Charge, store and fill a new market order (its open step set); return it
-        filled. Raises DuplicateClientOrderId or InsufficientFunds; a retry of an order
+        filled. With legs (a bracket's or an oto's, held), they rest in the same unit
+        of work. Raises DuplicateClientOrderId or InsufficientFunds; a retry of an order
         already stored returns that order."""
-        engine = self.engine
+        engine, legs = self.engine, legs or []
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = await self._fill_known(order) or await self._fill_long_way(order)
+                outcome = (None if legs else await self._fill_known(order)
+                           ) or await self._fill_long_way(order, legs)
                 self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
             if taken.collection != "claims":
@@ -115,6 +119,8 @@ class MarketFills:
             return await engine.existing_order(order, holder)
         user_id = order["user_id"]
         await engine.changed("order", outcome.order)
+        for leg in outcome.legs:
+            await engine.changed("order", leg)
         if outcome.trade is not None:
             await engine.changed("trade", outcome.trade)
         for lot in outcome.closed:
@@ -128,14 +134,10 @@ class MarketFills:
                          "available": show(from_units(outcome.account["available"]))})
         return outcome.order
 
-    async def _fill_long_way(self, order: Document) -> _Outcome:
-        """Fill reading the account and the position; again if a lot it closes changed
-        meanwhile (a write conflict the engine does not label transient)."""
-        for _ in range(STALE_ATTEMPTS - 1):
-            with contextlib.suppress(Stale):
-                return await self.engine.store.unit_of_work.run(
-                    lambda writes: self._fill(writes, order))
-        return await self.engine.store.unit_of_work.run(lambda writes: self._fill(writes, order))
+    async def _fill_long_way(self, order: Document, legs: list[Document]) -> _Outcome:
+        """Fill reading the account and the position."""
+        return await self.engine.store.unit_of_work.run(
+            lambda writes: self._fill(writes, order, legs))
 
     async def _fill_known(self, order: Document) -> _Outcome | None:
         """Fill in two round trips if this process knows the account and it can pay;
@@ -177,24 +179,29 @@ class MarketFills:
             self._known.clear()
         self._known[user_id] = known
 
-    async def _fill(self, writes: Writes, order: Document) -> _Outcome:
+    async def _fill(self, writes: Writes, order: Document, legs: list[Document]) -> _Outcome:
         engine, user_id = self.engine, order["user_id"]
         now = engine.now()
         claim = {**order, "pending": None}
         netted = await engine.net_fill(writes, order, now)
-        if netted is None:  # cannot pay: the order is stored, rejected
+        if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)
             rejected = {**ended_as(claim, OrderStatus.REJECTED),
                         "reject_reason": "insufficient_funds"}
             account = await writes.update("accounts", user_id, {},
-                                          {"$inc": {"event_seq": 1}})
+                                          {"$inc": {"event_seq": 1 + len(legs)}})
             if account is None:
                 raise RuntimeError(f"no account for user {user_id}")
-            events: list[Event] = [("order_update", {"order": order_view(rejected)})]
+            ended = self.legs.placed(rejected, legs, OrderStatus.REJECTED, writes)
+            events: list[Event] = [("order_update", {"order": order_view(rejected)}),
+                                   *[("order_update", {"order": order_view(leg)})
+                                     for leg in ended]]
             self._record(writes, claim, rejected, account, events, now)
-            return _Outcome(rejected, None, account, events)
-        self._record(writes, claim, netted.order, netted.account, netted.events, now)
-        return _Outcome(netted.order, netted.trade, netted.account, netted.events,
-                        netted.closed, {order["symbol"]: netted.side_after})
+            return _Outcome(rejected, None, account, events, legs=ended)
+        group = await self.legs.activate(writes, netted.order, netted.trade, now, new=legs)
+        events, account = merged(netted.events, group, netted.account)
+        self._record(writes, claim, netted.order, account, events, now)
+        return _Outcome(netted.order, netted.trade, account, events, netted.closed,
+                        {order["symbol"]: netted.side_after}, group.orders)
 
     def _filled(self, writes: Writes, order: Document, account: Document,
                 now: datetime) -> _Outcome:

@@ -104,10 +104,14 @@ def alert_triggers(alert: Document, now: datetime,
 
 
 def order_triggers(order: Document) -> list[Trigger]:
-    """The entry level of a resting limit or stop order."""
+    """The entry level of a resting limit or stop order; any price for a market order
+    waiting for its market's open (opg: its symbol has no ticks while it is closed)."""
     if order["status"] != OrderStatus.OPEN:
         return []
     order_type = OrderType(order["type"])
+    if order_type == OrderType.MARKET:
+        return [Trigger(f"order:{order['_id']}", order["symbol"], Decimal(0), Direction.ABOVE,
+                        Kind.STOP, f"order:{order['_id']}", order["user_id"])]
     if order_type == OrderType.STOP_LIMIT:  # its stop first, then its limit
         order_type = (OrderType.STOP if order.get("stop_triggered_at") is None
                       else OrderType.LIMIT)
@@ -311,6 +315,10 @@ class Monitor:
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
+                if order is not None and order["type"] == OrderType.MARKET and \
+                        not self._open(order["symbol"]):
+                    await self._resync(kind, trigger)  # opg: a tick before the open
+                    return
                 if order is not None:
                     await self.engine.resting.fill(order, price)
             self.fired += 1
@@ -323,6 +331,10 @@ class Monitor:
             log.exception("firing %s failed; it will fire again on the next crossing",
                           trigger.key)
             await self._resync(kind, trigger)
+
+    def _open(self, symbol: str) -> bool:
+        hours = self.hub.hours
+        return hours is None or hours.is_open(symbol, self.engine.now())
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         await self.reload(kind, trigger.ref.split(":", 1)[1], trigger.user_id)

@@ -1,4 +1,5 @@
-"""Read-only reports over a user's account: wallet, positions, performance."""
+"""Read-only reports over a user's account: wallet and positions (performance:
+services/performance.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.engine import TradingEngine
-from services.views import positions_view, unrealized
+from services.views import positions_view
 from trading.assets import AssetClass
 from trading.errors import InvalidInput, NotFound
 from trading.fx import USD_COINS, settles_as
@@ -104,24 +105,3 @@ async def wallet_balance(engine: TradingEngine, user_id: str, asset: str) -> dic
         return {"asset": wanted, "type": "position", "free": "0", "locked": "0", "total": "0"}
     raise NotFound(f"No asset {wanted[:40]!r} in this wallet.", details={"asset": wanted[:40]})
 
-
-async def performance(engine: TradingEngine, user_id: str) -> dict[str, Any]:
-    account = await engine.account(user_id)
-    prices = engine.prices()
-    open_trades = await engine.store.trades.find(user_id, status=TradeStatus.OPEN, limit=10_000)
-    closed = await engine.store.trades.find(user_id, status=TradeStatus.CLOSED, limit=100_000)
-    active = sum((unrealized(t, prices) or Decimal(0) for t in open_trades), Decimal(0))
-    realized = from_units(account["realized_pnl"])
-    equity = from_units(account["cash"]) + active
-    margin = from_units(account["margin_used"])
-    wins = sum(1 for t in closed if t["realized_pnl"] > 0)
-    return {
-        "active_pnl": show(active), "realized_pnl": show(realized),
-        "total_pnl": show(realized + active), "margin_used": show(margin),
-        "margin_utilization_pct": show((margin / equity * 100).quantize(Decimal("0.01")))
-        if equity > 0 else None,
-        "available": show(from_units(account["available"])), "equity": show(equity),
-        "open_trades": len(open_trades), "closed_trades": len(closed),
-        "win_rate_pct": show((Decimal(wins) / len(closed) * 100).quantize(Decimal("0.01")))
-        if closed else None,
-    }

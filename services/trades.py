@@ -25,6 +25,7 @@ from store.ledger import ledger_entry
 from store.unit_of_work import Writes
 from trading.errors import FxUnavailable, InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
+from trading.fees import Liquidity
 from trading.fx import Conversion
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
@@ -90,7 +91,8 @@ class Trades:
             check_quantity(quantity, instrument.quantity_decimals)
         market = price if price is not None else engine.fresh_price(trade["symbol"])
         fx = engine.exit_conversion(trade, strict=reason != CloseReason.RESET)
-        exit_price = engine.rules.fill_price(Side(trade["side"]), market, opening=False)
+        exit_price = engine.rules.fill_price(Side(trade["side"]), market,
+                                             engine.asset_class(trade["symbol"]), opening=False)
         settled, account, events = await engine.store.unit_of_work.run(
             lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason,
                                       fx))
@@ -115,7 +117,10 @@ class Trades:
         units = held if quantity is None else to_units(quantity)
         if units > held:
             raise InvalidQuantity(f"The trade holds {show(from_units(held))}.", field="quantity")
-        lot_exit = exit_lot(trade, units, exit_price, reason, engine.rules, now, fx)
+        closing = Side.SELL if trade["side"] == Side.BUY else Side.BUY
+        fee = to_units(engine.fee(trade["symbol"], closing, exit_price, from_units(units),
+                                  Liquidity.TAKER))  # an exit takes liquidity
+        lot_exit = exit_lot(trade, units, exit_price, reason, fee, now, fx)
         settled = await writes.update("trades", trade_id, {"quantity": held,
                                                            "status": TradeStatus.OPEN},
                                       lot_exit.update)

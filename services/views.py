@@ -24,7 +24,13 @@ def _time(moment: datetime | None) -> str | None:
     return None if moment is None else moment.isoformat()
 
 
-def order_view(order: Document) -> dict[str, Any]:
+def order_view(order: Document, legs: list[Document] | None = None) -> dict[str, Any]:
+    """An order as clients see it. Its legs (bracket, oto, oco) are their ids, or with
+    legs (the leg documents) the legs themselves, nested."""
+    filled = order.get("filled_quantity")
+    if filled is None and order["status"] == "filled":
+        filled = order["quantity"]
+    leg_ids = order.get("legs")
     return {
         "id": order["_id"], "client_order_id": order["client_order_id"],
         "symbol": order["symbol"], "side": order["side"], "type": order["type"],
@@ -42,6 +48,12 @@ def order_view(order: Document) -> dict[str, Any]:
         "replaces": order.get("replaces"), "replaced_by": order.get("replaced_by"),
         "stop_triggered_at": _time(order.get("stop_triggered_at")),
         "currency": order.get("currency"), "fx_rate": _amount(order.get("fx_rate")),
+        "order_class": order.get("order_class", "simple"),
+        "parent_id": order.get("parent_id"), "leg_role": order.get("leg_role"),
+        "legs": (None if leg_ids is None else list(leg_ids) if legs is None
+                 else [order_view(leg) for leg in legs]),
+        "filled_quantity": _amount(filled),
+        "fee": _amount(order.get("fee")), "liquidity": order.get("liquidity"),
     }
 
 

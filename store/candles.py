@@ -25,10 +25,9 @@ from typing import Any
 
 from bson import Int64
 from pymongo import DESCENDING, UpdateOne
-from pymongo.errors import BulkWriteError
 
 from store.database import Database, Document
-from store.keyed import DUPLICATE_KEY
+from store.keyed import skipping_taken
 from trading.candles import RETENTION_DAYS, Candle
 from trading.money import from_units, round_money, to_units
 
@@ -122,15 +121,8 @@ class CandleStore:
         added = 0
         for first in range(0, len(docs), BATCH):
             chunk = docs[first:first + BATCH]
-            try:
-                await self.candles.insert_many(chunk, ordered=False)
-                added += len(chunk)
-            except BulkWriteError as error:
-                errors = error.details.get("writeErrors", [])
-                if error.details.get("writeConcernErrors") or any(
-                        e.get("code") != DUPLICATE_KEY for e in errors):
-                    raise
-                added += len(chunk) - len(errors)
+            taken = await skipping_taken(self.candles.insert_many(chunk, ordered=False))
+            added += len(chunk) - len(taken)
         return added
 
     async def window(self, symbol: str, timeframe: str, low: int, high: int, limit: int,

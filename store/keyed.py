@@ -7,7 +7,7 @@ state, one wins.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Mapping
 from typing import Any
 
 from pymongo import ReturnDocument
@@ -41,8 +41,14 @@ async def insert_new(keyed: Keyed, docs: list[Document]) -> set[int]:
     """Insert docs in one call, skipping any whose key is taken; return the skipped indexes."""
     if not docs:
         return set()
+    return await skipping_taken(keyed.collection.insert_many(docs, ordered=False))
+
+
+async def skipping_taken(bulk: Awaitable[object]) -> set[int]:
+    """Await an unordered bulk write; return the indexes of its writes that found their key
+    taken (the rest were applied). Any other failure is raised."""
     try:
-        await keyed.collection.insert_many(docs, ordered=False)
+        await bulk
     except BulkWriteError as error:
         errors = error.details.get("writeErrors", [])
         if error.details.get("writeConcernErrors") or any(

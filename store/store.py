@@ -5,10 +5,12 @@ from __future__ import annotations
 import logging
 from datetime import datetime
 
+from store.activities import ActivityStore
 from store.alerts import AlertStore
 from store.candles import CandleStore
 from store.database import Database
 from store.events import EventStore
+from store.history import SnapshotStore
 from store.layout import Collections
 from store.ledger import LedgerStore
 from store.outbox import InboxStore, OutboxStore
@@ -41,6 +43,8 @@ class Store:
         self.outbox = OutboxStore(main)
         self.inbox = InboxStore(main)
         self.candles = CandleStore(main)
+        self.activities = ActivityStore(main)
+        self.snapshots = SnapshotStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:

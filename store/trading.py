@@ -83,9 +83,19 @@ class OrderStore:
     async def get(self, user_id: str, order_id: str) -> Document | None:
         return await self.keyed.get(order_id, user_id=user_id)
 
+    async def legs(self, user_id: str, ids: list[str]) -> list[Document]:
+        """The orders with these ids (a parent's legs), in that order."""
+        found = {doc["_id"]: doc async for doc in self.orders.find(
+            {"_id": {"$in": ids}, "user_id": user_id})}
+        return [found[leg] for leg in ids if leg in found]
+
     async def find(self, user_id: str, *, status: str | None = None, symbol: str | None = None,
-                   after: str | None = None, limit: int = 100) -> list[Document]:
+                   after: str | None = None, limit: int = 100,
+                   top_level: bool = False) -> list[Document]:
+        """A user's orders, newest first; top_level: not the legs of another order."""
         query: Document = {"user_id": user_id}
+        if top_level:
+            query["parent_id"] = None
         if status is not None:
             query["status"] = status
         if symbol is not None:

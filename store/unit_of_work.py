@@ -4,7 +4,10 @@
 transaction (snapshot reads, majority and journaled commit), retried as the
 driver documents: the whole transaction on a TransientTransactionError (a
 write conflict with another transaction, a failover), the commit on an
-UnknownTransactionCommitResult. A request gives up after ``DEADLINE``
+UnknownTransactionCommitResult. A write conflict is started again whole even
+when the server does not label it TransientTransactionError (MongoDB always
+does; secantusd-rs 0.5.3 does not, for a conflict met by a write inside the
+transaction). A request gives up after ``DEADLINE``
 seconds, so a database that does not answer gives a clear error, not a
 two-minute hang. ``work`` may run more than once, so it must only read and
 write through ``writes`` and keep what it learns in its result.
@@ -26,7 +29,7 @@ from typing import Any, TypeVar
 import pymongo
 from pymongo import InsertOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
-from pymongo.errors import ClientBulkWriteException
+from pymongo.errors import ClientBulkWriteException, OperationFailure
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
 
@@ -117,13 +120,15 @@ class Writes:
         try:
             result = await self.collections.main.client.bulk_write(writes, session=self.session)
         except ClientBulkWriteException as error:
+            failures = error.details.get("writeErrors") or []
+            for failed in failures:
+                if failed.get("code") == WRITE_CONFLICT:  # another transaction wrote it
+                    raise Conflict(into[failed["idx"]]) from None
             if updates and (error.details.get("nMatched") or 0) < updates:
                 raise Stale(_updated(into, writes)) from None  # its inserts then collided
-            for failed in error.details.get("writeErrors") or []:
+            for failed in failures:
                 if failed.get("code") == DUPLICATE_KEY:
                     raise DuplicateKey(into[failed["idx"]]) from None
-                if failed.get("code") == WRITE_CONFLICT:  # another transaction wrote it
-                    raise Stale(into[failed["idx"]]) from None
             raise
         if result.matched_count != updates:
             raise Stale(_updated(into, writes))
@@ -140,6 +145,22 @@ class DuplicateKey(Exception):
 def _updated(into: list[str], writes: list[InsertOne[Document] | UpdateOne]) -> str:
     return ", ".join(sorted({collection for collection, write in zip(into, writes, strict=True)
                              if isinstance(write, UpdateOne)}))
+
+
+class Conflict(Exception):
+    """Another transaction wrote a document this one writes: the whole unit of work is
+    started again."""
+
+    def __init__(self, collection: str) -> None:
+        super().__init__(f"a write to {collection} conflicted with another transaction")
+
+
+def _conflicted(error: Exception) -> bool:
+    """A write conflict the driver will not start again itself (it has no label)."""
+    if isinstance(error, Conflict):
+        return True
+    return (isinstance(error, OperationFailure) and error.code == WRITE_CONFLICT
+            and not error.has_error_label("TransientTransactionError"))
 
 
 class Stale(Exception):
@@ -164,7 +185,12 @@ class UnitOfWork:
             return result
 
         with pymongo.timeout(DEADLINE):
-            async with self.collections.main.client.start_session() as session:
-                return await session.with_transaction(
-                    attempt, read_concern=ReadConcern("snapshot") if reads else None,
-                    write_concern=WriteConcern("majority", j=True))
+            while True:
+                try:
+                    async with self.collections.main.client.start_session() as session:
+                        return await session.with_transaction(
+                            attempt, read_concern=ReadConcern("snapshot") if reads else None,
+                            write_concern=WriteConcern("majority", j=True))
+                except (Conflict, OperationFailure) as error:
+                    if not _conflicted(error):
+                        raise

@@ -14,7 +14,8 @@ from trading.errors import EmailTaken
 # account empties them before the user document goes.
 USER_OWNED_COLLECTIONS: tuple[str, ...] = (
     "sessions", "password_resets", "email_verifications", "watchlists", "accounts", "claims",
-    "orders", "trades", "ledger", "events", "alerts", "notifications", "outbox")
+    "orders", "trades", "ledger", "events", "alerts", "notifications", "outbox",
+    "equity_snapshots", "equity_days", "equity_marks")
 
 _LIVE = {"deleting_at": None}
 

@@ -30,10 +30,19 @@ class TimeInForce(StrEnum):
     DAY = "day"  # until the end of the day (00:00 UTC)
     IOC = "ioc"  # fill now, or not at all (there are no partial fills here)
     FOK = "fok"  # fill now, wholly, or not at all
+    OPG = "opg"  # a market order placed while its market is closed, filled at the open
+
+
+class OrderClass(StrEnum):
+    SIMPLE = "simple"    # one order
+    BRACKET = "bracket"  # an entry and two exit legs, one cancels the other
+    OTO = "oto"          # an entry and one exit leg (one triggers other)
+    OCO = "oco"          # two exits of a position held: one cancels the other
 
 
 class OrderStatus(StrEnum):
     NEW = "new"            # accepted, not yet filled or resting
+    HELD = "held"          # an exit leg waiting for its entry to fill
     OPEN = "open"          # resting, funds reserved
     FILLED = "filled"
     CANCELED = "canceled"
@@ -45,7 +54,10 @@ class OrderStatus(StrEnum):
 TERMINAL = frozenset({OrderStatus.FILLED, OrderStatus.CANCELED, OrderStatus.REJECTED,
                       OrderStatus.EXPIRED, OrderStatus.REPLACED})
 TRANSITIONS: dict[OrderStatus, frozenset[OrderStatus]] = {
-    OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED}),
+    OrderStatus.NEW: frozenset({OrderStatus.OPEN, OrderStatus.FILLED, OrderStatus.REJECTED,
+                                OrderStatus.HELD}),
+    # A leg rests when its entry fills, and ends with it if the entry never does.
+    OrderStatus.HELD: frozenset({OrderStatus.OPEN, OrderStatus.CANCELED, OrderStatus.REJECTED}),
     OrderStatus.OPEN: frozenset({OrderStatus.FILLED, OrderStatus.CANCELED,
                                  OrderStatus.EXPIRED, OrderStatus.REJECTED,
                                  OrderStatus.REPLACED}),
@@ -74,6 +86,15 @@ def ended_as(order: Mapping[str, Any], target: OrderStatus) -> dict[str, Any]:
 
 
 @dataclass(frozen=True, slots=True)
+class ExitLegs:
+    """The exit legs of a bracket, oto or oco order, as sent (trading/brackets.py)."""
+
+    take_profit: Decimal | None = None  # the take-profit leg's limit price
+    stop_price: Decimal | None = None   # the stop-loss leg's stop
+    stop_limit: Decimal | None = None   # its limit, making it a stop-limit order
+
+
+@dataclass(frozen=True, slots=True)
 class OrderRequest:
     symbol: str
     side: Side
@@ -90,11 +111,13 @@ class OrderRequest:
     # A market order may say how much to spend (in the quote currency) instead of
     # quantity; the engine turns it into the quantity it buys at the price then.
     notional: Decimal | None = None
+    order_class: OrderClass = OrderClass.SIMPLE
+    exits: ExitLegs | None = None
 
     @property
-    def trigger_price(self) -> Decimal | None:
-        """The price a resting order waits for first (None for market orders)."""
-        return self.limit_price if self.type == OrderType.LIMIT else self.stop_price
+    def at_open(self) -> bool:
+        """A market order that waits for its market's next open (time in force opg)."""
+        return self.time_in_force == TimeInForce.OPG
 
     @property
     def worst_price(self) -> Decimal | None:
@@ -172,6 +195,9 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
             raise InvalidPrice("A market order takes no limit_price or stop_price.",
                                field="limit_price" if order.limit_price else "stop_price")
         reference = market_price
+        if order.time_in_force == TimeInForce.OPG and order.order_class != OrderClass.SIMPLE:
+            raise InvalidInput("time_in_force opg is for simple market orders.",
+                               field="time_in_force")
     else:
         needs = {OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",),
                  OrderType.STOP_LIMIT: ("stop_price", "limit_price")}[order.type]
@@ -187,6 +213,8 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
                 order.type != OrderType.LIMIT):
             raise InvalidInput(f"time_in_force {order.time_in_force} is for market and "
                                "limit orders.", field="time_in_force")
+        if order.time_in_force == TimeInForce.OPG:
+            raise InvalidInput("time_in_force opg is for market orders.", field="time_in_force")
         reference = order.worst_price
     if reference is not None:
         check_exit_levels(order.side, reference, order.stop_loss, order.target_price)

@@ -16,7 +16,7 @@ from typing import Any
 from trading.fx import IDENTITY, Conversion
 from trading.money import from_units, round_money, to_units
 from trading.orders import Side
-from trading.trades import AccountRules, CloseReason, TradeStatus, realized_pnl
+from trading.trades import CloseReason, TradeStatus, realized_pnl
 
 Lot = Mapping[str, Any]
 
@@ -46,18 +46,20 @@ class LotExit:
         return self.pnl - self.fee
 
 
-def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, rules: AccountRules,
+def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, fee_quote: int,
              now: datetime, fx: Conversion = IDENTITY) -> LotExit:
-    """Take units (at most the lot's quantity) out of a lot at price; its realized PnL
-    and fee converted into the account currency by fx (the exit's rate)."""
+    """Take units (at most the lot's quantity) out of a lot at price, for fee_quote
+    (storage units, in the quote currency: the exit's share of its fill's fee,
+    AccountRules.fee); its realized PnL and fee converted into the account currency by
+    fx (the exit's rate)."""
     held = int(lot["quantity"])
     if not 0 < units <= held:
         raise ValueError(f"cannot take {units} units out of a lot of {held}")
     amount = from_units(units)
     pnl_quote = round_money(realized_pnl(Side(lot["side"]), from_units(lot["entry_price"]),
                                          price, amount))
-    fee_quote = rules.commission(price, amount)
-    pnl, fee = to_units(fx.to_account(pnl_quote)), to_units(fx.to_account(fee_quote))
+    pnl = to_units(fx.to_account(pnl_quote))
+    fee = to_units(fx.to_account(from_units(fee_quote)))
     margin = int(lot["margin"]) if units == held else int(lot["margin"]) * units // held
     record = {"quantity": units, "price": to_units(price), "pnl": pnl, "reason": reason.value,
               "at": now}
@@ -70,7 +72,7 @@ def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, rules: A
         update["$set"] = {"status": TradeStatus.CLOSED, "closed_at": now,
                           "close_price": record["price"], "close_reason": reason.value}
     return LotExit(str(lot["_id"]), held, units, margin, pnl, fee, update,
-                   to_units(pnl_quote), to_units(fee_quote))
+                   to_units(pnl_quote), fee_quote)
 
 
 def first_in_first_out(lots: Sequence[Lot], units: int) -> list[tuple[Lot, int]]:

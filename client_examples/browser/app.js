@@ -2,6 +2,7 @@
 import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
+import { EquityChart } from "./equity.js";
 import { money, price } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import * as views from "./views.js";
@@ -14,6 +15,7 @@ const state = {
 };
 let socket = null;
 let chart = null;
+let equity = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -58,6 +60,7 @@ async function start() {
   $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = false;
   $("#who").textContent = state.user.email;
   chart ??= new CandleChart($("#chart"));
+  equity ??= new EquityChart($("#equity-chart"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -92,6 +95,7 @@ async function loadSnapshot() {
   views.renderOrders(state, actions);
   views.renderAlerts(state, actions);
   views.renderInbox(state);
+  await equity.show(api);
 }
 
 async function select(symbol) {
@@ -162,7 +166,8 @@ function subscribe() {
 function onQuote(quote) {
   const previous = state.quotes.get(quote.symbol);
   state.quotes.set(quote.symbol, quote);
-  views.showQuote(state, quote, previous);
+  const now = views.showQuote(state, quote, previous);
+  if (now !== null) equity?.live(Number(now) / 1e8); // drawing only: the text stays exact
   chart?.tick(quote);
 }
 
@@ -195,6 +200,7 @@ function apply(event, missed = false) {
   else if (event.type === "account_update") {
     state.account = { ...state.account, ...event.account };
     views.renderAccount(state);
+    equity?.changed(api);
   } else if (event.type === "trade_update") {
     upsertTrade(event.trade);
     announceTrade(event, missed);
@@ -303,6 +309,7 @@ function wireForms() {
     });
   });
   $("#interval").addEventListener("change", () => select(state.selected));
+  $("#equity-period").addEventListener("change", (event) => equity?.show(api, event.target.value));
   $("#alert-form").addEventListener("submit", (event) => {
     event.preventDefault();
     run(async () => {

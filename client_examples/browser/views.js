@@ -34,10 +34,11 @@ export function showQuote(state, quote, previous) {
   }
   for (const badge of $$(`[data-stale="${CSS.escape(quote.symbol)}"]`)) badge.hidden = !quote.stale;
   if (quote.symbol === state.selected) $("#chart-price").textContent = price(quote.price);
-  showMarks(state);
+  return showMarks(state);
 }
 
-/** Unrealized P&L of the open trades and the equity, at the latest prices. */
+/** Unrealized P&L of the open trades and the equity, at the latest prices; return the
+ * equity in units (null before the account is known). */
 export function showMarks(state) {
   const open = [...state.trades.values()].filter((t) => t.status === "open");
   const values = open.map((trade) => {
@@ -53,7 +54,9 @@ export function showMarks(state) {
   const unrealized = sum(values);
   const cash = units(state.account.cash);
   setTerm("unrealized", money(unrealized), pnlClass(unrealized));
-  if (cash !== null) setTerm("equity", money(cash + unrealized));
+  if (cash === null) return null;
+  setTerm("equity", money(cash + unrealized));
+  return cash + unrealized;
 }
 
 function setTerm(name, text, className = "") {

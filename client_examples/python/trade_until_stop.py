@@ -1,4 +1,6 @@
-"""PaperDesk from Python: log in, stream prices, buy with a stop-loss, follow it to the close.
+"""PaperDesk from Python: log in, stream prices, buy with a stop-loss, print the position,
+follow the trade to the close, then print the account's latest activities and its
+performance.
 
     python trade_until_stop.py http://localhost:8000 ann@example.com 'correct horse battery'
 
@@ -25,6 +27,35 @@ async def login(url: str, email: str, password: str) -> str | None:
         print("login failed:", body["error"]["message"], file=sys.stderr)
         return None
     return str(body["access_token"])
+
+
+async def show_position(url: str, token: str, symbol: str) -> None:
+    """Print the user's net position in symbol (GET /api/v1/positions/{symbol})."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(url, headers=headers) as http, \
+            http.get(f"/api/v1/positions/{symbol}") as reply:
+        position = (await reply.json())["position"]
+    print(f"position {position['side']} {position['quantity']} {position['symbol']},"
+          f" average entry {position['average_entry']}")
+
+
+async def show_history(url: str, token: str) -> None:
+    """Print the latest account activities (newest first) and the performance."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(url, headers=headers) as http:
+        async with http.get("/api/v1/account/activities", params={"limit": "5"}) as reply:
+            activities = (await reply.json())["activities"]
+        async with http.get("/api/v1/account/performance") as reply:
+            performance = await reply.json()
+    for activity in activities:
+        if activity["activity_type"] == "fill":
+            print(f"activity fill {activity['side']} {activity['qty']} {activity['symbol']}"
+                  f" at {activity['price']}")
+        else:
+            print(f"activity {activity['activity_type']} {activity['net_amount']}")
+    print(f"performance: realized {performance['realized_pnl']},"
+          f" win rate {performance['win_rate_pct']}%,"
+          f" max drawdown {performance['max_drawdown']} ({performance['max_drawdown_pct']}%)")
 
 
 async def main() -> int:
@@ -70,6 +101,7 @@ async def main() -> int:
         await sio.disconnect()
         return 1
     print(f"order {ack['order']['status']} at {ack['order']['filled_price']}, stop-loss {stop}")
+    await show_position(args.url, token, args.symbol)
     try:
         await asyncio.wait_for(closed.wait(), args.timeout)
     except TimeoutError:
@@ -77,6 +109,7 @@ async def main() -> int:
         return 1
     finally:
         await sio.disconnect()
+    await show_history(args.url, token)
     return 0
 
 

@@ -27,7 +27,8 @@ async def test_an_asset_is_alpacas_asset_object_with_currency_margin_and_hours(a
         "shortable": True, "easy_to_borrow": True, "fractionable": False,
         "quote_currency": "USD", "base_asset": None, "source": "sim", "min_order_size": "1",
         "min_trade_increment": "1", "price_increment": "0.01", "min_notional": "0",
-        "margin_rate_long": "1", "margin_rate_short": "1"}
+        "margin_rate_long": "1", "margin_rate_short": "1",
+        "fees": {"model": "bps", "maker_bps": "0", "taker_bps": "0"}, "slippage_bps": "0"}
     assert {k: v for k, v in hours.items() if k != "is_open"} == {
         "exchange": "XNYS", "timezone": "America/New_York", "open": "09:30", "close": "16:00",
         "days": "mon-fri", "enforced": False}

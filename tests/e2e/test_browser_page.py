@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import shutil
+from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
 
@@ -62,7 +63,8 @@ class Driver:
 
 
 @needs_browser
-async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(api: Api) -> None:
+async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
+        api: Api, later: Callable[..., None]) -> None:
     email = "page@example.com"
     # A day and a bit of stored minutes before the current one: the chart opens on them.
     now = int(api.app[keys.CLOCK]().timestamp()) // 60 * 60
@@ -83,6 +85,10 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         token = (await api.login(email))["access_token"]
         _, trades = await api.call("GET", "/api/v1/trades?status=open", token=token)
         assert [(t["stop_loss"], t["target_price"]) for t in trades["trades"]] == [("95", "120")]
+        later(minutes=1)  # a snapshot a minute later at 103, then the stop-loss at 94
+        set_price(api, "AAPL", "103")
+        assert await api.app[keys.HISTORY].tick() == 1
+        later(minutes=1)
         set_price(api, "AAPL", "94")
         driver.go()
         await driver.reached("offline")
@@ -104,6 +110,8 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
     assert "toast: Trade closed (stop_loss): buy 1 AAPL at 94 · P&L -7.00" in output
     assert "AAPL buy 1 101 94 stop_loss -7.00" in output
     assert "unread notifications: 1" in output
+    assert "equity: Equity 99,993.00 · P&L -7.00 (-0.01%), 3 points" in output
+    assert "stats: Win rate 0% Max drawdown 9.00 (0.01%) Sharpe \u2013 Closed trades 1" in output
     assert "caught up: " in output and "trade opened: buy 2 AAPL (while offline)" in output
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "trading-page.png").stat().st_size > 10_000

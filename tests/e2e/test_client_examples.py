@@ -29,6 +29,12 @@ async def scripted(servers, settings, tmp_path):
     return api
 
 
+# What both examples print after the close: the newest activities, then the performance.
+HISTORY = ("activity pnl -10\nactivity fill sell 1 AAPL at 90\nactivity fill buy 1 AAPL at 100\n"
+           "activity transfer 100000\n"
+           "performance: realized -10, win rate 0%, max drawdown 10 (0.01%)\n")
+
+
 async def run(command: list[str], cwd) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         *command, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
@@ -42,7 +48,9 @@ async def test_the_python_example_trades_until_its_stop_loss_closes(scripted):
          scripted.url.rstrip("/"), "ann@example.com", PASSWORD], ROOT)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+    assert HISTORY in stdout
 
 
 @needs_node
@@ -53,7 +61,9 @@ async def test_the_node_example_trades_until_its_stop_loss_closes(scripted):
         NODE_EXAMPLE)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95.00" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+    assert HISTORY in stdout
 
 
 async def test_the_examples_report_a_failed_login(scripted):
@@ -77,4 +87,11 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
     assert '"old": "replaced"' in stdout
     assert '"canceled"' in stdout
+    assert '{"activity_type":"fill","symbol":"AAPL","side":"sell","qty":"1","price":"100",' \
+        '"net_amount":null}' in stdout
+    assert '{"activity_type":"transfer","symbol":null,"side":null,"qty":null,"price":null,' \
+        '"net_amount":"100000"}' in stdout
+    assert '{"base_value":"100000","last":"100000","points":1}' in stdout
+    assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
+        '"sharpe_ratio":null}' in stdout
     assert "logout: 204" in stdout

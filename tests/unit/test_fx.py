@@ -12,7 +12,7 @@ from trading.fx import IDENTITY, Conversion, FxRoute, convert, find_route, settl
 from trading.money import LARGEST, to_units
 from trading.orders import Side
 from trading.positions import exit_lot
-from trading.trades import AccountRules, CloseReason
+from trading.trades import CloseReason
 
 D = Decimal
 UNIVERSE = {"BTCUSDT", "RELIANCE.NS", "USDINR", "EURUSD", "GBPUSD=X", "ETHBTC"}
@@ -93,9 +93,8 @@ def test_a_conversion_moves_to_the_latest_rate_of_its_pair_if_there_is_one():
 def test_exiting_a_lot_converts_its_pnl_and_fee_at_the_exits_rate():
     lot = {"_id": "t1", "side": Side.BUY.value, "quantity": to_units(D(10)),
            "entry_price": to_units(D(2900)), "margin": to_units(D("348.34834835"))}
-    rules = AccountRules(commission_rate=D("0.001"))
     fx = Conversion(FxRoute("INR", "USDINR", invert=True), D("85"))
-    done = exit_lot(lot, to_units(D(10)), D(3000), CloseReason.MANUAL, rules,
+    done = exit_lot(lot, to_units(D(10)), D(3000), CloseReason.MANUAL, to_units(D(30)),
                     datetime(2026, 1, 1, tzinfo=UTC), fx)
     # 1000 INR at 85 = 11.76470588 USD; the fee 30 INR = 0.35294118 USD.
     assert (done.pnl_quote, done.pnl) == (to_units(D(1000)), to_units(D("11.76470588")))

@@ -61,6 +61,9 @@ try {
   await page.waitForFunction(() => document.querySelector("#chart").dataset.bars > 0);
   const drawn = await page.locator("#chart").evaluate((chart) => chart.dataset);
   console.log(`chart history: ${drawn.bars} candles over ${(drawn.span / 3600).toFixed(1)} hours`);
+  // The equity curve starts flat, at the initial cash.
+  await page.locator("#equity-summary", { hasText: "Equity 100,000.00 · P&L 0.00" }).waitFor();
+  await page.locator("#equity-chart canvas").first().waitFor();
   await step("ready");
 
   // A price move shows in the watchlist (flashing up) and in the chart's header.
@@ -112,6 +115,12 @@ try {
   const unread = page.locator("#unread:not([hidden])");
   await unread.waitFor();
   console.log(`unread notifications: ${await unread.textContent()}`);
+  // The equity curve: a point a minute since the account opened, the last one now.
+  const summary = page.locator("#equity-summary", { hasText: "P&L -7.00" });
+  await summary.waitFor();
+  const points = await page.locator("#equity-chart").getAttribute("data-points");
+  console.log(`equity: ${await summary.textContent()}, ${points} points`);
+  console.log(`stats: ${(await page.locator("#equity-stats").innerText()).replace(/\s+/g, " ")}`);
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}/trading-page.png`, fullPage: true });
 
