@@ -25,7 +25,7 @@ class ConfigError(Exception):
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
-                   "RELIANCE.NS=2900,^NSEI=22000")
+                   "RELIANCE.NS=2900,^NSEI=22000,USDINR=83.25")
 
 
 @dataclass(frozen=True, slots=True)

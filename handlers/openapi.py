@@ -52,7 +52,7 @@ ORDER_TYPES = [kind.value for kind in OrderType]
 TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
 ORDER_STATUSES = [status.value for status in OrderStatus]
 ORDER_CLASSES = [kind.value for kind in OrderClass]
-EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO"]
+EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO", "FX"]
 # ?exchange= takes these, and common names of them, in any case.
 EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
                           "examples": [*EXCHANGES, "NYSE", "NASDAQ", "NSE", "BSE"]}
@@ -87,7 +87,9 @@ SCHEMAS: dict[str, Schema] = {
         # The legs' ids; nested (POST, GET one, ?nested=true): the legs themselves.
         "legs": {"type": ["array", "null"],
                  "items": {"anyOf": [TEXT, ref("Order")]}},
-        "filled_quantity": MAYBE_DECIMAL}),
+        "filled_quantity": MAYBE_DECIMAL,
+        # The quote currency and, when it is not the account's, the rate of the fill.
+        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -95,10 +97,13 @@ SCHEMAS: dict[str, Schema] = {
         "target_price": MAYBE_DECIMAL, "trailing_amount": MAYBE_DECIMAL,
         "trailing_percent": MAYBE_TEXT, "margin": DECIMAL, "fees": DECIMAL,
         "realized_pnl": DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+        "unrealized_pnl_quote": MAYBE_DECIMAL, "currency": MAYBE_TEXT,
+        "entry_fx_rate": MAYBE_DECIMAL,
         "close_price": MAYBE_DECIMAL, "close_reason": MAYBE_TEXT, "opened_at": TIME,
         "closed_at": MAYBE_TIME,
         "exits": {"type": "array", "items": obj({"quantity": DECIMAL, "price": DECIMAL,
-                                                 "pnl": DECIMAL, "reason": TEXT,
+                                                 "pnl": DECIMAL, "pnl_quote": MAYBE_DECIMAL,
+                                                 "fx_rate": MAYBE_DECIMAL, "reason": TEXT,
                                                  "at": TIME})}}),
     "Balances": obj({"currency": TEXT, "initial_cash": DECIMAL, "cash": DECIMAL,
                      "reserved": DECIMAL, "margin_used": DECIMAL, "available": DECIMAL,
@@ -108,7 +113,12 @@ SCHEMAS: dict[str, Schema] = {
     "Position": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}, "quantity": DECIMAL,
                      "average_entry": DECIMAL, "market_price": MAYBE_DECIMAL,
                      "market_value": MAYBE_DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+                     "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL,
+                     "market_value_quote": MAYBE_DECIMAL, "unrealized_pnl_quote": MAYBE_DECIMAL,
                      "trades": INTEGER}),
+    "Balance": obj({"asset": TEXT, "type": {"enum": ["cash", "crypto", "position"]},
+                    "free": DECIMAL, "locked": DECIMAL, "total": DECIMAL},
+                   {"aliases": {"type": "array", "items": TEXT}, "margin_used": DECIMAL}),
     "Alert": obj({"id": TEXT, "symbol": TEXT,
                   "condition": {"enum": ["above", "below", "crosses"]}, "price": DECIMAL,
                   "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -122,7 +132,7 @@ SCHEMAS: dict[str, Schema] = {
                     "additionalProperties": {"type": "array", "items": TEXT}},
     "Asset": obj({
         "id": TEXT, "symbol": TEXT, "name": TEXT, "status": {"const": "active"},
-        "class": {"enum": ["us_equity", "in_equity", "index", "crypto"]},
+        "class": {"enum": ["us_equity", "in_equity", "index", "crypto", "fx"]},
         "exchange": {"enum": EXCHANGES}, "tradable": BOOLEAN, "marginable": BOOLEAN,
         "shortable": BOOLEAN, "easy_to_borrow": BOOLEAN, "fractionable": BOOLEAN,
         "quote_currency": TEXT, "base_asset": MAYBE_TEXT, "source": TEXT,
@@ -276,7 +286,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         "Assets (each symbol's class, exchange and order rules), by symbol, a page at a time",
         answer(200, page("assets", ref("Asset"))), auth=False,
         parameters=[query("asset_class", {"enum": ["us_equity", "in_equity", "index",
-                                                   "crypto"]}),
+                                                   "crypto", "fx"]}),
                     query("exchange", EXCHANGE_PARAM), *PAGE])},
     "/api/v1/assets/{symbol}": {"get": op(
         "One asset, by any spelling of its symbol", answer(200, obj({"asset": ref("Asset")})),
@@ -309,10 +319,12 @@ PATHS: dict[str, dict[str, Schema]] = {
         "Cancel orders, close trades, restore the initial cash", answer(200, ACCOUNT),
         errors=(409,))},
     "/api/v1/wallet": {"get": op(
-        "Per-asset balances",
-        answer(200, listing("balances", obj({"asset": TEXT, "free": DECIMAL,
-                                             "locked": DECIMAL, "total": DECIMAL}))),
-        errors=())},
+        "Per-asset balances: the cash, each crypto asset held, each other position",
+        answer(200, listing("balances", ref("Balance"))), errors=())},
+    "/api/v1/wallet/{asset}": {"get": op(
+        "One asset's balance (a dollar stablecoin is the cash of a dollar account)",
+        answer(200, obj({"balance": ref("Balance")})), errors=MISSING,
+        parameters=[path_param("asset")])},
     "/api/v1/orders": {
         "post": op("Place an order", answer(201, ORDER, "Placed"), request=ref("OrderRequest"),
                    errors=(400, 409)),

@@ -3,6 +3,7 @@ prices, the account rules, the clock and the events, and what opening a trade wr
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -24,13 +25,16 @@ from store.ledger import ledger_entry
 from store.store import Store
 from store.unit_of_work import Writes
 from trading.assets import AssetClass, rules_for
-from trading.errors import DuplicateClientOrderId, ShortNotAllowed, StalePrice
+from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
 from trading.events import Changed
 from trading.fees import Liquidity, allocate
+from trading.fx import Conversion, FxRoute, find_route
 from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
 from trading.positions import exit_lot, exits_account_changes, first_in_first_out
 from trading.trades import AccountRules, CloseReason, TradeStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,21 @@ class Netted:
     account: Document
     events: list[Event]
     side_after: str | None  # the position's side after the fill (None: flat)
+
+
+def converted(fx: Conversion, amount_quote: int) -> Document:
+    """What a ledger entry that fx converted records of it (nothing if none did)."""
+    record = fx.record()
+    return {**record, "amount_quote": amount_quote} if record else {}
+
+
+def opened_fee(step: Document) -> Document:
+    """What the ledger entry of an open step's fee records of its conversion."""
+    if step.get("fx_rate") is None:
+        return {}
+    return {"currency": step["currency"], "fx_pair": step["fx_pair"],
+            "fx_invert": step["fx_invert"], "fx_rate": step["fx_rate"],
+            "amount_quote": -step["fee_quote"]}
 
 
 def applied(doc: Document, update: Mapping[str, Any]) -> Document:
@@ -71,6 +90,16 @@ class TradingContext:
         self.clock = clock
         self._known_accounts: set[str] = set()
         self.bus = events.bus
+        # Each quote currency's route into the account currency (None: no pair for it).
+        symbols = set(hub.universe.instruments)
+        quotes = {i.rules.quote_currency for i in hub.universe.instruments.values()}
+        self.routes: dict[str, FxRoute | None] = {
+            quote: find_route(quote, currency, symbols) for quote in sorted(quotes)}
+        for quote, route in self.routes.items():
+            if route is None:
+                log.warning("symbols quoted in %s cannot be traded: no FX pair converts %s "
+                            "into %s (add one such as %s%s to MARKET_SYMBOLS)",
+                            quote, quote, currency, currency, quote)
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -89,6 +118,34 @@ class TradingContext:
             raise StalePrice(f"No fresh price for {symbol}; try again when it trades.",
                              details={"symbol": symbol})
         return quote.price
+
+    def conversion(self, symbol: str) -> Conversion:
+        """How symbol's quote currency converts into the account currency now, at a fresh
+        rate; FxUnavailable when there is no pair for it or its price is stale."""
+        currency = self.hub.universe.instruments[symbol].rules.quote_currency
+        route = self.routes.get(currency)
+        if route is None:
+            raise FxUnavailable(
+                f"{symbol} is priced in {currency} and no exchange rate from {currency} to "
+                f"{self.currency} is configured (add an FX pair such as "
+                f"{self.currency}{currency} to MARKET_SYMBOLS).",
+                details={"symbol": symbol, "currency": currency, "pair": None})
+        if route.pair is None:
+            return Conversion(route)
+        quote = self.hub.last.get(route.pair)
+        if quote is None or self.hub.is_stale(route.pair):
+            raise FxUnavailable(
+                f"No fresh {route.pair} rate to convert {symbol}'s {currency} into "
+                f"{self.currency}; try again when it trades.",
+                details={"symbol": symbol, "currency": currency, "pair": route.pair})
+        return Conversion(route, quote.price)
+
+    def exit_conversion(self, trade: Document, strict: bool = True) -> Conversion:
+        """The conversion an exit of trade uses: now's (conversion); if not strict (a reset,
+        which must not wait), the latest rate known, else the trade's entry rate."""
+        if strict:
+            return self.conversion(trade["symbol"])
+        return Conversion.recorded(trade, "entry_fx_rate").at(self.prices())
 
     # -- account -----------------------------------------------------------
 
@@ -130,27 +187,39 @@ class TradingContext:
 
     def fee(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
             liquidity: Liquidity) -> Decimal:
-        """What a fill of symbol costs (AccountRules.fee)."""
+        """What a fill of symbol costs, in its quote currency (AccountRules.fee)."""
         return self.rules.fee(self.asset_class(symbol), side, price, quantity, liquidity)
 
     def reservation(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
                     closes: bool) -> int:
-        """What resting an order of quantity at price takes from its account (units): the
-        larger of its maker and taker fee (which it pays is known when it fills), and its
-        margin too unless it closes no more than the position holds (closes)."""
-        fee = max(self.fee(symbol, side, price, quantity, liquidity) for liquidity in Liquidity)
+        """What resting an order of quantity at price takes from its account (units, in
+        the account currency at the rate now; FxUnavailable): the larger of its maker and
+        taker fee (which it pays is known when it fills), and its margin too unless it
+        closes no more than the position holds (closes)."""
+        fx = self.conversion(symbol)
+        fee = fx.to_account(max(self.fee(symbol, side, price, quantity, liquidity)
+                                for liquidity in Liquidity))
         if closes:
             return to_units(fee)
-        return to_units(self.rules.margin(side, price, quantity) + fee)
+        return to_units(fx.to_account(self.rules.margin(side, price, quantity)) + fee)
 
     def open_step(self, order: Document, price: Decimal,
-                  liquidity: Liquidity = Liquidity.TAKER) -> Document:
-        """The step that fills order at price: its margin, its fee and its liquidity."""
+                  liquidity: Liquidity = Liquidity.TAKER,
+                  fx: Conversion | None = None) -> Document:
+        """The step that fills order at price: its margin and its fee (its liquidity's),
+        converted into the account currency (fx, or the rate now), the fee before
+        conversion (fee_quote) and the conversion's record."""
         side, quantity = Side(order["side"]), from_units(order["quantity"])
+        fx = fx or self.conversion(order["symbol"])
         margin = self.rules.margin(side, price, quantity)
         fee = self.fee(order["symbol"], side, price, quantity, liquidity)
-        return {"op": f"open:{order['_id']}", "price": to_units(price),
-                "margin": to_units(margin), "fee": to_units(fee), "liquidity": liquidity.value}
+        step = {"op": f"open:{order['_id']}", "price": to_units(price),
+                "margin": to_units(fx.to_account(margin)), "fee": to_units(fx.to_account(fee)),
+                "fee_quote": to_units(fee), "liquidity": liquidity.value,
+                "currency": fx.route.currency or None}
+        if record := fx.record():
+            step |= record
+        return step
 
     @staticmethod
     def open_changes(step: Document) -> dict[str, int]:
@@ -172,6 +241,9 @@ class TradingContext:
             "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0,
             "status": TradeStatus.OPEN, "pending": None, "exits": [], "opened_at": now,
             "closed_at": None, "close_reason": None, "close_price": None,
+            "currency": step.get("currency"),
+            **({"fx_pair": step["fx_pair"], "fx_invert": step["fx_invert"],
+                "entry_fx_rate": step["fx_rate"]} if step.get("fx_rate") is not None else {}),
         }
 
     @staticmethod
@@ -180,7 +252,9 @@ class TradingContext:
         step = order["pending"]
         return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
                 "filled_price": step["price"], "filled_at": now, "trade_id": order["_id"],
-                "fee": step["fee"], "liquidity": step.get("liquidity", Liquidity.TAKER.value)}
+                "fee": step["fee"], "liquidity": step.get("liquidity", Liquidity.TAKER.value),
+                **{field: step[field] for field in ("currency", "fx_pair", "fx_rate")
+                   if step.get(field) is not None}}
 
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
                        reserved: int = 0) -> Netted | None:
@@ -198,23 +272,27 @@ class TradingContext:
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
+        fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
         other = Side.SELL if side == Side.BUY else Side.BUY
         lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
                                             "status": TradeStatus.OPEN, "side": other},
                                  sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
         taken = first_in_first_out(lots, order["quantity"])
         left = order["quantity"] - sum(units for _, units in taken)
-        # The order's fee (a minimum or cap applies once) shared by what it closes and opens.
-        shares = allocate(step["fee"], [units for _, units in taken] + [left])
-        exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now)
+        # The order's fee (a minimum or cap applies once) shared by what it closes and
+        # opens, in the quote currency; each share is converted where it is booked.
+        shares = allocate(step.get("fee_quote", step["fee"]),
+                          [units for _, units in taken] + [left])
+        exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now, fx)
                  for (lot, units), fee in zip(taken, shares, strict=False)]
         if left and side == Side.SELL and not self.rules.allow_shorts:
             raise ShortNotAllowed()  # before anything is written
         opening = None
         if left:
             opening = {**order, "quantity": left}
-            opening["pending"] = (step if not exits else self.open_step(opening, price) | {
-                "op": step["op"], "fee": shares[-1], "liquidity": step.get("liquidity")})
+            opening["pending"] = (step if not exits else self.open_step(opening, price, fx=fx) | {
+                "op": step["op"], "fee": to_units(fx.to_account(from_units(shares[-1]))),
+                "fee_quote": shares[-1], "liquidity": step.get("liquidity")})
         changes = Counter(exits_account_changes(exits))
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))
@@ -232,11 +310,14 @@ class TradingContext:
         for lot, lot_exit in zip(lots, exits, strict=False):
             writes.update_later("trades", lot["_id"], {}, lot_exit.update)
             closed.append(applied(lot, lot_exit.update))
-        for amount, reason, entry in ((changes["realized_pnl"], "realized_pnl", "pnl"),
-                                      (-sum(e.fee for e in exits), "commission", "fee")):
+        for amount, quoted, reason, entry in (
+                (changes["realized_pnl"], sum(e.pnl_quote for e in exits), "realized_pnl", "pnl"),
+                (-sum(e.fee for e in exits), -sum(e.fee_quote for e in exits), "commission",
+                 "fee")):
             if amount:
                 writes.insert("ledger", ledger_entry(f"close:{order['_id']}:{entry}", user_id,
-                                                     amount, reason, order["_id"], now))
+                                                     amount, reason, order["_id"], now,
+                                                     converted(fx, quoted)))
         trade = None
         if opening is not None:
             trade = self.new_trade(opening, now)
@@ -244,7 +325,7 @@ class TradingContext:
             if opening["pending"]["fee"]:
                 writes.insert("ledger", ledger_entry(
                     f"{step['op']}:fee", user_id, -opening["pending"]["fee"], "commission",
-                    order["_id"], now))
+                    order["_id"], now, opened_fee(opening["pending"])))
         filled = {**order, "pending": None, **self.fill_changes(order, now),
                   "trade_id": None if trade is None else trade["_id"]}
         prices = self.prices()

@@ -32,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.brackets import Legs, merged
-from services.context import TradingContext
+from services.context import TradingContext, opened_fee
 from services.events import Event
 from services.views import balances_view, order_view
 from store.database import Document
@@ -214,7 +214,8 @@ class MarketFills:
         writes.insert("trades", trade)
         if step["fee"]:
             writes.insert("ledger", ledger_entry(f"{step['op']}:fee", user_id, -step["fee"],
-                                                 "commission", order["_id"], now))
+                                                 "commission", order["_id"], now,
+                                                 opened_fee(step)))
         events = [*engine.opened_events(filled, trade),
                   ("account_update", {"account": balances_view(account)})]
         self._record(writes, claim, filled, account, events, now)

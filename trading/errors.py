@@ -24,6 +24,7 @@
     ├── Conflict                    conflict           (409)
     │   ├── EmailTaken              email_taken
     │   ├── StalePrice              stale_price
+    │   ├── FxUnavailable           fx_unavailable     (no fresh rate into the account currency)
     │   ├── DuplicateClientOrderId  duplicate_client_order_id
     │   ├── OrderNotOpen            order_not_open
     │   ├── TradeNotOpen            trade_not_open
@@ -194,6 +195,12 @@ class EmailTaken(Conflict):
 class StalePrice(Conflict):
     code = "stale_price"
     default_message = "The price of this symbol is stale; trading it is paused."
+
+
+class FxUnavailable(Conflict):
+    code = "fx_unavailable"
+    default_message = ("No fresh exchange rate into the account currency; trading this "
+                       "symbol is paused.")
 
 
 class DuplicateClientOrderId(Conflict):
