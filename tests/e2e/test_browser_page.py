@@ -62,6 +62,21 @@ class Driver:
         return "\n".join(self.output) + (await self.process.stderr.read()).decode()
 
 
+async def launch(api: Api, script: str, email: str) -> Driver:
+    """Start a page script against this server, as a new user with `email`."""
+    process = await asyncio.create_subprocess_exec(
+        "node", f"tests/{script}", api.url, email, PASSWORD, str(ARTIFACTS),
+        cwd=BROWSER_CLIENT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE)
+    return Driver(process)
+
+
+async def stop(driver: Driver) -> None:
+    if driver.process.returncode is None:
+        driver.process.kill()
+        await driver.process.wait()
+
+
 @needs_browser
 async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         api: Api, later: Callable[..., None]) -> None:
@@ -72,11 +87,7 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         Candle(now - 60 * n, Decimal(100), Decimal(101), Decimal(99), Decimal(100), 10)
         for n in range(1500, 0, -1)])
     set_price(api, "AAPL", "100")
-    process = await asyncio.create_subprocess_exec(
-        "node", "tests/trading-page.mjs", api.url, email, PASSWORD, str(ARTIFACTS),
-        cwd=BROWSER_CLIENT, stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE)
-    driver = Driver(process)
+    driver = await launch(api, "trading-page.mjs", email)
     try:
         await driver.reached("ready")
         set_price(api, "AAPL", "101")
@@ -98,9 +109,7 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         driver.go()
         output = await driver.finish()
     finally:
-        if process.returncode is None:
-            process.kill()
-            await process.wait()
+        await stop(driver)
     [drawn] = re.findall(r"chart history: (\d+) candles over ([\d.]+) hours", output)
     assert int(drawn[0]) >= 1441 and float(drawn[1]) >= 24  # a day and more, then live
     assert "price moved to 101" in output
