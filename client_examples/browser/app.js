@@ -3,8 +3,9 @@ import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
-import { money, price } from "./decimal.js";
+import { money, price, quantity } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
+import { wireTicket } from "./ticket.js";
 import * as views from "./views.js";
 
 const api = new Api();
@@ -269,27 +270,11 @@ function wireForms() {
     await api.logout();
     showAuth();
   }));
-  const ticket = $("#order-form");
-  const showPriceFields = () => {
-    for (const label of $$("[data-for]", ticket)) {
-      label.hidden = !label.dataset.for.split(" ").includes(ticket.elements.type.value);
-    }
-  };
-  ticket.elements.type.addEventListener("change", showPriceFields);
-  showPriceFields();
-  ticket.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const fields = formFields(ticket);
-    if (fields.type !== "limit") delete fields.limit_price;
-    if (fields.type !== "stop") delete fields.stop_price;
-    if (fields.type === "market") delete fields.time_in_force;
-    fields.client_order_id = crypto.randomUUID(); // a retry of this submit places it once
-    run(async () => {
-      const { order } = await api.post("/orders", fields);
-      upsertOrder(order);
-      toast(`Order ${order.status}`, `${order.side} ${order.quantity} ${order.symbol}`);
-    }, $("#order-error"));
-  });
+  wireTicket($("#order-form"), (body) => run(async () => {
+    const { order } = await api.post("/orders", body);
+    upsertOrder(order);
+    toast(`Order ${order.status}`, `${order.side} ${quantity(order.quantity)} ${order.symbol}`);
+  }, $("#order-error")));
   $("#exit-all").addEventListener("click", () => run(async () => {
     (await api.post("/trades/exit-all")).trades.forEach(upsertTrade);
   }));

@@ -49,6 +49,9 @@ export function price(text) {
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
+/** A quantity string as sent, grouped like a price ("1500" → "1,500"). */
+export const quantity = price;
+
 /** Compare two decimal strings: -1, 0 or 1. */
 export function compare(a, b) {
   const [x, y] = [units(a), units(b)];
