@@ -5,13 +5,14 @@ import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { money, price, quantity } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
+import { Positions, markPositions } from "./positions.js";
 import { wireTicket } from "./ticket.js";
 import * as views from "./views.js";
 
 const api = new Api();
 const state = {
   user: null, symbols: [], watchlist: [], selected: null, quotes: new Map(),
-  account: {}, trades: new Map(), orders: new Map(), alerts: new Map(),
+  account: {}, trades: new Map(), orders: new Map(), alerts: new Map(), positions: new Map(),
   notifications: [], unread: 0, seq: null,
 };
 let socket = null;
@@ -35,9 +36,11 @@ const actions = {
   }),
   exit: (id) => run(async () => upsertTrade((await api.post(`/trades/${id}/exit`, {})).trade)),
   cancel: (id) => run(async () => upsertOrder((await api.delete(`/orders/${id}`)).order)),
+  closePosition: (symbol, form = null) => run(() => positions.close(symbol, form), $("#position-error")),
   deleteAlert: (id) => run(async () => upsertAlert((await api.delete(`/alerts/${id}`)).alert)),
   last: (symbol) => state.quotes.get(symbol)?.price ?? null,
 };
+const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
 
 // ---------------------------------------------------------------- start-up
 
@@ -80,15 +83,17 @@ async function start() {
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
 async function loadSnapshot() {
   const { account } = await api.get("/account"); // first: its seq covers what follows
-  const [open, closed, orders, alerts, inbox, unread] = await Promise.all([
+  const [open, closed, orders, alerts, inbox, unread, held] = await Promise.all([
     api.get("/trades?status=open"), api.get("/trades?status=closed"), api.get("/orders?limit=100"),
     api.get("/alerts"), api.get("/notifications?limit=50"), api.get("/notifications/unread-count"),
+    api.get("/positions"),
   ]);
   state.account = account;
   state.seq = account.seq;
   state.trades = new Map([...open.trades, ...closed.trades].map((t) => [t.id, t]));
   state.orders = new Map(orders.orders.map((o) => [o.id, o]));
   state.alerts = new Map(alerts.alerts.map((a) => [a.id, a]));
+  positions.show(held.positions);
   state.notifications = inbox.notifications;
   state.unread = unread.unread;
   views.renderAccount(state);
@@ -137,7 +142,7 @@ function connect() {
   });
   socket.on("live_price", onQuote);
   socket.on("prices", (quotes) => quotes.forEach(onQuote));
-  for (const type of ["order_update", "trade_update", "account_update", "alert_triggered"]) {
+  for (const type of ["order_update", "trade_update", "position_update", "account_update", "alert_triggered"]) {
     socket.on(type, (event) => sync(() => receive({ type, ...event })));
   }
   socket.on("notification", ({ notification }) => {
@@ -169,6 +174,7 @@ function onQuote(quote) {
   state.quotes.set(quote.symbol, quote);
   const now = views.showQuote(state, quote, previous);
   if (now !== null) equity?.live(Number(now) / 1e8); // drawing only: the text stays exact
+  markPositions(state);
   chart?.tick(quote);
 }
 
@@ -205,6 +211,10 @@ function apply(event, missed = false) {
   } else if (event.type === "trade_update") {
     upsertTrade(event.trade);
     announceTrade(event, missed);
+    if (event.event !== "modified") positions.refresh();
+  } else if (event.type === "position_update") {
+    positions.changed(event);
+    sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
     toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price)}`,
@@ -234,6 +244,20 @@ function upsertTrade(trade) {
 function upsertOrder(order) {
   state.orders.set(order.id, order);
   views.renderOrders(state, actions);
+}
+
+/** Read a symbol's open trades and its latest closed ones again (after an order of the
+ * other side closed some); an open one in neither list was closed long enough ago. */
+async function reloadTrades(symbol) {
+  const query = `symbol=${encodeURIComponent(symbol)}&limit=100`;
+  const [open, closed] = await Promise.all([
+    api.get(`/trades?status=open&${query}`), api.get(`/trades?status=closed&${query}`)]);
+  const fresh = new Set([...open.trades, ...closed.trades].map((t) => t.id));
+  for (const trade of state.trades.values()) {
+    if (trade.symbol === symbol && trade.status === "open" && !fresh.has(trade.id)) state.trades.delete(trade.id);
+  }
+  [...open.trades, ...closed.trades].forEach((t) => state.trades.set(t.id, t));
+  views.renderTrades(state, actions);
 }
 
 function upsertAlert(alert) {
@@ -276,8 +300,12 @@ function wireForms() {
     toast(`Order ${order.status}`, `${order.side} ${quantity(order.quantity)} ${order.symbol}`);
   }, $("#order-error")));
   $("#exit-all").addEventListener("click", () => run(async () => {
+    if (!window.confirm("Exit every open trade at the market?")) return;
     (await api.post("/trades/exit-all")).trades.forEach(upsertTrade);
   }));
+  $("#close-all").addEventListener("click", () => run(async () => {
+    if (window.confirm("Close every position at the market and cancel every open order?")) await positions.closeAll();
+  }, $("#position-error")));
   $("#reset").addEventListener("click", () => run(async () => {
     if (!window.confirm("Close every trade, cancel every order and start again with fresh cash?")) return;
     await api.post("/account/reset");

@@ -44,6 +44,7 @@ try {
   // A market buy with a stop-loss opens a trade.
   await page.fill("#order-form [name=stop_loss]", "95");
   await page.click("#place");
+  await page.click('[data-tab="open"]');
   const openRow = page.locator("#open-trades tr[data-trade]");
   await openRow.filter({ hasText: "AAPL" }).waitFor();
   check((await page.locator("#order-error").textContent()) === "", "the error clears");
