@@ -3,8 +3,9 @@ import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
-import { money, price, quantity } from "./decimal.js";
+import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
+import { closeEditor, renderOrders } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { wireTicket } from "./ticket.js";
 import * as views from "./views.js";
@@ -36,6 +37,8 @@ const actions = {
   }),
   exit: (id) => run(async () => upsertTrade((await api.post(`/trades/${id}/exit`, {})).trade)),
   cancel: (id) => run(async () => upsertOrder((await api.delete(`/orders/${id}`)).order)),
+  replace: (order, form, where) => run(() => replaceOrder(order, form), where),
+  renderOrders: () => renderOrders(state, actions),
   closePosition: (symbol, form = null) => run(() => positions.close(symbol, form), $("#position-error")),
   deleteAlert: (id) => run(async () => upsertAlert((await api.delete(`/alerts/${id}`)).alert)),
   last: (symbol) => state.quotes.get(symbol)?.price ?? null,
@@ -98,7 +101,7 @@ async function loadSnapshot() {
   state.unread = unread.unread;
   views.renderAccount(state);
   views.renderTrades(state, actions);
-  views.renderOrders(state, actions);
+  renderOrders(state, actions);
   views.renderAlerts(state, actions);
   views.renderInbox(state);
   await equity.show(api);
@@ -243,7 +246,7 @@ function upsertTrade(trade) {
 
 function upsertOrder(order) {
   state.orders.set(order.id, order);
-  views.renderOrders(state, actions);
+  renderOrders(state, actions);
 }
 
 /** Read a symbol's open trades and its latest closed ones again (after an order of the
@@ -258,6 +261,24 @@ async function reloadTrades(symbol) {
   }
   [...open.trades, ...closed.trades].forEach((t) => state.trades.set(t.id, t));
   views.renderTrades(state, actions);
+}
+
+/** Send what an order's editor changed as its replacement (PATCH); the editor closes. */
+async function replaceOrder(order, form) {
+  const changes = {};
+  for (const [name, value] of Object.entries(formFields(form))) {
+    const same = name === "time_in_force" ? value === order[name]
+      : units(value) !== null && compare(value, order[name]) === 0;
+    if (!same) changes[name] = value;
+  }
+  if (Object.keys(changes).length > 0) {
+    const { order: replacement, replaced } = await api.patch(`/orders/${order.id}`, changes);
+    state.orders.set(replaced.id, replaced);
+    state.orders.set(replacement.id, replacement);
+    toast("Order replaced", `${replacement.side} ${quantity(replacement.quantity)} ${replacement.symbol}`);
+  }
+  closeEditor(order.id);
+  renderOrders(state, actions);
 }
 
 function upsertAlert(alert) {
@@ -306,6 +327,14 @@ function wireForms() {
   $("#close-all").addEventListener("click", () => run(async () => {
     if (window.confirm("Close every position at the market and cancel every open order?")) await positions.closeAll();
   }, $("#position-error")));
+  $("#cancel-all").addEventListener("click", () => run(async () => {
+    if (!window.confirm("Cancel every open order?")) return;
+    const { orders } = await api.delete("/orders");
+    orders.forEach((o) => o.order && upsertOrder(o.order));
+    const failed = orders.filter((o) => o.status === "failed");
+    toast(`Cancelled ${orders.length - failed.length} orders`,
+      failed.map((f) => f.error?.message ?? "").join(" · "), failed.length ? "error" : "info");
+  }));
   $("#reset").addEventListener("click", () => run(async () => {
     if (!window.confirm("Close every trade, cancel every order and start again with fresh cash?")) return;
     await api.post("/account/reset");

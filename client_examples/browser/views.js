@@ -121,18 +121,6 @@ function withForm(input, form) {
   return input;
 }
 
-/** Orders, newest first; resting ones can be cancelled. */
-export function renderOrders(state, actions) {
-  const orders = [...state.orders.values()].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, 100);
-  fill($("#orders"), orders.map((o) => h("tr", { dataset: { order: o.id } },
-    h("td", {}, clock(o.created_at)), h("td", {}, o.symbol), h("td", { class: o.side }, o.side),
-    h("td", {}, o.type), h("td", { class: "num" }, o.quantity),
-    h("td", { class: "num" }, price(o.filled_price ?? o.limit_price ?? o.stop_price)),
-    h("td", {}, o.status, o.reject_reason ? ` (${o.reject_reason})` : ""),
-    h("td", {}, o.status === "open"
-      ? h("button", { type: "button", class: "secondary", onclick: () => actions.cancel(o.id) }, "Cancel") : ""))));
-}
-
 /** Alerts: active first. */
 export function renderAlerts(state, actions) {
   const alerts = [...state.alerts.values()].sort((a, b) =>
