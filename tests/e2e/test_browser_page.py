@@ -9,11 +9,12 @@ import shutil
 from collections.abc import Callable
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from handlers import keys
-from tests.e2e.trading_support import order, set_price
+from tests.e2e.trading_support import assert_books_balance, order, set_price
 from tests.services import ROOT
 from tests.support import PASSWORD, Api
 from trading.candles import Candle
@@ -124,3 +125,79 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
     assert "caught up: " in output and "trade opened: buy 2 AAPL (while offline)" in output
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "trading-page.png").stat().st_size > 10_000
+
+
+async def stored_orders(api: Api, token: str) -> dict[str, dict[str, Any]]:
+    status, body = await api.call("GET", "/api/v1/orders", token=token)
+    assert status == 200, body
+    return {o["id"]: o for o in body["orders"]}
+
+
+@needs_browser
+async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> None:
+    email = "broker@example.com"
+    set_price(api, "AAPL", "100")
+    set_price(api, "MSFT", "300")
+    driver = await launch(api, "broker-page.mjs", email)
+    try:
+        await driver.reached("position-open")
+        token = (await api.login(email))["access_token"]
+        _, body = await api.call("GET", "/api/v1/positions", token=token)
+        assert [(p["symbol"], p["side"], p["quantity"], p["average_entry"])
+                for p in body["positions"]] == [("AAPL", "buy", "10", "100")]
+        set_price(api, "AAPL", "110")
+        driver.go()
+        await driver.reached("replaced")
+        orders = await stored_orders(api, token)
+        [old] = [o for o in orders.values() if o["status"] == "replaced"]
+        new = orders[old["replaced_by"]]
+        assert (old["type"], old["quantity"], old["limit_price"], old["time_in_force"]) == (
+            "limit", "5", "105", "day")
+        assert (new["status"], new["quantity"], new["limit_price"], new["time_in_force"],
+                new["replaces"]) == ("open", "3", "104", "day", old["id"])
+        _, body = await api.call("GET", "/api/v1/positions/AAPL", token=token)
+        assert body["position"]["quantity"] == "6"
+        driver.go()
+        await driver.reached("closed")
+        _, body = await api.call("GET", "/api/v1/positions", token=token)
+        assert body["positions"] == []
+        assert (await stored_orders(api, token))[new["id"]]["status"] == "canceled"
+        _, body = await api.call("GET", "/api/v1/account", token=token)
+        assert (body["account"]["realized_pnl"], body["account"]["cash"]) == ("100", "100100")
+        await assert_books_balance(api)
+        driver.go()
+        output = await driver.finish()
+    finally:
+        await stop(driver)
+    for type_, tif, prices, notional in (
+            ("market", "gtc day ioc fok", "none", "allowed"),
+            ("limit", "gtc day ioc fok", "limit_price", "disabled"),
+            ("stop", "gtc day", "stop_price", "disabled"),
+            ("stop_limit", "gtc day", "stop_price limit_price", "disabled")):
+        assert f"ticket {type_}: tif {tif}; prices {prices}; notional {notional}" in output
+    assert "position: AAPL | long | 10 | 100 | 100 | 1,000.00 | 0.00 | 0.00%" in output
+    assert "marked: AAPL | long | 10 | 100 | 110 | 1,100.00 | 100.00 | 10.00%" in output
+    assert "refused: The position holds 10 AAPL." in output
+    assert "after 40%: AAPL | long | 6 | 100 | 110 | 660.00 | 60.00 | 10.00%" in output
+    rows = dict(re.findall(r"^(limit|replaced|replacement|cancelled): [\d:]+ (.*)$", output,
+                           re.MULTILINE))
+    by, replaces = f"#{new['id'][-6:]}", f"#{old['id'][-6:]}"  # each names the other
+    assert rows == {
+        "limit": "| AAPL | buy | limit | 5 | 105 | day | open",
+        "replaced": f"| AAPL | buy | limit | 5 | 105 | day | replaced by {by}",
+        "replacement": f"| AAPL | buy | limit | 3 | 104 | day | open · replaces {replaces}",
+        "cancelled": f"| AAPL | buy | limit | 3 | 104 | day | canceled · replaces {replaces}"}
+    assert "msft: MSFT | long | 2 | 300 | 300 | 600.00 | 0.00 | 0.00%" in output
+    assert ("account: Cash 100,100.00 Equity 100,100.00 Available 100,100.00 Margin used 0.00 "
+            "Reserved 0.00 Realized P&L 100.00 Unrealized P&L 0.00") in output
+    assert ("dialogs: Cancel every open order? | Cancel every open order? | Close every position "
+            "at the market and cancel every open order? | Close every position at the market "
+            "and cancel every open order?") in output
+    [sent] = re.findall(r"^sent: (.*)$", output, re.MULTILINE)
+    orders_sent = [call for call in sent.split(", ") if "watchlist" not in call]
+    assert orders_sent == [
+        "POST /orders", "DELETE /positions/AAPL?qty=100", "DELETE /positions/AAPL?percentage=40",
+        "POST /orders", f"PATCH /orders/{old['id']}", "DELETE /orders", "DELETE /positions/AAPL",
+        "POST /orders", "DELETE /positions?cancel_orders=true"]
+    assert output.rstrip().endswith("done")
+    assert (ARTIFACTS / "broker-page.png").stat().st_size > 10_000
