@@ -368,11 +368,28 @@ function wireForms() {
   }));
   $("#bell").addEventListener("click", () => openTab("inbox"));
   for (const tab of $$("[data-tab]")) tab.addEventListener("click", () => openTab(tab.dataset.tab));
+  $(".tabs").addEventListener("keydown", moveBetweenTabs);
+  openTab("positions");
 }
 
 function openTab(name) {
-  for (const tab of $$("[data-tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  for (const tab of $$("[data-tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+    tab.tabIndex = tab.dataset.tab === name ? 0 : -1; // Tab enters the list at the open one
+  }
   for (const panel of $$("[data-panel]")) panel.hidden = panel.dataset.panel !== name;
+}
+
+/** Arrow keys, Home and End move between the tabs and open the one reached. */
+function moveBetweenTabs(event) {
+  const tabs = $$("[data-tab]");
+  const at = tabs.indexOf(event.target);
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (at < 0 || to === undefined) return;
+  event.preventDefault();
+  const tab = tabs[(to + tabs.length) % tabs.length];
+  openTab(tab.dataset.tab);
+  tab.focus();
 }
 
 boot();

@@ -179,6 +179,8 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
     assert "marked: AAPL | long | 10 | 100 | 110 | 1,100.00 | 100.00 | 10.00%" in output
     assert "refused: The position holds 10 AAPL." in output
     assert "after 40%: AAPL | long | 6 | 100 | 110 | 660.00 | 60.00 | 10.00%" in output
+    assert ("tabs: positions:false:-1 open:false:-1 orders:true:0; focus on orders"
+            in output)
     rows = dict(re.findall(r"^(limit|replaced|replacement|cancelled): [\d:]+ (.*)$", output,
                            re.MULTILINE))
     by, replaces = f"#{new['id'][-6:]}", f"#{old['id'][-6:]}"  # each names the other

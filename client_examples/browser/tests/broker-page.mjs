@@ -83,7 +83,13 @@ try {
   await page.fill(`${ticket} [name=limit_price]`, "105");
   await page.selectOption(`${ticket} [name=time_in_force]`, "day");
   await page.click("#place");
-  await page.click('[data-tab="orders"]');
+  // The tabs follow the arrow keys: Positions → Open trades → Orders.
+  await page.focus('[data-tab="positions"]');
+  await page.keyboard.press("ArrowRight");
+  await page.keyboard.press("ArrowRight");
+  const tabs = await page.locator("[role=tab]").evaluateAll((all) => all.map((tab) =>
+    `${tab.dataset.tab}:${tab.getAttribute("aria-selected")}:${tab.tabIndex}`).slice(0, 3).join(" "));
+  console.log(`tabs: ${tabs}; focus on ${await page.evaluate(() => document.activeElement.dataset.tab)}`);
   const limit = page.locator("#orders tr[data-order]", { hasText: "limit" }).first();
   await limit.locator(".status", { hasText: "open" }).waitFor();
   const original = await limit.getAttribute("data-order");
