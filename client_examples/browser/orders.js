@@ -1,6 +1,6 @@
 // The Orders panel: newest first; a resting order can be cancelled, or modified in
 // place (PATCH replaces it with a new order, as Alpaca does).
-import { $, clock, fill, h } from "./dom.js";
+import { $, clock, fill, h, keepingFocus } from "./dom.js";
 import { price, quantity } from "./decimal.js";
 import { TIF_LABELS, TIME_IN_FORCE } from "./ticket.js";
 
@@ -16,7 +16,8 @@ export function renderOrders(state, actions) {
   for (const id of editors.keys()) {
     if (state.orders.get(id)?.status !== "open") editors.delete(id); // filled or ended meanwhile
   }
-  fill($("#orders"), orders.flatMap((o) => [orderRow(o, actions), editors.get(o.id)].filter(Boolean)));
+  keepingFocus($("#orders"), () => // an open editor's row is put back as it was
+    fill($("#orders"), orders.flatMap((o) => [orderRow(o, actions), editors.get(o.id)].filter(Boolean))));
   $("#cancel-all").disabled = !orders.some((o) => o.status === "open");
 }
 

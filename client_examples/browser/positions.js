@@ -1,6 +1,6 @@
 // The Positions panel: one net position per symbol (GET /positions), marked to the
 // latest price in exact decimal units, with full and partial closes.
-import { $, $$, fill, formFields, h, toast } from "./dom.js";
+import { $, $$, fill, formFields, h, keepingFocus, toast } from "./dom.js";
 import { money, percent, price, product, quantity, units } from "./decimal.js";
 
 const pnlClass = (value) => (value === null || value === 0n ? "" : value > 0n ? "gain" : "loss");
@@ -97,14 +97,20 @@ export function renderPositions(state, actions) {
   const positions = [...state.positions.values()].sort((a, b) => a.symbol.localeCompare(b.symbol));
   $("#position-count").textContent = positions.length ? `(${positions.length})` : "";
   $("#close-all").disabled = positions.length === 0;
-  fill($("#positions"), positions.length ? positions.map((p) => positionRow(state, p, actions))
-    : [h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No open positions."))]);
-  for (const [symbol, [amount, unit]] of drafts) { // what was being typed survives a refresh
-    const form = $(`#positions form.close-part[data-symbol="${CSS.escape(symbol)}"]`);
-    if (!form) continue;
-    form.elements.amount.value = amount;
-    form.elements.unit.value = unit;
-  }
+  const partForm = (symbol) => $(`#positions form.close-part[data-symbol="${CSS.escape(symbol)}"]`);
+  keepingFocus($("#positions"), () => {
+    fill($("#positions"), positions.length ? positions.map((p) => positionRow(state, p, actions))
+      : [h("tr", {}, h("td", { colspan: 9, class: "muted" }, "No open positions."))]);
+    for (const [symbol, [amount, unit]] of drafts) { // what was being typed survives a refresh
+      const form = partForm(symbol);
+      if (!form) continue;
+      form.elements.amount.value = amount;
+      form.elements.unit.value = unit;
+    }
+  }, (old) => {
+    const form = old.form ? partForm(old.form.dataset.symbol ?? "") : null;
+    return form && old.name ? form.elements[old.name] : null;
+  });
   markPositions(state);
 }
 
