@@ -179,6 +179,8 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
             ("stop", "gtc day", "stop_price", "disabled"),
             ("stop_limit", "gtc day", "stop_price limit_price", "disabled")):
         assert f"ticket {type_}: tif {tif}; prices {prices}; notional {notional}" in output
+    assert ("refused order: 50 buys less than the smallest quantity of AAPL that trades at 100."
+            in output)
     assert "position: AAPL | long | 10 | 100 | 100 | 1,000.00 | 0.00 | 0.00%" in output
     assert "marked: AAPL | long | 10 | 100 | 110 | 1,100.00 | 100.00 | 10.00%" in output
     assert "while typing: AAPL amount 4" in output
@@ -203,8 +205,8 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
     [sent] = re.findall(r"^sent: (.*)$", output, re.MULTILINE)
     orders_sent = [call for call in sent.split(", ") if "watchlist" not in call]
     assert orders_sent == [
-        "POST /orders", "DELETE /positions/AAPL?qty=100", "DELETE /positions/AAPL?percentage=40",
-        "POST /orders", f"PATCH /orders/{old['id']}", "DELETE /orders", "DELETE /positions/AAPL",
-        "DELETE /positions?cancel_orders=true"]
+        "POST /orders", "POST /orders", "DELETE /positions/AAPL?qty=100",
+        "DELETE /positions/AAPL?percentage=40", "POST /orders", f"PATCH /orders/{old['id']}",
+        "DELETE /orders", "DELETE /positions/AAPL", "DELETE /positions?cancel_orders=true"]
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "broker-page.png").stat().st_size > 10_000

@@ -53,10 +53,14 @@ try {
   await page.selectOption(`${ticket} [name=type]`, "market");
   await page.check(`${ticket} [name=amount_in][value=notional]`);
   check(!(await page.locator(`${ticket} [name=quantity]`).isVisible()), "quantity hides for notional");
+  await page.fill(`${ticket} [name=notional]`, "50");
+  await page.click("#place"); // half a share: refused with the server's reason
+  console.log(`refused order: ${await page.locator("#order-error").filter({ hasText: /\S/ }).textContent()}`);
   await page.fill(`${ticket} [name=notional]`, "1000");
   await page.click("#place");
   const aapl = page.locator('#positions tr[data-position-row="AAPL"]');
   await aapl.waitFor();
+  check((await page.locator("#order-error").textContent()) === "", "the order error clears");
   console.log(`position: ${await cells(aapl)}`);
   await step("position-open");
 
@@ -168,7 +172,8 @@ try {
   await step("closed");
 
   check(problems.length === 0, `console errors: ${problems.join(" | ")}`);
-  check(refused.join() === "DELETE /api/v1/positions/AAPL 400", `refused requests: ${refused.join(", ")}`);
+  check(refused.join() === "POST /api/v1/orders 400,DELETE /api/v1/positions/AAPL 400",
+    `refused requests: ${refused.join(", ")}`);
   console.log("done");
 } finally {
   await browser.close();
