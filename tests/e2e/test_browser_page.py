@@ -63,6 +63,19 @@ class Driver:
         return "\n".join(self.output) + (await self.process.stderr.read()).decode()
 
 
+@pytest.mark.skipif(shutil.which("node") is None and not os.environ.get("CI"),
+                    reason="node is missing")
+async def test_the_page_marks_positions_in_exact_decimals() -> None:
+    process = await asyncio.create_subprocess_exec(
+        "node", "--test", "tests/arithmetic.test.mjs", cwd=BROWSER_CLIENT,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT)
+    stdout, _ = await asyncio.wait_for(process.communicate(), 20)
+    output = stdout.decode()
+    assert process.returncode == 0, output
+    assert re.search(r"^# pass [1-9]", output, re.MULTILINE), output
+    assert re.search(r"^# fail 0$", output, re.MULTILINE), output
+
+
 async def launch(api: Api, script: str, email: str) -> Driver:
     """Start a page script against this server, as a new user with `email`."""
     process = await asyncio.create_subprocess_exec(
