@@ -212,9 +212,9 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
     assert "msft: MSFT | long | 2 | 300 | 300 | 600.00 | 0.00 | 0.00%" in output
     assert ("account: Cash 100,100.00 Equity 100,100.00 Available 100,100.00 Margin used 0.00 "
             "Reserved 0.00 Realized P&L 100.00 Unrealized P&L 0.00") in output
-    assert ("dialogs: Cancel every open order? | Cancel every open order? | Close every position "
-            "at the market and cancel every open order? | Close every position at the market "
-            "and cancel every open order?") in output
+    close_all = "Close every position at the market and cancel every open order?"
+    assert (f"dialogs: Cancel every open order? | Cancel every open order? | Exit every open "
+            f"trade at the market? | {close_all} | {close_all}") in output
     [sent] = re.findall(r"^sent: (.*)$", output, re.MULTILINE)
     orders_sent = [call for call in sent.split(", ") if "watchlist" not in call]
     assert orders_sent == [

@@ -147,6 +147,13 @@ try {
   await aapl.getByRole("button", { name: "Close all of AAPL" }).click();
   await aapl.waitFor({ state: "detached" });
   console.log(`msft: ${await cells(msft)}`);
+  // Exit all asks too; dismissed, the MSFT trade stays.
+  await page.click('[data-tab="open"]');
+  await answerNextDialog(false);
+  await page.click("#exit-all");
+  check(await page.locator("#open-trades tr[data-trade]", { hasText: "MSFT" }).isVisible(),
+    "a dismissed Exit all keeps the trade");
+  await page.click('[data-tab="positions"]');
   await answerNextDialog(false);
   await page.click("#close-all");
   check(await msft.isVisible(), "a dismissed Close all keeps the position");
