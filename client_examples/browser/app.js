@@ -227,7 +227,7 @@ function apply(event, missed = false) {
 }
 
 function announceTrade({ event, reason, trade }, missed) {
-  const what = `${trade.side} ${trade.initial_quantity} ${trade.symbol}`;
+  const what = `${trade.side} ${quantity(trade.initial_quantity)} ${trade.symbol}`;
   const note = missed ? " (while offline)" : "";
   views.logActivity(`trade ${event}${reason ? ` (${reason})` : ""}: ${what}${note}`);
   if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price)}`);
