@@ -15,6 +15,22 @@ export function units(text) {
   return sign ? -value : value;
 }
 
+const asUnits = (value) => (typeof value === "bigint" ? value : units(value));
+
+/** The product of two amounts (decimal strings or units), in units: price × quantity. */
+export function product(a, b) {
+  const [x, y] = [asUnits(a), asUnits(b)];
+  if (x === null || y === null) return null;
+  return (x * y) / ONE;
+}
+
+/** part as a percentage of whole, in units (null when whole is zero or unknown). */
+export function percent(part, whole) {
+  const [x, y] = [asUnits(part), asUnits(whole)];
+  if (x === null || y === null || y === 0n) return null;
+  return (x * 100n * ONE) / (y < 0n ? -y : y);
+}
+
 /** Profit of a position: (price − entry) × quantity, negated for a short. */
 export function pnl(side, entry, price, quantity) {
   const [e, p, q] = [units(entry), units(price), units(quantity)];
@@ -48,6 +64,9 @@ export function price(text) {
   const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
+
+/** A quantity string as sent, grouped like a price ("1500" → "1,500"). */
+export const quantity = price;
 
 /** Compare two decimal strings: -1, 0 or 1. */
 export function compare(a, b) {
