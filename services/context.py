@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -14,10 +14,13 @@ from typing import Any
 from feeds.hub import PriceHub
 from services.events import Event, EventPublisher
 from services.views import (
+    Holding,
+    Prices,
     account_view,
     balances_view,
+    holdings,
     order_view,
-    positions_view,
+    position_row,
     trade_view,
 )
 from store.database import Document, stored_time
@@ -31,7 +34,7 @@ from trading.fees import Liquidity, allocate
 from trading.fx import Conversion, FxRoute, find_route
 from trading.money import from_units, to_units
 from trading.orders import OrderStatus, Side, transition
-from trading.positions import exit_lot, exits_account_changes, first_in_first_out
+from trading.positions import LotExit, exit_lot, exits_account_changes, first_in_first_out
 from trading.trades import AccountRules, CloseReason, TradeStatus
 
 log = logging.getLogger(__name__)
@@ -47,7 +50,17 @@ class Netted:
     closed: list[Document]
     account: Document
     events: list[Event]
-    side_after: str | None  # the position's side after the fill (None: flat)
+    holdings: list[Holding]  # the symbol's position after the fill ([]: flat)
+
+
+def position_event(symbol: str, after: list[Holding], prices: Prices, reason: str,
+                   exits: Sequence[LotExit] = ()) -> Event:
+    """A position_update: the symbol's position after a change (null when flat), why it
+    changed, and the lots the change closed and reduced."""
+    return ("position_update", {
+        "symbol": symbol, "reason": reason, "trades_closed": sum(e.closes for e in exits),
+        "trades_reduced": [e.lot_id for e in exits if not e.closes],
+        "position": position_row(after[0], prices) if after else None})
 
 
 def converted(fx: Conversion, amount_quote: int) -> Document:
@@ -268,15 +281,18 @@ class TradingContext:
         The lots are read in the transaction's snapshot and updated without guards:
         a lot another transaction changed since is a write conflict, and the unit of
         work starts again. Their realized PnL and fees go to the ledger as one entry
-        each for the order, and the user hears of them as one position_update.
+        each for the order. The user hears of the position after the fill (every lot
+        of the symbol is read, in one query) as one position_update.
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
         fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
         other = Side.SELL if side == Side.BUY else Side.BUY
-        lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
-                                            "status": TradeStatus.OPEN, "side": other},
-                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        held_lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
+                                                 "status": TradeStatus.OPEN},
+                                      sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        lots = [lot for lot in held_lots if lot["side"] == other]
+        same = [lot for lot in held_lots if lot["side"] == side]
         taken = first_in_first_out(lots, order["quantity"])
         left = order["quantity"] - sum(units for _, units in taken)
         # The order's fee (a minimum or cap applies once) shared by what it closes and
@@ -297,8 +313,8 @@ class TradingContext:
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))
         changes.update({"reserved": -reserved, "available": reserved})
-        # The order's event, the position's (if lots closed), the new lot's, the account's.
-        count = 2 + bool(exits) + (opening is not None)
+        # The order's event, the position's, the new lot's, the account's.
+        count = 3 + (opening is not None)
         need = -changes["available"]
         account = await writes.update(
             "accounts", user_id, {"available": {"$gte": need}} if need > 0 else {},
@@ -329,25 +345,13 @@ class TradingContext:
         filled = {**order, "pending": None, **self.fill_changes(order, now),
                   "trade_id": None if trade is None else trade["_id"]}
         prices = self.prices()
-        held = sum(int(lot["quantity"]) for lot in lots) - sum(e.units for e in exits)
-        events: list[Event] = [("order_update", {"order": order_view(filled)})]
-        if exits:
-            remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
-            rows = positions_view(remaining, prices)
-            events.append(("position_update", {
-                "symbol": symbol, "reason": CloseReason.ORDER.value,
-                "trades_closed": sum(e.closes for e in exits),
-                "trades_reduced": [e.lot_id for e in exits if not e.closes],
-                "position": rows[0] if rows else None}))
+        remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
+        after = holdings(remaining + same + ([] if trade is None else [trade]))
+        events: list[Event] = [("order_update", {"order": order_view(filled)}),
+                               position_event(symbol, after, prices, CloseReason.ORDER.value,
+                                              exits)]
         if trade is not None:
             events.append(("trade_update", {"event": "opened", "reason": None,
                                             "trade": trade_view(trade, prices)}))
         events.append(("account_update", {"account": balances_view(account)}))
-        side_after = side.value if trade is not None else other.value if held else None
-        return Netted(filled, trade, closed, account, events, side_after)
-
-    def opened_events(self, order: Document, trade: Document) -> list[Event]:
-        return [("order_update", {"order": order_view(order)}),
-                ("trade_update", {"event": "opened", "reason": None,
-                                  "trade": trade_view(trade, self.prices())})]
-
+        return Netted(filled, trade, closed, account, events, after)

@@ -16,9 +16,9 @@ from decimal import Decimal
 from typing import Any
 
 from services.auth import new_id
-from services.context import TradingContext, converted
+from services.context import TradingContext, converted, position_event
 from services.events import Event
-from services.views import balances_view, trade_view
+from services.views import balances_view, holdings, trade_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
@@ -106,7 +106,9 @@ class Trades:
                     quantity: Decimal | None, exit_price: Decimal, reason: CloseReason,
                     fx: Conversion) -> tuple[Document, Document, list[Event]]:
         """The exit, as one unit of work: the trade as read in it, reduced or closed;
-        the account; the realized PnL and the fee in the ledger; the events."""
+        the account; the realized PnL and the fee in the ledger; the events (the
+        position after it read with the symbol's open lots, as the transaction sees
+        them)."""
         engine, now = self.engine, self.engine.now()
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
@@ -128,7 +130,7 @@ class Trades:
             raise TradeNotOpen()
         closes, pnl, fee = lot_exit.closes, lot_exit.pnl, lot_exit.fee
         account = await writes.update("accounts", user_id, {}, {
-            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 2},
+            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 3},
             "$set": {"updated_at": now}})
         if account is None:
             raise RuntimeError(f"no account for user {user_id}")
@@ -141,11 +143,16 @@ class Trades:
             writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
                                                  trade_id, now,
                                                  converted(fx, -lot_exit.fee_quote)))
+        lots = await writes.find("trades", {"user_id": user_id, "symbol": trade["symbol"],
+                                            "status": TradeStatus.OPEN},
+                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        prices = engine.prices()
         events: list[Event] = [
             ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
-                              "trade": trade_view(settled, engine.prices())}),
+                              "trade": trade_view(settled, prices)}),
+            position_event(trade["symbol"], holdings(lots), prices, reason.value, [lot_exit]),
             ("account_update", {"account": balances_view(account)})]
-        writes.insert("events", run_document(user_id, events, account["event_seq"] - 1, now))
+        writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
         return settled, account, events
 
     async def exit_all(self, user_id: str) -> list[Document]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
@@ -125,31 +126,61 @@ def account_view(account: Document, open_trades: list[Document],
             "seq": account.get("event_seq", 0)}
 
 
-def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:
-    """One row per symbol and side: the aggregate of its open trades."""
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A net position as the sum of its open lots: all a position row is made of."""
+
+    symbol: str
+    side: str
+    quantity: int  # units
+    cost: Decimal  # the sum of entry price times quantity, in the quote currency
+    lots: int
+    route: Document  # the newest lot: its currency and entry rate (fx_now)
+
+    @classmethod
+    def of(cls, lots: list[Document]) -> Holding:
+        """The holding of lots of one symbol and side (at least one)."""
+        return cls(lots[0]["symbol"], lots[0]["side"], sum(int(t["quantity"]) for t in lots),
+                   sum((from_units(t["entry_price"]) * from_units(t["quantity"])
+                        for t in lots), Decimal(0)), len(lots), lots[-1])
+
+    def plus(self, lot: Document) -> Holding:
+        """This holding and a new lot of its side."""
+        return Holding(self.symbol, self.side, self.quantity + int(lot["quantity"]),
+                       self.cost + from_units(lot["entry_price"]) * from_units(lot["quantity"]),
+                       self.lots + 1, lot)
+
+
+def holdings(open_trades: list[Document]) -> list[Holding]:
+    """One holding per symbol and side of open trades, by symbol."""
     groups: dict[tuple[str, str], list[Document]] = defaultdict(list)
     for trade in open_trades:
         groups[(trade["symbol"], trade["side"])].append(trade)
-    rows = []
-    for (symbol, side), trades in sorted(groups.items()):
-        quantity = sum((from_units(t["quantity"]) for t in trades), Decimal(0))
-        cost = sum((from_units(t["entry_price"]) * from_units(t["quantity"]) for t in trades),
-                   Decimal(0))
-        price = prices.get(symbol)
-        pnl = sum((unrealized(t, prices) or Decimal(0) for t in trades), Decimal(0))
-        pnl_quote = sum((unrealized_quote(t, prices) or Decimal(0) for t in trades), Decimal(0))
-        fx = fx_now(trades[-1], prices)  # every lot of a symbol has its route
-        value = None if price is None else price * quantity
-        rows.append({
-            "symbol": symbol, "side": side, "quantity": show(quantity),
-            "average_entry": show((cost / quantity).quantize(Decimal("1E-8"))),
-            "market_price": None if price is None else show(price),
-            "market_value": None if value is None else show(fx.to_account(value)),
-            "unrealized_pnl": None if price is None else show(pnl),
-            "currency": trades[-1].get("currency"),
-            "fx_rate": None if fx.route.same or not fx.route.currency else show(fx.rate),
-            "market_value_quote": None if value is None else show(value),
-            "unrealized_pnl_quote": None if price is None else show(pnl_quote),
-            "trades": len(trades),
-        })
-    return rows
+    return [Holding.of(trades) for _, trades in sorted(groups.items())]
+
+
+def position_row(holding: Holding, prices: Prices) -> dict[str, Any]:
+    """A position as clients see it, in REST and in position_update: its unrealized PnL
+    from the latest price, converted at the latest rate."""
+    quantity, price = from_units(holding.quantity), prices.get(holding.symbol)
+    fx = fx_now(holding.route, prices)  # every lot of a symbol has its route
+    value = None if price is None else price * quantity
+    pnl_quote = None if value is None else (
+        value - holding.cost if holding.side == Side.BUY else holding.cost - value)
+    return {
+        "symbol": holding.symbol, "side": holding.side, "quantity": show(quantity),
+        "average_entry": show((holding.cost / quantity).quantize(Decimal("1E-8"))),
+        "market_price": None if price is None else show(price),
+        "market_value": None if value is None else show(fx.to_account(value)),
+        "unrealized_pnl": None if pnl_quote is None else show(fx.to_account(pnl_quote)),
+        "currency": holding.route.get("currency"),
+        "fx_rate": None if fx.route.same or not fx.route.currency else show(fx.rate),
+        "market_value_quote": None if value is None else show(value),
+        "unrealized_pnl_quote": None if pnl_quote is None else show(pnl_quote),
+        "trades": holding.lots,
+    }
+
+
+def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:
+    """One row per symbol and side: the aggregate of its open trades."""
+    return [position_row(holding, prices) for holding in holdings(open_trades)]
