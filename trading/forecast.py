@@ -20,11 +20,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal, localcontext
 from itertools import pairwise
-from math import isfinite
 from typing import Any
 
 from trading.money import show
 
+ONE = Decimal(1)
 HORIZON_MAX = 500
 HORIZON_DEFAULT = 60
 # Fewer closed candles than this are refused (insufficient_history): the backtest's
@@ -144,13 +144,14 @@ def _mean(values: Sequence[float]) -> float:
     return sum(values) / len(values)
 
 
-def to_tick(value: float, tick: Decimal) -> Decimal:
+def to_tick(value: float | Decimal, tick: Decimal) -> Decimal:
     """A price rounded to the nearest multiple of tick (half to even)."""
-    if not isfinite(value):
+    price = value if isinstance(value, Decimal) else Decimal(repr(value))
+    if not price.is_finite():
         raise ValueError(f"not a price: {value}")
     with localcontext() as context:
         context.prec = 60
-        return (Decimal(repr(value)) / tick).quantize(Decimal(1), ROUND_HALF_EVEN) * tick
+        return (price / tick).quantize(ONE, ROUND_HALF_EVEN) * tick
 
 
 def ratio(value: float | None, places: int = 4) -> str | None:
@@ -167,22 +168,27 @@ class Forecast:
     last_start: int  # epoch seconds: the start of the newest close fitted on
     last_close: Decimal
     closes: int  # how many closes were fitted on
+    # The points rendered so far (a request for a longer horizon renders more).
+    points: list[dict[str, Any]] = field(default_factory=list, compare=False)
 
 
 def forecast_view(symbol: str, timeframe: str, seconds: int, horizon: int,
                   forecast: Forecast, tick: Callable[[Decimal], Decimal]) -> dict[str, Any]:
     """The wire form: prices as decimal strings on the symbol's tick; t in epoch ms,
-    the start of each period after the last closed one."""
+    the start of each period after the last closed one. The points are rendered
+    once per forecast, into forecast.points, as far as a request has asked."""
     fit = forecast.fit
 
     def price(value: float) -> str:
-        return show(to_tick(value, tick(Decimal(repr(value)))))
+        exact = Decimal(repr(value))
+        return show(to_tick(exact, tick(exact)))
 
-    points = [{"t": (forecast.last_start + step * seconds) * 1000,
-               "mean": price(fit.mean[step - 1]),
-               "lo80": price(fit.lo80[step - 1]), "hi80": price(fit.hi80[step - 1]),
-               "lo95": price(fit.lo95[step - 1]), "hi95": price(fit.hi95[step - 1])}
-              for step in range(1, horizon + 1)]
+    points = forecast.points
+    for step in range(len(points) + 1, horizon + 1):
+        points.append({"t": (forecast.last_start + step * seconds) * 1000,
+                       "mean": price(fit.mean[step - 1]),
+                       "lo80": price(fit.lo80[step - 1]), "hi80": price(fit.hi80[step - 1]),
+                       "lo95": price(fit.lo95[step - 1]), "hi95": price(fit.hi95[step - 1])})
     backtest = summarize(fit.origins, horizon)
     return {
         "symbol": symbol, "timeframe": timeframe, "horizon": horizon,
@@ -191,7 +197,7 @@ def forecast_view(symbol: str, timeframe: str, seconds: int, horizon: int,
         "model": {"name": fit.name, "on": "log close", "criterion": "aicc",
                   "aicc": ratio(fit.aicc), "observations": fit.observations,
                   "params": {name: ratio(value, 6) for name, value in fit.params.items()}},
-        "points": points,
+        "points": points[:horizon],
         "backtest": {"origins": backtest.origins, "horizon": backtest.horizon,
                      "mape": ratio(backtest.mape), "mase": ratio(backtest.mase),
                      "naive_mape": ratio(backtest.naive_mape),
