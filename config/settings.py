@@ -186,9 +186,10 @@ class ForecastSettings:
 
     # Closed candles a model is fitted on at most (the newest).
     window: int = 500
-    # Worker processes fitting models, and fits running or waiting for one at most
-    # (past that a request that needs a new fit is refused, 503).
-    workers: int = 2
+    # Worker processes fitting models (each takes a core while it fits: one leaves the
+    # rest to the server and the database), and fits running or waiting for one at
+    # most (past that a request that needs a new fit is refused, 503).
+    workers: int = 1
     max_fits: int = 4
     # Seconds a request waits for a fit before it is answered 503.
     fit_timeout: float = 30.0
