@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import multiprocessing
+import signal
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -106,8 +107,12 @@ class Forecaster:
                               f"({settings.max_fits}); try again in a few seconds.",
                               details={"retry_after": RETRY_AFTER})
         if self.pool is None:
+            # Ctrl+C reaches the workers too: the server stops them itself, after
+            # the fit under way.
             self.pool = ProcessPoolExecutor(settings.workers,
-                                            mp_context=multiprocessing.get_context("spawn"))
+                                            mp_context=multiprocessing.get_context("spawn"),
+                                            initializer=signal.signal,
+                                            initargs=(signal.SIGINT, signal.SIG_IGN))
         self.running += 1
         self.fits += 1
         try:
