@@ -181,6 +181,28 @@ class HistorySettings:
 
 
 @dataclass(frozen=True, slots=True)
+class ForecastSettings:
+    """Forecasts (services/forecasts.py)."""
+
+    # Closed candles a model is fitted on at most (the newest).
+    window: int = 500
+    # Worker processes fitting models (each takes a core while it fits: one leaves the
+    # rest to the server and the database), and fits running or waiting for one at
+    # most (past that a request that needs a new fit is refused, 503).
+    workers: int = 1
+    max_fits: int = 4
+    # Seconds a request waits for a fit before it is answered 503.
+    fit_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not (100 <= self.window <= 5000 and 1 <= self.workers <= 64
+                and self.workers <= self.max_fits <= 1024 and 0 < self.fit_timeout <= 600):
+            raise ConfigError("FORECAST_WINDOW must be from 100 to 5000, FORECAST_WORKERS from "
+                              "1 to 64, FORECAST_MAX_FITS from FORECAST_WORKERS to 1024 and "
+                              "FORECAST_FIT_TIMEOUT from 0 to 600 seconds (not 0).")
+
+
+@dataclass(frozen=True, slots=True)
 class NotifySettings:
     # Email goes out through this SMTP server; unset: the email channel is off and
     # its messages are recorded as skipped.
@@ -234,6 +256,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -286,6 +309,7 @@ class Settings:
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
             history=_history_from_env(reader),
+            forecast=_forecast_from_env(reader),
         )
 
 
@@ -316,6 +340,16 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
         hours=reader.text("MARKET_HOURS", default.hours).lower(),
         candles=_candles_from_env(reader),
+    )
+
+
+def _forecast_from_env(reader: _Reader) -> ForecastSettings:
+    default = ForecastSettings()
+    return ForecastSettings(
+        window=reader.integer("FORECAST_WINDOW", default.window),
+        workers=reader.integer("FORECAST_WORKERS", default.workers),
+        max_fits=reader.integer("FORECAST_MAX_FITS", default.max_fits),
+        fit_timeout=reader.number("FORECAST_FIT_TIMEOUT", default.fit_timeout),
     )
 
 

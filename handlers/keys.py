@@ -15,6 +15,7 @@ from services.auth import AuthService, Clock
 from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
+from services.forecasts import Forecaster
 from services.history import Snapshots
 from services.limits import Limits
 from services.metrics import Metrics
@@ -36,6 +37,7 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 HISTORY = web.AppKey("history", Snapshots)
+FORECASTS = web.AppKey("forecasts", Forecaster)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.

@@ -69,6 +69,19 @@ SCHEMAS: dict[str, Schema] = {
                   "source": TEXT, "stale": BOOLEAN}),
     "Candle": obj({"t": INTEGER, "o": DECIMAL, "h": DECIMAL, "l": DECIMAL, "c": DECIMAL,
                    "ticks": INTEGER}),
+    "Forecast": obj({
+        "symbol": TEXT, "timeframe": {"enum": TIMEFRAMES}, "horizon": INTEGER,
+        "generated_at": TIME, "last_close": DECIMAL,
+        "model": obj({"name": TEXT, "on": TEXT, "criterion": TEXT, "aicc": DECIMAL,
+                      "observations": INTEGER,
+                      "params": {"type": "object", "additionalProperties": DECIMAL}}),
+        "points": {"type": "array", "items": obj({
+            "t": INTEGER, "mean": DECIMAL, "lo80": DECIMAL, "hi80": DECIMAL, "lo95": DECIMAL,
+            "hi95": DECIMAL})},
+        "backtest": obj({"origins": INTEGER, "horizon": INTEGER, "mape": MAYBE_DECIMAL,
+                         "mase": MAYBE_DECIMAL, "naive_mape": MAYBE_DECIMAL,
+                         "naive_mase": MAYBE_DECIMAL, "beats_naive": BOOLEAN}),
+        "disclaimer": TEXT}),
     "Order": obj({
         "id": TEXT, "client_order_id": TEXT, "symbol": TEXT,
         "side": {"enum": ["buy", "sell"]}, "type": {"enum": ORDER_TYPES},
@@ -170,6 +183,7 @@ SCHEMAS: dict[str, Schema] = {
 
 ERROR_CODES = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden",
                404: "Not found", 409: "Conflict with the current state",
+               422: "Cannot be answered for this data",
                413: "Body too large", 429: "Rate limited", 503: "A dependency is down"}
 
 
@@ -282,6 +296,16 @@ PATHS: dict[str, dict[str, Schema]] = {
                           "candles per page (default 100)"),
                     query("cursor", TEXT, "next_cursor of the previous page, with the same "
                           "timeframe and with (or without) start as before")])},
+    "/api/v1/predict/{symbol}": {"get": op(
+        "A forecast of the symbol's closes with 80 % and 95 % bands and its backtest against "
+        "the naive forecast (not investment advice); 422 insufficient_history under 100 "
+        "closed candles, 503 while the server fits as many as it takes",
+        answer(200, ref("Forecast")), auth=False, errors=(400, 404, 422),
+        parameters=[path_param("symbol"),
+                    query("horizon", {"type": "integer", "minimum": 1, "maximum": 500},
+                          "periods ahead (default 60)"),
+                    query("timeframe", {"enum": TIMEFRAMES}, "default 1m"),
+                    query("interval", {"enum": TIMEFRAMES}, "the old name of timeframe")])},
     "/api/v1/assets": {"get": op(
         "Assets (each symbol's class, exchange and order rules), by symbol, a page at a time",
         answer(200, page("assets", ref("Asset"))), auth=False,

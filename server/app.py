@@ -26,6 +26,7 @@ from handlers import (
     assets,
     auth_routes,
     contract,
+    forecast,
     health,
     history,
     keys,
@@ -49,6 +50,7 @@ from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
+from services.forecasts import Forecaster
 from services.history import Snapshots
 from services.leader import LeaderDuties
 from services.limits import Limits
@@ -126,12 +128,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         notifications(email),
         auth_service(gateway),
         market_data,
+        forecasts,
         trading_engine,
         cluster,
         portfolio_snapshots,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history):
+                   contract, plain_ws, history, forecast):
         app.router.add_routes(module.routes)
     return app
 
@@ -241,6 +244,17 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
     finally:
         await app[keys.MARKET].stop()
         await streamer.stop()
+
+
+async def forecasts(app: web.Application) -> AsyncIterator[None]:
+    """Forecasts of the stored candles; their worker processes start on the first fit."""
+    forecaster = Forecaster(app[keys.MARKET].candles, app[keys.SETTINGS].forecast,
+                            app[keys.CLOCK])
+    app[keys.FORECASTS] = forecaster
+    try:
+        yield
+    finally:
+        await forecaster.aclose()
 
 
 async def trading_engine(app: web.Application) -> AsyncIterator[None]:

@@ -3,6 +3,7 @@ import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
+import { ForecastBand } from "./forecast.js";
 import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders } from "./orders.js";
@@ -19,6 +20,7 @@ const state = {
 let socket = null;
 let chart = null;
 let equity = null;
+let forecast = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -67,6 +69,7 @@ async function start() {
   $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = false;
   $("#who").textContent = state.user.email;
   chart ??= new CandleChart($("#chart"));
+  forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
@@ -115,6 +118,7 @@ async function select(symbol) {
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
   await chart.show(api, symbol, $("#interval").value);
+  await forecast.show(symbol, $("#interval").value);
 }
 
 // ---------------------------------------------------------------- the socket

@@ -1,6 +1,7 @@
 """The example clients, run for real against a server on a scripted price path."""
 
 import asyncio
+import re
 import shutil
 import sys
 from dataclasses import replace
@@ -77,12 +78,16 @@ async def test_the_examples_report_a_failed_login(scripted):
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
 async def test_the_curl_walkthrough_runs_start_to_finish(api):
+    from tests.e2e.test_forecast import store
     from tests.e2e.trading_support import set_price
+    await store(api, 150)
     set_price(api, "AAPL", "100")
     code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
                                       api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
+    assert '"disclaimer":"Not investment advice"' in stdout
+    assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
     assert '"old": "replaced"' in stdout
