@@ -170,6 +170,11 @@ class HistorySettings:
     snapshot_retention: timedelta = timedelta(days=8)
     # The most accounts one pass takes; the rest wait for the next pass.
     snapshots_per_pass: int = 10_000
+    # The leaderboard (services/leaderboard.py) is computed this often, over at most
+    # this many opted-in users; a rating needs this many days of daily returns.
+    leaderboard_interval: timedelta = timedelta(minutes=5)
+    leaderboard_max_users: int = 100_000
+    rating_min_days: int = 7
 
     def __post_init__(self) -> None:
         if self.snapshot_interval < timedelta(seconds=1):
@@ -178,6 +183,12 @@ class HistorySettings:
             raise ConfigError("SNAPSHOT_RETENTION must be at least SNAPSHOT_INTERVAL.")
         if self.snapshots_per_pass < 1:
             raise ConfigError("SNAPSHOTS_PER_PASS must be at least 1.")
+        if self.leaderboard_interval < timedelta(seconds=1):
+            raise ConfigError("LEADERBOARD_INTERVAL must be at least 1 second.")
+        if not 1 <= self.leaderboard_max_users <= 10_000_000:
+            raise ConfigError("LEADERBOARD_MAX_USERS must be from 1 to 10000000.")
+        if not 2 <= self.rating_min_days <= 90:
+            raise ConfigError("RATING_MIN_DAYS must be from 2 to 90.")
 
 
 @dataclass(frozen=True, slots=True)
@@ -435,6 +446,11 @@ def _history_from_env(reader: _Reader) -> HistorySettings:
         snapshot_interval=reader.seconds("SNAPSHOT_INTERVAL", default.snapshot_interval),
         snapshot_retention=reader.seconds("SNAPSHOT_RETENTION", default.snapshot_retention),
         snapshots_per_pass=reader.integer("SNAPSHOTS_PER_PASS", default.snapshots_per_pass),
+        leaderboard_interval=reader.seconds("LEADERBOARD_INTERVAL",
+                                            default.leaderboard_interval),
+        leaderboard_max_users=reader.integer("LEADERBOARD_MAX_USERS",
+                                             default.leaderboard_max_users),
+        rating_min_days=reader.integer("RATING_MIN_DAYS", default.rating_min_days),
     )
 
 

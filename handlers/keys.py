@@ -17,6 +17,7 @@ from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.forecasts import Forecaster
 from services.history import Snapshots
+from services.leaderboard import Leaderboard
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
@@ -37,6 +38,7 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 HISTORY = web.AppKey("history", Snapshots)
+BOARD = web.AppKey("board", Leaderboard)
 FORECASTS = web.AppKey("forecasts", Forecaster)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)

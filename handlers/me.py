@@ -17,7 +17,7 @@ from trading.errors import InvalidInput
 
 routes = web.RouteTableDef()
 
-EDITABLE = ("name", "phone")
+EDITABLE = ("name", "phone", "leaderboard")
 
 
 @routes.get("/api/v1/me")
@@ -37,9 +37,17 @@ async def patch_me(request: web.Request) -> web.Response:
     if "phone" in body:
         phone = optional_string(body, "phone")
         changes["phone"] = None if phone is None else normalize_phone(phone)
-    if not changes:
+    joins = body.get("leaderboard")
+    if "leaderboard" in body and not isinstance(joins, bool):
+        raise InvalidInput("'leaderboard' must be true or false.", field="leaderboard")
+    if not changes and joins is None:
         raise InvalidInput(f"Send at least one of: {', '.join(EDITABLE)}.")
+    board = request.app[keys.BOARD]
+    if joins is not None:
+        await board.opt(principal.user_id, joins)
     user = await request.app[keys.AUTH].update_profile(principal, changes)
+    if "name" in changes:
+        await board.renamed(principal.user_id, user["name"])
     view = public_user(user)
     await request.app[keys.SIO].emit("profile_update", {"user": view},
                                      room=user_room(principal.user_id))

@@ -62,7 +62,7 @@ SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
                                 "message": TEXT}, {"details": {"type": "object"}})}),
     "User": obj({"id": TEXT, "email": TEXT, "email_verified": BOOLEAN, "name": TEXT,
-                 "phone": MAYBE_TEXT, "created_at": TIME}),
+                 "phone": MAYBE_TEXT, "created_at": TIME, "leaderboard": BOOLEAN}),
     "TokenPair": obj({"access_token": TEXT, "refresh_token": TEXT,
                       "token_type": {"const": "Bearer"}, "expires_in": INTEGER}),
     "Quote": obj({"symbol": TEXT, "price": MAYBE_DECIMAL, "ts": {"type": ["integer", "null"]},
@@ -268,8 +268,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         request=obj({"token": TEXT}))},
     "/api/v1/me": {
         "get": op("The user", answer(200, USER), errors=()),
-        "patch": op("Change name or phone", answer(200, USER),
-                    request=obj({}, {"name": TEXT, "phone": MAYBE_TEXT})),
+        "patch": op("Change name or phone, or join or leave the leaderboard",
+                    answer(200, USER),
+                    request=obj({}, {"name": TEXT, "phone": MAYBE_TEXT,
+                                     "leaderboard": BOOLEAN})),
         "delete": op("Delete the account and all its data", answer(204, None, "Deleted"),
                      request=obj({"password": TEXT}), errors=(400, 401))},
     "/api/v1/market/symbols": {"get": op(
@@ -530,6 +532,37 @@ PATHS.update({
     "/api/v1/account/performance": {"get": PERFORMANCE},
     "/api/v1/performance": {"get": {**PERFORMANCE,
                                     "summary": "The same as /api/v1/account/performance"}},
+})
+
+# -- leaderboard ----------------------------------------------------------------------
+
+BOARDS = ["day", "week", "month", "all"]
+RATING: Schema = {"type": ["integer", "null"], "minimum": 0, "maximum": 100}
+SCHEMAS["LeaderboardEntry"] = obj({"rank": INTEGER, "name": TEXT, "return_pct": MAYBE_DECIMAL,
+                                   "rating": RATING})
+STANDING: Schema = {"oneOf": [{"type": "null"}, obj({"rank": INTEGER, "of": INTEGER,
+                                                     "return_pct": MAYBE_DECIMAL})]}
+PATHS.update({
+    "/api/v1/leaderboard": {"get": op(
+        "Opted-in users ranked by return over a period, best first: names, returns and "
+        "ratings only (public)",
+        answer(200, obj({"period": {"enum": BOARDS}, "computed_at": MAYBE_TIME,
+                         "users": INTEGER, "rated_users": INTEGER,
+                         "entries": {"type": "array", "items": ref("LeaderboardEntry")},
+                         "next_cursor": MAYBE_TEXT})),
+        auth=False,
+        parameters=[query("period", {"enum": BOARDS}, "day, week (default), month or all "
+                                                      "(since the last reset)"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 100},
+                          "entries per page (default 25)"),
+                    query("cursor", TEXT, "next_cursor of the previous page, same period")])},
+    "/api/v1/me/rating": {"get": op(
+        "The user's rank on each board and rating, as the last pass found them",
+        answer(200, obj({"leaderboard": BOOLEAN, "name": TEXT, "computed_at": MAYBE_TIME,
+                         "rating": RATING, "rated_users": INTEGER,
+                         "rating_min_days": INTEGER,
+                         "boards": obj({board: STANDING for board in BOARDS})})),
+        errors=())},
 })
 
 

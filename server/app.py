@@ -30,6 +30,7 @@ from handlers import (
     health,
     history,
     keys,
+    leaderboard,
     market,
     me,
     page,
@@ -53,6 +54,7 @@ from services.events import EventPublisher
 from services.forecasts import Forecaster
 from services.history import Snapshots
 from services.leader import LeaderDuties
+from services.leaderboard import Leaderboard
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
@@ -132,9 +134,10 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         trading_engine,
         cluster,
         portfolio_snapshots,
+        leaderboard_passes,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history, forecast):
+                   contract, plain_ws, history, forecast, leaderboard):
         app.router.add_routes(module.routes)
     return app
 
@@ -332,6 +335,19 @@ async def portfolio_snapshots(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await snapshots.stop()
+
+
+async def leaderboard_passes(app: web.Application) -> AsyncIterator[None]:
+    """The leaderboard (services/leaderboard.py): computed by the leader, or a lone
+    process; every process answers its reads."""
+    board = Leaderboard(app[keys.ENGINE], app[keys.SETTINGS].history,
+                        leading=lambda: (node := app.get(keys.CLUSTER)) is None or node.leader)
+    app[keys.BOARD] = board
+    await board.start()
+    try:
+        yield
+    finally:
+        await board.stop()
 
 
 def auth_service(gateway: SocketGateway):  # type: ignore[no-untyped-def]

@@ -69,7 +69,8 @@ def public_user(user: Document) -> dict[str, Any]:
     """Return what a user may see of their own account (never the hash)."""
     return {"id": user["_id"], "email": user["email"],
             "email_verified": bool(user.get("email_verified", False)), "name": user["name"],
-            "phone": user.get("phone"), "created_at": user["created_at"].isoformat()}
+            "phone": user.get("phone"), "created_at": user["created_at"].isoformat(),
+            "leaderboard": bool(user.get("leaderboard", False))}
 
 
 def hash_reset_token(token: str) -> str:

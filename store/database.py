@@ -52,7 +52,14 @@ def _expiry_ttl(name: str = "expires_at_ttl") -> IndexModel:
 
 # Every index the queries rely on, created at start-up (idempotent).
 INDEXES: dict[str, list[IndexModel]] = {
-    "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique")],
+    "users": [IndexModel([("email", ASCENDING)], unique=True, name="email_unique"),
+              IndexModel([("leaderboard", ASCENDING), ("_id", ASCENDING)], name="leaderboard"),
+              IndexModel([("leaderboard_changed_at", ASCENDING)], sparse=True,
+                         name="leaderboard_changed_at")],
+    # The computed leaderboard: pages by rank of one pass's board (store/leaderboard.py).
+    "leaderboard": [IndexModel([("gen", ASCENDING), ("kind", ASCENDING), ("rank", ASCENDING)],
+                               name="gen_kind_rank"),
+                    IndexModel([("user_id", ASCENDING), ("gen", ASCENDING)], name="user_gen")],
     "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
     "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
     "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],

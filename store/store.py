@@ -12,6 +12,7 @@ from store.database import Database
 from store.events import EventStore
 from store.history import SnapshotStore
 from store.layout import Collections
+from store.leaderboard import BoardStore
 from store.ledger import LedgerStore
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
@@ -45,6 +46,7 @@ class Store:
         self.candles = CandleStore(main)
         self.activities = ActivityStore(main)
         self.snapshots = SnapshotStore(main)
+        self.board = BoardStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:

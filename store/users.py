@@ -15,7 +15,7 @@ from trading.errors import EmailTaken
 USER_OWNED_COLLECTIONS: tuple[str, ...] = (
     "sessions", "password_resets", "email_verifications", "watchlists", "accounts", "claims",
     "orders", "trades", "ledger", "events", "alerts", "notifications", "outbox",
-    "equity_snapshots", "equity_days", "equity_marks")
+    "equity_snapshots", "equity_days", "equity_marks", "leaderboard")
 
 _LIVE = {"deleting_at": None}
 

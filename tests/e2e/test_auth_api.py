@@ -20,7 +20,8 @@ async def test_register_returns_user_without_hash_and_normalises_email(api):
     assert user["email"] == "ann.lee@example.com"
     assert user["name"] == "Ann Lee"
     assert user["phone"] == "+442079460958"
-    assert set(user) == {"id", "email", "email_verified", "name", "phone", "created_at"}
+    assert set(user) == {"id", "email", "email_verified", "name", "phone", "created_at",
+                         "leaderboard"}
     assert user["email_verified"] is False
     stored = await api.app[keys.STORE].users.by_id(user["id"])
     assert stored["password_hash"].startswith("$2b$04$")

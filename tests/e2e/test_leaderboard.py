@@ -1,0 +1,197 @@
+"""The opt-in leaderboard (GET /api/v1/leaderboard) and a user's own rank and rating
+(GET /api/v1/me/rating), computed from the equity snapshots."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from handlers import keys
+from tests.e2e.trading_support import order, set_price
+from tests.support import Clock
+
+PATH = "/api/v1/leaderboard"
+MINUTE = timedelta(minutes=1)
+
+
+@pytest.fixture
+def clock() -> Clock:
+    """Ten seconds into the current minute, early in a UTC day far enough from its end
+    that the days a test moves on stay whole (tokens are checked on the wall clock,
+    which the app clock never passes)."""
+    now = datetime.now(UTC)
+    return Clock((now if now.second >= 10 else now - MINUTE).replace(second=10, microsecond=0))
+
+
+async def join(api, tokens, on=True):
+    status, body = await api.call("PATCH", "/api/v1/me", {"leaderboard": on},
+                                  token=tokens["access_token"])
+    assert status == 200, body
+    assert body["user"]["leaderboard"] is on
+    return body
+
+
+async def next_pass(api, later, price, **step):
+    """Move the clock on, price AAPL and take the snapshots due."""
+    later(**(step or {"minutes": 1}))
+    set_price(api, "AAPL", price)
+    return await api.app[keys.HISTORY].tick()
+
+
+async def board(api, **params):
+    async with api.client.get(PATH, params=params) as response:
+        raw = await response.text()
+        assert response.status == 200, raw
+        return raw, await response.json()
+
+
+def rows(body):
+    return [(e["rank"], e["name"], e["return_pct"]) for e in body["entries"]]
+
+
+async def refresh(api):
+    return await api.app[keys.BOARD].refresh()
+
+
+async def test_opted_in_users_rank_by_return_and_opting_out_removes_them_at_once(api, later):
+    set_price(api, "AAPL", "100")
+    ann, bob, cat, dan = [await api.account(f"{n.lower()}@example.com", n)
+                          for n in ("Ann", "Bob", "Cat", "Dan")]
+    for user in (ann, bob, cat):
+        await join(api, user)
+    assert (await order(api, ann["access_token"], quantity="10"))[0] == 201
+    assert (await order(api, bob["access_token"], quantity="20"))[0] == 201
+    assert (await order(api, dan["access_token"], quantity="50"))[0] == 201
+    assert await next_pass(api, later, "110") == 3  # Cat never traded: no snapshot
+    assert await refresh(api) == 3
+    for period in ("day", "week", "month", "all"):
+        raw, body = await board(api, period=period)
+        assert rows(body) == [(1, "Bob", "0.20"), (2, "Ann", "0.10"), (3, "Cat", "0.00")]
+        assert (body["period"], body["users"], body["rated_users"]) == (period, 3, 0)
+        assert all(e["rating"] is None for e in body["entries"])  # under 7 days: unrated
+        # Names only: no email, no user id of anyone, the non-member's name absent.
+        assert "@" not in raw and "Dan" not in raw
+        for user in (ann, bob, cat, dan):
+            assert user["user"]["id"] not in raw
+    await join(api, cat, on=False)
+    _, body = await board(api, period="all")  # no pass since: gone at once
+    assert [name for _, name, _ in rows(body)] == ["Bob", "Ann"]
+    await refresh(api)
+    _, body = await board(api, period="all")
+    assert rows(body) == [(1, "Bob", "0.20"), (2, "Ann", "0.10")]
+
+
+async def test_a_reset_starts_a_new_period_and_the_board_follows_it(api, later):
+    set_price(api, "AAPL", "100")
+    ann, bob = [await api.account(f"{n.lower()}@example.com", n) for n in ("Ann", "Bob")]
+    for user in (ann, bob):
+        await join(api, user)
+        assert (await order(api, user["access_token"], quantity="10"))[0] == 201
+    await next_pass(api, later, "90")  # both lose 100
+    assert (await order(api, ann["access_token"], quantity="10"))[0] == 201
+    await next_pass(api, later, "80")  # Ann: 10 from 100 and 10 from 90, now at 80
+    await refresh(api)
+    _, body = await board(api, period="all")
+    assert rows(body) == [(1, "Bob", "-0.20"), (2, "Ann", "-0.30")]  # negative returns
+    status, _ = await api.call("POST", "/api/v1/account/reset", token=ann["access_token"])
+    assert status == 200
+    await refresh(api)
+    for period in ("day", "all"):
+        _, body = await board(api, period=period)
+        assert rows(body) == [(1, "Ann", "0.00"), (2, "Bob", "-0.20")], period
+    status, mine = await api.call("GET", "/api/v1/me/rating", token=ann["access_token"])
+    assert status == 200, mine
+    assert mine["leaderboard"] is True and mine["name"] == "Ann" and mine["rating"] is None
+    assert mine["boards"]["all"] == {"rank": 1, "of": 2, "return_pct": "0.00"}
+
+
+async def test_ratings_rank_risk_adjusted_daily_returns_over_days(servers, settings, later):
+    """Three days of closes: a rising account rates above an idle one, which rates above
+    a falling one. (Tokens are checked on the wall clock: every request that needs one
+    is made before the app clock moves on, or after it is moved back.)"""
+    history = replace(settings.history, rating_min_days=3)
+    api = await servers.start(replace(settings, history=history))
+    set_price(api, "AAPL", "100")
+    long, short, idle = [await api.account(f"{n.lower()}@example.com", n)
+                         for n in ("Long", "Short", "Idle")]
+    for user in (long, short, idle):
+        await join(api, user)
+    await order(api, long["access_token"], quantity="10")
+    await order(api, short["access_token"], quantity="10", side="sell")
+    for price in ("110", "105", "120"):
+        await next_pass(api, later, price, days=1)
+    await refresh(api)
+    _, body = await board(api, period="all")
+    assert [(e["name"], e["return_pct"], e["rating"]) for e in body["entries"]] == [
+        ("Long", "0.20", 100), ("Idle", "0.00", 50), ("Short", "-0.20", 0)]
+    assert body["rated_users"] == 3
+    _, body = await board(api, period="day")  # from yesterday's close, 105, to 120
+    assert [(e["name"], e["return_pct"]) for e in body["entries"]] == [
+        ("Long", "0.15"), ("Idle", "0.00"), ("Short", "-0.15")]
+    _, body = await board(api, period="week")  # the whole period: from the start
+    assert [e["return_pct"] for e in body["entries"]] == ["0.20", "0.00", "-0.20"]
+    later(days=-3)
+    status, mine = await api.call("GET", "/api/v1/me/rating", token=short["access_token"])
+    assert (status, mine["rating"], mine["boards"]["day"]["rank"]) == (200, 0, 3)
+
+
+async def test_pages_follow_ranks_and_ties_keep_the_opt_in_order(api, later):
+    users = [await api.account(f"u{n}@example.com", f"User {n}") for n in range(5)]
+    for user in reversed(users):  # opted in last to first, all returns 0
+        await join(api, user)
+        later(milliseconds=10)
+    await refresh(api)
+    names, cursor = [], None
+    for _ in range(3):
+        params = {"period": "month", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        _, body = await board(api, **params)
+        names += [e["name"] for e in body["entries"]]
+        cursor = body["next_cursor"]
+    assert names == [f"User {n}" for n in reversed(range(5))] and cursor is None
+    _, body = await board(api, period="month", limit="2")
+    status, err = await api.call("GET", PATH, params={"period": "week",
+                                                      "cursor": body["next_cursor"]})
+    assert (status, err["error"]["code"]) == (400, "validation_error")  # another board's
+
+
+@pytest.mark.parametrize("query", [
+    "limit=1000000", "limit=-1", "limit=0", "limit=NaN", "limit=1e3", "limit=%EF%BC%91",
+    "period=year", "period=d%C3%A4y", "period=", "period=day&period=week", "limit=1&limit=2",
+    "cursor=abc", "cursor=bGVhZGVyYm9hcmQ6d2Vlay4tMQ", "cursor=bGVhZGVyYm9hcmQ6d2Vlay4x%00",
+    "cursor=" + "A" * 500, "cursor=bGVhZGVyYm9hcmQ6d2Vlay7vvJE"])
+async def test_hostile_parameters_are_refused_in_the_one_error_shape(api, query):
+    async with api.client.get(f"{PATH}?{query}") as response:
+        body = await response.json()
+        assert response.status == 400, body
+    assert set(body) == {"error"} and body["error"]["code"] == "validation_error"
+    assert body["error"]["message"]
+
+
+async def test_the_leaderboard_flag_must_be_a_boolean_and_is_private_to_the_profile(api):
+    ann = await api.account()
+    for value in ("yes", 1, None, [True]):
+        status, body = await api.call("PATCH", "/api/v1/me", {"leaderboard": value},
+                                      token=ann["access_token"])
+        assert (status, body["error"]["code"]) == (400, "validation_error"), value
+    status, body = await api.call("GET", "/api/v1/me", token=ann["access_token"])
+    assert body["user"]["leaderboard"] is False  # off unless the user opts in
+    status, _ = await api.call("GET", "/api/v1/me/rating")
+    assert status == 401
+
+
+async def test_a_new_name_shows_at_once_and_a_deleted_account_leaves_the_board(api):
+    ann = await api.account()
+    await join(api, ann)
+    await refresh(api)
+    status, _ = await api.call("PATCH", "/api/v1/me", {"name": "Ann \u202eL\u200bee"},
+                               token=ann["access_token"])
+    assert status == 200
+    raw, body = await board(api, period="week")
+    assert rows(body) == [(1, "Ann Lee", "0.00")] and "\u202e" not in raw
+    status, _ = await api.call("DELETE", "/api/v1/me", {"password": "correct horse battery"},
+                               token=ann["access_token"])
+    assert status == 204
+    _, body = await board(api, period="week")
+    assert body["entries"] == []
