@@ -161,8 +161,14 @@ class Leaderboard:
         first = datetime.combine(today - timedelta(days=RATING_DAYS - 1), time(), tzinfo=UTC)
         for doc in await self.board.closes(keys, first):
             people[doc["user_id"]].closes[doc["day"].date()] = from_units(doc["equity"])
-        for user_id, equity in (await self.board.closes_before(keys, first)).items():
-            people[user_id].before = from_units(equity)
+        # Those whose period began before the closes read: the close before them (one
+        # indexed read each, a batch at a time).
+        older = [(u, p) for u, p in keys if people[u].first < first.date()]
+        found = await asyncio.gather(*(self.snapshots.day_before(u, p, first)
+                                       for u, p in older))
+        for (user_id, _), equity in zip(older, found, strict=True):
+            if equity is not None:
+                people[user_id].before = from_units(equity)
         return list(people.values())
 
     async def _publish(self, users: list[_User], gen: int, now: datetime) -> int:

@@ -59,18 +59,6 @@ class BoardStore:
             {"user_id": 1, "period": 1, "day": 1, "equity": 1})
         return [doc async for doc in cursor]
 
-    async def closes_before(self, keys: list[tuple[str, int]],
-                            day: datetime) -> dict[str, int]:
-        """Per user, the equity of the last day document of its period before day."""
-        if not keys:
-            return {}
-        cursor = await self.days.aggregate([
-            {"$match": {"$or": [{"user_id": user, "period": period, "day": {"$lt": day}}
-                                for user, period in keys]}},
-            {"$sort": {"user_id": 1, "period": 1, "day": -1}},
-            {"$group": {"_id": "$user_id", "equity": {"$first": "$equity"}}}])
-        return {doc["_id"]: int(doc["equity"]) async for doc in cursor}
-
     # -- what profiles change ---------------------------------------------------------
 
     async def opt(self, user_id: str, on: bool, now: datetime) -> None:

@@ -195,3 +195,28 @@ async def test_a_new_name_shows_at_once_and_a_deleted_account_leaves_the_board(a
     assert status == 204
     _, body = await board(api, period="week")
     assert body["entries"] == []
+
+
+async def test_an_account_idle_for_months_starts_each_window_at_its_last_close(api, clock):
+    """A period of 120 days whose last snapshot is 100 days old: its windows start at
+    that close (read from before the rating's 90 days), and its rating is an idle
+    account's."""
+    ann = await api.account()
+    await join(api, ann)
+    user_id, db, now = ann["user"]["id"], api.app[keys.STORE].db, clock()
+    began, last = now - timedelta(days=120), (now - timedelta(days=100)).replace(
+        hour=0, minute=0, second=0)
+    unit = 10**8
+    await db["accounts"].update_one({"_id": user_id}, {"$set": {"created_at": began}})
+    await db["equity_days"].insert_one({"_id": f"{user_id}:0:x", "user_id": user_id,
+                                        "period": 0, "day": last, "at": last,
+                                        "equity": 110_000 * unit})
+    await db["equity_marks"].insert_one({
+        "_id": f"{user_id}:{0:010d}", "user_id": user_id, "period": 0, "base": 100_000 * unit,
+        "started_at": began, "ended_at": None, "at": last, "equity": 110_000 * unit,
+        "open_trades": 0, "watch": False, "peak": 110_000 * unit, "max_drawdown": 0,
+        "max_drawdown_fraction": 0})
+    await refresh(api)
+    for period, expected in (("day", "0.00"), ("month", "0.00"), ("all", "10.00")):
+        _, body = await board(api, period=period)
+        assert [(e["return_pct"], e["rating"]) for e in body["entries"]] == [(expected, 50)]
