@@ -59,6 +59,12 @@ echo "== portfolio history (today, a point a minute) and performance"
 api "$BASE/account/portfolio/history?period=1D&timeframe=1Min" -H "$AUTH" | jq -c '{base_value, last: .equity[-1], points: (.timestamp | length)}'
 api "$BASE/account/performance" -H "$AUTH" | jq -c '{realized_pnl, closed_trades, win_rate_pct, max_drawdown, sharpe_ratio}'
 
+echo "== leaderboard: opt in (shown by name, never the email), the public board, your own rank"
+echo "   (boards are recomputed every LEADERBOARD_INTERVAL, 5 min: you appear after the next pass)"
+api -X PATCH "$BASE/me" -H "$AUTH" -d '{"leaderboard": true}' | jq -c '.user | {name, leaderboard}'
+curl -sS --fail-with-body "$BASE/leaderboard?period=week&limit=10" | jq -c '{period, users, first: .entries[0]}'
+api "$BASE/me/rating" -H "$AUTH" | jq -c '{leaderboard, rating, week: .boards.week}'
+
 echo "== price alert"
 api "$BASE/alerts" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"condition\": \"above\", \"price\": \"1000000\"}" | jq '.alert | {id, status, condition, price}'
 

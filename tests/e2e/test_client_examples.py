@@ -99,4 +99,8 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '{"name":"Curl","leaderboard":true}' in stdout
+    # Boards are computed on a schedule: the first pass at start found no one yet.
+    assert re.search(r'\{"period":"week","users":0,"first":null\}', stdout)
+    assert '{"leaderboard":true,"rating":null,"week":null}' in stdout
     assert "logout: 204" in stdout
