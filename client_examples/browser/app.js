@@ -4,6 +4,7 @@ import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { ForecastBand } from "./forecast.js";
+import { LeaderboardPanel } from "./leaderboard.js";
 import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders } from "./orders.js";
@@ -21,6 +22,7 @@ let socket = null;
 let chart = null;
 let equity = null;
 let forecast = null;
+let leaderboard = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -84,6 +86,8 @@ async function start() {
   views.renderWatchlist(state, actions);
   subscribe();
   await select(state.selected ?? watched[0] ?? state.symbols[0]);
+  leaderboard ??= new LeaderboardPanel($("#leaderboard"), api);
+  await leaderboard.show(state.user);
 }
 
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
