@@ -39,7 +39,7 @@ from trading.leaderboard import (
     window_return,
 )
 from trading.money import from_units
-from trading.portfolio import daily_returns, floor_time
+from trading.portfolio import EPOCH, daily_returns, floor_time
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ class _User:
     def __init__(self, user: Document, account: Document, mark: Document | None,
                  today: date) -> None:
         self.id, self.name = str(user["_id"]), str(user["name"])
-        self.opted_in_at: datetime = user["leaderboard_at"]
+        self.opted_in_at: datetime = user.get("leaderboard_at") or EPOCH
         self.base = from_units(account["initial"])
         started = (mark["started_at"] if mark is not None
                    else account["created_at"] if account["resets"] == 0 else None)
@@ -129,10 +129,14 @@ class Leaderboard:
         """Compute every board now and make them current; return the users ranked."""
         async with self._lock:
             now = self.engine.now()
-            current = await self.board.current()
-            gen = max(int(now.timestamp() * 1000), 0 if current is None else current["gen"] + 1)
+            gen = await self._next_gen(now)
             users = await self._read(floor_time(now, DAY).date())
             return await self._publish(users, gen, now)
+
+    async def _next_gen(self, now: datetime) -> int:
+        """A pass's number: its time in milliseconds, past the current pass's."""
+        current = await self.board.current()
+        return max(int(now.timestamp() * 1000), 0 if current is None else current["gen"] + 1)
 
     async def _read(self, today: date) -> list[_User]:
         found: list[_User] = []

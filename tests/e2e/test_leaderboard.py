@@ -220,3 +220,23 @@ async def test_an_account_idle_for_months_starts_each_window_at_its_last_close(a
     for period, expected in (("day", "0.00"), ("month", "0.00"), ("all", "10.00")):
         _, body = await board(api, period=period)
         assert [(e["return_pct"], e["rating"]) for e in body["entries"]] == [(expected, 50)]
+
+
+async def test_a_user_who_opts_out_while_a_pass_runs_is_not_published(api, clock):
+    """The pass's two halves run apart here, so the opt-out falls between its read of
+    the opted-in users and its write of their entries."""
+    ann, bob = [await api.account(f"{n.lower()}@example.com", n) for n in ("Ann", "Bob")]
+    for user in (ann, bob):
+        await join(api, user)
+    passes = api.app[keys.BOARD]
+    gen = await passes._next_gen(clock())
+    read = await passes._read(clock().date())
+    assert sorted(u.name for u in read) == ["Ann", "Bob"]
+    await join(api, bob, on=False)
+    await api.call("PATCH", "/api/v1/me", {"name": "Ann B"}, token=ann["access_token"])
+    assert await passes._publish(read, gen, clock()) == 2
+    _, body = await board(api, period="all")
+    assert rows(body) == [(1, "Ann B", "0.00")]
+    # A pass older than the current one (a deposed leader's) is dropped, not shown.
+    assert await passes._publish(read, gen - 1, clock()) == 0
+    assert await api.app[keys.STORE].db["leaderboard"].count_documents({"gen": gen - 1}) == 0
