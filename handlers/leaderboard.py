@@ -44,18 +44,20 @@ async def get_leaderboard(request: web.Request) -> web.Response:
     period = choice(query, "period", BoardPeriod, BoardPeriod.WEEK)
     limit = integer_param(request, "limit", default=LIMIT_DEFAULT, low=1, high=LIMIT_MAX)
     after = _after_rank(request, period)
-    state, found = await request.app[keys.BOARD].page(period, after, limit + 1)
-    shown = found[:limit]
-    more = len(found) > limit and shown
+    state, shown = await request.app[keys.BOARD].page(period, after, limit)
+    users = 0 if state is None else int(state["counts"][period.value])
+    # A page is a range of ranks: one with gaps (users who opted out since the pass)
+    # holds fewer entries, and the next one still follows it.
+    last = after + limit
     return json_ok({
         "period": period.value,
         "computed_at": None if state is None else state["computed_at"].isoformat(),
-        "users": 0 if state is None else int(state["counts"][period.value]),
+        "users": users,
         "rated_users": 0 if state is None else int(state["rated"]),
         "entries": [{"rank": e["rank"], "name": e["name"], "return_pct": e["return_pct"],
                      "rating": e["rating"]} for e in shown],
-        "next_cursor": encode_cursor("leaderboard", f"{period.value}.{shown[-1]['rank']}")
-        if more else None})
+        "next_cursor": encode_cursor("leaderboard", f"{period.value}.{last}")
+        if last < users else None})
 
 
 @routes.get("/api/v1/me/rating")

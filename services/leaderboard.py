@@ -61,6 +61,7 @@ class _User:
         self.now = self.base if mark is None else from_units(mark["equity"])
         self.closes: dict[date, Decimal] = {}
         self.before: Decimal | None = None  # the last close before the closes read
+        self.rating_score: Decimal | None = None
 
     def equity_before(self, day: date) -> Decimal:
         """The equity as day began: the last close of an earlier day of the period."""
@@ -129,14 +130,9 @@ class Leaderboard:
         """Compute every board now and make them current; return the users ranked."""
         async with self._lock:
             now = self.engine.now()
-            gen = await self._next_gen(now)
+            gen = await self.board.next_gen()
             users = await self._read(floor_time(now, DAY).date())
             return await self._publish(users, gen, now)
-
-    async def _next_gen(self, now: datetime) -> int:
-        """A pass's number: its time in milliseconds, past the current pass's."""
-        current = await self.board.current()
-        return max(int(now.timestamp() * 1000), 0 if current is None else current["gen"] + 1)
 
     async def _read(self, today: date) -> list[_User]:
         found: list[_User] = []
@@ -173,25 +169,26 @@ class Leaderboard:
         for (user_id, _), equity in zip(older, found, strict=True):
             if equity is not None:
                 people[user_id].before = from_units(equity)
+        for person in people.values():  # here, a batch at a time between reads
+            person.rating_score = person.score(today, self.settings.rating_min_days)
         return list(people.values())
 
     async def _publish(self, users: list[_User], gen: int, now: datetime) -> int:
         today = floor_time(now, DAY).date()
-        scores = {u.id: s for u in users
-                  if (s := u.score(today, self.settings.rating_min_days)) is not None}
+        scores = {u.id: u.rating_score for u in users if u.rating_score is not None}
         rated = ratings(scores)
         names = {u.id: u.name for u in users}
         counts: dict[str, int] = {}
         for period in BoardPeriod:
             order = ranked(Standing(u.id, u.opted_in_at, u.ret(period, today)) for u in users)
             counts[period.value] = len(order)
-            entries = [{"_id": f"{gen}:{period.value}:{s.user_id}", "gen": gen,
-                        "kind": period.value, "rank": rank, "user_id": s.user_id,
-                        "name": names[s.user_id], "return_pct": return_pct(s.ret),
-                        "rating": rated.get(s.user_id)}
-                       for rank, s in enumerate(order, start=1)]
-            for start in range(0, len(entries), BATCH):
-                await self.board.write(entries[start:start + BATCH])
+            for start in range(0, len(order), BATCH):
+                await self.board.write([
+                    {"_id": f"{gen}:{period.value}:{s.user_id}", "gen": gen,
+                     "kind": period.value, "rank": rank, "user_id": s.user_id,
+                     "name": names[s.user_id], "return_pct": return_pct(s.ret),
+                     "rating": rated.get(s.user_id)}
+                    for rank, s in enumerate(order[start:start + BATCH], start=start + 1)])
         await self._apply_changes(now)
         if not await self.board.publish(gen, now, counts, len(rated)):
             return 0
@@ -222,7 +219,8 @@ class Leaderboard:
 
     async def page(self, period: BoardPeriod, after_rank: int,
                    limit: int) -> tuple[Document | None, list[Document]]:
-        """The current pass, and up to limit of its period's entries after a rank."""
+        """The current pass, and its period's entries ranked after after_rank, up to
+        after_rank + limit."""
         state = await self.board.current()
         if state is None:
             return None, []

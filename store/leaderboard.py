@@ -3,8 +3,9 @@
 - ``leaderboard``: one document per pass (``gen``), board (``kind``) and user, with
   the user's ``rank``, display ``name``, ``return_pct`` and ``rating``; a page is
   a range of ranks of the current pass.
-- ``leaderboard_state``: one document, ``board``: the current pass's ``gen``, when
-  it was computed and how many users each board holds.
+- ``leaderboard_state``: ``board``, the current pass's ``gen``, when it was
+  computed and how many users each board holds; ``gens``, the last pass number
+  handed out.
 
 A pass writes its documents under a new gen, then makes it current; the pass before
 stays readable until the next one, so a reader that read the gen just before the
@@ -17,12 +18,13 @@ import contextlib
 from datetime import datetime
 from typing import Any
 
-from pymongo import ASCENDING
+from pymongo import ASCENDING, ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
 from store.database import ByName, Document
 
 STATE_ID = "board"
+GENS_ID = "gens"  # the last pass number handed out
 
 
 class BoardStore:
@@ -53,11 +55,13 @@ class BoardStore:
         """The day documents from day first on of these (user, period)s."""
         if not keys:
             return []
+        wanted = set(keys)
+        # One $in over the users (an $or of a clause per user is far slower to plan and
+        # run); a few days of an earlier period within the window are left out here.
         cursor = self.days.find(
-            {"$or": [{"user_id": user, "period": period, "day": {"$gte": first}}
-                     for user, period in keys]},
+            {"user_id": {"$in": [user for user, _ in keys]}, "day": {"$gte": first}},
             {"user_id": 1, "period": 1, "day": 1, "equity": 1})
-        return [doc async for doc in cursor]
+        return [doc async for doc in cursor if (doc["user_id"], doc["period"]) in wanted]
 
     # -- what profiles change ---------------------------------------------------------
 
@@ -76,6 +80,15 @@ class BoardStore:
         await self.rename_user(user_id, name)
 
     # -- what a pass writes ----------------------------------------------------------
+
+    async def next_gen(self) -> int:
+        """A new pass number, never handed out before (by any process)."""
+        doc = await self.state.find_one_and_update(
+            {"_id": GENS_ID}, {"$inc": {"last": 1}}, upsert=True,
+            return_document=ReturnDocument.AFTER)
+        if doc is None:  # an upsert always returns its document
+            raise RuntimeError("no pass number was handed out")
+        return int(doc["last"])
 
     async def current(self) -> Document | None:
         return await self.state.find_one({"_id": STATE_ID})
@@ -116,7 +129,7 @@ class BoardStore:
 
     async def page(self, gen: int, kind: str, after_rank: int, limit: int) -> list[Document]:
         cursor = self.entries.find(
-            {"gen": gen, "kind": kind, "rank": {"$gt": after_rank}},
+            {"gen": gen, "kind": kind, "rank": {"$gt": after_rank, "$lte": after_rank + limit}},
             {"rank": 1, "name": 1, "return_pct": 1, "rating": 1}).sort(
             "rank", ASCENDING).limit(limit)
         return [doc async for doc in cursor]

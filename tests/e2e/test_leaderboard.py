@@ -229,7 +229,7 @@ async def test_a_user_who_opts_out_while_a_pass_runs_is_not_published(api, clock
     for user in (ann, bob):
         await join(api, user)
     passes = api.app[keys.BOARD]
-    gen = await passes._next_gen(clock())
+    gen = await api.app[keys.STORE].board.next_gen()
     read = await passes._read(clock().date())
     assert sorted(u.name for u in read) == ["Ann", "Bob"]
     await join(api, bob, on=False)
