@@ -150,6 +150,14 @@ async def test_pages_follow_ranks_and_ties_keep_the_opt_in_order(api, later):
         names += [e["name"] for e in body["entries"]]
         cursor = body["next_cursor"]
     assert names == [f"User {n}" for n in reversed(range(5))] and cursor is None
+    await join(api, users[3], on=False)  # rank 2 until the next pass: a gap
+    pages, cursor = [], None
+    for _ in range(3):
+        params = {"period": "month", "limit": "2", **({"cursor": cursor} if cursor else {})}
+        _, body = await board(api, **params)
+        pages.append([e["rank"] for e in body["entries"]])
+        cursor = body["next_cursor"]
+    assert pages == [[1], [3, 4], [5]] and cursor is None  # a page is a range of ranks
     _, body = await board(api, period="month", limit="2")
     status, err = await api.call("GET", PATH, params={"period": "week",
                                                       "cursor": body["next_cursor"]})
