@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from handlers import keys
+from services.leaderboard import Leaderboard
 from tests.e2e.trading_support import order, set_price
 from tests.support import Clock
 
@@ -248,3 +249,19 @@ async def test_a_user_who_opts_out_while_a_pass_runs_is_not_published(api, clock
     # A pass older than the current one (a deposed leader's) is dropped, not shown.
     assert await passes._publish(read, gen - 1, clock()) == 0
     assert await api.app[keys.STORE].db["leaderboard"].count_documents({"gen": gen - 1}) == 0
+
+
+async def test_only_the_leader_makes_passes_on_schedule(api, later):
+    """A process that does not lead (another is the cluster's leader) never computes
+    the board; the one that leads does once a pass is due."""
+    settings = api.app[keys.SETTINGS].history
+    follower = Leaderboard(api.app[keys.ENGINE], settings, leading=lambda: False)
+    leader = Leaderboard(api.app[keys.ENGINE], settings, leading=lambda: True)
+    for process in (follower, leader):
+        process._due = api.app[keys.ENGINE].now()
+    await join(api, await api.account())
+    assert await follower.tick() == 0
+    assert await leader.tick() == 1
+    assert await leader.tick() == 0  # the next one is due in LEADERBOARD_INTERVAL
+    later(seconds=settings.leaderboard_interval.total_seconds())
+    assert await leader.tick() == 1
