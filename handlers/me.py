@@ -47,7 +47,7 @@ async def patch_me(request: web.Request) -> web.Response:
         await board.opt(principal.user_id, joins)
     user = await request.app[keys.AUTH].update_profile(principal, changes)
     if "name" in changes:
-        await board.renamed(principal.user_id, user["name"])
+        await board.renamed(user)
     view = public_user(user)
     await request.app[keys.SIO].emit("profile_update", {"user": view},
                                      room=user_room(principal.user_id))

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -36,6 +37,7 @@ from trading.leaderboard import (
     ratings,
     return_pct,
     risk_score,
+    shown_name,
     window_return,
 )
 from trading.money import from_units
@@ -47,12 +49,19 @@ BATCH = 500  # users read, and entries written, together
 DAY = timedelta(days=1)
 
 
+def display_name(user: Document) -> str:
+    """The user's name as the boards show it (trading/leaderboard.py: shown_name), with
+    an opaque handle that does not give the user id away."""
+    handle = hashlib.sha256(f"leaderboard:{user['_id']}".encode()).hexdigest()[:8]
+    return shown_name(str(user["name"]), str(user.get("email", "")), handle)
+
+
 class _User:
     """What a pass knows of one opted-in user's current period."""
 
     def __init__(self, user: Document, account: Document, mark: Document | None,
                  today: date) -> None:
-        self.id, self.name = str(user["_id"]), str(user["name"])
+        self.id, self.name = str(user["_id"]), display_name(user)
         self.opted_in_at: datetime = user.get("leaderboard_at") or EPOCH
         self.base = from_units(account["initial"])
         started = (mark["started_at"] if mark is not None
@@ -198,7 +207,7 @@ class Leaderboard:
         """Users who opted out or were renamed while the pass ran: as they are now."""
         for user in await self.board.changed_since(since):
             if user.get("leaderboard") and user.get("deleting_at") is None:
-                await self.board.rename_user(user["_id"], user["name"])
+                await self.board.rename_user(user["_id"], display_name(user))
             else:
                 await self.board.remove_user(user["_id"])
 
@@ -212,8 +221,8 @@ class Leaderboard:
         if not on:
             await self.board.remove_user(user_id)
 
-    async def renamed(self, user_id: str, name: str) -> None:
-        await self.board.renamed(user_id, name, self.engine.now())
+    async def renamed(self, user: Document) -> None:
+        await self.board.renamed(user["_id"], display_name(user), self.engine.now())
 
     # -- what requests read -------------------------------------------------------------
 
@@ -239,7 +248,8 @@ class Leaderboard:
                 boards[period.value] = {"rank": entry["rank"],
                                         "of": state["counts"][period.value] if state else 0,
                                         "return_pct": entry["return_pct"]}
-        return {"leaderboard": bool(user.get("leaderboard", False)), "name": user["name"],
+        return {"leaderboard": bool(user.get("leaderboard", False)),
+                "name": display_name(user),
                 "computed_at": None if state is None else state["computed_at"].isoformat(),
                 "rating": rating,
                 "rated_users": 0 if state is None else int(state["rated"]),

@@ -41,14 +41,15 @@ class BoardStore:
         query: Document = {"leaderboard": True, "deleting_at": None}
         if after is not None:
             query["_id"] = {"$gt": after}
-        cursor = self.users.find(query, {"name": 1, "leaderboard_at": 1}).sort(
+        cursor = self.users.find(query, {"name": 1, "email": 1, "leaderboard_at": 1}).sort(
             "_id", ASCENDING).limit(limit)
         return [doc async for doc in cursor]
 
     async def changed_since(self, moment: datetime) -> list[Document]:
         """Users who opted in or out or changed their name from moment on."""
         cursor = self.users.find({"leaderboard_changed_at": {"$gte": moment}},
-                                 {"name": 1, "leaderboard": 1, "deleting_at": 1})
+                                 {"name": 1, "email": 1, "leaderboard": 1,
+                                  "deleting_at": 1})
         return [doc async for doc in cursor]
 
     async def closes(self, keys: list[tuple[str, int]], first: datetime) -> list[Document]:

@@ -51,6 +51,16 @@ class Standing:
     ret: Decimal | None  # a fraction (0.05 is 5 %); None: no starting equity to divide by
 
 
+def shown_name(name: str, email: str, handle: str) -> str:
+    """The name a board shows: the user's, unless it is their email address's part
+    before the @ (what the page names a user who gives no name) or carries it with
+    the @, then "Trader <handle>"."""
+    local, shown = email.partition("@")[0].casefold(), name.casefold()
+    if local and (shown == local or f"{local}@" in shown):
+        return f"Trader {handle}"
+    return name
+
+
 def window_return(start: Decimal, now: Decimal) -> Decimal | None:
     """The return from equity start to equity now, as a fraction (None if start <= 0)."""
     return None if start <= 0 else now / start - 1

@@ -10,7 +10,7 @@ const pct = (value) => (value === null || value === undefined ? "–" : `${value
 
 /** What the user's own line says about the board of period. */
 function describe(mine, period) {
-  if (!mine.leaderboard) return "You are not on the leaderboard.";
+  if (!mine.leaderboard) return `You are not on the leaderboard. On it, you show as “${mine.name}”.`;
   const place = mine.boards[period];
   if (!place) return "You appear after the next update (every few minutes).";
   const rating = mine.rating === null

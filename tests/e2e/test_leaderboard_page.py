@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 
 from handlers import keys
 from tests.e2e.test_browser_page import ARTIFACTS, BROWSER_CLIENT, needs_browser
@@ -29,7 +30,11 @@ async def test_the_account_card_shows_the_board_and_opts_the_user_in(api: Api) -
     stdout, stderr = await asyncio.wait_for(process.communicate(), 50)
     assert process.returncode == 0, stdout.decode() + stderr.decode()
     shown = json.loads(stdout.decode().strip().splitlines()[-1])
-    assert shown["before"] == "You are not on the leaderboard."
+    # Registered without a name, the page named the user after their email: the board
+    # would show a handle instead, and says so before the user opts in.
+    assert re.fullmatch("You are not on the leaderboard. On it, you show as "
+                        "\N{LEFT DOUBLE QUOTATION MARK}Trader [0-9a-f]{8}"
+                        "\N{RIGHT DOUBLE QUOTATION MARK}.", shown["before"]), shown["before"]
     # Names as text (the markup in one is shown, not run), returns, unrated.
     unrated = "\N{EN DASH}"
     assert shown["rows"] == [f"1\tTop <b>Trader</b>\t0.20%\t{unrated}",

@@ -12,6 +12,7 @@ from trading.leaderboard import (
     ratings,
     return_pct,
     risk_score,
+    shown_name,
     window_return,
 )
 
@@ -97,3 +98,12 @@ def test_a_user_rated_alone_is_in_the_middle_and_infinite_scores_still_order():
 def test_ratings_round_half_up():
     rated = ratings({f"u{n}": D(n) for n in range(4)})  # 0, 33.3, 66.7, 100
     assert rated == {"u0": 0, "u1": 33, "u2": 67, "u3": 100}
+
+
+def test_a_name_carrying_the_email_shows_as_a_handle_instead():
+    assert shown_name("Ann Lee", "ann@example.com", "1a2b3c4d") == "Ann Lee"
+    assert shown_name("Ann", "ann.lee@example.com", "1a2b3c4d") == "Ann"
+    assert shown_name("ann lee", "ann.lee@example.com", "1a2b3c4d") == "ann lee"
+    for name in ("ann", "ANN", "ann@example.com", "ANN@Example.com", "me: ann@example",
+                 "x ann@ y"):
+        assert shown_name(name, "ann@example.com", "1a2b3c4d") == "Trader 1a2b3c4d", name
