@@ -140,8 +140,12 @@ class Leaderboard:
         async with self._lock:
             now = self.engine.now()
             gen = await self.board.next_gen()
-            users = await self._read(floor_time(now, DAY).date())
-            return await self._publish(users, gen, now)
+            try:
+                users = await self._read(floor_time(now, DAY).date())
+                return await self._publish(users, gen, now)
+            except Exception:
+                await self.board.discard(gen)  # what it wrote, never to be shown
+                raise
 
     async def _read(self, today: date) -> list[_User]:
         found: list[_User] = []
