@@ -12,6 +12,7 @@ import pytest
 
 from handlers import keys
 from services.leaderboard import Leaderboard
+from tests.e2e.test_cluster import pair
 from tests.e2e.trading_support import order, set_price
 from tests.support import Clock
 
@@ -294,3 +295,19 @@ async def test_a_name_that_is_the_email_never_reaches_the_board(api, later):
     status, _ = await api.call("PATCH", "/api/v1/me", {"name": "Ann"}, token=ann["access_token"])
     _, body = await board(api, period="all")
     assert [e["name"] for e in body["entries"]] == ["Ann", other["name"]]
+
+
+async def test_in_a_cluster_the_leader_computes_and_every_process_answers(
+        servers, redis_settings):
+    leader, follower = await pair(servers, redis_settings)
+    ann = await follower.account("ann.t@example.com", "Ann")
+    await join(follower, ann)
+    passes = follower.app[keys.BOARD]
+    passes._due = follower.app[keys.ENGINE].now()  # due, but this process does not lead
+    assert await passes.tick() == 0
+    assert await leader.app[keys.BOARD].refresh() == 1
+    _, body = await board(follower, period="all")
+    assert rows(body) == [(1, "Ann", "0.00")]
+    await join(follower, ann, on=False)  # on one process: off the board for every one
+    _, body = await board(leader, period="all")
+    assert body["entries"] == []
