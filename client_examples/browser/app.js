@@ -9,6 +9,7 @@ import { closeEditor, renderOrders } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { wireTicket } from "./ticket.js";
 import * as views from "./views.js";
+import { Wallet } from "./wallet.js";
 
 const api = new Api();
 const state = {
@@ -44,6 +45,7 @@ const actions = {
   last: (symbol) => state.quotes.get(symbol)?.price ?? null,
 };
 const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
+const wallet = new Wallet(api);
 
 // ---------------------------------------------------------------- start-up
 
@@ -104,6 +106,7 @@ async function loadSnapshot() {
   renderOrders(state, actions);
   views.renderAlerts(state, actions);
   views.renderInbox(state);
+  wallet.refresh();
   await equity.show(api);
 }
 
@@ -211,12 +214,14 @@ function apply(event, missed = false) {
     state.account = { ...state.account, ...event.account };
     views.renderAccount(state);
     equity?.changed(api);
+    wallet.refresh();
   } else if (event.type === "trade_update") {
     upsertTrade(event.trade);
     announceTrade(event, missed);
     if (event.event !== "modified") positions.refresh();
   } else if (event.type === "position_update") {
     positions.changed(event);
+    wallet.refresh();
     sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
