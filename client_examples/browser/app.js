@@ -7,7 +7,7 @@ import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
-import { wireTicket } from "./ticket.js";
+import { ticketSymbol, wireTicket } from "./ticket.js";
 import * as views from "./views.js";
 import { Wallet } from "./wallet.js";
 
@@ -113,7 +113,7 @@ async function loadSnapshot() {
 async function select(symbol) {
   if (!symbol) return;
   state.selected = symbol;
-  $("#order-form").elements.symbol.value = symbol;
+  ticketSymbol($("#order-form"), symbol, api);
   $("#chart-title").textContent = symbol;
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
@@ -324,7 +324,7 @@ function wireForms() {
     const { order } = await api.post("/orders", body);
     upsertOrder(order);
     toast(`Order ${order.status}`, `${order.side} ${quantity(order.quantity)} ${order.symbol}`);
-  }, $("#order-error")));
+  }, $("#order-error")), api);
   $("#exit-all").addEventListener("click", () => run(async () => {
     if (!window.confirm("Exit every open trade at the market?")) return;
     (await api.post("/trades/exit-all")).trades.forEach(upsertTrade);
