@@ -5,7 +5,7 @@ import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
-import { closeEditor, renderOrders } from "./orders.js";
+import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { ticketSymbol, wireTicket } from "./ticket.js";
 import * as views from "./views.js";
@@ -37,7 +37,10 @@ const actions = {
     toast("Trade updated");
   }),
   exit: (id) => run(async () => upsertTrade((await api.post(`/trades/${id}/exit`, {})).trade)),
-  cancel: (id) => run(async () => upsertOrder((await api.delete(`/orders/${id}`)).order)),
+  cancel: (id) => run(async () => { // a cancel may end its legs or sibling too: read them again
+    upsertOrder((await api.delete(`/orders/${id}`)).order);
+    await reloadOrders();
+  }),
   replace: (order, form, where) => run(() => replaceOrder(order, form), where),
   renderOrders: () => renderOrders(state, actions),
   closePosition: (symbol, form = null) => run(() => positions.close(symbol, form), $("#position-error")),
@@ -96,7 +99,8 @@ async function loadSnapshot() {
   state.account = account;
   state.seq = account.seq;
   state.trades = new Map([...open.trades, ...closed.trades].map((t) => [t.id, t]));
-  state.orders = new Map(orders.orders.map((o) => [o.id, o]));
+  state.orders = new Map();
+  orders.orders.forEach((o) => storeOrder(state.orders, o));
   state.alerts = new Map(alerts.alerts.map((a) => [a.id, a]));
   positions.show(held.positions);
   state.notifications = inbox.notifications;
@@ -250,7 +254,13 @@ function upsertTrade(trade) {
 }
 
 function upsertOrder(order) {
-  state.orders.set(order.id, order);
+  storeOrder(state.orders, order);
+  renderOrders(state, actions);
+}
+
+async function reloadOrders() {
+  const { orders } = await api.get("/orders?limit=100");
+  orders.forEach((o) => storeOrder(state.orders, o));
   renderOrders(state, actions);
 }
 
