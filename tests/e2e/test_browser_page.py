@@ -296,6 +296,11 @@ async def test_a_user_places_bracket_orders_and_reads_their_legs_fees_and_wallet
         assert sorted((o["leg_role"], o["stop_price"], o["limit_price"], o["status"])
                       for o in stored.values() if o["parent_id"] == second["id"]) == [
             ("stop_loss", "160", "159", "canceled"), ("take_profit", None, "190", "canceled")]
+        [oco] = [o for o in stored.values() if o["order_class"] == "oco" and not o["parent_id"]]
+        assert (oco["side"], oco["type"], oco["quantity"], oco["limit_price"], oco["leg_role"],
+                oco["status"]) == ("sell", "limit", "2", "200", "take_profit", "canceled")
+        assert [(o["leg_role"], o["type"], o["stop_price"], o["status"]) for o in stored.values()
+                if o["parent_id"] == oco["id"]] == [("stop_loss", "stop", "180", "canceled")]
         await assert_books_balance(api)
         driver.go()
         output = await driver.finish()
@@ -329,5 +334,9 @@ async def test_a_user_places_bracket_orders_and_reads_their_legs_fees_and_wallet
         "take-profit | AAPL | sell | limit | 1 | 190 | gtc | canceled |  |",
         "stop-loss | AAPL | sell | stop limit | 1 | stop 160 \u00b7 limit 159 | gtc | canceled"
         " |  |"]
+    assert shown["oco ticket"] == "type limit; fields tp_limit sl_stop"
+    assert shown["oco"] == (
+        "AAPL | sell | limit \u00b7 oco (take-profit) | 2 | 200 | gtc | open |  |")
+    assert shown["oco leg"] == "\u21b3 stop-loss | AAPL | sell | stop | 2 | 180 | gtc | open |  |"
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "orders-page.png").stat().st_size > 10_000

@@ -140,6 +140,27 @@ try {
   await status(secondLegs.first(), "canceled");
   await status(secondLegs.last(), "canceled");
   for (const row of await secondLegs.all()) console.log(`cancelled with parent: ${await cells(row)}`);
+
+  // An OCO for the 2 AAPL held: a take-profit sell at 200 (the order itself), its stop at
+  // 180. Cancelling the take-profit cancels the stop.
+  await page.check(`${ticket} [name=side][value=sell]`);
+  await fillTicket({ order_class: "oco", quantity: "2", tp_limit: "200", sl_stop: "180", sl_limit: "" });
+  const ocoFields = [];
+  for (const name of ["limit_price", "tp_limit", "sl_stop"]) {
+    if (await page.locator(`${ticket} [name=${name}]`).isVisible()) ocoFields.push(name);
+  }
+  console.log(`oco ticket: type ${await page.locator(`${ticket} [name=type]`).inputValue()}; fields ${ocoFields.join(" ")}`);
+  await page.click("#place");
+  const oco = page.locator("#orders tr[data-order]:not(.leg)", { hasText: "oco" }).first();
+  await status(oco, "open");
+  const ocoId = await oco.getAttribute("data-order");
+  const stopLeg = page.locator(`#orders tr.leg[data-parent="${ocoId}"]`);
+  await status(stopLeg, "open");
+  console.log(`oco: ${(await cells(oco)).replace(/^[\d:]+ \| /, "")}`);
+  console.log(`oco leg: ${await cells(stopLeg)}`);
+  await oco.getByRole("button", { name: /^Cancel order/ }).click();
+  await status(oco, "canceled");
+  await status(stopLeg, "canceled");
   check(await page.locator("#cancel-all").isDisabled(), "nothing is left to cancel");
   await step("cancelled");
 
