@@ -92,9 +92,11 @@ function showFieldsFor(ticket) {
     }
   }
   ticket.querySelector("#class-hint").textContent = {
-    simple: "", bracket: "The exits rest once the entry fills; one filling cancels the other.",
-    oto: "One exit (take-profit or stop-loss), resting once the entry fills.",
-    oco: "Exits for a position held: sell closes a long. One filling cancels the other.",
+    simple: "", bracket: "An entry with a take-profit and a stop-loss, resting once it fills; one "
+      + "filling cancels the other.",
+    oto: "An entry with one exit (take-profit or stop-loss), resting once it fills.",
+    oco: "A take-profit and a stop-loss for a position held (sell closes a long); one filling "
+      + "cancels the other.",
   }[orderClass.value];
   const allowed = timesInForce(ticket);
   const chosen = allowed.includes(tif.value) ? tif.value : "gtc";

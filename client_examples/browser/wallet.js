@@ -1,7 +1,8 @@
 // The Wallet table in the account card (GET /wallet): the cash in the account currency,
-// each crypto asset held and each other position, free, locked and total.
+// each crypto asset held and each other position (its type under its name), free,
+// locked and total.
 import { $, fill, h } from "./dom.js";
-import { amount, quantity } from "./decimal.js";
+import { money, quantity } from "./decimal.js";
 
 export class Wallet {
   constructor(api) {
@@ -27,13 +28,14 @@ export class Wallet {
   }
 }
 
-/** One row per balance; cash as money, the others as quantities, exactly as sent. */
+/** One row per balance; cash as money (as the account shows it), the others as
+ * quantities, exactly as sent. */
 export function renderWallet(balances) {
   fill($("#wallet"), balances.map((b) => {
-    const show = b.type === "cash" ? amount : quantity;
+    const show = b.type === "cash" ? money : quantity;
     const aliases = b.aliases?.length ? `The same money as ${b.aliases.join(", ")}` : null;
     return h("tr", { dataset: { asset: b.asset } },
-      h("td", { title: aliases }, b.asset), h("td", {}, b.type),
+      h("td", { title: aliases }, b.asset, h("span", { class: "type", dataset: { field: "type" } }, b.type)),
       ...["free", "locked", "total"].map((field) =>
         h("td", { class: "num", dataset: { field } }, show(b[field]))));
   }));

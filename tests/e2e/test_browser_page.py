@@ -315,7 +315,7 @@ async def test_a_user_places_bracket_orders_and_reads_their_legs_fees_and_wallet
     assert row["opg"] == "AAPL | buy | market | 1 | \u2013 | opg | open |  |"
     assert row["btc order"] == (
         "BTCUSDT | buy | market | 0.01 | 65,000 | gtc | filled | 0.65 | taker")
-    assert shown["wallet"] == ("Wallet Asset Type Free Locked Total "
+    assert shown["wallet"] == ("Wallet Asset Free Locked Total "
                                "USD cash 99,349.35 0.00 99,349.35 BTC crypto 0.01 0 0.01")
     assert shown["inr position"] == ("RELIANCE.NS INR at 83.25 | long | 10 | 2,900 | 2,900 | "
                                      "348.35 29,000.00 INR | 0.00 0.00 INR | 0.00%")
