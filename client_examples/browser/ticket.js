@@ -120,7 +120,10 @@ export function orderBody(ticket) {
     delete fields.stop_loss;
     delete fields.target_price;
     if (legs.tp) fields.take_profit = { limit_price: legs.tp };
-    if (legs.stop) fields.stop_loss = { stop_price: legs.stop, ...(legs.stopLimit ? { limit_price: legs.stopLimit } : {}) };
+    if (legs.stop || legs.stopLimit) { // a limit without its stop is sent for the server to refuse
+      fields.stop_loss = Object.fromEntries(
+        [["stop_price", legs.stop], ["limit_price", legs.stopLimit]].filter(([, value]) => value));
+    }
   }
   fields.client_order_id = crypto.randomUUID(); // a retry of this submit places it once
   return fields;
