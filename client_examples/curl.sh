@@ -26,6 +26,9 @@ api "$BASE/account" -H "$AUTH" | jq .account
 echo "== quote"
 api "$BASE/market/quotes/$SYMBOL" | jq .
 
+echo "== headlines that mention the symbol, newest first (stale: true while a feed is down)"
+api "$BASE/news?symbol=$SYMBOL&limit=3" | jq -c '{stale, sources: [.sources[] | {name, ok}], titles: [.news[] | .title]}'
+
 echo "== market order (retrying with the same client_order_id returns the same order)"
 ORDER=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-1\"}")
 echo "$ORDER" | jq .order
