@@ -5,6 +5,7 @@ import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { money, price } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
+import { NewsPanel } from "./news.js";
 import * as views from "./views.js";
 
 const api = new Api();
@@ -16,6 +17,7 @@ const state = {
 let socket = null;
 let chart = null;
 let equity = null;
+let news = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -61,6 +63,7 @@ async function start() {
   $("#who").textContent = state.user.email;
   chart ??= new CandleChart($("#chart"));
   equity ??= new EquityChart($("#equity-chart"));
+  news ??= new NewsPanel($("#news"), $("#news-status"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -105,6 +108,7 @@ async function select(symbol) {
   $("#chart-title").textContent = symbol;
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
+  news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
 }
 
@@ -144,6 +148,7 @@ function connect() {
     state.unread += 1;
     views.renderInbox(state);
   });
+  socket.on("news", (item) => news?.received(item));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
 
