@@ -63,8 +63,11 @@ class NewsFeed:
             raise NewsError(f"more than {MAX_REDIRECTS} redirects") from None
         except aiohttp.ClientError as exc:
             raise NewsError(f"cannot connect: {type(exc).__name__}") from None
-        entries = await asyncio.to_thread(parse, body)
-        found = [item for entry in entries[:MAX_ENTRIES]
+        # Parsing, cleaning and tagging up to MAX_ENTRIES entries is CPU work: off the loop.
+        return await asyncio.to_thread(self._read, body, tagger, now)
+
+    def _read(self, body: bytes, tagger: Tagger, now: datetime) -> list[Headline]:
+        found = [item for entry in parse(body)[:MAX_ENTRIES]
                  if (item := self._headline(entry, tagger, now)) is not None]
         found.sort(key=lambda item: item.published_at, reverse=True)
         return found
