@@ -83,7 +83,7 @@ async def news(request: web.Request) -> web.Response:
     found = await store.page(symbol, limit + 1, after)
     shown, more = found[:limit], len(found) > limit
     stale, sources = freshness([name for name, _ in settings.feeds], await store.states(),
-                               settings.enabled, settings, request.app[keys.CLOCK]())
+                               settings, request.app[keys.CLOCK]())
     last = shown[-1] if shown else None
     cursor = None
     if more and last is not None:

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from config.settings import NewsSettings
@@ -111,32 +111,31 @@ class NewsPoller:
             await self.store.record(name, self.clock(), why)
 
 
-def freshness(configured: list[str], states: dict[str, SourceState], enabled: bool,
-              settings: NewsSettings, now: datetime) -> tuple[bool, list[dict[str, Any]]]:
+def freshness(configured: list[str], states: dict[str, SourceState], settings: NewsSettings,
+              now: datetime) -> tuple[bool, list[dict[str, Any]]]:
     """Whether the headlines are stale, and each configured feed's state.
 
-    Stale: news is off, or a feed's last fetch failed, or none of its fetches
-    worked within STALE_INTERVALS intervals (its poller may have stopped).
+    Stale: fetching is off (NEWS_ENABLED), or a feed's last fetch failed, or none
+    of its fetches worked within STALE_INTERVALS intervals (its poller may have
+    stopped).
     """
     horizon = settings.poll_interval * STALE_INTERVALS
-    stale, shown = not enabled, []
+    stale, shown = not settings.enabled, []
     for name in configured:
         state = states.get(name)
-        ok = state is not None and state.ok and state.last_success is not None and (
-            (now - state.last_success).total_seconds() <= horizon)
+        last = None if state is None else state.last_success
+        ok = (settings.enabled and state is not None and state.ok and last is not None
+              and (now - last).total_seconds() <= horizon)
         stale = stale or not ok
         view: dict[str, Any] = {
             "name": name, "ok": ok,
-            "last_success": None if state is None or state.last_success is None
-            else state.last_success.isoformat().replace("+00:00", "Z")}
-        ok = ok and enabled
-        view["ok"] = ok
-        if not enabled:
+            "last_success": None if last is None
+            else last.astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")}
+        if not settings.enabled:
             view["error"] = "news fetching is off"
         elif state is not None and state.error:
             view["error"] = state.error
         elif not ok:
-            view["error"] = ("not fetched yet" if state is None or state.last_success is None
-                             else "not fetched recently")
+            view["error"] = "not fetched yet" if last is None else "not fetched recently"
         shown.append(view)
     return stale, shown

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from config.settings import DEFAULT_SYMBOLS, ConfigError, Settings, news_feeds
+from config.settings import DEFAULT_SYMBOLS, ConfigError, NewsSettings, Settings, news_feeds
 from feeds.news import NewsError, parse, retry_after
+from services.news import freshness
+from store.news import SourceState
 from tests.news_feeds import Story, atom, rss
 from trading.market import Universe
 from trading.news import (
@@ -182,3 +185,22 @@ def test_news_feeds_are_read_as_names_and_urls():
 def test_bad_news_feeds_are_refused(raw):
     with pytest.raises(ConfigError):
         news_feeds(raw)
+
+
+# -- freshness ----------------------------------------------------------------------
+
+def test_headlines_are_stale_when_a_feed_failed_was_not_fetched_lately_or_never():
+    settings = NewsSettings(poll_interval=60)
+    recent, old = NOW - timedelta(seconds=30), NOW - timedelta(minutes=10)
+    states = {"a": SourceState("a", True, recent, recent, None),
+              "b": SourceState("b", False, old, recent, "HTTP 500"),
+              "c": SourceState("c", True, old, old, None)}
+    stale, shown = freshness(["a"], states, settings, NOW)
+    assert not stale and shown == [{"name": "a", "ok": True,
+                                    "last_success": "2026-12-07T11:59:30Z"}]
+    stale, shown = freshness(["a", "b", "c", "d"], states, settings, NOW)
+    assert stale and [(s["ok"], s.get("error")) for s in shown] == [
+        (True, None), (False, "HTTP 500"), (False, "not fetched recently"),
+        (False, "not fetched yet")]
+    stale, shown = freshness(["a"], states, replace(settings, enabled=False), NOW)
+    assert stale and shown[0]["error"] == "news fetching is off" and not shown[0]["ok"]
