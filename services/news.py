@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from config.settings import NewsSettings
@@ -27,8 +27,10 @@ from trading.news import Headline, Tagger
 
 log = logging.getLogger(__name__)
 
-# New headlines pushed from one fetch of one feed at most (the rest are stored).
+# New headlines pushed from one fetch of one feed at most (the rest are stored), and
+# how recent they must be (a first fetch stores a feed's backlog without pushing it).
 MAX_PUSHED = 20
+PUSH_WITHIN = timedelta(days=1)
 # A feed that has not worked for this many intervals makes the headlines stale.
 STALE_INTERVALS = 3
 
@@ -99,8 +101,9 @@ class NewsPoller:
         await self.store.record(source.name, self.clock(), None)
         if self.down.pop(source.name, None) is not None:
             log.info("news feed %s is back", source.name)
-        if new:
-            await self.push(new[:MAX_PUSHED])
+        recent = [h for h in new if h.published_at >= self.clock() - PUSH_WITHIN]
+        if recent:  # the newest MAX_PUSHED, sent oldest first (a page puts each on top)
+            await self.push(recent[:MAX_PUSHED][::-1])
         return new
 
     async def _failed(self, name: str, why: str) -> None:

@@ -170,8 +170,11 @@ async def test_new_headlines_are_pushed_to_sockets_subscribed_to_their_symbols_o
     plain = PlainSocket(await connect(api, tokens["access_token"]))
     assert (await plain.call("subscribe", {"symbols": ["btcusdt"]}))["ok"]
 
-    channel.stories.insert(0, Story("Bitcoin and Ether <b>surge</b>", "https://n.example/surge",
-                                    clock.now, "BTC and ETH"))
+    channel.stories[:0] = [
+        Story("Bitcoin and Ether <b>surge</b>", "https://n.example/surge", clock.now,
+              "BTC and ETH"),
+        # New to the feed but two days old: stored, not pushed.
+        Story("Bitcoin's week in review", "https://n.example/old", clock.now - timedelta(days=2))]
     pushed = await btc.next("news", within=10)
     assert pushed["title"] == "Bitcoin and Ether surge"
     assert pushed["symbols"] == ["BTCUSDT", "ETHUSDT"] and pushed["source"] == "coindesk"
@@ -182,6 +185,7 @@ async def test_new_headlines_are_pushed_to_sockets_subscribed_to_their_symbols_o
     assert (await apple.next("news", within=10))["symbols"] == ["AAPL"]
     assert [data["title"] for event, data in btc.received if event == "news"] == [
         "Bitcoin and Ether surge"]
+    assert "Bitcoin's week in review" in [i["title"] for i in (await listing(api))["news"]]
     assert [data["title"] for event, data in apple.received if event == "news"] == [
         "Apple unveils a chip"]
     await plain.ws.close()
