@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 MAX_ENTRIES = 200  # entries read from one answer
 MAX_REDIRECTS = 3
 MAX_RETRY_AFTER = 3600.0
-USER_AGENT = "PaperDesk news reader (+https://github.com/paperdesk)"
+USER_AGENT = "PaperDesk/0.1 (news reader; RSS and Atom)"
 # A published time further ahead than this is taken as the time it was fetched.
 FUTURE_SLACK = timedelta(hours=1)
 
