@@ -20,6 +20,7 @@ from services.history import Snapshots
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
+from services.news import NewsPoller
 from store.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -42,3 +43,5 @@ OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.
 CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
+# Set when NEWS_ENABLED is: fetches the news feeds (alone, or while leading).
+NEWS: web.AppKey[NewsPoller | None] = web.AppKey("news")

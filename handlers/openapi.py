@@ -164,6 +164,11 @@ SCHEMAS: dict[str, Schema] = {
         "slippage_bps": DECIMAL}),
     "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
                   "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
+    "Headline": obj({"id": TEXT, "title": TEXT, "summary": TEXT, "link": MAYBE_TEXT,
+                     "source": TEXT, "published_at": TIME,
+                     "symbols": {"type": "array", "items": TEXT}}),
+    "NewsSource": obj({"name": TEXT, "ok": BOOLEAN, "last_success": MAYBE_TIME},
+                      {"error": TEXT}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
@@ -329,6 +334,18 @@ PATHS: dict[str, dict[str, Schema]] = {
         auth=False, parameters=[query("exchange", EXCHANGE_PARAM),
                                 query("start", DATE, "first day (default: today)"),
                                 query("end", DATE, "last day (default: start + 29 days)")])},
+    "/api/v1/news": {"get": op(
+        "Headlines from the configured RSS and Atom feeds, newest first, as plain text, "
+        "tagged with the symbols they mention; stale when a feed's last fetch failed",
+        answer(200, obj({"news": {"type": "array", "items": ref("Headline")},
+                         "next_cursor": MAYBE_TEXT, "stale": BOOLEAN,
+                         "sources": {"type": "array", "items": ref("NewsSource")}})),
+        auth=False,
+        parameters=[query("symbol", TEXT, "only headlines mentioning this symbol (any "
+                          "spelling)"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 100},
+                          "headlines per page (default 20)"),
+                    query("cursor", TEXT, "next_cursor of the previous page")])},
     "/api/v1/watchlist": {
         "get": op("The watchlist and its quotes", answer(200, WATCHLIST), errors=()),
         "put": op("Replace the watchlist", answer(200, WATCHLIST),

@@ -32,6 +32,7 @@ from handlers import (
     keys,
     market,
     me,
+    news,
     page,
     plain_ws,
     trading,
@@ -44,6 +45,7 @@ from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
+from server.news import news as news_feeds
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
 from services.bus import MessageBus
@@ -130,11 +132,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_data,
         forecasts,
         trading_engine,
+        news_feeds,
         cluster,
         portfolio_snapshots,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history, forecast):
+                   contract, plain_ws, history, forecast, news):
         app.router.add_routes(module.routes)
     return app
 
@@ -300,6 +303,8 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    if (poller := app[keys.NEWS]) is not None:
+        duties.also.append(poller)
     settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.redis_namespace)

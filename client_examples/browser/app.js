@@ -9,6 +9,7 @@ import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { ticketSymbol, wireTicket } from "./ticket.js";
+import { NewsPanel } from "./news.js";
 import * as views from "./views.js";
 import { Wallet } from "./wallet.js";
 
@@ -22,6 +23,7 @@ let socket = null;
 let chart = null;
 let equity = null;
 let forecast = null;
+let news = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -76,6 +78,7 @@ async function start() {
   chart ??= new CandleChart($("#chart"));
   forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
+  news ??= new NewsPanel($("#news"), $("#news-status"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -124,6 +127,7 @@ async function select(symbol) {
   $("#chart-title").textContent = symbol;
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
+  news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
   await forecast.show(symbol, $("#interval").value);
 }
@@ -164,6 +168,7 @@ function connect() {
     state.unread += 1;
     views.renderInbox(state);
   });
+  socket.on("news", (item) => news?.received(item));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
 

@@ -77,10 +77,21 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
-async def test_the_curl_walkthrough_runs_start_to_finish(api):
+async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
     from tests.e2e.test_forecast import store
+    from tests.e2e.test_news import eventually, listing, with_news
     from tests.e2e.trading_support import set_price
-    await store(api, 150)
+    from tests.news_feeds import NewsSite, Story
+    async with NewsSite() as site:
+        site.add("markets", "atom", Story("Apple <b>beats</b> estimates",
+                                          "https://markets.example/aapl", clock.now))
+        api = await servers.start(with_news(settings, site, "markets"))
+        await store(api, 150)
+        await eventually(lambda: listing(api), lambda body: len(body["news"]) == 1)
+        await curl_walkthrough(api, set_price)
+
+
+async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     set_price(api, "AAPL", "100")
     code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
                                       api.url.rstrip("/")], ROOT)
@@ -99,4 +110,6 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '{"stale":false,"sources":[{"name":"markets","ok":true}],' \
+        '"titles":["Apple beats estimates"]}' in stdout
     assert "logout: 204" in stdout
