@@ -122,7 +122,8 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
         order_class=order_class, exits=exits,
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
         client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
-        trailing_percent=decimal(body, "trailing_percent"), notional=notional)
+        trailing_percent=decimal(body, "trailing_percent"), notional=notional,
+        trail_price=decimal(body, "trail_price"), trail_percent=decimal(body, "trail_percent"))
 
 
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
@@ -149,7 +150,7 @@ async def nested_view(app: web.Application, order: Document) -> dict[str, Any]:
 
 
 REPLACEABLE = ("quantity", "limit_price", "stop_price", "stop_loss", "target_price",
-               "trailing_amount", "trailing_percent")
+               "trailing_amount", "trailing_percent", "trail_price", "trail_percent")
 
 
 async def replace_order(app: web.Application, principal: Principal, order_id: str,

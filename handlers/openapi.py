@@ -102,7 +102,9 @@ SCHEMAS: dict[str, Schema] = {
                  "items": {"anyOf": [TEXT, ref("Order")]}},
         "filled_quantity": MAYBE_DECIMAL,
         # The quote currency and, when it is not the account's, the rate of the fill.
-        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL}),
+        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL,
+        # A trailing_stop order's trail and its best price so far (its stop_price follows).
+        "trail_price": MAYBE_DECIMAL, "trail_percent": MAYBE_TEXT, "hwm": MAYBE_DECIMAL}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -174,6 +176,7 @@ SCHEMAS: dict[str, Schema] = {
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
         "stop_price": DECIMAL_IN, "target_price": DECIMAL_IN,
         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
+        "trail_price": DECIMAL_IN, "trail_percent": DECIMAL_IN,
         "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT,
         "order_class": {"enum": ORDER_CLASSES},
         "take_profit": obj({"limit_price": DECIMAL_IN}),
@@ -393,6 +396,8 @@ PATHS: dict[str, dict[str, Schema]] = {
                                      "target_price": DECIMAL_IN,
                                      "trailing_amount": DECIMAL_IN,
                                      "trailing_percent": DECIMAL_IN,
+                                     "trail_price": DECIMAL_IN,
+                                     "trail_percent": DECIMAL_IN,
                                      "time_in_force": {"enum": ["gtc", "day"]},
                                      "client_order_id": TEXT})),
         "delete": op("Cancel a resting order", answer(200, ORDER), errors=(404, 409),

@@ -105,6 +105,11 @@ class OrderStore:
         cursor = self.orders.find(query).sort("_id", -1).limit(limit)
         return [doc async for doc in cursor]
 
+    async def save_hwm(self, order_id: str, hwm: Units, stop_price: Units) -> None:
+        """Keep a resting trailing_stop order's best price so far and its stop there."""
+        await self.keyed.update(order_id, {"status": "open"},
+                                {"$set": {"hwm": hwm, "stop_price": stop_price}})
+
     async def expiring(self, now: datetime) -> list[Document]:
         """Open orders whose time in force has run out."""
         return [doc async for doc in self.orders.find(
