@@ -54,6 +54,7 @@ from trading.orders import (
     OrderType,
     Side,
     TimeInForce,
+    check_price,
     ended_as,
     marketable,
     quantity_for,
@@ -162,8 +163,10 @@ class TradingEngine(TradingContext):
     def trailed(self, request: OrderRequest, hwm: Decimal) -> OrderRequest:
         """A trailing_stop order with its stop_price at hwm (reserved at, and shown)."""
         rules = self.hub.universe.instruments[request.symbol].rules
-        return replace(request, stop_price=trail_stop(
-            request.side, hwm, request.trail_price, request.trail_percent, rules.tick(hwm)))
+        stop = trail_stop(request.side, hwm, request.trail_price, request.trail_percent,
+                          rules.tick(hwm))
+        check_price(stop, "trail_price" if request.trail_price is not None else "trail_percent")
+        return replace(request, stop_price=stop)
 
     def last_price(self, symbol: str) -> Decimal:
         """The latest price of a symbol, fresh or not (a trailing stop's first best);

@@ -252,3 +252,36 @@ async def test_a_trailing_stop_racing_a_manual_close_fires_once(api, trader):
     assert (await get_order(api, trader, order_id))["status"] == "filled"
     assert (await account(api, trader))["reserved"] == "0"
     await assert_books_balance(api)
+
+
+@pytest.mark.parametrize("fields", [
+    {"side": "buy", "trail_price": "92233720368"}, {"side": "buy", "trail_price": "1e10",
+                                                    "quantity": "100"}])
+async def test_a_stop_beyond_what_the_books_keep_is_refused(api, trader, fields):
+    status, body = await trail(api, trader, **fields)
+    assert status == 400, body
+    assert body["error"]["code"] in ("invalid_price", "validation_error"), body
+    assert "too large" in body["error"]["message"]
+    _, orders = await api.call("GET", "/api/v1/orders", token=trader)
+    assert orders["orders"] == []
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"trail_price": "NaN"}, "trail_price"), ({"trail_price": None}, "trail_price"),
+    ({"trail_percent": "100"}, "trail_percent"), ({"stop_price": "90"}, "stop_price"),
+    ({"limit_price": "90"}, "limit_price"), ({"trail_price": "200"}, "trail_price")])
+async def test_a_bad_new_trail_leaves_the_order_as_it_was(api, trader, fields, field):
+    await order(api, trader)
+    _, body = await trail(api, trader, trail_price="5")
+    placed = body["order"]
+    status, body = await api.call("PATCH", f"/api/v1/orders/{placed['id']}", fields,
+                                  token=trader)
+    assert (status, body["error"]["details"]["field"]) == (400, field), body
+    assert await get_order(api, trader, placed["id"]) == placed
+
+
+async def test_a_trail_cannot_be_given_to_another_order_type(api, trader):
+    _, body = await order(api, trader, type="limit", limit_price="90")
+    status, body = await api.call("PATCH", f"/api/v1/orders/{body['order']['id']}",
+                                  {"trail_price": "5"}, token=trader)
+    assert (status, body["error"]["details"]["field"]) == (400, "trail_price")
