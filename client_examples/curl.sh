@@ -46,6 +46,9 @@ api "$BASE/positions/$SYMBOL" -H "$AUTH" | jq '.position | {symbol, side, quanti
 echo "== sell half of it (an order of the other side closes lots first in, first out)"
 api -X DELETE "$BASE/positions/$SYMBOL?percentage=50" -H "$AUTH" | jq '.order | {side, quantity, status, filled_price}'
 
+echo "== a trailing stop on what is left: its stop follows the high 5% behind (hwm: the best price)"
+api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"sell\", \"type\": \"trailing_stop\", \"trail_percent\": \"5\", \"quantity\": \"1\"}" | jq -c '.order | {type, trail_percent, hwm, stop_price, status}'
+
 echo "== a resting limit order, replaced at a new price, then every open order cancelled"
 LIMIT=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"type\": \"limit\", \"limit_price\": \"1\", \"quantity\": \"1\"}" | jq -r .order.id)
 api -X PATCH "$BASE/orders/$LIMIT" -H "$AUTH" -d '{"limit_price": "2"}' | jq '{new: .order.limit_price, old: .replaced.status}'

@@ -101,6 +101,8 @@ async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
+    assert '{"type":"trailing_stop","trail_percent":"5","hwm":"100","stop_price":"95",' \
+        '"status":"open"}' in stdout
     assert '"old": "replaced"' in stdout
     assert '"canceled"' in stdout
     assert '{"activity_type":"fill","symbol":"AAPL","side":"sell","qty":"1","price":"100",' \
