@@ -25,6 +25,7 @@ from feeds.hub import PriceHub
 from services.alerts import AlertService
 from services.engine import TradingEngine
 from store.database import Document
+from trading.assets import rules_for
 from trading.errors import FxUnavailable, NotFound, OrderNotOpen, TradeNotOpen
 from trading.events import Changed
 from trading.market import Quote
@@ -269,7 +270,9 @@ class Monitor:
 
     def _order_stop(self, order: Document, hwm: Decimal) -> Decimal:
         """A trailing_stop order's stop behind hwm, on its instrument's tick."""
-        rules = self.engine.hub.universe.instruments[order["symbol"]].rules
+        instrument = self.engine.hub.universe.instruments.get(order["symbol"])
+        rules = (instrument.rules if instrument is not None  # no longer configured
+                 else rules_for(order["symbol"], ""))
         amount, percent = order.get("trail_price"), order.get("trail_percent")
         return trail_stop(Side(order["side"]), hwm,
                           None if amount is None else from_units(amount),
