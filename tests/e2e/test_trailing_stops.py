@@ -233,15 +233,29 @@ async def test_hostile_trailing_stops_are_refused_and_nothing_is_stored(api, tra
     assert api.app[keys.MONITOR].trailing.get("AAPL", {}) == {}
 
 
+async def test_a_position_the_trailing_stop_closed_leaves_nothing_to_close(api, trader):
+    await order(api, trader)
+    _, body = await trail(api, trader, trail_price="5")
+    await tick(api, "94")
+    assert (await get_order(api, trader, body["order"]["id"]))["status"] == "filled"
+    status, _ = await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
+    assert (status, await position(api, trader)) == (404, None)
+    await assert_books_balance(api)
+
+
 async def test_a_trailing_stop_racing_a_manual_close_fires_once(api, trader):
     await order(api, trader)
     _, body = await trail(api, trader, trail_price="5")
     order_id = body["order"]["id"]
     await tick(api, "110")
     set_price(api, "AAPL", "104")  # crosses 105: the fire races the DELETE below
-    closing = await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
+    closing, _ = await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
     await settled(api)
-    assert closing[0] in (200, 404)
+    held = await position(api, trader)
+    if closing == 404:  # the trailing stop closed the position first
+        assert held is None
+    else:  # the close went first: the stop then sold as any sell does, opening a short
+        assert (closing, held["side"], held["quantity"]) == (200, "sell", "10")
     filled = await get_order(api, trader, order_id)
     assert (filled["status"], filled["filled_quantity"]) == ("filled", "10")
     _, missed = await api.call("GET", "/api/v1/events?after=0", token=trader)
@@ -285,3 +299,14 @@ async def test_a_trail_cannot_be_given_to_another_order_type(api, trader):
     status, body = await api.call("PATCH", f"/api/v1/orders/{body['order']['id']}",
                                   {"trail_price": "5"}, token=trader)
     assert (status, body["error"]["details"]["field"]) == (400, "trail_price")
+
+
+async def test_closing_positions_with_their_orders_takes_the_trailing_stop_too(api, trader):
+    await order(api, trader)
+    _, body = await trail(api, trader, trail_price="5")
+    status, _ = await api.call("DELETE", "/api/v1/positions?cancel_orders=true", token=trader)
+    assert status == 200
+    assert (await get_order(api, trader, body["order"]["id"]))["status"] == "canceled"
+    await tick(api, "90")
+    assert await position(api, trader) is None
+    await assert_books_balance(api)
