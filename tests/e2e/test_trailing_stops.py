@@ -310,3 +310,19 @@ async def test_closing_positions_with_their_orders_takes_the_trailing_stop_too(a
     await tick(api, "90")
     assert await position(api, trader) is None
     await assert_books_balance(api)
+
+
+async def test_a_trailing_stop_placed_over_a_socket_fires_with_an_order_update(api, trader):
+    sock = await api.socket(trader)
+    await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "2"})
+    ack = await sock.call("place_order", {"symbol": "AAPL", "side": "sell", "quantity": "2",
+                                          "type": "trailing_stop", "trail_percent": "2"})
+    assert (ack["ok"], ack["order"]["stop_price"]) == (True, "98"), ack
+    await tick(api, "97.5")
+    while (update := await sock.next("order_update"))["order"]["id"] != ack["order"]["id"] \
+            or update["order"]["status"] != "filled":
+        pass
+    assert update["order"]["filled_price"] == "97.5"
+    refused = await sock.call("place_order", {"symbol": "AAPL", "side": "sell", "quantity": "1",
+                                              "type": "trailing_stop", "trail_percent": "x"})
+    assert (refused["ok"], refused["error"]["code"]) == (False, "validation_error")
