@@ -1,5 +1,8 @@
 """The price monitor: stop-losses, targets and resting orders act on every tick.
 
+Trailing stops (of trades, and trailing_stop orders) follow each better price in
+memory and are saved at most once a second, and when the monitor stops.
+
 Every trigger lives in a TriggerIndex, rebuilt from the database at start-up
 and kept in step with every change the engine reports. Each fresh tick takes
 the triggers it crosses and fires them in tasks of their own, so a slow write
