@@ -11,6 +11,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from config.errors import ConfigError as ConfigError
+from config.intel import IntelSettings, intel_from_env
 from trading.fees import FeeSchedule, flat, schedule_from, typical
 from trading.hours import HOURS_MODES
 from trading.money import to_units
@@ -18,10 +20,6 @@ from trading.money import to_units
 MIN_SECRET_BYTES = 32
 MAX_FEE_SCHEDULE = 4096  # characters of FEE_SCHEDULE
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-class ConfigError(Exception):
-    """The configuration cannot work; the message is one line for the operator."""
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
@@ -234,6 +232,7 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    intel: IntelSettings = field(default_factory=IntelSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -286,6 +285,7 @@ class Settings:
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
             history=_history_from_env(reader),
+            intel=intel_from_env(reader),
         )
 
 

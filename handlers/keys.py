@@ -16,6 +16,7 @@ from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.history import Snapshots
+from services.intel import IntelService
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
@@ -36,6 +37,7 @@ ENGINE = web.AppKey("engine", TradingEngine)
 MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 HISTORY = web.AppKey("history", Snapshots)
+INTEL = web.AppKey("intel", IntelService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.
