@@ -53,6 +53,7 @@ from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
 from services.history import Snapshots
+from services.index_alerts import fire_index_alerts
 from services.intel import IntelService
 from services.intel_views import stock_symbols, trading_links
 from services.leader import LeaderDuties
@@ -340,6 +341,9 @@ async def _market_intel(funds: dict[str, list[Backing]],
                            or node.leader)
     sio = app[keys.SIO]
     service.notify.append(lambda view: sio.emit("sentiment", view))
+    alerts = app[keys.ALERTS]
+    alerts.level_of = service.level
+    service.on_reading.append(partial(fire_index_alerts, alerts))
     app[keys.INTEL] = service
     await service.start()
     try:

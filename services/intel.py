@@ -40,6 +40,7 @@ from services.intel_views import (
 from store.database import stored_time
 from store.intel import IntelStore
 from trading.intel import (
+    INDEX_SYMBOLS,
     Backing,
     IndexSeries,
     Reading,
@@ -57,7 +58,7 @@ STALE_AFTER_POLLS = 3  # a value older than this many poll intervals is stale
 CACHED_ANSWERS = 128  # screener answers kept, by query
 
 Notify = Callable[[dict[str, Any]], Awaitable[None]]
-OnReading = Callable[[str, Reading], Awaitable[None]]
+OnReading = Callable[[str, Reading], Awaitable[object]]
 
 
 @dataclass(slots=True)
@@ -264,6 +265,12 @@ class IntelService:
             self.answers.pop(next(iter(self.answers)))
         self.answers[key] = answer
         return answer
+
+    def level(self, symbol: str) -> Decimal | None:
+        """An index's latest value by its alert symbol (FNG:crypto), if it has one."""
+        index = INDEX_SYMBOLS.get(symbol)
+        series = None if index is None else self.cache[INDEX_SOURCES[index]].value
+        return None if series is None else series.latest.value
 
     def known_fund(self, name: str) -> bool:
         return name.casefold() in self.fund_names

@@ -21,6 +21,9 @@ from enum import StrEnum
 BANDS = ((Decimal(25), "Extreme Fear"), (Decimal(45), "Fear"), (Decimal(56), "Neutral"),
          (Decimal(76), "Greed"), (Decimal(101), "Extreme Greed"))
 INDICES = ("crypto", "stocks")  # alternative.me's crypto index, CNN's stock-market index
+# Alerts on an index crossing a level name it by one of these symbols.
+INDEX_SYMBOLS = {f"FNG:{index}": index for index in INDICES}
+HIGHEST_LEVEL = Decimal(100)
 
 
 class Sort(StrEnum):
@@ -82,6 +85,12 @@ class IndexSeries:
     def since(self, start: datetime) -> list[Reading]:
         """The readings at or after start, newest first (the latest among them)."""
         return [reading for reading in self.history if reading.at >= start]
+
+
+def index_symbol(text: str) -> str | None:
+    """The index symbol text spells (FNG:crypto, fng:STOCKS...), or None."""
+    wanted = text.strip().casefold()
+    return next((symbol for symbol in INDEX_SYMBOLS if symbol.casefold() == wanted), None)
 
 
 def classify(value: Decimal) -> str:

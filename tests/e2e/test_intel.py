@@ -216,3 +216,36 @@ async def test_in_a_cluster_only_the_leader_polls_and_the_others_read_the_stored
     await until(lambda: second.app[keys.INTEL].cache["coingecko"].value is not None, 10)
     assert (await screener(second))["tokens"] == (await screener(first))["tokens"]
     assert sources.requests["coingecko"] == 1
+
+
+async def test_alerts_fire_when_an_index_crosses_their_level(servers, intel_settings, sources):
+    api = await started(servers, intel_settings)
+    ann = await api.account()
+    token = ann["access_token"]
+    sock = await api.socket(token)
+    status, above = await api.call("POST", "/api/v1/alerts", {
+        "symbol": "fng:CRYPTO", "condition": "above", "price": "50"}, token=token)
+    assert status == 201, above
+    assert above["alert"]["symbol"] == "FNG:crypto"
+    _, crosses = await api.call("POST", "/api/v1/alerts", {
+        "symbol": "FNG:crypto", "condition": "crosses", "price": "20"}, token=token)
+    _, stocks = await api.call("POST", "/api/v1/alerts", {
+        "symbol": "FNG:stocks", "condition": "below", "price": "30"}, token=token)
+    status, refused = await api.call("POST", "/api/v1/alerts", {
+        "symbol": "FNG:crypto", "condition": "above", "price": "101"}, token=token)
+    assert status == 400 and refused["error"]["code"] == "validation_error"
+    assert "at most 100" in refused["error"]["message"]
+
+    sources.fng_value, sources.fng_class = "72", "Greed"
+    await api.app[keys.INTEL].refresh("fng")
+    await api.app[keys.INTEL].refresh("cnn")  # unchanged: nothing fires
+    event = await sock.next("alert_triggered")
+    assert event["alert"]["id"] == above["alert"]["id"] and event["price"] == "72"
+    for alert, status_now in ((above, "triggered"), (crosses, "active"), (stocks, "active")):
+        _, body = await api.call("GET", f"/api/v1/alerts/{alert['alert']['id']}", token=token)
+        assert body["alert"]["status"] == status_now
+
+    sources.fng_value, sources.fng_class = "15", "Extreme Fear"
+    await api.app[keys.INTEL].refresh("fng")
+    event = await sock.next("alert_triggered")
+    assert event["alert"]["id"] == crosses["alert"]["id"] and event["price"] == "15"
