@@ -7,9 +7,12 @@ from dataclasses import replace
 
 import pytest
 
+from config.intel import IntelSettings
+from handlers import keys
 from tests.e2e.test_process import NODE_EXAMPLE, needs_node
+from tests.intel_sources import IntelSources
 from tests.services import ROOT
-from tests.support import PASSWORD
+from tests.support import PASSWORD, until
 
 # AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss
 # 5 below), then drops to 90 and stays there.
@@ -76,11 +79,18 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
-async def test_the_curl_walkthrough_runs_start_to_finish(api):
+async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings):
     from tests.e2e.trading_support import set_price
-    set_price(api, "AAPL", "100")
-    code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
-                                      api.url.rstrip("/")], ROOT)
+
+    async with IntelSources() as sources:
+        api = await servers.start(replace(settings, intel=IntelSettings(
+            coingecko_url=sources.url("/api/v3"), fng_url=sources.url("/fng/"),
+            cnn_fng_url=sources.url("/index/fearandgreed/graphdata"))))
+        intel = api.app[keys.INTEL]
+        await until(lambda: all(cached.value is not None for cached in intel.cache.values()))
+        set_price(api, "AAPL", "100")
+        code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
+                                          api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
     assert '"realized_pnl": "0"' in stdout
@@ -94,4 +104,14 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '"tokens":[{"symbol":"SOL","price":"211.3","change_24h":"6.75",' \
+        '"trading_symbol":"SOLUSDT","funds":["Multicoin Capital","Andreessen Horowitz"]}' \
+        in stdout
+    assert '["SOL","GRT"]' in stdout
+    assert '{"index":"crypto","value":25,"classification":"Extreme Fear","stale":false,' \
+        in stdout
+    assert '{"index":"stocks","action":"SELL","reason":"The stock-market Fear & Greed Index ' \
+        'is 62.5 (Greed), above 55' in stdout
+    assert '{"symbol":"FNG:crypto","condition":"above","price":"75","status":"active"}' \
+        in stdout
     assert "logout: 204" in stdout
