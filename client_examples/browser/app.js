@@ -3,6 +3,7 @@ import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
+import { Intel } from "./intel.js";
 import { money, price } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import * as views from "./views.js";
@@ -16,6 +17,7 @@ const state = {
 let socket = null;
 let chart = null;
 let equity = null;
+let intel = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -74,6 +76,8 @@ async function start() {
   views.renderWatchlist(state, actions);
   subscribe();
   await select(state.selected ?? watched[0] ?? state.symbols[0]);
+  intel ??= new Intel(api, select);
+  await intel.show().catch((error) => toast("Market mood unavailable", error.message, "error"));
 }
 
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
@@ -144,6 +148,7 @@ function connect() {
     state.unread += 1;
     views.renderInbox(state);
   });
+  socket.on("sentiment", (event) => intel?.sentiment(event));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
 
