@@ -30,11 +30,17 @@ export class Intel {
     await this.screener();
   }
 
-  /** A `sentiment` event: one index changed (or went stale or fresh). */
-  sentiment(event) {
+  /** A `sentiment` event: one index changed (or went stale or fresh); its advice with it. */
+  async sentiment(event) {
     const known = this.indices[event.index] ?? {};
-    this.indices[event.index] = { ...known, ...event };
+    this.indices[event.index] = { ...known, ...event, action: null };
     this.renderSentiment();
+    const advice = await this.api.get("/recommendations").catch(() => null);
+    const action = advice?.indices[event.index]?.action;
+    if (action && this.indices[event.index].value === event.value) {
+      this.indices[event.index].action = action;
+      this.renderSentiment();
+    }
   }
 
   renderSentiment() {
@@ -61,7 +67,7 @@ export class Intel {
       h("td", { class: "num" }, dollars(token.volume_24h)),
       h("td", { class: `num ${Number(token.change_24h) < 0 ? "loss" : "gain"}` },
         token.change_24h === null ? "–" : `${Number(token.change_24h).toFixed(2)}%`),
-      h("td", {}, token.funds.map((f, n) => [n ? ", " : "",
+      h("td", {}, token.funds.flatMap((f, n) => [n ? ", " : "",
         h("a", { href: f.source, target: "_blank", rel: "noopener noreferrer" }, f.fund)])),
     )));
   }
