@@ -125,19 +125,20 @@ class IntelService:
         loop = asyncio.get_running_loop()
         next_at = 0.0
         while True:
+            delay = RELOAD_EVERY
             try:
                 if self.leading():
                     if loop.time() >= next_at:
                         next_at = loop.time() + await self.refresh(name)
-                    await asyncio.sleep(max(0.0, min(RELOAD_EVERY, next_at - loop.time())))
-                    continue
-                await self._reload(name, restored=False)
+                    delay = max(0.0, min(RELOAD_EVERY, next_at - loop.time()))
+                else:
+                    await self._reload(name, restored=False)
             except PyMongoError as exc:
-                log.warning("could not read or store the %s value: %s", name,
-                            type(exc).__name__)
+                log.warning("could not read the stored %s value: %s", name, type(exc).__name__)
             except Exception:
                 log.exception("the %s poller failed", name)
-            await asyncio.sleep(RELOAD_EVERY)
+                next_at = loop.time() + self.backoff[name].next_delay()
+            await asyncio.sleep(delay)
 
     async def refresh(self, name: str) -> float:
         """Poll one source now; the seconds until it should be polled again."""
@@ -151,7 +152,7 @@ class IntelService:
             if self.up.get(name, True):
                 log.warning("%s is down: %s; serving its last value as stale", name, exc)
             self.up[name] = False
-            await self.store.save(name, None, None, cached.error, now)
+            await self._save(name, None, cached.error, now)
             await self._changed(name, before, None)
             return max(self.backoff[name].next_delay(), exc.retry_after or 0.0)
         if not self.up.get(name, True):
@@ -162,9 +163,17 @@ class IntelService:
         cached.value, cached.fetched_at, cached.error = value, now, None
         cached.checked_at, cached.restored = now, False
         self._rebuild(name)
-        await self.store.save(name, self._to_doc(name, value), now, None, now)
+        await self._save(name, self._to_doc(name, value), None, now)
         await self._changed(name, before, previous)
         return self._interval(name)
+
+    async def _save(self, name: str, value: Any, error: str | None, now: datetime) -> None:
+        """Store a poll's outcome; a database that does not answer loses only that (the
+        value is served from memory, and the next poll stores again)."""
+        try:
+            await self.store.save(name, value, now if value is not None else None, error, now)
+        except PyMongoError as exc:
+            log.warning("could not store the %s value: %s", name, type(exc).__name__)
 
     async def _reload(self, name: str, *, restored: bool) -> None:
         """Take the stored value (written by this process before, or by the leader)."""
@@ -172,7 +181,8 @@ class IntelService:
         if doc is None:
             return
         cached = self.cache[name]
-        before = self._stale(name)
+        if doc.get("checked_at") != cached.checked_at:
+            self.answers.clear()
         fetched = doc.get("fetched_at")
         if doc.get("value") is not None and fetched != cached.fetched_at:
             try:
@@ -186,8 +196,6 @@ class IntelService:
         checked = cached.checked_at
         cached.restored = restored or (cached.restored and (checked is None
                                                             or checked < self.started_at))
-        if not restored and before != self._stale(name):
-            self.answers.clear()
 
     @staticmethod
     def _to_doc(name: str, value: Any) -> Any:

@@ -249,3 +249,22 @@ async def test_alerts_fire_when_an_index_crosses_their_level(servers, intel_sett
     await api.app[keys.INTEL].refresh("fng")
     event = await sock.next("alert_triggered")
     assert event["alert"]["id"] == crosses["alert"]["id"] and event["price"] == "15"
+
+
+@pytest.mark.parametrize("mode", ["fail", "busy", "not_json", "huge", "missing"])
+@pytest.mark.parametrize("source", ["fng", "cnn"])
+async def test_a_failing_index_source_keeps_its_last_reading_marked_stale(
+        servers, intel_settings, sources, source, mode):
+    api = await started(servers, intel_settings)
+    index = {"fng": "crypto", "cnn": "stocks"}[source]
+    _, before = await api.call("GET", "/api/v1/sentiment")
+    sources.mode[source] = mode
+    await api.app[keys.INTEL].refresh(source)
+    _, after = await api.call("GET", "/api/v1/sentiment")
+    was, now = before["indices"][index], after["indices"][index]
+    assert (now["value"], now["timestamp"], now["history"]) == (was["value"], was["timestamp"],
+                                                                was["history"])
+    assert now["stale"] is True and now["error"] and was["stale"] is False
+    _, advice = await api.call("GET", "/api/v1/recommendations")
+    assert advice["indices"][index]["action"] is not None
+    assert all(item["stale"] for item in advice["recommendations"] if item["index"] == index)
