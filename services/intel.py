@@ -187,7 +187,7 @@ class IntelService:
         if doc.get("value") is not None and fetched != cached.fetched_at:
             try:
                 cached.value = self._from_doc(name, doc["value"])
-            except (ValueError, TypeError, KeyError):
+            except (ValueError, TypeError, KeyError, IndexError, ArithmeticError):
                 log.warning("the stored %s value is unreadable; ignored", name)
                 return
             cached.fetched_at = fetched

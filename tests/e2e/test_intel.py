@@ -268,3 +268,20 @@ async def test_a_failing_index_source_keeps_its_last_reading_marked_stale(
     _, advice = await api.call("GET", "/api/v1/recommendations")
     assert advice["indices"][index]["action"] is not None
     assert all(item["stale"] for item in advice["recommendations"] if item["index"] == index)
+
+
+async def test_an_unreadable_stored_value_is_ignored_and_polled_again(servers, intel_settings,
+                                                                     sources):
+    api = await started(servers, intel_settings)
+    store = api.app[keys.STORE].db.main["intel"]
+    unreadable = {"id": "x", "symbol": "x", "name": "X", "price": "NaN?", "market_cap": "1",
+                  "volume_24h": "1", "change_24h": None, "rank": None}
+    await store.update_one({"_id": "coingecko"}, {"$set": {"value": [unreadable]}})
+    await servers.stop(api)
+    sources.mode["coingecko"] = "fail"
+    again = await started(servers, intel_settings)
+    body = await screener(again)
+    assert body["tokens"] == [] and body["stale"] is True
+    sources.mode["coingecko"] = "ok"
+    await again.app[keys.INTEL].refresh("coingecko")
+    assert len((await screener(again))["tokens"]) == 4
