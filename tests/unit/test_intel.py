@@ -222,3 +222,12 @@ def test_intel_settings_from_the_environment():
 def test_bad_intel_settings_are_refused(env):
     with pytest.raises(ConfigError):
         Settings.from_env(env)
+
+
+def test_the_server_does_not_start_with_a_bad_fund_file(tmp_path: Path):
+    from server.app import create_app
+
+    bad = tmp_path / "funds.json"
+    bad.write_text(json.dumps({"tokens": {"solana": {"funds": [{"fund": "A"}]}}}))
+    with pytest.raises(ConfigError, match=r"tokens\.solana\.funds\[0\]: 'source'"):
+        create_app(Settings(data_dir=tmp_path, intel=IntelSettings(funds_file=bad)))
