@@ -7,11 +7,13 @@
 Payloads have the shape the real services answer with (fields trimmed to those read,
 plus a few that are not). Each source has a mode the test sets: ok, fail (500), busy
 (429 with Retry-After), not_json, huge (a body over the client's limit), missing
-(required fields gone), and for CoinGecko junk (some malformed rows among good ones).
+(required fields gone), stall (no answer until the server closes), and for CoinGecko
+junk (some malformed rows among good ones).
 """
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -49,6 +51,7 @@ class IntelSources:
         self.fng_value = "25"  # the latest crypto index value, and its band
         self.fng_class = "Extreme Fear"
         self.cnn_score = 62.4571
+        self.released = asyncio.Event()
         self.app = web.Application()
         self.app.router.add_get("/api/v3/coins/markets", self.markets)
         self.app.router.add_get("/fng/", self.fng)
@@ -60,14 +63,17 @@ class IntelSources:
         return self
 
     async def __aexit__(self, *exc: object) -> None:
+        self.released.set()
         await self.server.close()
 
     def url(self, path: str = "") -> str:
         return str(self.server.make_url(path))
 
-    def _refusal(self, name: str) -> web.Response | None:
+    async def _refusal(self, name: str) -> web.Response | None:
         self.requests[name] += 1
         mode = self.mode[name]
+        if mode == "stall":
+            await self.released.wait()
         if mode == "fail":
             return web.json_response({"status": {"error_code": 500, "error_message":
                                                  "Internal server error"}}, status=500)
@@ -83,7 +89,7 @@ class IntelSources:
         return None
 
     async def markets(self, request: web.Request) -> web.Response:
-        if (refused := self._refusal("coingecko")) is not None:
+        if (refused := await self._refusal("coingecko")) is not None:
             return refused
         if self.mode["coingecko"] == "missing":
             return web.json_response([{"id": c["id"], "symbol": c["symbol"]}
@@ -96,7 +102,7 @@ class IntelSources:
         return web.json_response(rows[:limit])
 
     async def fng(self, request: web.Request) -> web.Response:
-        if (refused := self._refusal("fng")) is not None:
+        if (refused := await self._refusal("fng")) is not None:
             return refused
         if self.mode["fng"] == "missing":
             return web.json_response({"name": "Fear and Greed Index", "data": [{}],
@@ -112,7 +118,7 @@ class IntelSources:
                                   "metadata": {"error": None}})
 
     async def cnn(self, request: web.Request) -> web.Response:
-        if (refused := self._refusal("cnn")) is not None:
+        if (refused := await self._refusal("cnn")) is not None:
             return refused
         if self.mode["cnn"] == "missing":
             return web.json_response({"fear_and_greed": {"rating": "greed"}})

@@ -285,3 +285,22 @@ async def test_an_unreadable_stored_value_is_ignored_and_polled_again(servers, i
     sources.mode["coingecko"] = "ok"
     await again.app[keys.INTEL].refresh("coingecko")
     assert len((await screener(again))["tokens"]) == 4
+
+
+async def test_a_source_that_stalls_or_is_unreachable_is_down_within_its_timeout(
+        servers, intel_settings, sources):
+    settings = replace(intel_settings, intel=replace(intel_settings.intel, timeout=1))
+    api = await started(servers, settings)
+    intel = api.app[keys.INTEL]
+    sources.mode["coingecko"] = "stall"
+    loop = asyncio.get_running_loop()
+    began = loop.time()
+    await intel.refresh("coingecko")
+    assert loop.time() - began < 3
+    body = await screener(api)
+    assert body["stale"] is True and "unreachable (TimeoutError)" in body["error"]
+    assert len(body["tokens"]) == 4
+    intel.sources["fng"].url = "http://127.0.0.1:9/fng/"  # nothing listens on port 9
+    await intel.refresh("fng")
+    _, sentiment = await api.call("GET", "/api/v1/sentiment")
+    assert "alternative.me is unreachable" in sentiment["indices"]["crypto"]["error"]
