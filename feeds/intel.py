@@ -31,8 +31,11 @@ MAX_ROWS = 5000
 MAX_RETRY_AFTER = 3600.0
 LARGEST = Decimal(10) ** 18  # no market cap, volume or price is larger
 LARGEST_CHANGE = Decimal(10) ** 6  # percent
-# CNN refuses clients that do not look like a browser.
-USER_AGENT = "Mozilla/5.0 (compatible; PaperDesk; +https://github.com/paperdesk)"
+# CNN refuses clients that do not look like a browser on its page (HTTP 418).
+USER_AGENT = ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+              "Chrome/126.0 Safari/537.36")
+CNN_HEADERS = {"Referer": "https://edition.cnn.com/markets/fear-and-greed",
+               "Origin": "https://edition.cnn.com"}
 BAND_NAMES = {name.casefold(): name for _, name in BANDS}
 
 
@@ -56,17 +59,19 @@ class Source(Protocol):
 class HttpJson:
     """GETs of JSON with a bounded body, a timeout and a browser-like User-Agent."""
 
-    def __init__(self, label: str, timeout: float) -> None:
+    def __init__(self, label: str, timeout: float,
+                 headers: dict[str, str] | None = None) -> None:
         self.label = label
         self.timeout = timeout
+        self.headers = {"User-Agent": USER_AGENT, "Accept": "application/json",
+                        **(headers or {})}
         self.session: aiohttp.ClientSession | None = None
         self.requests = 0
 
     async def get(self, url: str, params: dict[str, str] | None = None) -> Any:
         if self.session is None:
             self.session = aiohttp.ClientSession(
-                timeout=aiohttp.ClientTimeout(total=self.timeout),
-                headers={"User-Agent": USER_AGENT, "Accept": "application/json"})
+                timeout=aiohttp.ClientTimeout(total=self.timeout), headers=self.headers)
         self.requests += 1
         try:
             async with self.session.get(url, params=params, allow_redirects=False) as response:
@@ -243,7 +248,7 @@ class CnnFearGreed:
 
     def __init__(self, url: str, *, timeout: float = 20.0) -> None:
         self.url = url
-        self.http = HttpJson("CNN", timeout)
+        self.http = HttpJson("CNN", timeout, CNN_HEADERS)
 
     async def fetch(self) -> IndexSeries:
         return parse_cnn(await self.http.get(self.url))
