@@ -286,10 +286,12 @@ def parse_cnn(data: Any) -> IndexSeries:
 
 def reading(value: Any, rating: Any, at: datetime) -> Reading:
     """A reading from a source's value (number or numeric string, 0 to 100, one decimal
-    kept) and its rating, if it names a band (else the value's band)."""
+    kept) and its rating, if it names a band (else the value's band). Its time keeps
+    milliseconds, as the database does, so a stored reading reads back the same."""
     number = amount(value, Decimal(100)).quantize(Decimal("0.1")).normalize()
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)
+    at = at.replace(microsecond=at.microsecond // 1000 * 1000)
     name = BAND_NAMES.get(rating.strip().casefold()) if isinstance(rating, str) else None
     return Reading(number, name or classify(number), at)
 

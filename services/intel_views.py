@@ -49,13 +49,13 @@ def tokens_from_doc(doc: list[dict[str, Any]]) -> list[Token]:
 def series_to_doc(series: IndexSeries) -> list[dict[str, Any]]:
     """Newest first; the first is the latest reading."""
     return [{"value": str(r.value), "classification": r.classification, "at": r.at}
-            for r in (series.latest, *series.history)]
+            for r in series.history or (series.latest,)]
 
 
 def series_from_doc(doc: list[dict[str, Any]]) -> IndexSeries:
     readings = [Reading(Decimal(d["value"]), d["classification"], _aware(d["at"]))
                 for d in doc]
-    return IndexSeries(readings[0], tuple(readings[1:]))
+    return IndexSeries(readings[0], tuple(readings))
 
 
 def _aware(moment: datetime) -> datetime:

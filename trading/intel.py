@@ -77,7 +77,7 @@ class Reading:
 
 @dataclass(frozen=True, slots=True)
 class IndexSeries:
-    """An index's latest reading and its past, newest first."""
+    """An index's latest reading and its readings, newest first (the latest among them)."""
 
     latest: Reading
     history: tuple[Reading, ...] = field(default=())

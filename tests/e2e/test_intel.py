@@ -162,14 +162,16 @@ async def test_a_restart_serves_the_stored_values_stale_until_refreshed(
         servers, intel_settings, sources):
     api = await started(servers, intel_settings)
     before = await screener(api)
+    _, moods = await api.call("GET", "/api/v1/sentiment")
     await servers.stop(api)
     sources.mode.update(coingecko="fail", fng="fail", cnn="fail")
     again = await started(servers, intel_settings)
     body = await screener(again)
     assert body["tokens"] == before["tokens"] and body["stale"] is True
     _, sentiment = await again.call("GET", "/api/v1/sentiment")
-    assert sentiment["indices"]["crypto"]["value"] == 25
-    assert sentiment["indices"]["crypto"]["stale"] is True
+    for index in ("crypto", "stocks"):
+        was, now = moods["indices"][index], sentiment["indices"][index]
+        assert now == {**was, "stale": True, "error": now["error"]} and now["error"]
     sources.mode.update(coingecko="ok")
     await again.app[keys.INTEL].refresh("coingecko")
     assert (await screener(again))["stale"] is False
