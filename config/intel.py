@@ -5,12 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from config.errors import ConfigError
-
-if TYPE_CHECKING:
-    from config.settings import _Reader
 
 SOURCES = ("coingecko", "fng", "cnn")
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +59,21 @@ class IntelSettings:
         return source in self.sources
 
 
-def intel_from_env(reader: _Reader) -> IntelSettings:
+class Reader(Protocol):
+    """How config/settings.py reads one variable (its _Reader)."""
+
+    def optional(self, name: str) -> str | None: ...
+
+    def text(self, name: str, default: str) -> str: ...
+
+    def integer(self, name: str, default: int) -> int: ...
+
+    def number(self, name: str, default: float) -> float: ...
+
+    def decimal(self, name: str, default: Decimal) -> Decimal: ...
+
+
+def intel_from_env(reader: Reader) -> IntelSettings:
     default = IntelSettings()
     raw = (reader.optional("INTEL_SOURCES") or "all").lower()
     sources = SOURCES if raw == "all" else () if raw in ("none", "off") else tuple(
