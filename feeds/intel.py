@@ -22,6 +22,7 @@ from typing import Any, Protocol
 
 import aiohttp
 
+from config.intel import IntelSettings
 from trading.intel import BANDS, IndexSeries, Reading, Token, classify
 
 log = logging.getLogger(__name__)
@@ -306,3 +307,17 @@ def series(readings: list[Reading], label: str, rows: int) -> IndexSeries:
     ordered = sorted(by_time.values(), key=lambda r: r.at, reverse=True)
     return IndexSeries(ordered[0], tuple(ordered))
 
+
+
+def configured_sources(settings: IntelSettings) -> list[Source]:
+    """The sources INTEL_SOURCES turns on, at their configured URLs."""
+    sources: list[Source] = []
+    if settings.enabled("coingecko"):
+        sources.append(CoinGecko(settings.coingecko_url, tokens=settings.screener_tokens,
+                                 timeout=settings.timeout))
+    if settings.enabled("fng"):
+        sources.append(AlternativeMe(settings.fng_url, days=settings.history_days,
+                                     timeout=settings.timeout))
+    if settings.enabled("cnn"):
+        sources.append(CnnFearGreed(settings.cnn_fng_url, timeout=settings.timeout))
+    return sources

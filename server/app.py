@@ -21,7 +21,7 @@ from aiohttp.web_request import BaseRequest
 from config.funds import load_funds
 from config.settings import Settings, resolve_jwt_secret
 from feeds.base import Feed
-from feeds.intel import AlternativeMe, CnnFearGreed, CoinGecko, Source
+from feeds.intel import configured_sources
 from feeds.service import Market
 from handlers import (
     alerts,
@@ -324,17 +324,9 @@ async def _market_intel(funds: dict[str, list[Backing]],
     cluster's leader, polls; the others read the stored values. Index changes go to
     every socket as `sentiment` events."""
     settings = app[keys.SETTINGS].intel
-    sources: list[Source] = []
-    if settings.enabled("coingecko"):
-        sources.append(CoinGecko(settings.coingecko_url, tokens=settings.screener_tokens,
-                                 timeout=settings.timeout))
-    if settings.enabled("fng"):
-        sources.append(AlternativeMe(settings.fng_url, days=settings.history_days,
-                                     timeout=settings.timeout))
-    if settings.enabled("cnn"):
-        sources.append(CnnFearGreed(settings.cnn_fng_url, timeout=settings.timeout))
     instruments = list(app[keys.MARKET].universe.instruments.values())
-    service = IntelService(settings, sources, IntelStore(app[keys.STORE].db.main), funds,
+    service = IntelService(settings, configured_sources(settings),
+                           IntelStore(app[keys.STORE].db.main), funds,
                            trading_links(instruments), stock_symbols(instruments),
                            app[keys.CLOCK],
                            leading=lambda: (node := app.get(keys.CLUSTER)) is None
