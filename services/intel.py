@@ -244,7 +244,7 @@ class IntelService:
     def _status(self, name: str) -> dict[str, Any]:
         cached = self.cache[name]
         error = cached.error
-        if name not in self.sources and cached.value is None:
+        if name not in self.sources:  # a value stored before it was turned off stays stale
             error = "This source is turned off (INTEL_SOURCES)."
         elif cached.value is None and error is None:
             error = "Not fetched yet."

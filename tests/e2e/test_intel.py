@@ -306,3 +306,15 @@ async def test_a_source_that_stalls_or_is_unreachable_is_down_within_its_timeout
     await intel.refresh("fng")
     _, sentiment = await api.call("GET", "/api/v1/sentiment")
     assert "alternative.me is unreachable" in sentiment["indices"]["crypto"]["error"]
+
+
+async def test_a_source_turned_off_serves_its_stored_value_stale_saying_so(
+        servers, intel_settings):
+    api = await started(servers, intel_settings)
+    before = await screener(api)
+    await servers.stop(api)
+    off = await servers.start(replace(intel_settings, intel=replace(intel_settings.intel,
+                                                                    sources=("fng", "cnn"))))
+    body = await screener(off)
+    assert body["tokens"] == before["tokens"] and body["stale"] is True
+    assert body["error"] == "This source is turned off (INTEL_SOURCES)."
