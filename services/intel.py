@@ -70,6 +70,7 @@ class Cached:
     error: str | None = None
     checked_at: datetime | None = None
     restored: bool = False  # read from the database, not refreshed since this start
+    version: int | None = None  # of the stored value read last
 
 
 class IntelService:
@@ -183,14 +184,14 @@ class IntelService:
         cached = self.cache[name]
         if doc.get("checked_at") != cached.checked_at:
             self.answers.clear()
-        fetched = doc.get("fetched_at")
-        if doc.get("value") is not None and fetched != cached.fetched_at:
+        version = doc.get("version")
+        if doc.get("value") is not None and version != cached.version:
             try:
                 cached.value = self._from_doc(name, doc["value"])
             except (ValueError, TypeError, KeyError, IndexError, ArithmeticError):
                 log.warning("the stored %s value is unreadable; ignored", name)
                 return
-            cached.fetched_at = fetched
+            cached.fetched_at, cached.version = doc.get("fetched_at"), version
             self._rebuild(name)
         cached.error, cached.checked_at = doc.get("error"), doc.get("checked_at")
         checked = cached.checked_at

@@ -15,11 +15,14 @@ class IntelStore:
 
     async def save(self, source: str, value: Any, fetched_at: datetime | None,
                    error: str | None, checked_at: datetime) -> None:
-        """Store a source's value (None: keep the stored one) and its last attempt."""
+        """Store a source's value (None: keep the stored one) and its last attempt. Each
+        value stored has the next `version`, by which readers tell it is new."""
         changes: Document = {"error": error, "checked_at": checked_at}
+        update: Document = {"$set": changes}
         if value is not None:
             changes.update(value=value, fetched_at=fetched_at)
-        await self.values.update_one({"_id": source}, {"$set": changes}, upsert=True)
+            update["$inc"] = {"version": 1}
+        await self.values.update_one({"_id": source}, update, upsert=True)
 
     async def load(self, source: str) -> Document | None:
         return await self.values.find_one({"_id": source})

@@ -218,6 +218,15 @@ async def test_in_a_cluster_only_the_leader_polls_and_the_others_read_the_stored
     await until(lambda: second.app[keys.INTEL].cache["coingecko"].value is not None, 10)
     assert (await screener(second))["tokens"] == (await screener(first))["tokens"]
     assert sources.requests["coingecko"] == 1
+    await until(lambda: first.app[keys.CLUSTER].leader or second.app[keys.CLUSTER].leader, 10)
+    leader, follower = (first, second) if first.app[keys.CLUSTER].leader else (second, first)
+    ann = await follower.account()
+    sock = await follower.socket(ann["access_token"])
+    sources.fng_value, sources.fng_class = "80", "Extreme Greed"
+    await leader.app[keys.INTEL].refresh("fng")
+    event = await sock.next("sentiment")  # through Redis, from the leader
+    assert (event["index"], event["value"]) == ("crypto", 80)
+    await until(lambda: (follower.app[keys.INTEL].level("FNG:crypto") or 0) == 80, 10)
 
 
 async def test_alerts_fire_when_an_index_crosses_their_level(servers, intel_settings, sources):
