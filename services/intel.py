@@ -97,7 +97,7 @@ class IntelService:
         self.backoff = {name: Backoff(first=min(30.0, self._interval(name)),
                                       most=self._interval(name)) for name in self.sources}
         self.tasks: list[asyncio.Task[None]] = []
-        self.started_at = stored_time(clock())
+        self.started_at = stored_time(clock())  # polls stored from here on are this run's
 
     def _interval(self, name: str) -> float:
         return (self.settings.screener_interval if name == "coingecko"
@@ -194,9 +194,7 @@ class IntelService:
             cached.fetched_at, cached.version = doc.get("fetched_at"), version
             self._rebuild(name)
         cached.error, cached.checked_at = doc.get("error"), doc.get("checked_at")
-        checked = cached.checked_at
-        cached.restored = restored or (cached.restored and (checked is None
-                                                            or checked < self.started_at))
+        cached.restored = restored or cached.restored
 
     @staticmethod
     def _to_doc(name: str, value: Any) -> Any:
@@ -236,8 +234,13 @@ class IntelService:
                     log.exception("could not check alerts on the %s index", name)
 
     def _stale(self, name: str) -> bool:
+        """No value, a failed last poll, a value older than STALE_AFTER_POLLS intervals, or
+        (in the process that polls) one restored at start-up and not refreshed since. A
+        process that does not poll trusts the poller's record of the stored value."""
         cached = self.cache[name]
-        if cached.value is None or cached.restored or cached.error is not None:
+        if cached.value is None or cached.error is not None:
+            return True
+        if cached.restored and (self.leading() or name not in self.sources):
             return True
         age = self.clock() - (cached.fetched_at or self.clock())
         return age > timedelta(seconds=self._interval(name) * STALE_AFTER_POLLS)

@@ -218,6 +218,8 @@ async def test_in_a_cluster_only_the_leader_polls_and_the_others_read_the_stored
     await until(lambda: second.app[keys.INTEL].cache["coingecko"].value is not None, 10)
     assert (await screener(second))["tokens"] == (await screener(first))["tokens"]
     assert sources.requests["coingecko"] == 1
+    # The process that joined later serves the leader's value as fresh as the leader does.
+    assert (await screener(second))["stale"] is False
     await until(lambda: first.app[keys.CLUSTER].leader or second.app[keys.CLUSTER].leader, 10)
     leader, follower = (first, second) if first.app[keys.CLUSTER].leader else (second, first)
     ann = await follower.account()
