@@ -151,7 +151,8 @@ class IntelService:
         except SourceError as exc:
             cached.error, cached.checked_at = str(exc), now
             if self.up.get(name, True):
-                log.warning("%s is down: %s; serving its last value as stale", name, exc)
+                log.warning("%s is down: %s; its last value, if any, is served as stale", name,
+                            exc)
             self.up[name] = False
             await self._save(name, None, cached.error, now)
             await self._changed(name, before, None)
