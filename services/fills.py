@@ -41,7 +41,7 @@ from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Stale, Writes
 from trading.errors import InsufficientFunds
 from trading.money import from_units, show
-from trading.orders import OrderStatus, ended_as
+from trading.orders import OrderStatus, Side, ended_as
 
 
 @dataclass(frozen=True)
@@ -146,6 +146,7 @@ class MarketFills:
         step = order["pending"]
         if (known is None or order["symbol"] not in known.sides
                 or known.sides[order["symbol"]] not in (None, order["side"])
+                or (order["side"] == Side.SELL and not self.engine.shortable(order["symbol"]))
                 or known.account["available"] < step["margin"] + step["fee"]):
             return None  # unknown, or it would close lots: the long way reads them
         try:

@@ -4,9 +4,11 @@ answer and leave the books balanced."""
 
 from __future__ import annotations
 
+import asyncio
+
 import pytest
 
-from tests.e2e.trading_support import set_price
+from tests.e2e.trading_support import assert_books_balance, order, set_price
 
 
 @pytest.fixture
@@ -15,6 +17,13 @@ async def trader(api):
     set_price(api, "AAPL", "100")
     set_price(api, "BTCUSDT", "65000")
     return token
+
+
+async def open_lots(api, token, symbol):
+    status, body = await api.call("GET", f"/api/v1/trades?status=open&symbol={symbol}",
+                                  token=token)
+    assert status == 200, body
+    return [(t["side"], t["quantity"]) for t in body["trades"]]
 
 
 @pytest.mark.parametrize("params", [
@@ -30,3 +39,32 @@ async def test_activity_times_beyond_what_a_date_holds_in_utc_are_refused(api, t
     field = "after" if "after" in params else "until"
     assert body["error"]["code"] == "validation_error"
     assert body["error"]["details"]["field"] == field
+
+
+async def test_two_sells_of_a_crypto_holding_at_once_never_sell_it_short(api, trader):
+    """BTCUSDT is not shortable: a sell may close what is held and no more, whichever of
+    two sells racing for the same holding comes second."""
+    for _ in range(3):
+        status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1")
+        assert status == 201, body
+        answers = await asyncio.gather(
+            order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.1"),
+            order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.1"))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses == [201, 400], answers
+        refused = next(body for status, body in answers if status == 400)
+        assert refused["error"]["code"] == "short_not_allowed"
+        assert await open_lots(api, trader, "BTCUSDT") == []
+        await assert_books_balance(api)
+
+
+async def test_closing_a_crypto_position_twice_at_once_never_sells_it_short(api, trader):
+    for _ in range(3):
+        status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1")
+        assert status == 201, body
+        answers = await asyncio.gather(
+            api.call("DELETE", "/api/v1/positions/BTCUSDT", token=trader),
+            api.call("DELETE", "/api/v1/positions/BTCUSDT", token=trader))
+        assert sorted(status for status, _ in answers)[0] == 200, answers
+        assert await open_lots(api, trader, "BTCUSDT") == []
+        await assert_books_balance(api)
