@@ -150,6 +150,8 @@ class TradingEngine(TradingContext):
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
             "order_class": request.order_class.value,
         }
+        if request.reduce_only:
+            order["reduce_only"] = True
         return order
 
     def leg_orders(self, user_id: str, parent: Document, request: OrderRequest,

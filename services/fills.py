@@ -39,7 +39,7 @@ from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Stale, Writes
-from trading.errors import InsufficientFunds
+from trading.errors import InsufficientFunds, NotFound
 from trading.money import from_units, show
 from trading.orders import OrderStatus, Side, ended_as
 
@@ -109,7 +109,8 @@ class MarketFills:
         engine, legs = self.engine, legs or []
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = (None if legs else await self._fill_known(order)
+                outcome = (None if legs or order.get("reduce_only")
+                           else await self._fill_known(order)
                            ) or await self._fill_long_way(order, legs)
                 self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
@@ -183,6 +184,12 @@ class MarketFills:
     async def _fill(self, writes: Writes, order: Document, legs: list[Document]) -> _Outcome:
         engine, user_id = self.engine, order["user_id"]
         now = engine.now()
+        if order.get("reduce_only"):  # a close: what the position holds now, at most
+            closing = Side.SELL if order["side"] == Side.BUY else Side.BUY
+            held = await self.legs.held(writes, order, closing)
+            if not held:
+                raise NotFound(f"No open position in {order['symbol']}.")
+            order = {**order, "quantity": min(int(order["quantity"]), held)}
         claim = {**order, "pending": None}
         netted = await engine.net_fill(writes, order, now)
         if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)

@@ -59,7 +59,7 @@ async def close_position(engine: TradingEngine, user_id: str, symbol: str,
                            details={"held": show(size)})
     request = OrderRequest(symbol=symbol, side=Side.SELL if side == Side.BUY else Side.BUY,
                            type=OrderType.MARKET,
-                           quantity=size if quantity is None else quantity)
+                           quantity=size if quantity is None else quantity, reduce_only=True)
     return {"order": order_view(await engine.place_order(user_id, request))}
 
 

@@ -112,6 +112,9 @@ class OrderRequest:
     notional: Decimal | None = None
     order_class: OrderClass = OrderClass.SIMPLE
     exits: ExitLegs | None = None
+    # A close of a position (DELETE /positions): fills no more than the position holds
+    # when it fills, and never opens the other side.
+    reduce_only: bool = False
 
     @property
     def trigger_price(self) -> Decimal | None:

@@ -8,7 +8,8 @@ import asyncio
 
 import pytest
 
-from tests.e2e.trading_support import assert_books_balance, order, set_price
+from tests.e2e.test_monitor import settled
+from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
 
 @pytest.fixture
@@ -67,4 +68,47 @@ async def test_closing_a_crypto_position_twice_at_once_never_sells_it_short(api,
             api.call("DELETE", "/api/v1/positions/BTCUSDT", token=trader))
         assert sorted(status for status, _ in answers)[0] == 200, answers
         assert await open_lots(api, trader, "BTCUSDT") == []
+        await assert_books_balance(api)
+async def test_closing_a_position_twice_at_once_never_opens_the_other_side(api, trader):
+    for _ in range(3):
+        status, body = await order(api, trader, quantity="10")
+        assert status == 201, body
+        answers = await asyncio.gather(
+            api.call("DELETE", "/api/v1/positions/AAPL", token=trader),
+            api.call("DELETE", "/api/v1/positions/AAPL", token=trader))
+        statuses = sorted(status for status, _ in answers)
+        assert statuses[0] == 200, answers
+        assert statuses[1] in (200, 404), answers
+        assert await open_lots(api, trader, "AAPL") == []  # flat: no short of 10
+        balances = await account(api, trader)
+        assert (balances["margin_used"], balances["reserved"]) == ("0", "0")
+        await assert_books_balance(api)
+
+
+async def test_a_partial_close_racing_a_full_one_closes_no_more_than_was_held(api, trader):
+    status, body = await order(api, trader, quantity="10")
+    assert status == 201, body
+    answers = await asyncio.gather(
+        api.call("DELETE", "/api/v1/positions/AAPL", token=trader),
+        api.call("DELETE", "/api/v1/positions/AAPL?qty=4", token=trader))
+    assert answers[0][0] == 200, answers
+    assert answers[1][0] in (200, 404), answers
+    closed = [int(body["order"]["quantity"]) for status, body in answers if status == 200]
+    assert sum(closed) == 10  # the full close took what the partial one left, or all
+    assert await open_lots(api, trader, "AAPL") == []
+    await assert_books_balance(api)
+
+
+
+
+async def test_a_close_racing_the_stop_loss_of_its_lot_never_opens_the_other_side(api, trader):
+    for _ in range(3):
+        set_price(api, "AAPL", "100")
+        status, body = await order(api, trader, quantity="10", stop_loss="95")
+        assert status == 201, body
+        set_price(api, "AAPL", "94")  # the monitor starts closing the lot at its stop
+        status, body = await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
+        assert status in (200, 404), body
+        await settled(api)
+        assert await open_lots(api, trader, "AAPL") == []
         await assert_books_balance(api)
