@@ -242,7 +242,7 @@ class TradingEngine(TradingContext):
                                OrderStatus.OPEN if oco else OrderStatus.HELD)
         if fill_at is not None:
             order["pending"] = self.open_step(order, fill_at)
-            return await self.fills.fill(order, legs)
+            return await self.fills.fill(order, legs, max_resting)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)

@@ -5,6 +5,7 @@ answer and leave the books balanced."""
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 
 import pytest
 
@@ -112,3 +113,56 @@ async def test_a_close_racing_the_stop_loss_of_its_lot_never_opens_the_other_sid
         await settled(api)
         assert await open_lots(api, trader, "AAPL") == []
         await assert_books_balance(api)
+
+
+@pytest.fixture
+async def capped_api(servers, settings):
+    """A server allowing each user 4 resting orders."""
+    return await servers.start(replace(settings, limits=replace(settings.limits,
+                                                                open_orders_per_user=4)))
+
+
+async def resting(api, token):
+    found = []
+    for status in ("open", "held"):
+        _, body = await api.call("GET", f"/api/v1/orders?status={status}&limit=500", token=token)
+        found += body["orders"]
+    return found
+
+
+def bracket(**fields):
+    return {"symbol": "AAPL", "side": "buy", "quantity": "1", "order_class": "bracket",
+            "take_profit": {"limit_price": "120"}, "stop_loss": {"stop_price": "80"}, **fields}
+
+
+async def test_bracket_legs_count_against_the_cap_of_resting_orders(capped_api):
+    """Market-entry brackets rest two legs each: without counting them a user could rest
+    any number of orders (each watched by the monitor) past MAX_OPEN_ORDERS_PER_USER."""
+    api = capped_api
+    token = (await api.account())["access_token"]
+    set_price(api, "AAPL", "100")
+    answers = [await api.call("POST", "/api/v1/orders", bracket(), token=token)
+               for _ in range(4)]
+    assert [status for status, _ in answers] == [201, 201, 429, 429], answers
+    assert answers[2][1]["error"]["code"] == "limit_exceeded"
+    assert answers[2][1]["error"]["details"]["limit"] == 4
+    assert len(await resting(api, token)) == 4
+    await assert_books_balance(api)
+
+
+async def test_limit_entry_brackets_count_their_held_legs_against_the_cap(capped_api):
+    """A limit entry and its two held legs are three orders that rest (the legs once it
+    fills): a second such bracket would pass the cap when both entries fill."""
+    api = capped_api
+    token = (await api.account())["access_token"]
+    set_price(api, "AAPL", "100")
+    first = await api.call("POST", "/api/v1/orders",
+                           bracket(type="limit", limit_price="99"), token=token)
+    assert first[0] == 201, first
+    second = await api.call("POST", "/api/v1/orders",
+                            bracket(type="limit", limit_price="98"), token=token)
+    assert (second[0], second[1]["error"]["code"]) == (429, "limit_exceeded"), second
+    set_price(api, "AAPL", "97")
+    await settled(api)
+    assert len(await resting(api, token)) <= 4
+    await assert_books_balance(api)
