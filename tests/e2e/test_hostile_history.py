@@ -5,6 +5,7 @@ answer and leave the books balanced."""
 from __future__ import annotations
 
 import asyncio
+import base64
 from dataclasses import replace
 
 import pytest
@@ -166,3 +167,25 @@ async def test_limit_entry_brackets_count_their_held_legs_against_the_cap(capped
     await settled(api)
     assert len(await resting(api, token)) <= 4
     await assert_books_balance(api)
+
+
+def forged(text: str) -> str:
+    return base64.urlsafe_b64encode(f"activities:{text}".encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize("text", [
+    "desc.1796671575322.2.abc:\u00b2",  # superscript two: str.isdigit, not int()
+    "desc.1796671575322.2.abc:\u0663",  # Arabic-Indic three
+    "desc.\u0661\u0662.1.abc",  # Arabic-Indic milliseconds
+    "desc.+5.1.abc",
+    "desc.1_000.1.abc",
+    "desc. 5.1.abc",
+    "asc.5.\u0661.abc",
+])
+async def test_forged_activity_cursors_are_refused(api, trader, text):
+    status, body = await api.call("GET", "/api/v1/account/activities", token=trader,
+                                  params={"cursor": forged(text),
+                                          "direction": text.split(".")[0]})
+    assert status == 400, body
+    assert (body["error"]["code"], body["error"]["details"]["field"]) == (
+        "validation_error", "cursor")
