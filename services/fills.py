@@ -120,6 +120,11 @@ class MarketFills:
                 raise
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
             return await engine.existing_order(order, holder)
+        except LimitExceeded:  # a retry of an order placed before the cap filled is answered
+            holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            if holder is None:
+                raise
+            return await engine.existing_order(order, holder)
         user_id = order["user_id"]
         await engine.changed("order", outcome.order)
         for leg in outcome.legs:

@@ -189,3 +189,18 @@ async def test_forged_activity_cursors_are_refused(api, trader, text):
     assert status == 400, body
     assert (body["error"]["code"], body["error"]["details"]["field"]) == (
         "validation_error", "cursor")
+
+
+async def test_a_retried_bracket_is_answered_with_its_order_even_at_the_cap(capped_api):
+    api = capped_api
+    token = (await api.account())["access_token"]
+    set_price(api, "AAPL", "100")
+    placed = [await api.call("POST", "/api/v1/orders", bracket(client_order_id=f"b{n}"),
+                             token=token) for n in (1, 2)]
+    assert [status for status, _ in placed] == [201, 201], placed
+    status, again = await api.call("POST", "/api/v1/orders", bracket(client_order_id="b1"),
+                                   token=token)
+    assert status == 201, again
+    assert again["order"]["id"] == placed[0][1]["order"]["id"]
+    assert len(await resting(api, token)) == 4
+    await assert_books_balance(api)
