@@ -10,6 +10,8 @@ from dataclasses import replace
 
 import pytest
 
+from handlers import keys
+from store.check import check_books
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
@@ -204,3 +206,18 @@ async def test_a_retried_bracket_is_answered_with_its_order_even_at_the_cap(capp
     assert again["order"]["id"] == placed[0][1]["order"]["id"]
     assert len(await resting(api, token)) == 4
     await assert_books_balance(api)
+
+
+async def test_the_books_check_finds_a_reservation_left_on_an_order_that_is_not_open(
+        api, trader):
+    """An ended order (or a held leg) must hold nothing: the check counts only open
+    orders' reservations, so a stray one on another would go unseen."""
+    status, body = await order(api, trader, type="limit", limit_price="90", quantity="1")
+    assert status == 201, body
+    order_id = body["order"]["id"]
+    await api.call("DELETE", f"/api/v1/orders/{order_id}", token=trader)
+    await assert_books_balance(api)
+    db = api.app[keys.STORE].db
+    await db["orders"].update_one({"_id": order_id}, {"$set": {"reserved": 9000000000}})
+    problems = await check_books(db)
+    assert problems == [f"order {order_id}: canceled with 9000000000 still reserved"]
