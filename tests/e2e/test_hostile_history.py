@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import base64
 from dataclasses import replace
+from decimal import Decimal
 
 import pytest
 
@@ -221,3 +222,39 @@ async def test_the_books_check_finds_a_reservation_left_on_an_order_that_is_not_
     await db["orders"].update_one({"_id": order_id}, {"$set": {"reserved": 9000000000}})
     problems = await check_books(db)
     assert problems == [f"order {order_id}: canceled with 9000000000 still reserved"]
+
+
+async def test_a_leg_fill_racing_the_cancel_of_its_sibling_ends_one_way_or_the_other(
+        api, trader):
+    """The take-profit fills while the trader cancels the stop-loss (which cancels the
+    take-profit too): either the fill wins and the stop is cancelled by it, or the cancel
+    wins and both are cancelled with the position still held; never a fill and a leg
+    left resting, and never two fills."""
+    engine = api.app[keys.ENGINE]
+    _, me = await api.call("GET", "/api/v1/me", token=trader)
+    user_id = me["user"]["id"]
+    for attempt in range(4):
+        status, body = await api.call("POST", "/api/v1/orders", bracket(
+            take_profit={"limit_price": "110"}, stop_loss={"stop_price": "95"},
+            client_order_id=f"leg-race-{attempt}"), token=trader)
+        assert status == 201, body
+        roles = {leg["leg_role"]: leg["id"] for leg in body["order"]["legs"]}
+        [take_profit] = await engine.store.orders.legs(user_id, [roles["take_profit"]])
+        filled, cancelled = await asyncio.gather(
+            engine.resting.fill(take_profit, Decimal("111")),
+            api.call("DELETE", f"/api/v1/orders/{roles['stop_loss']}", token=trader),
+            return_exceptions=True)
+        legs = {role: (await api.call("GET", f"/api/v1/orders/{leg_id}", token=trader))[1]
+                ["order"]["status"] for role, leg_id in roles.items()}
+        assert (filled is not None) == (legs["take_profit"] == "filled"), filled
+        if legs["take_profit"] == "filled":
+            assert legs["stop_loss"] == "canceled"
+            assert cancelled[0] == 409, cancelled  # the fill had cancelled it already
+            assert await open_lots(api, trader, "AAPL") == []
+        else:
+            assert legs == {"take_profit": "canceled", "stop_loss": "canceled"}, legs
+            assert cancelled[0] == 200, cancelled
+            assert await open_lots(api, trader, "AAPL") == [("buy", "1")]
+            await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
+        assert (await account(api, trader))["reserved"] == "0"
+        await assert_books_balance(api)
