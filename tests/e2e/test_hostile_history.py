@@ -258,3 +258,12 @@ async def test_a_leg_fill_racing_the_cancel_of_its_sibling_ends_one_way_or_the_o
             await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
         assert (await account(api, trader))["reserved"] == "0"
         await assert_books_balance(api)
+
+
+async def test_a_tiny_percentage_is_refused_in_plain_decimals(api, trader):
+    status, body = await order(api, trader, quantity="1")
+    assert status == 201, body
+    status, body = await api.call("DELETE", "/api/v1/positions/AAPL", token=trader,
+                                  params={"percentage": "1e-8"})
+    assert (status, body["error"]["details"]["field"]) == (400, "percentage"), body
+    assert body["error"]["message"].startswith("0.00000001% of 1 AAPL"), body
