@@ -267,3 +267,13 @@ async def test_a_tiny_percentage_is_refused_in_plain_decimals(api, trader):
                                   params={"percentage": "1e-8"})
     assert (status, body["error"]["details"]["field"]) == (400, "percentage"), body
     assert body["error"]["message"].startswith("0.00000001% of 1 AAPL"), body
+
+
+async def test_refusals_name_the_order_class_with_its_article(api, trader):
+    status, body = await api.call("POST", "/api/v1/orders", bracket(time_in_force="ioc"),
+                                  token=trader)
+    assert (status, body["error"]["message"]) == (400, "A bracket order is gtc or day."), body
+    status, body = await api.call("POST", "/api/v1/orders", bracket(
+        order_class="oto", take_profit=None, stop_loss=None), token=trader)
+    assert (status, body["error"]["message"]) == (
+        400, "An oto order needs take_profit and/or stop_loss."), body
