@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from trading.assets import AssetRules
 from trading.errors import InvalidInput, InvalidPrice, InvalidQuantity
+from trading.money import LARGEST, RANGE
 from trading.orders import (
     ExitLegs,
     OrderClass,
@@ -125,8 +126,13 @@ def check_leg_levels(side: Side, reference: Decimal | None, exits: ExitLegs) -> 
 
 
 def check_leg_rules(order: OrderRequest, exits: ExitLegs, rules: AssetRules) -> None:
-    """Each leg price on the instrument's tick, each leg worth its minimum notional."""
+    """Each leg price on the instrument's tick, each leg worth its minimum notional and
+    no more than the books keep (a leg's reservation or fill is valued at its price)."""
     for field, price in _leg_prices(exits):
+        if order.quantity * price > LARGEST:
+            raise InvalidInput(f"The leg at {field} is worth {order.quantity} x {price}, which "
+                               f"is too large: {RANGE}.", field=field,
+                               details={"largest": str(LARGEST)})
         if price % (tick := rules.tick(price)) != 0:
             raise InvalidPrice(f"'{field}' must be a multiple of the tick size {tick} "
                                f"(price_increment) for {order.symbol}.", field=field,

@@ -277,3 +277,32 @@ async def test_refusals_name_the_order_class_with_its_article(api, trader):
         order_class="oto", take_profit=None, stop_loss=None), token=trader)
     assert (status, body["error"]["message"]) == (
         400, "An oto order needs take_profit and/or stop_loss."), body
+
+
+HUGE = "92233720368.54"  # on AAPL's tick; two of it are worth more than the books keep
+
+
+@pytest.mark.parametrize(("fields", "field"), [
+    ({"side": "sell", "type": "limit", "limit_price": "101",
+      "take_profit": {"limit_price": "50"}, "stop_loss": {"stop_price": HUGE}},
+     "stop_loss.stop_price"),
+    ({"type": "limit", "limit_price": "99", "take_profit": {"limit_price": HUGE}},
+     "take_profit.limit_price"),
+    ({"side": "sell", "type": "limit", "order_class": "oco",
+      "take_profit": {"limit_price": HUGE}, "stop_loss": {"stop_price": "50"}},
+     "take_profit.limit_price"),
+])
+async def test_a_leg_worth_more_than_the_books_keep_is_refused_when_placed(
+        api, trader, fields, field):
+    """Held legs reserve nothing until their entry fills: a leg worth more than an amount
+    can hold was taken, and then the entry's every fill failed (the legs' reservation
+    overflowed), a poison order fired again on every crossing."""
+    status, body = await order(api, trader, quantity="3")
+    assert status == 201, body
+    status, body = await api.call("POST", "/api/v1/orders", bracket(quantity="2", **fields),
+                                  token=trader)
+    assert (status, body["error"]["code"], body["error"]["details"]["field"]) == (
+        400, "validation_error", field), body
+    _, listed = await api.call("GET", "/api/v1/orders", token=trader)
+    assert [o["status"] for o in listed["orders"]] == ["filled"]  # nothing stored
+    await assert_books_balance(api)
