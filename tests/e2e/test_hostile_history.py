@@ -306,3 +306,24 @@ async def test_a_leg_worth_more_than_the_books_keep_is_refused_when_placed(
     _, listed = await api.call("GET", "/api/v1/orders", token=trader)
     assert [o["status"] for o in listed["orders"]] == ["filled"]  # nothing stored
     await assert_books_balance(api)
+
+
+async def test_a_resting_crypto_sell_whose_holding_was_exited_is_rejected_not_short(
+        api, trader):
+    status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1")
+    assert status == 201, body
+    trade_id = body["order"]["trade_id"]
+    status, resting_sell = await order(api, trader, symbol="BTCUSDT", side="sell",
+                                       type="limit", limit_price="66000", quantity="0.1")
+    assert status == 201, resting_sell
+    status, body = await api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=trader)
+    assert status == 200, body
+    set_price(api, "BTCUSDT", "66001")
+    await settled(api)
+    _, after = await api.call("GET", f"/api/v1/orders/{resting_sell['order']['id']}",
+                              token=trader)
+    assert (after["order"]["status"], after["order"]["reject_reason"]) == (
+        "rejected", "short_not_allowed")
+    assert await open_lots(api, trader, "BTCUSDT") == []
+    assert (await account(api, trader))["reserved"] == "0"
+    await assert_books_balance(api)
