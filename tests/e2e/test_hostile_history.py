@@ -90,20 +90,23 @@ async def test_closing_a_position_twice_at_once_never_opens_the_other_side(api, 
         await assert_books_balance(api)
 
 
-async def test_a_partial_close_racing_a_full_one_closes_no_more_than_was_held(api, trader):
-    status, body = await order(api, trader, quantity="10")
-    assert status == 201, body
-    answers = await asyncio.gather(
-        api.call("DELETE", "/api/v1/positions/AAPL", token=trader),
-        api.call("DELETE", "/api/v1/positions/AAPL?qty=4", token=trader))
-    assert answers[0][0] == 200, answers
-    assert answers[1][0] in (200, 404), answers
-    closed = [int(body["order"]["quantity"]) for status, body in answers if status == 200]
-    assert sum(closed) == 10  # the full close took what the partial one left, or all
-    assert await open_lots(api, trader, "AAPL") == []
-    await assert_books_balance(api)
-
-
+@pytest.mark.parametrize(("symbol", "size", "part"), [
+    ("AAPL", "10", "4"), ("BTCUSDT", "0.1", "0.04")])
+async def test_a_partial_close_racing_a_full_one_closes_no_more_than_was_held(
+        api, trader, symbol, size, part):
+    for _ in range(3):
+        status, body = await order(api, trader, symbol=symbol, quantity=size)
+        assert status == 201, body
+        answers = await asyncio.gather(
+            api.call("DELETE", f"/api/v1/positions/{symbol}", token=trader),
+            api.call("DELETE", f"/api/v1/positions/{symbol}?qty={part}", token=trader))
+        assert answers[0][0] == 200, answers
+        assert answers[1][0] in (200, 404), answers
+        closed = [Decimal(body["order"]["quantity"]) for status, body in answers
+                  if status == 200]
+        assert sum(closed) == Decimal(size)  # the full close took what was left, or all
+        assert await open_lots(api, trader, symbol) == []
+        await assert_books_balance(api)
 
 
 async def test_a_close_racing_the_stop_loss_of_its_lot_never_opens_the_other_side(api, trader):
