@@ -6,13 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 
 import pytest
 
 from handlers import keys
 from store.check import check_books
+from store.trading import expiring_filter
 from tests.e2e.test_monitor import settled
 from tests.e2e.trading_support import account, assert_books_balance, order, set_price
 
@@ -330,3 +333,19 @@ async def test_a_resting_crypto_sell_whose_holding_was_exited_is_rejected_not_sh
     assert await open_lots(api, trader, "BTCUSDT") == []
     assert (await account(api, trader))["reserved"] == "0"
     await assert_books_balance(api)
+
+
+async def test_looking_for_day_orders_to_expire_reads_an_index_not_every_order(api, trader):
+    """Every 30 s the server looks for open day orders (and legs) whose day ended, across
+    every user: without an index that read every order ever placed."""
+    for price in ("90", "91", "92"):
+        status, body = await order(api, trader, type="limit", limit_price=price,
+                                   quantity="1", time_in_force="day")
+        assert status == 201, body
+    await order(api, trader, quantity="1")
+    db = api.app[keys.STORE].db.main
+    explained = await db.command("explain", {"find": "orders",
+                                             "filter": expiring_filter(datetime.now(UTC))},
+                                 verbosity="executionStats")
+    plan = json.dumps(explained["queryPlanner"]["winningPlan"], default=str)
+    assert "COLLSCAN" not in plan and "status_expires" in plan, plan
