@@ -349,3 +349,31 @@ async def test_looking_for_day_orders_to_expire_reads_an_index_not_every_order(a
                                  verbosity="executionStats")
     plan = json.dumps(explained["queryPlanner"]["winningPlan"], default=str)
     assert "COLLSCAN" not in plan and "status_expires" in plan, plan
+
+
+async def test_a_lot_stop_and_an_oco_stop_reached_by_one_tick_close_the_holding_once(
+        api, trader):
+    """A crypto lot with its own stop-loss and an oco exiting it at the same level: the
+    tick that reaches both closes the holding once (one realized loss), the other finding
+    nothing to close, and never sells it short."""
+    for _ in range(3):
+        set_price(api, "BTCUSDT", "65000")
+        status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1",
+                                   stop_loss="60000")
+        assert status == 201, body
+        status, oco = await api.call("POST", "/api/v1/orders", {
+            "symbol": "BTCUSDT", "side": "sell", "type": "limit", "quantity": "0.1",
+            "order_class": "oco", "take_profit": {"limit_price": "70000"},
+            "stop_loss": {"stop_price": "60000"}}, token=trader)
+        assert status == 201, oco
+        before = Decimal((await account(api, trader))["realized_pnl"])
+        set_price(api, "BTCUSDT", "59000")
+        await settled(api)
+        await settled(api)
+        assert await open_lots(api, trader, "BTCUSDT") == []
+        after = await account(api, trader)
+        assert Decimal(after["realized_pnl"]) - before == Decimal("-600")  # 0.1 x -6000, once
+        assert after["reserved"] == "0"
+        _, listed = await api.call("GET", "/api/v1/orders?status=open", token=trader)
+        assert listed["orders"] == []
+        await assert_books_balance(api)
