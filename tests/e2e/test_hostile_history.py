@@ -377,3 +377,22 @@ async def test_a_lot_stop_and_an_oco_stop_reached_by_one_tick_close_the_holding_
         _, listed = await api.call("GET", "/api/v1/orders?status=open", token=trader)
         assert listed["orders"] == []
         await assert_books_balance(api)
+
+
+async def test_a_position_worth_less_than_the_minimum_notional_can_still_be_closed(
+        api, trader):
+    """0.0001 BTC bought at 65000 (6.5 USDT) is worth 4 USDT at 40000, under the 5 USDT
+    minimum of an order: its close was refused, in DELETE /positions as in closing them
+    all, though exiting its trade was taken."""
+    status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.0001")
+    assert status == 201, body
+    set_price(api, "BTCUSDT", "40000")
+    status, body = await api.call("DELETE", "/api/v1/positions/BTCUSDT", token=trader)
+    assert (status, body["order"]["status"], body["order"]["quantity"]) == (
+        200, "filled", "0.0001"), body
+    assert await open_lots(api, trader, "BTCUSDT") == []
+    # An ordinary sell of that size is still refused.
+    await order(api, trader, symbol="BTCUSDT", quantity="0.0002")
+    status, body = await order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.0001")
+    assert (status, body["error"]["details"]["rule"]) == (400, "min_notional"), body
+    await assert_books_balance(api)
