@@ -396,3 +396,28 @@ async def test_a_position_worth_less_than_the_minimum_notional_can_still_be_clos
     status, body = await order(api, trader, symbol="BTCUSDT", side="sell", quantity="0.0001")
     assert (status, body["error"]["details"]["rule"]) == (400, "min_notional"), body
     await assert_books_balance(api)
+
+
+async def test_a_capped_leg_fill_is_listed_in_activities_with_what_it_filled(api, trader):
+    """A crypto oco of 0.1 whose holding shrank to 0.06 fills 0.06 (filled_quantity): its
+    fill activity said 0.1, more than was sold."""
+    status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1")
+    assert status == 201, body
+    trade_id = body["order"]["trade_id"]
+    status, oco = await api.call("POST", "/api/v1/orders", {
+        "symbol": "BTCUSDT", "side": "sell", "type": "limit", "quantity": "0.1",
+        "order_class": "oco", "take_profit": {"limit_price": "70000"},
+        "stop_loss": {"stop_price": "60000"}}, token=trader)
+    assert status == 201, oco
+    status, body = await api.call("POST", f"/api/v1/trades/{trade_id}/exit",
+                                  {"quantity": "0.04"}, token=trader)
+    assert status == 200, body
+    set_price(api, "BTCUSDT", "70001")
+    await settled(api)
+    _, filled = await api.call("GET", f"/api/v1/orders/{oco['order']['id']}", token=trader)
+    assert (filled["order"]["status"], filled["order"]["filled_quantity"]) == ("filled", "0.06")
+    _, listed = await api.call("GET", "/api/v1/account/activities", token=trader,
+                               params={"type": "fill"})
+    [fill] = [a for a in listed["activities"] if a["order_id"] == oco["order"]["id"]]
+    assert fill["qty"] == "0.06", fill
+    await assert_books_balance(api)
