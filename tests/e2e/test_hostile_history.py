@@ -421,3 +421,28 @@ async def test_a_capped_leg_fill_is_listed_in_activities_with_what_it_filled(api
     [fill] = [a for a in listed["activities"] if a["order_id"] == oco["order"]["id"]]
     assert fill["qty"] == "0.06", fill
     await assert_books_balance(api)
+
+
+async def test_a_capped_leg_fill_is_notified_with_what_it_filled(api, trader):
+    status, body = await order(api, trader, symbol="BTCUSDT", quantity="0.1")
+    assert status == 201, body
+    status, oco = await api.call("POST", "/api/v1/orders", {
+        "symbol": "BTCUSDT", "side": "sell", "type": "limit", "quantity": "0.1",
+        "order_class": "oco", "take_profit": {"limit_price": "70000"},
+        "stop_loss": {"stop_price": "60000"}}, token=trader)
+    assert status == 201, oco
+    await api.call("POST", f"/api/v1/trades/{body['order']['trade_id']}/exit",
+                   {"quantity": "0.04"}, token=trader)
+    set_price(api, "BTCUSDT", "70001")
+    await settled(api)
+    found: list = []
+
+    async def notified():
+        _, listed = await api.call("GET", "/api/v1/notifications", token=trader)
+        found[:] = [n for n in listed["notifications"] if n["kind"] == "order_filled"]
+        return found
+
+    async with asyncio.timeout(10):
+        while not await notified():  # noqa: ASYNC110 - the outbox worker delivers it
+            await asyncio.sleep(0.05)
+    assert "order for 0.06 BTCUSDT" in found[0]["body"], found
