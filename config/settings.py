@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -10,10 +12,12 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from trading.fees import FeeSchedule, flat, schedule_from, typical
 from trading.hours import HOURS_MODES
 from trading.money import to_units
 
 MIN_SECRET_BYTES = 32
+MAX_FEE_SCHEDULE = 4096  # characters of FEE_SCHEDULE
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -22,7 +26,7 @@ class ConfigError(Exception):
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
-                   "RELIANCE.NS=2900,^NSEI=22000")
+                   "RELIANCE.NS=2900,^NSEI=22000,USDINR=83.25")
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,9 +106,18 @@ class TradingSettings:
     long_margin_rate: Decimal = Decimal(1)
     short_margin_rate: Decimal = Decimal(1)
     allow_shorts: bool = True
-    # Fractions of traded value / of price, e.g. 0.001 for 0.1%.
+    # Fractions of traded value / of price, e.g. 0.001 for 0.1%: every asset class's
+    # fee (maker and taker) and slippage, unless fees says otherwise.
     commission_rate: Decimal = Decimal(0)
     slippage_rate: Decimal = Decimal(0)
+    # Fees and slippage by asset class (FEE_SCHEDULE; trading/fees.py).
+    fees: FeeSchedule | None = None
+
+    @property
+    def schedule(self) -> FeeSchedule:
+        """The fees and slippage of every asset class."""
+        return self.fees if self.fees is not None else flat(self.commission_rate,
+                                                            self.slippage_rate)
 
     def __post_init__(self) -> None:
         if self.initial_cash <= 0:
@@ -117,7 +130,8 @@ class TradingSettings:
             if not 0 < getattr(self, name) <= 1:
                 raise ConfigError(f"{name.upper()} must be above 0 and at most 1.")
         for name in ("commission_rate", "slippage_rate"):
-            if not 0 <= getattr(self, name) < 1:
+            rate = getattr(self, name)
+            if not rate.is_finite() or not 0 <= rate < 1:
                 raise ConfigError(f"{name.upper()} must be at least 0 and below 1.")
 
 
@@ -165,6 +179,77 @@ class HistorySettings:
             raise ConfigError("SNAPSHOT_RETENTION must be at least SNAPSHOT_INTERVAL.")
         if self.snapshots_per_pass < 1:
             raise ConfigError("SNAPSHOTS_PER_PASS must be at least 1.")
+
+
+# Headline feeds: name=URL, comma-separated (two crypto feeds and a stock one).
+DEFAULT_NEWS_FEEDS = ("coindesk=https://www.coindesk.com/arc/outboundfeeds/rss/,"
+                      "cointelegraph=https://cointelegraph.com/rss,"
+                      "yahoo=https://finance.yahoo.com/news/rssindex")
+MAX_NEWS_FEEDS = 20
+_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def news_feeds(raw: str) -> tuple[tuple[str, str], ...]:
+    """NEWS_FEEDS: "name=https://...,name=https://..." as (name, url) pairs."""
+    feeds: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, url = item.partition("=")
+        name, url = name.strip().lower(), url.strip()
+        if not sep or not _FEED_NAME.fullmatch(name):
+            raise ConfigError(f"NEWS_FEEDS: expected name=URL (a name of letters, digits, _ "
+                              f"and -), not {item[:60]!r}.")
+        if not re.fullmatch(r"https?://[^\s]{1,2000}", url):
+            raise ConfigError(f"NEWS_FEEDS: {name}'s URL must start with http:// or https://.")
+        if name in feeds:
+            raise ConfigError(f"NEWS_FEEDS names {name} twice.")
+        feeds[name] = url
+    if len(feeds) > MAX_NEWS_FEEDS:
+        raise ConfigError(f"NEWS_FEEDS may name at most {MAX_NEWS_FEEDS} feeds.")
+    return tuple(feeds.items())
+
+
+@dataclass(frozen=True, slots=True)
+class NewsSettings:
+    """Headlines from RSS and Atom feeds (services/news.py)."""
+
+    enabled: bool = True
+    feeds: tuple[tuple[str, str], ...] = news_feeds(DEFAULT_NEWS_FEEDS)
+    # Seconds between two fetches of a feed that answers (one that fails backs off).
+    poll_interval: float = 300.0
+    # Seconds one fetch may take, and the most bytes a feed's answer may have.
+    timeout: float = 15.0
+    max_bytes: int = 5 * 1024 * 1024
+    # Headlines are kept this long.
+    retention: timedelta = timedelta(days=30)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.poll_interval <= 86400 or not 0 < self.timeout <= 300:
+            raise ConfigError("NEWS_POLL_INTERVAL must be from 1 to 86400 seconds, "
+                              "NEWS_TIMEOUT above 0 and at most 300.")
+        if not 1024 <= self.max_bytes <= 100 * 1024 * 1024:
+            raise ConfigError("NEWS_MAX_BYTES must be from 1024 to 104857600.")
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastSettings:
+    """Forecasts (services/forecasts.py)."""
+
+    # Closed candles a model is fitted on at most (the newest).
+    window: int = 500
+    # Worker processes fitting models (each takes a core while it fits: one leaves the
+    # rest to the server and the database), and fits running or waiting for one at
+    # most (past that a request that needs a new fit is refused, 503).
+    workers: int = 1
+    max_fits: int = 4
+    # Seconds a request waits for a fit before it is answered 503.
+    fit_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not (100 <= self.window <= 5000 and 1 <= self.workers <= 64
+                and self.workers <= self.max_fits <= 1024 and 0 < self.fit_timeout <= 600):
+            raise ConfigError("FORECAST_WINDOW must be from 100 to 5000, FORECAST_WORKERS from "
+                              "1 to 64, FORECAST_MAX_FITS from FORECAST_WORKERS to 1024 and "
+                              "FORECAST_FIT_TIMEOUT from 0 to 600 seconds (not 0).")
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,6 +306,8 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -273,6 +360,8 @@ class Settings:
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
             history=_history_from_env(reader),
+            forecast=_forecast_from_env(reader),
+            news=_news_from_env(reader),
         )
 
 
@@ -306,6 +395,16 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
     )
 
 
+def _forecast_from_env(reader: _Reader) -> ForecastSettings:
+    default = ForecastSettings()
+    return ForecastSettings(
+        window=reader.integer("FORECAST_WINDOW", default.window),
+        workers=reader.integer("FORECAST_WORKERS", default.workers),
+        max_fits=reader.integer("FORECAST_MAX_FITS", default.max_fits),
+        fit_timeout=reader.number("FORECAST_FIT_TIMEOUT", default.fit_timeout),
+    )
+
+
 def _candles_from_env(reader: _Reader) -> CandleSettings:
     default = CandleSettings()
     return CandleSettings(
@@ -321,15 +420,40 @@ def _candles_from_env(reader: _Reader) -> CandleSettings:
 
 def _trading_from_env(reader: _Reader) -> TradingSettings:
     default = TradingSettings()
+    commission = reader.decimal("COMMISSION_RATE", default.commission_rate)
+    slippage = reader.decimal("SLIPPAGE_RATE", default.slippage_rate)
+    TradingSettings(commission_rate=commission, slippage_rate=slippage)  # refuse bad rates first
     return TradingSettings(
         initial_cash=reader.decimal("INITIAL_CASH", default.initial_cash),
         currency=reader.text("ACCOUNT_CURRENCY", default.currency).upper(),
         long_margin_rate=reader.decimal("LONG_MARGIN_RATE", default.long_margin_rate),
         short_margin_rate=reader.decimal("SHORT_MARGIN_RATE", default.short_margin_rate),
         allow_shorts=reader.flag("ALLOW_SHORTS", default.allow_shorts),
-        commission_rate=reader.decimal("COMMISSION_RATE", default.commission_rate),
-        slippage_rate=reader.decimal("SLIPPAGE_RATE", default.slippage_rate),
+        commission_rate=commission, slippage_rate=slippage,
+        fees=fee_schedule(reader.optional("FEE_SCHEDULE"), commission, slippage),
     )
+
+
+def fee_schedule(raw: str | None, commission: Decimal, slippage: Decimal) -> FeeSchedule | None:
+    """FEE_SCHEDULE: unset (COMMISSION_RATE and SLIPPAGE_RATE for every class), "typical"
+    (trading/fees.py: typical), or a JSON object by asset class whose classes left out
+    keep COMMISSION_RATE and SLIPPAGE_RATE (trading/fees.py: schedule_from)."""
+    if raw is None:
+        return None
+    if raw.lower() == "typical":
+        return typical()
+    if len(raw) > MAX_FEE_SCHEDULE:
+        raise ConfigError(f"FEE_SCHEDULE is longer than {MAX_FEE_SCHEDULE} characters.")
+    try:
+        config = json.loads(raw, parse_float=Decimal, parse_constant=_no_constant)
+        return schedule_from(config, flat(commission, slippage))
+    except (ValueError, RecursionError) as exc:
+        why = str(exc).splitlines()[0] if str(exc) else "too deeply nested"
+        raise ConfigError(f"FEE_SCHEDULE: {why} (see .env.example).") from None
+
+
+def _no_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a number")
 
 
 def _limits_from_env(reader: _Reader) -> LimitSettings:
@@ -363,6 +487,19 @@ def _history_from_env(reader: _Reader) -> HistorySettings:
         snapshot_interval=reader.seconds("SNAPSHOT_INTERVAL", default.snapshot_interval),
         snapshot_retention=reader.seconds("SNAPSHOT_RETENTION", default.snapshot_retention),
         snapshots_per_pass=reader.integer("SNAPSHOTS_PER_PASS", default.snapshots_per_pass),
+    )
+
+
+def _news_from_env(reader: _Reader) -> NewsSettings:
+    default = NewsSettings()
+    raw = reader.optional("NEWS_FEEDS")
+    return NewsSettings(
+        enabled=reader.flag("NEWS_ENABLED", default.enabled),
+        feeds=default.feeds if raw is None else news_feeds(raw),
+        poll_interval=reader.number("NEWS_POLL_INTERVAL", default.poll_interval),
+        timeout=reader.number("NEWS_TIMEOUT", default.timeout),
+        max_bytes=reader.integer("NEWS_MAX_BYTES", default.max_bytes),
+        retention=reader.seconds("NEWS_RETENTION", default.retention),
     )
 
 

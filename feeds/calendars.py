@@ -16,6 +16,7 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 from trading.assets import Exchange
+from trading.errors import InvalidInput
 from trading.hours import HOURS_MODES, AlwaysOpen, Schedule, Session, check_market_open
 from trading.market import Universe
 from trading.orders import OrderRequest
@@ -26,7 +27,8 @@ CALENDARS = {Exchange.XNYS: "XNYS", Exchange.XNSE: "XBOM", Exchange.XBOM: "XBOM"
 # Names people use for an exchange, for ?exchange=.
 ALIASES = {"XNYS": Exchange.XNYS, "NYSE": Exchange.XNYS, "XNAS": Exchange.XNYS,
            "NASDAQ": Exchange.XNYS, "XNSE": Exchange.XNSE, "NSE": Exchange.XNSE,
-           "XBOM": Exchange.XBOM, "BSE": Exchange.XBOM, "CRYPTO": Exchange.CRYPTO}
+           "XBOM": Exchange.XBOM, "BSE": Exchange.XBOM, "CRYPTO": Exchange.CRYPTO,
+           "FX": Exchange.FX}
 
 
 @cache
@@ -51,7 +53,7 @@ def load_sessions(name: str) -> tuple[str, time, time, tuple[Session, ...]]:
 
 def schedule_of(exchange: Exchange) -> Schedule:
     """A fresh Schedule of an exchange (each keeps its own lookup cache)."""
-    if exchange == Exchange.CRYPTO:
+    if exchange in (Exchange.CRYPTO, Exchange.FX):
         return AlwaysOpen(exchange.value)
     zone, open_time, close_time, sessions = load_sessions(CALENDARS[exchange])
     return Schedule(exchange.value, ZoneInfo(zone), zone, open_time, close_time, sessions)
@@ -88,6 +90,12 @@ class MarketHours:
         return self.by_symbol[symbol].open_since(now)
 
     def check(self, order: OrderRequest, now: datetime) -> None:
-        """Refuse a market order while its market is closed (MarketClosed), if enforced."""
+        """Refuse a market order while its market is closed (MarketClosed), if enforced;
+        and a market order for the open (opg) while it is open, or if markets never
+        close here."""
+        if order.at_open and not self.enforced:
+            raise InvalidInput("time_in_force opg waits for a market's open; markets do not "
+                               "close on this server (MARKET_HOURS=ignore).",
+                               field="time_in_force")
         if self.enforced:
             check_market_open(order, self.by_symbol[order.symbol], now)

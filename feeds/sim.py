@@ -49,8 +49,11 @@ class SimFeed:
         self.starts = {symbol: on_grid(start, self.grid[symbol])
                        for symbol, start in starts.items()}
         # The past that leads to the start prices (feeds/sim_history.py).
+        closing = {} if hours is None or not hours.enforced else {
+            symbol: schedule for symbol in self.starts
+            if not (schedule := hours.schedule(symbol)).always_open}
         self.history = SimHistory(self.starts, self.grid, seed=seed, volatility=volatility,
-                                  interval=interval, days=history_days)
+                                  interval=interval, days=history_days, schedules=closing)
 
     def steps(self, is_open: Callable[[str], bool] | None = None
               ) -> Iterator[list[tuple[str, Decimal]]]:

@@ -7,6 +7,11 @@ deviation sigma, 60 / interval ticks a minute. The last bar closes at S, so the
 past joins the first live price. Every longer timeframe is folded from the same
 minutes, so they agree with one another.
 
+A symbol whose market closes (a stock, while market hours are enforced) has bars
+only for the minutes its market was open, and its price holds still between
+sessions, as it does live; its past reaches back at least HISTORY_DAYS sessions,
+so a chart opened on a Monday morning still has Friday's (and Thursday's).
+
 If a 1m candle is already stored within that window (an earlier run's), the path
 begins at its close instead: the minutes between are a bridge from that close to
 S (a random walk whose steps are shifted to land there), so no price jumps.
@@ -20,20 +25,26 @@ from __future__ import annotations
 
 import math
 import random
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from trading.candles import DAY, TIMEFRAMES, Candle, aggregate, period_start
+from trading.hours import Schedule
 
 SUBSTEPS = 6  # points drawn inside each minute, for its high and low
+# How many more days than HISTORY_DAYS a past of that many sessions may need (a
+# weekend and a holiday or two).
+CLOSED_DAYS = 5
 
 
 class SimHistory:
     name = "sim"
 
     def __init__(self, starts: dict[str, Decimal], grid: dict[str, Decimal], *, seed: int,
-                 volatility: Decimal, interval: float, days: int) -> None:
+                 volatility: Decimal, interval: float, days: int,
+                 schedules: dict[str, Schedule] | None = None) -> None:
         self.starts = starts  # each symbol's start price, on its grid
+        self.schedules = schedules or {}  # the symbols whose market closes
         self.symbols = list(self.starts)
         self.seed = seed
         ticks = max(1, round(60 / interval))
@@ -54,7 +65,8 @@ class SimHistory:
 
     def depth(self, timeframe: str) -> int:
         """All of the past it draws, and the period it begins in."""
-        return -(-self.days * DAY // TIMEFRAMES[timeframe]) + 1
+        days = self.days + (CLOSED_DAYS if self.schedules else 0)
+        return -(-days * DAY // TIMEFRAMES[timeframe]) + 1
 
     async def bars(self, symbol: str, timeframe: str, start: int, end: int,
                    last_minute: Candle | None) -> list[Candle]:
@@ -68,7 +80,7 @@ class SimHistory:
             return self._cached[1]
         if self.anchor is None:
             return []
-        first = self.anchor - self.days * DAY
+        first = self._first(symbol, self.anchor)
         joined = last_minute if last_minute is not None and \
             first <= last_minute.start < self.anchor else None
         if joined is not None:
@@ -79,9 +91,41 @@ class SimHistory:
         self._cached = (symbol, minutes)
         return minutes
 
+    def _first(self, symbol: str, anchor: int) -> int:
+        """Where the past begins: HISTORY_DAYS before the start, or HISTORY_DAYS sessions
+        before it if that is earlier."""
+        first = anchor - self.days * DAY
+        schedule = self.schedules.get(symbol)
+        if schedule is None:
+            return first
+        started = datetime.fromtimestamp(anchor, UTC)
+        day = started.astimezone(schedule.zone).date()
+        opens = [session.open for session in schedule.sessions(
+            day - timedelta(days=self.days + CLOSED_DAYS), day) if session.open < started]
+        if len(opens) >= self.days:
+            first = min(first, period_start(opens[-self.days].timestamp(), 60))
+        return first
+
+    def _minutes(self, symbol: str, first: int) -> list[int]:
+        """The minutes from first to the start that have a bar: all of them, or those in
+        which the symbol's market was open."""
+        anchor = self._anchor()
+        schedule = self.schedules.get(symbol)
+        if schedule is None:
+            return list(range(first, anchor, 60))
+        low, high = (datetime.fromtimestamp(t, UTC).astimezone(schedule.zone).date()
+                     for t in (first, anchor))
+        minutes: list[int] = []
+        for session in schedule.sessions(low - timedelta(days=1), high):
+            opens = -(-int(session.open.timestamp()) // 60) * 60
+            minutes += range(max(first, opens), min(anchor, int(session.close.timestamp())),
+                             60)
+        return minutes
+
     def _walk(self, rng: random.Random, symbol: str, first: int,
               opening: Decimal | None) -> list[Candle]:
-        count = (self._anchor() - first) // 60
+        times = self._minutes(symbol, first)
+        count = len(times)
         if count <= 0:
             return []
         close = self.starts[symbol]
@@ -106,7 +150,7 @@ class SimHistory:
                 level += draw - mean + share
                 high, low = max(high, level), min(low, level)
             open_, close_ = self._price(levels[index], tick), self._price(levels[index + 1], tick)
-            bars.append(Candle(first + index * 60, open_, max(self._price(high, tick), open_,
+            bars.append(Candle(times[index], open_, max(self._price(high, tick), open_,
                                                               close_),
                                min(self._price(low, tick), open_, close_), close_,
                                self.ticks_per_minute))

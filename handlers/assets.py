@@ -70,7 +70,8 @@ def hours_view(schedule: Schedule, hours: MarketHours, now: datetime) -> dict[st
 
 def asset_view(instrument: Instrument, hours: MarketHours, trading: TradingSettings,
                now: datetime) -> dict[str, Any]:
-    """An instrument as Alpaca's asset object, with its quote currency, margin and hours."""
+    """An instrument as Alpaca's asset object, with its quote currency, margin, hours,
+    fees and slippage."""
     rules, symbol = instrument.rules, instrument.symbol
     shortable = rules.shortable and trading.allow_shorts
     return {
@@ -85,6 +86,7 @@ def asset_view(instrument: Instrument, hours: MarketHours, trading: TradingSetti
         "margin_rate_long": show(trading.long_margin_rate),
         "margin_rate_short": show(trading.short_margin_rate),
         "hours": hours_view(hours.schedule(symbol), hours, now),
+        **trading.schedule.of(rules.asset_class).view(),
     }
 
 

@@ -26,11 +26,13 @@ from handlers import (
     assets,
     auth_routes,
     contract,
+    forecast,
     health,
     history,
     keys,
     market,
     me,
+    news,
     page,
     plain_ws,
     trading,
@@ -43,12 +45,14 @@ from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
+from server.news import news as news_feeds
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
 from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
+from services.forecasts import Forecaster
 from services.history import Snapshots
 from services.leader import LeaderDuties
 from services.limits import Limits
@@ -126,12 +130,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         notifications(email),
         auth_service(gateway),
         market_data,
+        forecasts,
         trading_engine,
+        news_feeds,
         cluster,
         portfolio_snapshots,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history):
+                   contract, plain_ws, history, forecast, news):
         app.router.add_routes(module.routes)
     return app
 
@@ -243,6 +249,17 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
         await streamer.stop()
 
 
+async def forecasts(app: web.Application) -> AsyncIterator[None]:
+    """Forecasts of the stored candles; their worker processes start on the first fit."""
+    forecaster = Forecaster(app[keys.MARKET].candles, app[keys.SETTINGS].forecast,
+                            app[keys.CLOCK])
+    app[keys.FORECASTS] = forecaster
+    try:
+        yield
+    finally:
+        await forecaster.aclose()
+
+
 async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     """The engine and the monitor. A lone process repairs interrupted trading steps
     before its first request and runs the monitor; in a cluster the leader does both."""
@@ -252,7 +269,7 @@ async def trading_engine(app: web.Application) -> AsyncIterator[None]:
                          short_margin_rate=settings.short_margin_rate,
                          allow_shorts=settings.allow_shorts,
                          commission_rate=settings.commission_rate,
-                         slippage_rate=settings.slippage_rate)
+                         slippage_rate=settings.slippage_rate, fees=settings.fees)
     events = EventPublisher(app[keys.STORE].events, app[keys.STORE].accounts, app[keys.BUS],
                             app[keys.CLOCK])
     engine = TradingEngine(app[keys.STORE], app[keys.MARKET].hub, rules, settings.initial_cash,
@@ -286,6 +303,8 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    if (poller := app[keys.NEWS]) is not None:
+        duties.also.append(poller)
     settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.redis_namespace)

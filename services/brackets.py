@@ -22,7 +22,7 @@ from services.views import balances_view, order_view
 from store.database import Document
 from store.unit_of_work import Writes
 from trading.brackets import other_side
-from trading.money import from_units, to_units
+from trading.money import from_units
 from trading.orders import OrderStatus, Side, ended_as, moved
 from trading.trades import TradeStatus
 
@@ -59,12 +59,8 @@ class Legs:
     def reservation(self, leg: Document, held: int) -> int:
         """What a resting leg takes from its account: its fee at its price, and its margin
         too if it exits more than is held (units) on the side it closes."""
-        rules, price = self.engine.rules, worst(leg)
-        quantity = from_units(leg["quantity"])
-        fee = rules.commission(price, quantity)
-        if leg["quantity"] <= held:
-            return to_units(fee)
-        return to_units(rules.margin(Side(leg["side"]), price, quantity) + fee)
+        return self.engine.reservation(leg["symbol"], Side(leg["side"]), worst(leg),
+                                       from_units(leg["quantity"]), closes=leg["quantity"] <= held)
 
     @staticmethod
     async def resting(writes: Writes, user_id: str) -> int:

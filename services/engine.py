@@ -115,9 +115,11 @@ class TradingEngine(TradingContext):
                   else Decimal(old["trailing_percent"]), **changes}
         request = OrderRequest(symbol=old["symbol"], side=Side(old["side"]),
                                type=OrderType(old["type"]), **fields)
-        if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK):
-            raise InvalidInput("A resting order cannot become ioc or fok.",
-                               field="time_in_force")
+        if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK, TimeInForce.OPG) or \
+                old["type"] == OrderType.MARKET:
+            raise InvalidInput("A resting order cannot become ioc, fok or opg, and a market "
+                               "order for the open cannot be replaced: cancel it and place "
+                               "another.", field="time_in_force")
         instrument = self.hub.universe.instruments[request.symbol]
         validate_order(request, instrument.quantity_decimals, None, instrument.rules)
         new = self.new_order(user_id, request) | {"replaces": order_id, "pending": None}
@@ -149,10 +151,18 @@ class TradingEngine(TradingContext):
             else show(request.trailing_percent),
             "reject_reason": None, "reserved": 0, "created_at": self.now(),
             "order_class": request.order_class.value,
+            # A limit order that could fill at once takes liquidity when it fills.
+            "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
         if request.reduce_only:
             order["reduce_only"] = True
         return order
+
+    def _marketable(self, request: OrderRequest) -> bool:
+        quote = self.hub.last.get(request.symbol)
+        return (request.type == OrderType.LIMIT and request.limit_price is not None
+                and quote is not None
+                and marketable(request.side, request.limit_price, quote.price))
 
     def leg_orders(self, user_id: str, parent: Document, request: OrderRequest,
                    status: OrderStatus) -> list[Document]:
@@ -226,7 +236,9 @@ class TradingEngine(TradingContext):
                                    instrument.rules)
         if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
             validate_class(request, reference, instrument.rules)
-        fill_at = None if market is None else self.rules.fill_price(request.side, market)
+        asset_class = instrument.rules.asset_class
+        fill_at = (None if market is None or request.at_open
+                   else self.rules.fill_price(request.side, market, asset_class))
         if now_or_never and request.type == OrderType.LIMIT and fill_at is not None:
             limit, quote = request.limit_price, market or Decimal(0)
             if limit is None or not marketable(request.side, limit, quote):
@@ -247,7 +259,7 @@ class TradingEngine(TradingContext):
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)
         return await self.resting.place(
-            order, self.resting.reservation(request, held), max_resting,
+            order, self.resting.reservation(request, held, market), max_resting,
             [(leg, self.legs.reservation(leg, to_units(held)) if oco else 0) for leg in legs])
 
     async def _oco(self, user_id: str, request: OrderRequest, rules: AssetRules) -> OrderRequest:

@@ -25,7 +25,7 @@ from feeds.hub import PriceHub
 from services.alerts import AlertService
 from services.engine import TradingEngine
 from store.database import Document
-from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
+from trading.errors import FxUnavailable, NotFound, OrderNotOpen, TradeNotOpen
 from trading.events import Changed
 from trading.market import Quote
 from trading.money import from_units, to_units
@@ -104,10 +104,14 @@ def alert_triggers(alert: Document, now: datetime,
 
 
 def order_triggers(order: Document) -> list[Trigger]:
-    """The entry level of a resting limit or stop order."""
+    """The entry level of a resting limit or stop order; any price for a market order
+    waiting for its market's open (opg: its symbol has no ticks while it is closed)."""
     if order["status"] != OrderStatus.OPEN:
         return []
     order_type = OrderType(order["type"])
+    if order_type == OrderType.MARKET:
+        return [Trigger(f"order:{order['_id']}", order["symbol"], Decimal(0), Direction.ABOVE,
+                        Kind.STOP, f"order:{order['_id']}", order["user_id"])]
     if order_type == OrderType.STOP_LIMIT:  # its stop first, then its limit
         order_type = (OrderType.STOP if order.get("stop_triggered_at") is None
                       else OrderType.LIMIT)
@@ -311,15 +315,26 @@ class Monitor:
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
                 order = await self.engine.store.orders.get(trigger.user_id, ref)
+                if order is not None and order["type"] == OrderType.MARKET and \
+                        not self._open(order["symbol"]):
+                    await self._resync(kind, trigger)  # opg: a tick before the open
+                    return
                 if order is not None:
                     await self.engine.resting.fill(order, price)
             self.fired += 1
         except (TradeNotOpen, OrderNotOpen, NotFound):
             pass  # closed, filled or cancelled by someone else first
+        except FxUnavailable as error:  # no fresh rate into the account currency yet
+            log.info("not firing %s: %s", trigger.key, error.message)
+            await self._resync(kind, trigger)
         except Exception:
             log.exception("firing %s failed; it will fire again on the next crossing",
                           trigger.key)
             await self._resync(kind, trigger)
+
+    def _open(self, symbol: str) -> bool:
+        hours = self.hub.hours
+        return hours is None or hours.is_open(symbol, self.engine.now())
 
     async def _resync(self, kind: str, trigger: Trigger) -> None:
         await self.reload(kind, trigger.ref.split(":", 1)[1], trigger.user_id)

@@ -34,12 +34,15 @@ from trading.errors import (
     ShortNotAllowed,
 )
 from trading.events import OrderFilled
-from trading.money import from_units, show, to_units
+from trading.fees import Liquidity, liquidity_of
+from trading.fx import Conversion
+from trading.money import from_units, show
 from trading.orders import (
     OrderRequest,
     OrderStatus,
     OrderType,
     Side,
+    TimeInForce,
     ended_as,
     marketable,
     moved,
@@ -66,18 +69,18 @@ class RestingOrders:
         self.engine = engine
         self.legs = Legs(engine)
 
-    def reservation(self, request: OrderRequest, held_other: Decimal = Decimal(0)) -> int:
+    def reservation(self, request: OrderRequest, held_other: Decimal = Decimal(0),
+                    market: Decimal | None = None) -> int:
         """What resting an order takes from its account: its margin and fee at its
-        price; only the fee for an order that closes no more than the position of the
-        other side holds (held_other). If the position shrinks before the order fills,
-        the fill pays the difference or the order is rejected."""
-        rules, price = self.engine.rules, request.worst_price
+        price (a market order for the open: at the market price now); only the fee for
+        an order that closes no more than the position of the other side holds
+        (held_other). If the position shrinks, or the price moves, before the order
+        fills, the fill pays the difference or the order is rejected."""
+        price = request.worst_price if request.worst_price is not None else market
         if price is None:  # validate_order refuses this; kept for the type checker
             raise InvalidInput("A resting order needs a price.")
-        fee = rules.commission(price, request.quantity)
-        if request.quantity <= held_other:
-            return to_units(fee)
-        return to_units(rules.margin(request.side, price, request.quantity) + fee)
+        return self.engine.reservation(request.symbol, request.side, price, request.quantity,
+                                       closes=request.quantity <= held_other)
 
     async def _done(self, outcome: Outcome) -> Document:
         """After the commit: tell the watchers and the user's sockets; raise the refusal."""
@@ -255,13 +258,20 @@ class RestingOrders:
                 and not marketable(side, from_units(order["limit_price"]), price)):
             return await self._done(await self.engine.store.unit_of_work.run(
                 lambda writes: self._trigger(writes, order["user_id"], order["_id"])))
-        fill = self.engine.rules.fill_price(side, price)
+        liquidity = liquidity_of(OrderType(order["type"]), TimeInForce(order["time_in_force"]),
+                                 bool(order.get("marketable")),
+                                 order.get("stop_triggered_at") is not None)
+        fill = (price if liquidity == Liquidity.MAKER else  # slippage: taker fills only
+                self.engine.rules.fill_price(side, price,
+                                             self.engine.asset_class(order["symbol"])))
         if order["type"] in (OrderType.LIMIT, OrderType.STOP_LIMIT):  # no worse than its limit
             limit = from_units(order["limit_price"])
             fill = min(fill, limit) if side == Side.BUY else max(fill, limit)
+        fx = self.engine.conversion(order["symbol"])  # FxUnavailable: fill it later
         try:
             outcome = await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill))
+                lambda writes: self._fill(writes, order["user_id"], order["_id"], fill,
+                                          liquidity, fx))
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
         filled = await self._done(outcome)
@@ -284,7 +294,7 @@ class RestingOrders:
         return Outcome(triggered, None, account, events, None)
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
-                    price: Decimal) -> Outcome:
+                    price: Decimal, liquidity: Liquidity, fx: Conversion) -> Outcome:
         engine, now = self.engine, self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None or order["status"] != OrderStatus.OPEN:
@@ -295,8 +305,9 @@ class RestingOrders:
         try:
             if units:
                 netted = await engine.net_fill(
-                    writes, {**filling, "pending": engine.open_step(filling, price) | {
-                        "op": f"fill:{order_id}"}}, now, reserved=reserved)
+                    writes, {**filling, "pending": engine.open_step(
+                        filling, price, liquidity, fx) | {"op": f"fill:{order_id}"}},
+                    now, reserved=reserved)
             else:
                 reason = "position_closed"
         except ShortNotAllowed:  # the position it was to close is gone

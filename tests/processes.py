@@ -19,14 +19,14 @@ STARTUP_LIMIT = 60.0
 
 class RunPy:
     """`python run.py` in a scratch directory with no configuration but a port (and every
-    market open, whatever the day and hour the suite runs at)."""
+    market open, whatever the day and hour the suite runs at, and no news fetched)."""
 
     def __init__(self, cwd: Path, **env: str) -> None:
         self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
-                    "MARKET_HOURS": "ignore", **env}
+                    "MARKET_HOURS": "ignore", "NEWS_ENABLED": "false", **env}
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:

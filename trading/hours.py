@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
-from trading.errors import MarketClosed
+from trading.errors import InvalidInput, MarketClosed
 from trading.orders import OrderRequest, OrderType, TimeInForce
 
 # MARKET_HOURS: refuse market orders and hold simulated prices while a market is
@@ -147,7 +147,15 @@ class AlwaysOpen(Schedule):
 def check_market_open(order: OrderRequest, schedule: Schedule, now: datetime) -> None:
     """Refuse an order that must fill now (market, ioc, fok) while its market is closed;
     limit and stop orders may rest: they fill when a price crosses them, and prices hold
-    still while it is closed."""
+    still while it is closed. A market order for the open (opg) is the other way round:
+    taken only while its market is closed."""
+    if order.at_open:
+        if schedule.is_open(now):
+            raise InvalidInput(f"time_in_force opg is for a market order placed while its "
+                               f"market is closed, to fill at the open; the "
+                               f"{schedule.exchange} market is open now: send day or gtc.",
+                               field="time_in_force")
+        return
     fills_now = order.type == OrderType.MARKET or order.time_in_force in (TimeInForce.IOC,
                                                                          TimeInForce.FOK)
     if not fills_now or schedule.is_open(now):
@@ -156,5 +164,6 @@ def check_market_open(order: OrderRequest, schedule: Schedule, now: datetime) ->
     shown = next_open.isoformat() if next_open is not None else None
     raise MarketClosed(f"The {schedule.exchange} market is closed: orders for {order.symbol} "
                        f"that fill now (market, ioc, fok) are taken while it is open (next "
-                       f"open {shown}); a limit or stop order may rest until then.",
+                       f"open {shown}); a limit or stop order may rest until then, and a "
+                       f"market order with time_in_force opg fills at the open.",
                        details={"exchange": schedule.exchange, "next_open": shown})

@@ -30,6 +30,7 @@ class TimeInForce(StrEnum):
     DAY = "day"  # until the end of the day (00:00 UTC)
     IOC = "ioc"  # fill now, or not at all (there are no partial fills here)
     FOK = "fok"  # fill now, wholly, or not at all
+    OPG = "opg"  # a market order placed while its market is closed, filled at the open
 
 
 class OrderClass(StrEnum):
@@ -117,9 +118,9 @@ class OrderRequest:
     reduce_only: bool = False
 
     @property
-    def trigger_price(self) -> Decimal | None:
-        """The price a resting order waits for first (None for market orders)."""
-        return self.limit_price if self.type == OrderType.LIMIT else self.stop_price
+    def at_open(self) -> bool:
+        """A market order that waits for its market's next open (time in force opg)."""
+        return self.time_in_force == TimeInForce.OPG
 
     @property
     def worst_price(self) -> Decimal | None:
@@ -197,6 +198,9 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
             raise InvalidPrice("A market order takes no limit_price or stop_price.",
                                field="limit_price" if order.limit_price else "stop_price")
         reference = market_price
+        if order.time_in_force == TimeInForce.OPG and order.order_class != OrderClass.SIMPLE:
+            raise InvalidInput("time_in_force opg is for simple market orders.",
+                               field="time_in_force")
     else:
         needs = {OrderType.LIMIT: ("limit_price",), OrderType.STOP: ("stop_price",),
                  OrderType.STOP_LIMIT: ("stop_price", "limit_price")}[order.type]
@@ -212,6 +216,8 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
                 order.type != OrderType.LIMIT):
             raise InvalidInput(f"time_in_force {order.time_in_force} is for market and "
                                "limit orders.", field="time_in_force")
+        if order.time_in_force == TimeInForce.OPG:
+            raise InvalidInput("time_in_force opg is for market orders.", field="time_in_force")
         reference = order.worst_price
     if reference is not None:
         check_exit_levels(order.side, reference, order.stop_loss, order.target_price)

@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from enum import StrEnum
 
+from trading.assets import AssetClass
+from trading.fees import FeeSchedule, Liquidity, flat
 from trading.money import round_money
 from trading.orders import Side
 
@@ -54,20 +56,31 @@ class AccountRules:
     long_margin_rate: Decimal = Decimal(1)
     short_margin_rate: Decimal = Decimal(1)
     allow_shorts: bool = True
-    # Commission as a fraction of traded value, e.g. 0.001 for 0.1%.
+    # Without fees: commission as a fraction of traded value (0.001 for 0.1%) and
+    # slippage as a fraction of price, for every asset class, maker or taker.
     commission_rate: Decimal = Decimal(0)
-    # Slippage as a fraction of price, against the trader.
     slippage_rate: Decimal = Decimal(0)
+    # Fees and slippage by asset class (trading/fees.py).
+    fees: FeeSchedule | None = None
 
-    def fill_price(self, side: Side, price: Decimal, opening: bool = True) -> Decimal:
-        """The price a market fill gets: worse than the quote by the slippage."""
+    @property
+    def schedule(self) -> FeeSchedule:
+        return self.fees if self.fees is not None else flat(self.commission_rate,
+                                                            self.slippage_rate)
+
+    def fill_price(self, side: Side, price: Decimal, asset_class: AssetClass,
+                   opening: bool = True) -> Decimal:
+        """The price a taker fill gets: worse than the quote by the class's slippage."""
+        slippage = self.schedule.slippage(asset_class)
         buying = (side == Side.BUY) == opening
-        factor = 1 + self.slippage_rate if buying else 1 - self.slippage_rate
+        factor = 1 + slippage if buying else 1 - slippage
         return round_money(price * factor)
 
     def margin(self, side: Side, price: Decimal, quantity: Decimal) -> Decimal:
         rate = self.long_margin_rate if side == Side.BUY else self.short_margin_rate
         return round_money(price * quantity * rate)
 
-    def commission(self, price: Decimal, quantity: Decimal) -> Decimal:
-        return round_money(price * quantity * self.commission_rate)
+    def fee(self, asset_class: AssetClass, side: Side, price: Decimal, quantity: Decimal,
+            liquidity: Liquidity) -> Decimal:
+        """What a fill (side: the fill's own) of quantity at price costs."""
+        return self.schedule.fee(asset_class, side, price, quantity, liquidity)

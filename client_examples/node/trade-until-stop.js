@@ -1,5 +1,6 @@
-// PaperDesk from Node: log in, stream prices, buy with a stop-loss, follow it to the close,
-// then print the account's latest activities and its performance.
+// PaperDesk from Node: log in, stream prices, buy with a stop-loss, print the position,
+// follow the trade to the close, then print the account's latest activities and its
+// performance.
 //
 //   node trade-until-stop.js http://localhost:8000 ann@example.com 'correct horse battery'
 //
@@ -15,19 +16,27 @@ function fail(message) {
   process.exit(1);
 }
 
+/** GET a route of the REST API with the user's token; its JSON body. */
+async function get(token, path) {
+  const reply = await fetch(`${url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
+  return reply.json();
+}
+
+/** Print the user's net position in the symbol. */
+async function showPosition(token) {
+  const { position: p } = await get(token, `/positions/${encodeURIComponent(symbol)}`);
+  console.log(`position ${p.side} ${p.quantity} ${p.symbol}, average entry ${p.average_entry}`);
+}
+
 /** Print the latest account activities (newest first) and the performance. */
 async function showHistory(token) {
-  const get = async (path) => {
-    const reply = await fetch(`${url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
-    return reply.json();
-  };
-  const { activities } = await get("/account/activities?limit=5");
+  const { activities } = await get(token, "/account/activities?limit=5");
   for (const a of activities) {
     console.log(a.activity_type === "fill"
       ? `activity fill ${a.side} ${a.qty} ${a.symbol} at ${a.price}`
       : `activity ${a.activity_type} ${a.net_amount}`);
   }
-  const p = await get("/account/performance");
+  const p = await get(token, "/account/performance");
   console.log(`performance: realized ${p.realized_pnl}, win rate ${p.win_rate_pct}%, ` +
     `max drawdown ${p.max_drawdown} (${p.max_drawdown_pct}%)`);
 }
@@ -62,6 +71,7 @@ async function main() {
     });
     if (!ack.ok) fail(`order refused: ${ack.error.code} ${ack.error.message}`);
     console.log(`order ${ack.order.status} at ${ack.order.filled_price}, stop-loss ${stop}`);
+    await showPosition(body.access_token);
   });
   setTimeout(() => fail("the stop-loss did not close the trade in time"), 60000);
 }

@@ -1,5 +1,6 @@
-"""PaperDesk from Python: log in, stream prices, buy with a stop-loss, follow it to the close,
-then print the account's latest activities and its performance.
+"""PaperDesk from Python: log in, stream prices, buy with a stop-loss, print the position,
+follow the trade to the close, then print the account's latest activities and its
+performance.
 
     python trade_until_stop.py http://localhost:8000 ann@example.com 'correct horse battery'
 
@@ -26,6 +27,16 @@ async def login(url: str, email: str, password: str) -> str | None:
         print("login failed:", body["error"]["message"], file=sys.stderr)
         return None
     return str(body["access_token"])
+
+
+async def show_position(url: str, token: str, symbol: str) -> None:
+    """Print the user's net position in symbol (GET /api/v1/positions/{symbol})."""
+    headers = {"Authorization": f"Bearer {token}"}
+    async with aiohttp.ClientSession(url, headers=headers) as http, \
+            http.get(f"/api/v1/positions/{symbol}") as reply:
+        position = (await reply.json())["position"]
+    print(f"position {position['side']} {position['quantity']} {position['symbol']},"
+          f" average entry {position['average_entry']}")
 
 
 async def show_history(url: str, token: str) -> None:
@@ -90,6 +101,7 @@ async def main() -> int:
         await sio.disconnect()
         return 1
     print(f"order {ack['order']['status']} at {ack['order']['filled_price']}, stop-loss {stop}")
+    await show_position(args.url, token, args.symbol)
     try:
         await asyncio.wait_for(closed.wait(), args.timeout)
     except TimeoutError:

@@ -1,6 +1,7 @@
 """The example clients, run for real against a server on a scripted price path."""
 
 import asyncio
+import re
 import shutil
 import sys
 from dataclasses import replace
@@ -48,6 +49,7 @@ async def test_the_python_example_trades_until_its_stop_loss_closes(scripted):
          scripted.url.rstrip("/"), "ann@example.com", PASSWORD], ROOT)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
     assert HISTORY in stdout
 
@@ -60,6 +62,7 @@ async def test_the_node_example_trades_until_its_stop_loss_closes(scripted):
         NODE_EXAMPLE)
     assert code == 0, stderr
     assert "order filled at 100, stop-loss 95.00" in stdout
+    assert "position buy 1 AAPL, average entry 100" in stdout
     assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
     assert HISTORY in stdout
 
@@ -74,13 +77,28 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
-async def test_the_curl_walkthrough_runs_start_to_finish(api):
+async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
+    from tests.e2e.test_forecast import store
+    from tests.e2e.test_news import eventually, listing, with_news
     from tests.e2e.trading_support import set_price
+    from tests.news_feeds import NewsSite, Story
+    async with NewsSite() as site:
+        site.add("markets", "atom", Story("Apple <b>beats</b> estimates",
+                                          "https://markets.example/aapl", clock.now))
+        api = await servers.start(with_news(settings, site, "markets"))
+        await store(api, 150)
+        await eventually(lambda: listing(api), lambda body: len(body["news"]) == 1)
+        await curl_walkthrough(api, set_price)
+
+
+async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     set_price(api, "AAPL", "100")
     code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
                                       api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
+    assert '"disclaimer":"Not investment advice"' in stdout
+    assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
     assert '"old": "replaced"' in stdout
@@ -92,4 +110,6 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '{"stale":false,"sources":[{"name":"markets","ok":true}],' \
+        '"titles":["Apple beats estimates"]}' in stdout
     assert "logout: 204" in stdout

@@ -14,7 +14,7 @@ import pytest
 
 from handlers import keys
 from tests.e2e.test_assets import HOSTILE
-from tests.e2e.trading_support import order, set_price
+from tests.e2e.trading_support import assert_books_balance, order, set_price
 from trading.market import Quote
 
 SATURDAY = datetime(2026, 1, 3, 15, tzinfo=UTC)             # 10:00 in New York
@@ -37,7 +37,8 @@ async def trader_at(api, clock, moment) -> str:
     """Log in now, then move the clock to moment and price AAPL, BTCUSDT, RELIANCE.NS."""
     tokens = await api.account()
     clock.now = moment
-    for symbol, price in (("AAPL", "190"), ("BTCUSDT", "65000"), ("RELIANCE.NS", "2900")):
+    for symbol, price in (("AAPL", "190"), ("BTCUSDT", "65000"), ("RELIANCE.NS", "2900"),
+                          ("USDINR", "83.25")):
         set_price(api, symbol, price)
     return tokens["access_token"]
 
@@ -227,3 +228,73 @@ async def test_the_simulator_holds_a_closed_stock_still_and_moves_crypto(servers
     clock.now = MONDAY_OPEN
     async with asyncio.timeout(10):
         await reopened.wait()
+
+
+async def monitor_done(api) -> None:
+    """Wait for what the monitor's last ticks set off."""
+    while tasks := set(api.app[keys.MONITOR].tasks):
+        await asyncio.gather(*tasks)
+
+
+async def test_a_market_order_for_the_open_waits_while_closed_and_fills_on_the_first_tick_after(
+        enforced, clock):
+    token = await trader_at(enforced, clock, SATURDAY)
+    sock = await enforced.socket(token)
+    status, body = await order(enforced, token, quantity="10", time_in_force="opg")
+    placed = body["order"]
+    assert (status, placed["status"], placed["time_in_force"]) == (201, "open", "opg")
+    assert (await sock.next("order_update"))["order"]["status"] == "open"
+    _, account = await enforced.call("GET", "/api/v1/account", token=token)
+    assert account["account"]["reserved"] == "1900"  # 10 at 190, the price now
+    set_price(enforced, "AAPL", "189")  # a tick while closed (Yahoo polls on) fills nothing
+    await monitor_done(enforced)
+    _, still = await enforced.call("GET", f"/api/v1/orders/{placed['id']}", token=token)
+    assert still["order"]["status"] == "open"
+    clock.now = MONDAY_OPEN + timedelta(seconds=1)
+    set_price(enforced, "AAPL", "195")  # it opens higher: the fill pays the difference
+    filled = (await sock.next("order_update"))["order"]
+    assert (filled["id"], filled["status"], filled["filled_price"]) == (placed["id"], "filled",
+                                                                        "195")
+    _, account = await enforced.call("GET", "/api/v1/account", token=token)
+    assert (account["account"]["reserved"], account["account"]["margin_used"]) == ("0", "1950")
+    await assert_books_balance(enforced)
+
+
+@pytest.mark.parametrize(("moment", "fields", "says"), [
+    (TUESDAY, {}, "open now"),  # New York is open
+    (SATURDAY, {"symbol": "BTCUSDT", "quantity": "0.01"}, "open now"),  # crypto never closes
+    (SATURDAY, {"type": "limit", "limit_price": "190"}, "for market orders"),
+    (SATURDAY, {"type": "stop", "stop_price": "200"}, "for market orders"),
+    (SATURDAY, {"order_class": "bracket", "take_profit": {"limit_price": "200"},
+                "stop_loss": {"stop_price": "180"}}, "A bracket order is gtc or day"),
+], ids=["open", "crypto", "limit", "stop", "bracket"])
+async def test_a_market_order_for_the_open_is_refused_where_it_cannot_wait(
+        enforced, clock, moment, fields, says):
+    token = await trader_at(enforced, clock, moment)
+    status, body = await order(enforced, token, **{"time_in_force": "opg", **fields})
+    assert (status, body["error"]["code"]) == (400, "validation_error"), body
+    assert body["error"]["details"]["field"] == "time_in_force" and says in \
+        body["error"]["message"]
+    _, orders = await enforced.call("GET", "/api/v1/orders", token=token)
+    assert orders["orders"] == []
+
+
+async def test_with_hours_ignored_a_market_order_for_the_open_is_refused(api, clock):
+    token = await trader_at(api, clock, SATURDAY)
+    status, body = await order(api, token, time_in_force="opg")
+    assert (status, body["error"]["code"]) == (400, "validation_error")
+    assert "MARKET_HOURS=ignore" in body["error"]["message"]
+
+
+async def test_a_market_order_for_the_open_is_cancelled_not_replaced(enforced, clock):
+    token = await trader_at(enforced, clock, SATURDAY)
+    _, body = await order(enforced, token, quantity="1", time_in_force="opg")
+    order_id = body["order"]["id"]
+    status, refused = await enforced.call("PATCH", f"/api/v1/orders/{order_id}",
+                                          {"quantity": "2"}, token=token)
+    assert (status, refused["error"]["details"]["field"]) == (400, "time_in_force")
+    status, cancelled = await enforced.call("DELETE", f"/api/v1/orders/{order_id}", token=token)
+    assert (status, cancelled["order"]["status"]) == (200, "canceled")
+    _, account = await enforced.call("GET", "/api/v1/account", token=token)
+    assert account["account"]["reserved"] == "0"
+    await assert_books_balance(enforced)

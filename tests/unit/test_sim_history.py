@@ -7,6 +7,7 @@ from itertools import pairwise
 
 import pytest
 
+from feeds.calendars import MarketHours
 from feeds.sim import SimFeed
 from feeds.sim_history import SimHistory
 from tests.support import Clock
@@ -18,9 +19,9 @@ MINUTE0 = int(T0.timestamp()) // 60 * 60
 universe = Universe.parse("sim:AAA=100,BBB=0.5432,CCC=65000.5")
 
 
-def history(seed=7, days=2, interval=0.5, at=T0) -> SimHistory:
-    feed = SimFeed(universe.from_source("sim"), seed=seed, volatility=Decimal("0.0005"),
-                   interval=interval, clock=Clock(at), history_days=days)
+def history(seed=7, days=2, interval=0.5, at=T0, hours=None, symbols=universe) -> SimHistory:
+    feed = SimFeed(symbols.from_source("sim"), seed=seed, volatility=Decimal("0.0005"),
+                   interval=interval, clock=Clock(at), history_days=days, hours=hours)
     made = feed.history
     made.begin(at)
     return made
@@ -116,3 +117,35 @@ async def test_the_feed_starts_its_past_where_its_live_prices_begin():
     assert past[-1].close == Decimal(100)
     price = dict(first_tick)["AAA"]
     assert abs(price - past[-1].close) / past[-1].close < Decimal("0.01")  # one tick away
+
+
+def in_new_york_session(start: int) -> bool:
+    """Whether a minute is within a regular NYSE session (winter: 14:30-21:00 UTC)."""
+    at = datetime.fromtimestamp(start, UTC)
+    return at.weekday() < 5 and (14, 30) <= (at.hour, at.minute) < (21, 0)
+
+
+@pytest.mark.parametrize(("at", "sessions"), [
+    (T0, ["2026-02-26", "2026-02-27"]),                         # Monday at the open
+    (datetime(2026, 3, 2, 18, tzinfo=UTC), ["2026-02-27", "2026-03-02"]),  # Monday 13:00
+    (datetime(2026, 2, 28, 15, tzinfo=UTC), ["2026-02-26", "2026-02-27"]),  # a Saturday
+], ids=["monday-open", "monday-noon", "saturday"])
+async def test_with_hours_enforced_a_stocks_past_has_bars_only_while_its_market_was_open(
+        at, sessions):
+    """A stock holds still while New York is closed, in the past as live; the past still
+    holds two sessions' minutes when the two days before the start were a weekend."""
+    mixed = Universe.parse("sim:AAA=100,BTCUSDT=65000")
+    source = history(at=at, hours=MarketHours(mixed, "enforce"), symbols=mixed)
+    minutes = await bars(source, "AAA")
+    assert minutes and all(in_new_york_session(bar.start) for bar in minutes)
+    days = sorted({datetime.fromtimestamp(bar.start, UTC).date().isoformat()
+                   for bar in minutes})
+    assert days == sessions
+    assert len(minutes) == sum(
+        390 if day != "2026-03-02" else (int(at.timestamp()) // 60 * 60 - MINUTE0) // 60
+        for day in days)
+    assert minutes[-1].close == Decimal(100)
+    for before, after in pairwise(minutes):
+        assert after.open == before.close  # still one path: the price held overnight
+    crypto = await bars(source, "BTCUSDT")  # around the clock
+    assert len(crypto) == 2 * 1440

@@ -26,3 +26,11 @@ def test_missing_values_are_left_out_not_shown_as_none():
     subject, body = render("alert_triggered", {"symbol": "BTCUSDT", "condition": "above",
                                                "level": "70000", "price": "70001"})
     assert "None" not in subject + body
+
+
+def test_an_order_filled_message_shows_its_fee_exactly():
+    subject, body = render("order_filled", {
+        "symbol": "BTCUSDT", "type": "market", "side": "buy", "quantity": "0.1",
+        "filled_price": "50050", "fee": "5.005", "currency": "USD"})
+    assert subject == "BTCUSDT market order filled at 50050"
+    assert body == "Your market buy order for 0.1 BTCUSDT filled at 50050 (fee: 5.005 USD).\n"

@@ -4,7 +4,9 @@ from decimal import Decimal as D
 
 import pytest
 
+from trading.assets import AssetClass
 from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
+from trading.fees import Liquidity
 from trading.money import from_units, show, to_units
 from trading.orders import (
     TRANSITIONS,
@@ -101,14 +103,18 @@ def test_realized_pnl_for_longs_and_shorts(side, entry, exit_price, quantity, pn
 def test_rules_price_margin_commission_and_slippage_against_the_trader():
     rules = AccountRules(long_margin_rate=D("0.2"), short_margin_rate=D("0.5"),
                          commission_rate=D("0.001"), slippage_rate=D("0.0005"))
-    assert rules.fill_price(Side.BUY, D(100)) == D("100.05")
-    assert rules.fill_price(Side.SELL, D(100)) == D("99.95")
-    assert rules.fill_price(Side.BUY, D(100), opening=False) == D("99.95")  # selling to close
-    assert rules.fill_price(Side.SELL, D(100), opening=False) == D("100.05")
+    stock = AssetClass.US_EQUITY
+    assert rules.fill_price(Side.BUY, D(100), stock) == D("100.05")
+    assert rules.fill_price(Side.SELL, D(100), stock) == D("99.95")
+    assert rules.fill_price(Side.BUY, D(100), stock, opening=False) == D("99.95")  # to close
+    assert rules.fill_price(Side.SELL, D(100), stock, opening=False) == D("100.05")
     assert rules.margin(Side.BUY, D(100), D(10)) == D(200)
     assert rules.margin(Side.SELL, D(100), D(10)) == D(500)
-    assert rules.commission(D("100.05"), D(10)) == D("1.0005")
-    assert AccountRules().commission(D(100), D(10)) == D(0)
+    for asset_class in AssetClass:  # COMMISSION_RATE: every class, maker or taker
+        for liquidity in Liquidity:
+            assert rules.fee(asset_class, Side.BUY, D("100.05"), D(10),
+                             liquidity) == D("1.0005")
+    assert AccountRules().fee(stock, Side.BUY, D(100), D(10), Liquidity.TAKER) == D(0)
 
 
 def test_a_stored_order_moves_only_through_the_table():
