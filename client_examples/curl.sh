@@ -26,6 +26,12 @@ api "$BASE/account" -H "$AUTH" | jq .account
 echo "== quote"
 api "$BASE/market/quotes/$SYMBOL" | jq .
 
+echo "== a forecast of the next hour of 1m closes and its backtest (not investment advice;"
+echo "   a symbol with under 100 closed candles answers 422 insufficient_history)"
+curl -sS "$BASE/predict/$SYMBOL?horizon=60&timeframe=1m" | jq -c 'if .error then .error else {model: .model.name, last_close, next: .points[0], backtest, disclaimer: .disclaimer[:21]} end'
+echo "== headlines that mention the symbol, newest first (stale: true while a feed is down)"
+api "$BASE/news?symbol=$SYMBOL&limit=3" | jq -c '{stale, sources: [.sources[] | {name, ok}], titles: [.news[] | .title]}'
+
 echo "== market order (retrying with the same client_order_id returns the same order)"
 ORDER=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-1\"}")
 echo "$ORDER" | jq .order

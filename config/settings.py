@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,7 +24,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
-                   "RELIANCE.NS=2900,^NSEI=22000")
+                   "RELIANCE.NS=2900,^NSEI=22000,USDINR=83.25")
 
 
 @dataclass(frozen=True, slots=True)
@@ -178,6 +179,77 @@ class HistorySettings:
             raise ConfigError("SNAPSHOTS_PER_PASS must be at least 1.")
 
 
+# Headline feeds: name=URL, comma-separated (two crypto feeds and a stock one).
+DEFAULT_NEWS_FEEDS = ("coindesk=https://www.coindesk.com/arc/outboundfeeds/rss/,"
+                      "cointelegraph=https://cointelegraph.com/rss,"
+                      "yahoo=https://finance.yahoo.com/news/rssindex")
+MAX_NEWS_FEEDS = 20
+_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def news_feeds(raw: str) -> tuple[tuple[str, str], ...]:
+    """NEWS_FEEDS: "name=https://...,name=https://..." as (name, url) pairs."""
+    feeds: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, url = item.partition("=")
+        name, url = name.strip().lower(), url.strip()
+        if not sep or not _FEED_NAME.fullmatch(name):
+            raise ConfigError(f"NEWS_FEEDS: expected name=URL (a name of letters, digits, _ "
+                              f"and -), not {item[:60]!r}.")
+        if not re.fullmatch(r"https?://[^\s]{1,2000}", url):
+            raise ConfigError(f"NEWS_FEEDS: {name}'s URL must start with http:// or https://.")
+        if name in feeds:
+            raise ConfigError(f"NEWS_FEEDS names {name} twice.")
+        feeds[name] = url
+    if len(feeds) > MAX_NEWS_FEEDS:
+        raise ConfigError(f"NEWS_FEEDS may name at most {MAX_NEWS_FEEDS} feeds.")
+    return tuple(feeds.items())
+
+
+@dataclass(frozen=True, slots=True)
+class NewsSettings:
+    """Headlines from RSS and Atom feeds (services/news.py)."""
+
+    enabled: bool = True
+    feeds: tuple[tuple[str, str], ...] = news_feeds(DEFAULT_NEWS_FEEDS)
+    # Seconds between two fetches of a feed that answers (one that fails backs off).
+    poll_interval: float = 300.0
+    # Seconds one fetch may take, and the most bytes a feed's answer may have.
+    timeout: float = 15.0
+    max_bytes: int = 5 * 1024 * 1024
+    # Headlines are kept this long.
+    retention: timedelta = timedelta(days=30)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.poll_interval <= 86400 or not 0 < self.timeout <= 300:
+            raise ConfigError("NEWS_POLL_INTERVAL must be from 1 to 86400 seconds, "
+                              "NEWS_TIMEOUT above 0 and at most 300.")
+        if not 1024 <= self.max_bytes <= 100 * 1024 * 1024:
+            raise ConfigError("NEWS_MAX_BYTES must be from 1024 to 104857600.")
+
+
+@dataclass(frozen=True, slots=True)
+class ForecastSettings:
+    """Forecasts (services/forecasts.py)."""
+
+    # Closed candles a model is fitted on at most (the newest).
+    window: int = 500
+    # Worker processes fitting models (each takes a core while it fits: one leaves the
+    # rest to the server and the database), and fits running or waiting for one at
+    # most (past that a request that needs a new fit is refused, 503).
+    workers: int = 1
+    max_fits: int = 4
+    # Seconds a request waits for a fit before it is answered 503.
+    fit_timeout: float = 30.0
+
+    def __post_init__(self) -> None:
+        if not (100 <= self.window <= 5000 and 1 <= self.workers <= 64
+                and self.workers <= self.max_fits <= 1024 and 0 < self.fit_timeout <= 600):
+            raise ConfigError("FORECAST_WINDOW must be from 100 to 5000, FORECAST_WORKERS from "
+                              "1 to 64, FORECAST_MAX_FITS from FORECAST_WORKERS to 1024 and "
+                              "FORECAST_FIT_TIMEOUT from 0 to 600 seconds (not 0).")
+
+
 @dataclass(frozen=True, slots=True)
 class NotifySettings:
     # Email goes out through this SMTP server; unset: the email channel is off and
@@ -232,6 +304,8 @@ class Settings:
     notify: NotifySettings = field(default_factory=NotifySettings)
     limits: LimitSettings = field(default_factory=LimitSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
+    forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
     intel: IntelSettings = field(default_factory=IntelSettings)
 
     def __post_init__(self) -> None:
@@ -285,6 +359,8 @@ class Settings:
             notify=_notify_from_env(reader),
             limits=_limits_from_env(reader),
             history=_history_from_env(reader),
+            forecast=_forecast_from_env(reader),
+            news=_news_from_env(reader),
             intel=intel_from_env(reader),
         )
 
@@ -316,6 +392,16 @@ def _market_from_env(reader: _Reader) -> MarketSettings:
         watchlist_limit=reader.integer("WATCHLIST_LIMIT", default.watchlist_limit),
         hours=reader.text("MARKET_HOURS", default.hours).lower(),
         candles=_candles_from_env(reader),
+    )
+
+
+def _forecast_from_env(reader: _Reader) -> ForecastSettings:
+    default = ForecastSettings()
+    return ForecastSettings(
+        window=reader.integer("FORECAST_WINDOW", default.window),
+        workers=reader.integer("FORECAST_WORKERS", default.workers),
+        max_fits=reader.integer("FORECAST_MAX_FITS", default.max_fits),
+        fit_timeout=reader.number("FORECAST_FIT_TIMEOUT", default.fit_timeout),
     )
 
 
@@ -401,6 +487,19 @@ def _history_from_env(reader: _Reader) -> HistorySettings:
         snapshot_interval=reader.seconds("SNAPSHOT_INTERVAL", default.snapshot_interval),
         snapshot_retention=reader.seconds("SNAPSHOT_RETENTION", default.snapshot_retention),
         snapshots_per_pass=reader.integer("SNAPSHOTS_PER_PASS", default.snapshots_per_pass),
+    )
+
+
+def _news_from_env(reader: _Reader) -> NewsSettings:
+    default = NewsSettings()
+    raw = reader.optional("NEWS_FEEDS")
+    return NewsSettings(
+        enabled=reader.flag("NEWS_ENABLED", default.enabled),
+        feeds=default.feeds if raw is None else news_feeds(raw),
+        poll_interval=reader.number("NEWS_POLL_INTERVAL", default.poll_interval),
+        timeout=reader.number("NEWS_TIMEOUT", default.timeout),
+        max_bytes=reader.integer("NEWS_MAX_BYTES", default.max_bytes),
+        retention=reader.seconds("NEWS_RETENTION", default.retention),
     )
 
 

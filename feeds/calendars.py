@@ -27,7 +27,8 @@ CALENDARS = {Exchange.XNYS: "XNYS", Exchange.XNSE: "XBOM", Exchange.XBOM: "XBOM"
 # Names people use for an exchange, for ?exchange=.
 ALIASES = {"XNYS": Exchange.XNYS, "NYSE": Exchange.XNYS, "XNAS": Exchange.XNYS,
            "NASDAQ": Exchange.XNYS, "XNSE": Exchange.XNSE, "NSE": Exchange.XNSE,
-           "XBOM": Exchange.XBOM, "BSE": Exchange.XBOM, "CRYPTO": Exchange.CRYPTO}
+           "XBOM": Exchange.XBOM, "BSE": Exchange.XBOM, "CRYPTO": Exchange.CRYPTO,
+           "FX": Exchange.FX}
 
 
 @cache
@@ -52,7 +53,7 @@ def load_sessions(name: str) -> tuple[str, time, time, tuple[Session, ...]]:
 
 def schedule_of(exchange: Exchange) -> Schedule:
     """A fresh Schedule of an exchange (each keeps its own lookup cache)."""
-    if exchange == Exchange.CRYPTO:
+    if exchange in (Exchange.CRYPTO, Exchange.FX):
         return AlwaysOpen(exchange.value)
     zone, open_time, close_time, sessions = load_sessions(CALENDARS[exchange])
     return Schedule(exchange.value, ZoneInfo(zone), zone, open_time, close_time, sessions)

@@ -30,6 +30,7 @@ _STATUS: dict[type[errors.PaperDeskError], int] = {
     errors.NotFound: 404,
     errors.MethodNotAllowed: 405,
     errors.Conflict: 409,
+    errors.Unprocessable: 422,
     errors.RateLimited: 429,
     errors.LimitExceeded: 429,
     errors.HeaderTooLarge: 431,

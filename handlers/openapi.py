@@ -52,7 +52,7 @@ ORDER_TYPES = [kind.value for kind in OrderType]
 TIMES_IN_FORCE = [kind.value for kind in TimeInForce]
 ORDER_STATUSES = [status.value for status in OrderStatus]
 ORDER_CLASSES = [kind.value for kind in OrderClass]
-EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO"]
+EXCHANGES = ["XNYS", "XNSE", "XBOM", "CRYPTO", "FX"]
 # ?exchange= takes these, and common names of them, in any case.
 EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
                           "examples": [*EXCHANGES, "NYSE", "NASDAQ", "NSE", "BSE"]}
@@ -74,6 +74,19 @@ SCHEMAS: dict[str, Schema] = {
                   "source": TEXT, "stale": BOOLEAN}),
     "Candle": obj({"t": INTEGER, "o": DECIMAL, "h": DECIMAL, "l": DECIMAL, "c": DECIMAL,
                    "ticks": INTEGER}),
+    "Forecast": obj({
+        "symbol": TEXT, "timeframe": {"enum": TIMEFRAMES}, "horizon": INTEGER,
+        "generated_at": TIME, "last_close": DECIMAL,
+        "model": obj({"name": TEXT, "on": TEXT, "criterion": TEXT, "aicc": DECIMAL,
+                      "observations": INTEGER,
+                      "params": {"type": "object", "additionalProperties": DECIMAL}}),
+        "points": {"type": "array", "items": obj({
+            "t": INTEGER, "mean": DECIMAL, "lo80": DECIMAL, "hi80": DECIMAL, "lo95": DECIMAL,
+            "hi95": DECIMAL})},
+        "backtest": obj({"origins": INTEGER, "horizon": INTEGER, "mape": MAYBE_DECIMAL,
+                         "mase": MAYBE_DECIMAL, "naive_mape": MAYBE_DECIMAL,
+                         "naive_mase": MAYBE_DECIMAL, "beats_naive": BOOLEAN}),
+        "disclaimer": TEXT}),
     "Order": obj({
         "id": TEXT, "client_order_id": TEXT, "symbol": TEXT,
         "side": {"enum": ["buy", "sell"]}, "type": {"enum": ORDER_TYPES},
@@ -92,7 +105,9 @@ SCHEMAS: dict[str, Schema] = {
         # The legs' ids; nested (POST, GET one, ?nested=true): the legs themselves.
         "legs": {"type": ["array", "null"],
                  "items": {"anyOf": [TEXT, ref("Order")]}},
-        "filled_quantity": MAYBE_DECIMAL}),
+        "filled_quantity": MAYBE_DECIMAL,
+        # The quote currency and, when it is not the account's, the rate of the fill.
+        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -100,10 +115,13 @@ SCHEMAS: dict[str, Schema] = {
         "target_price": MAYBE_DECIMAL, "trailing_amount": MAYBE_DECIMAL,
         "trailing_percent": MAYBE_TEXT, "margin": DECIMAL, "fees": DECIMAL,
         "realized_pnl": DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+        "unrealized_pnl_quote": MAYBE_DECIMAL, "currency": MAYBE_TEXT,
+        "entry_fx_rate": MAYBE_DECIMAL,
         "close_price": MAYBE_DECIMAL, "close_reason": MAYBE_TEXT, "opened_at": TIME,
         "closed_at": MAYBE_TIME,
         "exits": {"type": "array", "items": obj({"quantity": DECIMAL, "price": DECIMAL,
-                                                 "pnl": DECIMAL, "reason": TEXT,
+                                                 "pnl": DECIMAL, "pnl_quote": MAYBE_DECIMAL,
+                                                 "fx_rate": MAYBE_DECIMAL, "reason": TEXT,
                                                  "at": TIME})}}),
     "Balances": obj({"currency": TEXT, "initial_cash": DECIMAL, "cash": DECIMAL,
                      "reserved": DECIMAL, "margin_used": DECIMAL, "available": DECIMAL,
@@ -113,7 +131,12 @@ SCHEMAS: dict[str, Schema] = {
     "Position": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}, "quantity": DECIMAL,
                      "average_entry": DECIMAL, "market_price": MAYBE_DECIMAL,
                      "market_value": MAYBE_DECIMAL, "unrealized_pnl": MAYBE_DECIMAL,
+                     "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL,
+                     "market_value_quote": MAYBE_DECIMAL, "unrealized_pnl_quote": MAYBE_DECIMAL,
                      "trades": INTEGER}),
+    "Balance": obj({"asset": TEXT, "type": {"enum": ["cash", "crypto", "position"]},
+                    "free": DECIMAL, "locked": DECIMAL, "total": DECIMAL},
+                   {"aliases": {"type": "array", "items": TEXT}, "margin_used": DECIMAL}),
     "Alert": obj({"id": TEXT, "symbol": TEXT,
                   "condition": {"enum": ["above", "below", "crosses"]}, "price": DECIMAL,
                   "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -127,7 +150,7 @@ SCHEMAS: dict[str, Schema] = {
                     "additionalProperties": {"type": "array", "items": TEXT}},
     "Asset": obj({
         "id": TEXT, "symbol": TEXT, "name": TEXT, "status": {"const": "active"},
-        "class": {"enum": ["us_equity", "in_equity", "index", "crypto"]},
+        "class": {"enum": ["us_equity", "in_equity", "index", "crypto", "fx"]},
         "exchange": {"enum": EXCHANGES}, "tradable": BOOLEAN, "marginable": BOOLEAN,
         "shortable": BOOLEAN, "easy_to_borrow": BOOLEAN, "fractionable": BOOLEAN,
         "quote_currency": TEXT, "base_asset": MAYBE_TEXT, "source": TEXT,
@@ -146,6 +169,11 @@ SCHEMAS: dict[str, Schema] = {
         "slippage_bps": DECIMAL}),
     "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
                   "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
+    "Headline": obj({"id": TEXT, "title": TEXT, "summary": TEXT, "link": MAYBE_TEXT,
+                     "source": TEXT, "published_at": TIME,
+                     "symbols": {"type": "array", "items": TEXT}}),
+    "NewsSource": obj({"name": TEXT, "ok": BOOLEAN, "last_success": MAYBE_TIME},
+                      {"error": TEXT}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
@@ -176,6 +204,7 @@ SCHEMAS: dict[str, Schema] = {
 
 ERROR_CODES = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden",
                404: "Not found", 409: "Conflict with the current state",
+               422: "Cannot be answered for this data",
                413: "Body too large", 429: "Rate limited", 503: "A dependency is down"}
 
 
@@ -288,11 +317,21 @@ PATHS: dict[str, dict[str, Schema]] = {
                           "candles per page (default 100)"),
                     query("cursor", TEXT, "next_cursor of the previous page, with the same "
                           "timeframe and with (or without) start as before")])},
+    "/api/v1/predict/{symbol}": {"get": op(
+        "A forecast of the symbol's closes with 80 % and 95 % bands and its backtest against "
+        "the naive forecast (not investment advice); 422 insufficient_history under 100 "
+        "closed candles, 503 while the server fits as many as it takes",
+        answer(200, ref("Forecast")), auth=False, errors=(400, 404, 422),
+        parameters=[path_param("symbol"),
+                    query("horizon", {"type": "integer", "minimum": 1, "maximum": 500},
+                          "periods ahead (default 60)"),
+                    query("timeframe", {"enum": TIMEFRAMES}, "default 1m"),
+                    query("interval", {"enum": TIMEFRAMES}, "the old name of timeframe")])},
     "/api/v1/assets": {"get": op(
         "Assets (each symbol's class, exchange and order rules), by symbol, a page at a time",
         answer(200, page("assets", ref("Asset"))), auth=False,
         parameters=[query("asset_class", {"enum": ["us_equity", "in_equity", "index",
-                                                   "crypto"]}),
+                                                   "crypto", "fx"]}),
                     query("exchange", EXCHANGE_PARAM), *PAGE])},
     "/api/v1/assets/{symbol}": {"get": op(
         "One asset, by any spelling of its symbol", answer(200, obj({"asset": ref("Asset")})),
@@ -311,6 +350,18 @@ PATHS: dict[str, dict[str, Schema]] = {
         auth=False, parameters=[query("exchange", EXCHANGE_PARAM),
                                 query("start", DATE, "first day (default: today)"),
                                 query("end", DATE, "last day (default: start + 29 days)")])},
+    "/api/v1/news": {"get": op(
+        "Headlines from the configured RSS and Atom feeds, newest first, as plain text, "
+        "tagged with the symbols they mention; stale when a feed's last fetch failed",
+        answer(200, obj({"news": {"type": "array", "items": ref("Headline")},
+                         "next_cursor": MAYBE_TEXT, "stale": BOOLEAN,
+                         "sources": {"type": "array", "items": ref("NewsSource")}})),
+        auth=False,
+        parameters=[query("symbol", TEXT, "only headlines mentioning this symbol (any "
+                          "spelling)"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 100},
+                          "headlines per page (default 20)"),
+                    query("cursor", TEXT, "next_cursor of the previous page")])},
     "/api/v1/screener": {"get": op(
         "Tokens by market cap, 24 h change or volume, with the funds that back them "
         "(CoinGecko's markets, cached)",
@@ -365,10 +416,12 @@ PATHS: dict[str, dict[str, Schema]] = {
         "Cancel orders, close trades, restore the initial cash", answer(200, ACCOUNT),
         errors=(409,))},
     "/api/v1/wallet": {"get": op(
-        "Per-asset balances",
-        answer(200, listing("balances", obj({"asset": TEXT, "free": DECIMAL,
-                                             "locked": DECIMAL, "total": DECIMAL}))),
-        errors=())},
+        "Per-asset balances: the cash, each crypto asset held, each other position",
+        answer(200, listing("balances", ref("Balance"))), errors=())},
+    "/api/v1/wallet/{asset}": {"get": op(
+        "One asset's balance (a dollar stablecoin is the cash of a dollar account)",
+        answer(200, obj({"balance": ref("Balance")})), errors=MISSING,
+        parameters=[path_param("asset")])},
     "/api/v1/orders": {
         "post": op("Place an order", answer(201, ORDER, "Placed"), request=ref("OrderRequest"),
                    errors=(400, 409)),

@@ -10,7 +10,7 @@ from handlers.common import authenticated, json_ok
 from handlers.validation import choice, decimal, integer_param, read_json
 from services.history import reset_with_history
 from services.positions import close_all, close_position, position
-from services.reports import positions, wallet
+from services.reports import positions, wallet, wallet_balance
 from services.views import order_view, trade_view
 from trading.errors import InvalidInput, NotFound, UnknownSymbol, UnknownSymbolInput
 from trading.orders import OrderStatus
@@ -34,6 +34,13 @@ async def post_reset(request: web.Request) -> web.Response:
 async def get_wallet(request: web.Request) -> web.Response:
     principal = await authenticated(request)
     return json_ok(await wallet(request.app[keys.ENGINE], principal.user_id))
+
+
+@routes.get("/api/v1/wallet/{asset}")
+async def get_wallet_asset(request: web.Request) -> web.Response:
+    principal = await authenticated(request)
+    return json_ok({"balance": await wallet_balance(request.app[keys.ENGINE], principal.user_id,
+                                                    request.match_info["asset"])})
 
 
 @routes.post("/api/v1/orders")

@@ -28,12 +28,14 @@ from handlers import (
     assets,
     auth_routes,
     contract,
+    forecast,
     health,
     history,
     intel,
     keys,
     market,
     me,
+    news,
     page,
     plain_ws,
     trading,
@@ -46,12 +48,14 @@ from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
+from server.news import news as news_feeds
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
 from services.bus import MessageBus
 from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.events import EventPublisher
+from services.forecasts import Forecaster
 from services.history import Snapshots
 from services.index_alerts import fire_index_alerts
 from services.intel import IntelService
@@ -135,13 +139,15 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         notifications(email),
         auth_service(gateway),
         market_data,
+        forecasts,
         trading_engine,
+        news_feeds,
         cluster,
         market_intel(funds),
         portfolio_snapshots,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history, intel):
+                   contract, plain_ws, history, forecast, news, intel):
         app.router.add_routes(module.routes)
     return app
 
@@ -253,6 +259,17 @@ async def market_data(app: web.Application) -> AsyncIterator[None]:
         await streamer.stop()
 
 
+async def forecasts(app: web.Application) -> AsyncIterator[None]:
+    """Forecasts of the stored candles; their worker processes start on the first fit."""
+    forecaster = Forecaster(app[keys.MARKET].candles, app[keys.SETTINGS].forecast,
+                            app[keys.CLOCK])
+    app[keys.FORECASTS] = forecaster
+    try:
+        yield
+    finally:
+        await forecaster.aclose()
+
+
 async def trading_engine(app: web.Application) -> AsyncIterator[None]:
     """The engine and the monitor. A lone process repairs interrupted trading steps
     before its first request and runs the monitor; in a cluster the leader does both."""
@@ -296,6 +313,8 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    if (poller := app[keys.NEWS]) is not None:
+        duties.also.append(poller)
     settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.redis_namespace)

@@ -3,8 +3,9 @@ prices, the account rules, the clock and the events, and what opening a trade wr
 
 from __future__ import annotations
 
+import logging
 from collections import Counter
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
@@ -13,10 +14,13 @@ from typing import Any
 from feeds.hub import PriceHub
 from services.events import Event, EventPublisher
 from services.views import (
+    Holding,
+    Prices,
     account_view,
     balances_view,
+    holdings,
     order_view,
-    positions_view,
+    position_row,
     trade_view,
 )
 from store.database import Document, stored_time
@@ -24,13 +28,16 @@ from store.ledger import ledger_entry
 from store.store import Store
 from store.unit_of_work import Writes
 from trading.assets import AssetClass, rules_for
-from trading.errors import DuplicateClientOrderId, ShortNotAllowed, StalePrice
+from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
 from trading.events import Changed
 from trading.fees import Liquidity, allocate
-from trading.money import from_units, to_units
+from trading.fx import Conversion, FxRoute, find_route
+from trading.money import from_units, show, to_units
 from trading.orders import OrderStatus, Side, transition
-from trading.positions import exit_lot, exits_account_changes, first_in_first_out
+from trading.positions import LotExit, exit_lot, exits_account_changes, first_in_first_out
 from trading.trades import AccountRules, CloseReason, TradeStatus
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -43,7 +50,32 @@ class Netted:
     closed: list[Document]
     account: Document
     events: list[Event]
-    side_after: str | None  # the position's side after the fill (None: flat)
+    holdings: list[Holding]  # the symbol's position after the fill ([]: flat)
+
+
+def position_event(symbol: str, after: list[Holding], prices: Prices, reason: str,
+                   exits: Sequence[LotExit] = ()) -> Event:
+    """A position_update: the symbol's position after a change (null when flat), why it
+    changed, and the lots the change closed and reduced."""
+    return ("position_update", {
+        "symbol": symbol, "reason": reason, "trades_closed": sum(e.closes for e in exits),
+        "trades_reduced": [e.lot_id for e in exits if not e.closes],
+        "position": position_row(after[0], prices) if after else None})
+
+
+def converted(fx: Conversion, amount_quote: int) -> Document:
+    """What a ledger entry that fx converted records of it (nothing if none did)."""
+    record = fx.record()
+    return {**record, "amount_quote": amount_quote} if record else {}
+
+
+def opened_fee(step: Document) -> Document:
+    """What the ledger entry of an open step's fee records of its conversion."""
+    if step.get("fx_rate") is None:
+        return {}
+    return {"currency": step["currency"], "fx_pair": step["fx_pair"],
+            "fx_invert": step["fx_invert"], "fx_rate": step["fx_rate"],
+            "amount_quote": -step["fee_quote"]}
 
 
 def applied(doc: Document, update: Mapping[str, Any]) -> Document:
@@ -71,6 +103,16 @@ class TradingContext:
         self.clock = clock
         self._known_accounts: set[str] = set()
         self.bus = events.bus
+        # Each quote currency's route into the account currency (None: no pair for it).
+        symbols = set(hub.universe.instruments)
+        quotes = {i.rules.quote_currency for i in hub.universe.instruments.values()}
+        self.routes: dict[str, FxRoute | None] = {
+            quote: find_route(quote, currency, symbols) for quote in sorted(quotes)}
+        for quote, route in self.routes.items():
+            if route is None:
+                log.warning("symbols quoted in %s cannot be traded: no FX pair converts %s "
+                            "into %s (add one such as %s%s to MARKET_SYMBOLS)",
+                            quote, quote, currency, currency, quote)
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -90,6 +132,34 @@ class TradingContext:
                              details={"symbol": symbol})
         return quote.price
 
+    def conversion(self, symbol: str) -> Conversion:
+        """How symbol's quote currency converts into the account currency now, at a fresh
+        rate; FxUnavailable when there is no pair for it or its price is stale."""
+        currency = self.hub.universe.instruments[symbol].rules.quote_currency
+        route = self.routes.get(currency)
+        if route is None:
+            raise FxUnavailable(
+                f"{symbol} is priced in {currency} and no exchange rate from {currency} to "
+                f"{self.currency} is configured (add an FX pair such as "
+                f"{self.currency}{currency} to MARKET_SYMBOLS).",
+                details={"symbol": symbol, "currency": currency, "pair": None})
+        if route.pair is None:
+            return Conversion(route)
+        quote = self.hub.last.get(route.pair)
+        if quote is None or self.hub.is_stale(route.pair):
+            raise FxUnavailable(
+                f"No fresh {route.pair} rate to convert {symbol}'s {currency} into "
+                f"{self.currency}; try again when it trades.",
+                details={"symbol": symbol, "currency": currency, "pair": route.pair})
+        return Conversion(route, quote.price)
+
+    def exit_conversion(self, trade: Document, strict: bool = True) -> Conversion:
+        """The conversion an exit of trade uses: now's (conversion); if not strict (a reset,
+        which must not wait), the latest rate known, else the trade's entry rate."""
+        if strict:
+            return self.conversion(trade["symbol"])
+        return Conversion.recorded(trade, "entry_fx_rate").at(self.prices())
+
     # -- account -----------------------------------------------------------
 
     async def account(self, user_id: str) -> Document:
@@ -107,6 +177,11 @@ class TradingContext:
         account = await self.account(user_id)
         open_trades = await self.store.trades.find(user_id, status=TradeStatus.OPEN, limit=None)
         return account_view(account, open_trades, self.prices())
+
+    def shortable(self, symbol: str) -> bool:
+        """Whether symbol may be sold short here (ALLOW_SHORTS, and the asset's rules)."""
+        instrument = self.hub.universe.instruments.get(symbol)
+        return self.rules.allow_shorts and (instrument is None or instrument.rules.shortable)
 
     async def held(self, user_id: str, symbol: str, side: Side) -> Decimal:
         """How much of symbol the user holds on side (the open lots' quantities)."""
@@ -130,27 +205,39 @@ class TradingContext:
 
     def fee(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
             liquidity: Liquidity) -> Decimal:
-        """What a fill of symbol costs (AccountRules.fee)."""
+        """What a fill of symbol costs, in its quote currency (AccountRules.fee)."""
         return self.rules.fee(self.asset_class(symbol), side, price, quantity, liquidity)
 
     def reservation(self, symbol: str, side: Side, price: Decimal, quantity: Decimal,
                     closes: bool) -> int:
-        """What resting an order of quantity at price takes from its account (units): the
-        larger of its maker and taker fee (which it pays is known when it fills), and its
-        margin too unless it closes no more than the position holds (closes)."""
-        fee = max(self.fee(symbol, side, price, quantity, liquidity) for liquidity in Liquidity)
+        """What resting an order of quantity at price takes from its account (units, in
+        the account currency at the rate now; FxUnavailable): the larger of its maker and
+        taker fee (which it pays is known when it fills), and its margin too unless it
+        closes no more than the position holds (closes)."""
+        fx = self.conversion(symbol)
+        fee = fx.to_account(max(self.fee(symbol, side, price, quantity, liquidity)
+                                for liquidity in Liquidity))
         if closes:
             return to_units(fee)
-        return to_units(self.rules.margin(side, price, quantity) + fee)
+        return to_units(fx.to_account(self.rules.margin(side, price, quantity)) + fee)
 
     def open_step(self, order: Document, price: Decimal,
-                  liquidity: Liquidity = Liquidity.TAKER) -> Document:
-        """The step that fills order at price: its margin, its fee and its liquidity."""
+                  liquidity: Liquidity = Liquidity.TAKER,
+                  fx: Conversion | None = None) -> Document:
+        """The step that fills order at price: its margin and its fee (its liquidity's),
+        converted into the account currency (fx, or the rate now), the fee before
+        conversion (fee_quote) and the conversion's record."""
         side, quantity = Side(order["side"]), from_units(order["quantity"])
+        fx = fx or self.conversion(order["symbol"])
         margin = self.rules.margin(side, price, quantity)
         fee = self.fee(order["symbol"], side, price, quantity, liquidity)
-        return {"op": f"open:{order['_id']}", "price": to_units(price),
-                "margin": to_units(margin), "fee": to_units(fee), "liquidity": liquidity.value}
+        step = {"op": f"open:{order['_id']}", "price": to_units(price),
+                "margin": to_units(fx.to_account(margin)), "fee": to_units(fx.to_account(fee)),
+                "fee_quote": to_units(fee), "liquidity": liquidity.value,
+                "currency": fx.route.currency or None}
+        if record := fx.record():
+            step |= record
+        return step
 
     @staticmethod
     def open_changes(step: Document) -> dict[str, int]:
@@ -172,6 +259,9 @@ class TradingContext:
             "margin": step["margin"], "fees": step["fee"], "realized_pnl": 0,
             "status": TradeStatus.OPEN, "pending": None, "exits": [], "opened_at": now,
             "closed_at": None, "close_reason": None, "close_price": None,
+            "currency": step.get("currency"),
+            **({"fx_pair": step["fx_pair"], "fx_invert": step["fx_invert"],
+                "entry_fx_rate": step["fx_rate"]} if step.get("fx_rate") is not None else {}),
         }
 
     @staticmethod
@@ -180,7 +270,9 @@ class TradingContext:
         step = order["pending"]
         return {"status": transition(OrderStatus(order["status"]), OrderStatus.FILLED),
                 "filled_price": step["price"], "filled_at": now, "trade_id": order["_id"],
-                "fee": step["fee"], "liquidity": step.get("liquidity", Liquidity.TAKER.value)}
+                "fee": step["fee"], "liquidity": step.get("liquidity", Liquidity.TAKER.value),
+                **{field: step[field] for field in ("currency", "fx_pair", "fx_rate")
+                   if step.get(field) is not None}}
 
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
                        reserved: int = 0) -> Netted | None:
@@ -194,33 +286,42 @@ class TradingContext:
         The lots are read in the transaction's snapshot and updated without guards:
         a lot another transaction changed since is a write conflict, and the unit of
         work starts again. Their realized PnL and fees go to the ledger as one entry
-        each for the order, and the user hears of them as one position_update.
+        each for the order. The user hears of the position after the fill (every lot
+        of the symbol is read, in one query) as one position_update.
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
+        fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
         other = Side.SELL if side == Side.BUY else Side.BUY
-        lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
-                                            "status": TradeStatus.OPEN, "side": other},
-                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        held_lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
+                                                 "status": TradeStatus.OPEN},
+                                      sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        lots = [lot for lot in held_lots if lot["side"] == other]
+        same = [lot for lot in held_lots if lot["side"] == side]
         taken = first_in_first_out(lots, order["quantity"])
         left = order["quantity"] - sum(units for _, units in taken)
-        # The order's fee (a minimum or cap applies once) shared by what it closes and opens.
-        shares = allocate(step["fee"], [units for _, units in taken] + [left])
-        exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now)
+        # The order's fee (a minimum or cap applies once) shared by what it closes and
+        # opens, in the quote currency; each share is converted where it is booked.
+        shares = allocate(step.get("fee_quote", step["fee"]),
+                          [units for _, units in taken] + [left])
+        exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now, fx)
                  for (lot, units), fee in zip(taken, shares, strict=False)]
-        if left and side == Side.SELL and not self.rules.allow_shorts:
-            raise ShortNotAllowed()  # before anything is written
+        if left and side == Side.SELL and not self.shortable(symbol):
+            holding = show(from_units(order["quantity"] - left))  # raised before any write
+            raise ShortNotAllowed(f"{symbol} may not be sold short here: you hold {holding}.",
+                                  field="quantity", details={"held": holding, "rule": "shortable"})
         opening = None
         if left:
             opening = {**order, "quantity": left}
-            opening["pending"] = (step if not exits else self.open_step(opening, price) | {
-                "op": step["op"], "fee": shares[-1], "liquidity": step.get("liquidity")})
+            opening["pending"] = (step if not exits else self.open_step(opening, price, fx=fx) | {
+                "op": step["op"], "fee": to_units(fx.to_account(from_units(shares[-1]))),
+                "fee_quote": shares[-1], "liquidity": step.get("liquidity")})
         changes = Counter(exits_account_changes(exits))
         if opening is not None:
             changes.update(self.open_changes(opening["pending"]))
         changes.update({"reserved": -reserved, "available": reserved})
-        # The order's event, the position's (if lots closed), the new lot's, the account's.
-        count = 2 + bool(exits) + (opening is not None)
+        # The order's event, the position's, the new lot's, the account's.
+        count = 3 + (opening is not None)
         need = -changes["available"]
         account = await writes.update(
             "accounts", user_id, {"available": {"$gte": need}} if need > 0 else {},
@@ -232,11 +333,14 @@ class TradingContext:
         for lot, lot_exit in zip(lots, exits, strict=False):
             writes.update_later("trades", lot["_id"], {}, lot_exit.update)
             closed.append(applied(lot, lot_exit.update))
-        for amount, reason, entry in ((changes["realized_pnl"], "realized_pnl", "pnl"),
-                                      (-sum(e.fee for e in exits), "commission", "fee")):
+        for amount, quoted, reason, entry in (
+                (changes["realized_pnl"], sum(e.pnl_quote for e in exits), "realized_pnl", "pnl"),
+                (-sum(e.fee for e in exits), -sum(e.fee_quote for e in exits), "commission",
+                 "fee")):
             if amount:
                 writes.insert("ledger", ledger_entry(f"close:{order['_id']}:{entry}", user_id,
-                                                     amount, reason, order["_id"], now))
+                                                     amount, reason, order["_id"], now,
+                                                     converted(fx, quoted)))
         trade = None
         if opening is not None:
             trade = self.new_trade(opening, now)
@@ -244,29 +348,17 @@ class TradingContext:
             if opening["pending"]["fee"]:
                 writes.insert("ledger", ledger_entry(
                     f"{step['op']}:fee", user_id, -opening["pending"]["fee"], "commission",
-                    order["_id"], now))
+                    order["_id"], now, opened_fee(opening["pending"])))
         filled = {**order, "pending": None, **self.fill_changes(order, now),
                   "trade_id": None if trade is None else trade["_id"]}
         prices = self.prices()
-        held = sum(int(lot["quantity"]) for lot in lots) - sum(e.units for e in exits)
-        events: list[Event] = [("order_update", {"order": order_view(filled)})]
-        if exits:
-            remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
-            rows = positions_view(remaining, prices)
-            events.append(("position_update", {
-                "symbol": symbol, "reason": CloseReason.ORDER.value,
-                "trades_closed": sum(e.closes for e in exits),
-                "trades_reduced": [e.lot_id for e in exits if not e.closes],
-                "position": rows[0] if rows else None}))
+        remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
+        after = holdings(remaining + same + ([] if trade is None else [trade]))
+        events: list[Event] = [("order_update", {"order": order_view(filled)}),
+                               position_event(symbol, after, prices, CloseReason.ORDER.value,
+                                              exits)]
         if trade is not None:
             events.append(("trade_update", {"event": "opened", "reason": None,
                                             "trade": trade_view(trade, prices)}))
         events.append(("account_update", {"account": balances_view(account)}))
-        side_after = side.value if trade is not None else other.value if held else None
-        return Netted(filled, trade, closed, account, events, side_after)
-
-    def opened_events(self, order: Document, trade: Document) -> list[Event]:
-        return [("order_update", {"order": order_view(order)}),
-                ("trade_update", {"event": "opened", "reason": None,
-                                  "trade": trade_view(trade, self.prices())})]
-
+        return Netted(filled, trade, closed, account, events, after)

@@ -154,6 +154,8 @@ class TradingEngine(TradingContext):
             # A limit order that could fill at once takes liquidity when it fills.
             "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
+        if request.reduce_only:
+            order["reduce_only"] = True
         return order
 
     def _marketable(self, request: OrderRequest) -> bool:
@@ -252,7 +254,7 @@ class TradingEngine(TradingContext):
                                OrderStatus.OPEN if oco else OrderStatus.HELD)
         if fill_at is not None:
             order["pending"] = self.open_step(order, fill_at)
-            return await self.fills.fill(order, legs)
+            return await self.fills.fill(order, legs, max_resting)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)

@@ -32,16 +32,19 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from services.brackets import Legs, merged
-from services.context import TradingContext
+from services.context import TradingContext, opened_fee, position_event
 from services.events import Event
-from services.views import balances_view, order_view
+from services.views import Holding, balances_view, order_view, trade_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Stale, Writes
-from trading.errors import InsufficientFunds
+from trading.errors import InsufficientFunds, LimitExceeded, NotFound
+from trading.fees import Liquidity
+from trading.fx import Conversion
 from trading.money import from_units, show
-from trading.orders import OrderStatus, ended_as
+from trading.orders import OrderStatus, Side, ended_as
+from trading.trades import CloseReason
 
 
 @dataclass(frozen=True)
@@ -51,19 +54,20 @@ class _Outcome:
     account: Document  # after the fill
     events: list[Event]
     closed: list[Document] = field(default_factory=list)  # lots it closed or reduced
-    # The side the position in the order's symbol is on after it (None: flat), when
-    # the unit of work read it; the fills that follow need not read it again.
-    sides: dict[str, str | None] = field(default_factory=dict)
+    # The position in the order's symbol after it ([]: flat), when the unit of work
+    # read it; the fills that follow need not read it again.
+    holdings: dict[str, list[Holding]] = field(default_factory=dict)
     legs: list[Document] = field(default_factory=list)  # its exit legs, as stored
+    read: bool = False  # made the long way (what it learnt is all this process knows)
 
 
 @dataclass
 class _Known:
-    """An account as this process's last fill left it, and the sides of the positions
-    that fill learnt (module docstring)."""
+    """An account as this process's last fill left it, and the positions its fills
+    learnt (None: flat; module docstring)."""
 
     account: Document
-    sides: dict[str, str | None]
+    holdings: dict[str, Holding | None]
 
 
 class _Turns:
@@ -101,21 +105,29 @@ class MarketFills:
         # Each account as its last fill here left it (read and written in its turn).
         self._known: dict[str, _Known] = {}
 
-    async def fill(self, order: Document, legs: list[Document] | None = None) -> Document:
+    async def fill(self, order: Document, legs: list[Document] | None = None,
+                   max_resting: int = 0) -> Document:
         """Charge, store and fill a new market order (its open step set); return it
         filled. With legs (a bracket's or an oto's, held), they rest in the same unit
-        of work. Raises DuplicateClientOrderId or InsufficientFunds; a retry of an order
-        already stored returns that order."""
+        of work, unless they would take the user's resting orders past max_resting (0:
+        no cap; LimitExceeded, nothing stored). Raises DuplicateClientOrderId or
+        InsufficientFunds; a retry of an order already stored returns that order."""
         engine, legs = self.engine, legs or []
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = (None if legs else await self._fill_known(order)
-                           ) or await self._fill_long_way(order, legs)
+                outcome = (None if legs or order.get("reduce_only")
+                           else await self._fill_known(order)
+                           ) or await self._fill_long_way(order, legs, max_resting)
                 self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
             if taken.collection != "claims":
                 raise
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            return await engine.existing_order(order, holder)
+        except LimitExceeded:  # a retry of an order placed before the cap filled is answered
+            holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            if holder is None:
+                raise
             return await engine.existing_order(order, holder)
         user_id = order["user_id"]
         await engine.changed("order", outcome.order)
@@ -134,54 +146,75 @@ class MarketFills:
                          "available": show(from_units(outcome.account["available"]))})
         return outcome.order
 
-    async def _fill_long_way(self, order: Document, legs: list[Document]) -> _Outcome:
+    async def _fill_long_way(self, order: Document, legs: list[Document],
+                             max_resting: int = 0) -> _Outcome:
         """Fill reading the account and the position."""
         return await self.engine.store.unit_of_work.run(
-            lambda writes: self._fill(writes, order, legs))
+            lambda writes: self._fill(writes, order, legs, max_resting))
 
     async def _fill_known(self, order: Document) -> _Outcome | None:
         """Fill in two round trips if this process knows the account and it can pay;
         None if it does not know it, or knew it wrong (module docstring)."""
         known = self._known.get(order["user_id"])
         step = order["pending"]
-        if (known is None or order["symbol"] not in known.sides
-                or known.sides[order["symbol"]] not in (None, order["side"])
+        if (known is None or order["symbol"] not in known.holdings
+                or ((held := known.holdings[order["symbol"]]) is not None
+                    and held.side != order["side"])
+                or (order["side"] == Side.SELL and not self.engine.shortable(order["symbol"]))
                 or known.account["available"] < step["margin"] + step["fee"]):
             return None  # unknown, or it would close lots: the long way reads them
         try:
             return await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill_as_known(writes, order, known.account), reads=False)
+                lambda writes: self._fill_as_known(writes, order, known.account, held),
+                reads=False)
         except Stale:
             self._known.pop(order["user_id"], None)
             return None
 
-    async def _fill_as_known(self, writes: Writes, order: Document,
-                             known: Document) -> _Outcome:
+    async def _fill_as_known(self, writes: Writes, order: Document, known: Document,
+                             held: Holding | None) -> _Outcome:
         now = self.engine.now()
         changes = self.engine.open_changes(order["pending"])
-        increments = {**changes, "event_seq": 3}
+        increments = {**changes, "event_seq": 4}
         writes.update_later("accounts", order["user_id"],
                             {field: known[field] for field in BALANCES},
                             {"$inc": increments, "$set": {"updated_at": now}})
         account = {**known, **{field: known[field] + amount
                                for field, amount in increments.items()},
                    "updated_at": now}
-        return self._filled(writes, order, account, now)
+        return self._filled(writes, order, account, held, now)
 
     def _remember(self, user_id: str, outcome: _Outcome) -> None:
         known = self._known.get(user_id)
-        if outcome.sides or known is None:  # the long way: only what it read is known
-            known = _Known(outcome.account, dict(outcome.sides))
+        if outcome.read or known is None:  # the long way: only what it read is known
+            known = _Known(outcome.account, {})
         known.account = outcome.account
-        if outcome.trade is not None:
-            known.sides[outcome.trade["symbol"]] = outcome.trade["side"]
+        for symbol, after in outcome.holdings.items():
+            if len(after) <= 1:
+                known.holdings[symbol] = after[0] if after else None
         if len(self._known) >= KNOWN_ACCOUNTS and user_id not in self._known:
             self._known.clear()
         self._known[user_id] = known
 
-    async def _fill(self, writes: Writes, order: Document, legs: list[Document]) -> _Outcome:
+    async def _fill(self, writes: Writes, order: Document, legs: list[Document],
+                    max_resting: int = 0) -> _Outcome:
         engine, user_id = self.engine, order["user_id"]
         now = engine.now()
+        if legs and max_resting > 0 and (
+                await self.legs.resting(writes, user_id) + len(legs) > max_resting):
+            raise LimitExceeded(f"At most {max_resting} resting orders, this order's exit "
+                                "legs included; cancel some first.", limit=max_resting)
+        if order.get("reduce_only"):  # a close: what the position holds now, at most
+            closing = Side.SELL if order["side"] == Side.BUY else Side.BUY
+            held = await self.legs.held(writes, order, closing)
+            if not held:
+                raise NotFound(f"No open position in {order['symbol']}.")
+            if held < int(order["quantity"]):  # its fee and margin are what it fills
+                step = order["pending"]
+                order = {**order, "quantity": held}
+                order["pending"] = engine.open_step(
+                    order, from_units(step["price"]), Liquidity(step["liquidity"]),
+                    Conversion.recorded(step)) | {"op": step["op"]}
         claim = {**order, "pending": None}
         netted = await engine.net_fill(writes, order, now)
         if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)
@@ -196,17 +229,17 @@ class MarketFills:
                                    *[("order_update", {"order": order_view(leg)})
                                      for leg in ended]]
             self._record(writes, claim, rejected, account, events, now)
-            return _Outcome(rejected, None, account, events, legs=ended)
+            return _Outcome(rejected, None, account, events, legs=ended, read=True)
         group = await self.legs.activate(writes, netted.order, netted.trade, now, new=legs)
         events, account = merged(netted.events, group, netted.account)
         self._record(writes, claim, netted.order, account, events, now)
         return _Outcome(netted.order, netted.trade, account, events, netted.closed,
-                        {order["symbol"]: netted.side_after}, group.orders)
+                        {order["symbol"]: netted.holdings}, group.orders, read=True)
 
     def _filled(self, writes: Writes, order: Document, account: Document,
-                now: datetime) -> _Outcome:
+                held: Holding | None, now: datetime) -> _Outcome:
         """The fill's writes, after its account update: the trade, the fee, the claim,
-        the order, filled, and the events."""
+        the order, filled, and the events (held: the position it adds to)."""
         engine, user_id, step = self.engine, order["user_id"], order["pending"]
         claim = {**order, "pending": None}
         filled = {**claim, **engine.fill_changes(order, now)}
@@ -214,11 +247,17 @@ class MarketFills:
         writes.insert("trades", trade)
         if step["fee"]:
             writes.insert("ledger", ledger_entry(f"{step['op']}:fee", user_id, -step["fee"],
-                                                 "commission", order["_id"], now))
-        events = [*engine.opened_events(filled, trade),
+                                                 "commission", order["_id"], now,
+                                                 opened_fee(step)))
+        after = Holding.of([trade]) if held is None else held.plus(trade)
+        prices = engine.prices()
+        events = [("order_update", {"order": order_view(filled)}),
+                  position_event(order["symbol"], [after], prices, CloseReason.ORDER.value),
+                  ("trade_update", {"event": "opened", "reason": None,
+                                    "trade": trade_view(trade, prices)}),
                   ("account_update", {"account": balances_view(account)})]
         self._record(writes, claim, filled, account, events, now)
-        return _Outcome(filled, trade, account, events)
+        return _Outcome(filled, trade, account, events, holdings={order["symbol"]: [after]})
 
     @staticmethod
     def _record(writes: Writes, claim: Document, order: Document, account: Document,

@@ -25,7 +25,7 @@ from feeds.hub import PriceHub
 from services.alerts import AlertService
 from services.engine import TradingEngine
 from store.database import Document
-from trading.errors import NotFound, OrderNotOpen, TradeNotOpen
+from trading.errors import FxUnavailable, NotFound, OrderNotOpen, TradeNotOpen
 from trading.events import Changed
 from trading.market import Quote
 from trading.money import from_units, to_units
@@ -324,6 +324,9 @@ class Monitor:
             self.fired += 1
         except (TradeNotOpen, OrderNotOpen, NotFound):
             pass  # closed, filled or cancelled by someone else first
+        except FxUnavailable as error:  # no fresh rate into the account currency yet
+            log.info("not firing %s: %s", trigger.key, error.message)
+            await self._resync(kind, trigger)
         except Exception:
             log.exception("firing %s failed; it will fire again on the next crossing",
                           trigger.key)

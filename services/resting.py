@@ -35,6 +35,7 @@ from trading.errors import (
 )
 from trading.events import OrderFilled
 from trading.fees import Liquidity, liquidity_of
+from trading.fx import Conversion
 from trading.money import from_units, show
 from trading.orders import (
     OrderRequest,
@@ -122,8 +123,7 @@ class RestingOrders:
         user_id, now = order["user_id"], self.engine.now()
         total, count = amount + sum(leg_amount for _, leg_amount in legs), 1 + len(legs)
         refusal: PaperDeskError
-        if max_resting > 0 and await writes.count(
-                "orders", {"user_id": user_id, "status": OrderStatus.OPEN}) >= max_resting:
+        if max_resting > 0 and await self.legs.resting(writes, user_id) + count > max_resting:
             refusal = LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
                                     limit=max_resting)
             stored = {**ended_as(order, OrderStatus.REJECTED), "reject_reason": "limit_exceeded"}
@@ -267,10 +267,11 @@ class RestingOrders:
         if order["type"] in (OrderType.LIMIT, OrderType.STOP_LIMIT):  # no worse than its limit
             limit = from_units(order["limit_price"])
             fill = min(fill, limit) if side == Side.BUY else max(fill, limit)
+        fx = self.engine.conversion(order["symbol"])  # FxUnavailable: fill it later
         try:
             outcome = await self.engine.store.unit_of_work.run(
                 lambda writes: self._fill(writes, order["user_id"], order["_id"], fill,
-                                          liquidity))
+                                          liquidity, fx))
         except OrderNotOpen:
             return None  # cancelled or filled meanwhile
         filled = await self._done(outcome)
@@ -293,7 +294,7 @@ class RestingOrders:
         return Outcome(triggered, None, account, events, None)
 
     async def _fill(self, writes: Writes, user_id: str, order_id: str,
-                    price: Decimal, liquidity: Liquidity) -> Outcome:
+                    price: Decimal, liquidity: Liquidity, fx: Conversion) -> Outcome:
         engine, now = self.engine, self.engine.now()
         order = await writes.get("orders", order_id, user_id=user_id)
         if order is None or order["status"] != OrderStatus.OPEN:
@@ -304,8 +305,9 @@ class RestingOrders:
         try:
             if units:
                 netted = await engine.net_fill(
-                    writes, {**filling, "pending": engine.open_step(filling, price, liquidity) | {
-                        "op": f"fill:{order_id}"}}, now, reserved=reserved)
+                    writes, {**filling, "pending": engine.open_step(
+                        filling, price, liquidity, fx) | {"op": f"fill:{order_id}"}},
+                    now, reserved=reserved)
             else:
                 reason = "position_closed"
         except ShortNotAllowed:  # the position it was to close is gone

@@ -16,16 +16,17 @@ from decimal import Decimal
 from typing import Any
 
 from services.auth import new_id
-from services.context import TradingContext
+from services.context import TradingContext, converted, position_event
 from services.events import Event
-from services.views import balances_view, trade_view
+from services.views import balances_view, holdings, trade_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import Writes
-from trading.errors import InvalidQuantity, NotFound, StalePrice, TradeNotOpen
+from trading.errors import FxUnavailable, InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
 from trading.fees import Liquidity
+from trading.fx import Conversion
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import Side, check_exit_levels, check_quantity, check_trailing
 from trading.positions import exit_lot, exits_account_changes
@@ -81,17 +82,20 @@ class Trades:
     async def exit(self, user_id: str, trade_id: str, quantity: Decimal | None = None,
                    reason: CloseReason = CloseReason.MANUAL,
                    price: Decimal | None = None) -> Document:
-        """Close all or part of a trade at price (default: the market), exactly once."""
+        """Close all or part of a trade at price (default: the market), exactly once; its
+        PnL converted at the rate now (a reset, which must not wait, at the latest known)."""
         engine = self.engine
         trade = await self._open(user_id, trade_id)
         if quantity is not None:
             instrument = engine.hub.universe.instruments[trade["symbol"]]
             check_quantity(quantity, instrument.quantity_decimals)
         market = price if price is not None else engine.fresh_price(trade["symbol"])
+        fx = engine.exit_conversion(trade, strict=reason != CloseReason.RESET)
         exit_price = engine.rules.fill_price(Side(trade["side"]), market,
                                              engine.asset_class(trade["symbol"]), opening=False)
         settled, account, events = await engine.store.unit_of_work.run(
-            lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason))
+            lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason,
+                                      fx))
         await engine.changed("trade", settled)
         await engine.events.stored(user_id, account["event_seq"], events)
         if settled["status"] == TradeStatus.CLOSED:
@@ -99,10 +103,12 @@ class Trades:
         return settled
 
     async def _exit(self, writes: Writes, user_id: str, trade_id: str,
-                    quantity: Decimal | None, exit_price: Decimal,
-                    reason: CloseReason) -> tuple[Document, Document, list[Event]]:
+                    quantity: Decimal | None, exit_price: Decimal, reason: CloseReason,
+                    fx: Conversion) -> tuple[Document, Document, list[Event]]:
         """The exit, as one unit of work: the trade as read in it, reduced or closed;
-        the account; the realized PnL and the fee in the ledger; the events."""
+        the account; the realized PnL and the fee in the ledger; the events (the
+        position after it read with the symbol's open lots, as the transaction sees
+        them)."""
         engine, now = self.engine, self.engine.now()
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
@@ -116,7 +122,7 @@ class Trades:
         closing = Side.SELL if trade["side"] == Side.BUY else Side.BUY
         fee = to_units(engine.fee(trade["symbol"], closing, exit_price, from_units(units),
                                   Liquidity.TAKER))  # an exit takes liquidity
-        lot_exit = exit_lot(trade, units, exit_price, reason, fee, now)
+        lot_exit = exit_lot(trade, units, exit_price, reason, fee, now, fx)
         settled = await writes.update("trades", trade_id, {"quantity": held,
                                                            "status": TradeStatus.OPEN},
                                       lot_exit.update)
@@ -124,22 +130,29 @@ class Trades:
             raise TradeNotOpen()
         closes, pnl, fee = lot_exit.closes, lot_exit.pnl, lot_exit.fee
         account = await writes.update("accounts", user_id, {}, {
-            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 2},
+            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 3},
             "$set": {"updated_at": now}})
         if account is None:
             raise RuntimeError(f"no account for user {user_id}")
         entry = f"exit:{trade_id}:{new_id()}"
         if pnl:
             writes.insert("ledger", ledger_entry(f"{entry}:pnl", user_id, pnl, "realized_pnl",
-                                                 trade_id, now))
+                                                 trade_id, now,
+                                                 converted(fx, lot_exit.pnl_quote)))
         if fee:
             writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
-                                                 trade_id, now))
+                                                 trade_id, now,
+                                                 converted(fx, -lot_exit.fee_quote)))
+        lots = await writes.find("trades", {"user_id": user_id, "symbol": trade["symbol"],
+                                            "status": TradeStatus.OPEN},
+                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        prices = engine.prices()
         events: list[Event] = [
             ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
-                              "trade": trade_view(settled, engine.prices())}),
+                              "trade": trade_view(settled, prices)}),
+            position_event(trade["symbol"], holdings(lots), prices, reason.value, [lot_exit]),
             ("account_update", {"account": balances_view(account)})]
-        writes.insert("events", run_document(user_id, events, account["event_seq"] - 1, now))
+        writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
         return settled, account, events
 
     async def exit_all(self, user_id: str) -> list[Document]:
@@ -150,6 +163,6 @@ class Trades:
             try:
                 closed.append(await self.exit(user_id, trade["_id"],
                                               reason=CloseReason.EXIT_ALL))
-            except (TradeNotOpen, StalePrice) as error:
+            except (TradeNotOpen, StalePrice, FxUnavailable) as error:
                 log.info("exit-all skipped trade %s: %s", trade["_id"], error.code)
         return closed

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from store.database import Document
+from trading.fx import Conversion
 from trading.money import from_units, show
 from trading.orders import Side
 from trading.trades import realized_pnl
@@ -46,6 +48,7 @@ def order_view(order: Document, legs: list[Document] | None = None) -> dict[str,
         "canceled_at": _time(order.get("canceled_at")),
         "replaces": order.get("replaces"), "replaced_by": order.get("replaced_by"),
         "stop_triggered_at": _time(order.get("stop_triggered_at")),
+        "currency": order.get("currency"), "fx_rate": _amount(order.get("fx_rate")),
         "order_class": order.get("order_class", "simple"),
         "parent_id": order.get("parent_id"), "leg_role": order.get("leg_role"),
         "legs": (None if leg_ids is None else list(leg_ids) if legs is None
@@ -55,7 +58,8 @@ def order_view(order: Document, legs: list[Document] | None = None) -> dict[str,
     }
 
 
-def unrealized(trade: Document, prices: Prices) -> Decimal | None:
+def unrealized_quote(trade: Document, prices: Prices) -> Decimal | None:
+    """An open trade's PnL at the latest price, in its quote currency."""
     price = prices.get(trade["symbol"])
     if trade["status"] != "open" or price is None:
         return None
@@ -63,8 +67,20 @@ def unrealized(trade: Document, prices: Prices) -> Decimal | None:
                         from_units(trade["quantity"]))
 
 
+def fx_now(trade: Document, prices: Prices) -> Conversion:
+    """A trade's conversion into the account currency at the latest rate (its entry
+    rate while its pair has no price)."""
+    return Conversion.recorded(trade, "entry_fx_rate").at(prices)
+
+
+def unrealized(trade: Document, prices: Prices) -> Decimal | None:
+    """An open trade's PnL at the latest price, in the account currency (latest rate)."""
+    pnl = unrealized_quote(trade, prices)
+    return None if pnl is None else fx_now(trade, prices).to_account(pnl)
+
+
 def trade_view(trade: Document, prices: Prices) -> dict[str, Any]:
-    pnl = unrealized(trade, prices)
+    pnl, quoted = unrealized(trade, prices), unrealized_quote(trade, prices)
     return {
         "id": trade["_id"], "order_id": trade["order_id"], "symbol": trade["symbol"],
         "side": trade["side"], "status": trade["status"],
@@ -78,10 +94,14 @@ def trade_view(trade: Document, prices: Prices) -> dict[str, Any]:
         "margin": _amount(trade["margin"]), "fees": _amount(trade["fees"]),
         "realized_pnl": _amount(trade["realized_pnl"]),
         "unrealized_pnl": None if pnl is None else show(pnl),
+        "unrealized_pnl_quote": None if quoted is None else show(quoted),
+        "currency": trade.get("currency"), "entry_fx_rate": _amount(trade.get("entry_fx_rate")),
         "close_price": _amount(trade.get("close_price")), "close_reason": trade.get("close_reason"),
         "opened_at": _time(trade["opened_at"]), "closed_at": _time(trade.get("closed_at")),
         "exits": [{"quantity": _amount(e["quantity"]), "price": _amount(e["price"]),
-                   "pnl": _amount(e["pnl"]), "reason": e["reason"], "at": _time(e["at"])}
+                   "pnl": _amount(e["pnl"]), "pnl_quote": _amount(e.get("pnl_quote")),
+                   "fx_rate": _amount(e.get("fx_rate")), "reason": e["reason"],
+                   "at": _time(e["at"])}
                   for e in trade.get("exits", [])],
     }
 
@@ -106,24 +126,61 @@ def account_view(account: Document, open_trades: list[Document],
             "seq": account.get("event_seq", 0)}
 
 
-def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:
-    """One row per symbol and side: the aggregate of its open trades."""
+@dataclass(frozen=True, slots=True)
+class Holding:
+    """A net position as the sum of its open lots: all a position row is made of."""
+
+    symbol: str
+    side: str
+    quantity: int  # units
+    cost: Decimal  # the sum of entry price times quantity, in the quote currency
+    lots: int
+    route: Document  # the newest lot: its currency and entry rate (fx_now)
+
+    @classmethod
+    def of(cls, lots: list[Document]) -> Holding:
+        """The holding of lots of one symbol and side (at least one)."""
+        return cls(lots[0]["symbol"], lots[0]["side"], sum(int(t["quantity"]) for t in lots),
+                   sum((from_units(t["entry_price"]) * from_units(t["quantity"])
+                        for t in lots), Decimal(0)), len(lots), lots[-1])
+
+    def plus(self, lot: Document) -> Holding:
+        """This holding and a new lot of its side."""
+        return Holding(self.symbol, self.side, self.quantity + int(lot["quantity"]),
+                       self.cost + from_units(lot["entry_price"]) * from_units(lot["quantity"]),
+                       self.lots + 1, lot)
+
+
+def holdings(open_trades: list[Document]) -> list[Holding]:
+    """One holding per symbol and side of open trades, by symbol."""
     groups: dict[tuple[str, str], list[Document]] = defaultdict(list)
     for trade in open_trades:
         groups[(trade["symbol"], trade["side"])].append(trade)
-    rows = []
-    for (symbol, side), trades in sorted(groups.items()):
-        quantity = sum((from_units(t["quantity"]) for t in trades), Decimal(0))
-        cost = sum((from_units(t["entry_price"]) * from_units(t["quantity"]) for t in trades),
-                   Decimal(0))
-        price = prices.get(symbol)
-        pnl = sum((unrealized(t, prices) or Decimal(0) for t in trades), Decimal(0))
-        rows.append({
-            "symbol": symbol, "side": side, "quantity": show(quantity),
-            "average_entry": show((cost / quantity).quantize(Decimal("1E-8"))),
-            "market_price": None if price is None else show(price),
-            "market_value": None if price is None else show(price * quantity),
-            "unrealized_pnl": None if price is None else show(pnl),
-            "trades": len(trades),
-        })
-    return rows
+    return [Holding.of(trades) for _, trades in sorted(groups.items())]
+
+
+def position_row(holding: Holding, prices: Prices) -> dict[str, Any]:
+    """A position as clients see it, in REST and in position_update: its unrealized PnL
+    from the latest price, converted at the latest rate."""
+    quantity, price = from_units(holding.quantity), prices.get(holding.symbol)
+    fx = fx_now(holding.route, prices)  # every lot of a symbol has its route
+    value = None if price is None else price * quantity
+    pnl_quote = None if value is None else (
+        value - holding.cost if holding.side == Side.BUY else holding.cost - value)
+    return {
+        "symbol": holding.symbol, "side": holding.side, "quantity": show(quantity),
+        "average_entry": show((holding.cost / quantity).quantize(Decimal("1E-8"))),
+        "market_price": None if price is None else show(price),
+        "market_value": None if value is None else show(fx.to_account(value)),
+        "unrealized_pnl": None if pnl_quote is None else show(fx.to_account(pnl_quote)),
+        "currency": holding.route.get("currency"),
+        "fx_rate": None if fx.route.same or not fx.route.currency else show(fx.rate),
+        "market_value_quote": None if value is None else show(value),
+        "unrealized_pnl_quote": None if pnl_quote is None else show(pnl_quote),
+        "trades": holding.lots,
+    }
+
+
+def positions_view(open_trades: list[Document], prices: Prices) -> list[dict[str, Any]]:
+    """One row per symbol and side: the aggregate of its open trades."""
+    return [position_row(holding, prices) for holding in holdings(open_trades)]

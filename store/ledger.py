@@ -12,9 +12,12 @@ from store.keyed import Keyed, insert_new
 
 
 def ledger_entry(entry_id: str, user_id: str, amount: Units, reason: str, reference: str,
-                 now: datetime) -> Document:
+                 now: datetime, conversion: Document | None = None) -> Document:
+    """One cash movement (amount, in the account currency); conversion: for an amount
+    converted from a quote currency, its currency, fx_pair, fx_invert, fx_rate and
+    amount_quote (the amount before conversion)."""
     return {"_id": entry_id, "user_id": user_id, "amount": amount, "reason": reason,
-            "reference": reference, "at": now}
+            "reference": reference, "at": now, **(conversion or {})}
 
 
 class LedgerStore:

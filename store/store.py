@@ -13,6 +13,7 @@ from store.events import EventStore
 from store.history import SnapshotStore
 from store.layout import Collections
 from store.ledger import LedgerStore
+from store.news import NewsStore
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
@@ -45,6 +46,7 @@ class Store:
         self.candles = CandleStore(main)
         self.activities = ActivityStore(main)
         self.snapshots = SnapshotStore(main)
+        self.news = NewsStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 
     async def recover(self, now: datetime) -> None:

@@ -4,13 +4,18 @@ currency, tick size, lot step, minimum size and notional, fractional and short s
 Derived from the symbol and its source (no I/O): ``.NS``/``.BO`` are Indian equities
 on NSE/BSE in INR, ``^NSE...``/``^CNX...``/``^BSE...`` Indian indices in INR, other
 ``^`` symbols US indices in USD, symbols ending in a crypto quote asset (BTCUSDT) or
-coming from Binance crypto pairs, and the rest US equities in USD.
+coming from Binance crypto pairs, six-letter pairs of currencies (USDINR, or Yahoo's
+USDINR=X) FX pairs in their second currency, and the rest US equities in USD.
 
     class      exchange  currency  tick                   step      min notional  short
     us_equity  XNYS      USD       0.01 (0.0001 below $1)  1         -             yes
     in_equity  XNSE/XBOM INR       0.05                    1         -             yes
     index      XNYS/XNSE/XBOM      0.01                    1         -             yes (CFD)
     crypto     CRYPTO    quote     per pair (Binance)      per pair  5 USDT        no (spot)
+    fx         FX        quote     0.0001                  1         -             yes (CFD)
+
+FX pairs are what converts prices in other currencies into the account's
+(trading/fx.py); they trade around the clock here.
 
 Indices trade here as cash-settled CFDs on the index level, in whole units.
 """
@@ -28,6 +33,9 @@ CRYPTO_QUOTES = ("FDUSD", "USDT", "USDC", "BUSD", "BTC", "ETH", "BNB")
 _SEPARATORS = re.compile(r"[\s\-/_]")
 ONE = Decimal(1)
 CENT = Decimal("0.01")
+# Currencies whose six-letter pairs are FX pairs (USDINR, EURUSD).
+FIAT = frozenset({"USD", "EUR", "GBP", "JPY", "INR", "CHF", "CAD", "AUD", "NZD", "CNY",
+                  "HKD", "SGD", "SEK", "NOK", "DKK", "KRW", "MXN", "BRL", "ZAR", "AED"})
 
 
 class AssetClass(StrEnum):
@@ -35,6 +43,7 @@ class AssetClass(StrEnum):
     IN_EQUITY = "in_equity"
     INDEX = "index"
     CRYPTO = "crypto"
+    FX = "fx"
 
 
 class Exchange(StrEnum):
@@ -42,6 +51,7 @@ class Exchange(StrEnum):
     XNSE = "XNSE"      # National Stock Exchange of India
     XBOM = "XBOM"      # BSE (Bombay Stock Exchange)
     CRYPTO = "CRYPTO"  # around the clock, every day
+    FX = "FX"          # currency pairs: around the clock here too
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,6 +112,15 @@ def crypto_quote(symbol: str) -> str | None:
                  if key.endswith(quote) and len(key) > len(quote)), None)
 
 
+def fx_pair(symbol: str) -> tuple[str, str] | None:
+    """The two currencies of an FX pair (USDINR, USDINR=X: USD and INR), or None."""
+    key = symbol_key(symbol)
+    key = key.removesuffix("=X")
+    if len(key) == 6 and key[:3] in FIAT and key[3:] in FIAT and key[:3] != key[3:]:
+        return key[:3], key[3:]
+    return None
+
+
 @lru_cache(maxsize=4096)
 def rules_for(symbol: str, source: str) -> AssetRules:
     """The rules of a configured symbol from where its prices come."""
@@ -115,6 +134,9 @@ def rules_for(symbol: str, source: str) -> AssetRules:
     if upper.endswith((".NS", ".BO")):
         exchange = Exchange.XNSE if upper.endswith(".NS") else Exchange.XBOM
         return AssetRules(AssetClass.IN_EQUITY, exchange, "INR", None, Decimal("0.05"), ONE,
+                          ONE, Decimal(0), fractionable=False, shortable=True)
+    if (pair := fx_pair(symbol)) is not None:
+        return AssetRules(AssetClass.FX, Exchange.FX, pair[1], pair[0], Decimal("0.0001"), ONE,
                           ONE, Decimal(0), fractionable=False, shortable=True)
     quote = crypto_quote(symbol)
     if quote is not None or source == "binance":

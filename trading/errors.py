@@ -24,11 +24,15 @@
     ├── Conflict                    conflict           (409)
     │   ├── EmailTaken              email_taken
     │   ├── StalePrice              stale_price
+    │   ├── FxUnavailable           fx_unavailable     (no fresh rate into the account currency)
     │   ├── DuplicateClientOrderId  duplicate_client_order_id
     │   ├── OrderNotOpen            order_not_open
     │   ├── TradeNotOpen            trade_not_open
     │   ├── MarketClosed            market_closed      (a market order while it is closed)
     │   └── IllegalTransition       illegal_transition
+    ├── Unprocessable               unprocessable      (422)
+    │   ├── InsufficientHistory     insufficient_history (too few candles to forecast)
+    │   └── NoForecast              no_forecast        (no model fits the candles)
     ├── RateLimited                 rate_limited       (429)
     ├── LimitExceeded               limit_exceeded     (429: a per-user cap is full)
     ├── Unavailable                 unavailable        (503)
@@ -196,6 +200,12 @@ class StalePrice(Conflict):
     default_message = "The price of this symbol is stale; trading it is paused."
 
 
+class FxUnavailable(Conflict):
+    code = "fx_unavailable"
+    default_message = ("No fresh exchange rate into the account currency; trading this "
+                       "symbol is paused.")
+
+
 class DuplicateClientOrderId(Conflict):
     code = "duplicate_client_order_id"
     default_message = "This client_order_id was used for a different order."
@@ -219,6 +229,23 @@ class MarketClosed(Conflict):
 class IllegalTransition(Conflict):
     code = "illegal_transition"
     default_message = "That state change is not allowed."
+
+
+class Unprocessable(PaperDeskError):
+    """The request is well formed, but what it asks about cannot be answered."""
+
+    code = "unprocessable"
+    default_message = "The request cannot be answered for this data."
+
+
+class InsufficientHistory(Unprocessable):
+    code = "insufficient_history"
+    default_message = "There are too few candles to forecast from."
+
+
+class NoForecast(Unprocessable):
+    code = "no_forecast"
+    default_message = "No forecast model fits these candles."
 
 
 class RateLimited(PaperDeskError):

@@ -13,7 +13,8 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
-from trading.money import from_units, to_units
+from trading.fx import IDENTITY, Conversion
+from trading.money import from_units, round_money, to_units
 from trading.orders import Side
 from trading.trades import CloseReason, TradeStatus, realized_pnl
 
@@ -22,7 +23,8 @@ Lot = Mapping[str, Any]
 
 @dataclass(frozen=True, slots=True)
 class LotExit:
-    """What taking units out of one lot at a price does (all in storage units)."""
+    """What taking units out of one lot at a price does (all in storage units; money in
+    the account currency, pnl_quote and fee_quote before conversion)."""
 
     lot_id: str
     held: int       # the lot's quantity before
@@ -31,6 +33,8 @@ class LotExit:
     pnl: int        # realized
     fee: int        # commission on the exit
     update: dict[str, Any]  # the lot's update ($inc, $push, and $set if it closes)
+    pnl_quote: int = 0
+    fee_quote: int = 0
 
     @property
     def closes(self) -> bool:
@@ -42,26 +46,33 @@ class LotExit:
         return self.pnl - self.fee
 
 
-def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, fee: int,
-             now: datetime) -> LotExit:
-    """Take units (at most the lot's quantity) out of a lot at price, for fee (storage
-    units: the exit's share of its fill's fee, AccountRules.fee)."""
+def exit_lot(lot: Lot, units: int, price: Decimal, reason: CloseReason, fee_quote: int,
+             now: datetime, fx: Conversion = IDENTITY) -> LotExit:
+    """Take units (at most the lot's quantity) out of a lot at price, for fee_quote
+    (storage units, in the quote currency: the exit's share of its fill's fee,
+    AccountRules.fee); its realized PnL and fee converted into the account currency by
+    fx (the exit's rate)."""
     held = int(lot["quantity"])
     if not 0 < units <= held:
         raise ValueError(f"cannot take {units} units out of a lot of {held}")
     amount = from_units(units)
-    pnl = to_units(realized_pnl(Side(lot["side"]), from_units(lot["entry_price"]), price,
-                                amount))
+    pnl_quote = round_money(realized_pnl(Side(lot["side"]), from_units(lot["entry_price"]),
+                                         price, amount))
+    pnl = to_units(fx.to_account(pnl_quote))
+    fee = to_units(fx.to_account(from_units(fee_quote)))
     margin = int(lot["margin"]) if units == held else int(lot["margin"]) * units // held
     record = {"quantity": units, "price": to_units(price), "pnl": pnl, "reason": reason.value,
               "at": now}
+    if conversion := fx.record():
+        record |= {"pnl_quote": to_units(pnl_quote), "fx_rate": conversion["fx_rate"]}
     update: dict[str, Any] = {"$inc": {"quantity": -units, "margin": -margin,
                                        "realized_pnl": pnl, "fees": fee},
                               "$push": {"exits": record}}
     if units == held:
         update["$set"] = {"status": TradeStatus.CLOSED, "closed_at": now,
                           "close_price": record["price"], "close_reason": reason.value}
-    return LotExit(str(lot["_id"]), held, units, margin, pnl, fee, update)
+    return LotExit(str(lot["_id"]), held, units, margin, pnl, fee, update,
+                   to_units(pnl_quote), fee_quote)
 
 
 def first_in_first_out(lots: Sequence[Lot], units: int) -> list[tuple[Lot, int]]:

@@ -3,20 +3,28 @@ import { io } from "/vendor/socket.io-client.mjs";
 import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
+import { ForecastBand } from "./forecast.js";
 import { Intel } from "./intel.js";
-import { money, price } from "./decimal.js";
+import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
+import { closeEditor, renderOrders, storeOrder } from "./orders.js";
+import { Positions, markPositions } from "./positions.js";
+import { ticketSymbol, wireTicket } from "./ticket.js";
+import { NewsPanel } from "./news.js";
 import * as views from "./views.js";
+import { Wallet } from "./wallet.js";
 
 const api = new Api();
 const state = {
   user: null, symbols: [], watchlist: [], selected: null, quotes: new Map(),
-  account: {}, trades: new Map(), orders: new Map(), alerts: new Map(),
+  account: {}, trades: new Map(), orders: new Map(), alerts: new Map(), positions: new Map(),
   notifications: [], unread: 0, seq: null,
 };
 let socket = null;
 let chart = null;
 let equity = null;
+let forecast = null;
+let news = null;
 let intel = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
@@ -35,10 +43,18 @@ const actions = {
     toast("Trade updated");
   }),
   exit: (id) => run(async () => upsertTrade((await api.post(`/trades/${id}/exit`, {})).trade)),
-  cancel: (id) => run(async () => upsertOrder((await api.delete(`/orders/${id}`)).order)),
+  cancel: (id) => run(async () => { // a cancel may end its legs or sibling too: read them again
+    upsertOrder((await api.delete(`/orders/${id}`)).order);
+    await reloadOrders();
+  }),
+  replace: (order, form, where) => run(() => replaceOrder(order, form), where),
+  renderOrders: () => renderOrders(state, actions),
+  closePosition: (symbol, form = null) => run(() => positions.close(symbol, form), $("#position-error")),
   deleteAlert: (id) => run(async () => upsertAlert((await api.delete(`/alerts/${id}`)).alert)),
   last: (symbol) => state.quotes.get(symbol)?.price ?? null,
 };
+const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
+const wallet = new Wallet(api);
 
 // ---------------------------------------------------------------- start-up
 
@@ -62,7 +78,9 @@ async function start() {
   $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = false;
   $("#who").textContent = state.user.email;
   chart ??= new CandleChart($("#chart"));
+  forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
+  news ??= new NewsPanel($("#news"), $("#news-status"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -83,33 +101,39 @@ async function start() {
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
 async function loadSnapshot() {
   const { account } = await api.get("/account"); // first: its seq covers what follows
-  const [open, closed, orders, alerts, inbox, unread] = await Promise.all([
+  const [open, closed, orders, alerts, inbox, unread, held] = await Promise.all([
     api.get("/trades?status=open"), api.get("/trades?status=closed"), api.get("/orders?limit=100"),
     api.get("/alerts"), api.get("/notifications?limit=50"), api.get("/notifications/unread-count"),
+    api.get("/positions"),
   ]);
   state.account = account;
   state.seq = account.seq;
   state.trades = new Map([...open.trades, ...closed.trades].map((t) => [t.id, t]));
-  state.orders = new Map(orders.orders.map((o) => [o.id, o]));
+  state.orders = new Map();
+  orders.orders.forEach((o) => storeOrder(state.orders, o));
   state.alerts = new Map(alerts.alerts.map((a) => [a.id, a]));
+  positions.show(held.positions);
   state.notifications = inbox.notifications;
   state.unread = unread.unread;
   views.renderAccount(state);
   views.renderTrades(state, actions);
-  views.renderOrders(state, actions);
+  renderOrders(state, actions);
   views.renderAlerts(state, actions);
   views.renderInbox(state);
+  wallet.refresh();
   await equity.show(api);
 }
 
 async function select(symbol) {
   if (!symbol) return;
   state.selected = symbol;
-  $("#order-form").elements.symbol.value = symbol;
+  ticketSymbol($("#order-form"), symbol, api);
   $("#chart-title").textContent = symbol;
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
+  news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
+  await forecast.show(symbol, $("#interval").value);
 }
 
 // ---------------------------------------------------------------- the socket
@@ -140,7 +164,7 @@ function connect() {
   });
   socket.on("live_price", onQuote);
   socket.on("prices", (quotes) => quotes.forEach(onQuote));
-  for (const type of ["order_update", "trade_update", "account_update", "alert_triggered"]) {
+  for (const type of ["order_update", "trade_update", "position_update", "account_update", "alert_triggered"]) {
     socket.on(type, (event) => sync(() => receive({ type, ...event })));
   }
   socket.on("notification", ({ notification }) => {
@@ -148,6 +172,7 @@ function connect() {
     state.unread += 1;
     views.renderInbox(state);
   });
+  socket.on("news", (item) => news?.received(item));
   socket.on("sentiment", (event) => intel?.sentiment(event));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
@@ -173,6 +198,7 @@ function onQuote(quote) {
   state.quotes.set(quote.symbol, quote);
   const now = views.showQuote(state, quote, previous);
   if (now !== null) equity?.live(Number(now) / 1e8); // drawing only: the text stays exact
+  markPositions(state);
   chart?.tick(quote);
 }
 
@@ -206,9 +232,15 @@ function apply(event, missed = false) {
     state.account = { ...state.account, ...event.account };
     views.renderAccount(state);
     equity?.changed(api);
+    wallet.refresh();
   } else if (event.type === "trade_update") {
     upsertTrade(event.trade);
     announceTrade(event, missed);
+    if (event.event !== "modified") positions.refresh();
+  } else if (event.type === "position_update") {
+    positions.changed(event);
+    wallet.refresh();
+    sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
     toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price)}`,
@@ -218,7 +250,7 @@ function apply(event, missed = false) {
 }
 
 function announceTrade({ event, reason, trade }, missed) {
-  const what = `${trade.side} ${trade.initial_quantity} ${trade.symbol}`;
+  const what = `${trade.side} ${quantity(trade.initial_quantity)} ${trade.symbol}`;
   const note = missed ? " (while offline)" : "";
   views.logActivity(`trade ${event}${reason ? ` (${reason})` : ""}: ${what}${note}`);
   if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price)}`);
@@ -236,8 +268,46 @@ function upsertTrade(trade) {
 }
 
 function upsertOrder(order) {
-  state.orders.set(order.id, order);
-  views.renderOrders(state, actions);
+  storeOrder(state.orders, order);
+  renderOrders(state, actions);
+}
+
+async function reloadOrders() {
+  const { orders } = await api.get("/orders?limit=100");
+  orders.forEach((o) => storeOrder(state.orders, o));
+  renderOrders(state, actions);
+}
+
+/** Read a symbol's open trades and its latest closed ones again (after an order of the
+ * other side closed some); an open one in neither list was closed long enough ago. */
+async function reloadTrades(symbol) {
+  const query = `symbol=${encodeURIComponent(symbol)}&limit=100`;
+  const [open, closed] = await Promise.all([
+    api.get(`/trades?status=open&${query}`), api.get(`/trades?status=closed&${query}`)]);
+  const fresh = new Set([...open.trades, ...closed.trades].map((t) => t.id));
+  for (const trade of state.trades.values()) {
+    if (trade.symbol === symbol && trade.status === "open" && !fresh.has(trade.id)) state.trades.delete(trade.id);
+  }
+  [...open.trades, ...closed.trades].forEach((t) => state.trades.set(t.id, t));
+  views.renderTrades(state, actions);
+}
+
+/** Send what an order's editor changed as its replacement (PATCH); the editor closes. */
+async function replaceOrder(order, form) {
+  const changes = {};
+  for (const [name, value] of Object.entries(formFields(form))) {
+    const same = name === "time_in_force" ? value === order[name]
+      : units(value) !== null && compare(value, order[name]) === 0;
+    if (!same) changes[name] = value;
+  }
+  if (Object.keys(changes).length > 0) {
+    const { order: replacement, replaced } = await api.patch(`/orders/${order.id}`, changes);
+    state.orders.set(replaced.id, replaced);
+    state.orders.set(replacement.id, replacement);
+    toast("Order replaced", `${replacement.side} ${quantity(replacement.quantity)} ${replacement.symbol}`);
+  }
+  closeEditor(order.id);
+  renderOrders(state, actions);
 }
 
 function upsertAlert(alert) {
@@ -274,29 +344,25 @@ function wireForms() {
     await api.logout();
     showAuth();
   }));
-  const ticket = $("#order-form");
-  const showPriceFields = () => {
-    for (const label of $$("[data-for]", ticket)) {
-      label.hidden = !label.dataset.for.split(" ").includes(ticket.elements.type.value);
-    }
-  };
-  ticket.elements.type.addEventListener("change", showPriceFields);
-  showPriceFields();
-  ticket.addEventListener("submit", (event) => {
-    event.preventDefault();
-    const fields = formFields(ticket);
-    if (fields.type !== "limit") delete fields.limit_price;
-    if (fields.type !== "stop") delete fields.stop_price;
-    if (fields.type === "market") delete fields.time_in_force;
-    fields.client_order_id = crypto.randomUUID(); // a retry of this submit places it once
-    run(async () => {
-      const { order } = await api.post("/orders", fields);
-      upsertOrder(order);
-      toast(`Order ${order.status}`, `${order.side} ${order.quantity} ${order.symbol}`);
-    }, $("#order-error"));
-  });
+  wireTicket($("#order-form"), (body) => run(async () => {
+    const { order } = await api.post("/orders", body);
+    upsertOrder(order);
+    toast(`Order ${order.status}`, `${order.side} ${quantity(order.quantity)} ${order.symbol}`);
+  }, $("#order-error")), api);
   $("#exit-all").addEventListener("click", () => run(async () => {
+    if (!window.confirm("Exit every open trade at the market?")) return;
     (await api.post("/trades/exit-all")).trades.forEach(upsertTrade);
+  }));
+  $("#close-all").addEventListener("click", () => run(async () => {
+    if (window.confirm("Close every position at the market and cancel every open order?")) await positions.closeAll();
+  }, $("#position-error")));
+  $("#cancel-all").addEventListener("click", () => run(async () => {
+    if (!window.confirm("Cancel every open order?")) return;
+    const { orders } = await api.delete("/orders");
+    orders.forEach((o) => o.order && upsertOrder(o.order));
+    const failed = orders.filter((o) => o.status === "failed");
+    toast(`Cancelled ${orders.length - failed.length} orders`,
+      failed.map((f) => f.error?.message ?? "").join(" · "), failed.length ? "error" : "info");
   }));
   $("#reset").addEventListener("click", () => run(async () => {
     if (!window.confirm("Close every trade, cancel every order and start again with fresh cash?")) return;
@@ -331,11 +397,28 @@ function wireForms() {
   }));
   $("#bell").addEventListener("click", () => openTab("inbox"));
   for (const tab of $$("[data-tab]")) tab.addEventListener("click", () => openTab(tab.dataset.tab));
+  $(".tabs").addEventListener("keydown", moveBetweenTabs);
+  openTab("positions");
 }
 
 function openTab(name) {
-  for (const tab of $$("[data-tab]")) tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+  for (const tab of $$("[data-tab]")) {
+    tab.setAttribute("aria-selected", String(tab.dataset.tab === name));
+    tab.tabIndex = tab.dataset.tab === name ? 0 : -1; // Tab enters the list at the open one
+  }
   for (const panel of $$("[data-panel]")) panel.hidden = panel.dataset.panel !== name;
+}
+
+/** Arrow keys, Home and End move between the tabs and open the one reached. */
+function moveBetweenTabs(event) {
+  const tabs = $$("[data-tab]");
+  const at = tabs.indexOf(event.target);
+  const to = { ArrowRight: at + 1, ArrowLeft: at - 1, Home: 0, End: tabs.length - 1 }[event.key];
+  if (at < 0 || to === undefined) return;
+  event.preventDefault();
+  const tab = tabs[(to + tabs.length) % tabs.length];
+  openTab(tab.dataset.tab);
+  tab.focus();
 }
 
 boot();

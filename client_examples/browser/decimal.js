@@ -15,6 +15,22 @@ export function units(text) {
   return sign ? -value : value;
 }
 
+const asUnits = (value) => (typeof value === "bigint" ? value : units(value));
+
+/** The product of two amounts (decimal strings or units), in units: price × quantity. */
+export function product(a, b) {
+  const [x, y] = [asUnits(a), asUnits(b)];
+  if (x === null || y === null) return null;
+  return (x * y) / ONE;
+}
+
+/** part as a percentage of whole, in units (null when whole is zero or unknown). */
+export function percent(part, whole) {
+  const [x, y] = [asUnits(part), asUnits(whole)];
+  if (x === null || y === null || y === 0n) return null;
+  return (x * 100n * ONE) / (y < 0n ? -y : y);
+}
+
 /** Profit of a position: (price − entry) × quantity, negated for a short. */
 export function pnl(side, entry, price, quantity) {
   const [e, p, q] = [units(entry), units(price), units(quantity)];
@@ -49,9 +65,28 @@ export function price(text) {
   return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
+/** A quantity string as sent, grouped like a price ("1500" → "1,500"). */
+export const quantity = price;
+
 /** Compare two decimal strings: -1, 0 or 1. */
 export function compare(a, b) {
   const [x, y] = [units(a), units(b)];
   if (x === null || y === null) return 0;
   return x < y ? -1 : x > y ? 1 : 0;
+}
+
+/** An amount string as sent, exact, grouped, with at least `places` decimals
+ * ("0.065" → "0.065", "1300.5" → "1,300.50"): fees are not rounded away. */
+export function amount(text, places = 2) {
+  if (text === null || text === undefined || units(text) === null) return "–";
+  const [whole, fraction = ""] = String(text).split(".");
+  return price(`${whole}.${fraction.padEnd(places, "0")}`.replace(/\.$/, ""));
+}
+
+/** value × numerator / denominator, in units (null when any is unknown or the
+ * denominator is zero): an amount in one currency at the rate two amounts imply. */
+export function scale(value, numerator, denominator) {
+  const [x, n, d] = [asUnits(value), asUnits(numerator), asUnits(denominator)];
+  if (x === null || n === null || d === null || d === 0n) return null;
+  return (x * n) / d;
 }

@@ -24,6 +24,22 @@ export function fill(element, children) {
   element.replaceChildren(...children);
 }
 
+/** Run render(), which rebuilds part of container, and give the focus back to what had
+ * it there: the same element if render put it back, else the one `twin` finds in its
+ * place. A caret in a text field stays where it was. */
+export function keepingFocus(container, render, twin = () => null) {
+  const active = document.activeElement;
+  const inside = active !== document.body && container.contains(active);
+  const caret = inside && typeof active.selectionStart === "number"
+    ? [active.selectionStart, active.selectionEnd] : null;
+  render();
+  if (!inside) return;
+  const target = active.isConnected ? active : twin(active);
+  if (!target || document.activeElement === target) return;
+  target.focus();
+  if (caret && typeof target.setSelectionRange === "function") target.setSelectionRange(...caret);
+}
+
 /** A form's fields as an object of trimmed strings, empty ones left out. */
 export function formFields(form) {
   const fields = {};

@@ -1,6 +1,6 @@
 // Rendering: state in, DOM out. Handlers for buttons come in as `actions`.
 import { $, $$, clock, fill, h } from "./dom.js";
-import { compare, money, pnl, price, sum, units } from "./decimal.js";
+import { compare, money, pnl, price, quantity, sum, units } from "./decimal.js";
 
 const pnlClass = (value) => (value === null || value === 0n ? "" : value > 0n ? "gain" : "loss");
 
@@ -92,7 +92,7 @@ export function renderTrades(state, actions) {
   $("#exit-all").disabled = open.length === 0;
   fill($("#closed-trades"), closed.map((t) => h("tr", { dataset: { trade: t.id } },
     h("td", {}, clock(t.closed_at)), h("td", {}, t.symbol), h("td", { class: t.side }, t.side),
-    h("td", { class: "num" }, t.initial_quantity), h("td", { class: "num" }, price(t.entry_price)),
+    h("td", { class: "num" }, quantity(t.initial_quantity)), h("td", { class: "num" }, price(t.entry_price)),
     h("td", { class: "num" }, price(t.close_price)), h("td", {}, t.close_reason ?? ""),
     h("td", { class: `num ${pnlClass(units(t.realized_pnl))}` }, money(t.realized_pnl)))));
   showMarks(state);
@@ -107,7 +107,7 @@ function openRow(trade, actions) {
   } });
   return h("tr", { dataset: { trade: trade.id } },
     h("td", {}, trade.symbol), h("td", { class: trade.side }, trade.side),
-    h("td", { class: "num" }, trade.quantity), h("td", { class: "num" }, price(trade.entry_price)),
+    h("td", { class: "num" }, quantity(trade.quantity)), h("td", { class: "num" }, price(trade.entry_price)),
     h("td", {}, withForm(level("stop_loss"), form)), h("td", {}, withForm(level("target_price"), form)),
     h("td", { class: "num", dataset: { quote: trade.symbol } }, price(actions.last(trade.symbol))),
     h("td", { class: "num", dataset: { pnl: trade.id } }, "–"),
@@ -119,18 +119,6 @@ function openRow(trade, actions) {
 function withForm(input, form) {
   input.setAttribute("form", form.id);
   return input;
-}
-
-/** Orders, newest first; resting ones can be cancelled. */
-export function renderOrders(state, actions) {
-  const orders = [...state.orders.values()].sort((a, b) => b.created_at.localeCompare(a.created_at)).slice(0, 100);
-  fill($("#orders"), orders.map((o) => h("tr", { dataset: { order: o.id } },
-    h("td", {}, clock(o.created_at)), h("td", {}, o.symbol), h("td", { class: o.side }, o.side),
-    h("td", {}, o.type), h("td", { class: "num" }, o.quantity),
-    h("td", { class: "num" }, price(o.filled_price ?? o.limit_price ?? o.stop_price)),
-    h("td", {}, o.status, o.reject_reason ? ` (${o.reject_reason})` : ""),
-    h("td", {}, o.status === "open"
-      ? h("button", { type: "button", class: "secondary", onclick: () => actions.cancel(o.id) }, "Cancel") : ""))));
 }
 
 /** Alerts: active first. */

@@ -7,7 +7,7 @@ import pytest
 from tests.e2e.trading_support import assert_books_balance, order, set_price
 
 DEFAULT_SYMBOLS = sorted(["BTCUSDT", "ETHUSDT", "SOLUSDT", "AAPL", "MSFT", "RELIANCE.NS",
-                          "^NSEI"])
+                          "^NSEI", "USDINR"])
 # What every new query parameter must refuse: empty, huge, malformed, non-ASCII, nested.
 # (full-width "XNYS" and "crypto", Arabic-Indic digits in a date)
 HOSTILE = ["", " ", "x" * 5000, "9" * 400, "-1", "1e9", "\uff38\uff2e\uff39\uff33",
@@ -73,6 +73,9 @@ async def test_assets_list_filters_by_class_and_exchange(api):
     assert [a["symbol"] for a in body["assets"]] == ["RELIANCE.NS", "^NSEI"]
     _, body = await api.call("GET", "/api/v1/assets?asset_class=us_equity&exchange=XNYS")
     assert [a["symbol"] for a in body["assets"]] == ["AAPL", "MSFT"]
+    _, body = await api.call("GET", "/api/v1/assets?asset_class=fx")
+    assert [(a["symbol"], a["exchange"], a["quote_currency"], a["base_asset"])
+            for a in body["assets"]] == [("USDINR", "FX", "INR", "USD")]
     _, body = await api.call("GET", "/api/v1/assets?asset_class=index&exchange=CRYPTO")
     assert body == {"assets": [], "next_cursor": None}
 
@@ -86,7 +89,7 @@ async def test_assets_come_a_page_at_a_time(api):
         pages.append([a["symbol"] for a in body["assets"]])
         if (cursor := body["next_cursor"]) is None:
             break
-    assert [len(page) for page in pages] == [2, 2, 2, 1]
+    assert [len(page) for page in pages] == [2, 2, 2, 2]
     assert [symbol for page in pages for symbol in page] == DEFAULT_SYMBOLS
 
 
@@ -113,6 +116,7 @@ async def trader(api):
     set_price(api, "AAPL", "190")
     set_price(api, "BTCUSDT", "65000")
     set_price(api, "RELIANCE.NS", "2900")
+    set_price(api, "USDINR", "83.25")  # INR prices convert into the account's USD
     return tokens["access_token"]
 
 

@@ -1,6 +1,7 @@
 """The example clients, run for real against a server on a scripted price path."""
 
 import asyncio
+import re
 import shutil
 import sys
 from dataclasses import replace
@@ -79,20 +80,33 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
-async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings):
+async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
+    from tests.e2e.test_forecast import store
+    from tests.e2e.test_news import eventually, listing, with_news
     from tests.e2e.trading_support import set_price
-
-    async with IntelSources() as sources:
-        api = await servers.start(replace(settings, intel=IntelSettings(
+    from tests.news_feeds import NewsSite, Story
+    async with NewsSite() as site, IntelSources() as sources:
+        site.add("markets", "atom", Story("Apple <b>beats</b> estimates",
+                                          "https://markets.example/aapl", clock.now))
+        with_sources = replace(with_news(settings, site, "markets"), intel=IntelSettings(
             coingecko_url=sources.url("/api/v3"), fng_url=sources.url("/fng/"),
-            cnn_fng_url=sources.url("/index/fearandgreed/graphdata"))))
+            cnn_fng_url=sources.url("/index/fearandgreed/graphdata")))
+        api = await servers.start(with_sources)
         intel = api.app[keys.INTEL]
         await until(lambda: all(cached.value is not None for cached in intel.cache.values()))
-        set_price(api, "AAPL", "100")
-        code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
-                                          api.url.rstrip("/")], ROOT)
+        await store(api, 150)
+        await eventually(lambda: listing(api), lambda body: len(body["news"]) == 1)
+        await curl_walkthrough(api, set_price)
+
+
+async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
+    set_price(api, "AAPL", "100")
+    code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
+                                      api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
+    assert '"disclaimer":"Not investment advice"' in stdout
+    assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
     assert '"old": "replaced"' in stdout
@@ -114,4 +128,6 @@ async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings):
         'is 62.5 (Greed), above 55' in stdout
     assert '{"symbol":"FNG:crypto","condition":"above","price":"75","status":"active"}' \
         in stdout
+    assert '{"stale":false,"sources":[{"name":"markets","ok":true}],' \
+        '"titles":["Apple beats estimates"]}' in stdout
     assert "logout: 204" in stdout

@@ -26,6 +26,7 @@ async def fee_api(servers, settings):
     set_price(api, "BTCUSDT", "50000")
     set_price(api, "AAPL", "100")
     set_price(api, "RELIANCE.NS", "2900")
+    set_price(api, "USDINR", "80")
     return api
 
 
@@ -163,19 +164,21 @@ async def test_a_stock_pays_per_share_with_a_minimum_once_per_order(fee_api, tra
 
 async def test_an_exit_of_a_trade_pays_the_taker_fee_of_its_side(fee_api, trader):
     _, body = await order(fee_api, trader, symbol="RELIANCE.NS", quantity="10")
-    assert body["order"]["fee"] == "12.186554"  # India: brokerage, exchange, SEBI, GST, stamp
+    # India: brokerage, exchange, SEBI, GST, stamp: 12.186554 INR, in dollars at 80.
+    assert (body["order"]["fee"], body["order"]["fx_rate"]) == ("0.15233192", "80")
     trade_id = body["order"]["trade_id"]
     status, body = await fee_api.call("POST", f"/api/v1/trades/{trade_id}/exit", {},
                                       token=trader)
     assert status == 200, body
     _, trades = await fee_api.call("GET", "/api/v1/trades?status=closed", token=trader)
     [closed] = trades["trades"]
-    # The sell pays STT and no stamp duty: 18.566554.
-    assert Decimal(closed["fees"]) == Decimal("12.186554") + Decimal("18.566554")
-    assert (await account(fee_api, trader))["fees"] == "30.753108"
+    # The sell pays STT and no stamp duty: 18.566554 INR, 0.23208192 USD.
+    assert Decimal(closed["fees"]) == Decimal("0.15233192") + Decimal("0.23208192")
+    assert (await account(fee_api, trader))["fees"] == "0.38441384"
     db = fee_api.app[keys.STORE].db
-    amounts = sorted([e["amount"] async for e in db["ledger"].find({"reason": "commission"})])
-    assert amounts == [-1_856_655_400, -1_218_655_400]
+    entries = sorted([(e["amount"], e["amount_quote"], e["currency"])
+                      async for e in db["ledger"].find({"reason": "commission"})])
+    assert entries == [(-23_208_192, -1_856_655_400, "INR"), (-15_233_192, -1_218_655_400, "INR")]
     await assert_books_balance(fee_api)
 
 

@@ -38,7 +38,7 @@ async def test_symbols_lists_the_universe_with_source_price_and_staleness(api):
     assert status == 200
     by_symbol = {row["symbol"]: row for row in body["symbols"]}
     assert set(by_symbol) == {"BTCUSDT", "ETHUSDT", "SOLUSDT", "AAPL", "MSFT", "RELIANCE.NS",
-                              "^NSEI"}
+                              "^NSEI", "USDINR"}
     assert by_symbol["AAPL"]["price"] == "190.25"
     assert by_symbol["AAPL"]["stale"] is False
     assert by_symbol["MSFT"] == {"symbol": "MSFT", "price": None, "ts": None, "source": "sim",

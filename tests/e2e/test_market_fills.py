@@ -46,8 +46,8 @@ async def test_orders_of_several_accounts_at_once_each_fill_once_with_events_in_
     for token in tokens:
         assert (await account(api, token))["margin_used"] == "600"
         _, missed = await api.call("GET", "/api/v1/events?after=0&limit=100", token=token)
-        # Three events an order (order, trade, balances), numbered without a gap.
-        assert [e["seq"] for e in missed["events"]] == list(range(1, 19))
+        # Four events an order (order, position, trade, balances), numbered without a gap.
+        assert [e["seq"] for e in missed["events"]] == list(range(1, 25))
     await assert_books_balance(api)
 
 

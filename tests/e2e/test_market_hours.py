@@ -37,7 +37,8 @@ async def trader_at(api, clock, moment) -> str:
     """Log in now, then move the clock to moment and price AAPL, BTCUSDT, RELIANCE.NS."""
     tokens = await api.account()
     clock.now = moment
-    for symbol, price in (("AAPL", "190"), ("BTCUSDT", "65000"), ("RELIANCE.NS", "2900")):
+    for symbol, price in (("AAPL", "190"), ("BTCUSDT", "65000"), ("RELIANCE.NS", "2900"),
+                          ("USDINR", "83.25")):
         set_price(api, symbol, price)
     return tokens["access_token"]
 

@@ -40,8 +40,11 @@ async def test_a_sell_reduces_a_long_instead_of_opening_a_short_beside_it(api, t
     assert (balances["realized_pnl"], balances["margin_used"]) == ("40", "600")
     _, missed = await api.call("GET", "/api/v1/events?after=0", token=trader)
     update = [e for e in missed["events"] if e["type"] == "position_update"]
-    assert [(u["symbol"], u["trades_closed"], u["position"]["quantity"]) for u in update] == [
-        ("AAPL", 0, "6")]
+    # The buy's position (10), then the sell's (6, one lot reduced), in REST's shape.
+    assert [(u["symbol"], u["trades_closed"], len(u["trades_reduced"]),
+             u["position"]["quantity"]) for u in update] == [("AAPL", 0, 0, "10"),
+                                                             ("AAPL", 0, 1, "6")]
+    assert update[-1]["position"] == position
     await assert_books_balance(api)
 
 
@@ -164,3 +167,32 @@ async def test_a_sell_racing_an_exit_of_the_lot_it_closes_ends_one_way_or_the_ot
         if expected:
             await order(api, trader, quantity="2")  # flat again
         await assert_books_balance(api)
+
+
+async def test_every_fill_and_exit_tells_the_position_after_it_in_the_shape_of_rest(api,
+                                                                                   trader):
+    sock = await api.socket(trader)
+    _, first = await order(api, trader, quantity="10")  # read the long way: a new account
+    told = await sock.next("position_update")
+    _, rest = await the_position(api, trader)
+    assert told["position"] == rest and told["reason"] == "order"
+    set_price(api, "AAPL", "110")
+    await order(api, trader, quantity="5")  # filled as known: the position not read
+    told = await sock.next("position_update")
+    _, rest = await the_position(api, trader)
+    assert (told["position"]["quantity"], told["position"]["average_entry"]) == (
+        "15", "103.33333333")
+    assert told["position"] == rest
+    status, _ = await api.call("POST", f"/api/v1/trades/{first['order']['trade_id']}/exit",
+                               {"quantity": "4"}, token=trader)
+    assert status == 200
+    told = await sock.next("position_update")
+    _, rest = await the_position(api, trader)
+    assert (told["reason"], told["trades_reduced"], told["position"]["quantity"]) == (
+        "manual", [first["order"]["trade_id"]], "11")
+    assert told["position"] == rest
+    await api.call("DELETE", "/api/v1/positions/AAPL", token=trader)
+    told = await sock.next("position_update")
+    assert (told["trades_closed"], told["position"]) == (2, None)
+    assert await the_position(api, trader) == (404, None)
+    await assert_books_balance(api)

@@ -199,9 +199,12 @@ async def test_positions_wallet_and_performance(api, trader):
     assert (aapl["symbol"], aapl["side"], aapl["quantity"], aapl["average_entry"],
             aapl["unrealized_pnl"], aapl["trades"]) == ("AAPL", "buy", "4", "100", "40", 2)
     _, wallet = await api.call("GET", "/api/v1/wallet", token=trader)
-    assert wallet["balances"][0] == {"asset": "USD", "free": "67100", "locked": "32900",
-                                     "total": "100000"}
-    assert {"asset": "MSFT", "free": "-5", "locked": "0",
+    # The cash: what is available, and what resting orders lock (none); the margin of
+    # the positions (AAPL 400, MSFT 32500) is theirs, in their rows.
+    assert wallet["balances"][0] == {"asset": "USD", "type": "cash", "free": "67100",
+                                     "locked": "0", "total": "67100", "margin_used": "32900",
+                                     "aliases": ["USDT", "USDC", "FDUSD", "BUSD"]}
+    assert {"asset": "MSFT", "type": "position", "free": "-5", "locked": "0",
             "total": "-5"} in wallet["balances"]
     set_price(api, "MSFT", "6400")
     await api.call("POST", f"/api/v1/trades/{body['order']['trade_id']}/exit", token=trader)

@@ -18,12 +18,15 @@ async def test_place_order_over_a_socket_acks_the_order_and_emits_events(api):
     assert ack["ok"] is True
     assert (ack["order"]["status"], ack["order"]["filled_price"]) == ("filled", "100")
     order_event = await sock.next("order_update")
+    position_event = await sock.next("position_update")
     trade_event = await sock.next("trade_update")
     account_event = await sock.next("account_update")
     assert order_event["order"]["id"] == ack["order"]["id"]
+    assert (position_event["position"]["quantity"], position_event["trades_closed"]) == ("2", 0)
     assert (trade_event["event"], trade_event["trade"]["stop_loss"]) == ("opened", "90")
     assert account_event["account"]["margin_used"] == "200"
-    assert [order_event["seq"], trade_event["seq"], account_event["seq"]] == [1, 2, 3]
+    assert [order_event["seq"], position_event["seq"], trade_event["seq"],
+            account_event["seq"]] == [1, 2, 3, 4]
 
 
 async def test_socket_errors_use_the_same_codes_as_rest(api):
@@ -77,7 +80,8 @@ async def test_a_reconnecting_client_fetches_what_it_missed(api):
     assert status == 200
     # The sell closes the long (a net position): its lot goes with one position_update.
     assert [(e["seq"], e["type"]) for e in body["events"]] == [
-        (4, "order_update"), (5, "position_update"), (6, "account_update")]
+        (5, "order_update"), (6, "position_update"), (7, "account_update")]
+    assert body["events"][1]["position"] is None  # flat
     assert body["events"][0]["order"]["side"] == "sell"
     bob = await api.account(email="bob@example.com", name="Bob")
     _, theirs = await api.call("GET", "/api/v1/events", token=bob["access_token"])
@@ -92,7 +96,7 @@ async def test_the_account_names_the_latest_event_so_a_fresh_client_knows_where_
     await sock.call("place_order", {"symbol": "AAPL", "side": "buy", "quantity": "1"})
     last = (await sock.next("account_update"))["seq"]
     _, after = await api.call("GET", "/api/v1/account", token=token)
-    assert after["account"]["seq"] == last == 3
+    assert after["account"]["seq"] == last == 4
     _, missed = await api.call("GET", f"/api/v1/events?after={last}", token=token)
     assert missed["events"] == []
 

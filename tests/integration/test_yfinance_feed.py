@@ -5,7 +5,6 @@ import threading
 import time
 from datetime import UTC, datetime
 from decimal import Decimal
-from itertools import pairwise
 
 from feeds.base import Backoff
 from feeds.yahoo import YFinanceFeed
@@ -68,8 +67,11 @@ async def test_requests_are_spaced_to_the_configured_rate():
     task = asyncio.create_task(yahoo(fetch, interval=0, max_rate=20).run(Recorder()))
     await until(lambda: len(stamps) >= 5)
     task.cancel()
-    gaps = [b - a for a, b in pairwise(stamps)]
-    assert min(gaps) >= 0.045  # 20 per second at most
+    # 20 per second at most. The limiter spaces the calls' starts; each stamp is taken
+    # in a worker thread, whose start jitters by a few ms either way, so what holds
+    # exactly is the span of several calls, less one thread's jitter.
+    span = stamps[-1] - stamps[0]
+    assert span >= (len(stamps) - 1) * 0.05 - 0.01, stamps
 
 
 async def test_blocking_fetches_run_off_the_event_loop():

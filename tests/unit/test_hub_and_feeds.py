@@ -177,9 +177,12 @@ async def test_replay_keeps_the_recorded_spacing_divided_by_speed(tmp_path):
     assert [(q.symbol, q.price) for q in sink.quotes] == [
         ("AAA", Decimal(100)), ("AAA", Decimal(101)), ("BBB", Decimal("0.5")),
         ("AAA", Decimal(99))]
-    gaps = [b - a for a, b in zip(sink.times, sink.times[1:], strict=False)]
-    for gap, expected in zip(gaps, [0.05, 0.0, 0.1], strict=True):
-        assert expected - 0.005 <= gap <= expected + 0.04, gaps
+    # Each tick is due at its recorded time / speed after the first, not after the tick
+    # before it, so one late tick does not delay the rest: never early, and late by
+    # no more than a loaded machine's scheduling.
+    offsets = [t - sink.times[0] for t in sink.times[1:]]
+    for offset, due in zip(offsets, [0.05, 0.05, 0.15], strict=True):
+        assert due - 0.005 <= offset <= due + 0.25, offsets
     assert {q.source for q in sink.quotes} == {"replay"}
 
 

@@ -7,51 +7,13 @@
 // stdin before going on. Exits 0 when every check passed and the page logged no
 // console errors.
 import { mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { check, openPage, register, step } from "./harness.mjs";
 
 const [url, email, password, artifacts] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const problems = [];
-
-async function step(name) {
-  console.log(`step ${name}`);
-  const { done } = await lines.next();
-  if (done) throw new Error(`stdin closed at step ${name}`);
-}
-
-function check(condition, message) {
-  if (!condition) throw new Error(`check failed: ${message}`);
-}
-
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  // No background traffic: this machine has no route to Google's services.
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, page, problems, refused } = await openPage();
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(10_000);
-  // Chromium logs every 4xx as a console error; those are checked by status below.
-  const refusedLoad = /^Failed to load resource: the server responded with a status of 4\d\d/;
-  page.on("console", (message) => {
-    if (message.type() === "error" && !refusedLoad.test(message.text())) problems.push(message.text());
-  });
-  page.on("pageerror", (error) => problems.push(error.message));
-  const refused = [];
-  page.on("response", (response) => {
-    if (response.status() >= 400) refused.push(`${response.request().method()} ${new URL(response.url()).pathname} ${response.status()}`);
-  });
-
   // Register: the page logs in and shows the desk with the watchlist.
-  await page.goto(url);
-  await page.fill("#auth-form [name=email]", email);
-  await page.fill("#auth-form [name=password]", password);
-  await page.click("#auth-form button[value=register]");
-  await page.waitForSelector("#desk:not([hidden])");
-  await page.waitForSelector("#connection[data-state=live]");
+  await register(page, url, email, password);
   const aapl = page.locator('#watchlist [data-quote="AAPL"]');
   await aapl.filter({ hasText: /^100$/ }).waitFor();
   await page.click('#watchlist tr[data-symbol="AAPL"]');
@@ -82,6 +44,7 @@ try {
   // A market buy with a stop-loss opens a trade.
   await page.fill("#order-form [name=stop_loss]", "95");
   await page.click("#place");
+  await page.click('[data-tab="open"]');
   const openRow = page.locator("#open-trades tr[data-trade]");
   await openRow.filter({ hasText: "AAPL" }).waitFor();
   check((await page.locator("#order-error").textContent()) === "", "the error clears");

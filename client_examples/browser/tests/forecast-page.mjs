@@ -1,0 +1,47 @@
+// Draws the forecast on the page in headless Chromium (tests/e2e/test_forecast_page.py):
+// registers, turns the forecast on, and checks the band, the disclaimer and the
+// console.
+//
+//   node tests/forecast-page.mjs <server url> <email> <password> <screenshot dir>
+//
+// Prints what the page shows of the forecast as one JSON line; exits 0 unless a check
+// failed or the page logged a console error.
+import { mkdirSync } from "node:fs";
+import { chromium } from "playwright-core";
+
+const [url, email, password, artifacts] = process.argv.slice(2);
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+const problems = [];
+try {
+  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  page.setDefaultTimeout(20_000);
+  page.on("console", (message) => { if (message.type() === "error") problems.push(message.text()); });
+  page.on("pageerror", (error) => problems.push(error.message));
+  await page.goto(url);
+  await page.fill("#auth-form [name=email]", email);
+  await page.fill("#auth-form [name=password]", password);
+  await page.click("#auth-form button[value=register]");
+  await page.waitForSelector("#desk:not([hidden])");
+  await page.click('#watchlist tr[data-symbol="AAPL"]');
+  await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
+  const before = await page.locator("#chart").getAttribute("data-forecast");
+  await page.check("#forecast-toggle");
+  await page.waitForSelector('#chart[data-forecast="60"]');
+  const note = await page.locator("#forecast-note").textContent();
+  mkdirSync(artifacts, { recursive: true });
+  await page.screenshot({ path: `${artifacts}/forecast.png` });
+  await page.uncheck("#forecast-toggle");
+  await page.waitForSelector('#chart[data-forecast="0"]');
+  const hidden = await page.locator("#forecast-note").isHidden();
+  console.log(JSON.stringify({ before, note, hidden, label: await page.locator("label:has(#forecast-toggle)").textContent() }));
+} finally {
+  await browser.close();
+}
+if (problems.length) {
+  console.error(problems.join("\n"));
+  process.exit(1);
+}
