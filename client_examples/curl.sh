@@ -67,6 +67,17 @@ api "$BASE/account/performance" -H "$AUTH" | jq -c '{realized_pnl, closed_trades
 echo "== price alert"
 api "$BASE/alerts" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"condition\": \"above\", \"price\": \"1000000\"}" | jq '.alert | {id, status, condition, price}'
 
+echo "== screener: the 5 tokens over \$100M that rose most in 24 h, and the funds that back them"
+api "$BASE/screener?sort=change_24h&limit=5" | jq -c '{stale, updated_at, tokens: [.tokens[] | {symbol, price, change_24h, trading_symbol, funds: [.funds[].fund]}]}'
+api "$BASE/screener?backed_by=Multicoin%20Capital" | jq -c '[.tokens[].symbol]'
+
+echo "== Fear & Greed (crypto and US stocks, a week of history) and what they suggest"
+api "$BASE/sentiment?days=7" | jq -c '.indices[] | {index, value, classification, stale, days: (.history | length)}'
+api "$BASE/recommendations" | jq -c '.indices[] | {index, action, reason}'
+
+echo "== an alert when the crypto Fear & Greed Index rises to 75 or more"
+api "$BASE/alerts" -H "$AUTH" -d '{"symbol": "FNG:crypto", "condition": "above", "price": "75"}' | jq -c '.alert | {symbol, condition, price, status}'
+
 echo "== notifications"
 api "$BASE/notifications/unread-count" -H "$AUTH" | jq .
 

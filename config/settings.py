@@ -12,6 +12,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from config.errors import ConfigError as ConfigError
+from config.intel import IntelSettings, intel_from_env
 from trading.fees import FeeSchedule, flat, schedule_from, typical
 from trading.hours import HOURS_MODES
 from trading.money import to_units
@@ -19,10 +21,6 @@ from trading.money import to_units
 MIN_SECRET_BYTES = 32
 MAX_FEE_SCHEDULE = 4096  # characters of FEE_SCHEDULE
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-class ConfigError(Exception):
-    """The configuration cannot work; the message is one line for the operator."""
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
@@ -308,6 +306,7 @@ class Settings:
     history: HistorySettings = field(default_factory=HistorySettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
     news: NewsSettings = field(default_factory=NewsSettings)
+    intel: IntelSettings = field(default_factory=IntelSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -362,6 +361,7 @@ class Settings:
             history=_history_from_env(reader),
             forecast=_forecast_from_env(reader),
             news=_news_from_env(reader),
+            intel=intel_from_env(reader),
         )
 
 

@@ -31,6 +31,7 @@ from services.auth import Principal, public_user
 from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
+from trading.intel import index_symbol
 from trading.market import validate_symbols
 from trading.orders import (
     OrderClass,
@@ -277,7 +278,10 @@ def _alert_fields(app: web.Application, body: Body, creating: bool) -> dict[str,
 
 async def create_alert(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
     body = payload(data)
-    [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
+    raw = string(body, "symbol")
+    symbol = index_symbol(raw)
+    if symbol is None:
+        [symbol] = validate_symbols(app[keys.MARKET].universe, [raw], 1)
     fields = _alert_fields(app, body, creating=True)
     limits = app[keys.SETTINGS].limits
     alert = await app[keys.ALERTS].create(principal.user_id, symbol, note=fields.pop("note", None),

@@ -17,6 +17,7 @@ from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.forecasts import Forecaster
 from services.history import Snapshots
+from services.intel import IntelService
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
@@ -39,6 +40,7 @@ MONITOR = web.AppKey("monitor", Monitor)
 ALERTS = web.AppKey("alerts", AlertService)
 HISTORY = web.AppKey("history", Snapshots)
 FORECASTS = web.AppKey("forecasts", Forecaster)
+INTEL = web.AppKey("intel", IntelService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.

@@ -205,6 +205,8 @@ class TradingEngine(TradingContext):
             order.update(trail_price=units_or_none(request.trail_price),
                          trail_percent=None if request.trail_percent is None
                          else show(request.trail_percent), hwm=units_or_none(hwm))
+        if request.reduce_only:
+            order["reduce_only"] = True
         return order
 
     def _marketable(self, request: OrderRequest) -> bool:
@@ -307,7 +309,7 @@ class TradingEngine(TradingContext):
                                OrderStatus.OPEN if oco else OrderStatus.HELD)
         if fill_at is not None:
             order["pending"] = self.open_step(order, fill_at)
-            return await self.fills.fill(order, legs)
+            return await self.fills.fill(order, legs, max_resting)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)

@@ -64,6 +64,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("filled_at", ASCENDING),
                     ("_id", ASCENDING)], name="user_status_filled"),  # activities: fills
+        # Day orders and legs to expire, looked for every 30 s across every user.
+        IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expires"),
     ],
     "claims": [IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
                           name="client_order_id_unique")],

@@ -121,6 +121,9 @@ class OrderRequest:
     # an order opens.
     trail_price: Decimal | None = None
     trail_percent: Decimal | None = None
+    # A close of a position (DELETE /positions): fills no more than the position holds
+    # when it fills, and never opens the other side.
+    reduce_only: bool = False
 
     @property
     def at_open(self) -> bool:
@@ -312,7 +315,9 @@ def check_order_rules(order: OrderRequest, rules: AssetRules, reference: Decimal
                               f"(min_order_size) for {order.symbol}.", field="quantity",
                               details={"rule": "min_order_size",
                                        "min_order_size": str(rules.min_order_size)})
-    if reference is not None and order.quantity * reference < rules.min_notional:
+    # A close of a position takes what is held, whatever it is worth now.
+    if reference is not None and order.quantity * reference < rules.min_notional \
+            and not order.reduce_only:
         raise InvalidQuantity(
             f"The order's value (quantity x price) must be at least {rules.min_notional} "
             f"{rules.quote_currency} (min_notional) for {order.symbol}.", field="quantity",

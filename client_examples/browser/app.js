@@ -4,6 +4,7 @@ import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { ForecastBand } from "./forecast.js";
+import { Intel } from "./intel.js";
 import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders, storeOrder } from "./orders.js";
@@ -24,6 +25,7 @@ let chart = null;
 let equity = null;
 let forecast = null;
 let news = null;
+let intel = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
 const actions = {
@@ -92,6 +94,8 @@ async function start() {
   views.renderWatchlist(state, actions);
   subscribe();
   await select(state.selected ?? watched[0] ?? state.symbols[0]);
+  intel ??= new Intel(api, select);
+  await intel.show().catch((error) => toast("Market mood unavailable", error.message, "error"));
 }
 
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
@@ -169,6 +173,7 @@ function connect() {
     views.renderInbox(state);
   });
   socket.on("news", (item) => news?.received(item));
+  socket.on("sentiment", (event) => intel?.sentiment(event));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
 

@@ -8,9 +8,12 @@ from dataclasses import replace
 
 import pytest
 
+from config.intel import IntelSettings
+from handlers import keys
 from tests.e2e.test_process import NODE_EXAMPLE, needs_node
+from tests.intel_sources import IntelSources
 from tests.services import ROOT
-from tests.support import PASSWORD
+from tests.support import PASSWORD, until
 
 # AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss
 # 5 below), then drops to 90 and stays there.
@@ -82,10 +85,15 @@ async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, cloc
     from tests.e2e.test_news import eventually, listing, with_news
     from tests.e2e.trading_support import set_price
     from tests.news_feeds import NewsSite, Story
-    async with NewsSite() as site:
+    async with NewsSite() as site, IntelSources() as sources:
         site.add("markets", "atom", Story("Apple <b>beats</b> estimates",
                                           "https://markets.example/aapl", clock.now))
-        api = await servers.start(with_news(settings, site, "markets"))
+        with_sources = replace(with_news(settings, site, "markets"), intel=IntelSettings(
+            coingecko_url=sources.url("/api/v3"), fng_url=sources.url("/fng/"),
+            cnn_fng_url=sources.url("/index/fearandgreed/graphdata")))
+        api = await servers.start(with_sources)
+        intel = api.app[keys.INTEL]
+        await until(lambda: all(cached.value is not None for cached in intel.cache.values()))
         await store(api, 150)
         await eventually(lambda: listing(api), lambda body: len(body["news"]) == 1)
         await curl_walkthrough(api, set_price)
@@ -112,6 +120,16 @@ async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '"tokens":[{"symbol":"SOL","price":"211.3","change_24h":"6.75",' \
+        '"trading_symbol":"SOLUSDT","funds":["Multicoin Capital","Andreessen Horowitz"]}' \
+        in stdout
+    assert '["SOL","GRT"]' in stdout
+    assert '{"index":"crypto","value":25,"classification":"Extreme Fear","stale":false,' \
+        in stdout
+    assert '{"index":"stocks","action":"SELL","reason":"The stock-market Fear & Greed Index ' \
+        'is 62.5 (Greed), above 55' in stdout
+    assert '{"symbol":"FNG:crypto","condition":"above","price":"75","status":"active"}' \
+        in stdout
     assert '{"stale":false,"sources":[{"name":"markets","ok":true}],' \
         '"titles":["Apple beats estimates"]}' in stdout
     assert "logout: 204" in stdout
