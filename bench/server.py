@@ -49,7 +49,7 @@ class BenchServer:
         # The abuse limits are off: the benchmarks measure capacity, one user at a time;
         # every market is open, so they run on any day at any hour.
         self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
-                    "MARKET_HOURS": "ignore",
+                    "MARKET_HOURS": "ignore", "INTEL_SOURCES": "none",
                     "DATA_DIR": self.data.name, "LOG_LEVEL": "WARNING",
                     "RATE_USER_PER_MINUTE": "0", "RATE_SOCKET_PER_SECOND": "0",
                     "RATE_SOCKET_USER_PER_SECOND": "0", "MAX_SOCKETS_PER_USER": "0",

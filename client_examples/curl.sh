@@ -29,6 +29,8 @@ api "$BASE/market/quotes/$SYMBOL" | jq .
 echo "== a forecast of the next hour of 1m closes and its backtest (not investment advice;"
 echo "   a symbol with under 100 closed candles answers 422 insufficient_history)"
 curl -sS "$BASE/predict/$SYMBOL?horizon=60&timeframe=1m" | jq -c 'if .error then .error else {model: .model.name, last_close, next: .points[0], backtest, disclaimer: .disclaimer[:21]} end'
+echo "== headlines that mention the symbol, newest first (stale: true while a feed is down)"
+api "$BASE/news?symbol=$SYMBOL&limit=3" | jq -c '{stale, sources: [.sources[] | {name, ok}], titles: [.news[] | .title]}'
 
 echo "== market order (retrying with the same client_order_id returns the same order)"
 ORDER=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-1\"}")
@@ -43,6 +45,9 @@ api "$BASE/positions/$SYMBOL" -H "$AUTH" | jq '.position | {symbol, side, quanti
 
 echo "== sell half of it (an order of the other side closes lots first in, first out)"
 api -X DELETE "$BASE/positions/$SYMBOL?percentage=50" -H "$AUTH" | jq '.order | {side, quantity, status, filled_price}'
+
+echo "== a trailing stop on what is left: its stop follows the high 5% behind (hwm: the best price)"
+api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"sell\", \"type\": \"trailing_stop\", \"trail_percent\": \"5\", \"quantity\": \"1\"}" | jq -c '.order | {type, trail_percent, hwm, stop_price, status}'
 
 echo "== a resting limit order, replaced at a new price, then every open order cancelled"
 LIMIT=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"type\": \"limit\", \"limit_price\": \"1\", \"quantity\": \"1\"}" | jq -r .order.id)
@@ -67,6 +72,17 @@ api "$BASE/me/rating" -H "$AUTH" | jq -c '{leaderboard, rating, week: .boards.we
 
 echo "== price alert"
 api "$BASE/alerts" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"condition\": \"above\", \"price\": \"1000000\"}" | jq '.alert | {id, status, condition, price}'
+
+echo "== screener: the 5 tokens over \$100M that rose most in 24 h, and the funds that back them"
+api "$BASE/screener?sort=change_24h&limit=5" | jq -c '{stale, updated_at, tokens: [.tokens[] | {symbol, price, change_24h, trading_symbol, funds: [.funds[].fund]}]}'
+api "$BASE/screener?backed_by=Multicoin%20Capital" | jq -c '[.tokens[].symbol]'
+
+echo "== Fear & Greed (crypto and US stocks, a week of history) and what they suggest"
+api "$BASE/sentiment?days=7" | jq -c '.indices[] | {index, value, classification, stale, days: (.history | length)}'
+api "$BASE/recommendations" | jq -c '.indices[] | {index, action, reason}'
+
+echo "== an alert when the crypto Fear & Greed Index rises to 75 or more"
+api "$BASE/alerts" -H "$AUTH" -d '{"symbol": "FNG:crypto", "condition": "above", "price": "75"}' | jq -c '.alert | {symbol, condition, price, status}'
 
 echo "== notifications"
 api "$BASE/notifications/unread-count" -H "$AUTH" | jq .

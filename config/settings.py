@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -11,6 +12,8 @@ from datetime import timedelta
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 
+from config.errors import ConfigError as ConfigError
+from config.intel import IntelSettings, intel_from_env
 from trading.fees import FeeSchedule, flat, schedule_from, typical
 from trading.hours import HOURS_MODES
 from trading.money import to_units
@@ -18,10 +21,6 @@ from trading.money import to_units
 MIN_SECRET_BYTES = 32
 MAX_FEE_SCHEDULE = 4096  # characters of FEE_SCHEDULE
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-class ConfigError(Exception):
-    """The configuration cannot work; the message is one line for the operator."""
 
 
 DEFAULT_SYMBOLS = ("sim:BTCUSDT=65000,ETHUSDT=3500,SOLUSDT=150,AAPL=190,MSFT=420,"
@@ -191,6 +190,55 @@ class HistorySettings:
             raise ConfigError("RATING_MIN_DAYS must be from 2 to 90.")
 
 
+# Headline feeds: name=URL, comma-separated (two crypto feeds and a stock one).
+DEFAULT_NEWS_FEEDS = ("coindesk=https://www.coindesk.com/arc/outboundfeeds/rss/,"
+                      "cointelegraph=https://cointelegraph.com/rss,"
+                      "yahoo=https://finance.yahoo.com/news/rssindex")
+MAX_NEWS_FEEDS = 20
+_FEED_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,31}")
+
+
+def news_feeds(raw: str) -> tuple[tuple[str, str], ...]:
+    """NEWS_FEEDS: "name=https://...,name=https://..." as (name, url) pairs."""
+    feeds: dict[str, str] = {}
+    for item in filter(None, (part.strip() for part in raw.split(","))):
+        name, sep, url = item.partition("=")
+        name, url = name.strip().lower(), url.strip()
+        if not sep or not _FEED_NAME.fullmatch(name):
+            raise ConfigError(f"NEWS_FEEDS: expected name=URL (a name of letters, digits, _ "
+                              f"and -), not {item[:60]!r}.")
+        if not re.fullmatch(r"https?://[^\s]{1,2000}", url):
+            raise ConfigError(f"NEWS_FEEDS: {name}'s URL must start with http:// or https://.")
+        if name in feeds:
+            raise ConfigError(f"NEWS_FEEDS names {name} twice.")
+        feeds[name] = url
+    if len(feeds) > MAX_NEWS_FEEDS:
+        raise ConfigError(f"NEWS_FEEDS may name at most {MAX_NEWS_FEEDS} feeds.")
+    return tuple(feeds.items())
+
+
+@dataclass(frozen=True, slots=True)
+class NewsSettings:
+    """Headlines from RSS and Atom feeds (services/news.py)."""
+
+    enabled: bool = True
+    feeds: tuple[tuple[str, str], ...] = news_feeds(DEFAULT_NEWS_FEEDS)
+    # Seconds between two fetches of a feed that answers (one that fails backs off).
+    poll_interval: float = 300.0
+    # Seconds one fetch may take, and the most bytes a feed's answer may have.
+    timeout: float = 15.0
+    max_bytes: int = 5 * 1024 * 1024
+    # Headlines are kept this long.
+    retention: timedelta = timedelta(days=30)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.poll_interval <= 86400 or not 0 < self.timeout <= 300:
+            raise ConfigError("NEWS_POLL_INTERVAL must be from 1 to 86400 seconds, "
+                              "NEWS_TIMEOUT above 0 and at most 300.")
+        if not 1024 <= self.max_bytes <= 100 * 1024 * 1024:
+            raise ConfigError("NEWS_MAX_BYTES must be from 1024 to 104857600.")
+
+
 @dataclass(frozen=True, slots=True)
 class ForecastSettings:
     """Forecasts (services/forecasts.py)."""
@@ -268,6 +316,8 @@ class Settings:
     limits: LimitSettings = field(default_factory=LimitSettings)
     history: HistorySettings = field(default_factory=HistorySettings)
     forecast: ForecastSettings = field(default_factory=ForecastSettings)
+    news: NewsSettings = field(default_factory=NewsSettings)
+    intel: IntelSettings = field(default_factory=IntelSettings)
 
     def __post_init__(self) -> None:
         if self.jwt_secret is not None and len(self.jwt_secret.encode()) < MIN_SECRET_BYTES:
@@ -321,6 +371,8 @@ class Settings:
             limits=_limits_from_env(reader),
             history=_history_from_env(reader),
             forecast=_forecast_from_env(reader),
+            news=_news_from_env(reader),
+            intel=intel_from_env(reader),
         )
 
 
@@ -451,6 +503,19 @@ def _history_from_env(reader: _Reader) -> HistorySettings:
         leaderboard_max_users=reader.integer("LEADERBOARD_MAX_USERS",
                                              default.leaderboard_max_users),
         rating_min_days=reader.integer("RATING_MIN_DAYS", default.rating_min_days),
+    )
+
+
+def _news_from_env(reader: _Reader) -> NewsSettings:
+    default = NewsSettings()
+    raw = reader.optional("NEWS_FEEDS")
+    return NewsSettings(
+        enabled=reader.flag("NEWS_ENABLED", default.enabled),
+        feeds=default.feeds if raw is None else news_feeds(raw),
+        poll_interval=reader.number("NEWS_POLL_INTERVAL", default.poll_interval),
+        timeout=reader.number("NEWS_TIMEOUT", default.timeout),
+        max_bytes=reader.integer("NEWS_MAX_BYTES", default.max_bytes),
+        retention=reader.seconds("NEWS_RETENTION", default.retention),
     )
 
 

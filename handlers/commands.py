@@ -31,6 +31,7 @@ from services.auth import Principal, public_user
 from services.views import order_view, trade_view
 from store.database import Document
 from trading.errors import InvalidInput, PaperDeskError
+from trading.intel import index_symbol
 from trading.market import validate_symbols
 from trading.orders import (
     OrderClass,
@@ -122,7 +123,8 @@ def parse_order(app: web.Application, data: Any) -> OrderRequest:
         order_class=order_class, exits=exits,
         time_in_force=choice(body, "time_in_force", TimeInForce, TimeInForce.GTC),
         client_order_id=client_order_id, trailing_amount=decimal(body, "trailing_amount"),
-        trailing_percent=decimal(body, "trailing_percent"), notional=notional)
+        trailing_percent=decimal(body, "trailing_percent"), notional=notional,
+        trail_price=decimal(body, "trail_price"), trail_percent=decimal(body, "trail_percent"))
 
 
 async def place_order(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
@@ -149,7 +151,7 @@ async def nested_view(app: web.Application, order: Document) -> dict[str, Any]:
 
 
 REPLACEABLE = ("quantity", "limit_price", "stop_price", "stop_loss", "target_price",
-               "trailing_amount", "trailing_percent")
+               "trailing_amount", "trailing_percent", "trail_price", "trail_percent")
 
 
 async def replace_order(app: web.Application, principal: Principal, order_id: str,
@@ -276,7 +278,10 @@ def _alert_fields(app: web.Application, body: Body, creating: bool) -> dict[str,
 
 async def create_alert(app: web.Application, principal: Principal, data: Any) -> dict[str, Any]:
     body = payload(data)
-    [symbol] = validate_symbols(app[keys.MARKET].universe, [string(body, "symbol")], 1)
+    raw = string(body, "symbol")
+    symbol = index_symbol(raw)
+    if symbol is None:
+        [symbol] = validate_symbols(app[keys.MARKET].universe, [raw], 1)
     fields = _alert_fields(app, body, creating=True)
     limits = app[keys.SETTINGS].limits
     alert = await app[keys.ALERTS].create(principal.user_id, symbol, note=fields.pop("note", None),

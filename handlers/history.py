@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -23,6 +24,7 @@ routes = web.RouteTableDef()
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 LATEST_MS = 253402300799999  # 9999-12-31T23:59:59.999Z
 MAX_PERIOD_ID = 2**31
+_DIGITS = re.compile(r"[0-9]{1,15}", re.ASCII)
 
 
 class Direction(StrEnum):
@@ -41,8 +43,9 @@ def _position(text: str, direction: Direction) -> Position:
     bad = InvalidInput("'cursor' must be a next_cursor this list returned, with the same "
                        "direction.", field="cursor")
     parts = text.split(".", 3)
-    if len(parts) != 4 or parts[0] != direction.value or not parts[3]:
-        raise bad
+    if len(parts) != 4 or parts[0] != direction.value or not parts[3] \
+            or not _DIGITS.fullmatch(parts[1]) or not _DIGITS.fullmatch(parts[2]):
+        raise bad  # only what _position_text writes: ASCII digits (int() takes more)
     try:
         millis, source = int(parts[1]), Source(int(parts[2]))
     except ValueError:
@@ -51,7 +54,7 @@ def _position(text: str, direction: Direction) -> Position:
         raise bad
     if source == Source.EXIT_FILL:
         trade_id, _, number = parts[3].rpartition(":")
-        if not trade_id or not number.isdigit() or len(number) > 9:
+        if not trade_id or not _DIGITS.fullmatch(number) or len(number) > 9:
             raise bad
     return Position(EPOCH + timedelta(milliseconds=millis), source, parts[3])
 

@@ -17,10 +17,12 @@ from services.cluster import Cluster
 from services.engine import TradingEngine
 from services.forecasts import Forecaster
 from services.history import Snapshots
+from services.intel import IntelService
 from services.leaderboard import Leaderboard
 from services.limits import Limits
 from services.metrics import Metrics
 from services.monitor import Monitor
+from services.news import NewsPoller
 from store.store import Store
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -40,7 +42,10 @@ ALERTS = web.AppKey("alerts", AlertService)
 HISTORY = web.AppKey("history", Snapshots)
 BOARD = web.AppKey("board", Leaderboard)
 FORECASTS = web.AppKey("forecasts", Forecaster)
+INTEL = web.AppKey("intel", IntelService)
 OUTBOX = web.AppKey("outbox", OutboxWorker)
 LIMITS = web.AppKey("limits", Limits)
 # Set when REDIS_URL is: this process's part in the cluster.
 CLUSTER: web.AppKey[Cluster | None] = web.AppKey("cluster")
+# Set when NEWS_ENABLED is: fetches the news feeds (alone, or while leading).
+NEWS: web.AppKey[NewsPoller | None] = web.AppKey("news")

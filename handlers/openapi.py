@@ -58,6 +58,11 @@ EXCHANGE_PARAM: Schema = {"type": "string", "maxLength": 20,
                           "examples": [*EXCHANGES, "NYSE", "NASDAQ", "NSE", "BSE"]}
 DATE: Schema = {"type": "string", "format": "date"}
 
+# Where a cached answer comes from, when it was fetched, and whether it is stale (the
+# source failed since, is off, or the value is old); error says why.
+SOURCE_STATUS: Schema = {"source": {"enum": ["coingecko", "fng", "cnn"]}, "stale": BOOLEAN,
+                         "error": MAYBE_TEXT, "updated_at": MAYBE_TIME}
+
 SCHEMAS: dict[str, Schema] = {
     "Error": obj({"error": obj({"code": {"type": "string", "pattern": "^[a-z_]+$"},
                                 "message": TEXT}, {"details": {"type": "object"}})}),
@@ -102,7 +107,9 @@ SCHEMAS: dict[str, Schema] = {
                  "items": {"anyOf": [TEXT, ref("Order")]}},
         "filled_quantity": MAYBE_DECIMAL,
         # The quote currency and, when it is not the account's, the rate of the fill.
-        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL}),
+        "currency": MAYBE_TEXT, "fx_rate": MAYBE_DECIMAL,
+        # A trailing_stop order's trail and its best price so far (its stop_price follows).
+        "trail_price": MAYBE_DECIMAL, "trail_percent": MAYBE_TEXT, "hwm": MAYBE_DECIMAL}),
     "Trade": obj({
         "id": TEXT, "order_id": TEXT, "symbol": TEXT, "side": {"enum": ["buy", "sell"]},
         "status": {"enum": ["open", "closed"]}, "quantity": DECIMAL,
@@ -164,17 +171,34 @@ SCHEMAS: dict[str, Schema] = {
         "slippage_bps": DECIMAL}),
     "Clock": obj({"exchange": TEXT, "timezone": TEXT, "timestamp": TIME, "is_open": BOOLEAN,
                   "next_open": MAYBE_TIME, "next_close": MAYBE_TIME}),
+    "Headline": obj({"id": TEXT, "title": TEXT, "summary": TEXT, "link": MAYBE_TEXT,
+                     "source": TEXT, "published_at": TIME,
+                     "symbols": {"type": "array", "items": TEXT}}),
+    "NewsSource": obj({"name": TEXT, "ok": BOOLEAN, "last_success": MAYBE_TIME},
+                      {"error": TEXT}),
     "OrderRequest": obj({"symbol": TEXT, "side": {"enum": ["buy", "sell"]}}, {
         "quantity": DECIMAL_IN, "notional": DECIMAL_IN,
         "type": {"enum": ORDER_TYPES}, "limit_price": DECIMAL_IN,
         "stop_price": DECIMAL_IN, "target_price": DECIMAL_IN,
         "trailing_amount": DECIMAL_IN, "trailing_percent": DECIMAL_IN,
+        "trail_price": DECIMAL_IN, "trail_percent": DECIMAL_IN,
         "time_in_force": {"enum": TIMES_IN_FORCE}, "client_order_id": TEXT,
         "order_class": {"enum": ORDER_CLASSES},
         "take_profit": obj({"limit_price": DECIMAL_IN}),
         # A price: the stop-loss level of a simple order's trade; an object: a leg.
         "stop_loss": {"anyOf": [DECIMAL_IN, obj({"stop_price": DECIMAL_IN},
                                                 {"limit_price": DECIMAL_IN})]}}),
+    "Token": obj({"id": TEXT, "symbol": TEXT, "name": TEXT, "price": DECIMAL,
+                  "market_cap": DECIMAL, "volume_24h": DECIMAL, "change_24h": MAYBE_DECIMAL,
+                  "rank": {"type": ["integer", "null"]}, "trading_symbol": MAYBE_TEXT,
+                  "funds": {"type": "array", "items": obj({"fund": TEXT, "source": TEXT})}}),
+    "Reading": obj({"value": {"type": "number", "minimum": 0, "maximum": 100},
+                    "classification": TEXT, "timestamp": TIME}),
+    "FearGreed": obj({
+        "index": {"enum": ["crypto", "stocks"]}, "name": TEXT, "provider": TEXT,
+        "value": {"type": ["number", "null"]}, "classification": MAYBE_TEXT,
+        "timestamp": MAYBE_TIME, **SOURCE_STATUS,
+        "history": {"type": "array", "items": ref("Reading")}}),
     "AlertRequest": obj({"symbol": TEXT, "condition": {"enum": ["above", "below", "crosses"]},
                          "price": DECIMAL_IN}, {
         "note": MAYBE_TEXT, "channels": {"type": "array", "items": TEXT},
@@ -331,6 +355,58 @@ PATHS: dict[str, dict[str, Schema]] = {
         auth=False, parameters=[query("exchange", EXCHANGE_PARAM),
                                 query("start", DATE, "first day (default: today)"),
                                 query("end", DATE, "last day (default: start + 29 days)")])},
+    "/api/v1/news": {"get": op(
+        "Headlines from the configured RSS and Atom feeds, newest first, as plain text, "
+        "tagged with the symbols they mention; stale when a feed's last fetch failed",
+        answer(200, obj({"news": {"type": "array", "items": ref("Headline")},
+                         "next_cursor": MAYBE_TEXT, "stale": BOOLEAN,
+                         "sources": {"type": "array", "items": ref("NewsSource")}})),
+        auth=False,
+        parameters=[query("symbol", TEXT, "only headlines mentioning this symbol (any "
+                          "spelling)"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 100},
+                          "headlines per page (default 20)"),
+                    query("cursor", TEXT, "next_cursor of the previous page")])},
+    "/api/v1/screener": {"get": op(
+        "Tokens by market cap, 24 h change or volume, with the funds that back them "
+        "(CoinGecko's markets, cached)",
+        answer(200, obj({"tokens": {"type": "array", "items": ref("Token")},
+                         "count": INTEGER, "min_market_cap": DECIMAL,
+                         "sort": {"enum": ["market_cap", "change_24h", "volume"]},
+                         "backed_by": MAYBE_TEXT, **SOURCE_STATUS})),
+        auth=False,
+        parameters=[query("min_market_cap", {"type": "string", "pattern": r"^[0-9]{1,16}"
+                                             r"(\.[0-9]{1,8})?$"},
+                          "US dollars, at most 10^15 (default SCREENER_MIN_MARKET_CAP, "
+                          "100000000)"),
+                    query("sort", {"enum": ["market_cap", "change_24h", "volume"]},
+                          "largest first (default market_cap)"),
+                    query("backed_by", {"type": "string", "maxLength": 100},
+                          "a fund of the fund file, in any case"),
+                    query("limit", {"type": "integer", "minimum": 1, "maximum": 250},
+                          "tokens at most (default 250)")])},
+    "/api/v1/sentiment": {"get": op(
+        "The Crypto (alternative.me) and stock-market (CNN) Fear & Greed indices, cached",
+        answer(200, obj({"indices": obj({"crypto": ref("FearGreed"),
+                                         "stocks": ref("FearGreed")})})),
+        auth=False, parameters=[query("days", {"type": "integer", "minimum": 1,
+                                               "maximum": 365},
+                                      "days of history (default 30)")])},
+    "/api/v1/recommendations": {"get": op(
+        "BUY below RECOMMEND_BUY_BELOW, SELL above RECOMMEND_SELL_ABOVE, HOLD between: the "
+        "crypto index for the screener's tokens, CNN's for the configured US stocks",
+        answer(200, obj({
+            "thresholds": obj({"buy_below": {"type": "number"},
+                               "sell_above": {"type": "number"}}),
+            "indices": obj({index: {"allOf": [ref("FearGreed"), obj({
+                "action": {"enum": ["BUY", "SELL", "HOLD", None]},
+                "reason": MAYBE_TEXT})]} for index in ("crypto", "stocks")}),
+            "recommendations": {"type": "array", "items": obj({
+                "asset": TEXT, "ticker": TEXT, "name": TEXT, "symbol": MAYBE_TEXT,
+                "index": {"enum": ["crypto", "stocks"]},
+                "action": {"enum": ["BUY", "SELL", "HOLD"]}, "reason": TEXT,
+                "stale": BOOLEAN})}})),
+        auth=False, errors=())},
     "/api/v1/watchlist": {
         "get": op("The watchlist and its quotes", answer(200, WATCHLIST), errors=()),
         "put": op("Replace the watchlist", answer(200, WATCHLIST),
@@ -378,6 +454,8 @@ PATHS: dict[str, dict[str, Schema]] = {
                                      "target_price": DECIMAL_IN,
                                      "trailing_amount": DECIMAL_IN,
                                      "trailing_percent": DECIMAL_IN,
+                                     "trail_price": DECIMAL_IN,
+                                     "trail_percent": DECIMAL_IN,
                                      "time_in_force": {"enum": ["gtc", "day"]},
                                      "client_order_id": TEXT})),
         "delete": op("Cancel a resting order", answer(200, ORDER), errors=(404, 409),

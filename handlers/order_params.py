@@ -6,6 +6,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from handlers.validation import Body, decimal, required_decimal
+from trading.brackets import named
 from trading.errors import InvalidInput
 from trading.orders import ExitLegs, OrderClass
 
@@ -38,7 +39,7 @@ def exits_of(body: Body, order_class: OrderClass) -> tuple[ExitLegs | None, Deci
     take_profit = _leg(body, "take_profit", ("limit_price",))
     stop_loss = _leg(body, "stop_loss", ("stop_price", "limit_price"))
     if take_profit is None and stop_loss is None:
-        raise InvalidInput(f"An {order_class} order needs take_profit and/or stop_loss.",
+        raise InvalidInput(f"{named(order_class)} order needs take_profit and/or stop_loss.",
                            field="take_profit")
     if take_profit is not None:
         required_decimal(take_profit, "take_profit.limit_price")

@@ -14,7 +14,8 @@ routes = web.RouteTableDef()
 # The page's own files: plain ES modules, no build step.
 PAGE_FILES = frozenset({"index.html", "style.css", "app.js", "api.js", "chart.js",
                         "decimal.js", "dom.js", "views.js", "equity.js", "orders.js",
-                        "positions.js", "ticket.js", "forecast.js", "leaderboard.js"})
+                        "positions.js", "ticket.js", "wallet.js", "forecast.js", "news.js",
+                        "intel.js", "leaderboard.js"})
 # Import-map names → files of the npm packages `make setup` installs.
 VENDOR_FILES = {
     "lightweight-charts.mjs":

@@ -78,9 +78,24 @@ class PlainClients:
                 if not members:
                     del self.rooms[room]
 
-    def deliver(self, room: str | None, event: str, data: Any) -> int:
-        """Send an event to this process's plain clients in a room; return how many."""
-        members = self.rooms.get(room) if room is not None else None
+    def join(self, client: PlainClient, room: str) -> None:
+        """Put a client in a room besides its own (a symbol it subscribed to)."""
+        self.rooms[room].add(client)
+
+    def leave(self, client: PlainClient, room: str) -> None:
+        members = self.rooms.get(room)
+        if members is not None:
+            members.discard(client)
+            if not members:
+                del self.rooms[room]
+
+    def deliver(self, room: str | list[str] | None, event: str, data: Any) -> int:
+        """Send an event to this process's plain clients in a room (or in any of a list
+        of rooms, once each); return how many."""
+        if isinstance(room, list):
+            members = set().union(*(self.rooms.get(r, ()) for r in room)) if room else None
+        else:
+            members = self.rooms.get(room) if room is not None else None
         if not members:
             return 0
         encoded = frame(event_message(event, data))

@@ -118,6 +118,13 @@ class PriceStreamer:
 
     def _move_plain(self, client: PlainClient, new: frozenset[str]) -> None:
         old = self.plain.pop(client, None)
+        # The symbol rooms carry other events of a symbol (news) to /ws clients too.
+        plain_rooms = getattr(self.sio.manager, "plain", None)
+        if plain_rooms is not None:
+            for symbol in (old or frozenset()) - new:
+                plain_rooms.leave(client, symbol_room(symbol))
+            for symbol in new - (old or frozenset()):
+                plain_rooms.join(client, symbol_room(symbol))
         if old is not None:
             members = self.plain_groups[old]
             members.discard(client)

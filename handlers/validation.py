@@ -133,6 +133,9 @@ def moment(raw: Any, name: str) -> datetime:
         raise bad
     try:
         parsed = datetime.fromisoformat(raw)
-    except ValueError:
+        # In UTC, as it is compared and stored: a year-1 or year-9999 time with an
+        # offset may fall outside what a datetime holds.
+        return (parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)
+                ).astimezone(UTC)
+    except (ValueError, OverflowError):
         raise bad from None
-    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=UTC)

@@ -18,8 +18,10 @@ from aiohttp.http_exceptions import HttpProcessingError, LineTooLong
 from aiohttp.web_protocol import RequestHandler
 from aiohttp.web_request import BaseRequest
 
+from config.funds import load_funds
 from config.settings import Settings, resolve_jwt_secret
 from feeds.base import Feed
+from feeds.intel import configured_sources
 from feeds.service import Market
 from handlers import (
     alerts,
@@ -29,10 +31,12 @@ from handlers import (
     forecast,
     health,
     history,
+    intel,
     keys,
     leaderboard,
     market,
     me,
+    news,
     page,
     plain_ws,
     trading,
@@ -45,6 +49,7 @@ from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
+from server.news import news as news_feeds
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
 from services.bus import MessageBus
@@ -53,6 +58,9 @@ from services.engine import TradingEngine
 from services.events import EventPublisher
 from services.forecasts import Forecaster
 from services.history import Snapshots
+from services.index_alerts import fire_index_alerts
+from services.intel import IntelService
+from services.intel_views import stock_symbols, trading_links
 from services.leader import LeaderDuties
 from services.leaderboard import Leaderboard
 from services.limits import Limits
@@ -63,6 +71,7 @@ from services.passwords import PasswordHasher
 from services.tokens import TokenCodec
 from store.database import end_abandoned_transactions, ensure_indexes
 from store.embedded import EmbeddedDatabase
+from store.intel import IntelStore
 from store.layout import open_collections
 from store.store import Store
 from trading import errors
@@ -74,6 +83,7 @@ from trading.events import (
     TradeClosed,
     UserEventsStored,
 )
+from trading.intel import Backing
 from trading.trades import AccountRules
 
 log = logging.getLogger(__name__)
@@ -116,6 +126,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     bus.subscribe(SessionsEnded, lambda ended: plain_ws.drop_sessions(app, ended.session_ids))
     # Built now so configuration errors surface before anything starts.
     app[keys.MARKET] = Market(settings.market, clock, feeds)
+    funds = load_funds(settings.intel.funds_file)
     readings = metrics.readings
     readings.ticks = lambda: app[keys.MARKET].hub.accepted
     readings.sockets = lambda: len(sio.eio.sockets)
@@ -132,12 +143,14 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_data,
         forecasts,
         trading_engine,
+        news_feeds,
         cluster,
+        market_intel(funds),
         portfolio_snapshots,
         leaderboard_passes,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history, forecast, leaderboard):
+                   contract, plain_ws, history, forecast, news, intel, leaderboard):
         app.router.add_routes(module.routes)
     return app
 
@@ -303,6 +316,8 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
         return
     duties = LeaderDuties(app[keys.ENGINE], app[keys.MONITOR], app[keys.MARKET])
+    if (poller := app[keys.NEWS]) is not None:
+        duties.also.append(poller)
     settings = app[keys.SETTINGS]
     node = Cluster(redis, app[keys.STORE].db.main, app[keys.MARKET].hub, duties,
                    settings.redis_namespace)
@@ -319,6 +334,36 @@ async def cluster(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await node.stop()
+
+
+def market_intel(funds: dict[str, list[Backing]]):  # type: ignore[no-untyped-def]
+    return partial(_market_intel, funds)
+
+
+async def _market_intel(funds: dict[str, list[Backing]],
+                        app: web.Application) -> AsyncIterator[None]:
+    """The screener and Fear & Greed pollers (services/intel.py): a lone process, or the
+    cluster's leader, polls; the others read the stored values. Index changes go to
+    every socket as `sentiment` events."""
+    settings = app[keys.SETTINGS].intel
+    instruments = list(app[keys.MARKET].universe.instruments.values())
+    service = IntelService(settings, configured_sources(settings),
+                           IntelStore(app[keys.STORE].db.main), funds,
+                           trading_links(instruments), stock_symbols(instruments),
+                           app[keys.CLOCK],
+                           leading=lambda: (node := app.get(keys.CLUSTER)) is None
+                           or node.leader)
+    sio = app[keys.SIO]
+    service.notify.append(lambda view: sio.emit("sentiment", view))
+    alerts = app[keys.ALERTS]
+    alerts.level_of = service.level
+    service.on_reading.append(partial(fire_index_alerts, alerts))
+    app[keys.INTEL] = service
+    await service.start()
+    try:
+        yield
+    finally:
+        await service.stop()
 
 
 async def portfolio_snapshots(app: web.Application) -> AsyncIterator[None]:

@@ -66,7 +66,7 @@ def _order_fill(order: Document) -> Activity:
     view = order_view(order)
     return Activity(Position(order["filled_at"], Source.ORDER_FILL, order["_id"]), _activity(
         ActivityType.FILL, f"order:{order['_id']}", order["filled_at"],
-        symbol=view["symbol"], side=view["side"], qty=view["quantity"],
+        symbol=view["symbol"], side=view["side"], qty=view["filled_quantity"],
         price=view["filled_price"], order_id=view["id"], trade_id=view["trade_id"],
         description=f"{view['type']} order filled"))
 

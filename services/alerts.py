@@ -25,6 +25,7 @@ from store.store import Store
 from store.unit_of_work import Writes
 from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound
 from trading.events import Changed
+from trading.intel import HIGHEST_LEVEL, INDEX_SYMBOLS
 from trading.money import from_units, show, to_units
 from trading.orders import check_price
 from trading.triggers import AlertStatus, Condition, Direction, alert_direction
@@ -75,6 +76,8 @@ class AlertService:
         self.engine = engine
         self.events = events
         self.clock = clock
+        # The level of a symbol that is no market's: a Fear & Greed index (services/intel.py).
+        self.level_of: Callable[[str], Decimal | None] = lambda symbol: None
 
     def now(self) -> datetime:
         return stored_time(self.clock())
@@ -86,7 +89,15 @@ class AlertService:
 
     def _direction(self, symbol: str, condition: Condition, price: Decimal) -> str:
         quote = self.hub.last.get(symbol)
-        return alert_direction(condition, price, None if quote is None else quote.price).value
+        now = self.level_of(symbol) if quote is None else quote.price
+        return alert_direction(condition, price, now).value
+
+    @staticmethod
+    def check_level(symbol: str, price: Decimal) -> None:
+        """An index alert's level is on the index's scale, 0 to 100."""
+        if symbol in INDEX_SYMBOLS and price > HIGHEST_LEVEL:
+            raise InvalidInput(f"An alert on {symbol} has a 'price' (level) of at most 100.",
+                               field="price")
 
     def rest_after_fire(self, alert: Document) -> timedelta:
         """How long a repeating alert rests after a fire: its cooldown, at least the
@@ -105,6 +116,7 @@ class AlertService:
         is never passed (both may be refused; a retry then gets the place).
         """
         check_price(price, "price")
+        self.check_level(symbol, price)
         check_cooldown(repeat, cooldown, self.min_cooldown)
         now, alert_id = self.now(), new_id()
         alert = {"_id": alert_id, "user_id": user_id, "symbol": symbol,
@@ -131,6 +143,7 @@ class AlertService:
         alert = await self.get(user_id, alert_id)
         if "price" in changes:
             check_price(changes["price"], "price")
+            self.check_level(alert["symbol"], changes["price"])
         if "repeat" in changes or "cooldown" in changes:  # (fires rest the minimum anyway)
             merged = {**alert, **changes}
             check_cooldown(merged["repeat"], merged["cooldown"], self.min_cooldown)

@@ -62,6 +62,12 @@ class Legs:
         return self.engine.reservation(leg["symbol"], Side(leg["side"]), worst(leg),
                                        from_units(leg["quantity"]), closes=leg["quantity"] <= held)
 
+    @staticmethod
+    async def resting(writes: Writes, user_id: str) -> int:
+        """The user's orders that rest or will (open, and legs held until their entry
+        fills), as the transaction reads them: what MAX_OPEN_ORDERS_PER_USER caps."""
+        return await writes.count("orders", {"user_id": user_id, "status": {"$in": LIVE}})
+
     async def held(self, writes: Writes, order: Document, side: Side,
                    opened: Document | None = None) -> int:
         """Units of order's symbol held on side, as the transaction reads them, plus the

@@ -32,7 +32,7 @@ from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowe
 from trading.events import Changed
 from trading.fees import Liquidity, allocate
 from trading.fx import Conversion, FxRoute, find_route
-from trading.money import from_units, to_units
+from trading.money import from_units, show, to_units
 from trading.orders import OrderStatus, Side, transition
 from trading.positions import LotExit, exit_lot, exits_account_changes, first_in_first_out
 from trading.trades import AccountRules, CloseReason, TradeStatus
@@ -178,6 +178,11 @@ class TradingContext:
         open_trades = await self.store.trades.find(user_id, status=TradeStatus.OPEN, limit=None)
         return account_view(account, open_trades, self.prices())
 
+    def shortable(self, symbol: str) -> bool:
+        """Whether symbol may be sold short here (ALLOW_SHORTS, and the asset's rules)."""
+        instrument = self.hub.universe.instruments.get(symbol)
+        return self.rules.allow_shorts and (instrument is None or instrument.rules.shortable)
+
     async def held(self, user_id: str, symbol: str, side: Side) -> Decimal:
         """How much of symbol the user holds on side (the open lots' quantities)."""
         return from_units((await self.store.trades.held(user_id, symbol)).get(side, 0))
@@ -301,8 +306,10 @@ class TradingContext:
                           [units for _, units in taken] + [left])
         exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now, fx)
                  for (lot, units), fee in zip(taken, shares, strict=False)]
-        if left and side == Side.SELL and not self.rules.allow_shorts:
-            raise ShortNotAllowed()  # before anything is written
+        if left and side == Side.SELL and not self.shortable(symbol):
+            holding = show(from_units(order["quantity"] - left))  # raised before any write
+            raise ShortNotAllowed(f"{symbol} may not be sold short here: you hold {holding}.",
+                                  field="quantity", details={"held": holding, "rule": "shortable"})
         opening = None
         if left:
             opening = {**order, "quantity": left}

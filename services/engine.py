@@ -54,9 +54,12 @@ from trading.orders import (
     OrderType,
     Side,
     TimeInForce,
+    check_price,
     ended_as,
     marketable,
     quantity_for,
+    trail_improves,
+    trail_stop,
     validate_order,
 )
 from trading.trades import AccountRules
@@ -69,6 +72,8 @@ def fingerprint(request: OrderRequest) -> str:
               request.time_in_force]
     if request.notional is not None:  # as sent: the quantity it buys depends on the price
         fields.append(f"notional:{request.notional}")
+    if request.type == OrderType.TRAILING_STOP:
+        fields.append(f"trail:{request.trail_price}:{request.trail_percent}")
     if request.order_class != OrderClass.SIMPLE:  # simple orders' fingerprints stay as they were
         fields.append(f"class:{request.order_class}:{request.exits}")
     return hashlib.sha256(repr([str(f) for f in fields]).encode()).hexdigest()[:32]
@@ -112,7 +117,8 @@ class TradingEngine(TradingContext):
                                   "trailing_amount")},
                   "time_in_force": TimeInForce(old["time_in_force"]),
                   "trailing_percent": None if old.get("trailing_percent") is None
-                  else Decimal(old["trailing_percent"]), **changes}
+                  else Decimal(old["trailing_percent"]), **self._trail_fields(old, changes),
+                  **changes}
         request = OrderRequest(symbol=old["symbol"], side=Side(old["side"]),
                                type=OrderType(old["type"]), **fields)
         if request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK, TimeInForce.OPG) or \
@@ -121,17 +127,58 @@ class TradingEngine(TradingContext):
                                "order for the open cannot be replaced: cancel it and place "
                                "another.", field="time_in_force")
         instrument = self.hub.universe.instruments[request.symbol]
-        validate_order(request, instrument.quantity_decimals, None, instrument.rules)
-        new = self.new_order(user_id, request) | {"replaces": order_id, "pending": None}
+        hwm = None
+        if request.type == OrderType.TRAILING_STOP:  # the best price so far carries over
+            hwm = self._replaced_hwm(old)
+            request = replace(request, stop_price=changes.get("stop_price"))
+        validate_order(request, instrument.quantity_decimals, hwm, instrument.rules)
+        if hwm is not None:
+            request = self.trailed(request, hwm)
+        new = self.new_order(user_id, request, hwm=hwm) | {"replaces": order_id,
+                                                            "pending": None}
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)
         return await self.resting.replace(user_id, order_id, new,
                                           self.resting.reservation(request, held))
 
+    @staticmethod
+    def _trail_fields(old: Document, changes: dict[str, Any]) -> dict[str, Any]:
+        """A replaced trailing_stop order's trail: the one sent (sending one of
+        trail_price and trail_percent drops the other), else the old one."""
+        if "trail_price" in changes or "trail_percent" in changes:
+            return {"trail_price": None, "trail_percent": None}
+        amount, percent = old.get("trail_price"), old.get("trail_percent")
+        return {"trail_price": None if amount is None else from_units(amount),
+                "trail_percent": None if percent is None else Decimal(percent)}
+
+    def _replaced_hwm(self, old: Document) -> Decimal:
+        """The best price a replacement of a trailing_stop order starts from: the old
+        one's (as last saved), or the price now if that is better."""
+        hwm = from_units(old["hwm"])
+        quote = self.hub.last.get(old["symbol"])
+        if quote is not None and trail_improves(Side(old["side"]), quote.price, hwm):
+            return quote.price
+        return hwm
+
+    def trailed(self, request: OrderRequest, hwm: Decimal) -> OrderRequest:
+        """A trailing_stop order with its stop_price at hwm (reserved at, and shown)."""
+        rules = self.hub.universe.instruments[request.symbol].rules
+        stop = trail_stop(request.side, hwm, request.trail_price, request.trail_percent,
+                          rules.tick(hwm))
+        check_price(stop, "trail_price" if request.trail_price is not None else "trail_percent")
+        return replace(request, stop_price=stop)
+
+    def last_price(self, symbol: str) -> Decimal:
+        """The latest price of a symbol, fresh or not (a trailing stop's first best);
+        StalePrice if it never traded."""
+        quote = self.hub.last.get(symbol)
+        return self.fresh_price(symbol) if quote is None else quote.price
+
     def new_order(self, user_id: str, request: OrderRequest,
-                  sent: str | None = None) -> Document:
+                  sent: str | None = None, hwm: Decimal | None = None) -> Document:
         """A new order's document (status new), as it is stored; sent: the fingerprint
-        of the request as the client sent it."""
+        of the request as the client sent it; hwm: a trailing_stop order's best price so
+        far."""
         order_id = new_id()
         order: Document = {
             "_id": order_id, "user_id": user_id,
@@ -154,6 +201,12 @@ class TradingEngine(TradingContext):
             # A limit order that could fill at once takes liquidity when it fills.
             "marketable": self._marketable(request), "fee": None, "liquidity": None,
         }
+        if request.type == OrderType.TRAILING_STOP:
+            order.update(trail_price=units_or_none(request.trail_price),
+                         trail_percent=None if request.trail_percent is None
+                         else show(request.trail_percent), hwm=units_or_none(hwm))
+        if request.reduce_only:
+            order["reduce_only"] = True
         return order
 
     def _marketable(self, request: OrderRequest) -> bool:
@@ -228,10 +281,14 @@ class TradingEngine(TradingContext):
                                       field="quantity",
                                       details={"held": show(held), "rule": "shortable"})
         now_or_never = request.time_in_force in (TimeInForce.IOC, TimeInForce.FOK)
+        trailing = request.type == OrderType.TRAILING_STOP
         market = (self.fresh_price(request.symbol)
-                  if request.type == OrderType.MARKET or now_or_never else None)
+                  if request.type == OrderType.MARKET or now_or_never else
+                  self.last_price(request.symbol) if trailing else None)
         reference = validate_order(request, instrument.quantity_decimals, market,
                                    instrument.rules)
+        if trailing and market is not None:
+            request, market = self.trailed(request, market), None  # it rests at its stop
         if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
             validate_class(request, reference, instrument.rules)
         asset_class = instrument.rules.asset_class
@@ -246,13 +303,13 @@ class TradingEngine(TradingContext):
             # No worse than its limit, slippage or not.
             fill_at = min(fill_at, limit) if request.side == Side.BUY else max(fill_at, limit)
         await self.ensure_account(user_id)
-        order = self.new_order(user_id, request, sent)
+        order = self.new_order(user_id, request, sent, hwm=reference if trailing else None)
         oco = request.order_class == OrderClass.OCO
         legs = self.leg_orders(user_id, order, request,
                                OrderStatus.OPEN if oco else OrderStatus.HELD)
         if fill_at is not None:
             order["pending"] = self.open_step(order, fill_at)
-            return await self.fills.fill(order, legs)
+            return await self.fills.fill(order, legs, max_resting)
         order["pending"] = None
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)

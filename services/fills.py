@@ -39,9 +39,11 @@ from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Stale, Writes
-from trading.errors import InsufficientFunds
+from trading.errors import InsufficientFunds, LimitExceeded, NotFound
+from trading.fees import Liquidity
+from trading.fx import Conversion
 from trading.money import from_units, show
-from trading.orders import OrderStatus, ended_as
+from trading.orders import OrderStatus, Side, ended_as
 from trading.trades import CloseReason
 
 
@@ -103,21 +105,29 @@ class MarketFills:
         # Each account as its last fill here left it (read and written in its turn).
         self._known: dict[str, _Known] = {}
 
-    async def fill(self, order: Document, legs: list[Document] | None = None) -> Document:
+    async def fill(self, order: Document, legs: list[Document] | None = None,
+                   max_resting: int = 0) -> Document:
         """Charge, store and fill a new market order (its open step set); return it
         filled. With legs (a bracket's or an oto's, held), they rest in the same unit
-        of work. Raises DuplicateClientOrderId or InsufficientFunds; a retry of an order
-        already stored returns that order."""
+        of work, unless they would take the user's resting orders past max_resting (0:
+        no cap; LimitExceeded, nothing stored). Raises DuplicateClientOrderId or
+        InsufficientFunds; a retry of an order already stored returns that order."""
         engine, legs = self.engine, legs or []
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = (None if legs else await self._fill_known(order)
-                           ) or await self._fill_long_way(order, legs)
+                outcome = (None if legs or order.get("reduce_only")
+                           else await self._fill_known(order)
+                           ) or await self._fill_long_way(order, legs, max_resting)
                 self._remember(order["user_id"], outcome)
         except DuplicateKey as taken:
             if taken.collection != "claims":
                 raise
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            return await engine.existing_order(order, holder)
+        except LimitExceeded:  # a retry of an order placed before the cap filled is answered
+            holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
+            if holder is None:
+                raise
             return await engine.existing_order(order, holder)
         user_id = order["user_id"]
         await engine.changed("order", outcome.order)
@@ -136,10 +146,11 @@ class MarketFills:
                          "available": show(from_units(outcome.account["available"]))})
         return outcome.order
 
-    async def _fill_long_way(self, order: Document, legs: list[Document]) -> _Outcome:
+    async def _fill_long_way(self, order: Document, legs: list[Document],
+                             max_resting: int = 0) -> _Outcome:
         """Fill reading the account and the position."""
         return await self.engine.store.unit_of_work.run(
-            lambda writes: self._fill(writes, order, legs))
+            lambda writes: self._fill(writes, order, legs, max_resting))
 
     async def _fill_known(self, order: Document) -> _Outcome | None:
         """Fill in two round trips if this process knows the account and it can pay;
@@ -148,7 +159,8 @@ class MarketFills:
         step = order["pending"]
         if (known is None or order["symbol"] not in known.holdings
                 or ((held := known.holdings[order["symbol"]]) is not None
-                and held.side != order["side"])
+                    and held.side != order["side"])
+                or (order["side"] == Side.SELL and not self.engine.shortable(order["symbol"]))
                 or known.account["available"] < step["margin"] + step["fee"]):
             return None  # unknown, or it would close lots: the long way reads them
         try:
@@ -184,9 +196,25 @@ class MarketFills:
             self._known.clear()
         self._known[user_id] = known
 
-    async def _fill(self, writes: Writes, order: Document, legs: list[Document]) -> _Outcome:
+    async def _fill(self, writes: Writes, order: Document, legs: list[Document],
+                    max_resting: int = 0) -> _Outcome:
         engine, user_id = self.engine, order["user_id"]
         now = engine.now()
+        if legs and max_resting > 0 and (
+                await self.legs.resting(writes, user_id) + len(legs) > max_resting):
+            raise LimitExceeded(f"At most {max_resting} resting orders, this order's exit "
+                                "legs included; cancel some first.", limit=max_resting)
+        if order.get("reduce_only"):  # a close: what the position holds now, at most
+            closing = Side.SELL if order["side"] == Side.BUY else Side.BUY
+            held = await self.legs.held(writes, order, closing)
+            if not held:
+                raise NotFound(f"No open position in {order['symbol']}.")
+            if held < int(order["quantity"]):  # its fee and margin are what it fills
+                step = order["pending"]
+                order = {**order, "quantity": held}
+                order["pending"] = engine.open_step(
+                    order, from_units(step["price"]), Liquidity(step["liquidity"]),
+                    Conversion.recorded(step)) | {"op": step["op"]}
         claim = {**order, "pending": None}
         netted = await engine.net_fill(writes, order, now)
         if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)

@@ -1,9 +1,10 @@
-"""What the cluster's leader does: run the feeds and the monitor."""
+"""What the cluster's leader does: run the feeds, the monitor, and what else is added."""
 
 from __future__ import annotations
 
 import logging
 from functools import partial
+from typing import Protocol
 
 from feeds.service import Market
 from services.cluster import Cluster, TickPublisher
@@ -14,6 +15,14 @@ from store.database import end_abandoned_transactions
 log = logging.getLogger(__name__)
 
 
+class Duty(Protocol):
+    """Work only the leader does (the news poller): started when elected."""
+
+    def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
 class LeaderDuties:
     """The cluster's hooks: taken up when this process is elected, dropped when deposed."""
 
@@ -21,6 +30,7 @@ class LeaderDuties:
         self.engine, self.monitor, self.market = engine, monitor, market
         self.cluster: Cluster | None = None
         self.leading = False
+        self.also: list[Duty] = []
 
     async def elected(self, fence: int) -> None:
         if self.cluster is None:
@@ -32,11 +42,15 @@ class LeaderDuties:
         await self.monitor.start()
         self.leading = True
         self.market.start_feeds(TickPublisher(self.cluster.ticks))
+        for duty in self.also:
+            duty.start()
 
     async def deposed(self) -> None:
         if not self.leading:
             return
         self.leading = False
+        for duty in self.also:
+            await duty.stop()
         await self.market.stop_feeds()
         await self.monitor.stop()
 

@@ -1,5 +1,8 @@
 """The price monitor: stop-losses, targets and resting orders act on every tick.
 
+Trailing stops (of trades, and trailing_stop orders) follow each better price in
+memory and are saved at most once a second, and when the monitor stops.
+
 Every trigger lives in a TriggerIndex, rebuilt from the database at start-up
 and kept in step with every change the engine reports. Each fresh tick takes
 the triggers it crosses and fires them in tasks of their own, so a slow write
@@ -25,11 +28,12 @@ from feeds.hub import PriceHub
 from services.alerts import AlertService
 from services.engine import TradingEngine
 from store.database import Document
+from trading.assets import rules_for
 from trading.errors import FxUnavailable, NotFound, OrderNotOpen, TradeNotOpen
 from trading.events import Changed
 from trading.market import Quote
 from trading.money import from_units, to_units
-from trading.orders import OrderStatus, OrderType, Side
+from trading.orders import OrderStatus, OrderType, Side, trail_improves, trail_stop
 from trading.trades import CloseReason, TradeStatus, improves, trailing_level
 from trading.triggers import (
     AlertStatus,
@@ -103,12 +107,18 @@ def alert_triggers(alert: Document, now: datetime,
                     alert["user_id"])]
 
 
-def order_triggers(order: Document) -> list[Trigger]:
+def order_triggers(order: Document, stop: Decimal | None = None) -> list[Trigger]:
     """The entry level of a resting limit or stop order; any price for a market order
-    waiting for its market's open (opg: its symbol has no ticks while it is closed)."""
+    waiting for its market's open (opg: its symbol has no ticks while it is closed). A
+    trailing_stop order's is its stop (stop: where it has moved since it was saved)."""
     if order["status"] != OrderStatus.OPEN:
         return []
     order_type = OrderType(order["type"])
+    if order_type == OrderType.TRAILING_STOP:
+        level = stop if stop is not None else from_units(order["stop_price"])
+        return [Trigger(f"order:{order['_id']}", order["symbol"], level,
+                        entry_direction(Side(order["side"]), OrderType.STOP), Kind.STOP,
+                        f"order:{order['_id']}", order["user_id"])]
     if order_type == OrderType.MARKET:
         return [Trigger(f"order:{order['_id']}", order["symbol"], Decimal(0), Direction.ABOVE,
                         Kind.STOP, f"order:{order['_id']}", order["user_id"])]
@@ -133,9 +143,10 @@ class Monitor:
         # again, id) in time order; entries of alerts changed since are skipped.
         self._resting_alerts: dict[str, Document] = {}
         self._rearms: dict[str, list[tuple[datetime, str]]] = {}
-        # Trades with trailing stops, by symbol: the trade and its best price so far.
+        # Trades with trailing stops and trailing_stop orders, by symbol and then by
+        # ref ("trade:<id>", "order:<id>"): the document and its best price so far.
         self.trailing: dict[str, dict[str, tuple[Document, Decimal]]] = {}
-        self._unsaved_bests: dict[str, Decimal] = {}
+        self._unsaved_bests: dict[str, tuple[Decimal, Decimal | None]] = {}  # best, stop
         self._saver: asyncio.Task[None] | None = None
         self.fired = 0
         # With several processes: whether this one may still fire (its fencing
@@ -167,10 +178,10 @@ class Monitor:
         """Drop a deleted account's triggers and trailing stops."""
         self.index.remove_user(user_id)
         for followed in self.trailing.values():
-            for trade_id in [t for t, (trade, _) in followed.items()
-                             if trade["user_id"] == user_id]:
-                followed.pop(trade_id)
-                self._unsaved_bests.pop(trade_id, None)
+            for ref in [r for r, (document, _) in followed.items()
+                        if document["user_id"] == user_id]:
+                followed.pop(ref)
+                self._unsaved_bests.pop(ref, None)
         for alert_id in [a for a, alert in self._resting_alerts.items()
                          if alert["user_id"] == user_id]:
             del self._resting_alerts[alert_id]
@@ -218,37 +229,74 @@ class Monitor:
                 heapq.heappush(self._rearms.setdefault(document["symbol"], []),
                                (at, document["_id"]))
         elif kind == "trade":
-            triggers = trade_triggers(document, self._follow(document))
+            triggers = trade_triggers(document, self._follow(kind, document))
         else:
-            triggers = order_triggers(document)
+            best = self._follow(kind, document)
+            triggers = order_triggers(document, None if best is None
+                                      else self._order_stop(document, best))
         for trigger in triggers:
             self.index.add(trigger)
 
-    def _follow(self, trade: Document) -> Decimal | None:
-        """Track the best price of a trade with a trailing stop; return it (None: no trail)."""
-        followed = self.trailing.setdefault(trade["symbol"], {})
-        if trade["status"] != TradeStatus.OPEN or trailing_stop(trade) is None:
-            followed.pop(trade["_id"], None)
-            self._unsaved_bests.pop(trade["_id"], None)
+    def _follow(self, kind: str, document: Document) -> Decimal | None:
+        """Track the best price of a trade with a trailing stop or of a trailing_stop
+        order; return it (None: it does not trail)."""
+        ref = f"{kind}:{document['_id']}"
+        followed = self.trailing.setdefault(document["symbol"], {})
+        if kind == "trade":
+            trails = document["status"] == TradeStatus.OPEN and trailing_stop(document) is not None
+            fields, stored = ("trailing_amount", "trailing_percent"), "trail_best"
+        else:
+            trails = (document["status"] == OrderStatus.OPEN
+                      and document["type"] == OrderType.TRAILING_STOP)
+            fields, stored = ("trail_price", "trail_percent"), "hwm"
+        if not trails:
+            followed.pop(ref, None)
+            self._unsaved_bests.pop(ref, None)
             return None
-        best = from_units(trade["trail_best"])
-        known = followed.get(trade["_id"])
+        best = from_units(document[stored])
+        known = followed.get(ref)
         same_trail = known is not None and all(
-            known[0].get(k) == trade.get(k) for k in ("trailing_amount", "trailing_percent"))
-        if known is not None and same_trail and improves(Side(trade["side"]), known[1], best):
+            known[0].get(k) == document.get(k) for k in fields)
+        if known is not None and same_trail and self._improves(ref, document, known[1], best):
             best = known[1]  # the stored best lags the live one by up to a second
-        followed[trade["_id"]] = (trade, best)
+        followed[ref] = (document, best)
         return best
+
+    @staticmethod
+    def _improves(ref: str, document: Document, price: Decimal, best: Decimal) -> bool:
+        """Whether price moves the trailing stop of a trade (a long's up) or of a
+        trailing_stop order (a sell's up)."""
+        side = Side(document["side"])
+        if ref.startswith("trade:"):
+            return improves(side, price, best)
+        return trail_improves(side, price, best)
+
+    def _order_stop(self, order: Document, hwm: Decimal) -> Decimal:
+        """A trailing_stop order's stop behind hwm, on its instrument's tick."""
+        instrument = self.engine.hub.universe.instruments.get(order["symbol"])
+        rules = (instrument.rules if instrument is not None  # no longer configured
+                 else rules_for(order["symbol"], ""))
+        amount, percent = order.get("trail_price"), order.get("trail_percent")
+        return trail_stop(Side(order["side"]), hwm,
+                          None if amount is None else from_units(amount),
+                          None if percent is None else Decimal(percent), rules.tick(hwm))
 
     def _trail(self, symbol: str, price: Decimal) -> None:
         """Move trailing stops behind a price that improves on their best."""
-        for trade_id, (trade, best) in list(self.trailing.get(symbol, {}).items()):
-            if improves(Side(trade["side"]), price, best):
-                self.trailing[symbol][trade_id] = (trade, price)
-                self._unsaved_bests[trade_id] = price
-                for trigger in trade_triggers(trade, price):
+        for ref, (document, best) in list(self.trailing.get(symbol, {}).items()):
+            if not self._improves(ref, document, price, best):
+                continue
+            self.trailing[symbol][ref] = (document, price)
+            if ref.startswith("trade:"):
+                self._unsaved_bests[ref] = (price, None)
+                for trigger in trade_triggers(document, price):
                     if trigger.kind == Kind.TRAILING_STOP:
                         self.index.add(trigger)
+                continue
+            stop = self._order_stop(document, price)
+            self._unsaved_bests[ref] = (price, stop)
+            for trigger in order_triggers(document, stop):
+                self.index.add(trigger)
 
     async def _save_bests(self) -> None:
         """Persist moved trailing stops each second; expire ended day orders every 30 s."""
@@ -265,11 +313,16 @@ class Monitor:
 
     async def _flush_bests(self) -> None:
         pending, self._unsaved_bests = self._unsaved_bests, {}
-        for trade_id, best in pending.items():
+        store = self.engine.store
+        for ref, (best, stop) in pending.items():
+            kind, doc_id = ref.split(":", 1)
             try:
-                await self.engine.store.trades.save_trail_best(trade_id, to_units(best))
+                if stop is None:
+                    await store.trades.save_trail_best(doc_id, to_units(best))
+                else:
+                    await store.orders.save_hwm(doc_id, to_units(best), to_units(stop))
             except Exception:
-                log.exception("could not save the trailing best of trade %s", trade_id)
+                log.exception("could not save the trailing best of %s %s", kind, doc_id)
 
     def _rearm_due(self, symbol: str) -> None:
         """Watch again the alerts of symbol whose rest after a fire is over."""

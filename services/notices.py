@@ -22,8 +22,9 @@ class Notices:
                          {**closed.trade, "reason": closed.reason})
 
     async def order_filled(self, filled: OrderFilled) -> None:
-        await self._tell(filled.user_id, "order_filled", f"filled:{filled.order['id']}",
-                         dict(filled.order))
+        order = filled.order  # the quantity it filled (a capped exit leg's is less)
+        await self._tell(filled.user_id, "order_filled", f"filled:{order['id']}",
+                         {**order, "quantity": order.get("filled_quantity") or order["quantity"]})
 
     async def _tell(self, user_id: str, kind: str, key: str, data: dict[str, Any]) -> None:
         user = await self.users.by_id(user_id)

@@ -52,14 +52,14 @@ async def close_position(engine: TradingEngine, user_id: str, symbol: str,
         quantity = (size * percentage / 100).quantize(Decimal(1).scaleb(-decimals),
                                                       rounding=ROUND_DOWN)
         if quantity <= 0:
-            raise InvalidInput(f"{percentage}% of {show(size)} {symbol} is less than the smallest "
-                               "quantity that trades.", field="percentage")
+            raise InvalidInput(f"{show(percentage)}% of {show(size)} {symbol} is less than the "
+                               "smallest quantity that trades.", field="percentage")
     if quantity is not None and quantity > size:
         raise InvalidInput(f"The position holds {show(size)} {symbol}.", field="qty",
                            details={"held": show(size)})
     request = OrderRequest(symbol=symbol, side=Side.SELL if side == Side.BUY else Side.BUY,
                            type=OrderType.MARKET,
-                           quantity=size if quantity is None else quantity)
+                           quantity=size if quantity is None else quantity, reduce_only=True)
     return {"order": order_view(await engine.place_order(user_id, request))}
 
 

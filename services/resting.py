@@ -123,8 +123,7 @@ class RestingOrders:
         user_id, now = order["user_id"], self.engine.now()
         total, count = amount + sum(leg_amount for _, leg_amount in legs), 1 + len(legs)
         refusal: PaperDeskError
-        if max_resting > 0 and await writes.count(
-                "orders", {"user_id": user_id, "status": OrderStatus.OPEN}) >= max_resting:
+        if max_resting > 0 and await self.legs.resting(writes, user_id) + count > max_resting:
             refusal = LimitExceeded(f"At most {max_resting} resting orders; cancel one first.",
                                     limit=max_resting)
             stored = {**ended_as(order, OrderStatus.REJECTED), "reject_reason": "limit_exceeded"}

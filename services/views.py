@@ -55,6 +55,8 @@ def order_view(order: Document, legs: list[Document] | None = None) -> dict[str,
                  else [order_view(leg) for leg in legs]),
         "filled_quantity": _amount(filled),
         "fee": _amount(order.get("fee")), "liquidity": order.get("liquidity"),
+        "trail_price": _amount(order.get("trail_price")),
+        "trail_percent": order.get("trail_percent"), "hwm": _amount(order.get("hwm")),
     }
 
 

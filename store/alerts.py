@@ -46,3 +46,8 @@ class AlertStore:
 
     async def active(self) -> list[Document]:
         return [doc async for doc in self.alerts.find({"status": "active"})]
+
+    async def active_on(self, symbol: str, limit: int) -> list[Document]:
+        """At most limit active alerts on one symbol, oldest first."""
+        return [doc async for doc in self.alerts.find({"status": "active", "symbol": symbol})
+                .sort("_id", 1).limit(limit)]

@@ -1,8 +1,9 @@
 """Verify every account's books:  python -m store.check
 
 For each account: cash = initial + the sum of its ledger; reserved = the sum
-of its open orders' reservations; margin used = the sum of its open trades'
-margin; available = cash - reserved - margin used; nothing left half-done.
+of its open orders' reservations (an order that is not open holds none); margin
+used = the sum of its open trades' margin; available = cash - reserved - margin
+used; nothing left half-done.
 Exits 1 and lists the problems if any account is off. With no MONGO_URI it
 opens the embedded database (stop the server first).
 """
@@ -45,6 +46,9 @@ async def check_books(db: ByName) -> list[str]:
     async for order in db["orders"].find({"$or": [{"pending": {"$ne": None}},
                                                   {"status": "new"}]}):
         problems.append(f"order {order['_id']}: unfinished ({order['status']})")
+    async for order in db["orders"].find({"status": {"$ne": "open"}, "reserved": {"$ne": 0}}):
+        problems.append(f"order {order['_id']}: {order['status']} with {order['reserved']} "
+                        "still reserved")
     async for trade in db["trades"].find({}):
         if trade.get("pending") is not None:
             problems.append(f"trade {trade['_id']}: unfinished exit")

@@ -7,7 +7,7 @@ import logging
 from datetime import datetime
 from typing import Any, Protocol
 
-from pymongo import ASCENDING, AsyncMongoClient, IndexModel
+from pymongo import ASCENDING, DESCENDING, AsyncMongoClient, IndexModel
 from pymongo.asynchronous.collection import AsyncCollection
 from pymongo.asynchronous.database import AsyncDatabase
 from pymongo.errors import (
@@ -71,6 +71,8 @@ INDEXES: dict[str, list[IndexModel]] = {
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
         IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("filled_at", ASCENDING),
                     ("_id", ASCENDING)], name="user_status_filled"),  # activities: fills
+        # Day orders and legs to expire, looked for every 30 s across every user.
+        IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expires"),
     ],
     "claims": [IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
                           name="client_order_id_unique")],
@@ -98,6 +100,12 @@ INDEXES: dict[str, list[IndexModel]] = {
     # Pages of one symbol's candles of one timeframe; intraday ones expire (store/candles.py).
     "candles": [IndexModel([("s", ASCENDING), ("tf", ASCENDING), ("t", ASCENDING)],
                            name="symbol_timeframe_start"), _expiry_ttl()],
+    # Headlines: one per link (_id) and per title, newest first, expiring (store/news.py).
+    "news": [IndexModel([("title_key", ASCENDING)], unique=True, name="title_key_unique"),
+             IndexModel([("published_at", DESCENDING), ("_id", DESCENDING)],
+                        name="published"),
+             IndexModel([("symbols", ASCENDING), ("published_at", DESCENDING),
+                         ("_id", DESCENDING)], name="symbol_published"), _expiry_ttl()],
 }
 
 

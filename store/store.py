@@ -14,6 +14,7 @@ from store.history import SnapshotStore
 from store.layout import Collections
 from store.leaderboard import BoardStore
 from store.ledger import LedgerStore
+from store.news import NewsStore
 from store.outbox import InboxStore, OutboxStore
 from store.resets import ResetStore
 from store.sessions import SessionStore
@@ -46,6 +47,7 @@ class Store:
         self.candles = CandleStore(main)
         self.activities = ActivityStore(main)
         self.snapshots = SnapshotStore(main)
+        self.news = NewsStore(main)
         self.board = BoardStore(main)
         self.unit_of_work = UnitOfWork(self.db)
 

@@ -41,6 +41,11 @@ class AccountStore:
         """Take the next `events` sequence numbers; return the account after."""
         return await self.keyed.update(user_id, {}, {"$inc": {"event_seq": events}})
 
+def expiring_filter(now: datetime) -> Document:
+    """Open orders whose time in force ended by now."""
+    return {"status": "open", "expires_at": {"$ne": None, "$lte": now}}
+
+
 class OrderStore:
     """Orders, and the claims that make their client_order_ids taken.
 
@@ -105,10 +110,14 @@ class OrderStore:
         cursor = self.orders.find(query).sort("_id", -1).limit(limit)
         return [doc async for doc in cursor]
 
+    async def save_hwm(self, order_id: str, hwm: Units, stop_price: Units) -> None:
+        """Keep a resting trailing_stop order's best price so far and its stop there."""
+        await self.keyed.update(order_id, {"status": "open"},
+                                {"$set": {"hwm": hwm, "stop_price": stop_price}})
+
     async def expiring(self, now: datetime) -> list[Document]:
-        """Open orders whose time in force has run out."""
-        return [doc async for doc in self.orders.find(
-            {"status": "open", "expires_at": {"$ne": None, "$lte": now}})]
+        """Open orders whose time in force has run out (through the status_expires index)."""
+        return [doc async for doc in self.orders.find(expiring_filter(now))]
 
 
 class TradeStore:

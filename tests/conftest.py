@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 from pymongo import MongoClient
 
-from config.settings import MarketSettings, Settings
+from config.intel import IntelSettings
+from config.settings import MarketSettings, NewsSettings, Settings
 from notifier.base import RecordingChannel
 from tests.services import DatabaseProcess, RedisProcess
 from tests.support import Clock, Servers
@@ -56,9 +57,12 @@ def db_name(mongo_uri: str) -> Iterator[str]:
 @pytest.fixture
 def settings(mongo_uri: str, db_name: str, tmp_path: Path) -> Settings:
     """Every market open (MARKET_HOURS=ignore): the suite runs on any day at any hour;
-    tests of market hours enforce them at a moment of their choosing."""
+    tests of market hours enforce them at a moment of their choosing. No news feed is
+    fetched and no intelligence source polled (tests of them point the sources at
+    local stand-ins)."""
     return Settings(port=0, mongo_uri=mongo_uri, mongo_db=db_name, data_dir=tmp_path / "data",
-                    jwt_secret=TEST_SECRET, bcrypt_cost=4, market=MarketSettings(hours="ignore"))
+                    jwt_secret=TEST_SECRET, bcrypt_cost=4, market=MarketSettings(hours="ignore"),
+                    news=NewsSettings(enabled=False), intel=IntelSettings(sources=()))
 
 
 @pytest.fixture

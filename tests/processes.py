@@ -19,14 +19,16 @@ STARTUP_LIMIT = 60.0
 
 class RunPy:
     """`python run.py` in a scratch directory with no configuration but a port (and every
-    market open, whatever the day and hour the suite runs at)."""
+    market open, whatever the day and hour the suite runs at), fetching no news and
+    polling no intelligence source on the internet."""
 
     def __init__(self, cwd: Path, **env: str) -> None:
         self.cwd = cwd
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.env = {"PATH": os.environ["PATH"], "PORT": str(self.port), "BCRYPT_COST": "4",
-                    "MARKET_HOURS": "ignore", **env}
+                    "MARKET_HOURS": "ignore", "NEWS_ENABLED": "false", "INTEL_SOURCES": "none",
+                    **env}
         self.process: asyncio.subprocess.Process | None = None
 
     async def start(self) -> None:

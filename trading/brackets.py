@@ -19,6 +19,7 @@ from enum import StrEnum
 
 from trading.assets import AssetRules
 from trading.errors import InvalidInput, InvalidPrice, InvalidQuantity
+from trading.money import LARGEST, RANGE
 from trading.orders import (
     ExitLegs,
     OrderClass,
@@ -37,6 +38,11 @@ ENTRY_TYPES = (OrderType.MARKET, OrderType.LIMIT)
 class LegRole(StrEnum):
     TAKE_PROFIT = "take_profit"
     STOP_LOSS = "stop_loss"
+
+
+def named(order_class: OrderClass) -> str:
+    """An order class with its article, for messages: "A bracket", "An oco"."""
+    return f"{'An' if order_class.value[0] in 'aeiou' else 'A'} {order_class.value}"
 
 
 def other_side(side: Side) -> Side:
@@ -63,25 +69,23 @@ def check_class_fields(order: OrderRequest) -> ExitLegs | None:
             raise InvalidInput("take_profit and stop_loss objects are for bracket, oco and "
                                "oto orders; set order_class.", field="order_class")
         return None
-    kind = order.order_class.value
-    article = "An" if kind[0] in "aeiou" else "A"
+    kind = named(order.order_class)
     if exits is None or (exits.take_profit is None and exits.stop_price is None):
-        raise InvalidInput(f"{article} {kind} order needs take_profit and/or stop_loss.",
+        raise InvalidInput(f"{kind} order needs take_profit and/or stop_loss.",
                            field="take_profit")
     for name in ("stop_loss", "target_price", "trailing_amount", "trailing_percent",
                  "notional"):
         if getattr(order, name) is not None:
-            raise InvalidInput(f"{article} {kind} order takes no {name}: its exits are its legs "
+            raise InvalidInput(f"{kind} order takes no {name}: its exits are its legs "
                                "(take_profit and stop_loss objects).", field=name)
     if order.time_in_force not in (TimeInForce.GTC, TimeInForce.DAY):
-        raise InvalidInput(f"{article} {kind} order is gtc or day.", field="time_in_force")
+        raise InvalidInput(f"{kind} order is gtc or day.", field="time_in_force")
     if exits.stop_limit is not None and exits.stop_price is None:
         raise InvalidPrice("stop_loss needs stop_price.", field=STOP)
     both = exits.take_profit is not None and exits.stop_price is not None
     if order.order_class in (OrderClass.BRACKET, OrderClass.OCO) and not both:
         missing = TAKE_PROFIT if exits.take_profit is None else STOP
-        raise InvalidInput(f"{article} {kind} order needs take_profit and stop_loss.",
-                           field=missing)
+        raise InvalidInput(f"{kind} order needs take_profit and stop_loss.", field=missing)
     if order.order_class == OrderClass.OTO and both:
         raise InvalidInput("An oto order has one leg: take_profit or stop_loss.",
                            field="stop_loss")
@@ -93,7 +97,7 @@ def check_class_fields(order: OrderRequest) -> ExitLegs | None:
                 raise InvalidPrice(f"An oco order's prices are its take_profit and stop_loss; "
                                    f"it takes no {name}.", field=name)
     elif order.type not in ENTRY_TYPES:
-        raise InvalidInput(f"{article} {kind} order's entry is market or limit.", field="type")
+        raise InvalidInput(f"{kind} order's entry is market or limit.", field="type")
     for field, price in _leg_prices(exits):
         check_price(price, field)
     return exits
@@ -122,8 +126,13 @@ def check_leg_levels(side: Side, reference: Decimal | None, exits: ExitLegs) -> 
 
 
 def check_leg_rules(order: OrderRequest, exits: ExitLegs, rules: AssetRules) -> None:
-    """Each leg price on the instrument's tick, each leg worth its minimum notional."""
+    """Each leg price on the instrument's tick, each leg worth its minimum notional and
+    no more than the books keep (a leg's reservation or fill is valued at its price)."""
     for field, price in _leg_prices(exits):
+        if order.quantity * price > LARGEST:
+            raise InvalidInput(f"The leg at {field} is worth {order.quantity} x {price}, which "
+                               f"is too large: {RANGE}.", field=field,
+                               details={"largest": str(LARGEST)})
         if price % (tick := rules.tick(price)) != 0:
             raise InvalidPrice(f"'{field}' must be a multiple of the tick size {tick} "
                                f"(price_increment) for {order.symbol}.", field=field,

@@ -18,9 +18,9 @@ total is the sum of its rounded charges. Slippage moves the price of a taker fil
 against the trader; a maker fill gets none.
 
 Maker or taker (liquidity_of): a limit order that rests until the price comes to it
-is a maker; market and stop orders, ioc and fok limits, a limit order that was
-marketable when placed, a stop-limit filled on the tick that triggers its stop,
-and every exit of a trade (manual, stop-loss, target, trailing, exit-all) take
+is a maker; market, stop and trailing_stop orders, ioc and fok limits, a limit
+order that was marketable when placed, a stop-limit filled on the tick that
+triggers its stop, and every exit of a trade (manual, stop-loss, target, trailing, exit-all) take
 liquidity. A stop-limit filled on a later tick rests as a limit order meanwhile:
 maker.
 """

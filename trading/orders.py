@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_DOWN, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_FLOOR, Decimal
 from enum import StrEnum
 from typing import Any
 
@@ -23,6 +23,9 @@ class OrderType(StrEnum):
     LIMIT = "limit"
     STOP = "stop"
     STOP_LIMIT = "stop_limit"  # at stop_price it becomes a limit order at limit_price
+    # A stop that follows the best price since placement (hwm) by trail_price or
+    # trail_percent: below it for a sell, above it for a buy (trail_stop).
+    TRAILING_STOP = "trailing_stop"
 
 
 class TimeInForce(StrEnum):
@@ -113,6 +116,14 @@ class OrderRequest:
     notional: Decimal | None = None
     order_class: OrderClass = OrderClass.SIMPLE
     exits: ExitLegs | None = None
+    # A trailing_stop order's trail: an amount (Alpaca's trail_price) or a percentage.
+    # Not trailing_amount/trailing_percent, which set the trailing stop of the trade
+    # an order opens.
+    trail_price: Decimal | None = None
+    trail_percent: Decimal | None = None
+    # A close of a position (DELETE /positions): fills no more than the position holds
+    # when it fills, and never opens the other side.
+    reduce_only: bool = False
 
     @property
     def at_open(self) -> bool:
@@ -183,6 +194,53 @@ def check_trailing(amount: Decimal | None, percent: Decimal | None) -> None:
                            field="trailing_percent")
 
 
+def check_trail_order(order: OrderRequest, market_price: Decimal | None) -> Decimal | None:
+    """A trailing_stop order: one trail, no limit or stop price, gtc or day, and (with the
+    market price) a sell's trail below it. Its reference: the market price."""
+    amount, percent = order.trail_price, order.trail_percent
+    if (amount is None) == (percent is None):
+        raise InvalidPrice("A trailing_stop order needs trail_price or trail_percent "
+                           "(one of them).", field="trail_price" if amount is None
+                           else "trail_percent")
+    for field in ("limit_price", "stop_price"):
+        if getattr(order, field) is not None:
+            raise InvalidPrice(f"A trailing_stop order takes no {field}: its stop follows "
+                               "the price.", field=field)
+    if amount is not None:
+        check_price(amount, "trail_price")
+        if market_price is not None and order.side == Side.SELL and amount >= market_price:
+            raise InvalidPrice(f"A sell trailing stop's trail_price must be below the price "
+                               f"({market_price}).", field="trail_price")
+    if percent is not None and not (percent.is_finite() and 0 < percent < 100):
+        raise InvalidPrice("trail_percent must be above 0 and below 100.",
+                           field="trail_percent")
+    if order.time_in_force not in (TimeInForce.GTC, TimeInForce.DAY):
+        raise InvalidInput("A trailing_stop order's time_in_force is gtc or day.",
+                           field="time_in_force")
+    if order.order_class != OrderClass.SIMPLE:
+        raise InvalidInput("A trailing_stop order is a simple order.", field="order_class")
+    return market_price
+
+
+def trail_stop(side: Side, hwm: Decimal, amount: Decimal | None, percent: Decimal | None,
+               tick: Decimal) -> Decimal:
+    """A trailing_stop order's stop: trail behind its best price so far (hwm), below it
+    for a sell, above it for a buy, rounded to the tick away from the price (the trail
+    is never narrower than asked: a sell's stop down, a buy's up)."""
+    if side == Side.SELL:
+        raw = hwm - amount if amount is not None else hwm * (100 - (percent or 0)) / 100
+        stop = (raw / tick).to_integral_value(rounding=ROUND_FLOOR) * tick
+        return max(stop, tick)  # a stop at or below zero would never fire
+    raw = hwm + amount if amount is not None else hwm * (100 + (percent or 0)) / 100
+    return (raw / tick).to_integral_value(rounding=ROUND_CEILING) * tick
+
+
+def trail_improves(side: Side, price: Decimal, hwm: Decimal) -> bool:
+    """Whether a price moves a trailing_stop order's stop: a higher one a sell's, a lower
+    one a buy's."""
+    return price > hwm if side == Side.SELL else price < hwm
+
+
 def validate_order(order: OrderRequest, quantity_decimals: int,
                    market_price: Decimal | None, rules: AssetRules | None = None) -> Decimal:
     """Check an order against its instrument; return the price its exit levels refer to.
@@ -190,7 +248,12 @@ def validate_order(order: OrderRequest, quantity_decimals: int,
     With rules, also the instrument's tick, step, minimum size and notional."""
     check_quantity(order.quantity, quantity_decimals)
     check_trailing(order.trailing_amount, order.trailing_percent)
-    if order.type == OrderType.MARKET:
+    if order.type == OrderType.TRAILING_STOP:
+        reference = check_trail_order(order, market_price)
+    elif order.trail_price is not None or order.trail_percent is not None:
+        field = "trail_price" if order.trail_price is not None else "trail_percent"
+        raise InvalidPrice(f"{field} is for trailing_stop orders.", field=field)
+    elif order.type == OrderType.MARKET:
         if order.limit_price is not None or order.stop_price is not None:
             raise InvalidPrice("A market order takes no limit_price or stop_price.",
                                field="limit_price" if order.limit_price else "stop_price")
@@ -230,9 +293,14 @@ def check_order_rules(order: OrderRequest, rules: AssetRules, reference: Decimal
     order, the limit or stop price of a resting one (None: not known).
     """
     prices = (("limit_price", order.limit_price), ("stop_price", order.stop_price),
-              ("stop_loss", order.stop_loss), ("target_price", order.target_price))
+              ("stop_loss", order.stop_loss), ("target_price", order.target_price),
+              ("trail_price", order.trail_price))
     for field, price in prices:
-        if price is not None and price % (tick := rules.tick(price)) != 0:
+        # A trail is a distance: the tick at the price it trails applies to it.
+        if price is None:
+            continue
+        at = reference if field == "trail_price" and reference is not None else price
+        if price % (tick := rules.tick(at)) != 0:
             raise InvalidPrice(f"'{field}' must be a multiple of the tick size {tick} "
                                f"(price_increment) for {order.symbol}.", field=field,
                                details={"rule": "price_increment",
@@ -247,7 +315,9 @@ def check_order_rules(order: OrderRequest, rules: AssetRules, reference: Decimal
                               f"(min_order_size) for {order.symbol}.", field="quantity",
                               details={"rule": "min_order_size",
                                        "min_order_size": str(rules.min_order_size)})
-    if reference is not None and order.quantity * reference < rules.min_notional:
+    # A close of a position takes what is held, whatever it is worth now.
+    if reference is not None and order.quantity * reference < rules.min_notional \
+            and not order.reduce_only:
         raise InvalidQuantity(
             f"The order's value (quantity x price) must be at least {rules.min_notional} "
             f"{rules.quote_currency} (min_notional) for {order.symbol}.", field="quantity",

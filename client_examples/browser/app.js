@@ -4,13 +4,16 @@ import { Api, ApiError } from "./api.js";
 import { CandleChart } from "./chart.js";
 import { EquityChart } from "./equity.js";
 import { ForecastBand } from "./forecast.js";
+import { Intel } from "./intel.js";
 import { LeaderboardPanel } from "./leaderboard.js";
 import { compare, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
-import { closeEditor, renderOrders } from "./orders.js";
+import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
-import { wireTicket } from "./ticket.js";
+import { ticketSymbol, wireTicket } from "./ticket.js";
+import { NewsPanel } from "./news.js";
 import * as views from "./views.js";
+import { Wallet } from "./wallet.js";
 
 const api = new Api();
 const state = {
@@ -22,6 +25,8 @@ let socket = null;
 let chart = null;
 let equity = null;
 let forecast = null;
+let news = null;
+let intel = null;
 let leaderboard = null;
 let syncing = Promise.resolve(); // events are applied one at a time, in order
 
@@ -40,7 +45,10 @@ const actions = {
     toast("Trade updated");
   }),
   exit: (id) => run(async () => upsertTrade((await api.post(`/trades/${id}/exit`, {})).trade)),
-  cancel: (id) => run(async () => upsertOrder((await api.delete(`/orders/${id}`)).order)),
+  cancel: (id) => run(async () => { // a cancel may end its legs or sibling too: read them again
+    upsertOrder((await api.delete(`/orders/${id}`)).order);
+    await reloadOrders();
+  }),
   replace: (order, form, where) => run(() => replaceOrder(order, form), where),
   renderOrders: () => renderOrders(state, actions),
   closePosition: (symbol, form = null) => run(() => positions.close(symbol, form), $("#position-error")),
@@ -48,6 +56,7 @@ const actions = {
   last: (symbol) => state.quotes.get(symbol)?.price ?? null,
 };
 const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
+const wallet = new Wallet(api);
 
 // ---------------------------------------------------------------- start-up
 
@@ -73,6 +82,7 @@ async function start() {
   chart ??= new CandleChart($("#chart"));
   forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
+  news ??= new NewsPanel($("#news"), $("#news-status"));
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -86,6 +96,8 @@ async function start() {
   views.renderWatchlist(state, actions);
   subscribe();
   await select(state.selected ?? watched[0] ?? state.symbols[0]);
+  intel ??= new Intel(api, select);
+  await intel.show().catch((error) => toast("Market mood unavailable", error.message, "error"));
   leaderboard ??= new LeaderboardPanel($("#leaderboard"), api);
   await leaderboard.show(state.user);
 }
@@ -101,7 +113,8 @@ async function loadSnapshot() {
   state.account = account;
   state.seq = account.seq;
   state.trades = new Map([...open.trades, ...closed.trades].map((t) => [t.id, t]));
-  state.orders = new Map(orders.orders.map((o) => [o.id, o]));
+  state.orders = new Map();
+  orders.orders.forEach((o) => storeOrder(state.orders, o));
   state.alerts = new Map(alerts.alerts.map((a) => [a.id, a]));
   positions.show(held.positions);
   state.notifications = inbox.notifications;
@@ -111,16 +124,18 @@ async function loadSnapshot() {
   renderOrders(state, actions);
   views.renderAlerts(state, actions);
   views.renderInbox(state);
+  wallet.refresh();
   await equity.show(api);
 }
 
 async function select(symbol) {
   if (!symbol) return;
   state.selected = symbol;
-  $("#order-form").elements.symbol.value = symbol;
+  ticketSymbol($("#order-form"), symbol, api);
   $("#chart-title").textContent = symbol;
   $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
+  news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
   await forecast.show(symbol, $("#interval").value);
 }
@@ -161,6 +176,8 @@ function connect() {
     state.unread += 1;
     views.renderInbox(state);
   });
+  socket.on("news", (item) => news?.received(item));
+  socket.on("sentiment", (event) => intel?.sentiment(event));
   socket.on("session_revoked", () => showAuth("You were logged out."));
 }
 
@@ -219,12 +236,14 @@ function apply(event, missed = false) {
     state.account = { ...state.account, ...event.account };
     views.renderAccount(state);
     equity?.changed(api);
+    wallet.refresh();
   } else if (event.type === "trade_update") {
     upsertTrade(event.trade);
     announceTrade(event, missed);
     if (event.event !== "modified") positions.refresh();
   } else if (event.type === "position_update") {
     positions.changed(event);
+    wallet.refresh();
     sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
@@ -253,7 +272,13 @@ function upsertTrade(trade) {
 }
 
 function upsertOrder(order) {
-  state.orders.set(order.id, order);
+  storeOrder(state.orders, order);
+  renderOrders(state, actions);
+}
+
+async function reloadOrders() {
+  const { orders } = await api.get("/orders?limit=100");
+  orders.forEach((o) => storeOrder(state.orders, o));
   renderOrders(state, actions);
 }
 
@@ -327,7 +352,7 @@ function wireForms() {
     const { order } = await api.post("/orders", body);
     upsertOrder(order);
     toast(`Order ${order.status}`, `${order.side} ${quantity(order.quantity)} ${order.symbol}`);
-  }, $("#order-error")));
+  }, $("#order-error")), api);
   $("#exit-all").addEventListener("click", () => run(async () => {
     if (!window.confirm("Exit every open trade at the market?")) return;
     (await api.post("/trades/exit-all")).trades.forEach(upsertTrade);

@@ -74,3 +74,19 @@ export function compare(a, b) {
   if (x === null || y === null) return 0;
   return x < y ? -1 : x > y ? 1 : 0;
 }
+
+/** An amount string as sent, exact, grouped, with at least `places` decimals
+ * ("0.065" → "0.065", "1300.5" → "1,300.50"): fees are not rounded away. */
+export function amount(text, places = 2) {
+  if (text === null || text === undefined || units(text) === null) return "–";
+  const [whole, fraction = ""] = String(text).split(".");
+  return price(`${whole}.${fraction.padEnd(places, "0")}`.replace(/\.$/, ""));
+}
+
+/** value × numerator / denominator, in units (null when any is unknown or the
+ * denominator is zero): an amount in one currency at the rate two amounts imply. */
+export function scale(value, numerator, denominator) {
+  const [x, n, d] = [asUnits(value), asUnits(numerator), asUnits(denominator)];
+  if (x === null || n === null || d === null || d === 0n) return null;
+  return (x * n) / d;
+}

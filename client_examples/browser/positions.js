@@ -1,27 +1,37 @@
 // The Positions panel: one net position per symbol (GET /positions), marked to the
 // latest price in exact decimal units, with full and partial closes.
 import { $, $$, fill, formFields, h, keepingFocus, toast } from "./dom.js";
-import { money, percent, price, product, quantity, units } from "./decimal.js";
+import { compare, money, percent, price, product, quantity, scale, units } from "./decimal.js";
 
 const pnlClass = (value) => (value === null || value === 0n ? "" : value > 0n ? "gain" : "loss");
 
 /** A position as the server sends it, plus its cost basis in units, so that marking it
- * to a new price gives the server's unrealized P&L (the sum over its lots) exactly. */
+ * to a new price gives the server's unrealized P&L (the sum over its lots) exactly. A
+ * position in another quote currency keeps its cost in that currency, and the
+ * account-currency amounts follow at the rate the server's market values imply. */
 export function fromServer(position) {
+  const foreign = Boolean(position.fx_rate);
   const value = product(position.market_price, position.quantity);
-  const unrealized = units(position.unrealized_pnl);
+  const unrealized = units(foreign ? position.unrealized_pnl_quote : position.unrealized_pnl);
   const cost = value !== null && unrealized !== null
     ? (position.side === "buy" ? value - unrealized : value + unrealized)
     : product(position.average_entry, position.quantity);
-  return { ...position, cost };
+  return { ...position, cost, foreign };
 }
 
-/** Market value, unrealized P&L and its percentage of the cost, at price (units). */
+/** Market value, unrealized P&L and its percentage of the cost, at price (units), in the
+ * account currency; for a foreign position also valueQuote and pnlQuote. */
 export function marks(position, last) {
-  const value = product(last, position.quantity);
-  if (value === null || position.cost === null) return { value, pnl: null, pct: null };
-  const pnl = position.side === "buy" ? value - position.cost : position.cost - value;
-  return { value, pnl, pct: percent(pnl, position.cost) };
+  const valueQuote = product(last, position.quantity);
+  const pnlQuote = valueQuote === null || position.cost === null ? null
+    : position.side === "buy" ? valueQuote - position.cost : position.cost - valueQuote;
+  const pct = pnlQuote === null ? null : percent(pnlQuote, position.cost);
+  if (!position.foreign) return { value: valueQuote, pnl: pnlQuote, pct };
+  if (compare(last, position.market_price) === 0) { // the server's own conversion, exactly
+    return { value: units(position.market_value), pnl: units(position.unrealized_pnl), pct, valueQuote, pnlQuote };
+  }
+  const toAccount = (amount) => scale(amount, position.market_value, position.market_value_quote);
+  return { value: toAccount(valueQuote), pnl: toAccount(pnlQuote), pct, valueQuote, pnlQuote };
 }
 
 /** The positions in `state.positions`: loaded, read again when trades change, closed. */
@@ -125,7 +135,8 @@ function positionRow(state, position, actions) {
     h("option", { value: "percentage" }, "%"), h("option", { value: "qty" }, "qty")),
   h("button", { type: "submit", class: "secondary" }, "Close part"));
   return h("tr", { dataset: { positionRow: symbol } },
-    h("td", {}, symbol),
+    h("td", {}, symbol, position.foreign ? h("span", { class: "quote", dataset: { position: "rate" } },
+      `${position.currency} at ${price(position.fx_rate)}`) : ""),
     h("td", { class: position.side }, position.side === "buy" ? "long" : "short"),
     h("td", { class: "num" }, quantity(position.quantity)),
     h("td", { class: "num" }, price(position.average_entry)),
@@ -141,11 +152,15 @@ export function markPositions(state) {
   for (const position of state.positions.values()) {
     const row = $(`#positions tr[data-position-row="${CSS.escape(position.symbol)}"]`);
     if (!row) continue;
-    const { value, pnl, pct } = marks(position, lastPrice(state, position));
-    $("[data-position=value]", row).textContent = money(value);
-    for (const [name, text] of [["pnl", money(pnl)], ["pct", pct === null ? "–" : `${money(pct)}%`]]) {
+    const { value, pnl, pct, valueQuote, pnlQuote } = marks(position, lastPrice(state, position));
+    // In another currency, the quote currency's amount shows under the account's.
+    const inQuote = (amount) => (position.foreign
+      ? h("span", { class: "quote" }, `${money(amount)} ${position.currency}`) : "");
+    fill($("[data-position=value]", row), [money(value), inQuote(valueQuote)]);
+    for (const [name, text, quote] of [["pnl", money(pnl), inQuote(pnlQuote)],
+      ["pct", pct === null ? "–" : `${money(pct)}%`, ""]]) {
       const cell = $(`[data-position=${name}]`, row);
-      cell.textContent = text;
+      fill(cell, [text, quote]);
       cell.className = `num ${pnlClass(pnl)}`;
     }
   }

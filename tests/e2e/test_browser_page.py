@@ -7,17 +7,21 @@ import os
 import re
 import shutil
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from config.settings import Settings
 from handlers import keys
 from tests.e2e.trading_support import assert_books_balance, order, set_price
 from tests.services import ROOT
-from tests.support import PASSWORD, Api
+from tests.support import PASSWORD, Api, Clock, Servers
 from trading.candles import Candle
+from trading.fees import schedule_from
 
 BROWSER_CLIENT = ROOT / "client_examples" / "browser"
 CHROMIUM = Path(os.environ.get("CHROMIUM_BIN", "/usr/bin/chromium"))
@@ -223,3 +227,116 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
         "DELETE /orders", "DELETE /positions/AAPL", "DELETE /positions?cancel_orders=true"]
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "broker-page.png").stat().st_size > 10_000
+
+
+# Mumbai open, New York closed; then New York open, Mumbai closed (a Tuesday).
+MUMBAI_MORNING = datetime(2026, 1, 6, 5, tzinfo=UTC)
+NEW_YORK_MORNING = datetime(2026, 1, 6, 15, tzinfo=UTC)
+FEES = {"crypto": {"maker_bps": 2, "taker_bps": 10}, "us_equity": {"maker_bps": 5, "taker_bps": 10}}
+
+
+def price_all(api: Api, clock: Clock, moment: datetime) -> None:
+    """Move the app's clock, and give each symbol the test uses a fresh price then."""
+    clock.now = moment
+    for symbol, price in (("AAPL", "190"), ("BTCUSDT", "65000"), ("RELIANCE.NS", "2900"),
+                          ("USDINR", "83.25")):
+        set_price(api, symbol, price)
+
+
+@needs_browser
+async def test_a_user_places_bracket_orders_and_reads_their_legs_fees_and_wallet(
+        servers: Servers, settings: Settings, clock: Clock) -> None:
+    trading = replace(settings.trading, fees=schedule_from(FEES, settings.trading.schedule))
+    api = await servers.start(replace(settings, trading=trading,
+                                      market=replace(settings.market, hours="enforce")))
+    email = "legs@example.com"
+    driver = await launch(api, "orders-page.mjs", email)
+    try:
+        await driver.reached("ready")
+        # Log in at the real time (tokens are checked against the wall clock), then move on.
+        token = (await api.login(email))["access_token"]
+        price_all(api, clock, MUMBAI_MORNING)
+        driver.go()
+        await driver.reached("night")
+        orders = list((await stored_orders(api, token)).values())
+        [opg] = [o for o in orders if o["time_in_force"] == "opg"]
+        assert (opg["symbol"], opg["status"], opg["quantity"]) == ("AAPL", "canceled", "1")
+        [btc] = [o for o in orders if o["symbol"] == "BTCUSDT"]
+        assert (btc["status"], btc["fee"], btc["liquidity"]) == ("filled", "0.65", "taker")
+        _, body = await api.call("GET", "/api/v1/wallet", token=token)
+        rows = {b["asset"]: (b["type"], b["free"], b["locked"], b["total"])
+                for b in body["balances"]}
+        assert rows["BTC"] == ("crypto", "0.01", "0", "0.01")
+        assert rows["RELIANCE.NS"] == ("position", "10", "0", "10")
+        _, body = await api.call("GET", "/api/v1/positions/RELIANCE.NS", token=token)
+        position = body["position"]
+        assert (position["currency"], position["fx_rate"], position["market_value_quote"],
+                position["market_value"]) == ("INR", "83.25", "29000", "348.34834835")
+        price_all(api, clock, NEW_YORK_MORNING)
+        driver.go()
+        await driver.reached("held")
+        orders = list((await stored_orders(api, token)).values())
+        [parent] = [o for o in orders if o["order_class"] == "bracket" and not o["parent_id"]]
+        legs = sorted((o for o in orders if o["parent_id"] == parent["id"]),
+                      key=lambda o: o["leg_role"])
+        assert (parent["type"], parent["limit_price"], parent["status"]) == ("limit", "185", "open")
+        assert [(o["leg_role"], o["side"], o["type"], o["limit_price"], o["stop_price"],
+                 o["status"]) for o in legs] == [
+            ("stop_loss", "sell", "stop", None, "180", "held"),
+            ("take_profit", "sell", "limit", "200", None, "held")]
+        set_price(api, "AAPL", "185")
+        driver.go()
+        await driver.reached("cancelled")
+        stored = await stored_orders(api, token)
+        assert (stored[parent["id"]]["status"], stored[parent["id"]]["fee"],
+                stored[parent["id"]]["liquidity"]) == ("filled", "0.185", "maker")
+        assert [stored[leg["id"]]["status"] for leg in legs] == ["canceled", "canceled"]
+        [second] = [o for o in stored.values() if o["limit_price"] == "170"]
+        assert second["status"] == "canceled"
+        assert sorted((o["leg_role"], o["stop_price"], o["limit_price"], o["status"])
+                      for o in stored.values() if o["parent_id"] == second["id"]) == [
+            ("stop_loss", "160", "159", "canceled"), ("take_profit", None, "190", "canceled")]
+        [oco] = [o for o in stored.values() if o["order_class"] == "oco" and not o["parent_id"]]
+        assert (oco["side"], oco["type"], oco["quantity"], oco["limit_price"], oco["leg_role"],
+                oco["status"]) == ("sell", "limit", "2", "200", "take_profit", "canceled")
+        assert [(o["leg_role"], o["type"], o["stop_price"], o["status"]) for o in stored.values()
+                if o["parent_id"] == oco["id"]] == [("stop_loss", "stop", "180", "canceled")]
+        await assert_books_balance(api)
+        driver.go()
+        output = await driver.finish()
+    finally:
+        await stop(driver)
+    shown = dict(re.findall(r"^([a-z ]+): (.*)$", output, re.MULTILINE))
+    assert shown["closed market"] == "tif gtc day ioc fok opg; XNYS is closed"
+    assert shown["closed limit"] == shown["crypto"] == shown["open market"] == (
+        "tif gtc day ioc fok")
+    row = {name: re.sub(r"^[\d:]+ \| ", "", text)  # without the local time it was placed
+           for name, text in shown.items()}
+    assert row["opg"] == "AAPL | buy | market | 1 | \u2013 | opg | open |  |"
+    assert row["btc order"] == (
+        "BTCUSDT | buy | market | 0.01 | 65,000 | gtc | filled | 0.65 | taker")
+    assert shown["wallet"] == ("Wallet Asset Free Locked Total "
+                               "USD cash 99,349.35 0.00 99,349.35 BTC crypto 0.01 0 0.01")
+    assert shown["inr position"] == ("RELIANCE.NS INR at 83.25 | long | 10 | 2,900 | 2,900 | "
+                                     "348.35 29,000.00 INR | 0.00 0.00 INR | 0.00%")
+    assert shown["bracket ticket"] == ("types market limit; tif gtc day; notional false; "
+                                       "fields tp_limit sl_stop sl_limit")
+    assert shown["refused bracket"] == "take_profit.limit_price must be above 185."
+    assert row["bracket"] == "AAPL | buy | limit \u00b7 bracket | 2 | 185 | gtc | open |  |"
+    assert row["filled bracket"] == (
+        "AAPL | buy | limit \u00b7 bracket | 2 | 185 | gtc | filled | 0.185 | maker")
+    legs_shown = re.findall(r"^(held|open|cancelled) leg: ↳ (.*)$", output, re.MULTILINE)
+    assert legs_shown == [
+        (when, f"{role} | AAPL | sell | {kind} | 2 | {level} | gtc | {status} |  |")
+        for when, status in (("held", "held"), ("open", "open"), ("cancelled", "canceled"))
+        for role, kind, level in (("take-profit", "limit", "200"), ("stop-loss", "stop", "180"))]
+    assert re.findall(r"^cancelled with parent: ↳ (.*)$", output, re.MULTILINE) == [
+        "take-profit | AAPL | sell | limit | 1 | 190 | gtc | canceled |  |",
+        "stop-loss | AAPL | sell | stop limit | 1 | stop 160 \u00b7 limit 159 | gtc | canceled"
+        " |  |"]
+    assert shown["oco ticket"] == "type limit; fields tp_limit sl_stop"
+    assert shown["oco"] == (
+        "AAPL | sell | limit \u00b7 oco (take-profit) | 2 | 200 | gtc | open |  |")
+    assert shown["oco leg"] == "\u21b3 stop-loss | AAPL | sell | stop | 2 | 180 | gtc | open |  |"
+    assert output.rstrip().endswith("done")
+    assert (ARTIFACTS / "orders-page.png").stat().st_size > 10_000

@@ -8,9 +8,12 @@ from dataclasses import replace
 
 import pytest
 
+from config.intel import IntelSettings
+from handlers import keys
 from tests.e2e.test_process import NODE_EXAMPLE, needs_node
+from tests.intel_sources import IntelSources
 from tests.services import ROOT
-from tests.support import PASSWORD
+from tests.support import PASSWORD, until
 
 # AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss
 # 5 below), then drops to 90 and stays there.
@@ -77,10 +80,26 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
                     reason="curl or jq is missing (make setup installs them)")
-async def test_the_curl_walkthrough_runs_start_to_finish(api):
+async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
     from tests.e2e.test_forecast import store
+    from tests.e2e.test_news import eventually, listing, with_news
     from tests.e2e.trading_support import set_price
-    await store(api, 150)
+    from tests.news_feeds import NewsSite, Story
+    async with NewsSite() as site, IntelSources() as sources:
+        site.add("markets", "atom", Story("Apple <b>beats</b> estimates",
+                                          "https://markets.example/aapl", clock.now))
+        with_sources = replace(with_news(settings, site, "markets"), intel=IntelSettings(
+            coingecko_url=sources.url("/api/v3"), fng_url=sources.url("/fng/"),
+            cnn_fng_url=sources.url("/index/fearandgreed/graphdata")))
+        api = await servers.start(with_sources)
+        intel = api.app[keys.INTEL]
+        await until(lambda: all(cached.value is not None for cached in intel.cache.values()))
+        await store(api, 150)
+        await eventually(lambda: listing(api), lambda body: len(body["news"]) == 1)
+        await curl_walkthrough(api, set_price)
+
+
+async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     set_price(api, "AAPL", "100")
     code, stdout, stderr = await run(["bash", str(ROOT / "client_examples/curl.sh"),
                                       api.url.rstrip("/")], ROOT)
@@ -90,6 +109,8 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
     assert '"side": "sell",\n  "quantity": "1"' in stdout  # half of the position of 2
+    assert '{"type":"trailing_stop","trail_percent":"5","hwm":"100","stop_price":"95",' \
+        '"status":"open"}' in stdout
     assert '"old": "replaced"' in stdout
     assert '"canceled"' in stdout
     assert '{"activity_type":"fill","symbol":"AAPL","side":"sell","qty":"1","price":"100",' \
@@ -99,6 +120,18 @@ async def test_the_curl_walkthrough_runs_start_to_finish(api):
     assert '{"base_value":"100000","last":"100000","points":1}' in stdout
     assert '{"realized_pnl":"0","closed_trades":1,"win_rate_pct":"0","max_drawdown":"0",' \
         '"sharpe_ratio":null}' in stdout
+    assert '"tokens":[{"symbol":"SOL","price":"211.3","change_24h":"6.75",' \
+        '"trading_symbol":"SOLUSDT","funds":["Multicoin Capital","Andreessen Horowitz"]}' \
+        in stdout
+    assert '["SOL","GRT"]' in stdout
+    assert '{"index":"crypto","value":25,"classification":"Extreme Fear","stale":false,' \
+        in stdout
+    assert '{"index":"stocks","action":"SELL","reason":"The stock-market Fear & Greed Index ' \
+        'is 62.5 (Greed), above 55' in stdout
+    assert '{"symbol":"FNG:crypto","condition":"above","price":"75","status":"active"}' \
+        in stdout
+    assert '{"stale":false,"sources":[{"name":"markets","ok":true}],' \
+        '"titles":["Apple beats estimates"]}' in stdout
     assert '{"name":"Curl","leaderboard":true}' in stdout
     # Boards are computed on a schedule: the first pass at start found no one yet.
     assert re.search(r'\{"period":"week","users":0,"first":null\}', stdout)

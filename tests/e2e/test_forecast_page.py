@@ -20,7 +20,7 @@ async def test_the_page_draws_the_forecast_band_with_its_disclaimer_when_asked(a
         "node", "tests/forecast-page.mjs", api.url, "band@example.com", PASSWORD,
         str(ARTIFACTS), cwd=BROWSER_CLIENT, stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE)
-    stdout, stderr = await asyncio.wait_for(process.communicate(), 50)
+    stdout, stderr = await asyncio.wait_for(process.communicate(), 120)
     assert process.returncode == 0, stdout.decode() + stderr.decode()
     shown = json.loads(stdout.decode().strip().splitlines()[-1])
     assert shown["before"] in (None, "0")  # nothing drawn, nothing fitted, until asked

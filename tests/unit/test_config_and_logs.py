@@ -90,7 +90,8 @@ def test_every_setting_read_from_the_environment_is_documented_in_env_example():
     import re
 
     from config.settings import PROJECT_ROOT
-    source = (PROJECT_ROOT / "config" / "settings.py").read_text()
+    source = "".join((PROJECT_ROOT / "config" / name).read_text()
+                     for name in ("settings.py", "intel.py"))
     read = set(re.findall(r'reader\.\w+\(\s*"([A-Z0-9_]+)"', source))
     documented = set(re.findall(r"^#?\s*([A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example")
                                 .read_text(), re.MULTILINE))

@@ -106,6 +106,7 @@ def test_indian_charges_sell_side_pays_stt_and_brokerage_is_capped_per_order():
     (OrderType.STOP, TimeInForce.GTC, False, True, TAKER),
     (OrderType.STOP_LIMIT, TimeInForce.GTC, False, False, TAKER),  # stop and limit at once
     (OrderType.STOP_LIMIT, TimeInForce.GTC, False, True, MAKER),   # rested after its stop
+    (OrderType.TRAILING_STOP, TimeInForce.DAY, False, False, TAKER),
 ])
 def test_who_makes_and_who_takes(order_type, tif, marketable, triggered, liquidity):
     assert liquidity_of(order_type, tif, marketable, triggered) == liquidity

@@ -2,7 +2,7 @@
 // tests/e2e/test_browser_page.py). Amounts are exact decimal strings, never floats.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { money, percent, product, quantity } from "../decimal.js";
+import { amount, money, percent, product, quantity, scale } from "../decimal.js";
 import { fromServer, marks } from "../positions.js";
 
 const shown = ({ value, pnl, pct }) => [money(value), money(pnl), pct === null ? null : money(pct)];
@@ -44,4 +44,28 @@ test("products, percentages and quantities format exactly", () => {
   assert.equal(percent(5n, 0n), null);
   assert.equal(quantity("1500"), "1,500");
   assert.equal(quantity("0.00012"), "0.00012");
+});
+
+test("a position in rupees is marked in rupees and shown in dollars at the server's rate", () => {
+  // 10 RELIANCE.NS bought at 2,900 rupees, now 2,950; USDINR 83.25.
+  const position = fromServer({ symbol: "RELIANCE.NS", side: "buy", quantity: "10",
+    average_entry: "2900", market_price: "2950", unrealized_pnl: "6.00600601", currency: "INR",
+    fx_rate: "83.25", market_value_quote: "29500", unrealized_pnl_quote: "500",
+    market_value: "354.35435435" });
+  assert.equal(position.cost, 2900000000000n); // 29,000 rupees
+  const at = marks(position, "3000");
+  assert.deepEqual([money(at.valueQuote), money(at.pnlQuote), money(at.pct)], ["30,000.00", "1,000.00", "3.45"]);
+  assert.deepEqual([money(at.value), money(at.pnl)], ["360.36", "12.01"]); // ÷ 83.25
+  const now = marks(position, "2950"); // at the server's own price: its dollar amounts
+  assert.deepEqual([now.value, now.pnl], [35435435435n, 600600601n]);
+});
+
+test("fees show every decimal the server sent, and at least two", () => {
+  assert.equal(amount("0.185"), "0.185");
+  assert.equal(amount("0.65"), "0.65");
+  assert.equal(amount("1300.5"), "1,300.50");
+  assert.equal(amount("0"), "0.00");
+  assert.equal(amount(null), "–");
+  assert.equal(scale("1000", "1", "83.25"), 1201201201n); // 12.01201201
+  assert.equal(scale("1", "2", "0"), null);
 });

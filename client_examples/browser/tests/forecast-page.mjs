@@ -30,7 +30,9 @@ try {
   await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
   const before = await page.locator("#chart").getAttribute("data-forecast");
   await page.check("#forecast-toggle");
-  await page.waitForSelector('#chart[data-forecast="60"]');
+  // The first forecast starts the worker process (importing statsmodels) and fits:
+  // seconds on an idle machine, more on a loaded one.
+  await page.waitForSelector('#chart[data-forecast="60"]', { timeout: 90_000 });
   const note = await page.locator("#forecast-note").textContent();
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}/forecast.png` });
