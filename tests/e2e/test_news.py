@@ -143,7 +143,9 @@ async def test_a_restart_keeps_the_history_when_the_feed_is_down(
     channel = site.add("cointelegraph", "rss", *stories(clock.now, "Bitcoin miners", "Apple"))
     configured = with_news(settings, site, "cointelegraph")
     first = await servers.start(configured)
-    before = await eventually(lambda: listing(first), lambda b: len(b["news"]) == 2)
+    # The fetch stores its headlines, then the feed's state: wait for both.
+    before = await eventually(lambda: listing(first), lambda b: len(b["news"]) == 2 and
+                              b["sources"][0]["last_success"] is not None)
     await servers.stop(first)
     channel.mode = "fail"
     second = await servers.start(configured)
