@@ -26,6 +26,7 @@ from services.views import (
 from store.database import Document, stored_time
 from store.ledger import ledger_entry
 from store.store import Store
+from store.trading import TradeStore
 from store.unit_of_work import Writes
 from trading.assets import AssetClass, rules_for
 from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
@@ -286,18 +287,19 @@ class TradingContext:
         The lots are read in the transaction's snapshot and updated without guards:
         a lot another transaction changed since is a write conflict, and the unit of
         work starts again. Their realized PnL and fees go to the ledger as one entry
-        each for the order. The user hears of the position after the fill (every lot
-        of the symbol is read, in one query) as one position_update.
+        each for the order. The user hears of the position after the fill as one
+        position_update: the database sums the symbol's lots per side, and only the
+        lots of the other side, which the fill closes, are read.
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
         fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
         other = Side.SELL if side == Side.BUY else Side.BUY
-        held_lots = await writes.find("trades", {"user_id": user_id, "symbol": symbol,
-                                                 "status": TradeStatus.OPEN},
-                                      sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
-        lots = [lot for lot in held_lots if lot["side"] == other]
-        same = [lot for lot in held_lots if lot["side"] == side]
+        held = {row["side"]: row for row in await TradeStore.holdings(writes, user_id, symbol)}
+        lots = [] if other not in held else await writes.find(
+            "trades", {"user_id": user_id, "symbol": symbol, "status": TradeStatus.OPEN,
+                       "side": other}, sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        same = Holding.summed(symbol, [held[side]] if side in held else [])
         taken = first_in_first_out(lots, order["quantity"])
         left = order["quantity"] - sum(units for _, units in taken)
         # The order's fee (a minimum or cap applies once) shared by what it closes and
@@ -353,7 +355,10 @@ class TradingContext:
                   "trade_id": None if trade is None else trade["_id"]}
         prices = self.prices()
         remaining = [lot for lot in closed if lot["quantity"]] + lots[len(exits):]
-        after = holdings(remaining + same + ([] if trade is None else [trade]))
+        adding = same[0].plus(trade) if same and trade else same[0] if same else (
+            Holding.of([trade]) if trade else None)
+        after = sorted([*holdings(remaining), *([adding] if adding else [])],
+                       key=lambda h: h.side)
         events: list[Event] = [("order_update", {"order": order_view(filled)}),
                                position_event(symbol, after, prices, CloseReason.ORDER.value,
                                               exits)]

@@ -18,10 +18,11 @@ from typing import Any
 from services.auth import new_id
 from services.context import TradingContext, converted, position_event
 from services.events import Event
-from services.views import balances_view, holdings, trade_view
+from services.views import Holding, balances_view, trade_view
 from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
+from store.trading import TradeStore
 from store.unit_of_work import Writes
 from trading.errors import FxUnavailable, InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
@@ -107,8 +108,8 @@ class Trades:
                     fx: Conversion) -> tuple[Document, Document, list[Event]]:
         """The exit, as one unit of work: the trade as read in it, reduced or closed;
         the account; the realized PnL and the fee in the ledger; the events (the
-        position after it read with the symbol's open lots, as the transaction sees
-        them)."""
+        position after it summed by the database from the symbol's open lots, as the
+        transaction sees them)."""
         engine, now = self.engine, self.engine.now()
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
@@ -143,14 +144,13 @@ class Trades:
             writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
                                                  trade_id, now,
                                                  converted(fx, -lot_exit.fee_quote)))
-        lots = await writes.find("trades", {"user_id": user_id, "symbol": trade["symbol"],
-                                            "status": TradeStatus.OPEN},
-                                 sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+        after = Holding.summed(trade["symbol"], await TradeStore.holdings(
+            writes, user_id, trade["symbol"]))
         prices = engine.prices()
         events: list[Event] = [
             ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
                               "trade": trade_view(settled, prices)}),
-            position_event(trade["symbol"], holdings(lots), prices, reason.value, [lot_exit]),
+            position_event(trade["symbol"], after, prices, reason.value, [lot_exit]),
             ("account_update", {"account": balances_view(account)})]
         writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
         return settled, account, events

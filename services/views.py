@@ -146,6 +146,12 @@ class Holding:
                    sum((from_units(t["entry_price"]) * from_units(t["quantity"])
                         for t in lots), Decimal(0)), len(lots), lots[-1])
 
+    @classmethod
+    def summed(cls, symbol: str, rows: list[Document]) -> list[Holding]:
+        """Holdings from the database's sums of a symbol's open lots (TradeStore.holdings)."""
+        return [cls(symbol, row["side"], row["quantity"], row["cost"], row["lots"],
+                    row["route"]) for row in rows]
+
     def plus(self, lot: Document) -> Holding:
         """This holding and a new lot of its side."""
         return Holding(self.symbol, self.side, self.quantity + int(lot["quantity"]),

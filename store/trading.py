@@ -14,6 +14,10 @@ from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document, Units
 from store.keyed import Keyed, insert_new
+from store.unit_of_work import Writes
+
+# The fields of a lot that say how it converts into the account currency.
+ROUTE = ("currency", "fx_pair", "fx_invert", "entry_fx_rate")
 
 
 class AccountStore:
@@ -150,6 +154,34 @@ class TradeStore:
         if limit is not None:
             cursor = cursor.limit(limit)
         return [doc async for doc in cursor]
+
+    @staticmethod
+    async def holdings(writes: Writes, user_id: str, symbol: str,
+                       side: str | None = None) -> list[Document]:
+        """A user's open lots of symbol summed per side (or of one side) by the database, in
+        the unit of work: {side, quantity (units), cost (entry price times quantity, in the
+        quote currency), lots, route (the newest lot's currency fields)}."""
+        rows = await writes.aggregate("trades", TradeStore.holdings_pipeline(user_id, symbol,
+                                                                            side))
+        return [{"side": row["_id"], "quantity": int(row["quantity"]),
+                 "cost": row["cost"].to_decimal().scaleb(-16), "lots": int(row["lots"]),
+                 "route": row["route"]} for row in rows]
+
+    @staticmethod
+    def holdings_pipeline(user_id: str, symbol: str, side: str | None = None) -> list[Document]:
+        """A pipeline summing a user's open lots of symbol per side (or of one side): their
+        quantity (units), their cost (entry price times quantity, in units squared, as
+        Decimal128: exact), how many, and the newest one's currency and entry rate."""
+        match: Document = {"user_id": user_id, "symbol": symbol, "status": "open"}
+        if side is not None:
+            match["side"] = side
+        return [{"$match": match}, {"$sort": {"opened_at": 1, "_id": 1}},
+                {"$group": {"_id": "$side", "quantity": {"$sum": "$quantity"},
+                            "cost": {"$sum": {"$multiply": [{"$toDecimal": "$entry_price"},
+                                                            {"$toDecimal": "$quantity"}]}},
+                            "lots": {"$sum": 1},
+                            "route": {"$last": {field: f"${field}" for field in ROUTE}}}},
+                {"$sort": {"_id": 1}}]
 
     async def held(self, user_id: str, symbol: str) -> dict[str, int]:
         """What the user holds of symbol on each side (units), summed by the database."""

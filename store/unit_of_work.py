@@ -69,6 +69,11 @@ class Writes:
             cursor = cursor.sort(sort)
         return [doc async for doc in cursor]
 
+    async def aggregate(self, collection: str, pipeline: list[Document]) -> list[Document]:
+        """What pipeline makes of collection, as the transaction sees it."""
+        cursor = await self.collections[collection].aggregate(pipeline, session=self.session)
+        return [doc async for doc in cursor]
+
     async def count(self, collection: str, query: Mapping[str, Any]) -> int:
         """How many documents match query, as the transaction sees them."""
         return await self.collections[collection].count_documents(query, session=self.session)
