@@ -46,6 +46,7 @@ class Backfiller:
         self.failed: dict[Key, float] = {}  # when a fill last failed (loop time)
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.startup: list[asyncio.Task[None]] = []
+        self.added = 0  # candles stored from history since start-up
 
     def start(self) -> None:
         """Fill every symbol, each source in a task of its own (a slow one holds up no
@@ -69,10 +70,14 @@ class Backfiller:
 
     async def _fill_all(self, symbols: list[str]) -> None:
         await asyncio.sleep(0)  # the feeds start first (the simulator's past needs its start)
+        before = self.added
         for symbol in symbols:
             for timeframe in TIMEFRAMES:
                 if (task := self.ensure(symbol, timeframe)) is not None:
                     await asyncio.wait([task])
+        if self.added > before:  # one line for the start-up fill; each series at DEBUG
+            log.info("stored %d candles of history for %d symbols", self.added - before,
+                     len(symbols))
 
     def ensure(self, symbol: str, timeframe: str) -> asyncio.Task[None] | None:
         """The fill of a symbol and timeframe under way, started now if it is needed."""
@@ -112,9 +117,10 @@ class Backfiller:
             return
         self.done.add(key)
         self.failed.pop(key, None)
+        self.added += added
         if added:
-            log.info("backfilled %d %s candles of %s from %s", added, timeframe, symbol,
-                     source.name)
+            log.debug("backfilled %d %s candles of %s from %s", added, timeframe, symbol,
+                      source.name)
 
     async def _fetch(self, source: HistorySource, symbol: str, timeframe: str) -> int:
         seconds = TIMEFRAMES[timeframe]
