@@ -3,6 +3,28 @@
 export const $ = (selector, root = document) => root.querySelector(selector);
 export const $$ = (selector, root = document) => [...root.querySelectorAll(selector)];
 
+/** A function that runs `read` (async), at most one at a time: a call made while a read
+ * is under way shares one more read after it, so what it shows is never older than the
+ * call. Errors are logged under `name`. */
+export function coalesced(name, read) {
+  let loading = null; // the read under way, if any
+  let stale = false; // something changed since it started
+  return () => {
+    if (loading) {
+      stale = true;
+      return loading;
+    }
+    loading = (async () => {
+      do {
+        stale = false;
+        await read();
+      } while (stale);
+    })().catch((error) => console.warn(`${name} failed:`, error.message))
+      .finally(() => { loading = null; });
+    return loading;
+  };
+}
+
 /** h("td", {class: "num"}, "12") builds an element; children are nodes or text. */
 export function h(tag, attributes = {}, ...children) {
   const element = document.createElement(tag);

@@ -1,6 +1,6 @@
 // The Positions panel: one net position per symbol (GET /positions), marked to the
 // latest price in exact decimal units, with full and partial closes.
-import { $, $$, fill, formFields, h, keepingFocus, toast } from "./dom.js";
+import { $, $$, coalesced, fill, formFields, h, keepingFocus, toast } from "./dom.js";
 import { compare, money, percent, price, product, quantity, scale, units } from "./decimal.js";
 
 const pnlClass = (value) => (value === null || value === 0n ? "" : value > 0n ? "gain" : "loss");
@@ -39,29 +39,14 @@ export class Positions {
   /** `placed(order)` shows an order the panel sent; `actions.closePosition` is its buttons'. */
   constructor(api, state, actions, placed) {
     Object.assign(this, { api, state, actions, placed });
-    this.loading = null; // the GET /positions under way, if any
-    this.stale = false; // something changed since it was sent
+    /** Read the positions again; calls made while a read is under way share one more. */
+    this.refresh = coalesced("positions",
+      async () => this.show((await this.api.get("/positions")).positions));
   }
 
   show(positions) {
     this.state.positions = new Map(positions.map((p) => [p.symbol, fromServer(p)]));
     renderPositions(this.state, this.actions);
-  }
-
-  /** Read the positions again; calls made while a read is under way share one more read. */
-  refresh() {
-    if (this.loading) {
-      this.stale = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      do {
-        this.stale = false;
-        this.show((await this.api.get("/positions")).positions);
-      } while (this.stale);
-    })().catch((error) => console.warn("positions failed:", error.message))
-      .finally(() => { this.loading = null; });
-    return this.loading;
   }
 
   /** A position_update: the position after an order of the other side closed lots. */

@@ -1,30 +1,14 @@
 // The Wallet table in the account card (GET /wallet): the cash in the account currency,
 // each crypto asset held and each other position (its type under its name), free,
 // locked and total.
-import { $, fill, h } from "./dom.js";
+import { $, coalesced, fill, h } from "./dom.js";
 import { money, quantity } from "./decimal.js";
 
 export class Wallet {
   constructor(api) {
-    this.api = api;
-    this.loading = null; // the GET /wallet under way, if any
-    this.stale = false; // something changed since it was sent
-  }
-
-  /** Read the wallet again; calls made while a read is under way share one more read. */
-  refresh() {
-    if (this.loading) {
-      this.stale = true;
-      return this.loading;
-    }
-    this.loading = (async () => {
-      do {
-        this.stale = false;
-        renderWallet((await this.api.get("/wallet")).balances);
-      } while (this.stale);
-    })().catch((error) => console.warn("wallet failed:", error.message))
-      .finally(() => { this.loading = null; });
-    return this.loading;
+    /** Read the wallet again; calls made while a read is under way share one more. */
+    this.refresh = coalesced("wallet",
+      async () => renderWallet((await api.get("/wallet")).balances));
   }
 }
 

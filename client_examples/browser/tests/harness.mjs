@@ -22,14 +22,14 @@ export const text = async (locator) => (await locator.innerText()).replace(/\s+/
 
 /** Launch Chromium and open a page that records console errors (`problems`) and every
  * refused request (`refused`, as "METHOD /path STATUS"). */
-export async function openPage() {
+export async function openPage(viewport = { width: 1400, height: 900 }) {
   const browser = await chromium.launch({
     executablePath: CHROMIUM,
     // No background traffic: this machine has no route to Google's services.
     args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
       "--disable-background-networking", "--disable-component-update", "--disable-sync"],
   });
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
+  const page = await browser.newPage({ viewport });
   page.setDefaultTimeout(10_000);
   const problems = [];
   const refused = [];
@@ -49,10 +49,19 @@ export async function openPage() {
 
 /** Register on the page and wait for the live desk. */
 export async function register(page, url, email, password) {
+  await signIn(page, url, email, password, "register");
+}
+
+/** Log in on the page and wait for the live desk. */
+export async function logIn(page, url, email, password) {
+  await signIn(page, url, email, password, "login");
+}
+
+async function signIn(page, url, email, password, button) {
   await page.goto(url);
   await page.fill("#auth-form [name=email]", email);
   await page.fill("#auth-form [name=password]", password);
-  await page.click("#auth-form button[value=register]");
+  await page.click(`#auth-form button[value=${button}]`);
   await page.waitForSelector("#desk:not([hidden])");
   await page.waitForSelector("#connection[data-state=live]");
 }

@@ -6,27 +6,12 @@
 // line on stdin (the test changes the crypto index meanwhile), checks that the pushed
 // value shows, and exits 0 when every check passed with no console error.
 import { mkdirSync } from "node:fs";
-import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { logIn, openPage, step } from "./harness.mjs";
 
 const [url, email, password, artifacts] = process.argv.slice(2);
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const problems = [];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, page, problems, refused } = await openPage({ width: 1400, height: 1300 });
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 1300 } });
-  page.setDefaultTimeout(10_000);
-  page.on("console", (message) => { if (message.type() === "error") problems.push(message.text()); });
-  page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(url);
-  await page.fill("#auth-form [name=email]", email);
-  await page.fill("#auth-form [name=password]", password);
-  await page.click("#auth-form button[value=login]");
-  await page.waitForSelector("#connection[data-state=live]");
+  await logIn(page, url, email, password);
   await page.locator('#sentiment [data-index="crypto"]', { hasText: "25 Extreme Fear BUY" }).waitFor();
   await page.locator('#sentiment [data-index="stocks"]', { hasText: "62.5 Greed SELL" }).waitFor();
   await page.locator("#screener tr").nth(3).waitFor();
@@ -36,12 +21,13 @@ try {
   await page.selectOption("#screener-sort", "change_24h");
   await page.locator("#screener tr").first().filter({ hasText: "SOL" }).waitFor();
   await page.locator("#screener tr").first().getByRole("link", { name: "Multicoin Capital" }).waitFor();
-  console.log("step shown");
-  await lines.next();
+  await step("shown");
   await page.locator('#sentiment [data-index="crypto"]', { hasText: "72 Greed SELL" }).waitFor();
   mkdirSync(artifacts, { recursive: true });
   await page.screenshot({ path: `${artifacts}/market-mood.png`, fullPage: true });
-  if (problems.length) throw new Error(`console errors: ${problems.join("; ")}`);
+  if (problems.length || refused.length) {
+    throw new Error(`console errors: ${[...problems, ...refused].join("; ")}`);
+  }
   console.log("panel checked");
 } finally {
   await browser.close();

@@ -6,25 +6,13 @@
 // Prints what the card shows as one JSON line; exits 0 unless a check failed or the
 // page logged a console error.
 import { mkdirSync } from "node:fs";
-import { chromium } from "playwright-core";
+import { openPage, register } from "./harness.mjs";
 
 const [url, email, password, artifacts] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM_BIN ?? "/usr/bin/chromium",
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
-const problems = [];
+const { browser, page, problems, refused } = await openPage();
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
   page.setDefaultTimeout(20_000);
-  page.on("console", (message) => { if (message.type() === "error") problems.push(message.text()); });
-  page.on("pageerror", (error) => problems.push(error.message));
-  await page.goto(url);
-  await page.fill("#auth-form [name=email]", email);
-  await page.fill("#auth-form [name=password]", password);
-  await page.click("#auth-form button[value=register]");
-  await page.waitForSelector("#desk:not([hidden])");
+  await register(page, url, email, password);
   const before = await page.locator("#leaderboard-mine", { hasText: "not on" }).textContent();
   const rows = await page.locator("#leaderboard-rows tr").allInnerTexts();
   await page.check("#leaderboard-opt");
@@ -37,7 +25,7 @@ try {
 } finally {
   await browser.close();
 }
-if (problems.length) {
-  console.error(problems.join("\n"));
+if (problems.length || refused.length) {
+  console.error([...problems, ...refused].join("\n"));
   process.exit(1);
 }

@@ -5,19 +5,9 @@
 //
 // Prints what the panel shows, "step <name>" when it waits for a line on stdin, and
 // exits 0 when every check passed and the page logged no console errors.
-import { createInterface } from "node:readline";
-import { chromium } from "playwright-core";
+import { openPage, register, step } from "./harness.mjs";
 
 const [url, email, password] = process.argv.slice(2);
-const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
-const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
-const problems = [];
-
-async function step(name) {
-  console.log(`step ${name}`);
-  const { done } = await lines.next();
-  if (done) throw new Error(`stdin closed at step ${name}`);
-}
 
 async function shown(page) {
   return page.$$eval("#news li", (items) => items.map((item) => {
@@ -26,23 +16,10 @@ async function shown(page) {
   }));
 }
 
-const browser = await chromium.launch({
-  executablePath: CHROMIUM,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-    "--disable-background-networking", "--disable-component-update", "--disable-sync"],
-});
+const { browser, page, problems, refused } = await openPage();
 try {
-  const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
-  page.setDefaultTimeout(10_000);
-  page.on("console", (message) => { if (message.type() === "error") problems.push(message.text()); });
-  page.on("pageerror", (error) => problems.push(error.message));
   page.on("dialog", (dialog) => { problems.push(`dialog: ${dialog.message()}`); dialog.dismiss(); });
-
-  await page.goto(url);
-  await page.fill("#auth-form [name=email]", email);
-  await page.fill("#auth-form [name=password]", password);
-  await page.click("#auth-form button[value=register]");
-  await page.waitForSelector("#connection[data-state=live]");
+  await register(page, url, email, password);
   await page.click('#watchlist tr[data-symbol="BTCUSDT"]');
   await page.locator("#chart-title", { hasText: "BTCUSDT" }).waitFor();
   await page.waitForSelector('#news[data-count="2"]');
@@ -51,7 +28,9 @@ try {
   await step("loaded");
   await page.waitForSelector('#news[data-count="3"]'); // pushed over the socket
   console.log(`pushed: ${(await shown(page))[0]}`);
-  if (problems.length) throw new Error(`the page logged errors: ${problems.join("; ")}`);
+  if (problems.length || refused.length) {
+    throw new Error(`the page logged errors: ${[...problems, ...refused].join("; ")}`);
+  }
   console.log("done");
 } finally {
   await browser.close();
