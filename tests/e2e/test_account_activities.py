@@ -11,7 +11,14 @@ from urllib.parse import quote
 import pytest
 
 from handlers import keys
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import (
+    account,
+    assert_books_balance,
+    charging,
+    order,
+    priced_trader,
+    set_price,
+)
 
 PATH = "/api/v1/account/activities"
 
@@ -19,17 +26,12 @@ PATH = "/api/v1/account/activities"
 @pytest.fixture
 async def app(servers, settings):
     """A server charging 0.1% commission, so fills have fees."""
-    charged = replace(settings, trading=replace(settings.trading,
-                                                commission_rate=Decimal("0.001")))
-    return await servers.start(charged)
+    return await servers.start(charging(settings))
 
 
 @pytest.fixture
 async def trader(app):
-    tokens = await app.account()
-    set_price(app, "AAPL", "100")
-    set_price(app, "BTCUSDT", "65000")
-    return tokens["access_token"]
+    return await priced_trader(app)
 
 
 async def activities(api, token, **params):

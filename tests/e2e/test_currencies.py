@@ -9,7 +9,7 @@ from decimal import Decimal
 import pytest
 
 from handlers import keys
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import account, assert_books_balance, charging, order, set_price
 from trading.money import to_units
 
 
@@ -20,8 +20,7 @@ def units(text: str) -> int:
 @pytest.fixture
 async def api(servers, settings):
     """A server that charges 0.1% commission, so fills leave fee entries to look at."""
-    return await servers.start(replace(settings, trading=replace(
-        settings.trading, commission_rate=Decimal("0.001"))))
+    return await servers.start(charging(settings))
 
 
 @pytest.fixture

@@ -17,15 +17,18 @@ from handlers import keys
 from store.check import check_books
 from store.trading import expiring_filter
 from tests.e2e.test_monitor import settled
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import (
+    account,
+    assert_books_balance,
+    order,
+    priced_trader,
+    set_price,
+)
 
 
 @pytest.fixture
 async def trader(api):
-    token = (await api.account())["access_token"]
-    set_price(api, "AAPL", "100")
-    set_price(api, "BTCUSDT", "65000")
-    return token
+    return await priced_trader(api)
 
 
 async def open_lots(api, token, symbol):

@@ -1,14 +1,13 @@
 """Market orders: each filled in one transaction, wholly or not at all (services/fills.py)."""
 
 import asyncio
-from dataclasses import replace
 from decimal import Decimal
 
 import pytest
 
 from handlers import keys
 from store.unit_of_work import Writes
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import account, assert_books_balance, charging, order, set_price
 from trading.errors import DuplicateClientOrderId
 from trading.orders import OrderRequest, OrderType, Side
 
@@ -111,8 +110,7 @@ async def test_one_client_order_id_twice_at_once_makes_one_order_and_answers_bot
 
 
 async def test_a_fee_is_a_ledger_entry_written_with_its_fill(servers, settings):
-    api = await servers.start(replace(settings, trading=replace(
-        settings.trading, commission_rate=Decimal("0.001"))))
+    api = await servers.start(charging(settings))
     [token] = await traders(api, 1)
     status, _ = await order(api, token, quantity="10")
     assert status == 201

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import itertools
 import statistics
-from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
 
 from handlers import keys
-from tests.e2e.trading_support import order, set_price
+from tests.e2e.trading_support import charging, order, priced_trader, set_price
 from tests.support import Clock
 
 PATH = "/api/v1/account/performance"
@@ -26,17 +25,12 @@ def clock() -> Clock:
 
 @pytest.fixture
 async def app(servers, settings):
-    charged = replace(settings, trading=replace(settings.trading,
-                                                commission_rate=Decimal("0.001")))
-    return await servers.start(charged)
+    return await servers.start(charging(settings))
 
 
 @pytest.fixture
 async def trader(app):
-    tokens = await app.account()
-    set_price(app, "AAPL", "100")
-    set_price(app, "BTCUSDT", "65000")
-    return tokens["access_token"]
+    return await priced_trader(app)
 
 
 async def report(api, token, path=PATH, **params):

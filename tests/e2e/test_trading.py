@@ -3,15 +3,18 @@
 import pytest
 
 from handlers import keys
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import (
+    account,
+    assert_books_balance,
+    order,
+    priced_trader,
+    set_price,
+)
 
 
 @pytest.fixture
 async def trader(api):
-    tokens = await api.account()
-    set_price(api, "AAPL", "100")
-    set_price(api, "BTCUSDT", "65000")
-    return tokens["access_token"]
+    return await priced_trader(api)
 
 
 async def test_a_new_account_starts_with_the_configured_cash(api, trader):

@@ -3,15 +3,12 @@ positions and the resting orders (services/reports.py wallet)."""
 
 import pytest
 
-from tests.e2e.trading_support import assert_books_balance, order, set_price
+from tests.e2e.trading_support import assert_books_balance, order, priced_trader
 
 
 @pytest.fixture
 async def trader(api):
-    token = (await api.account())["access_token"]
-    set_price(api, "BTCUSDT", "65000")
-    set_price(api, "AAPL", "100")
-    return token
+    return await priced_trader(api)
 
 
 async def balance(api, token, asset):

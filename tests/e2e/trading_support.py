@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any
 
+from config.settings import Settings
 from handlers import keys
 from store.check import check_books
 from tests.support import Api, quote
+
+
+def charging(settings: Settings, rate: str = "0.001") -> Settings:
+    """settings with a commission of rate (0.1% by default), so fills leave fees."""
+    return replace(settings, trading=replace(settings.trading, commission_rate=Decimal(rate)))
+
+
+async def priced_trader(api: Api) -> str:
+    """A new user's access token, with AAPL priced at 100 and BTCUSDT at 65,000."""
+    token = str((await api.account())["access_token"])
+    set_price(api, "AAPL", "100")
+    set_price(api, "BTCUSDT", "65000")
+    return token
 
 
 def set_price(api: Api, symbol: str, price: str) -> None:
