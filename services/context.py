@@ -304,8 +304,7 @@ class TradingContext:
         left = order["quantity"] - sum(units for _, units in taken)
         # The order's fee (a minimum or cap applies once) shared by what it closes and
         # opens, in the quote currency; each share is converted where it is booked.
-        shares = allocate(step.get("fee_quote", step["fee"]),
-                          [units for _, units in taken] + [left])
+        shares = allocate(step["fee_quote"], [units for _, units in taken] + [left])
         exits = [exit_lot(lot, units, price, CloseReason.ORDER, fee, now, fx)
                  for (lot, units), fee in zip(taken, shares, strict=False)]
         if left and side == Side.SELL and not self.shortable(symbol):

@@ -367,11 +367,10 @@ class Monitor:
             elif kind == "alert":
                 await self.alerts.fire(trigger.user_id, ref, price)
             else:
-                order = await self.engine.store.orders.get(trigger.user_id, ref)
-                if order is not None and order["type"] == OrderType.MARKET and \
-                        not self._open(order["symbol"]):
-                    await self._resync(kind, trigger)  # opg: a tick before the open
+                if trigger.level == 0 and not self._open(trigger.symbol):
+                    self.index.add(trigger)  # opg: a tick before the open; wait for another
                     return
+                order = await self.engine.store.orders.get(trigger.user_id, ref)
                 if order is not None:
                     await self.engine.resting.fill(order, price)
             self.fired += 1
