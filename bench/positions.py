@@ -32,7 +32,7 @@ from trading.orders import OrderRequest, OrderType, Side
 async def measure(lots: int, rounds: int) -> None:
     data = Path(tempfile.mkdtemp(prefix="paperdesk-bench-"))
     settings = Settings(port=0, data_dir=data, bcrypt_cost=4,
-                        market=MarketSettings(symbols="sim:AAA=100"))
+                        market=MarketSettings(symbols="sim:AAA=100", hours="ignore"))
     app = create_app(settings, feeds=[])
     server = TestServer(app)
     await server.start_server()

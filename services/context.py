@@ -13,6 +13,7 @@ from typing import Any
 
 from feeds.hub import PriceHub
 from services.events import Event, EventPublisher
+from services.known import KnownAccounts
 from services.views import (
     Holding,
     Prices,
@@ -103,6 +104,7 @@ class TradingContext:
         self.events = events
         self.clock = clock
         self._known_accounts: set[str] = set()
+        self.known = KnownAccounts()  # balances and positions, as commands here left them
         self.bus = events.bus
         # Each quote currency's route into the account currency (None: no pair for it).
         symbols = set(hub.universe.instruments)

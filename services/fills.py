@@ -14,8 +14,8 @@ An account's market orders take turns in this process: at once, their
 transactions would all write the account, and all but one would conflict
 and start again (the database decides between processes the same way).
 
-Taking turns, this process knows the account as its last fill left it. The
-next fill then needs no read: its account update, guarded by every balance
+Taking turns, this process knows the account as its last fill (or exit) left it
+(services/known.py). The next fill then needs no read: its account update, guarded by every balance
 as known, goes in the bulkWrite with the inserts, and the fill is two round
 trips (the bulkWrite and the commit) instead of three. If anything else
 changed the account meanwhile (an exit, a resting fill, another process),
@@ -34,6 +34,7 @@ from datetime import datetime
 from services.brackets import Legs, merged
 from services.context import TradingContext, opened_fee, position_event
 from services.events import Event
+from services.known import Known
 from services.views import Holding, balances_view, order_view, trade_view
 from store.database import Document
 from store.events import run_document
@@ -61,15 +62,6 @@ class _Outcome:
     read: bool = False  # made the long way (what it learnt is all this process knows)
 
 
-@dataclass
-class _Known:
-    """An account as this process's last fill left it, and the positions its fills
-    learnt (None: flat; module docstring)."""
-
-    account: Document
-    holdings: dict[str, Holding | None]
-
-
 class _Turns:
     """A lock per key, kept only while someone holds or waits for it."""
 
@@ -91,19 +83,11 @@ class _Turns:
                 self._held[key] = (lock, waiting - 1)
 
 
-# What a fill that knows its account guards: every field a fill's events show.
-BALANCES = ("cash", "reserved", "margin_used", "available", "realized_pnl", "fees", "initial",
-            "event_seq")
-KNOWN_ACCOUNTS = 10_000  # accounts whose last fill this process remembers
-
-
 class MarketFills:
     def __init__(self, engine: TradingContext) -> None:
         self.engine = engine
         self.legs = Legs(engine)
         self._turns = _Turns()  # one account's orders, one at a time (module docstring)
-        # Each account as its last fill here left it (read and written in its turn).
-        self._known: dict[str, _Known] = {}
 
     async def fill(self, order: Document, legs: list[Document] | None = None,
                    max_resting: int = 0) -> Document:
@@ -115,10 +99,12 @@ class MarketFills:
         engine, legs = self.engine, legs or []
         try:
             async with self._turns.of(order["user_id"]):
-                outcome = (None if legs or order.get("reduce_only")
-                           else await self._fill_known(order)
+                known = engine.known.get(order["user_id"])
+                outcome = (None if legs or order.get("reduce_only") or known is None
+                           else await self._fill_known(order, known)
                            ) or await self._fill_long_way(order, legs, max_resting)
-                self._remember(order["user_id"], outcome)
+                engine.known.learnt(order["user_id"], outcome.account, outcome.holdings,
+                                    read=outcome.read, was=known)
         except DuplicateKey as taken:
             if taken.collection != "claims":
                 raise
@@ -152,12 +138,11 @@ class MarketFills:
         return await self.engine.store.unit_of_work.run(
             lambda writes: self._fill(writes, order, legs, max_resting))
 
-    async def _fill_known(self, order: Document) -> _Outcome | None:
-        """Fill in two round trips if this process knows the account and it can pay;
-        None if it does not know it, or knew it wrong (module docstring)."""
-        known = self._known.get(order["user_id"])
+    async def _fill_known(self, order: Document, known: Known) -> _Outcome | None:
+        """Fill in two round trips if the account can pay as known (services/known.py);
+        None if the position is not known, or the account was known wrong."""
         step = order["pending"]
-        if (known is None or order["symbol"] not in known.holdings
+        if (order["symbol"] not in known.holdings
                 or ((held := known.holdings[order["symbol"]]) is not None
                     and held.side != order["side"])
                 or (order["side"] == Side.SELL and not self.engine.shortable(order["symbol"]))
@@ -165,36 +150,22 @@ class MarketFills:
             return None  # unknown, or it would close lots: the long way reads them
         try:
             return await self.engine.store.unit_of_work.run(
-                lambda writes: self._fill_as_known(writes, order, known.account, held),
-                reads=False)
+                lambda writes: self._fill_as_known(writes, order, known, held), reads=False)
         except Stale:
-            self._known.pop(order["user_id"], None)
+            self.engine.known.forget(order["user_id"])
             return None
 
-    async def _fill_as_known(self, writes: Writes, order: Document, known: Document,
+    async def _fill_as_known(self, writes: Writes, order: Document, known: Known,
                              held: Holding | None) -> _Outcome:
         now = self.engine.now()
         changes = self.engine.open_changes(order["pending"])
         increments = {**changes, "event_seq": 4}
-        writes.update_later("accounts", order["user_id"],
-                            {field: known[field] for field in BALANCES},
+        writes.update_later("accounts", order["user_id"], known.guard(),
                             {"$inc": increments, "$set": {"updated_at": now}})
-        account = {**known, **{field: known[field] + amount
-                               for field, amount in increments.items()},
+        account = {**known.account, **{name: known.account[name] + amount
+                                       for name, amount in increments.items()},
                    "updated_at": now}
         return self._filled(writes, order, account, held, now)
-
-    def _remember(self, user_id: str, outcome: _Outcome) -> None:
-        known = self._known.get(user_id)
-        if outcome.read or known is None:  # the long way: only what it read is known
-            known = _Known(outcome.account, {})
-        known.account = outcome.account
-        for symbol, after in outcome.holdings.items():
-            if len(after) <= 1:
-                known.holdings[symbol] = after[0] if after else None
-        if len(self._known) >= KNOWN_ACCOUNTS and user_id not in self._known:
-            self._known.clear()
-        self._known[user_id] = known
 
     async def _fill(self, writes: Writes, order: Document, legs: list[Document],
                     max_resting: int = 0) -> _Outcome:

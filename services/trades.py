@@ -18,6 +18,7 @@ from typing import Any
 from services.auth import new_id
 from services.context import TradingContext, converted, position_event
 from services.events import Event
+from services.known import Known
 from services.views import Holding, balances_view, trade_view
 from store.database import Document
 from store.events import run_document
@@ -94,9 +95,12 @@ class Trades:
         fx = engine.exit_conversion(trade, strict=reason != CloseReason.RESET)
         exit_price = engine.rules.fill_price(Side(trade["side"]), market,
                                              engine.asset_class(trade["symbol"]), opening=False)
-        settled, account, events = await engine.store.unit_of_work.run(
+        known = engine.known.get(user_id)
+        settled, account, events, (position, as_known) = await engine.store.unit_of_work.run(
             lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason,
-                                      fx))
+                                      fx, known))
+        engine.known.learnt(user_id, account, {settled["symbol"]: position}, read=not as_known,
+                            was=known)
         await engine.changed("trade", settled)
         await engine.events.stored(user_id, account["event_seq"], events)
         if settled["status"] == TradeStatus.CLOSED:
@@ -105,11 +109,14 @@ class Trades:
 
     async def _exit(self, writes: Writes, user_id: str, trade_id: str,
                     quantity: Decimal | None, exit_price: Decimal, reason: CloseReason,
-                    fx: Conversion) -> tuple[Document, Document, list[Event]]:
+                    fx: Conversion, known: Known | None
+                    ) -> tuple[Document, Document, list[Event], tuple[list[Holding], bool]]:
         """The exit, as one unit of work: the trade as read in it, reduced or closed;
-        the account; the realized PnL and the fee in the ledger; the events (the
-        position after it summed by the database from the symbol's open lots, as the
-        transaction sees them)."""
+        the account; the realized PnL and the fee in the ledger; the events, with the
+        position after it: known's less the exit if the account is as known
+        (services/known.py), else summed by the database from the symbol's open lots,
+        as the transaction sees them. Returns the trade, the account, the events, and
+        the position after with whether it came from what was known."""
         engine, now = self.engine, self.engine.now()
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
@@ -130,9 +137,13 @@ class Trades:
         if settled is None:  # the transaction read it so: cannot happen, but never twice
             raise TradeNotOpen()
         closes, pnl, fee = lot_exit.closes, lot_exit.pnl, lot_exit.fee
-        account = await writes.update("accounts", user_id, {}, {
-            "$inc": {**exits_account_changes([lot_exit]), "event_seq": 3},
-            "$set": {"updated_at": now}})
+        changes = {"$inc": {**exits_account_changes([lot_exit]), "event_seq": 3},
+                   "$set": {"updated_at": now}}
+        after = account = None
+        if known is not None and (after := known.less(trade, units)) is not None:
+            account = await writes.update("accounts", user_id, known.guard(), changes)
+        as_known = account is not None
+        account = account or await writes.update("accounts", user_id, {}, changes)
         if account is None:
             raise RuntimeError(f"no account for user {user_id}")
         entry = f"exit:{trade_id}:{new_id()}"
@@ -144,8 +155,9 @@ class Trades:
             writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
                                                  trade_id, now,
                                                  converted(fx, -lot_exit.fee_quote)))
-        after = Holding.summed(trade["symbol"], await TradeStore.holdings(
-            writes, user_id, trade["symbol"]))
+        if after is None or not as_known:
+            after = Holding.summed(trade["symbol"], await TradeStore.holdings(
+                writes, user_id, trade["symbol"]))
         prices = engine.prices()
         events: list[Event] = [
             ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
@@ -153,7 +165,7 @@ class Trades:
             position_event(trade["symbol"], after, prices, reason.value, [lot_exit]),
             ("account_update", {"account": balances_view(account)})]
         writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
-        return settled, account, events
+        return settled, account, events, (after, as_known)
 
     async def exit_all(self, user_id: str) -> list[Document]:
         """Close every open trade at the market; trades already closing are skipped."""

@@ -158,6 +158,20 @@ class Holding:
                        self.cost + from_units(lot["entry_price"]) * from_units(lot["quantity"]),
                        self.lots + 1, lot)
 
+    def less(self, lot: Document, units: int) -> list[Holding] | None:
+        """This holding with units taken out of one of its lots ([]: flat); None if that
+        cannot be told without the lots: the lot closes and it may be the newest, whose
+        route the holding keeps."""
+        quantity = self.quantity - units
+        if quantity <= 0:
+            return []
+        closes = units == int(lot["quantity"])
+        if closes and self.route.get("_id", lot["_id"]) == lot["_id"]:
+            return None
+        return [Holding(self.symbol, self.side, quantity,
+                        self.cost - from_units(lot["entry_price"]) * from_units(units),
+                        self.lots - closes, self.route)]
+
 
 def holdings(open_trades: list[Document]) -> list[Holding]:
     """One holding per symbol and side of open trades, by symbol."""

@@ -136,9 +136,15 @@ async def test_a_fill_that_knows_its_account_skips_the_read_and_one_that_knew_it
     _, first = await order(api, token, quantity="10")
     await order(api, token, quantity="5")
     assert calls == ["_fill", "_fill_as_known"]
-    # An exit moves the account another way: the next fill's guard finds it changed.
+    # An exit here leaves the account known (services/known.py) ...
     trade_id = first["order"]["trade_id"]
     assert (await api.call("POST", f"/api/v1/trades/{trade_id}/exit", token=token))[0] == 200
+    calls.clear()
+    await order(api, token, quantity="2")
+    assert calls == ["_fill_as_known"]
+    # ... an order that rests moves it another way: the next fill's guard finds it changed.
+    status, _ = await order(api, token, type="limit", limit_price="50", quantity="1")
+    assert status == 201
     calls.clear()
     status, _ = await order(api, token, quantity="2")
     assert (status, calls) == (201, ["_fill_as_known", "_fill"])
@@ -158,7 +164,7 @@ async def test_a_fill_that_knows_its_account_skips_the_read_and_one_that_knew_it
     status, fourth = await order(api, token, quantity="1", client_order_id="d")
     assert (status, fourth["order"]["status"], calls) == (201, "filled", ["_fill_as_known"])
     balances = await account(api, token)
-    assert (balances["margin_used"], balances["available"]) == ("800", "99200")
+    assert (balances["margin_used"], balances["available"]) == ("1000", "98950")
     _, missed = await api.call("GET", "/api/v1/events?after=0", token=token)
     assert [e["seq"] for e in missed["events"]] == list(range(1, len(missed["events"]) + 1))
     await assert_books_balance(api)

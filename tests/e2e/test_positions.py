@@ -196,3 +196,55 @@ async def test_every_fill_and_exit_tells_the_position_after_it_in_the_shape_of_r
     assert (told["trades_closed"], told["position"]) == (2, None)
     assert await the_position(api, trader) == (404, None)
     await assert_books_balance(api)
+
+
+async def test_an_exit_tells_the_position_from_what_is_known_only_while_it_is_true(
+        api, trader, monkeypatch):
+    """An exit of an account as known takes its lot out of the known position instead of
+    summing the lots (services/known.py); the newest lot closing, or the account changed
+    another way, sends it the long way. Each time the event is what REST then shows."""
+    from store.trading import TradeStore
+
+    summed: list[str] = []
+    original = TradeStore.holdings
+
+    async def counted(writes, user_id, symbol, side=None):  # type: ignore[no-untyped-def]
+        summed.append(symbol)
+        return await original(writes, user_id, symbol, side)
+
+    monkeypatch.setattr(TradeStore, "holdings", staticmethod(counted))
+    sock = await api.socket(trader)
+    ids = []
+    for price in ("100", "110", "120"):
+        set_price(api, "AAPL", price)
+        _, body = await order(api, trader, quantity="2")
+        ids.append(body["order"]["trade_id"])
+        await sock.next("position_update")
+    oldest, middle, newest = ids
+
+    async def exit_told(trade_id, **body):  # type: ignore[no-untyped-def]
+        summed.clear()
+        status, _ = await api.call("POST", f"/api/v1/trades/{trade_id}/exit", body or None,
+                                   token=trader)
+        assert status == 200
+        told = await sock.next("position_update")
+        _, rest = await the_position(api, trader)
+        assert told["position"] == rest
+        return told["position"], len(summed)
+
+    position, sums = await exit_told(oldest)  # closes a lot that is not the newest
+    assert (position["quantity"], position["average_entry"], position["trades"], sums) == (
+        "4", "115", 2, 0)
+    position, sums = await exit_told(newest, quantity="1")  # reduces the newest
+    assert (position["quantity"], position["trades"], sums) == ("3", 2, 0)
+    position, sums = await exit_told(newest)  # closes it: which lot is newest then is read
+    assert (position["quantity"], position["average_entry"], position["trades"], sums) == (
+        "2", "110", 1, 1)
+    # An order that rests changes the account another way: the next exit reads.
+    status, _ = await order(api, trader, type="limit", limit_price="50", quantity="1")
+    assert status == 201
+    position, sums = await exit_told(middle, quantity="1")
+    assert (position["quantity"], position["trades"], sums) == ("1", 1, 1)
+    position, sums = await exit_told(middle)  # known again: what the last exit read
+    assert (position, sums) == (None, 0)
+    await assert_books_balance(api)
