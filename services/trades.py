@@ -16,7 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from services.auth import new_id
-from services.context import TradingContext, converted, position_event
+from services.context import TradingContext, applied, converted, position_event
 from services.events import Event
 from services.known import Known
 from services.views import Holding, balances_view, trade_view
@@ -24,7 +24,7 @@ from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.trading import TradeStore
-from store.unit_of_work import Writes
+from store.unit_of_work import Stale, Writes
 from trading.errors import FxUnavailable, InvalidQuantity, NotFound, StalePrice, TradeNotOpen
 from trading.events import TradeClosed
 from trading.fees import Liquidity
@@ -96,11 +96,20 @@ class Trades:
         exit_price = engine.rules.fill_price(Side(trade["side"]), market,
                                              engine.asset_class(trade["symbol"]), opening=False)
         known = engine.known.get(user_id)
-        settled, account, events, (position, as_known) = await engine.store.unit_of_work.run(
-            lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price, reason,
-                                      fx, known))
-        engine.known.learnt(user_id, account, {settled["symbol"]: position}, read=not as_known,
-                            was=known)
+
+        async def attempt(known: Known | None) -> tuple[Document, Document, list[Event]]:
+            settled, account, events, position, as_known = await engine.store.unit_of_work.run(
+                lambda writes: self._exit(writes, user_id, trade_id, quantity, exit_price,
+                                          reason, fx, known))
+            engine.known.learnt(user_id, account, {settled["symbol"]: position},
+                                read=not as_known, was=known)
+            return settled, account, events
+
+        try:
+            settled, account, events = await attempt(known)
+        except Stale:  # the account was not as known: the long way
+            engine.known.forget(user_id)
+            settled, account, events = await attempt(None)
         await engine.changed("trade", settled)
         await engine.events.stored(user_id, account["event_seq"], events)
         if settled["status"] == TradeStatus.CLOSED:
@@ -110,13 +119,19 @@ class Trades:
     async def _exit(self, writes: Writes, user_id: str, trade_id: str,
                     quantity: Decimal | None, exit_price: Decimal, reason: CloseReason,
                     fx: Conversion, known: Known | None
-                    ) -> tuple[Document, Document, list[Event], tuple[list[Holding], bool]]:
+                    ) -> tuple[Document, Document, list[Event], list[Holding], bool]:
         """The exit, as one unit of work: the trade as read in it, reduced or closed;
-        the account; the realized PnL and the fee in the ledger; the events, with the
-        position after it: known's less the exit if the account is as known
-        (services/known.py), else summed by the database from the symbol's open lots,
-        as the transaction sees them. Returns the trade, the account, the events, and
-        the position after with whether it came from what was known."""
+        the account; the realized PnL and the fee in the ledger; the events. Returns
+        the trade, the account and the events, the position after the exit, and
+        whether the account was known.
+
+        With the account known (services/known.py), the trade's and the account's
+        updates are guarded (the trade as read, the account as known) and go with the
+        inserts in one bulkWrite, and the position after is the known one less the
+        exit: flush raises Stale if the account was not as known. Otherwise (or when
+        the position after cannot be told so) they are read back as updated, and the
+        position is summed by the database from the symbol's open lots, as the
+        transaction sees them."""
         engine, now = self.engine, self.engine.now()
         trade = await writes.get("trades", trade_id, user_id=user_id)
         if trade is None:
@@ -131,41 +146,42 @@ class Trades:
         fee = to_units(engine.fee(trade["symbol"], closing, exit_price, from_units(units),
                                   Liquidity.TAKER))  # an exit takes liquidity
         lot_exit = exit_lot(trade, units, exit_price, reason, fee, now, fx)
-        settled = await writes.update("trades", trade_id, {"quantity": held,
-                                                           "status": TradeStatus.OPEN},
-                                      lot_exit.update)
-        if settled is None:  # the transaction read it so: cannot happen, but never twice
-            raise TradeNotOpen()
-        closes, pnl, fee = lot_exit.closes, lot_exit.pnl, lot_exit.fee
+        guard = {"quantity": held, "status": TradeStatus.OPEN}
         changes = {"$inc": {**exits_account_changes([lot_exit]), "event_seq": 3},
                    "$set": {"updated_at": now}}
-        after = account = None
-        if known is not None and (after := known.less(trade, units)) is not None:
-            account = await writes.update("accounts", user_id, known.guard(), changes)
-        as_known = account is not None
-        account = account or await writes.update("accounts", user_id, {}, changes)
-        if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
-        entry = f"exit:{trade_id}:{new_id()}"
-        if pnl:
-            writes.insert("ledger", ledger_entry(f"{entry}:pnl", user_id, pnl, "realized_pnl",
-                                                 trade_id, now,
-                                                 converted(fx, lot_exit.pnl_quote)))
-        if fee:
-            writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -fee, "commission",
-                                                 trade_id, now,
-                                                 converted(fx, -lot_exit.fee_quote)))
-        if after is None or not as_known:
+        after = None if known is None else known.less(trade, units)
+        as_known = known is not None and after is not None
+        if known is not None and after is not None:
+            writes.update_later("trades", trade_id, guard, lot_exit.update)
+            writes.update_later("accounts", user_id, known.guard(), changes)
+            settled, account = applied(trade, lot_exit.update), applied(known.account, changes)
+        else:
+            updated = await writes.update("trades", trade_id, guard, lot_exit.update)
+            if updated is None:  # the transaction read it so: cannot happen, but never twice
+                raise TradeNotOpen()
+            moved = await writes.update("accounts", user_id, {}, changes)
+            if moved is None:
+                raise RuntimeError(f"no account for user {user_id}")
+            settled, account = updated, moved
             after = Holding.summed(trade["symbol"], await TradeStore.holdings(
                 writes, user_id, trade["symbol"]))
+        entry = f"exit:{trade_id}:{new_id()}"
+        if lot_exit.pnl:
+            writes.insert("ledger", ledger_entry(f"{entry}:pnl", user_id, lot_exit.pnl,
+                                                 "realized_pnl", trade_id, now,
+                                                 converted(fx, lot_exit.pnl_quote)))
+        if lot_exit.fee:
+            writes.insert("ledger", ledger_entry(f"{entry}:fee", user_id, -lot_exit.fee,
+                                                 "commission", trade_id, now,
+                                                 converted(fx, -lot_exit.fee_quote)))
         prices = engine.prices()
         events: list[Event] = [
-            ("trade_update", {"event": "closed" if closes else "reduced", "reason": reason.value,
-                              "trade": trade_view(settled, prices)}),
+            ("trade_update", {"event": "closed" if lot_exit.closes else "reduced",
+                              "reason": reason.value, "trade": trade_view(settled, prices)}),
             position_event(trade["symbol"], after, prices, reason.value, [lot_exit]),
             ("account_update", {"account": balances_view(account)})]
         writes.insert("events", run_document(user_id, events, account["event_seq"] - 2, now))
-        return settled, account, events, (after, as_known)
+        return settled, account, events, after, as_known
 
     async def exit_all(self, user_id: str) -> list[Document]:
         """Close every open trade at the market; trades already closing are skipped."""
