@@ -212,7 +212,8 @@ def backlog_of(sio: socketio.AsyncServer) -> Backlog | None:
 def send_local(sio: socketio.AsyncServer, room: str, events: Sequence[tuple[str, Any]]) -> None:
     """Send events, in order, to this process's sockets in a room.
 
-    Each event is encoded once, as python-socketio's room emit would encode it.
+    Each event is encoded once (if anyone here is in the room), as python-socketio's
+    room emit would encode it.
     A socket on WebSocket with nothing queued gets them all as prebuilt frames
     in one write (server frames are unmasked, so every recipient gets the same
     bytes). Any other socket gets them queued for Engine.IO's writer, behind
@@ -220,9 +221,7 @@ def send_local(sio: socketio.AsyncServer, room: str, events: Sequence[tuple[str,
     Either way the socket's backlog is checked after the write. Engine.IO's
     service loop still closes sockets that stop answering pings.
     """
-    messages = [engineio.packet.Packet(engineio.packet.MESSAGE, sio.packet_class(
-        socketio.packet.EVENT, namespace="/", data=[event, data]).encode())
-        for event, data in events]
+    messages: list[engineio.packet.Packet] = []
     frames: bytes | None = None
     sockets = sio.eio.sockets
     backlog = backlog_of(sio)
@@ -230,6 +229,9 @@ def send_local(sio: socketio.AsyncServer, room: str, events: Sequence[tuple[str,
         socket = sockets.get(eio_sid)
         if socket is None or socket.closing or socket.closed:
             continue
+        messages = messages or [engineio.packet.Packet(engineio.packet.MESSAGE, sio.packet_class(
+            socketio.packet.EVENT, namespace="/", data=[event, data]).encode())
+            for event, data in events]
         transport = direct_transport(sio, eio_sid, socket) if socket.queue.empty() else None
         if transport is not None:
             if frames is None:

@@ -105,6 +105,8 @@ class WirePacket(socketio.packet.Packet):  # type: ignore[misc]
     """
 
     json = PacketJSON
+    # Everything this server sends is JSON: no packet is scanned for bytes to attach.
+    uses_binary_events = False
 
     def decode(self, encoded_packet: str | bytes) -> int:
         try:
