@@ -112,6 +112,7 @@ class Event:
     payload: Schema
     to: str = "the user's connections"
     shown: dict[str, Any] | None = None  # fields of the example worth setting by hand
+    transports: tuple[str, ...] = BOTH
 
 
 SEQ = {"seq": INTEGER}
@@ -148,7 +149,7 @@ EVENTS: dict[str, Event] = {
                           obj({"notification": ref("Notification")})),
     "sentiment": Event("a Fear & Greed index changed, or turned stale or fresh (Socket.IO "
                        "only: /ws clients read GET /api/v1/sentiment)", ref("FearGreed"),
-                       "every Socket.IO connection"),
+                       "every Socket.IO connection", transports=(SOCKET_IO,)),
     "profile_update": Event("the user's profile changed (from any device)",
                             obj({"user": ref("User")})),
     "session_revoked": Event("this connection's session ended; the server disconnects it "
@@ -230,10 +231,9 @@ def document(host: str, secure: bool) -> Schema:
                       "messages": [{"$ref": f"#/channels/{name}/messages/ack"}]}}
     for name, event in EVENTS.items():
         messages[name] = _message(name, event.when, event.payload, event_example(event))
-        transports = (SOCKET_IO,) if name == "sentiment" else BOTH
         channels[name] = {
             "address": name, "description": f"Sent to {event.to}.",
-            "servers": [{"$ref": f"#/servers/{server}"} for server in transports],
+            "servers": [{"$ref": f"#/servers/{server}"} for server in event.transports],
             "messages": {name: {"$ref": f"#/components/messages/{name}"}}}
         operations[f"on_{name}"] = {
             "action": "send", "summary": event.when,

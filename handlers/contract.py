@@ -36,7 +36,9 @@ def origin(request: web.Request) -> tuple[str, str]:
         return public.scheme, public.netloc
     scheme = request.scheme
     if settings.limits.trust_forwarded_for:  # behind a proxy: its scheme, not ours
-        forwarded = request.headers.get("X-Forwarded-Proto", "").split(",")[0].strip().lower()
+        # The last scheme is the one the trusted proxy added (as X-Forwarded-For's address).
+        forwarded = request.headers.get("X-Forwarded-Proto", "").rsplit(",", 1)[-1]
+        forwarded = forwarded.strip().lower()
         if forwarded in ("http", "https"):
             scheme = forwarded
     return scheme, host

@@ -177,7 +177,7 @@ async def test_servers_follow_the_host_the_client_reached(api):
 async def test_a_trusted_proxy_names_the_scheme(servers: Servers, settings: Settings):
     proxied = await servers.start(replace(settings, limits=replace(
         settings.limits, trust_forwarded_for=True)))
-    headers = {"Host": "desk.example.com", "X-Forwarded-Proto": "https, http"}
+    headers = {"Host": "desk.example.com", "X-Forwarded-Proto": "http, https"}
     _, spec = await proxied.call("GET", "/api/v1/openapi.json", headers=headers)
     assert spec["servers"] == [{"url": "https://desk.example.com"}]
     _, document = await proxied.call("GET", "/api/asyncapi.json", headers=headers)
