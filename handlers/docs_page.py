@@ -8,6 +8,7 @@ Every text that comes from a document or the request is escaped.
 
 from __future__ import annotations
 
+import functools
 import json
 from html import escape
 from typing import Any
@@ -17,6 +18,8 @@ from handlers.examples import example_of
 from handlers.openapi import PATHS, SCHEMAS, Schema, document
 
 MAX_FIELDS = 60
+# Where the page names its server: filled in per request, the rest is made once.
+SERVER, WS_SERVER = "\x00server\x00", "\x00ws-server\x00"
 
 
 def type_of(schema: Schema) -> str:
@@ -138,9 +141,8 @@ def _slug(name: str) -> str:
     return "".join(c if c.isalnum() else "-" for c in name.lower())
 
 
-def sockets_html(server_url: str) -> str:
+def sockets_html() -> str:
     """The commands and events, from the tables the AsyncAPI document is made of."""
-    ws_url = escape(server_url.replace("http", "ws", 1))
     command_rows = "".join(
         f"<details class='op command' id='command-{escape(name)}'><summary><span class='method "
         f"cmd'>CMD</span> <code>{escape(name)}</code> <span class='summary'>"
@@ -156,9 +158,9 @@ def sockets_html(server_url: str) -> str:
         f"{fields(event.payload)}{pre(asyncapi.event_example(event))}</details>"
         for name, event in asyncapi.EVENTS.items())
     return f"""<section id="sockets"><h2>Socket.IO and /ws</h2>
-<p>Socket.IO: <code>io("{escape(server_url)}", {{auth: {{token}}}})</code>, then
+<p>Socket.IO: <code>io("{SERVER}", {{auth: {{token}}}})</code>, then
 <code>socket.emit(command, payload, ack =&gt; ...)</code>. Plain WebSocket:
-<code>{ws_url}/ws</code>, first message <code>{{"type": "auth", "id": 1, "data":
+<code>{WS_SERVER}/ws</code>, first message <code>{{"type": "auth", "id": 1, "data":
 {{"token": "..."}}}}</code> (or an Authorization header on the upgrade), then
 <code>{{"type": command, "id": any, "data": payload}}</code>, answered
 <code>{{"type": "ack", "id": the same, "ok": true, ...}}</code>; events arrive as
@@ -179,7 +181,14 @@ def models_html() -> str:
 
 def render(server_url: str) -> str:
     """The whole page; server_url is shown (escaped) as where the API answers."""
-    spec = document(server_url)
+    return (_page().replace(SERVER, escape(server_url))
+            .replace(WS_SERVER, escape(server_url.replace("http", "ws", 1))))
+
+
+@functools.cache
+def _page() -> str:
+    """The page, its server left as SERVER and WS_SERVER (it takes tens of ms to make)."""
+    spec = document(SERVER)
     nav = "".join(f"<a href='#tag-{_slug(t['name'])}'>{escape(t['name'])}</a>"
                   for t in spec["tags"])
     return f"""<!doctype html><html lang="en"><head><meta charset="utf-8">
@@ -187,7 +196,7 @@ def render(server_url: str) -> str:
 <title>PaperDesk API</title><link rel="stylesheet" href="/api/docs/docs.css">
 <script type="module" src="/api/docs/docs.js"></script></head>
 <body><header><h1>PaperDesk API</h1>
-<p>Server: <code id="server">{escape(server_url)}</code>. Machine-readable:
+<p>Server: <code id="server">{SERVER}</code>. Machine-readable:
 <a href="/api/v1/openapi.json">/api/v1/openapi.json</a> (OpenAPI 3.1),
 <a href="/api/asyncapi.json">/api/asyncapi.json</a> (AsyncAPI 3.0).</p>
 <form id="login"><b>Token</b> <input name="email" type="email" placeholder="email"
@@ -200,4 +209,4 @@ autocomplete="current-password"> <button>Log in</button> or paste
 <p id="errors">Money, prices and quantities are decimal strings (numbers are accepted in
 requests); times are ISO 8601. Errors are <code>{{"error": {{"code", "message",
 "details?"}}}}</code> with the HTTP status.</p>
-{rest_html(spec)}{sockets_html(server_url)}{models_html()}</main></body></html>"""
+{rest_html(spec)}{sockets_html()}{models_html()}</main></body></html>"""

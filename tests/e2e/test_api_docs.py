@@ -75,8 +75,11 @@ async def test_the_page_groups_every_route_with_its_examples_and_a_form_to_try_i
     for script in ("/api/docs/docs.js", "/api/docs/docs.css"):
         async with api.client.get(script) as response:
             assert response.status == 200 and len(await response.read()) > 500
-    status, body = await api.call("GET", "/api/docs/..%2Fopenapi.py")
-    assert status == 404 and body["error"]["code"] == "not_found"
+    for name in ("..%2Fopenapi.py", "docs.js%00", "%C3%A9.js", "a" * 5000, "%2e%2e",
+                 "docs.js.map", "DOCS.JS"):
+        status, body = await api.call("GET", f"/api/docs/{name}")
+        assert status == 404 and body["error"]["code"] == "not_found", name
+        assert len(body["error"]["message"]) < 100
 
 
 async def test_every_example_satisfies_its_schema():
@@ -183,9 +186,15 @@ async def test_a_trusted_proxy_names_the_scheme(servers: Servers, settings: Sett
     _, document = await proxied.call("GET", "/api/asyncapi.json", headers=headers)
     assert document["servers"]["ws"] == {**document["servers"]["ws"], "protocol": "wss",
                                          "host": "desk.example.com"}
-    headers["X-Forwarded-Proto"] = "gopher"
-    _, spec = await proxied.call("GET", "/api/v1/openapi.json", headers=headers)
-    assert spec["servers"] == [{"url": "http://desk.example.com"}]
+    port = urlsplit(proxied.url).port
+    assert port is not None
+    for proto in (b"gopher", b"", b"https" * 1500, "\uff48\uff54\uff54\uff50\uff53".encode(),
+                  b"\xff", b"https\x01", b",,,", b"https, javascript"):
+        status, body = await exchange(port, "/api/v1/openapi.json", b"desk.example.com",
+                                      b"X-Forwarded-Proto: " + proto)
+        assert status < 500, (proto, body[:300])
+        if status == 200:
+            assert json.loads(body)["servers"] == [{"url": "http://desk.example.com"}], proto
 
 
 HOSTILE_HOSTS = [
@@ -197,12 +206,15 @@ HOSTILE_HOSTS = [
 ]
 
 
-async def exchange(port: int, path: str, host: bytes | None) -> tuple[int, bytes]:
-    """One raw HTTP/1.1 request with exactly this Host (none if None); status and body."""
+async def exchange(port: int, path: str, host: bytes | None,
+                   *headers: bytes) -> tuple[int, bytes]:
+    """One raw HTTP/1.1 request with exactly this Host (none if None) and these headers;
+    the status and body."""
     reader, writer = await asyncio.open_connection("127.0.0.1", port)
     try:
-        header = b"" if host is None else b"Host: " + host + b"\r\n"
-        writer.write(f"GET {path} HTTP/1.1\r\n".encode() + header + b"Connection: close\r\n\r\n")
+        head = b"".join(h + b"\r\n" for h in ([] if host is None else [b"Host: " + host])
+                        + list(headers))
+        writer.write(f"GET {path} HTTP/1.1\r\n".encode() + head + b"Connection: close\r\n\r\n")
         await writer.drain()
         answer = await asyncio.wait_for(reader.read(), 10)
     finally:
