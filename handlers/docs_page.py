@@ -51,7 +51,11 @@ def _model_link(schema: Schema) -> str:
 
 
 def fields(schema: Schema) -> str:
-    """A table of an object schema's fields (or a link to the model it names)."""
+    """A table of an object schema's fields (of the model it names, with a link to it)."""
+    if "$ref" in schema:
+        model = SCHEMAS[type_of(schema)]
+        return f"<p class='type'>{_model_link(schema)}</p>" + (
+            fields(model) if "properties" in model else "")
     properties = schema.get("properties")
     if not properties:
         return f"<p class='type'>{_model_link(schema)}</p>"
