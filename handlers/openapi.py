@@ -10,6 +10,14 @@ from __future__ import annotations
 
 from typing import Any
 
+from handlers.api_examples import (
+    EXAMPLES,
+    SCHEMA_EXAMPLES,
+    TAG_DESCRIPTIONS,
+    merged,
+    tag_of,
+)
+from handlers.examples import example_of
 from trading.orders import OrderClass, OrderStatus, OrderType, TimeInForce
 
 Schema = dict[str, Any]
@@ -672,29 +680,48 @@ LINKS = {
 
 
 def _finish(paths: dict[str, dict[str, Schema]]) -> dict[str, dict[str, Schema]]:
+    """Name, group and link every operation; put in the hand-written examples."""
     for path, operations in paths.items():
         for method, operation in operations.items():
             operation["operationId"] = operation_id(method, path)
+            operation["tags"] = [tag_of(path)]
+            shown = (method, path) in EXAMPLES
+            if (example := EXAMPLES.get((method, path))) is not None:
+                operation["requestBody"]["content"]["application/json"]["example"] = example
             for status, response in operation["responses"].items():
                 if (found := LINKS.get((method, path, status))) is not None:
                     response["links"] = found
+                if shown and status.startswith("2") and "content" in response:
+                    content = response["content"]["application/json"]
+                    content["example"] = example_of(content["schema"], SCHEMAS)
     return paths
 
 
+def _show_models() -> None:
+    """Give the main models an example: their hand-picked fields, the rest made up."""
+    for name, shown in SCHEMA_EXAMPLES.items():
+        SCHEMAS[name]["examples"] = [merged(example_of(SCHEMAS[name], SCHEMAS), shown)]
+
+
+_show_models()
 _finish(PATHS)
 
 # Served by the server but not part of the JSON API.
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/metrics", "/api/v1/openapi.json",
-               "/api/docs", "/ws"}
+               "/api/asyncapi.json", "/api/docs", "/api/docs/{name}", "/ws"}
 
 
-def document(public_url: str) -> Schema:
+def document(server_url: str) -> Schema:
+    """The description, its server at server_url (the origin the client reached)."""
     return {
         "openapi": "3.1.0",
         "info": {"title": "PaperDesk", "version": "1",
                  "description": "Paper trading with virtual money against live prices. "
-                                "Socket.IO commands and events: docs/API.md."},
-        "servers": [{"url": public_url}],
+                                "Socket.IO and /ws commands and events: /api/asyncapi.json "
+                                "(AsyncAPI 3.0)."},
+        "servers": [{"url": server_url}],
+        "tags": [{"name": name, "description": text}
+                 for name, text in TAG_DESCRIPTIONS.items()],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS,
                        "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
