@@ -45,8 +45,8 @@ def is_exit(order: Document) -> bool:
     return order.get("parent_id") is not None or order.get("order_class") == "oco"
 
 
-def claimable(leg: Document) -> Document:
-    """A new leg as placed (its claim): status new, nothing pending."""
+def as_placed(leg: Document) -> Document:
+    """A new leg as placed: status new, nothing pending."""
     return {**leg, "status": OrderStatus.NEW.value, "pending": None, "reserved": 0}
 
 
@@ -83,7 +83,7 @@ class Legs:
                        now: datetime, new: list[Document] | None = None) -> Group:
         """The entry (parent) filled: its held legs rest, each with its reservation, or
         are rejected if the account cannot cover them. new: the legs of an entry filled
-        as it is placed, not yet stored (written here, with their claims)."""
+        as it is placed, not yet stored (written here)."""
         user_id = parent["user_id"]
         if new is not None:
             legs = new
@@ -123,7 +123,6 @@ class Legs:
                     insert: bool, fields: Document) -> Document:
         """A leg moved to target through the table: inserted (new), or updated (stored)."""
         if insert:
-            writes.insert("claims", claimable(leg))
             stored = {**ended_as(leg, target), **fields}
             if target == OrderStatus.OPEN:
                 stored["activated_at"] = now
@@ -140,12 +139,11 @@ class Legs:
     def placed(self, order: Document, legs: list[Document], status: OrderStatus,
                writes: Writes) -> list[Document]:
         """Legs stored with their parent as it is placed: held or open (as each says),
-        or rejected with it (status REJECTED); their claims too."""
+        or rejected with it (status REJECTED)."""
         stored = []
         for leg in legs:
-            writes.insert("claims", claimable(leg))
             if status == OrderStatus.REJECTED:
-                leg = {**ended_as(claimable(leg), OrderStatus.REJECTED),
+                leg = {**ended_as(as_placed(leg), OrderStatus.REJECTED),
                        "reject_reason": order.get("reject_reason")}
             writes.insert("orders", leg)
             stored.append(leg)

@@ -190,15 +190,15 @@ class TradingContext:
         """How much of symbol the user holds on side (the open lots' quantities)."""
         return from_units((await self.store.trades.held(user_id, symbol)).get(side, 0))
 
-    async def existing_order(self, order: Document, claim: Document | None) -> Document:
-        """Answer an order whose client_order_id is taken (claim: the holder's claim, if
-        it could be read): the stored order if order repeats it, else
+    @staticmethod
+    def existing_order(order: Document, holder: Document | None) -> Document:
+        """Answer an order whose client_order_id is taken (holder: the order that holds
+        it, if it could be read): the holder if order repeats it, else
         DuplicateClientOrderId."""
-        if claim is None or claim["fingerprint"] != order["fingerprint"]:
+        if holder is None or holder["fingerprint"] != order["fingerprint"]:
             raise DuplicateClientOrderId(
-                details={"order_id": None if claim is None else claim["_id"]})
-        # A claim and its order are committed together: the order is there.
-        return await self.store.orders.get(claim["user_id"], claim["_id"]) or claim
+                details={"order_id": None if holder is None else holder["_id"]})
+        return holder
 
     def asset_class(self, symbol: str) -> AssetClass:
         """A symbol's asset class (from the symbol alone if it is no longer configured)."""

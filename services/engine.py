@@ -4,7 +4,8 @@ Every command that moves money is one unit of work (store/unit_of_work.py): its
 writes (the account's guarded $inc, the order, the trade, the ledger, the
 events) commit together or not at all, so a crash leaves nothing half-done
 and a retry finds either all of it or none. A client_order_id is made taken
-by the order's claim, in the same transaction.
+by the order itself ((user_id, client_order_id) is unique in orders), in the
+same transaction.
 
 Placing an order, and what opening a trade writes, are here; market orders
 are filled by services/fills.py, limit and stop orders rest, fill and end in

@@ -2,8 +2,8 @@
 
 One unit of work takes the order's cost from its account (a guarded $inc that
 also takes the numbers of its events) and writes, in one round trip, its
-claim (which makes its client_order_id taken), its trade, its fee's ledger
-entry, the order, filled, and its events. They are committed together or not
+trade, its fee's ledger entry, the order, filled (which makes its
+client_order_id taken), and its events. They are committed together or not
 at all, so a crash anywhere leaves either the whole fill or nothing, and the
 answer comes only after a durable commit. An account that cannot pay gets
 the order stored as rejected (``insufficient_funds``) with its event, in the
@@ -106,15 +106,15 @@ class MarketFills:
                 engine.known.learnt(order["user_id"], outcome.account, outcome.holdings,
                                     read=outcome.read, was=known)
         except DuplicateKey as taken:
-            if taken.collection != "claims":
+            if taken.collection != "orders":
                 raise
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
-            return await engine.existing_order(order, holder)
+            return engine.existing_order(order, holder)
         except LimitExceeded:  # a retry of an order placed before the cap filled is answered
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
             if holder is None:
                 raise
-            return await engine.existing_order(order, holder)
+            return engine.existing_order(order, holder)
         user_id = order["user_id"]
         await engine.changed("order", outcome.order)
         for leg in outcome.legs:
@@ -186,10 +186,9 @@ class MarketFills:
                 order["pending"] = engine.open_step(
                     order, from_units(step["price"]), Liquidity(step["liquidity"]),
                     Conversion.recorded(step)) | {"op": step["op"]}
-        claim = {**order, "pending": None}
         netted = await engine.net_fill(writes, order, now)
         if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)
-            rejected = {**ended_as(claim, OrderStatus.REJECTED),
+            rejected = {**ended_as({**order, "pending": None}, OrderStatus.REJECTED),
                         "reject_reason": "insufficient_funds"}
             account = await writes.update("accounts", user_id, {},
                                           {"$inc": {"event_seq": 1 + len(legs)}})
@@ -199,21 +198,20 @@ class MarketFills:
             events: list[Event] = [("order_update", {"order": order_view(rejected)}),
                                    *[("order_update", {"order": order_view(leg)})
                                      for leg in ended]]
-            self._record(writes, claim, rejected, account, events, now)
+            self._record(writes, rejected, account, events, now)
             return _Outcome(rejected, None, account, events, legs=ended, read=True)
         group = await self.legs.activate(writes, netted.order, netted.trade, now, new=legs)
         events, account = merged(netted.events, group, netted.account)
-        self._record(writes, claim, netted.order, account, events, now)
+        self._record(writes, netted.order, account, events, now)
         return _Outcome(netted.order, netted.trade, account, events, netted.closed,
                         {order["symbol"]: netted.holdings}, group.orders, read=True)
 
     def _filled(self, writes: Writes, order: Document, account: Document,
                 held: Holding | None, now: datetime) -> _Outcome:
-        """The fill's writes, after its account update: the trade, the fee, the claim,
-        the order, filled, and the events (held: the position it adds to)."""
+        """The fill's writes, after its account update: the trade, the fee, the order,
+        filled, and the events (held: the position it adds to)."""
         engine, user_id, step = self.engine, order["user_id"], order["pending"]
-        claim = {**order, "pending": None}
-        filled = {**claim, **engine.fill_changes(order, now)}
+        filled = {**order, "pending": None, **engine.fill_changes(order, now)}
         trade = engine.new_trade(order, now)
         writes.insert("trades", trade)
         if step["fee"]:
@@ -227,14 +225,13 @@ class MarketFills:
                   ("trade_update", {"event": "opened", "reason": None,
                                     "trade": trade_view(trade, prices)}),
                   ("account_update", {"account": balances_view(account)})]
-        self._record(writes, claim, filled, account, events, now)
+        self._record(writes, filled, account, events, now)
         return _Outcome(filled, trade, account, events, holdings={order["symbol"]: [after]})
 
     @staticmethod
-    def _record(writes: Writes, claim: Document, order: Document, account: Document,
-                events: list[Event], now: datetime) -> None:
-        """The claim, the order as it ends and the events the account numbered last."""
-        writes.insert("claims", claim)
+    def _record(writes: Writes, order: Document, account: Document, events: list[Event],
+                now: datetime) -> None:
+        """The order as it ends and the events the account numbered last."""
         writes.insert("orders", order)
         first = account["event_seq"] - len(events) + 1
         writes.insert("events", run_document(order["user_id"], events, first, now))

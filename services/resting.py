@@ -1,7 +1,7 @@
 """Limit and stop orders: rested with funds reserved, then filled, cancelled or expired.
 
 Each change is one unit of work (store/unit_of_work.py). Resting takes the
-reservation from the account and stores the order, open, with its claim;
+reservation from the account and stores the order, open;
 a fill (a tick crossed the order's price) turns the reservation into the
 trade's margin and fee and opens the trade; a cancellation or expiry gives
 the reservation back. The order, the account, the trade, the ledger and the
@@ -112,10 +112,10 @@ class RestingOrders:
             outcome = await engine.store.unit_of_work.run(
                 lambda writes: self._place(writes, order, amount, max_resting, legs))
         except DuplicateKey as taken:
-            if taken.collection != "claims":
+            if taken.collection != "orders":
                 raise
             holder = await engine.store.orders.holder(order["user_id"], order["client_order_id"])
-            return await engine.existing_order(order, holder)
+            return engine.existing_order(order, holder)
         return await self._done(outcome)
 
     async def _place(self, writes: Writes, order: Document, amount: int,
@@ -137,7 +137,7 @@ class RestingOrders:
                 placed = self.legs.placed(rested, [
                     {**leg, "reserved": leg_amount} for leg, leg_amount in legs],
                     OrderStatus.OPEN, writes)
-                events = self._store(writes, order, rested, account, placed)
+                events = self._store(writes, rested, account, placed)
                 return Outcome(rested, None, account, events, None, legs=placed)
             refusal = InsufficientFunds(details={"order_id": order["_id"],
                                                  "needed": show(from_units(total))})
@@ -146,14 +146,12 @@ class RestingOrders:
         account = await self._number(writes, user_id, count)
         placed = self.legs.placed(stored, [leg for leg, _ in legs], OrderStatus.REJECTED, writes)
         return Outcome(stored, None, account,
-                       self._store(writes, order, stored, account, placed), refusal, legs=placed)
+                       self._store(writes, stored, account, placed), refusal, legs=placed)
 
     @staticmethod
-    def _store(writes: Writes, placed: Document, stored: Document,
-               account: Document, legs: Sequence[Document] = ()) -> list[Event]:
-        """A new order's claim (its copy as placed), the order as it ends, and its events
-        (its legs' after its own)."""
-        writes.insert("claims", placed)
+    def _store(writes: Writes, stored: Document, account: Document,
+               legs: Sequence[Document] = ()) -> list[Event]:
+        """A new order as it ends, and its events (its legs' after its own)."""
         writes.insert("orders", stored)
         events: list[Event] = [("order_update", {"order": order_view(order)})
                                for order in (stored, *legs)]
@@ -191,7 +189,7 @@ class RestingOrders:
             ended, placed = await self.engine.store.unit_of_work.run(
                 lambda writes: self._replace(writes, user_id, order_id, new, amount))
         except DuplicateKey as taken:
-            if taken.collection != "claims":
+            if taken.collection != "orders":
                 raise
             raise DuplicateClientOrderId(details={"order_id": None}) from None
         await self._done(ended)

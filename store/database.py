@@ -74,8 +74,6 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Day orders and legs to expire, looked for every 30 s across every user.
         IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expires"),
     ],
-    "claims": [IndexModel([("user_id", ASCENDING), ("client_order_id", ASCENDING)], unique=True,
-                          name="client_order_id_unique")],
     "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
                # activities (exits as fills) and performance (trades closed in a period)
                IndexModel([("user_id", ASCENDING), ("exits.at", ASCENDING)],

@@ -57,5 +57,8 @@ class Store:
         for user_id in await self.users.pending_deletions():
             await self.users.purge(user_id)
             log.info("finished deleting an account interrupted by a restart")
-        if claimed := await self.orders.claim_earlier_orders():
-            log.info("claimed %d orders stored by an earlier version", claimed)
+        if await self.db.main.list_collection_names(filter={"name": "claims"}):
+            # Earlier versions kept a copy of each order to hold its client_order_id;
+            # the order's own unique index does that in the transaction that stores it.
+            await self.db.main.drop_collection("claims")
+            log.info("dropped the order claims of an earlier version")

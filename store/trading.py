@@ -13,7 +13,7 @@ from datetime import datetime
 from pymongo.errors import DuplicateKeyError
 
 from store.database import Database, Document, Units
-from store.keyed import Keyed, insert_new
+from store.keyed import Keyed
 from store.unit_of_work import Writes
 
 # The fields of a lot that say how it converts into the account currency.
@@ -51,43 +51,18 @@ def expiring_filter(now: datetime) -> Document:
 
 
 class OrderStore:
-    """Orders, and the claims that make their client_order_ids taken.
-
-    Every order is claimed in the transaction that stores it: a copy of the
-    order as placed goes into ``claims``, under the order's id, where
-    (user_id, client_order_id) is unique, so a reused client_order_id fails
-    the whole transaction before any money moves. A claim is never changed.
-    """
+    """Orders. (user_id, client_order_id) is unique among them, so an order whose
+    client_order_id is taken fails the whole transaction that would store it,
+    before any money moves."""
 
     def __init__(self, db: Database) -> None:
-        self.claims = db["claims"]
-        self.claimed = Keyed(self.claims)
         self.orders = db["orders"]
         self.keyed = Keyed(self.orders)
 
     async def holder(self, user_id: str, client_order_id: str) -> Document | None:
-        """The claim that holds a client_order_id, if any."""
-        return await self.claims.find_one({"user_id": user_id,
+        """The order that holds a client_order_id, if any."""
+        return await self.orders.find_one({"user_id": user_id,
                                            "client_order_id": client_order_id})
-
-    async def claim_earlier_orders(self, batch: int = 1000) -> int:
-        """Claim the orders stored by versions without claims; return how many.
-
-        Every order has a claim, so there is nothing to do (and nothing is
-        read) while there are at least as many claims as orders.
-        """
-        if (await self.claims.estimated_document_count()
-                >= await self.orders.estimated_document_count()):
-            return 0
-        claimed = {doc["_id"] async for doc in self.claims.find({}, {"_id": 1})}
-        added, missing = 0, []
-        async for order in self.orders.find({}):
-            if order["_id"] not in claimed:
-                missing.append(order)
-            if len(missing) == batch:
-                added += len(missing) - len(await insert_new(self.claimed, missing))
-                missing = []
-        return added + len(missing) - len(await insert_new(self.claimed, missing))
 
     async def get(self, user_id: str, order_id: str) -> Document | None:
         return await self.keyed.get(order_id, user_id=user_id)

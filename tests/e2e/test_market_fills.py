@@ -31,7 +31,7 @@ def market(client_order_id: str, quantity: int = 10) -> OrderRequest:
 async def stored(api) -> dict[str, int]:
     db = api.app[keys.STORE].db
     return {name: await db[name].count_documents({})
-            for name in ("claims", "orders", "trades", "ledger", "events")}
+            for name in ("orders", "trades", "ledger", "events")}
 
 
 async def test_orders_of_several_accounts_at_once_each_fill_once_with_events_in_order(api):
@@ -40,7 +40,7 @@ async def test_orders_of_several_accounts_at_once_each_fill_once_with_events_in_
                                           client_order_id=f"o{n}") for n in range(24)))
     assert all(status == 201 and body["order"]["status"] == "filled"
                for status, body in placed)
-    assert await stored(api) == {"claims": 24, "orders": 24, "trades": 24, "ledger": 0,
+    assert await stored(api) == {"orders": 24, "trades": 24, "ledger": 0,
                                  "events": 24}
     for token in tokens:
         assert (await account(api, token))["margin_used"] == "600"
@@ -81,7 +81,7 @@ async def test_a_failure_before_the_commit_leaves_nothing_and_the_retry_fills_on
     monkeypatch.setattr(Writes, "flush", written_then_crash)
     status, body = await order(api, token, client_order_id="c1")
     assert (status, body["error"]["code"]) == (500, "internal_error")
-    assert await stored(api) == {"claims": 0, "orders": 0, "trades": 0, "ledger": 0,
+    assert await stored(api) == {"orders": 0, "trades": 0, "ledger": 0,
                                  "events": 0}
     assert (await account(api, token))["available"] == "100000"
     monkeypatch.setattr(Writes, "flush", original)
@@ -89,7 +89,7 @@ async def test_a_failure_before_the_commit_leaves_nothing_and_the_retry_fills_on
     assert (status, body["order"]["status"]) == (201, "filled")
     status, again = await order(api, token, client_order_id="c1")
     assert again["order"]["id"] == body["order"]["id"]
-    assert await stored(api) == {"claims": 1, "orders": 1, "trades": 1, "ledger": 0,
+    assert await stored(api) == {"orders": 1, "trades": 1, "ledger": 0,
                                  "events": 1}
     await assert_books_balance(api)
 

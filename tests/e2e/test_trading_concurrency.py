@@ -114,7 +114,7 @@ async def test_one_resting_order_sent_concurrently_makes_one_order_and_one_reser
     token = trader["access_token"]
     results = await asyncio.gather(*(order(api, token, client_order_id="rest", type="limit",
                                            limit_price="90") for _ in range(10)))
-    # The order and its claim are committed together: every repeat sees it open.
+    # The order is committed whole: every repeat sees it open.
     assert {status for status, _ in results} == {201}
     assert {body["order"]["status"] for _, body in results} == {"open"}
     assert len({body["order"]["id"] for _, body in results}) == 1

@@ -235,7 +235,7 @@ async def test_a_client_order_id_is_taken_once_by_units_of_work_racing_for_it(st
             # As every money move: the account first (racing moves conflict there and
             # start again), then the inserts.
             await writes.update("accounts", "u1", {}, {"$inc": {"event_seq": 1}})
-            writes.insert("claims", placed(order_id, "u1", "same"))
+            writes.insert("orders", placed(order_id, "u1", "same"))
         try:
             await store.unit_of_work.run(work)
         except DuplicateKey as taken:
@@ -244,19 +244,17 @@ async def test_a_client_order_id_is_taken_once_by_units_of_work_racing_for_it(st
 
     await store.accounts.get_or_create("u1", 0, "USD", NOW)
     results = await asyncio.gather(*(claim(f"c{n}") for n in range(8)))
-    assert sorted(results) == ["claims"] * 7 + ["won"]
+    assert sorted(results) == ["orders"] * 7 + ["won"]
     holder = await store.orders.holder("u1", "same")
     assert holder is not None and results[int(holder["_id"][1:])] == "won"
     assert await store.orders.holder("u2", "same") is None
 
 
-async def test_orders_of_earlier_versions_are_claimed_at_start_up_once(store):
+async def test_the_order_claims_of_earlier_versions_are_dropped_at_start_up(store):
     await store.db["orders"].insert_many([placed(f"o{n}", "u1", f"k{n}", "filled")
-                                          for n in range(5)])
-    await store.db["claims"].insert_one(placed("o0", "u1", "k0"))  # claimed already
+                                          for n in range(3)])
+    await store.db["claims"].insert_one(placed("o0", "u1", "k0"))
     await store.recover(NOW)
-    claims = [doc async for doc in store.db["claims"].find({}).sort("_id", 1)]
-    assert [(c["_id"], c["client_order_id"]) for c in claims] == [
-        (f"o{n}", f"k{n}") for n in range(5)]
-    assert (await store.orders.holder("u1", "k3"))["_id"] == "o3"
-    assert await store.orders.claim_earlier_orders() == 0
+    assert await store.db.main.list_collection_names(filter={"name": "claims"}) == []
+    assert (await store.orders.holder("u1", "k2"))["_id"] == "o2"
+    await store.recover(NOW)  # nothing to drop: nothing happens
