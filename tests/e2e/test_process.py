@@ -57,6 +57,9 @@ async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts
         assert await server.stop(signal.SIGTERM) == 0
     await wait_gone(workdir / "data")
     assert (workdir / "data" / "jwt_secret").is_file()
+    # The line a user needs, with the real port, once.
+    printed = (await server.process.stdout.read()).decode()
+    assert printed.count(f"PaperDesk is ready: open http://localhost:{server.port}/") == 1
 
     again = RunPy(workdir)
     await again.start()
