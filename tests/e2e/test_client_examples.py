@@ -93,7 +93,7 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
-                    reason="curl or jq is missing (make setup installs them)")
+                    reason="curl or jq is missing (make packages installs them)")
 async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
     from tests.e2e.test_forecast import store
     from tests.e2e.test_news import eventually, listing, with_news

@@ -103,7 +103,7 @@ async def test_external_database_without_jwt_secret_refuses_to_start(workdir, mo
 NODE_EXAMPLE = ROOT / "client_examples" / "node"
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (NODE_EXAMPLE / "node_modules").is_dir(),
-    reason="Node.js or the example's node_modules (make setup) is missing")
+    reason="Node.js or the example's node_modules (make test installs it) is missing")
 
 
 async def run_node(url: str, token: str | None) -> tuple[int, str, str]:
