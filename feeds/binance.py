@@ -1,9 +1,11 @@
 """Crypto prices from Binance's public combined WebSocket streams (no API key).
 
 Binance closes every connection after 24 hours and pings every few minutes;
-aiohttp answers pings. We reconnect with jittered backoff when a connection
-drops, when it has been silent for too long (a watchdog), and shortly before
-the 24-hour limit, and the stream list in the URL resubscribes us.
+aiohttp answers pings. We reconnect with jittered exponential backoff (waiting at
+most the silence timeout) when a connection drops or cannot be opened, when it has
+been silent for too long (a watchdog), and shortly before the 24-hour limit, and
+the stream list in the URL resubscribes us. An outage is logged once when it starts
+and once when prices flow again (feeds/outage.py).
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 import aiohttp
 
 from feeds.base import Backoff, HistorySource, Sink
+from feeds.outage import Outage, reason
 from trading.market import Instrument, Quote, parse_price, symbol_key
 
 log = logging.getLogger(__name__)
@@ -41,7 +44,8 @@ class BinanceFeed:
         self.stream = stream
         self.silence_timeout = silence_timeout
         self.max_age = max_age
-        self.backoff = backoff or Backoff()
+        self.backoff = backoff or Backoff(first=0.5, most=silence_timeout)
+        self.outage = Outage("Binance", log)
         self.connections = 0  # connections opened, for operators and tests
         self.history = history  # the symbols' past (feeds/history.py: BinanceKlines)
 
@@ -57,9 +61,11 @@ class BinanceFeed:
             while True:
                 try:
                     await self._connection(session, sink)
+                    delay = self.backoff.next_delay()
                 except (aiohttp.ClientError, OSError, TimeoutError) as exc:
-                    log.warning("Binance stream failed (%s); reconnecting", type(exc).__name__)
-                await asyncio.sleep(self.backoff.next_delay())
+                    delay = self.backoff.next_delay()
+                    self.outage.failed(reason(exc), delay)
+                await asyncio.sleep(delay)
 
     async def _connection(self, session: aiohttp.ClientSession, sink: Sink) -> None:
         """Read one connection until it closes, goes silent, or grows too old."""
@@ -76,16 +82,16 @@ class BinanceFeed:
                     message = await ws.receive(timeout=min(self.silence_timeout, age_left))
                 except TimeoutError:
                     if loop.time() - opened < self.max_age:
-                        log.warning("Binance stream silent for %.0f s; reconnecting",
-                                    self.silence_timeout)
-                        return
+                        raise TimeoutError(f"no message for {self.silence_timeout:.0f} s"
+                                           ) from None
                     continue
                 if message.type == aiohttp.WSMsgType.TEXT:
                     if self.handle(message.data, sink):
                         self.backoff.reset()
+                        self.outage.recovered()
                 elif message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
                                       aiohttp.WSMsgType.CLOSING, aiohttp.WSMsgType.ERROR):
-                    log.info("Binance closed the stream; reconnecting")
+                    log.debug("Binance closed the stream; reconnecting")
                     return
 
     def handle(self, raw: str, sink: Sink) -> bool:

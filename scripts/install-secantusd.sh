@@ -3,7 +3,7 @@
 #
 # It is GPL-2.0: PaperDesk runs it as a separate process and never imports it.
 # The crate asks for rustc 1.98; 1.95 builds it (--ignore-rust-version). The first
-# build takes about five minutes on two cores; later runs find it and return.
+# build takes 2 to 5 minutes on two cores; later runs find it and return.
 set -euo pipefail
 
 version=0.5.3-beta.193
@@ -19,7 +19,8 @@ if ! command -v cargo >/dev/null; then
   echo "install-secantusd: Rust's cargo is needed to build secantusd-rs (or set MONGO_URI to use a MongoDB replica set)" >&2
   exit 1
 fi
-echo "Building secantusd-rs $version (first time only; takes a few minutes)..."
+echo "[setup] Building secantusd-rs $version into .tools/ with cargo (first time only:" \
+  "2 to 5 minutes on two cores; cargo shows each crate it compiles)..."
 cargo install secantus-mdb --version "$version" --locked --ignore-rust-version \
-  --root "$root/.tools" --quiet
+  --root "$root/.tools"
 "$bin" --version | sed -n 1p

@@ -484,6 +484,17 @@ class AppRunner(web.AppRunner):
         return server
 
 
+def address(socket_address: tuple[str, int] | tuple[str, int, int, int]) -> str:
+    """The page's address for a browser on this machine: localhost for a loopback or
+    every-interface bind, the bound port (PORT=0 picks one)."""
+    host, port = socket_address[0], socket_address[1]
+    if host in ("127.0.0.1", "::1", "0.0.0.0", "::"):  # noqa: S104 - named, not bound
+        host = "localhost"
+    elif ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{port}/"
+
+
 async def serve(app: web.Application, host: str, port: int, *,
                 access_log: logging.Logger | None = None) -> None:
     """Serve app until SIGINT or SIGTERM, as web.run_app does, with AppRunner."""
@@ -499,10 +510,9 @@ async def serve(app: web.Application, host: str, port: int, *,
         gc.collect()
         gc.freeze()
         try:
-            site = web.TCPSite(runner, host, port)
-            await site.start()
-            print(f"======== Running on {site.name} ========\n(Press CTRL+C to quit)",
-                  flush=True)
+            await web.TCPSite(runner, host, port).start()
+            print(f"\nPaperDesk is ready: open {address(runner.addresses[0])}"
+                  " (Ctrl-C stops it)\n", flush=True)
             await stop.wait()
         finally:
             await runner.cleanup()

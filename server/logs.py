@@ -42,6 +42,26 @@ def quiet_libraries() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
 
 
+# Loggers whose lines are details for whoever debugs, at DEBUG whatever level they were
+# logged at: yfinance reports an unreachable Yahoo in several ERROR lines per poll
+# (calling the symbols "possibly delisted"), which the feed sums up in one line
+# (feeds/outage.py); py.warnings carries the Python warnings that libraries raise about
+# their own dependencies (pandas deprecations in yfinance, with site-packages paths).
+DEMOTED_LOGGERS = ("yfinance", "peewee", "py.warnings")
+
+
+class DemoteToDebug(logging.Filter):
+    """Pass DEMOTED_LOGGERS' records as DEBUG lines, and only while DEBUG is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not record.name.startswith(DEMOTED_LOGGERS) or record.levelno <= logging.DEBUG:
+            return True
+        if not logging.getLogger().isEnabledFor(logging.DEBUG):
+            return False
+        record.levelno, record.levelname = logging.DEBUG, "DEBUG"
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message (and the traceback)."""
 
@@ -59,6 +79,8 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(JsonFormatter() if fmt == "json" else
                          logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    handler.addFilter(DemoteToDebug())
     handler.addFilter(RedactingFilter())
     logging.basicConfig(level=level, handlers=[handler], force=True)
+    logging.captureWarnings(True)  # to py.warnings, one of DEMOTED_LOGGERS
     quiet_libraries()

@@ -1,15 +1,20 @@
-// PaperDesk from Node: log in, stream prices, buy with a stop-loss, print the position,
-// follow the trade to the close, then print the account's latest activities and its
-// performance.
+// PaperDesk from Node: log in, stream prices, buy with a stop-loss and a target, print
+// the position, follow the trade to the close, then print the account's latest activities
+// and its performance.
 //
 //   node trade-until-stop.js http://localhost:8000 ann@example.com 'correct horse battery'
 //
-// Exits 0 once the stop-loss has closed the trade (Node 18+: fetch is built in).
+// Exits 0 once the stop-loss or the target has closed the trade (Node 18+: fetch is
+// built in). By default it buys BTCUSDT (traded around the clock) with both levels 0.2%
+// from the price, which the simulated prices usually reach within a minute; SYMBOL,
+// STOP_PERCENT, TARGET_PERCENT and TIMEOUT (seconds) change that.
 const { io } = require("socket.io-client");
 
 const [url, email, password] = process.argv.slice(2);
-const symbol = process.env.SYMBOL || "AAPL";
-const stopDistance = Number(process.env.STOP_DISTANCE || "5");
+const symbol = process.env.SYMBOL || "BTCUSDT";
+const stopPercent = Number(process.env.STOP_PERCENT || "0.2");
+const targetPercent = Number(process.env.TARGET_PERCENT || "0.2");
+const timeout = Number(process.env.TIMEOUT || "300");
 
 function fail(message) {
   console.error(message);
@@ -20,6 +25,17 @@ function fail(message) {
 async function get(token, path) {
   const reply = await fetch(`${url}/api/v1${path}`, { headers: { Authorization: `Bearer ${token}` } });
   return reply.json();
+}
+
+/** A long's stop-loss below price and target above it, on the symbol's tick grid. This
+ * example only needs rough levels, so plain numbers do; prices are decimal strings. */
+function exitLevels(price, increment) {
+  const tick = Number(increment);
+  const decimals = (increment.split(".")[1] || "").length;
+  const ticks = (level) => Number((level / tick).toFixed(6));  // absorbs float noise
+  const stop = Math.min(Math.floor(ticks(price * (1 - stopPercent / 100))), ticks(price) - 1);
+  const target = Math.max(Math.ceil(ticks(price * (1 + targetPercent / 100))), ticks(price) + 1);
+  return [(stop * tick).toFixed(decimals), (target * tick).toFixed(decimals)];
 }
 
 /** Print the user's net position in the symbol. */
@@ -55,7 +71,8 @@ async function main() {
   socket.on("live_price", (q) => console.log(`price ${q.symbol} ${q.price} (${q.source})`));
   socket.on("trade_update", (u) => {
     const t = u.trade;
-    console.log(`trade ${u.event}: ${t.side} ${t.initial_quantity} ${t.symbol} at ${t.entry_price}, stop ${t.stop_loss}` +
+    console.log(`trade ${u.event}: ${t.side} ${t.initial_quantity} ${t.symbol} at ${t.entry_price}, ` +
+      `stop ${t.stop_loss}, target ${t.target_price}` +
       (u.event === "closed" ? `, closed at ${t.close_price} (${u.reason}), pnl ${t.realized_pnl}` : ""));
     if (u.event === "closed") {
       socket.close();
@@ -64,16 +81,18 @@ async function main() {
   });
   socket.on("connect", async () => {
     const sub = await socket.emitWithAck("subscribe", { symbols: [symbol] });
-    // Prices are decimal strings; this example only needs a rough stop level.
-    const stop = (Number(sub.quotes[0].price) - stopDistance).toFixed(2);
+    const { asset } = await get(body.access_token, `/assets/${encodeURIComponent(symbol)}`);
+    const [stop, target] = exitLevels(Number(sub.quotes[0].price), asset.price_increment);
     const ack = await socket.emitWithAck("place_order", {
-      symbol, side: "buy", quantity: "1", stop_loss: stop,
+      symbol, side: "buy", quantity: "1", stop_loss: stop, target_price: target,
     });
     if (!ack.ok) fail(`order refused: ${ack.error.code} ${ack.error.message}`);
-    console.log(`order ${ack.order.status} at ${ack.order.filled_price}, stop-loss ${stop}`);
+    console.log(`order ${ack.order.status} at ${ack.order.filled_price}, stop-loss ${stop}, target ${target}`);
     await showPosition(body.access_token);
+    console.log(`waiting up to ${timeout} s for the price to reach ${stop} or ${target}`);
   });
-  setTimeout(() => fail("the stop-loss did not close the trade in time"), 60000);
+  setTimeout(() => fail(`neither the stop-loss nor the target closed the trade in ${timeout} s`),
+    timeout * 1000);
 }
 
 main().catch((err) => fail(err.message));

@@ -1,17 +1,20 @@
-"""PaperDesk from Python: log in, stream prices, buy with a stop-loss, print the position,
-follow the trade to the close, then print the account's latest activities and its
-performance.
+"""PaperDesk from Python: log in, stream prices, buy with a stop-loss and a target, print
+the position, follow the trade to the close, then print the account's latest activities
+and its performance.
 
-    python trade_until_stop.py http://localhost:8000 ann@example.com 'correct horse battery'
+    .venv/bin/python client_examples/python/trade_until_stop.py \
+        http://localhost:8000 ann@example.com 'correct horse battery'
 
-Exits 0 once the stop-loss has closed the trade. Needs aiohttp and
-python-socketio (both in the server's requirements).
+Exits 0 once the stop-loss or the target has closed the trade. By default it buys
+BTCUSDT (traded around the clock) with both levels 0.2% from the price, which the
+simulated prices usually reach within a minute. Needs aiohttp and python-socketio
+(both in the server's requirements, so the server's .venv runs it).
 """
 
 import argparse
 import asyncio
 import sys
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 import aiohttp
 import socketio
@@ -27,6 +30,21 @@ async def login(url: str, email: str, password: str) -> str | None:
         print("login failed:", body["error"]["message"], file=sys.stderr)
         return None
     return str(body["access_token"])
+
+
+async def price_increment(url: str, symbol: str) -> Decimal:
+    """The symbol's tick: stop-loss and target prices are multiples of it."""
+    async with aiohttp.ClientSession(url) as http, \
+            http.get(f"/api/v1/assets/{symbol}") as reply:
+        return Decimal((await reply.json())["asset"]["price_increment"])
+
+
+def exit_levels(price: Decimal, tick: Decimal, stop_percent: Decimal,
+                target_percent: Decimal) -> tuple[Decimal, Decimal]:
+    """A long's stop-loss below price and target above it, on the tick grid."""
+    stop = (price * (1 - stop_percent / 100) / tick).to_integral_value(ROUND_FLOOR) * tick
+    target = (price * (1 + target_percent / 100) / tick).to_integral_value(ROUND_CEILING) * tick
+    return min(stop, price - tick).quantize(tick), max(target, price + tick).quantize(tick)
 
 
 async def show_position(url: str, token: str, symbol: str) -> None:
@@ -63,9 +81,12 @@ async def main() -> int:
     parser.add_argument("url")
     parser.add_argument("email")
     parser.add_argument("password")
-    parser.add_argument("--symbol", default="AAPL")
-    parser.add_argument("--stop-distance", default="5", help="stop-loss this far below the fill")
-    parser.add_argument("--timeout", type=float, default=60)
+    parser.add_argument("--symbol", default="BTCUSDT")
+    parser.add_argument("--stop-percent", type=Decimal, default=Decimal("0.2"),
+                        help="stop-loss this many percent below the price")
+    parser.add_argument("--target-percent", type=Decimal, default=Decimal("0.2"),
+                        help="target this many percent above the price")
+    parser.add_argument("--timeout", type=float, default=300, help="seconds to wait for the close")
     args = parser.parse_args()
 
     token = await login(args.url, args.email, args.password)
@@ -84,7 +105,7 @@ async def main() -> int:
         trade = update["trade"]
         what = f"{trade['side']} {trade['initial_quantity']} {trade['symbol']}"
         print(f"trade {update['event']}: {what} at {trade['entry_price']},"
-              f" stop {trade['stop_loss']}"
+              f" stop {trade['stop_loss']}, target {trade['target_price']}"
               + (f", closed at {trade['close_price']} ({update['reason']}),"
                  f" pnl {trade['realized_pnl']}" if update["event"] == "closed" else ""))
         if update["event"] == "closed":
@@ -92,20 +113,24 @@ async def main() -> int:
 
     await sio.connect(args.url, auth={"token": token}, transports=["websocket"])
     ack = await sio.call("subscribe", {"symbols": [args.symbol]})
-    price = Decimal(ack["quotes"][0]["price"])
-    stop = price - Decimal(args.stop_distance)
+    stop, target = exit_levels(Decimal(ack["quotes"][0]["price"]),
+                               await price_increment(args.url, args.symbol),
+                               args.stop_percent, args.target_percent)
     ack = await sio.call("place_order", {"symbol": args.symbol, "side": "buy", "quantity": "1",
-                                         "stop_loss": str(stop)})
+                                         "stop_loss": str(stop), "target_price": str(target)})
     if not ack["ok"]:
         print("order refused:", ack["error"]["code"], ack["error"]["message"], file=sys.stderr)
         await sio.disconnect()
         return 1
-    print(f"order {ack['order']['status']} at {ack['order']['filled_price']}, stop-loss {stop}")
+    print(f"order {ack['order']['status']} at {ack['order']['filled_price']},"
+          f" stop-loss {stop}, target {target}")
     await show_position(args.url, token, args.symbol)
+    print(f"waiting up to {args.timeout:.0f} s for the price to reach {stop} or {target}")
     try:
         await asyncio.wait_for(closed.wait(), args.timeout)
     except TimeoutError:
-        print("the stop-loss did not close the trade in time", file=sys.stderr)
+        print(f"neither the stop-loss nor the target closed the trade in {args.timeout:.0f} s",
+              file=sys.stderr)
         return 1
     finally:
         await sio.disconnect()

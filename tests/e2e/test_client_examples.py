@@ -1,6 +1,7 @@
 """The example clients, run for real against a server on a scripted price path."""
 
 import asyncio
+import os
 import re
 import shutil
 import sys
@@ -15,8 +16,8 @@ from tests.intel_sources import IntelSources
 from tests.services import ROOT
 from tests.support import PASSWORD, until
 
-# AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss
-# 5 below), then drops to 90 and stays there.
+# AAPL holds at 100 for four seconds (time to log in and buy with a stop-loss 5% below
+# and a target 5% above), then drops to 90 and stays there.
 PATH = "ts,symbol,price\n" + "".join(f"{n / 4},AAPL,100\n" for n in range(17)) + \
     "4.25,AAPL,90\n4.5,AAPL,90\n"
 
@@ -39,9 +40,20 @@ HISTORY = ("activity pnl -10\nactivity fill sell 1 AAPL at 90\nactivity fill buy
            "performance: realized -10, win rate 0%, max drawdown 10 (0.01%)\n")
 
 
-async def run(command: list[str], cwd) -> tuple[int, str, str]:
+# Both examples buy BTCUSDT with levels 0.2% away by default (for the simulator); here
+# AAPL on the scripted path, with levels 5% away.
+PYTHON_OPTIONS = ["--symbol", "AAPL", "--stop-percent", "5", "--target-percent", "5",
+                  "--timeout", "20"]
+NODE_OPTIONS = {"SYMBOL": "AAPL", "STOP_PERCENT": "5", "TARGET_PERCENT": "5", "TIMEOUT": "20"}
+CLOSED = ("trade closed: buy 1 AAPL at 100, stop 95, target 105, closed at 90 (stop_loss),"
+          " pnl -10")
+
+
+async def run(command: list[str], cwd, env: dict[str, str] | None = None
+              ) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
-        *command, cwd=cwd, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        *command, cwd=cwd, env=None if env is None else {**os.environ, **env},
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
     stdout, stderr = await asyncio.wait_for(process.communicate(), 30)
     return process.returncode, stdout.decode(), stderr.decode()
 
@@ -49,11 +61,12 @@ async def run(command: list[str], cwd) -> tuple[int, str, str]:
 async def test_the_python_example_trades_until_its_stop_loss_closes(scripted):
     code, stdout, stderr = await run(
         [sys.executable, str(ROOT / "client_examples/python/trade_until_stop.py"),
-         scripted.url.rstrip("/"), "ann@example.com", PASSWORD], ROOT)
+         scripted.url.rstrip("/"), "ann@example.com", PASSWORD, *PYTHON_OPTIONS], ROOT)
     assert code == 0, stderr
-    assert "order filled at 100, stop-loss 95" in stdout
+    assert "order filled at 100, stop-loss 95.00, target 105.00" in stdout
     assert "position buy 1 AAPL, average entry 100" in stdout
-    assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+    assert "waiting up to 20 s for the price to reach 95.00 or 105.00" in stdout
+    assert CLOSED in stdout
     assert HISTORY in stdout
 
 
@@ -62,11 +75,12 @@ async def test_the_node_example_trades_until_its_stop_loss_closes(scripted):
     assert shutil.which("node")
     code, stdout, stderr = await run(
         ["node", "trade-until-stop.js", scripted.url.rstrip("/"), "ann@example.com", PASSWORD],
-        NODE_EXAMPLE)
+        NODE_EXAMPLE, NODE_OPTIONS)
     assert code == 0, stderr
-    assert "order filled at 100, stop-loss 95.00" in stdout
+    assert "order filled at 100, stop-loss 95.00, target 105.00" in stdout
     assert "position buy 1 AAPL, average entry 100" in stdout
-    assert "trade closed: buy 1 AAPL at 100, stop 95, closed at 90 (stop_loss), pnl -10" in stdout
+    assert "waiting up to 20 s for the price to reach 95.00 or 105.00" in stdout
+    assert CLOSED in stdout
     assert HISTORY in stdout
 
 
@@ -79,7 +93,7 @@ async def test_the_examples_report_a_failed_login(scripted):
 
 
 @pytest.mark.skipif(shutil.which("jq") is None or shutil.which("curl") is None,
-                    reason="curl or jq is missing (make setup installs them)")
+                    reason="curl or jq is missing (make packages installs them)")
 async def test_the_curl_walkthrough_runs_start_to_finish(servers, settings, clock):
     from tests.e2e.test_forecast import store
     from tests.e2e.test_news import eventually, listing, with_news

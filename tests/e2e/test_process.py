@@ -57,6 +57,9 @@ async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts
         assert await server.stop(signal.SIGTERM) == 0
     await wait_gone(workdir / "data")
     assert (workdir / "data" / "jwt_secret").is_file()
+    # The line a user needs, with the real port, once.
+    printed = (await server.process.stdout.read()).decode()
+    assert printed.count(f"PaperDesk is ready: open http://localhost:{server.port}/") == 1
 
     again = RunPy(workdir)
     await again.start()
@@ -100,7 +103,7 @@ async def test_external_database_without_jwt_secret_refuses_to_start(workdir, mo
 NODE_EXAMPLE = ROOT / "client_examples" / "node"
 needs_node = pytest.mark.skipif(
     shutil.which("node") is None or not (NODE_EXAMPLE / "node_modules").is_dir(),
-    reason="Node.js or the example's node_modules (make setup) is missing")
+    reason="Node.js or the example's node_modules (make test installs it) is missing")
 
 
 async def run_node(url: str, token: str | None) -> tuple[int, str, str]:

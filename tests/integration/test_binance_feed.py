@@ -158,11 +158,32 @@ async def test_server_pings_are_answered(binance):
     assert (message.type, message.data) == (WSMsgType.PONG, b"keepalive")
 
 
-async def test_an_unreachable_server_is_retried_with_backoff(unused_tcp_port):
+async def test_an_unreachable_server_is_retried_with_backoff_and_logged_once(
+        unused_tcp_port, caplog):
     sink = Recorder()
     binance_feed = feed(f"ws://127.0.0.1:{unused_tcp_port}")
-    task = asyncio.create_task(binance_feed.run(sink))
-    await asyncio.sleep(0.3)
+    with caplog.at_level(logging.INFO, logger="feeds.binance"):
+        task = asyncio.create_task(binance_feed.run(sink))
+        await asyncio.sleep(0.3)
     assert not task.done()  # still trying, not crashed
     assert binance_feed.backoff.attempt >= 2
     task.cancel()
+    [line] = [r.getMessage() for r in caplog.records]
+    assert line.startswith("Binance prices are down (ClientConnectorError: Cannot connect")
+
+
+async def test_a_source_back_after_an_outage_is_logged_once(binance, caplog):
+    fake, url = binance
+    sink = Recorder()
+    binance_feed = feed(url)
+    binance_feed.outage.failed("ClientConnectorError: refused", 0.01)  # as if it had been down
+    caplog.clear()
+    with caplog.at_level(logging.INFO, logger="feeds.binance"):
+        task = asyncio.create_task(binance_feed.run(sink))
+        ws, _ = await asyncio.wait_for(fake.connections.get(), 5)
+        await ws.send_str(trade("BTCUSDT", "1"))
+        await ws.send_str(trade("BTCUSDT", "2"))
+        await sink.wait_for(quotes=2)
+    task.cancel()
+    assert [r.getMessage() for r in caplog.records] == [
+        "Binance prices are back after 0 s (1 failed attempts)"]

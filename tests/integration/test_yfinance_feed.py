@@ -1,6 +1,7 @@
 """The yfinance adapter with its fetch calls injected (no network)."""
 
 import asyncio
+import logging
 import threading
 import time
 from datetime import UTC, datetime
@@ -40,7 +41,7 @@ async def test_polled_prices_become_quotes_with_the_price_time():
         ("AAPL", Decimal("190.12"), AT, "yfinance"), ("^NSEI", Decimal("22050.5"), AT, "yfinance")}
 
 
-async def test_fetch_errors_back_off_and_polling_recovers():
+async def test_fetch_errors_back_off_and_polling_recovers(caplog):
     failures = iter([RuntimeError("Yahoo said 429"), OSError("reset")])
 
     def fetch(symbols):
@@ -51,10 +52,15 @@ async def test_fetch_errors_back_off_and_polling_recovers():
 
     feed = yahoo(fetch)
     sink = Recorder()
-    task = asyncio.create_task(feed.run(sink))
-    await sink.wait_for(quotes=1)
+    with caplog.at_level(logging.INFO, logger="feeds.yahoo"):
+        task = asyncio.create_task(feed.run(sink))
+        await sink.wait_for(quotes=1)
     task.cancel()
     assert feed.requests >= 3  # two failures, then a success
+    # One line when it went down and one when it came back, not one per failure.
+    assert [(r.levelname, r.getMessage()[:60]) for r in caplog.records] == [
+        ("WARNING", "Yahoo Finance prices are down (RuntimeError: Yahoo said 429)"),
+        ("INFO", "Yahoo Finance prices are back after 0 s (2 failed attempts)")]
 
 
 async def test_requests_are_spaced_to_the_configured_rate():

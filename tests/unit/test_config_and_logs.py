@@ -119,3 +119,31 @@ def test_log_format_must_be_text_or_json():
     from config.settings import ConfigError, Settings
     with pytest.raises(ConfigError):
         Settings(log_format="xml")
+
+
+@pytest.mark.parametrize("root_level", ["INFO", "DEBUG"])
+def test_yfinance_and_python_warnings_log_at_debug_only(root_level):
+    import logging
+
+    from server.logs import DemoteToDebug
+
+    def record(name: str, level: int) -> logging.LogRecord:
+        return logging.LogRecord(name, level, __file__, 1, "$MSFT: possibly delisted", None,
+                                 None)
+
+    root = logging.getLogger()
+    before = root.level
+    root.setLevel(root_level)
+    try:
+        demote = DemoteToDebug()
+        records = [record("yfinance", logging.ERROR), record("py.warnings", logging.WARNING)]
+        passed = [r for r in records if demote.filter(r)]
+        ours = record("feeds.yahoo", logging.WARNING)
+        assert demote.filter(ours) and ours.levelname == "WARNING"
+    finally:
+        root.setLevel(before)
+    if root_level == "DEBUG":
+        assert [(r.name, r.levelname) for r in passed] == [("yfinance", "DEBUG"),
+                                                          ("py.warnings", "DEBUG")]
+    else:
+        assert passed == []
