@@ -44,6 +44,7 @@ class Backfiller:
         self.sources = sources  # symbol -> its source
         self.done: set[Key] = set()
         self.failed: dict[Key, float] = {}  # when a fill last failed (loop time)
+        self.down: set[str] = set()  # sources whose last fill failed (logged once)
         self.tasks: dict[Key, asyncio.Task[None]] = {}
         self.startup: list[asyncio.Task[None]] = []
         self.added = 0  # candles stored from history since start-up
@@ -108,8 +109,14 @@ class Backfiller:
             added = await self._fetch(source, symbol, timeframe)
         except (HistoryError, PyMongoError, TimeoutError, OSError, ValueError) as exc:
             self.failed[key] = asyncio.get_running_loop().time()
-            log.warning("no %s history for %s from %s: %s", timeframe, symbol, source.name,
-                        str(exc)[:200] or type(exc).__name__)
+            reason = str(exc).splitlines()[0][:160] if str(exc) else type(exc).__name__
+            if source.name not in self.down:  # one line per source until it answers again
+                self.down.add(source.name)
+                log.warning("no candle history from %s for %s %s: %s; charts show what is "
+                            "stored until it answers", source.name, symbol, timeframe, reason)
+            else:
+                log.debug("no %s history for %s from %s: %s", timeframe, symbol,
+                          source.name, reason)
             return
         except Exception:  # a source's bug must not take the fills down with it
             self.failed[key] = asyncio.get_running_loop().time()
@@ -117,6 +124,9 @@ class Backfiller:
             return
         self.done.add(key)
         self.failed.pop(key, None)
+        if added and source.name in self.down:  # (a source that fails may answer nothing)
+            self.down.discard(source.name)
+            log.info("candle history from %s is back", source.name)
         self.added += added
         if added:
             log.debug("backfilled %d %s candles of %s from %s", added, timeframe, symbol,

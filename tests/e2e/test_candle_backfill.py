@@ -103,7 +103,7 @@ async def test_a_stalled_source_holds_up_neither_the_start_nor_a_request(
     assert (status, body["candles"]) == (200, [])
     assert loop.time() - asked < 1.5
     await started_backfill(api)  # every fill gave up after its timeout
-    assert "no 1m history for BTCUSDT from binance" in caplog.text
+    assert "no candle history from binance for BTCUSDT 1m" in caplog.text
     asked = len(fake.requests)
     status, _ = await api.call("GET", "/api/v1/market/candles/BTCUSDT?timeframe=1m")
     assert status == 200  # a failed fill is not tried again at once
@@ -123,7 +123,9 @@ async def test_a_failing_source_leaves_what_is_stored_and_says_why(
     if mode == "junk":  # bad rows skipped, the good ones kept
         assert len(body["candles"]) == 100 and "malformed Binance klines" in caplog.text
     else:
-        assert body["candles"] == [] and "no 1m history for BTCUSDT" in caplog.text
+        assert body["candles"] == [] and "no candle history from binance for BTCUSDT 1m" in (
+            caplog.text)
+        assert caplog.text.count("no candle history") == 1  # once for the source
 
 
 async def test_yahoo_symbols_are_filled_from_the_injected_history_call(servers, settings, clock):

@@ -28,7 +28,7 @@ def unreachable_sources(tmp_path: Path, binance_port: int) -> ServerProcess:
         BINANCE_SILENCE_TIMEOUT="1", YFINANCE_POLL_INTERVAL="0.5",
         # yfinance's HTTP client goes through this proxy, which refuses every connection.
         HTTPS_PROXY=f"http://127.0.0.1:{closed}", https_proxy=f"http://127.0.0.1:{closed}",
-        HOME=str(tmp_path), CANDLE_BACKFILL="false", LOG_LEVEL="INFO")
+        HOME=str(tmp_path), LOG_LEVEL="INFO")
 
 
 @contextlib.asynccontextmanager
@@ -70,8 +70,12 @@ async def test_sources_that_cannot_be_reached_log_one_line_down_and_one_back(tmp
         log = server.log.read_text()
         assert count(log, r"Binance prices are down \(Client\w*Error: ") == 1, log
         assert count(log, r"Yahoo Finance prices are down \(NoPrices: no price for MSFT") == 1
-        for noise in ("yfinance", "delisted", "Traceback", "site-packages", "Warning:"):
+        for noise in (" yfinance:", "delisted", "Traceback", "site-packages", "Warning:"):
             assert noise not in log, log
+        # The start-up fill of candle history: one line per source that cannot give it.
+        assert count(log, "no candle history from binance") <= 1, log
+        assert count(log, "no candle history from yfinance") <= 1, log
+        assert "candle history from yfinance is back" not in log, log
         after_start = log.split("PaperDesk is ready: open http://localhost:")[1].splitlines()
         assert len(after_start) <= 6, log
 
