@@ -12,8 +12,10 @@ import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { ticketSymbol, wireTicket } from "./ticket.js";
 import { NewsPanel } from "./news.js";
+import { SettingsCard } from "./settings.js";
 import * as views from "./views.js";
 import { Wallet } from "./wallet.js";
+import { Welcome } from "./welcome.js";
 
 const api = new Api();
 const state = {
@@ -57,28 +59,37 @@ const actions = {
 };
 const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
 const wallet = new Wallet(api);
+const welcome = new Welcome(api, start);
+const settings = new SettingsCard(api, () => {
+  socket?.disconnect();
+  api.save(null);
+  showAuth("", "Your account was deleted.");
+});
 
 // ---------------------------------------------------------------- start-up
 
 async function boot() {
   $("#boot").hidden = true;
   wireForms();
+  if (welcome.openLink()) return;
   if (api.loggedIn) await start().catch(() => showAuth());
   else showAuth();
 }
 
-function showAuth(message = "") {
-  $("#auth").hidden = false;
-  $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = true;
+/** The log-in card, with an error or a note; what belongs to a session hides. */
+function showAuth(error = "", note = "") {
+  welcome.auth("login", error, note);
+  settings.close();
+  for (const id of ["#desk", "#logout", "#bell", "#settings-open", "#connection"]) $(id).hidden = true;
   $("#who").textContent = "";
-  $("#auth-error").textContent = message;
 }
 
-async function start() {
+async function start(registered = false) {
   ({ user: state.user } = await api.get("/me"));
-  $("#auth").hidden = true;
-  $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = false;
+  welcome.screen(null);
+  for (const id of ["#desk", "#logout", "#bell", "#settings-open", "#connection"]) $(id).hidden = false;
   $("#who").textContent = state.user.email;
+  if (registered) toast("Welcome!", `We emailed ${state.user.email} a link to confirm the address.`);
   chart ??= new CandleChart($("#chart"));
   forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
@@ -334,15 +345,6 @@ async function run(action, where = null) {
 }
 
 function wireForms() {
-  $("#auth-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const { email = "", password = "", name } = formFields(event.target);
-    const register = event.submitter?.value === "register";
-    run(async () => {
-      await (register ? api.register(email, password, name) : api.login(email, password));
-      await start();
-    }, $("#auth-error"));
-  });
   $("#logout").addEventListener("click", () => run(async () => {
     socket?.disconnect();
     await api.logout();

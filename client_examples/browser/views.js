@@ -10,10 +10,10 @@ export function renderWatchlist(state, actions) {
     const quote = state.quotes.get(symbol);
     return h("tr", { dataset: { symbol }, class: symbol === state.selected ? "selected" : "",
                      onclick: () => actions.select(symbol) },
-      h("td", {}, symbol),
+      h("td", { title: symbol }, symbol,
+        h("span", { class: "stale", dataset: { stale: symbol }, hidden: !(quote?.stale ?? true) }, "stale")),
       h("td", { class: "num price", dataset: { quote: symbol } }, price(quote?.price)),
-      h("td", {}, h("span", { class: "stale", dataset: { stale: symbol }, hidden: !(quote?.stale ?? true) }, "stale")),
-      h("td", {}, h("button", { type: "button", class: "icon", title: `Remove ${symbol}`,
+      h("td", { class: "remove" }, h("button", { type: "button", class: "icon", title: `Remove ${symbol}`,
         onclick: (event) => { event.stopPropagation(); actions.unwatch(symbol); } }, "×")));
   }));
   const addable = state.symbols.filter((s) => !state.watchlist.includes(s));

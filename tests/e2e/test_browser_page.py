@@ -52,9 +52,10 @@ class Driver:
                     return
         raise AssertionError(f"the script ended before step {name}:\n{await self.failure()}")
 
-    def go(self) -> None:
+    def go(self, line: str = "go") -> None:
+        """Let the script go on past its step, handing it `line`."""
         assert self.process.stdin is not None
-        self.process.stdin.write(b"go\n")
+        self.process.stdin.write(f"{line}\n".encode())
 
     async def finish(self) -> str:
         stdout, stderr = await asyncio.wait_for(self.process.communicate(), 20)
