@@ -6,7 +6,7 @@ import { EquityChart } from "./equity.js";
 import { ForecastBand } from "./forecast.js";
 import { Intel } from "./intel.js";
 import { LeaderboardPanel } from "./leaderboard.js";
-import { compare, money, price, quantity, units } from "./decimal.js";
+import { compare, learnPriceSteps, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
@@ -94,6 +94,7 @@ async function start(registered = false) {
   forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
   news ??= new NewsPanel($("#news"), $("#news-status"));
+  await loadPriceSteps();
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -111,6 +112,18 @@ async function start(registered = false) {
   await intel.show().catch((error) => toast("Market mood unavailable", error.message, "error"));
   leaderboard ??= new LeaderboardPanel($("#leaderboard"), api);
   await leaderboard.show(state.user);
+}
+
+/** Every asset's price increment, which prices show at (pages of 500, at most 20). */
+async function loadPriceSteps() {
+  let cursor = null;
+  for (let page = 0; page < 20; page += 1) {
+    const query = new URLSearchParams({ limit: "500", ...(cursor ? { cursor } : {}) });
+    const { assets, next_cursor: next } = await api.get(`/assets?${query}`);
+    learnPriceSteps(assets);
+    if (!next) return;
+    cursor = next;
+  }
 }
 
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
@@ -144,7 +157,7 @@ async function select(symbol) {
   state.selected = symbol;
   ticketSymbol($("#order-form"), symbol, api);
   $("#chart-title").textContent = symbol;
-  $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
+  $("#chart-price").textContent = price(state.quotes.get(symbol)?.price, symbol);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
   news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
@@ -258,8 +271,8 @@ function apply(event, missed = false) {
     sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
-    toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price)}`,
-      `Price ${price(event.price)}${event.alert.note ? ` · ${event.alert.note}` : ""}`, "alert");
+    toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price, event.alert.symbol)}`,
+      `Price ${price(event.price, event.alert.symbol)}${event.alert.note ? ` · ${event.alert.note}` : ""}`, "alert");
     views.logActivity(`alert ${event.alert.symbol} ${event.alert.condition} ${event.alert.price} fired at ${event.price}`);
   }
 }
@@ -268,10 +281,10 @@ function announceTrade({ event, reason, trade }, missed) {
   const what = `${trade.side} ${quantity(trade.initial_quantity)} ${trade.symbol}`;
   const note = missed ? " (while offline)" : "";
   views.logActivity(`trade ${event}${reason ? ` (${reason})` : ""}: ${what}${note}`);
-  if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price)}`);
+  if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price, trade.symbol)}`);
   if (event === "closed") {
     const kind = Number(trade.realized_pnl) < 0 ? "loss" : "gain";
-    toast(`Trade closed (${reason}): ${what}`, `at ${price(trade.close_price)} · P&L ${money(trade.realized_pnl)}`, kind);
+    toast(`Trade closed (${reason}): ${what}`, `at ${price(trade.close_price, trade.symbol)} · P&L ${money(trade.realized_pnl)}`, kind);
   }
 }
 
