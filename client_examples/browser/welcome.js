@@ -6,6 +6,8 @@ import { $, $$, formFields } from "./dom.js";
 
 const SCREENS = ["#auth", "#verify", "#reset"];
 const LINKS = { "/verify-email": "verify", "/reset-password": "reset" };
+// A link's token refused: expired, used, or not a token at all (a mangled copy).
+const badToken = (error) => error.status === 400 && error.details?.field === "token";
 
 export class Welcome {
   /** `enter` opens the desk once the api holds a session. */
@@ -68,13 +70,13 @@ export class Welcome {
     status.textContent = "Checking your link…";
     done.hidden = true;
     const refused = await attempt(async () => {
-      if (!token) throw new ApiError(400, { code: "invalid_verification_token" });
+      if (!token) throw new ApiError(400, { details: { field: "token" } });
       const { user } = await this.api.request("POST", "/auth/verify-email", { token }, false);
       status.textContent = `Thank you: ${user.email} is confirmed.`;
     });
     if (refused) {
       status.classList.add("error");
-      status.textContent = refused.code === "invalid_verification_token"
+      status.textContent = badToken(refused)
         ? "This link is invalid, expired or was already used. Your account works without it: log in to carry on."
         : refused.message;
     }
@@ -105,7 +107,7 @@ export class Welcome {
     if (!refused) {
       form.hidden = true;
       $("#reset-done").hidden = false;
-    } else if (refused.code === "invalid_reset_token") {
+    } else if (badToken(refused)) {
       this.resetRefused("This reset link is invalid, expired or was already used. Ask for a new one.", true);
     } else {
       this.resetRefused(refused.message, false);

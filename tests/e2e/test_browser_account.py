@@ -77,12 +77,17 @@ async def test_a_newcomer_confirms_the_email_resets_the_password_and_deletes_the
     finally:
         await stop(driver)
     assert await login_status(api, email, LAST_PASSWORD) == 401  # the account is gone
-    shown = dict(re.findall(r"^([a-z ]+): (.*)$", output, re.MULTILINE))
+    shown = dict(re.findall(r"^([a-z0-9 ]+): (.*)$", output, re.MULTILINE))
     assert shown["registered"] == (
         f"Welcome! We emailed {email} a link to confirm the address.")
     assert shown["verified"] == f"Thank you: {email} is confirmed."
     assert shown["again"] == ("This link is invalid, expired or was already used. Your account "
                               "works without it: log in to carry on.")
+    for length in (0, 7, 3007, 26):  # no token, an empty one, a huge one, not ASCII
+        assert shown[f"mangled {length}"] == shown["again"]
+    assert shown["mangled reset"] == (
+        "This reset link is invalid, expired or was already used. Ask for a new one.")
+    assert shown["too long"] == "Password must be 8 to 72 bytes long (UTF-8)."
     assert shown["forgot"] == "If the account exists, a reset link is on its way."
     assert shown["mismatch"] == "The two passwords differ."
     assert shown["reset"] == "Your password is changed, and every session was logged out."

@@ -45,6 +45,12 @@ try {
   await page.goto(welcome);
   await page.locator("#verify-status.error").waitFor();
   console.log(`again: ${await text(page.locator("#verify-status"))}`);
+  // A mangled link (no token, a huge one, not ASCII) says the same, and asks nothing more.
+  for (const query of ["", "?token=", `?token=${"x".repeat(3000)}`, "?token=%F0%9F%92%A5%3Cb%3E"]) {
+    await page.goto(`${url}verify-email${query}`);
+    await page.locator("#verify-status.error").waitFor();
+    console.log(`mangled ${query.length}: ${await text(page.locator("#verify-status"))}`);
+  }
   await page.click("#verify-done");
   await page.locator("#auth-form[data-mode=login]").waitFor();
 
@@ -57,7 +63,18 @@ try {
   const reset = await step("forgot");
 
   // The reset link: two different passwords are refused here, then the new one is set.
+  await page.goto(`${url}reset-password?token=${"y".repeat(3000)}`);
+  await page.fill("#reset-form [name=new_password]", NEW_PASSWORD);
+  await page.fill("#reset-form [name=confirm]", NEW_PASSWORD);
+  await page.click("#reset-form button[type=submit]");
+  await page.locator("#reset-again").waitFor();
+  console.log(`mangled reset: ${await text(page.locator("#reset-error"))}`);
   await page.goto(reset);
+  check(!(await visible("#reset-again")), "a fresh link offers no new one");
+  await page.fill("#reset-form [name=new_password]", "é".repeat(40));
+  await page.fill("#reset-form [name=confirm]", "é".repeat(40));
+  await page.click("#reset-form button[type=submit]");
+  console.log(`too long: ${await text(page.locator("#reset-error").filter({ hasText: /\S/ }))}`);
   await page.fill("#reset-form [name=new_password]", NEW_PASSWORD);
   await page.fill("#reset-form [name=confirm]", "something else");
   await page.click("#reset-form button[type=submit]");
@@ -127,6 +144,7 @@ try {
   await page.click("#delete-form button[type=submit]");
   console.log(`wrong delete: ${await text(page.locator("#delete-error").filter({ hasText: /\S/ }))}`);
   await page.fill("#delete-form [name=password]", LAST_PASSWORD);
+  const beforeDeleting = refused.length;
   await page.click("#delete-form button[type=submit]");
   await page.locator("#auth-note", { hasText: "deleted" }).waitFor();
   console.log(`deleted: ${await text(page.locator("#auth-note"))}`);
@@ -134,8 +152,13 @@ try {
   console.log(`dialogs: ${dialogs.slice(1).join(" | ")}`);
 
   check(problems.length === 0, `console errors: ${problems.join(" | ")}`);
-  const expected = ["POST /api/v1/auth/verify-email 400", "POST /api/v1/auth/login 401",
+  const expected = [...Array(3).fill("POST /api/v1/auth/verify-email 400"),
+    ...Array(2).fill("POST /api/v1/auth/password/reset 400"), "POST /api/v1/auth/login 401",
     "POST /api/v1/auth/password/change 401", "DELETE /api/v1/me 401"];
+  // Reads under way as the account goes (its trades closing move the equity) find the
+  // session ended: nothing else may be refused then.
+  const late = refused.splice(beforeDeleting);
+  check(late.every((call) => /^GET \S+ 401$/.test(call)), `refused after deleting: ${late.join(", ")}`);
   // The settings read the API keys (GET /me/api-keys): a server without them answers 404.
   const seen = refused.filter((call) => call !== "GET /api/v1/me/api-keys 404");
   check(seen.join() === expected.join(), `refused requests: ${refused.join(", ")}`);
