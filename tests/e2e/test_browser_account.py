@@ -101,3 +101,43 @@ async def test_a_newcomer_confirms_the_email_resets_the_password_and_deletes_the
         "Exit every open trade at the market?", f"{delete} | {delete}"]
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "account-page.png").stat().st_size > 10_000
+
+
+def serves_api_keys(api: Api) -> bool:
+    return any(route.resource is not None and route.resource.canonical == "/api/v1/me/api-keys"
+               for route in api.app.router.routes())
+
+
+@needs_browser
+async def test_a_user_creates_copies_lists_and_revokes_an_api_key_on_the_page(api: Api) -> None:
+    if not serves_api_keys(api):
+        pytest.skip("this server has no API keys (/api/v1/me/api-keys)")
+    driver = await launch(api, "keys-page.mjs", "bots@example.com")
+    try:
+        await reach(driver, "created")
+        [token] = re.findall(r"^token: (\S+)$", "\n".join(driver.output), re.MULTILINE)
+        assert re.fullmatch(r"PK[A-Z0-9]{18}\.[\w-]{40}", token), token
+        status, body = await api.call("GET", "/api/v1/account", token=token)
+        assert status == 200, body
+        status, body = await api.call("POST", "/api/v1/watchlist", {"symbol": "AAPL"},
+                                      token=token)
+        assert (status, body["error"]["code"]) == (403, "insufficient_scope")
+        driver.go()
+        await reach(driver, "revoked")
+        status, body = await api.call("GET", "/api/v1/account", token=token)
+        assert (status, body["error"]["code"]) == (401, "invalid_api_key")
+        driver.go()
+        output = await driver.finish()
+    finally:
+        await stop(driver)
+    shown = dict(re.findall(r"^([a-z ]+): (.*)$", output, re.MULTILINE))
+    assert shown["blank"] == "Name must be 1 to 64 characters."
+    assert shown["warning"] == "Copy this token now: it will not be shown again."
+    assert re.fullmatch(r"my bot \U0001f916 read PK[A-Z0-9]{18} \S+ \S+ never Revoke",
+                        shown["listed"]), shown["listed"]
+    assert shown["eleventh"].startswith("At most 10"), shown["eleventh"]
+    assert shown["left"] == "9"
+    revoke = ('Revoke the API key "my bot \U0001f916"? Programs using it stop working at '
+              "once.")
+    assert shown["dialogs"] == f"{revoke} | {revoke}"
+    assert output.rstrip().endswith("done")
