@@ -26,7 +26,9 @@ export class Welcome {
     for (const button of $$("[data-switch]")) {
       button.addEventListener("click", () => this.auth(button.dataset.switch));
     }
-    $("#verify-done").addEventListener("click", () => (this.api.loggedIn ? this.enter() : this.auth("login")));
+    $("#verify-done").addEventListener("click", () => (this.api.loggedIn
+      ? attempt(() => this.enter()).then((refused) => refused && this.auth("login", refused.message))
+      : this.auth("login")));
   }
 
   /** Show one of the screens before the desk, or none (null). */
