@@ -15,7 +15,7 @@ routes = web.RouteTableDef()
 PAGE_FILES = frozenset({"index.html", "style.css", "app.js", "api.js", "chart.js",
                         "decimal.js", "dom.js", "views.js", "equity.js", "orders.js",
                         "positions.js", "ticket.js", "wallet.js", "forecast.js", "news.js",
-                        "intel.js", "leaderboard.js"})
+                        "intel.js", "leaderboard.js", "welcome.js", "settings.js"})
 # Import-map names → files of the npm packages `make setup` installs.
 VENDOR_FILES = {
     "lightweight-charts.mjs":
@@ -47,6 +47,8 @@ def _send(path: Path, cache: str) -> web.FileResponse:
 
 
 @routes.get("/")
+@routes.get("/verify-email")  # the links the server emails open the page on their screen
+@routes.get("/reset-password")
 async def page(request: web.Request) -> web.FileResponse:
     """The trading page."""
     return _send(request.app[keys.SETTINGS].web_root / "index.html", "no-cache")

@@ -159,8 +159,9 @@ class Servers:
         return await self.start_app(create_app(settings, clock=self.clock, email=self.email,
                                                feeds=None if feeds is None else list(feeds)))
 
-    async def start_app(self, app: web.Application) -> Api:
-        client = TestClient(TestServer(app))
+    async def start_app(self, app: web.Application, port: int | None = None) -> Api:
+        """Serve an app (on `port` when its settings must know its own address)."""
+        client = TestClient(TestServer(app, port=port))
         await client.start_server()
         api = Api(client)
         self.running.append(api)

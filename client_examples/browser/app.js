@@ -6,14 +6,16 @@ import { EquityChart } from "./equity.js";
 import { ForecastBand } from "./forecast.js";
 import { Intel } from "./intel.js";
 import { LeaderboardPanel } from "./leaderboard.js";
-import { compare, money, price, quantity, units } from "./decimal.js";
+import { compare, learnPriceSteps, money, price, quantity, units } from "./decimal.js";
 import { $, $$, formFields, toast } from "./dom.js";
 import { closeEditor, renderOrders, storeOrder } from "./orders.js";
 import { Positions, markPositions } from "./positions.js";
 import { ticketSymbol, wireTicket } from "./ticket.js";
 import { NewsPanel } from "./news.js";
+import { SettingsCard } from "./settings.js";
 import * as views from "./views.js";
 import { Wallet } from "./wallet.js";
+import { Welcome } from "./welcome.js";
 
 const api = new Api();
 const state = {
@@ -57,32 +59,42 @@ const actions = {
 };
 const positions = new Positions(api, state, actions, (order) => upsertOrder(order));
 const wallet = new Wallet(api);
+const welcome = new Welcome(api, start);
+const settings = new SettingsCard(api, () => {
+  socket?.disconnect();
+  api.save(null);
+  showAuth("", "Your account was deleted.");
+});
 
 // ---------------------------------------------------------------- start-up
 
 async function boot() {
   $("#boot").hidden = true;
   wireForms();
+  if (welcome.openLink()) return;
   if (api.loggedIn) await start().catch(() => showAuth());
   else showAuth();
 }
 
-function showAuth(message = "") {
-  $("#auth").hidden = false;
-  $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = true;
+/** The log-in card, with an error or a note; what belongs to a session hides. */
+function showAuth(error = "", note = "") {
+  welcome.auth("login", error, note);
+  settings.close();
+  for (const id of ["#desk", "#logout", "#bell", "#settings-open", "#connection"]) $(id).hidden = true;
   $("#who").textContent = "";
-  $("#auth-error").textContent = message;
 }
 
-async function start() {
+async function start(registered = false) {
   ({ user: state.user } = await api.get("/me"));
-  $("#auth").hidden = true;
-  $("#desk").hidden = $("#logout").hidden = $("#bell").hidden = false;
+  welcome.screen(null);
+  for (const id of ["#desk", "#logout", "#bell", "#settings-open", "#connection"]) $(id).hidden = false;
   $("#who").textContent = state.user.email;
+  if (registered) toast("Welcome!", `We emailed ${state.user.email} a link to confirm the address.`);
   chart ??= new CandleChart($("#chart"));
   forecast ??= new ForecastBand(chart, $("#forecast-toggle"), $("#forecast-note"), api);
   equity ??= new EquityChart($("#equity-chart"));
   news ??= new NewsPanel($("#news"), $("#news-status"));
+  await loadPriceSteps();
   connect(); // events that arrive while the snapshot loads are applied after it
   await loadSnapshot();
   const { symbols } = await api.get("/market/symbols");
@@ -100,6 +112,18 @@ async function start() {
   await intel.show().catch((error) => toast("Market mood unavailable", error.message, "error"));
   leaderboard ??= new LeaderboardPanel($("#leaderboard"), api);
   await leaderboard.show(state.user);
+}
+
+/** Every asset's price increment, which prices show at (pages of 500, at most 20). */
+async function loadPriceSteps() {
+  let cursor = null;
+  for (let page = 0; page < 20; page += 1) {
+    const query = new URLSearchParams({ limit: "500", ...(cursor ? { cursor } : {}) });
+    const { assets, next_cursor: next } = await api.get(`/assets?${query}`);
+    learnPriceSteps(assets);
+    if (!next) return;
+    cursor = next;
+  }
 }
 
 /** Everything the page shows, read fresh; events after its seq are applied on top. */
@@ -133,7 +157,7 @@ async function select(symbol) {
   state.selected = symbol;
   ticketSymbol($("#order-form"), symbol, api);
   $("#chart-title").textContent = symbol;
-  $("#chart-price").textContent = price(state.quotes.get(symbol)?.price);
+  $("#chart-price").textContent = price(state.quotes.get(symbol)?.price, symbol);
   for (const row of $$("#watchlist tr")) row.classList.toggle("selected", row.dataset.symbol === symbol);
   news.show(api, symbol).catch((error) => console.warn("news:", error.message));
   await chart.show(api, symbol, $("#interval").value);
@@ -247,8 +271,8 @@ function apply(event, missed = false) {
     sync(() => reloadTrades(event.symbol)); // the event counts the lots it closed, not which
   } else if (event.type === "alert_triggered") {
     upsertAlert(event.alert);
-    toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price)}`,
-      `Price ${price(event.price)}${event.alert.note ? ` · ${event.alert.note}` : ""}`, "alert");
+    toast(`Alert: ${event.alert.symbol} ${event.alert.condition} ${price(event.alert.price, event.alert.symbol)}`,
+      `Price ${price(event.price, event.alert.symbol)}${event.alert.note ? ` · ${event.alert.note}` : ""}`, "alert");
     views.logActivity(`alert ${event.alert.symbol} ${event.alert.condition} ${event.alert.price} fired at ${event.price}`);
   }
 }
@@ -257,10 +281,10 @@ function announceTrade({ event, reason, trade }, missed) {
   const what = `${trade.side} ${quantity(trade.initial_quantity)} ${trade.symbol}`;
   const note = missed ? " (while offline)" : "";
   views.logActivity(`trade ${event}${reason ? ` (${reason})` : ""}: ${what}${note}`);
-  if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price)}`);
+  if (event === "opened") toast(`Trade opened: ${what}`, `at ${price(trade.entry_price, trade.symbol)}`);
   if (event === "closed") {
     const kind = Number(trade.realized_pnl) < 0 ? "loss" : "gain";
-    toast(`Trade closed (${reason}): ${what}`, `at ${price(trade.close_price)} · P&L ${money(trade.realized_pnl)}`, kind);
+    toast(`Trade closed (${reason}): ${what}`, `at ${price(trade.close_price, trade.symbol)} · P&L ${money(trade.realized_pnl)}`, kind);
   }
 }
 
@@ -334,15 +358,6 @@ async function run(action, where = null) {
 }
 
 function wireForms() {
-  $("#auth-form").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const { email = "", password = "", name } = formFields(event.target);
-    const register = event.submitter?.value === "register";
-    run(async () => {
-      await (register ? api.register(email, password, name) : api.login(email, password));
-      await start();
-    }, $("#auth-error"));
-  });
   $("#logout").addEventListener("click", () => run(async () => {
     socket?.disconnect();
     await api.logout();

@@ -2,6 +2,7 @@
 // (at least a day of it, page by page), then every live price folded into the
 // current candle.
 import { CandlestickSeries, ColorType, createChart } from "/vendor/lightweight-charts.mjs";
+import { priceDecimalsOf } from "./decimal.js";
 
 const INTERVAL_SECONDS = { "1m": 60, "5m": 300, "15m": 900, "1h": 3600, "4h": 14400, "1d": 86400 };
 const HISTORY_SECONDS = 24 * 3600; // the chart opens with at least a day
@@ -35,6 +36,8 @@ export class CandleChart {
     this.interval = interval;
     this.last = null;
     this.series.setData([]);
+    const places = priceDecimalsOf(symbol); // the scale's labels at the symbol's tick
+    if (places !== null) this.series.applyOptions({ priceFormat: { type: "price", precision: places, minMove: 10 ** -places } });
     const candles = await history(api, symbol, interval);
     if (generation !== this.generation) return; // another symbol was picked meanwhile
     const bars = candles.map((c) => ({

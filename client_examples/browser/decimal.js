@@ -57,16 +57,38 @@ export function money(value, places = 2) {
   return (negative && rounded !== 0n ? "-" : "") + whole + fraction;
 }
 
-/** A price string as sent, with thousands separators ("65000.5" → "65,000.5"). */
-export function price(text) {
+/** A decimal string as sent, with thousands separators ("65000.5" → "65,000.5"). */
+export function grouped(text) {
   if (text === null || text === undefined) return "–";
   const [whole, fraction] = String(text).split(".");
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
-  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+  const digits = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+  return fraction === undefined ? digits : `${digits}.${fraction}`;
 }
 
-/** A quantity string as sent, grouped like a price ("1500" → "1,500"). */
-export const quantity = price;
+/** A quantity string as sent, grouped ("1500" → "1,500"). */
+export const quantity = grouped;
+
+const priceDecimals = new Map(); // symbol → the decimals of its price increment
+
+/** Learn each asset's price decimals (GET /assets: price_increment "0.01" → 2). */
+export function learnPriceSteps(assets) {
+  for (const { symbol, price_increment: tick } of assets) {
+    priceDecimals.set(symbol, (String(tick).split(".")[1] ?? "").length);
+  }
+}
+
+/** The decimals prices of symbol show with, or null while its asset is not known. */
+export const priceDecimalsOf = (symbol) => priceDecimals.get(symbol) ?? null;
+
+/** A price of symbol, grouped, at its asset's tick ("65516.4" → "65,516.40" at 0.01);
+ * under 1, at least 4 decimals (sub-dollar stocks tick finer). A price of no known
+ * symbol (a rate, a token's market price) shows as sent, grouped. */
+export function price(text, symbol = null) {
+  const places = priceDecimals.get(symbol);
+  const value = units(text);
+  if (places === undefined || value === null) return grouped(text);
+  return money(value, value < ONE && value > -ONE ? Math.max(places, 4) : places);
+}
 
 /** Compare two decimal strings: -1, 0 or 1. */
 export function compare(a, b) {
@@ -80,7 +102,7 @@ export function compare(a, b) {
 export function amount(text, places = 2) {
   if (text === null || text === undefined || units(text) === null) return "–";
   const [whole, fraction = ""] = String(text).split(".");
-  return price(`${whole}.${fraction.padEnd(places, "0")}`.replace(/\.$/, ""));
+  return grouped(`${whole}.${fraction.padEnd(places, "0")}`.replace(/\.$/, ""));
 }
 
 /** value × numerator / denominator, in units (null when any is unknown or the

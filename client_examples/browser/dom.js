@@ -77,11 +77,13 @@ export function clock(iso) {
   return iso ? new Date(iso).toLocaleTimeString([], { hour12: false }) : "";
 }
 
-/** Show a short message in the corner for a few seconds. */
+/** Show a short message at the top for a few seconds; its × dismisses it sooner. Clicks
+ * elsewhere on it reach the page beneath. */
 export function toast(title, body = "", kind = "info") {
   const box = $("#toasts");
-  const item = h("div", { class: `toast ${kind}`, role: "status" }, h("strong", {}, title),
-    body ? h("div", {}, body) : null);
+  const item = h("div", { class: `toast ${kind}`, role: "status" },
+    h("button", { type: "button", class: "icon dismiss", "aria-label": "Dismiss", onclick: () => item.remove() }),
+    h("strong", {}, title), body ? h("div", {}, body) : null);
   box.append(item);
   setTimeout(() => item.remove(), 6000);
   while (box.children.length > 4) box.firstElementChild.remove();

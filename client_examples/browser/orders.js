@@ -71,9 +71,9 @@ function orderRow(o, actions) {
 }
 
 function priceText(o) {
-  if (o.filled_price) return price(o.filled_price);
-  if (o.type === "stop_limit") return `stop ${price(o.stop_price)} · limit ${price(o.limit_price)}`;
-  return price(o.limit_price ?? o.stop_price);
+  if (o.filled_price) return price(o.filled_price, o.symbol);
+  if (o.type === "stop_limit") return `stop ${price(o.stop_price, o.symbol)} · limit ${price(o.limit_price, o.symbol)}`;
+  return price(o.limit_price ?? o.stop_price, o.symbol);
 }
 
 function toggleEditor(order, actions) {

@@ -10,10 +10,11 @@ export function renderWatchlist(state, actions) {
     const quote = state.quotes.get(symbol);
     return h("tr", { dataset: { symbol }, class: symbol === state.selected ? "selected" : "",
                      onclick: () => actions.select(symbol) },
-      h("td", {}, symbol),
-      h("td", { class: "num price", dataset: { quote: symbol } }, price(quote?.price)),
-      h("td", {}, h("span", { class: "stale", dataset: { stale: symbol }, hidden: !(quote?.stale ?? true) }, "stale")),
-      h("td", {}, h("button", { type: "button", class: "icon", title: `Remove ${symbol}`,
+      h("td", { title: symbol }, symbol,
+        h("span", { class: "stale-dot", dataset: { stale: symbol }, hidden: !(quote?.stale ?? true),
+          role: "img", "aria-label": "stale price", title: "Stale: no fresh price" }, "●")),
+      h("td", { class: "num price", dataset: { quote: symbol } }, price(quote?.price, symbol)),
+      h("td", { class: "remove" }, h("button", { type: "button", class: "icon", title: `Remove ${symbol}`,
         onclick: (event) => { event.stopPropagation(); actions.unwatch(symbol); } }, "×")));
   }));
   const addable = state.symbols.filter((s) => !state.watchlist.includes(s));
@@ -24,7 +25,7 @@ export function renderWatchlist(state, actions) {
 /** Update one symbol's price everywhere it shows, flashing up or down. */
 export function showQuote(state, quote, previous) {
   for (const cell of $$(`[data-quote="${CSS.escape(quote.symbol)}"]`)) {
-    cell.textContent = price(quote.price);
+    cell.textContent = price(quote.price, quote.symbol);
     const move = previous?.price ? compare(quote.price, previous.price) : 0;
     if (move !== 0) {
       cell.classList.remove("flash-up", "flash-down");
@@ -33,7 +34,7 @@ export function showQuote(state, quote, previous) {
     }
   }
   for (const badge of $$(`[data-stale="${CSS.escape(quote.symbol)}"]`)) badge.hidden = !quote.stale;
-  if (quote.symbol === state.selected) $("#chart-price").textContent = price(quote.price);
+  if (quote.symbol === state.selected) $("#chart-price").textContent = price(quote.price, quote.symbol);
   return showMarks(state);
 }
 
@@ -92,8 +93,8 @@ export function renderTrades(state, actions) {
   $("#exit-all").disabled = open.length === 0;
   fill($("#closed-trades"), closed.map((t) => h("tr", { dataset: { trade: t.id } },
     h("td", {}, clock(t.closed_at)), h("td", {}, t.symbol), h("td", { class: t.side }, t.side),
-    h("td", { class: "num" }, quantity(t.initial_quantity)), h("td", { class: "num" }, price(t.entry_price)),
-    h("td", { class: "num" }, price(t.close_price)), h("td", {}, t.close_reason ?? ""),
+    h("td", { class: "num" }, quantity(t.initial_quantity)), h("td", { class: "num" }, price(t.entry_price, t.symbol)),
+    h("td", { class: "num" }, price(t.close_price, t.symbol)), h("td", {}, t.close_reason ?? ""),
     h("td", { class: `num ${pnlClass(units(t.realized_pnl))}` }, money(t.realized_pnl)))));
   showMarks(state);
 }
@@ -107,9 +108,9 @@ function openRow(trade, actions) {
   } });
   return h("tr", { dataset: { trade: trade.id } },
     h("td", {}, trade.symbol), h("td", { class: trade.side }, trade.side),
-    h("td", { class: "num" }, quantity(trade.quantity)), h("td", { class: "num" }, price(trade.entry_price)),
+    h("td", { class: "num" }, quantity(trade.quantity)), h("td", { class: "num" }, price(trade.entry_price, trade.symbol)),
     h("td", {}, withForm(level("stop_loss"), form)), h("td", {}, withForm(level("target_price"), form)),
-    h("td", { class: "num", dataset: { quote: trade.symbol } }, price(actions.last(trade.symbol))),
+    h("td", { class: "num", dataset: { quote: trade.symbol } }, price(actions.last(trade.symbol), trade.symbol)),
     h("td", { class: "num", dataset: { pnl: trade.id } }, "–"),
     h("td", { class: "actions" }, form,
       h("button", { type: "submit", form: form.id, class: "secondary" }, "Save"),
@@ -126,9 +127,9 @@ export function renderAlerts(state, actions) {
   const alerts = [...state.alerts.values()].sort((a, b) =>
     (a.status === "active" ? 0 : 1) - (b.status === "active" ? 0 : 1) || b.created_at.localeCompare(a.created_at));
   fill($("#alerts"), alerts.map((a) => h("tr", { dataset: { alert: a.id } },
-    h("td", {}, a.symbol), h("td", {}, a.condition), h("td", { class: "num" }, price(a.price)),
+    h("td", {}, a.symbol), h("td", {}, a.condition), h("td", { class: "num" }, price(a.price, a.symbol)),
     h("td", {}, a.note ?? ""),
-    h("td", {}, a.status, a.triggered_price ? ` at ${price(a.triggered_price)}` : ""),
+    h("td", {}, a.status, a.triggered_price ? ` at ${price(a.triggered_price, a.symbol)}` : ""),
     h("td", {}, a.status === "active"
       ? h("button", { type: "button", class: "secondary", onclick: () => actions.deleteAlert(a.id) }, "Delete") : ""))));
 }

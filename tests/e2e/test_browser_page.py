@@ -52,9 +52,10 @@ class Driver:
                     return
         raise AssertionError(f"the script ended before step {name}:\n{await self.failure()}")
 
-    def go(self) -> None:
+    def go(self, line: str = "go") -> None:
+        """Let the script go on past its step, handing it `line`."""
         assert self.process.stdin is not None
-        self.process.stdin.write(b"go\n")
+        self.process.stdin.write(f"{line}\n".encode())
 
     async def finish(self) -> str:
         stdout, stderr = await asyncio.wait_for(self.process.communicate(), 20)
@@ -130,12 +131,12 @@ async def test_a_user_trades_from_the_page_until_the_stop_loss_closes_the_trade(
         await stop(driver)
     [drawn] = re.findall(r"chart history: (\d+) candles over ([\d.]+) hours", output)
     assert int(drawn[0]) >= 1441 and float(drawn[1]) >= 24  # a day and more, then live
-    assert "price moved to 101" in output
+    assert "price moved to 101.00" in output
     assert "refused: stop_loss must be below 101 for a buy order." in output
-    assert "trade open: 1 AAPL at 101, stop-loss 95" in output
-    assert "alert: AAPL above 130 take profit? active Delete" in output
-    assert "toast: Trade closed (stop_loss): buy 1 AAPL at 94 · P&L -7.00" in output
-    assert "AAPL buy 1 101 94 stop_loss -7.00" in output
+    assert "trade open: 1 AAPL at 101.00, stop-loss 95" in output
+    assert "alert: AAPL above 130.00 take profit? active Delete" in output
+    assert "toast: Trade closed (stop_loss): buy 1 AAPL at 94.00 · P&L -7.00" in output
+    assert "AAPL buy 1 101.00 94.00 stop_loss -7.00" in output
     assert "unread notifications: 1" in output
     assert "equity: Equity 99,993.00 · P&L -7.00 (-0.01%), 3 points" in output
     assert "stats: Win rate 0% Max drawdown 9.00 (0.01%) Sharpe \u2013 Closed trades 1" in output
@@ -198,22 +199,22 @@ async def test_a_user_manages_positions_and_orders_from_the_page(api: Api) -> No
         assert f"ticket {type_}: tif {tif}; prices {prices}; notional {notional}" in output
     assert ("refused order: 50 buys less than the smallest quantity of AAPL that trades at 100."
             in output)
-    assert "position: AAPL | long | 10 | 100 | 100 | 1,000.00 | 0.00 | 0.00%" in output
-    assert "marked: AAPL | long | 10 | 100 | 110 | 1,100.00 | 100.00 | 10.00%" in output
+    assert "position: AAPL | long | 10 | 100.00 | 100.00 | 1,000.00 | 0.00 | 0.00%" in output
+    assert "marked: AAPL | long | 10 | 100.00 | 110.00 | 1,100.00 | 100.00 | 10.00%" in output
     assert "while typing: AAPL amount 4" in output
     assert "refused: The position holds 10 AAPL." in output
-    assert "after 40%: AAPL | long | 6 | 100 | 110 | 660.00 | 60.00 | 10.00%" in output
+    assert "after 40%: AAPL | long | 6 | 100.00 | 110.00 | 660.00 | 60.00 | 10.00%" in output
     assert ("tabs: positions:false:-1 open:false:-1 orders:true:0; focus on orders"
             in output)
     rows = dict(re.findall(r"^(limit|replaced|replacement|cancelled): [\d:]+ (.*)$", output,
                            re.MULTILINE))
     by, replaces = f"#{new['id'][-6:]}", f"#{old['id'][-6:]}"  # each names the other
     assert rows == {
-        "limit": "| AAPL | buy | limit | 5 | 105 | day | open",
-        "replaced": f"| AAPL | buy | limit | 5 | 105 | day | replaced by {by}",
-        "replacement": f"| AAPL | buy | limit | 3 | 104 | day | open · replaces {replaces}",
-        "cancelled": f"| AAPL | buy | limit | 3 | 104 | day | canceled · replaces {replaces}"}
-    assert "msft: MSFT | long | 2 | 300 | 300 | 600.00 | 0.00 | 0.00%" in output
+        "limit": "| AAPL | buy | limit | 5 | 105.00 | day | open",
+        "replaced": f"| AAPL | buy | limit | 5 | 105.00 | day | replaced by {by}",
+        "replacement": f"| AAPL | buy | limit | 3 | 104.00 | day | open · replaces {replaces}",
+        "cancelled": f"| AAPL | buy | limit | 3 | 104.00 | day | canceled · replaces {replaces}"}
+    assert "msft: MSFT | long | 2 | 300.00 | 300.00 | 600.00 | 0.00 | 0.00%" in output
     assert ("account: Cash 100,100.00 Equity 100,100.00 Available 100,100.00 Margin used 0.00 "
             "Reserved 0.00 Realized P&L 100.00 Unrealized P&L 0.00") in output
     close_all = "Close every position at the market and cancel every open order?"
@@ -314,29 +315,31 @@ async def test_a_user_places_bracket_orders_and_reads_their_legs_fees_and_wallet
            for name, text in shown.items()}
     assert row["opg"] == "AAPL | buy | market | 1 | \u2013 | opg | open |  |"
     assert row["btc order"] == (
-        "BTCUSDT | buy | market | 0.01 | 65,000 | gtc | filled | 0.65 | taker")
+        "BTCUSDT | buy | market | 0.01 | 65,000.00 | gtc | filled | 0.65 | taker")
     assert shown["wallet"] == ("Wallet Asset Free Locked Total "
                                "USD cash 99,349.35 0.00 99,349.35 BTC crypto 0.01 0 0.01")
-    assert shown["inr position"] == ("RELIANCE.NS INR at 83.25 | long | 10 | 2,900 | 2,900 | "
+    assert shown["inr position"] == ("RELIANCE.NS INR at 83.25 | long | 10 | 2,900.00 | 2,900.00 | "
                                      "348.35 29,000.00 INR | 0.00 0.00 INR | 0.00%")
     assert shown["bracket ticket"] == ("types market limit; tif gtc day; notional false; "
                                        "fields tp_limit sl_stop sl_limit")
     assert shown["refused bracket"] == "take_profit.limit_price must be above 185."
-    assert row["bracket"] == "AAPL | buy | limit \u00b7 bracket | 2 | 185 | gtc | open |  |"
+    assert row["bracket"] == "AAPL | buy | limit \u00b7 bracket | 2 | 185.00 | gtc | open |  |"
     assert row["filled bracket"] == (
-        "AAPL | buy | limit \u00b7 bracket | 2 | 185 | gtc | filled | 0.185 | maker")
+        "AAPL | buy | limit \u00b7 bracket | 2 | 185.00 | gtc | filled | 0.185 | maker")
     legs_shown = re.findall(r"^(held|open|cancelled) leg: ↳ (.*)$", output, re.MULTILINE)
     assert legs_shown == [
         (when, f"{role} | AAPL | sell | {kind} | 2 | {level} | gtc | {status} |  |")
         for when, status in (("held", "held"), ("open", "open"), ("cancelled", "canceled"))
-        for role, kind, level in (("take-profit", "limit", "200"), ("stop-loss", "stop", "180"))]
+        for role, kind, level in (("take-profit", "limit", "200.00"),
+                                  ("stop-loss", "stop", "180.00"))]
     assert re.findall(r"^cancelled with parent: ↳ (.*)$", output, re.MULTILINE) == [
-        "take-profit | AAPL | sell | limit | 1 | 190 | gtc | canceled |  |",
-        "stop-loss | AAPL | sell | stop limit | 1 | stop 160 \u00b7 limit 159 | gtc | canceled"
-        " |  |"]
+        "take-profit | AAPL | sell | limit | 1 | 190.00 | gtc | canceled |  |",
+        "stop-loss | AAPL | sell | stop limit | 1 | stop 160.00 \u00b7 limit 159.00 | gtc | "
+        "canceled |  |"]
     assert shown["oco ticket"] == "type limit; fields tp_limit sl_stop"
     assert shown["oco"] == (
-        "AAPL | sell | limit \u00b7 oco (take-profit) | 2 | 200 | gtc | open |  |")
-    assert shown["oco leg"] == "\u21b3 stop-loss | AAPL | sell | stop | 2 | 180 | gtc | open |  |"
+        "AAPL | sell | limit \u00b7 oco (take-profit) | 2 | 200.00 | gtc | open |  |")
+    assert shown["oco leg"] == (
+        "\u21b3 stop-loss | AAPL | sell | stop | 2 | 180.00 | gtc | open |  |")
     assert output.rstrip().endswith("done")
     assert (ARTIFACTS / "orders-page.png").stat().st_size > 10_000

@@ -31,3 +31,11 @@ async def test_a_missing_package_says_how_to_install_it(servers: Servers, settin
     status, body = await api.call("GET", "/vendor/lightweight-charts.mjs")
     assert status == 404
     assert "run `make setup`" in body["error"]["message"]
+
+
+async def test_the_links_the_server_emails_open_the_page(api):
+    for path in ("/verify-email?token=abc", "/reset-password?token=abc", "/reset-password"):
+        response = await api.client.get(path)
+        assert response.status == 200, path
+        assert "<title>PaperDesk</title>" in await response.text()
+        assert response.headers["Referrer-Policy"] == "no-referrer"  # the token stays here

@@ -2,7 +2,8 @@
 // tests/e2e/test_browser_page.py). Amounts are exact decimal strings, never floats.
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { amount, money, percent, product, quantity, scale } from "../decimal.js";
+import { amount, learnPriceSteps, money, percent, price, priceDecimalsOf, product, quantity, scale }
+  from "../decimal.js";
 import { fromServer, marks } from "../positions.js";
 
 const shown = ({ value, pnl, pct }) => [money(value), money(pnl), pct === null ? null : money(pct)];
@@ -68,4 +69,26 @@ test("fees show every decimal the server sent, and at least two", () => {
   assert.equal(amount(null), "–");
   assert.equal(scale("1000", "1", "83.25"), 1201201201n); // 12.01201201
   assert.equal(scale("1", "2", "0"), null);
+});
+
+test("a price shows at its asset's tick, however many decimals the server sent", () => {
+  learnPriceSteps([{ symbol: "BTCUSDT", price_increment: "0.01" }, { symbol: "RELIANCE.NS", price_increment: "0.05" },
+    { symbol: "USDINR", price_increment: "0.0001" }, { symbol: "^NSEI", price_increment: "1" }]);
+  assert.equal(price("65516.4", "BTCUSDT"), "65,516.40");
+  assert.equal(price("65000", "BTCUSDT"), "65,000.00");
+  assert.equal(price("100.00666667", "BTCUSDT"), "100.01");
+  assert.equal(price("-2.005", "BTCUSDT"), "-2.01");
+  assert.equal(price("2900", "RELIANCE.NS"), "2,900.00");
+  assert.equal(price("83.25", "USDINR"), "83.2500");
+  assert.equal(price("22000.4", "^NSEI"), "22,000");
+  assert.equal(price("0.123456", "BTCUSDT"), "0.1235"); // under 1: at least 4 decimals
+  assert.equal(priceDecimalsOf("USDINR"), 4);
+});
+
+test("a price of no known asset, or no price, shows as sent", () => {
+  assert.equal(price("65516.4", "UNKNOWN"), "65,516.4");
+  assert.equal(price("83.25"), "83.25");
+  assert.equal(price(null, "BTCUSDT"), "–");
+  assert.equal(price("not a number", "BTCUSDT"), "not a number");
+  assert.equal(priceDecimalsOf("UNKNOWN"), null);
 });

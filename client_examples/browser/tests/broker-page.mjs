@@ -33,7 +33,7 @@ async function answerNextDialog(accept) {
 
 try {
   await register(page, url, email, password);
-  await page.locator('#watchlist [data-quote="AAPL"]', { hasText: /^100$/ }).waitFor();
+  await page.locator('#watchlist [data-quote="AAPL"]', { hasText: /^100\.00$/ }).waitFor();
   await page.click('#watchlist tr[data-symbol="AAPL"]');
   await page.locator("#positions", { hasText: "No open positions." }).waitFor();
 

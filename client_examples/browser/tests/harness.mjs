@@ -6,11 +6,12 @@ import { chromium } from "playwright-core";
 const CHROMIUM = process.env.CHROMIUM_BIN ?? "/usr/bin/chromium";
 const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
 
-/** Print `step <name>`, then wait for the test's line on stdin. */
+/** Print `step <name>`, then wait for the test's line on stdin, and return it. */
 export async function step(name) {
   console.log(`step ${name}`);
-  const { done } = await lines.next();
+  const { done, value } = await lines.next();
   if (done) throw new Error(`stdin closed at step ${name}`);
+  return value;
 }
 
 export function check(condition, message) {
@@ -59,6 +60,7 @@ export async function logIn(page, url, email, password) {
 
 async function signIn(page, url, email, password, button) {
   await page.goto(url);
+  if (button === "register") await page.click("#auth-form [data-switch=register]");
   await page.fill("#auth-form [name=email]", email);
   await page.fill("#auth-form [name=password]", password);
   await page.click(`#auth-form button[value=${button}]`);

@@ -39,7 +39,7 @@ try {
   await step("ready"); // the test moves the clock to 05:00 UTC: Mumbai open, New York closed
 
   // AAPL's market is closed: a market order may wait for the open (opg); a limit may not.
-  await page.locator('#watchlist [data-quote="AAPL"]', { hasText: /^190$/ }).waitFor();
+  await page.locator('#watchlist [data-quote="AAPL"]', { hasText: /^190\.00$/ }).waitFor();
   await choose("AAPL");
   console.log(`closed market: tif ${await tifs()}; ${await page.locator("#market-state").textContent()}`);
   await page.selectOption(`${ticket} [name=type]`, "limit");

@@ -15,7 +15,7 @@ try {
   // Register: the page logs in and shows the desk with the watchlist.
   await register(page, url, email, password);
   const aapl = page.locator('#watchlist [data-quote="AAPL"]');
-  await aapl.filter({ hasText: /^100$/ }).waitFor();
+  await aapl.filter({ hasText: /^100\.00$/ }).waitFor();
   await page.click('#watchlist tr[data-symbol="AAPL"]');
   await page.locator("#chart-title", { hasText: "AAPL" }).waitFor();
   await page.locator("#chart canvas").first().waitFor();
@@ -29,10 +29,10 @@ try {
   await step("ready");
 
   // A price move shows in the watchlist (flashing up) and in the chart's header.
-  await aapl.filter({ hasText: /^101$/ }).waitFor();
+  await aapl.filter({ hasText: /^101\.00$/ }).waitFor();
   check(await aapl.evaluate((cell) => cell.classList.contains("flash-up")), "the rise flashes");
-  await page.locator("#chart-price", { hasText: /^101$/ }).waitFor();
-  console.log("price moved to 101");
+  await page.locator("#chart-price", { hasText: /^101\.00$/ }).waitFor();
+  console.log("price moved to 101.00");
 
   // A refused order shows the server's message in the ticket.
   await page.fill("#order-form [name=quantity]", "1");
