@@ -58,6 +58,10 @@ async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts
         assert await server.stop(signal.SIGTERM) == 0
     await wait_gone(workdir / "data")
     assert (workdir / "data" / "jwt_secret").is_file()
+    # Each thing start-up and shutdown tell at INFO, they tell once.
+    log = (await server.process.stderr.read()).decode()
+    told = [line.split(" ", 2)[-1] for line in log.splitlines() if " INFO " in line]
+    assert told and len(told) == len(set(told)), log
 
     again = RunPy(workdir)
     await again.start()
