@@ -178,8 +178,8 @@ class TradingEngine(TradingContext):
     def last_price(self, symbol: str) -> Decimal:
         """The latest price of a symbol, fresh or not (a trailing stop's first best);
         StalePrice if it never traded."""
-        quote = self.hub.last.get(symbol)
-        return self.fresh_price(symbol) if quote is None else quote.price
+        price = self.quoted(symbol)
+        return self.fresh_price(symbol) if price is None else price
 
     def new_order(self, user_id: str, request: OrderRequest,
                   sent: str | None = None, hwm: Decimal | None = None) -> Document:
