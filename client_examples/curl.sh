@@ -32,10 +32,19 @@ curl -sS "$BASE/predict/$SYMBOL?horizon=60&timeframe=1m" | jq -c 'if .error then
 echo "== headlines that mention the symbol, newest first (stale: true while a feed is down)"
 api "$BASE/news?symbol=$SYMBOL&limit=3" | jq -c '{stale, sources: [.sources[] | {name, ok}], titles: [.news[] | .title]}'
 
-echo "== market order (retrying with the same client_order_id returns the same order)"
-ORDER=$(api "$BASE/orders" -H "$AUTH" -d "{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-1\"}")
+echo "== market order"
+PLACE="{\"symbol\": \"$SYMBOL\", \"side\": \"buy\", \"quantity\": \"2\", \"client_order_id\": \"curl-$RANDOM$RANDOM\"}"
+ORDER=$(api "$BASE/orders" -H "$AUTH" -d "$PLACE")
 echo "$ORDER" | jq .order
 TRADE=$(echo "$ORDER" | jq -r .order.trade_id)
+
+echo "== the same request again, as after a lost answer: the same client_order_id returns the same order"
+AGAIN=$(api "$BASE/orders" -H "$AUTH" -d "$PLACE" | jq -r .order.id)
+if [ "$AGAIN" != "$(echo "$ORDER" | jq -r .order.id)" ]; then
+  echo "the retry made a second order ($AGAIN)" >&2
+  exit 1
+fi
+echo "retried: the same order $AGAIN"
 
 echo "== open trades"
 api "$BASE/trades?status=open" -H "$AUTH" | jq '.trades[] | {id, symbol, quantity, entry_price, unrealized_pnl}'

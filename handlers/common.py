@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from handlers import keys
-from handlers.middleware import ALLOWANCE
+from handlers.middleware import count
 from services.auth import Principal
 from trading.errors import AuthenticationRequired
 
@@ -26,7 +26,7 @@ async def authenticated(request: web.Request) -> Principal:
         raise AuthenticationRequired("Send an access token as 'Authorization: Bearer <token>'.")
     principal = await request.app[keys.AUTH].authenticate(token)
     if (limit := request.app[keys.LIMITS].per_user) is not None:
-        request[ALLOWANCE] = await limit.hit(principal.user_id)
+        await count(request, limit, principal.user_id)
     return principal
 
 

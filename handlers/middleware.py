@@ -10,7 +10,7 @@ from aiohttp.typedefs import Handler
 
 from handlers import keys
 from handlers.errors import http_status, to_wire
-from services.limits import Allowance
+from services.limits import Allowance, RateLimit
 from trading import errors
 
 log = logging.getLogger(__name__)
@@ -65,6 +65,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
 ALLOWANCE = web.RequestKey("allowance", Allowance)
 
 
+async def count(request: web.Request, limit: RateLimit, key: str) -> None:
+    """Count the request against limit (RateLimited if over), keeping the tightest allowance.
+
+    A route under several limits (every user route, and 5 notices a minute) reports
+    in its headers the one that refuses first: the fewest left, then the smallest.
+    """
+    allowance = await limit.hit(key)
+    kept = request.get(ALLOWANCE)
+    if kept is None or (allowance.remaining, allowance.limit) < (kept.remaining, kept.limit):
+        request[ALLOWANCE] = allowance
+
+
 def rate_headers(allowance: Allowance) -> dict[str, str]:
     return {"X-RateLimit-Limit": str(allowance.limit),
             "X-RateLimit-Remaining": str(max(0, allowance.remaining)),
@@ -88,7 +100,7 @@ async def rate_limit_middleware(request: web.Request, handler: Handler) -> web.S
     limits = request.app[keys.LIMITS]
     if limits.auth_per_ip is not None and request.path.startswith("/api/v1/auth/"):
         address = client_address(request, limits.trust_forwarded_for)
-        request[ALLOWANCE] = await limits.auth_per_ip.hit(address)
+        await count(request, limits.auth_per_ip, address)
     response = await handler(request)
     if (allowance := request.get(ALLOWANCE)) is not None:
         response.headers.update(rate_headers(allowance))

@@ -7,6 +7,7 @@ from aiohttp import web
 from handlers import keys
 from handlers.commands import page_of, paged
 from handlers.common import authenticated, json_ok
+from handlers.middleware import count
 from handlers.validation import payload, read_json, string
 from notifier.channels import inbox_view
 from notifier.preferences import preferences, validate
@@ -80,7 +81,7 @@ async def send_notice(request: web.Request) -> web.Response:
     event = string(body, "event", max_chars=100)
     message = string(body, "message", max_chars=1000)
     if (limit := request.app[keys.LIMITS].notices) is not None:
-        await limit.hit(principal.user_id)
+        await count(request, limit, principal.user_id)
     user = await request.app[keys.AUTH].user(principal)
     channels = preferences(user)["notice"]
     await request.app[keys.OUTBOX].request(principal.user_id, "notice", f"notice:{new_id()}",

@@ -160,6 +160,17 @@ class SocketServer(socketio.AsyncServer):  # type: ignore[misc]
         except ValueError as error:  # what python-socketio raises for a malformed packet
             log.debug("ignored a malformed Socket.IO packet from %s: %s", eio_sid, error)
 
+    async def refuse(self, sid: str, data: dict[str, Any]) -> None:
+        """Refuse a socket that is connected, as a connect is refused: its client's
+        connect_error fires with data, then its connection closes (after what was
+        queued for it before)."""
+        eio_sid = self.manager.eio_sid_from_sid(sid, "/")
+        if eio_sid is None:
+            return  # gone already
+        await self._send_packet(eio_sid, self.packet_class(
+            socketio.packet.CONNECT_ERROR, data=data, namespace="/"))
+        await self.eio.disconnect(eio_sid)
+
     async def _handle_event(self, eio_sid: str, namespace: str | None, id: int | None,
                             data: Any) -> None:
         """Every event is [name, ...] with a name that is not a reserved one, or it is

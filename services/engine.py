@@ -46,6 +46,7 @@ from trading.errors import (
     NotFound,
     OrderNotOpen,
     ShortNotAllowed,
+    StopPriceCrossed,
 )
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import (
@@ -56,6 +57,7 @@ from trading.orders import (
     Side,
     TimeInForce,
     check_price,
+    check_stop_uncrossed,
     ended_as,
     marketable,
     quantity_for,
@@ -133,10 +135,15 @@ class TradingEngine(TradingContext):
             hwm = self._replaced_hwm(old)
             request = replace(request, stop_price=changes.get("stop_price"))
         validate_order(request, instrument.quantity_decimals, hwm, instrument.rules)
+        triggered = old.get("stop_triggered_at")  # a limit order now: its stop is behind it
+        if triggered is None:
+            check_stop_uncrossed(request, self.quoted(request.symbol))
         if hwm is not None:
             request = self.trailed(request, hwm)
         new = self.new_order(user_id, request, hwm=hwm) | {"replaces": order_id,
                                                             "pending": None}
+        if triggered is not None:
+            new["stop_triggered_at"] = triggered
         other = Side.SELL if request.side == Side.BUY else Side.BUY
         held = await self.held(user_id, request.symbol, other)
         return await self.resting.replace(user_id, order_id, new,
@@ -172,8 +179,8 @@ class TradingEngine(TradingContext):
     def last_price(self, symbol: str) -> Decimal:
         """The latest price of a symbol, fresh or not (a trailing stop's first best);
         StalePrice if it never traded."""
-        quote = self.hub.last.get(symbol)
-        return self.fresh_price(symbol) if quote is None else quote.price
+        price = self.quoted(symbol)
+        return self.fresh_price(symbol) if price is None else price
 
     def new_order(self, user_id: str, request: OrderRequest,
                   sent: str | None = None, hwm: Decimal | None = None) -> Document:
@@ -288,6 +295,8 @@ class TradingEngine(TradingContext):
                   self.last_price(request.symbol) if trailing else None)
         reference = validate_order(request, instrument.quantity_decimals, market,
                                    instrument.rules)
+        if (retried := await self._stop_uncrossed(user_id, request, sent)) is not None:
+            return retried
         if trailing and market is not None:
             request, market = self.trailed(request, market), None  # it rests at its stop
         if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
@@ -317,6 +326,26 @@ class TradingEngine(TradingContext):
         return await self.resting.place(
             order, self.resting.reservation(request, held, market), max_resting,
             [(leg, self.legs.reservation(leg, to_units(held)) if oco else 0) for leg in legs])
+
+    async def _stop_uncrossed(self, user_id: str, request: OrderRequest,
+                              sent: str) -> Document | None:
+        """Refuse a stop the price has reached (StopPriceCrossed), unless the request
+        repeats one placed before it did: then that order, as a retry is answered."""
+        try:
+            check_stop_uncrossed(request, self.quoted(request.symbol))
+        except StopPriceCrossed:
+            if request.client_order_id is None:
+                raise
+            claim = await self.store.orders.holder(user_id, request.client_order_id)
+            if claim is None or claim["fingerprint"] != sent:
+                raise
+            return await self.existing_order({"fingerprint": sent}, claim)
+        return None
+
+    def quoted(self, symbol: str) -> Decimal | None:
+        """The latest price of a symbol, fresh or not; None if it never traded."""
+        quote = self.hub.last.get(symbol)
+        return None if quote is None else quote.price
 
     async def _oco(self, user_id: str, request: OrderRequest, rules: AssetRules) -> OrderRequest:
         """Check an oco order against the market and the position it exits; the order as

@@ -98,7 +98,8 @@ class Api:
         """Connect a Socket.IO client (raises socketio.exceptions.ConnectionError if refused)."""
         client = SocketClient()
         self.sockets.append(client)
-        await client.connect(self.url, {"token": token, **auth} if token else auth, headers)
+        await client.connect(self.url, auth if token is None else {"token": token, **auth},
+                             headers)
         return client
 
 
@@ -112,6 +113,7 @@ class SocketClient:
         self.events: dict[str, asyncio.Queue[Any]] = defaultdict(asyncio.Queue)
         self.received: list[tuple[str, Any]] = []
         self.connect_error: Any = None
+        self.refused = asyncio.Event()  # connect_error came, at connect or after
         self.disconnected = asyncio.Event()
         self.sio.on("*", self._record)
         self.sio.on("connect_error", self._refused)
@@ -123,6 +125,7 @@ class SocketClient:
 
     async def _refused(self, data: Any) -> None:
         self.connect_error = data
+        self.refused.set()
 
     async def _gone(self, reason: Any = None) -> None:
         self.disconnected.set()

@@ -31,6 +31,8 @@
     │   ├── MarketClosed            market_closed      (a market order while it is closed)
     │   └── IllegalTransition       illegal_transition
     ├── Unprocessable               unprocessable      (422)
+    │   ├── StopPriceCrossed        stop_price_crossed (a buy stop at or below the price,
+    │   │                                               a sell stop at or above it)
     │   ├── InsufficientHistory     insufficient_history (too few candles to forecast)
     │   └── NoForecast              no_forecast        (no model fits the candles)
     ├── RateLimited                 rate_limited       (429)
@@ -241,6 +243,13 @@ class Unprocessable(PaperDeskError):
 class InsufficientHistory(Unprocessable):
     code = "insufficient_history"
     default_message = "There are too few candles to forecast from."
+
+
+class StopPriceCrossed(Unprocessable):
+    """A stop the price has already reached: it would fill on the next tick."""
+
+    code = "stop_price_crossed"
+    default_message = "The stop price has already been reached."
 
 
 class NoForecast(Unprocessable):

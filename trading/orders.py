@@ -9,8 +9,14 @@ from enum import StrEnum
 from typing import Any
 
 from trading.assets import AssetRules
-from trading.errors import IllegalTransition, InvalidInput, InvalidPrice, InvalidQuantity
-from trading.money import RANGE, problem
+from trading.errors import (
+    IllegalTransition,
+    InvalidInput,
+    InvalidPrice,
+    InvalidQuantity,
+    StopPriceCrossed,
+)
+from trading.money import RANGE, problem, show
 
 
 class Side(StrEnum):
@@ -180,6 +186,27 @@ def check_exit_levels(side: Side, reference: Decimal, stop_loss: Decimal | None,
         field = "target_price" if side == Side.BUY else "stop_loss"
         raise InvalidPrice(f"{field} must be above {reference} for a {side} order.",
                            field=field)
+
+
+def check_stop_uncrossed(order: OrderRequest, price: Decimal | None) -> None:
+    """A stop or stop_limit order's stop is beyond the current price (price; None: not
+    known): above it for a buy, below it for a sell, as Alpaca requires. A stop the
+    price has already reached would fill on the next tick."""
+    stop = order.stop_price
+    if price is None or stop is None or order.type not in (OrderType.STOP,
+                                                           OrderType.STOP_LIMIT):
+        return
+    if order.side == Side.BUY and stop <= price:
+        where = "above"
+    elif order.side == Side.SELL and stop >= price:
+        where = "below"
+    else:
+        return
+    raise StopPriceCrossed(
+        f"A {order.side} {order.type} order's stop_price must be {where} the current price "
+        f"of {order.symbol} ({show(price)}); {show(stop)} has already been reached. Send a "
+        "market or limit order to trade now.",
+        details={"field": "stop_price", "price": show(price)})
 
 
 def check_trailing(amount: Decimal | None, percent: Decimal | None) -> None:

@@ -2,7 +2,8 @@
 //
 //   node connect.js [URL]            (token from PAPERDESK_TOKEN)
 //
-// Exits 0 when connected, 2 when the server refuses the connection.
+// Exits 0 when connected, 2 when the server refuses the connection, 1 when whoami
+// fails (without a token: the server answers how to connect, then refuses it).
 const { io } = require("socket.io-client");
 
 const url = process.argv[2] || process.env.PAPERDESK_URL || "http://localhost:8000";

@@ -119,6 +119,9 @@ async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
                                       api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
+    # The retry was sent and answered with the order the first request placed.
+    retried = re.search(r"retried: the same order (\S+)", stdout)
+    assert retried is not None and f'"id": "{retried[1]}"' in stdout
     assert '"disclaimer":"Not investment advice"' in stdout
     assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout

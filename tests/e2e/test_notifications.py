@@ -372,16 +372,26 @@ async def test_preferences_choose_the_channels_of_each_kind(servers, settings, s
 async def test_a_user_notice_is_delivered_and_limited_to_five_a_minute(servers, settings, smtp):
     api = await start(servers, with_smtp(settings, smtp.port))
     token = (await api.account())["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    remaining = []
     for n in range(5):
-        status, body = await api.call("POST", "/api/v1/notifications",
-                                      {"event": f"Note {n}", "message": "Check BTC"},
-                                      token=token)
-        assert (status, body) == (202, {"queued": ["in_app", "email"]})
+        async with api.client.post("/api/v1/notifications", headers=auth,
+                                   json={"event": f"Note {n}", "message": "Check BTC"}) as sent:
+            assert (sent.status, await sent.json()) == (202, {"queued": ["in_app", "email"]})
+            # The headers tell of the route's 5 a minute, not of the 600 of every route.
+            assert sent.headers["X-RateLimit-Limit"] == "5"
+            remaining.append(sent.headers["X-RateLimit-Remaining"])
+    assert remaining == ["4", "3", "2", "1", "0"]
     async with api.client.post("/api/v1/notifications", json={"event": "x", "message": "y"},
-                               headers={"Authorization": f"Bearer {token}"}) as response:
+                               headers=auth) as response:
         assert response.status == 429
         assert (await response.json())["error"]["code"] == "rate_limited"
         assert 1 <= int(response.headers["Retry-After"]) <= 60
+        assert response.headers["X-RateLimit-Limit"] == "5"
+        assert response.headers["X-RateLimit-Remaining"] == "0"
+    # Other routes still tell of the per-user limit.
+    async with api.client.get("/api/v1/me", headers=auth) as other:
+        assert other.headers["X-RateLimit-Limit"] == str(settings.limits.user_per_minute)
     await api.app[keys.OUTBOX].quiet()
     assert sorted(m["Subject"] for m in smtp.received) == [f"Note {n}" for n in range(5)]
     status, body = await api.call("POST", "/api/v1/notifications", {"event": "x"}, token=token)

@@ -149,3 +149,66 @@ async def test_cancel_every_open_order(api, trader):
     assert (balances["reserved"], balances["available"]) == ("0", "100000")
     status, body = await api.call("DELETE", "/api/v1/orders", token=trader)
     assert (status, body["orders"]) == (200, [])
+
+
+@pytest.mark.parametrize(("side", "fields", "where"), [
+    ("buy", {"type": "stop", "stop_price": "99"}, "above"),
+    ("buy", {"type": "stop", "stop_price": "100"}, "above"),
+    ("buy", {"type": "stop_limit", "stop_price": "95", "limit_price": "96"}, "above"),
+    ("sell", {"type": "stop", "stop_price": "101"}, "below"),
+    ("sell", {"type": "stop_limit", "stop_price": "100", "limit_price": "99"}, "below"),
+])
+async def test_a_stop_the_price_has_already_reached_is_refused_and_stores_nothing(
+        api, trader, side, fields, where):
+    status, body = await order(api, trader, side=side, **fields)
+    assert status == 422, body
+    assert body["error"]["code"] == "stop_price_crossed"
+    assert f"stop_price must be {where} the current price of AAPL (100)" in \
+        body["error"]["message"]
+    assert body["error"]["details"] == {"field": "stop_price", "price": "100"}
+    _, listed = await api.call("GET", "/api/v1/orders", token=trader)
+    assert listed["orders"] == []
+    assert (await account(api, trader))["reserved"] == "0"
+    await tick(api, "100.5")  # nothing rests to fill on the next tick
+
+
+async def test_a_retry_of_a_stop_placed_before_the_price_reached_it_answers_that_order(
+        api, trader):
+    fields = {"type": "stop", "stop_price": "105", "client_order_id": "stop-1"}
+    _, placed = await order(api, trader, **fields)
+    await tick(api, "106")  # it fills: now its stop is behind the price
+    status, again = await order(api, trader, **fields)
+    assert status < 300, again
+    assert (again["order"]["id"], again["order"]["status"]) == (placed["order"]["id"], "filled")
+    status, other = await order(api, trader, **{**fields, "client_order_id": "stop-2"})
+    assert (status, other["error"]["code"]) == (422, "stop_price_crossed")
+
+
+async def test_replacing_a_stop_with_one_the_price_has_reached_is_refused(api, trader):
+    _, placed = await order(api, trader, type="stop", stop_price="105", quantity="1")
+    order_id = placed["order"]["id"]
+    before = await account(api, trader)
+    status, body = await api.call("PATCH", f"/api/v1/orders/{order_id}",
+                                  {"stop_price": "100"}, token=trader)
+    assert (status, body["error"]["code"]) == (422, "stop_price_crossed")
+    assert "current price of AAPL (100)" in body["error"]["message"]
+    assert (await get(api, trader, order_id))["status"] == "open"
+    assert await account(api, trader) == before
+    status, body = await api.call("PATCH", f"/api/v1/orders/{order_id}",
+                                  {"stop_price": "101"}, token=trader)
+    assert (status, body["order"]["stop_price"]) == (200, "101")
+
+
+async def test_a_triggered_stop_limit_is_replaced_as_the_limit_order_it_has_become(
+        api, trader):
+    _, placed = await order(api, trader, type="stop_limit", stop_price="105",
+                            limit_price="106", quantity="1")
+    await tick(api, "107")  # triggered, and waiting for 106 or better
+    status, body = await api.call("PATCH", f"/api/v1/orders/{placed['order']['id']}",
+                                  {"limit_price": "108"}, token=trader)
+    assert status == 200, body
+    assert body["order"]["stop_triggered_at"] == body["replaced"]["stop_triggered_at"]
+    await tick(api, "107.5")
+    filled = await get(api, trader, body["order"]["id"])
+    assert (filled["status"], filled["filled_price"]) == ("filled", "107.5")
+    await assert_books_balance(api)

@@ -1,6 +1,7 @@
 """The real entry points: `python run.py` with its embedded database, and the Node client."""
 
 import asyncio
+import json
 import os
 import shutil
 import signal
@@ -60,6 +61,10 @@ async def test_run_py_serves_on_embedded_defaults_and_keeps_data_across_restarts
     # The line a user needs, with the real port, once.
     printed = (await server.process.stdout.read()).decode()
     assert printed.count(f"PaperDesk is ready: open http://localhost:{server.port}/") == 1
+    # Each thing start-up and shutdown tell at INFO, they tell once.
+    log = (await server.process.stderr.read()).decode()
+    told = [line.split(" ", 2)[-1] for line in log.splitlines() if " INFO " in line]
+    assert told and len(told) == len(set(told)), log
 
     again = RunPy(workdir)
     await again.start()
@@ -126,7 +131,61 @@ async def test_node_socketio_client_connects_with_a_token(api):
 
 
 @needs_node
-async def test_node_socketio_client_is_refused_without_a_token(api):
+async def test_node_socketio_client_is_told_how_to_connect_without_a_token(api):
     code, _, stderr = await run_node(api.url, None)
+    assert code == 1
+    assert "whoami failed: authentication_required: Connect with an access token: " \
+        'io(url, {auth: {token: "<access token from POST /api/v1/auth/login>"}})' in stderr
+
+
+@needs_node
+async def test_node_socketio_client_with_a_bad_token_is_refused(api):
+    code, _, stderr = await run_node(api.url, "not.a.jwt")
     assert code == 2
-    assert "refused: authentication_required" in stderr
+    assert "refused: invalid_token" in stderr
+
+
+# A client written for the first version of the server: it connects without a token
+# and joins its user's room by user id. It is told how to connect (connect_error);
+# sending its token in join instead lets it in.
+SEED_STYLE_CLIENT = """
+const { io } = require("socket.io-client");
+const [url, userId, token] = process.argv.slice(1);
+const socket = io(url, { transports: ["websocket"], reconnection: false });
+socket.on("connect", () => {
+  socket.emit("join", token ? { token } : { user_id: userId }, (ack) => {
+    console.log(JSON.stringify({ ack }));
+    if (ack.ok) socket.emit("whoami", (me) => { console.log(me.user.email); process.exit(0); });
+  });
+});
+socket.on("connect_error", (err) => {
+  console.log(JSON.stringify({ message: err.message, data: err.data }));
+  process.exit(2);
+});
+"""
+
+
+async def run_seed_style_client(url: str, user_id: str, token: str = "") -> tuple[int, str]:
+    process = await asyncio.create_subprocess_exec(
+        "node", "-e", SEED_STYLE_CLIENT, url, user_id, token, cwd=NODE_EXAMPLE,
+        env={"PATH": os.environ["PATH"]}, stdout=asyncio.subprocess.PIPE)
+    stdout, _ = await asyncio.wait_for(process.communicate(), 30)
+    return process.returncode or 0, stdout.decode()
+
+
+@needs_node
+async def test_a_seed_style_node_client_is_told_how_to_connect_and_joins_with_a_token(api):
+    tokens = await api.account()
+    code, stdout = await run_seed_style_client(api.url, tokens["user"]["id"])
+    assert code == 2
+    ack, refusal = (json.loads(line) for line in stdout.splitlines())
+    assert ack["ack"]["error"]["code"] == "authentication_required"
+    assert refusal["message"] == ack["ack"]["error"]["message"]
+    assert refusal["message"].startswith(
+        'Connect with an access token: io(url, {auth: {token: "<access token from POST '
+        '/api/v1/auth/login>"}})')
+    assert refusal["data"] == {"code": "authentication_required",
+                               "message": refusal["message"], "docs": "docs/API.md#socketio"}
+    code, stdout = await run_seed_style_client(api.url, "", tokens["access_token"])
+    assert code == 0, stdout
+    assert stdout.splitlines()[-1] == "ann@example.com"

@@ -81,3 +81,17 @@ async def test_a_zero_setting_turns_a_limit_off(servers, settings):
     for _ in range(8):
         assert (await login(api, "wrong password", "198.51.100.7"))[0] == 401
     assert (await login(api, PASSWORD, "198.51.100.7"))[0] == 200
+
+
+async def test_a_route_under_two_limits_reports_the_one_that_refuses_first(servers, settings):
+    api = await servers.start(limited(settings, user_per_minute=3, notices_per_minute=5))
+    token = (await api.account())["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    seen = []
+    for _ in range(4):
+        async with api.client.post("/api/v1/notifications", headers=auth,
+                                   json={"event": "e", "message": "m"}) as response:
+            seen.append((response.status, response.headers["X-RateLimit-Limit"],
+                         response.headers["X-RateLimit-Remaining"]))
+    # Three a minute per user is tighter here than the route's five notices.
+    assert seen == [(202, "3", "2"), (202, "3", "1"), (202, "3", "0"), (429, "3", "0")]

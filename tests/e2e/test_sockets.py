@@ -6,7 +6,8 @@ from dataclasses import replace
 import pytest
 import socketio
 
-from tests.support import PASSWORD
+from handlers import keys, sockets
+from tests.support import PASSWORD, until
 
 
 async def refused(api, **auth) -> dict:
@@ -30,7 +31,6 @@ async def test_socket_may_send_the_token_as_an_authorization_header(api):
 
 
 @pytest.mark.parametrize(("auth", "code"), [
-    ({}, "authentication_required"),
     ({"token": ""}, "authentication_required"),
     ({"token": 12345}, "authentication_required"),
     ({"token": "not.a.jwt"}, "invalid_token"),
@@ -38,7 +38,83 @@ async def test_socket_may_send_the_token_as_an_authorization_header(api):
 async def test_socket_without_a_usable_token_is_refused_with_a_reason(api, auth, code):
     error = await refused(api, **auth)
     assert error["data"]["code"] == code
-    assert error["message"]
+    assert error["message"] == error["data"]["message"]
+    assert error["data"]["docs"] == "docs/API.md#socketio"
+
+
+HOW_TO = ('Connect with an access token: io(url, {auth: {token: "<access token from POST '
+          '/api/v1/auth/login>"}})')
+
+
+async def refused_after_connecting(sock) -> dict:
+    """Wait for the connect_error of a socket that connected without a token."""
+    await asyncio.wait_for(sock.refused.wait(), 5)
+    assert sock.sio.connected is False
+    return sock.connect_error
+
+
+async def test_a_socket_without_a_token_joins_with_one_and_gets_its_users_events(api):
+    tokens = await api.account()
+    sock = await api.socket()
+    ack = await sock.call("join", {"token": tokens["access_token"]})
+    assert ack == {"ok": True, "room": f"user:{tokens['user']['id']}"}
+    assert await sock.call("whoami") == {"ok": True, "user": tokens["user"]}
+    await api.call("PATCH", "/api/v1/me", {"name": "Ann B"}, token=tokens["access_token"])
+    assert (await sock.next("profile_update"))["user"]["name"] == "Ann B"
+    # Joined, it is a socket like any other: join again checks the token's user.
+    bob = await api.account(email="bob@example.com", name="Bob")
+    assert (await sock.call("join", {"token": bob["access_token"]}))["error"]["code"] == \
+        "forbidden"
+
+
+async def test_the_seed_style_join_with_a_user_id_is_told_how_to_authenticate(api):
+    tokens = await api.account()
+    sock = await api.socket()
+    ack = await sock.call("join", {"user_id": tokens["user"]["id"]})
+    assert (ack["ok"], ack["error"]["code"]) == (False, "authentication_required")
+    assert HOW_TO in ack["error"]["message"] and "docs/API.md" in ack["error"]["message"]
+    error = await refused_after_connecting(sock)
+    assert error["message"] == ack["error"]["message"]
+    assert error["data"] == {**ack["error"], "docs": "docs/API.md#socketio"}
+    await until(lambda: not api.app[keys.SIO].eio.sockets)  # its connection is closed
+
+
+async def test_a_socket_without_a_token_may_send_nothing_but_join(api):
+    await api.account()
+    sock = await api.socket()
+    ack = await sock.call("subscribe", {"symbols": ["AAPL"]})
+    assert ack["error"]["code"] == "authentication_required"
+    assert HOW_TO in (await refused_after_connecting(sock))["message"]
+    assert [event for event, _ in sock.received] == []
+
+
+async def test_a_socket_that_does_not_join_in_time_is_refused(api, monkeypatch):
+    monkeypatch.setattr(sockets, "JOIN_WITHIN", 0.2)
+    sock = await api.socket()
+    error = await refused_after_connecting(sock)
+    assert (error["data"]["code"], error["data"]["docs"]) == (
+        "authentication_required", "docs/API.md#socketio")
+    assert HOW_TO in error["message"]
+    await until(lambda: not api.app[keys.SIO].eio.sockets)  # its connection is closed
+
+
+@pytest.mark.parametrize(("payload", "code"), [
+    ({"token": "eyJhbGciOi.forged.token"}, "invalid_token"),
+    ({"token": "t\u00f6k\u0435n"}, "invalid_token"),
+    ({"token": ""}, "invalid_token"),
+    ({"token": "x" * 5000}, "validation_error"),
+    ({"token": 12345}, "validation_error"),
+    ({"token": {"nested": {"deep": ["token"]}}}, "validation_error"),
+    ({}, "authentication_required"),
+    (None, "validation_error"),
+    ("a token as a string", "validation_error"),
+])
+async def test_a_join_without_a_usable_token_refuses_the_socket(api, payload, code):
+    sock = await api.socket()
+    ack = await sock.call("join", payload)
+    assert (ack["ok"], ack["error"]["code"]) == (False, code)
+    error = await refused_after_connecting(sock)
+    assert (error["data"]["code"], error["data"]["docs"]) == (code, "docs/API.md#socketio")
 
 
 async def test_socket_with_expired_token_is_refused_token_expired(api, later, settings):

@@ -35,6 +35,8 @@ async def test_socket_errors_use_the_same_codes_as_rest(api):
                            "insufficient_funds"),
                           ({"symbol": "NOPE", "side": "buy", "quantity": "1"}, "unknown_symbol"),
                           ({"symbol": "AAPL", "side": "buy", "quantity": "-1"}, "invalid_quantity"),
+                          ({"symbol": "AAPL", "side": "buy", "quantity": "1", "type": "stop",
+                            "stop_price": "99"}, "stop_price_crossed"),
                           ("not an object", "validation_error")]:
         ack = await sock.call("place_order", payload)
         assert (ack["ok"], ack["error"]["code"]) == (False, code), payload
@@ -45,6 +47,12 @@ async def test_socket_errors_use_the_same_codes_as_rest(api):
                                  ("cancel_order", {}, "validation_error")]:
         ack = await sock.call(event, payload)
         assert ack["error"]["code"] == code, event
+    resting = await sock.call("place_order", {"symbol": "AAPL", "side": "sell", "quantity": "1",
+                                              "type": "stop", "stop_price": "95"})
+    ack = await sock.call("replace_order", {"order_id": resting["order"]["id"],
+                                            "stop_price": "100"})
+    assert (ack["ok"], ack["error"]["code"]) == (False, "stop_price_crossed")
+    assert ack["error"]["details"]["price"] == "100"
     await assert_books_balance(api)
 
 

@@ -5,7 +5,7 @@ from decimal import Decimal as D
 import pytest
 
 from trading.assets import AssetClass
-from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity
+from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity, StopPriceCrossed
 from trading.fees import Liquidity
 from trading.money import from_units, show, to_units
 from trading.orders import (
@@ -15,6 +15,7 @@ from trading.orders import (
     OrderType,
     Side,
     check_exit_levels,
+    check_stop_uncrossed,
     transition,
     validate_order,
 )
@@ -83,6 +84,32 @@ def test_valid_orders_return_their_reference_price():
     assert validate_order(limit, 0, None) == D(90)
     short = order(side=Side.SELL, stop_loss=D(105), target_price=D(90))
     assert validate_order(short, 0, D(100)) == D(100)
+
+
+@pytest.mark.parametrize(("side", "order_type", "stop"), [
+    (Side.BUY, OrderType.STOP, "99"), (Side.BUY, OrderType.STOP, "100"),
+    (Side.BUY, OrderType.STOP_LIMIT, "90"), (Side.SELL, OrderType.STOP, "101"),
+    (Side.SELL, OrderType.STOP, "100"), (Side.SELL, OrderType.STOP_LIMIT, "100.01"),
+])
+def test_a_stop_the_price_has_reached_is_refused_naming_the_price(side, order_type, stop):
+    with pytest.raises(StopPriceCrossed) as caught:
+        check_stop_uncrossed(order(side=side, type=order_type, stop_price=D(stop),
+                                   limit_price=D(stop)), D("100.00"))
+    where = "above" if side == Side.BUY else "below"
+    assert caught.value.code == "stop_price_crossed"
+    assert f"stop_price must be {where} the current price of AAPL (100)" in caught.value.message
+    assert caught.value.details == {"field": "stop_price", "price": "100"}
+
+
+@pytest.mark.parametrize(("side", "order_type", "stop", "price"), [
+    (Side.BUY, OrderType.STOP, "100.01", "100"), (Side.SELL, OrderType.STOP_LIMIT, "99.99", "100"),
+    (Side.BUY, OrderType.STOP, "1", None),  # no price yet: it rests until one comes
+    (Side.BUY, OrderType.LIMIT, None, "100"), (Side.BUY, OrderType.TRAILING_STOP, "90", "100"),
+])
+def test_a_stop_beyond_the_price_or_no_stop_passes(side, order_type, stop, price):
+    check_stop_uncrossed(order(side=side, type=order_type,
+                               stop_price=None if stop is None else D(stop)),
+                         None if price is None else D(price))
 
 
 def test_exit_levels_may_be_left_out_one_at_a_time():
