@@ -215,7 +215,7 @@ SCHEMAS: dict[str, Schema] = {
 
 ERROR_CODES = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden",
                404: "Not found", 409: "Conflict with the current state",
-               422: "Cannot be answered for this data",
+               422: "Cannot be done at the current price or data",
                413: "Body too large", 429: "Rate limited", 503: "A dependency is down"}
 
 
@@ -437,7 +437,7 @@ PATHS: dict[str, dict[str, Schema]] = {
         parameters=[path_param("asset")])},
     "/api/v1/orders": {
         "post": op("Place an order", answer(201, ORDER, "Placed"), request=ref("OrderRequest"),
-                   errors=(400, 409)),
+                   errors=(400, 409, 422)),
         "get": op("Orders, newest first, a page at a time",
                   answer(200, page("orders", ref("Order"))),
                   parameters=[query("status", {"enum": ORDER_STATUSES}),
@@ -456,7 +456,7 @@ PATHS: dict[str, dict[str, Schema]] = {
                   parameters=[path_param("order_id")]),
         "patch": op("Replace a resting order: a new order, the old one ends replaced",
                     answer(200, obj({"order": ref("Order"), "replaced": ref("Order")})),
-                    errors=(400, 404, 409), parameters=[path_param("order_id")],
+                    errors=(400, 404, 409, 422), parameters=[path_param("order_id")],
                     request=obj({}, {"quantity": DECIMAL_IN, "limit_price": DECIMAL_IN,
                                      "stop_price": DECIMAL_IN, "stop_loss": DECIMAL_IN,
                                      "target_price": DECIMAL_IN,

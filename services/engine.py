@@ -336,10 +336,10 @@ class TradingEngine(TradingContext):
         except StopPriceCrossed:
             if request.client_order_id is None:
                 raise
-            claim = await self.store.orders.holder(user_id, request.client_order_id)
-            if claim is None or claim["fingerprint"] != sent:
+            holder = await self.store.orders.holder(user_id, request.client_order_id)
+            if holder is None or holder["fingerprint"] != sent:
                 raise
-            return await self.existing_order({"fingerprint": sent}, claim)
+            return holder
         return None
 
     def quoted(self, symbol: str) -> Decimal | None:
