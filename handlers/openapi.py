@@ -706,9 +706,11 @@ def _show_models() -> None:
 _show_models()
 _finish(PATHS)
 
-# Served by the server but not part of the JSON API.
-UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/metrics", "/api/v1/openapi.json",
-               "/api/asyncapi.json", "/api/docs", "/api/docs/{name}", "/ws"}
+# Served by the server but not part of the JSON API (the page, at the paths of the
+# links it emails too).
+UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-password",
+               "/metrics", "/api/v1/openapi.json", "/api/asyncapi.json", "/api/docs",
+               "/api/docs/{name}", "/ws"}
 
 
 def document(server_url: str) -> Schema:
