@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from typing import Any
 
@@ -10,11 +11,12 @@ import socketio
 from aiohttp import web
 
 from handlers import commands, keys
-from handlers.common import bearer_token
+from handlers.common import auth_object_token, header_token
 from handlers.rooms import session_room, user_room
 from handlers.socket_server import Refused, acked, admit, count_message
 from handlers.validation import payload, string
-from services.auth import AuthService, Principal
+from services.auth import AuthService
+from services.principal import Principal
 from trading.errors import (
     Forbidden,
     InvalidInput,
@@ -31,10 +33,17 @@ def refusal(error: PaperDeskError) -> socketio.exceptions.ConnectionRefusedError
 
 
 def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
-    """Take the token from the handshake's auth object, else an Authorization header."""
-    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
-        return str(auth["token"])
-    return bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+    """Take the token from the handshake's auth object ({token} or {key_id, secret}),
+    else from its headers (Authorization, or the API key pair)."""
+    if isinstance(auth, dict) and (token := auth_object_token(auth)) is not None:
+        return token
+    return header_token({name: environ[variable] for name, variable in _HEADERS.items()
+                         if variable in environ})
+
+
+# The request headers a handshake may carry its token in, as WSGI environ names them.
+_HEADERS = {"Authorization": "HTTP_AUTHORIZATION", "APCA-API-KEY-ID": "HTTP_APCA_API_KEY_ID",
+            "APCA-API-SECRET-KEY": "HTTP_APCA_API_SECRET_KEY"}
 
 
 class SocketGateway:
@@ -54,7 +63,7 @@ class SocketGateway:
 
     async def meter(self, sid: str) -> None:
         """Count every message against the connection's limit and its user's budget."""
-        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).user_id)
+        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).bucket)
 
     async def unknown(self, event: str, sid: str, *args: Any) -> dict[str, Any]:
         """Any other event, counted like the rest: its refused payload's error (an
@@ -78,16 +87,14 @@ class SocketGateway:
             raise refusal(error) from None
         # Joined with no await after admit counted it (socket_cap).
         self.sio.manager.basic_enter_room(sid, "/", user_room(principal.user_id))
-        await self.sio.save_session(sid, {"user_id": principal.user_id,
-                                          "session_id": principal.session_id})
+        await self.sio.save_session(sid, dataclasses.asdict(principal))
         await self.sio.enter_room(sid, session_room(principal.session_id))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
         self.app[keys.STREAMER].forget(sid)
 
     async def principal(self, sid: str) -> Principal:
-        session = await self.sio.get_session(sid)
-        return Principal(user_id=session["user_id"], session_id=session["session_id"])
+        return Principal(**await self.sio.get_session(sid))
 
     async def join(self, sid: str, data: Any) -> dict[str, Any]:
         """Accept the legacy join event only with a valid token of this socket's user.
