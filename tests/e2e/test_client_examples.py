@@ -105,6 +105,8 @@ async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
                                       api.url.rstrip("/")], ROOT)
     assert code == 0, stderr + stdout
     assert '"status": "closed"' in stdout
+    assert re.search(r'\{"name":"curl bot","scope":"read","key_id":"PK[A-Z0-9]{18}"\}', stdout)
+    assert '{"cash":"100000","equity":"100000"}' in stdout  # read with the key
     assert '"disclaimer":"Not investment advice"' in stdout
     assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
