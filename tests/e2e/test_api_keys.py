@@ -323,3 +323,26 @@ async def test_hostile_key_headers_are_refused_never_a_server_error(api, headers
     assert response.status in {401, 431}, answer
     if response.status == 401:
         assert code(answer) == "invalid_api_key"
+
+
+@pytest.mark.parametrize("auth", [
+    {"key_id": "PK" + "A" * 60_000, "secret": "x"},
+    {"key_id": "PKÄÖÜ", "secret": "ключ"},
+    {"key_id": "...", "secret": "..."},
+    {"key_id": None, "secret": None},
+    {"key_id": 12, "secret": True},
+    {"key_id": _nested(20), "secret": "x"},
+    {"token": "PK" + "." * 5000},
+    {"token": "PKAAAAAAAAAAAAAAAAAA.секрет"},
+])
+async def test_hostile_socket_keys_are_refused_never_a_server_error(api, auth):
+    assert (await refused(api, **auth))["code"] == "invalid_api_key"
+    ws = await api.client.ws_connect("/ws")
+    await ws.send_json({"type": "auth", "id": 1, "data": auth})
+    message = await PlainSocket(ws).receive()
+    # /ws reads the first message's JSON and token field as it always has: too deep or
+    # too long is refused as input, before any key is looked at.
+    assert message["type"] == "error"
+    assert message["error"]["code"] in {"invalid_api_key", "invalid_json", "validation_error"}
+    assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    assert ws.close_code == 4401
