@@ -346,3 +346,20 @@ async def test_hostile_socket_keys_are_refused_never_a_server_error(api, auth):
     assert message["error"]["code"] in {"invalid_api_key", "invalid_json", "validation_error"}
     assert (await ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
     assert ws.close_code == 4401
+
+
+async def test_revoking_a_key_on_one_process_ends_it_on_the_other(servers, redis_settings):
+    first = await servers.start(redis_settings)
+    second = await servers.start(replace(redis_settings, port=0))
+    login = (await first.account())["access_token"]
+    key = await create(first, login)
+    assert (await second.call("GET", "/api/v1/me", token=key["token"]))[0] == 200  # cached
+    sock = await second.socket(key["token"])
+    loop = asyncio.get_running_loop()
+    assert (await first.call("DELETE", f"{KEYS}/{key['id']}", token=login))[0] == 204
+    revoked_at = loop.time()
+    while (await second.call("GET", "/api/v1/me", token=key["token"]))[0] == 200:  # noqa: ASYNC110
+        await asyncio.sleep(0.05)
+    assert loop.time() - revoked_at <= 1.1
+    assert await sock.next("session_revoked") == {"reason": "session ended"}
+    await asyncio.wait_for(sock.disconnected.wait(), 5)
