@@ -23,6 +23,12 @@ AUTH="Authorization: Bearer $TOKEN"
 echo "== account"
 api "$BASE/account" -H "$AUTH" | jq .account
 
+echo "== an API key for a bot: its secret is shown only now; a read key may only read"
+KEY=$(api "$BASE/me/api-keys" -H "$AUTH" -d '{"name": "curl bot", "scope": "read"}')
+echo "$KEY" | jq -c '{name, scope, key_id}'
+api "$BASE/account" -H "APCA-API-KEY-ID: $(echo "$KEY" | jq -r .key_id)" \
+    -H "APCA-API-SECRET-KEY: $(echo "$KEY" | jq -r .secret)" | jq -c '.account | {cash, equity}'
+
 echo "== quote"
 api "$BASE/market/quotes/$SYMBOL" | jq .
 

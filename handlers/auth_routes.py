@@ -77,14 +77,14 @@ async def refresh(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/auth/logout")
 async def logout(request: web.Request) -> web.Response:
-    principal = await authenticated(request)
+    principal = await authenticated(request, logged_in=True)
     await request.app[keys.AUTH].logout(principal)
     return web.Response(status=204)
 
 
 @routes.post("/api/v1/auth/password/change")
 async def change_password(request: web.Request) -> web.Response:
-    principal = await authenticated(request)
+    principal = await authenticated(request, logged_in=True)
     body = await read_json(request)
     current, new = string(body, "current_password"), string(body, "new_password")
     auth = request.app[keys.AUTH]

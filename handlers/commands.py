@@ -27,10 +27,11 @@ from handlers.validation import (
 )
 from notifier.outbox import CHANNELS
 from services.alerts import alert_view, cooldown_range
-from services.auth import Principal, public_user
+from services.auth import public_user
+from services.principal import Principal
 from services.views import order_view, trade_view
 from store.database import Document
-from trading.errors import InvalidInput, PaperDeskError
+from trading.errors import InsufficientScope, InvalidInput, PaperDeskError
 from trading.intel import index_symbol
 from trading.market import validate_symbols
 from trading.orders import (
@@ -325,10 +326,17 @@ Handler = Callable[[str, Any], Awaitable[dict[str, Any]]]
 
 def bind(app: web.Application, command: Command,
          principal_of: Callable[[str], Awaitable[Principal]]) -> Handler:
-    """A shared command as a transport's handler, its user taken from the connection."""
+    """A shared command as a transport's handler, its user taken from the connection;
+    one that changes anything is refused to a read-only API key."""
+    name = command.__name__.lstrip("_")
+    reads = name in READ_COMMANDS
+
     async def run(connection: str, data: Any) -> dict[str, Any]:
-        return await command(app, await principal_of(connection), data)
-    run.__name__ = command.__name__.lstrip("_")
+        principal = await principal_of(connection)
+        if principal.read_only and not reads:
+            raise InsufficientScope()
+        return await command(app, principal, data)
+    run.__name__ = name
     return run
 
 
@@ -389,6 +397,9 @@ async def _list_alerts(app: web.Application, principal: Principal,
     return await list_alerts(app, principal, body)
 
 
+# The commands that only read: all a read-only API key may send (with subscribe and
+# unsubscribe, which each transport answers itself).
+READ_COMMANDS = frozenset({"whoami", "get_account", "list_alerts"})
 COMMANDS: dict[str, Command] = {
     "whoami": _whoami, "place_order": place_order, "cancel_order": _cancel_order,
     "replace_order": _replace_order, "cancel_all_orders": _cancel_all_orders,

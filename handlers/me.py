@@ -1,4 +1,4 @@
-"""REST: the signed-in user's own profile."""
+"""REST: the signed-in user's own profile, and their API keys."""
 
 from __future__ import annotations
 
@@ -10,7 +10,8 @@ from handlers import keys
 from handlers.auth_routes import password_checked
 from handlers.common import authenticated, json_ok
 from handlers.rooms import user_room
-from handlers.validation import optional_string, read_json, string
+from handlers.validation import choice, optional_string, read_json, string
+from services.api_keys import MAX_NAME_CHARS, Scope
 from services.auth import public_user
 from services.identity import normalize_name, normalize_phone
 from trading.errors import InvalidInput
@@ -56,11 +57,38 @@ async def patch_me(request: web.Request) -> web.Response:
 
 @routes.delete("/api/v1/me")
 async def delete_me(request: web.Request) -> web.Response:
-    principal = await authenticated(request)
+    principal = await authenticated(request, logged_in=True)
     body = await read_json(request)
     password = string(body, "password")
     auth = request.app[keys.AUTH]
     user = await auth.profile(principal)
     await password_checked(request, user["email"],
                            lambda: auth.delete_account(principal, password))
+    return web.Response(status=204)
+
+
+# -- API keys: only a login manages them, never a key ------------------------------
+
+@routes.post("/api/v1/me/api-keys")
+async def create_api_key(request: web.Request) -> web.Response:
+    principal = await authenticated(request, logged_in=True)
+    body = await read_json(request)
+    name = normalize_name(string(body, "name"), max_chars=MAX_NAME_CHARS)
+    scope = choice(body, "scope", Scope, Scope.TRADING)
+    created = await request.app[keys.AUTH].api_keys.create(principal.user_id, name, scope)
+    return json_ok(created, status=201)
+
+
+@routes.get("/api/v1/me/api-keys")
+async def list_api_keys(request: web.Request) -> web.Response:
+    principal = await authenticated(request, logged_in=True)
+    return json_ok({"api_keys": await request.app[keys.AUTH].api_keys.of_user(
+        principal.user_id)})
+
+
+@routes.delete("/api/v1/me/api-keys/{api_key_id}")
+async def revoke_api_key(request: web.Request) -> web.Response:
+    principal = await authenticated(request, logged_in=True)
+    await request.app[keys.AUTH].api_keys.revoke(principal.user_id,
+                                                 request.match_info["api_key_id"])
     return web.Response(status=204)

@@ -76,6 +76,9 @@ SCHEMAS: dict[str, Schema] = {
                                 "message": TEXT}, {"details": {"type": "object"}})}),
     "User": obj({"id": TEXT, "email": TEXT, "email_verified": BOOLEAN, "name": TEXT,
                  "phone": MAYBE_TEXT, "created_at": TIME, "leaderboard": BOOLEAN}),
+    "ApiKey": obj({"id": TEXT, "name": TEXT, "scope": {"enum": ["trading", "read"]},
+                   "key_id": {"type": "string", "pattern": "^PK[A-Z0-9]{18}$"},
+                   "created_at": TIME, "last_used_at": MAYBE_TIME}),
     "TokenPair": obj({"access_token": TEXT, "refresh_token": TEXT,
                       "token_type": {"const": "Bearer"}, "expires_in": INTEGER}),
     "Quote": obj({"symbol": TEXT, "price": MAYBE_DECIMAL, "ts": {"type": ["integer", "null"]},
@@ -213,7 +216,9 @@ SCHEMAS: dict[str, Schema] = {
         "repeat": BOOLEAN, "cooldown": {"type": "number"}}),
 }
 
-ERROR_CODES = {400: "Invalid input", 401: "Not authenticated", 403: "Forbidden",
+ERROR_CODES = {400: "Invalid input", 401: "Not authenticated",
+               403: "Forbidden (insufficient_scope: a read-only API key changing anything; "
+                    "forbidden_for_api_key: only a login may do this)",
                404: "Not found", 409: "Conflict with the current state",
                422: "Cannot be done at the current price or data",
                413: "Body too large", 429: "Rate limited", 503: "A dependency is down"}
@@ -239,11 +244,17 @@ def query(name: str, schema: Schema, description: str = "") -> Schema:
             "description": description}
 
 
+# Who may call an authenticated route: a login's access token or an API key (as a
+# bearer token or as the header pair), or (login_only) an access token alone.
+BY_TOKEN_OR_KEY: list[Schema] = [{"bearer": []}, {"apiKeyId": [], "apiKeySecret": []}]
+BY_LOGIN: list[Schema] = [{"bearer": []}]
+
+
 def op(summary: str, responses: dict[int, Schema], *, auth: bool = True,
-       request: Schema | None = None, parameters: list[Schema] | None = None,
-       errors: tuple[int, ...] = (400,)) -> Schema:
-    """One operation; errors lists the error statuses besides 401/429/503."""
-    statuses = {*errors, 429, 503} | ({401} if auth else set())
+       login_only: bool = False, request: Schema | None = None,
+       parameters: list[Schema] | None = None, errors: tuple[int, ...] = (400,)) -> Schema:
+    """One operation; errors lists the error statuses besides 401/403/429/503."""
+    statuses = {*errors, 429, 503} | ({401, 403} if auth else set())
     all_responses = {**responses, **{
         status: {"description": ERROR_CODES[status],
                  "content": {"application/json": {"schema": ref("Error")}}}
@@ -251,7 +262,7 @@ def op(summary: str, responses: dict[int, Schema], *, auth: bool = True,
     operation: Schema = {"summary": summary,
                          "responses": {str(k): v for k, v in all_responses.items()}}
     if auth:
-        operation["security"] = [{"bearer": []}]
+        operation["security"] = BY_LOGIN if login_only else BY_TOKEN_OR_KEY
     if request is not None:
         operation["requestBody"] = body(request)
     if parameters:
@@ -284,9 +295,10 @@ PATHS: dict[str, dict[str, Schema]] = {
         "Rotate the refresh token", answer(200, ref("TokenPair")), auth=False,
         errors=(400, 401), request=obj({"refresh_token": TEXT}))},
     "/api/v1/auth/logout": {"post": op("End this session", answer(204, None, "Logged out"),
-                                       errors=())},
+                                       login_only=True, errors=())},
     "/api/v1/auth/password/change": {"post": op(
-        "Change the password (other sessions end)", answer(204, None, "Changed"),
+        "Change the password (other sessions end; API keys stay)",
+        answer(204, None, "Changed"), login_only=True,
         request=obj({"current_password": TEXT, "new_password": TEXT}), errors=(400, 401))},
     "/api/v1/auth/password/forgot": {"post": op(
         "Send a reset link if the account exists", answer(202, obj({"message": TEXT})),
@@ -305,7 +317,22 @@ PATHS: dict[str, dict[str, Schema]] = {
                     request=obj({}, {"name": TEXT, "phone": MAYBE_TEXT,
                                      "leaderboard": BOOLEAN})),
         "delete": op("Delete the account and all its data", answer(204, None, "Deleted"),
-                     request=obj({"password": TEXT}), errors=(400, 401))},
+                     login_only=True, request=obj({"password": TEXT}), errors=(400, 401))},
+    "/api/v1/me/api-keys": {
+        "post": op("Create an API key: its secret and token are shown only in this answer",
+                   answer(201, {"allOf": [ref("ApiKey"), obj({
+                       "secret": {"type": "string", "pattern": "^[A-Za-z0-9_-]{40}$"},
+                       "token": TEXT})]}, "Created"),
+                   login_only=True, errors=(400, 409),
+                   request=obj({"name": {"type": "string", "minLength": 1, "maxLength": 64}},
+                               {"scope": {"enum": ["trading", "read"]}})),
+        "get": op("The user's API keys, newest first (never their secrets)",
+                  answer(200, listing("api_keys", ref("ApiKey"))), login_only=True,
+                  errors=())},
+    "/api/v1/me/api-keys/{api_key_id}": {"delete": op(
+        "Revoke an API key: it stops working and its sockets close",
+        answer(204, None, "Revoked"), login_only=True, errors=(404,),
+        parameters=[path_param("api_key_id")])},
     "/api/v1/market/symbols": {"get": op(
         "Every configured symbol's quote", answer(200, listing("symbols", ref("Quote"))),
         auth=False, errors=())},
@@ -672,6 +699,9 @@ LINKS = {
                             "/order/trade_id"),
         "ExitTrade": link("post", "/api/v1/trades/{trade_id}/exit", "trade_id",
                           "/order/trade_id")},
+    ("post", "/api/v1/me/api-keys", "201"): {
+        "RevokeApiKey": link("delete", "/api/v1/me/api-keys/{api_key_id}", "api_key_id",
+                             "/id")},
     ("post", "/api/v1/alerts", "201"): {
         "GetAlert": link("get", "/api/v1/alerts/{alert_id}", "alert_id", "/alert/id"),
         "ChangeAlert": link("patch", "/api/v1/alerts/{alert_id}", "alert_id", "/alert/id"),
@@ -726,6 +756,12 @@ def document(server_url: str) -> Schema:
                  for name, text in TAG_DESCRIPTIONS.items()],
         "paths": PATHS,
         "components": {"schemas": SCHEMAS,
-                       "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer",
-                                                      "bearerFormat": "JWT"}}},
+                       "securitySchemes": {
+                           "bearer": {"type": "http", "scheme": "bearer",
+                                      "description": "A login's access token (a JWT), or an "
+                                                     "API key as <key_id>.<secret>"},
+                           "apiKeyId": {"type": "apiKey", "in": "header",
+                                        "name": "APCA-API-KEY-ID"},
+                           "apiKeySecret": {"type": "apiKey", "in": "header",
+                                            "name": "APCA-API-SECRET-KEY"}}},
     }

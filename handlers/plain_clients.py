@@ -20,7 +20,7 @@ from aiohttp import web
 from handlers import wire_json
 from handlers.frames import Backlog, text_frame
 from handlers.rooms import session_room, user_room
-from services.auth import Principal
+from services.principal import Principal
 
 
 def event_message(event: str, data: Any) -> dict[str, Any]:

@@ -1,8 +1,9 @@
 """/ws: the Socket.IO commands and events over a plain WebSocket, as JSON messages.
 
 For clients without a Socket.IO library. Authenticate with an
-`Authorization: Bearer` header on the upgrade request, or with a first message
-`{"type": "auth", "id": 1, "data": {"token": "..."}}`. Then send
+`Authorization: Bearer` header (an access token or an API key's token) or the
+API key header pair on the upgrade request, or with a first message
+`{"type": "auth", "id": 1, "data": {"token": "..."}}` (or `{key_id, secret}`). Then send
 `{"type": <command>, "id": <anything>, "data": {...}}` and receive
 `{"type": "ack", "id": <the same>, "ok": true, ...}` or
 `{"type": "ack", "id": ..., "ok": false, "error": {code, message}}`. Events
@@ -26,11 +27,11 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from handlers import commands, keys, wire_json
-from handlers.common import bearer_token
+from handlers.common import auth_object_token, header_token
 from handlers.plain_clients import PlainClient
 from handlers.socket_server import admit, allowed_origins, answer, count_message
 from handlers.validation import payload, string
-from services.auth import Principal
+from services.principal import Principal
 from trading.errors import (
     AuthenticationRequired,
     Forbidden,
@@ -115,7 +116,7 @@ class Session:
 
     async def run(self, message: Any, refused: InvalidJSON | None) -> dict[str, Any]:
         await count_message(self.app[keys.LIMITS], self.client.id,
-                            self.client.principal.user_id)
+                            self.client.principal.bucket)
         if refused is not None:
             raise refused
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):
@@ -132,7 +133,7 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse
     the ack that message is owed, to send once the connection is added)."""
     app = request.app
     sio, cap = app[keys.SIO], app[keys.SETTINGS].limits.sockets_per_user
-    token = bearer_token(request.headers.get("Authorization", ""))
+    token = header_token(request.headers)
     if token is not None:
         return await admit(app[keys.AUTH], sio, token, cap), None
     try:
@@ -144,8 +145,10 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse
     message = wire_json.loads(first.data)
     if not isinstance(message, dict) or message.get("type") != "auth":
         raise AuthenticationRequired("Send {type: \"auth\", data: {token}} first.")
-    principal = await admit(app[keys.AUTH], sio,
-                            string(payload(message.get("data")), "token", max_chars=4096), cap)
+    data = payload(message.get("data"))
+    token = (string(data, "token", max_chars=4096) if "token" in data
+             else auth_object_token(data))
+    principal = await admit(app[keys.AUTH], sio, token, cap)
     return principal, {"type": "ack", "id": message.get("id"), "ok": True,
                        "user_id": principal.user_id}
 

@@ -21,8 +21,9 @@ from handlers.errors import UNAVAILABLE, error_ack, to_wire
 from handlers.frames import WEBSOCKET, Backlog, PendingQueue, send_local
 from handlers.plain_clients import PlainClients
 from handlers.rooms import user_room
-from services.auth import AuthService, Principal
+from services.auth import AuthService
 from services.limits import Limits
+from services.principal import Principal
 from trading.errors import (
     AuthenticationRequired,
     InvalidInput,
@@ -358,13 +359,14 @@ async def admit(auth: AuthService, sio: socketio.AsyncServer, token: str | None,
     return principal
 
 
-async def count_message(limits: Limits, connection: str, user_id: str) -> None:
-    """Count one socket message against its connection's limit, then its user's
-    budget over all of their connections; raise RateLimited past either."""
+async def count_message(limits: Limits, connection: str, bucket: str) -> None:
+    """Count one socket message against its connection's limit, then its user's (or
+    API key's: Principal.bucket) budget over all of their connections; raise
+    RateLimited past either."""
     if limits.per_socket is not None:
         limits.per_socket.check(connection)
     if limits.per_socket_user is not None:
-        await limits.per_socket_user.hit(user_id)
+        await limits.per_socket_user.hit(bucket)
 
 
 async def answer(name: str, call: Awaitable[dict[str, Any]]) -> Ack:

@@ -4,6 +4,7 @@ and commands with acks."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 from collections.abc import Coroutine
 from typing import Any
@@ -12,11 +13,12 @@ import socketio
 from aiohttp import web
 
 from handlers import commands, keys
-from handlers.common import bearer_token
+from handlers.common import auth_object_token, header_token
 from handlers.rooms import session_room, user_room
 from handlers.socket_server import Refused, SocketServer, acked, admit, count_message
 from handlers.validation import payload, string
-from services.auth import AuthService, Principal
+from services.auth import AuthService
+from services.principal import Principal
 from trading.errors import (
     AuthenticationRequired,
     Forbidden,
@@ -51,16 +53,24 @@ def refusal(error: PaperDeskError) -> socketio.exceptions.ConnectionRefusedError
 
 
 def connect_token(auth: Any, environ: dict[str, Any]) -> str | None:
-    """Take the token from the handshake's auth object, else an Authorization header."""
-    if isinstance(auth, dict) and isinstance(auth.get("token"), str) and auth["token"]:
-        return str(auth["token"])
-    return bearer_token(environ.get("HTTP_AUTHORIZATION", ""))
+    """Take the token from the handshake's auth object ({token} or {key_id, secret}),
+    else from its headers (Authorization, or the API key pair)."""
+    if isinstance(auth, dict) and (token := auth_object_token(auth)) is not None:
+        return token
+    return header_token({name: environ[variable] for name, variable in _HEADERS.items()
+                         if variable in environ})
+
+
+# The request headers a handshake may carry its token in, as WSGI environ names them.
+_HEADERS = {"Authorization": "HTTP_AUTHORIZATION", "APCA-API-KEY-ID": "HTTP_APCA_API_KEY_ID",
+            "APCA-API-SECRET-KEY": "HTTP_APCA_API_SECRET_KEY"}
 
 
 def brought_no_token(auth: Any, environ: dict[str, Any]) -> bool:
-    """No token at all (not a malformed one): the client may still join with one."""
-    return (auth is None or (isinstance(auth, dict) and "token" not in auth)) and \
-        "HTTP_AUTHORIZATION" not in environ
+    """No token or key at all (not a malformed one): the client may still join with one."""
+    return (auth is None or (isinstance(auth, dict)
+                             and not {"token", "key_id", "secret"} & auth.keys())) and \
+        not any(variable in environ for variable in _HEADERS.values())
 
 
 class SocketGateway:
@@ -84,7 +94,7 @@ class SocketGateway:
     async def meter(self, sid: str) -> None:
         """Count every message against the connection's limit and its user's budget
         (a socket that has not joined is refused instead: see principal)."""
-        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).user_id)
+        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).bucket)
 
     async def meter_join(self, sid: str) -> None:
         """A waiting socket's join is its one message; a joined socket's is counted."""
@@ -125,8 +135,7 @@ class SocketGateway:
         """Put an admitted socket in its user's and session's rooms; call with no await
         since admit counted it (socket_cap)."""
         self.sio.manager.basic_enter_room(sid, "/", user_room(principal.user_id))
-        await self.sio.save_session(sid, {"user_id": principal.user_id,
-                                          "session_id": principal.session_id})
+        await self.sio.save_session(sid, dataclasses.asdict(principal))
         await self.sio.enter_room(sid, session_room(principal.session_id))
 
     async def disconnect(self, sid: str, reason: Any = None) -> None:
@@ -143,7 +152,7 @@ class SocketGateway:
             if sid in self._waiting:
                 self._refuse(sid, error)
             raise error
-        return Principal(user_id=session["user_id"], session_id=session["session_id"])
+        return Principal(**session)
 
     async def join(self, sid: str, data: Any) -> dict[str, Any]:
         """Let a socket that connected without a token in with {token}; on a socket that

@@ -15,8 +15,10 @@ from typing import Any
 from bson import ObjectId
 
 from notifier.outbox import OutboxWorker
+from services.api_keys import ApiKeys, is_key_token, key_session
 from services.bus import MessageBus
 from services.passwords import PasswordHasher, password_bytes
+from services.principal import Principal
 from services.tokens import Claims, TokenCodec, VerifiedTokens
 from store.database import Document, stored_time
 from store.store import Store
@@ -39,14 +41,6 @@ SESSION_CACHE_MAX = 100_000
 # A profile read (GET /me, whoami) may be answered from a copy this old; this
 # process drops its copy whenever it changes the user itself.
 PROFILE_CACHE_SECONDS = 1.0
-
-
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """Who a verified access token speaks for."""
-
-    user_id: str
-    session_id: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +78,7 @@ class AuthService:
         self.store = store
         self.codec = codec
         self.verified = VerifiedTokens(codec)
+        self.api_keys = ApiKeys(store, bus, clock)
         self.hasher = hasher
         self.outbox = outbox
         self.bus = bus
@@ -175,6 +170,7 @@ class AuthService:
         self._forget_profile(principal.user_id)
         sessions = await self.store.unit_of_work.run(
             lambda writes: self._mark_deleted(writes, principal.user_id, self._now()))
+        self.api_keys.forget_user(principal.user_id)
         # What it owned goes after the commit, idempotently; a crash part-way is
         # finished by Store.recover (the user is marked deleting).
         await self.store.users.purge(principal.user_id)
@@ -185,7 +181,8 @@ class AuthService:
     @staticmethod
     async def _mark_deleted(writes: Writes, user_id: str, now: datetime) -> list[str]:
         """One unit of work: the user can no longer be found or log in, and every
-        session of theirs ends; the ids of the sessions it ended."""
+        session of theirs ends; the ids of the sessions it ended, and of their API
+        keys (which the purge deletes) as sessions."""
         if await writes.update("users", user_id, {"deleting_at": None},
                                {"$set": {"deleting_at": now}}) is None:
             raise InvalidToken()  # deleted meanwhile
@@ -193,7 +190,8 @@ class AuthService:
         sessions = await writes.ids("sessions", live)
         await writes.update_many("sessions", live, {"$set": {"revoked_at": now,
                                                              "revoked_reason": "account_deleted"}})
-        return sessions
+        keys = await writes.ids("api_keys", {"user_id": user_id})
+        return sessions + [key_session(key) for key in keys]
 
     # -- sessions and tokens --------------------------------------------
 
@@ -224,7 +222,10 @@ class AuthService:
         return self._pair(claims.user_id, claims.session_id, new_jti, now)
 
     async def authenticate(self, access_token: str) -> Principal:
-        """Verify an access token and that its session is still active."""
+        """Verify an access token and that its session is still active, or an API
+        key's token (services/api_keys.py)."""
+        if is_key_token(access_token):
+            return await self.api_keys.authenticate(access_token)
         claims = self.verified.access(access_token)
         if not await self._session_active(claims.session_id, claims.user_id):
             raise InvalidToken()

@@ -44,13 +44,13 @@ def normalize_email(email: str, field: str = "email") -> str:
     return normalized
 
 
-def normalize_name(name: str, field: str = "name") -> str:
+def normalize_name(name: str, field: str = "name", max_chars: int = MAX_NAME_CHARS) -> str:
     """Return a display name fit to show anywhere, or raise.
 
     Whitespace runs become one space; controls and invisible formatting
     characters (see _INVISIBLE) are removed, not refused, so a name pasted with a
     stray mark still works and only what shows is kept; the result is NFC. A name
-    with nothing visible left, or longer than MAX_NAME_CHARS, is refused.
+    with nothing visible left, or longer than max_chars, is refused.
     """
     if any(unicodedata.category(char) == "Cs" for char in name):
         raise InvalidInput("Name must be valid Unicode.", field=field)
@@ -59,8 +59,8 @@ def normalize_name(name: str, field: str = "name") -> str:
     parts = [_INVISIBLE.sub("", part) for part in _FLAG_TAGS.split(text)]
     kept = parts[0] + "".join(flag + part for flag, part in zip(flags, parts[1:], strict=True))
     normalized = " ".join(kept.split())
-    if not 1 <= len(normalized) <= MAX_NAME_CHARS:
-        raise InvalidInput(f"Name must be 1 to {MAX_NAME_CHARS} characters.", field=field)
+    if not 1 <= len(normalized) <= max_chars:
+        raise InvalidInput(f"Name must be 1 to {max_chars} characters.", field=field)
     if not any(unicodedata.category(char)[0] in "LNPS" and char != _BLANK_BRAILLE
                for char in normalized):
         raise InvalidInput("Name must have a visible character.", field=field)

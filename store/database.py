@@ -61,6 +61,8 @@ INDEXES: dict[str, list[IndexModel]] = {
                                name="gen_kind_rank"),
                     IndexModel([("user_id", ASCENDING), ("gen", ASCENDING)], name="user_gen")],
     "sessions": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
+    "api_keys": [IndexModel([("key_id", ASCENDING)], unique=True, name="key_id_unique"),
+                 IndexModel([("user_id", ASCENDING)], name="user_id")],
     "password_resets": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
     "email_verifications": [IndexModel([("user_id", ASCENDING)], name="user_id"), _expiry_ttl()],
     "watchlists": [IndexModel([("user_id", ASCENDING)], name="user_id")],

@@ -7,6 +7,7 @@ from datetime import datetime
 
 from store.activities import ActivityStore
 from store.alerts import AlertStore
+from store.api_keys import ApiKeyStore
 from store.candles import CandleStore
 from store.database import Database
 from store.events import EventStore
@@ -33,6 +34,7 @@ class Store:
         main = self.db.main
         self.users = UserStore(self.db)
         self.sessions = SessionStore(main)
+        self.api_keys = ApiKeyStore(main)
         self.resets = ResetStore(main)
         self.verifications = ResetStore(main, "email_verifications")
         self.watchlists = WatchlistStore(main)

@@ -13,8 +13,8 @@ from trading.errors import EmailTaken
 # Collections whose documents belong to one user (field user_id); deleting an
 # account empties them before the user document goes.
 USER_OWNED_COLLECTIONS: tuple[str, ...] = (
-    "sessions", "password_resets", "email_verifications", "watchlists", "accounts",
-    "orders", "trades", "ledger", "events", "alerts", "notifications", "outbox",
+    "sessions", "api_keys", "password_resets", "email_verifications", "watchlists",
+    "accounts", "orders", "trades", "ledger", "events", "alerts", "notifications", "outbox",
     "equity_snapshots", "equity_days", "equity_marks", "leaderboard")
 
 _LIVE = {"deleting_at": None}

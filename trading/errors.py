@@ -16,13 +16,17 @@
     │   ├── AuthenticationRequired  authentication_required
     │   ├── InvalidCredentials      invalid_credentials
     │   ├── InvalidToken            invalid_token
+    │   ├── InvalidApiKey           invalid_api_key    (a wrong or revoked API key)
     │   └── TokenExpired            token_expired
     ├── Forbidden                   forbidden          (403)
+    │   ├── InsufficientScope       insufficient_scope (a read-only API key changing state)
+    │   └── ForbiddenForApiKey      forbidden_for_api_key (keys, password, account deletion)
     ├── NotFound                    not_found          (404)
     │   └── UnknownSymbol           unknown_symbol     (a symbol in the path)
     ├── MethodNotAllowed            method_not_allowed (405)
     ├── Conflict                    conflict           (409)
     │   ├── EmailTaken              email_taken
+    │   ├── TooManyApiKeys          too_many_api_keys
     │   ├── StalePrice              stale_price
     │   ├── FxUnavailable           fx_unavailable     (no fresh rate into the account currency)
     │   ├── DuplicateClientOrderId  duplicate_client_order_id
@@ -157,6 +161,11 @@ class InvalidToken(AuthenticationError):
     default_message = "The token is invalid or has been revoked."
 
 
+class InvalidApiKey(AuthenticationError):
+    code = "invalid_api_key"
+    default_message = "The API key is wrong or has been revoked."
+
+
 class TokenExpired(AuthenticationError):
     code = "token_expired"
     default_message = "The token has expired."
@@ -165,6 +174,16 @@ class TokenExpired(AuthenticationError):
 class Forbidden(PaperDeskError):
     code = "forbidden"
     default_message = "You are not allowed to do that."
+
+
+class InsufficientScope(Forbidden):
+    code = "insufficient_scope"
+    default_message = "This API key may only read: create a trading key to change anything."
+
+
+class ForbiddenForApiKey(Forbidden):
+    code = "forbidden_for_api_key"
+    default_message = "Log in to do this: an API key cannot."
 
 
 class NotFound(PaperDeskError):
@@ -195,6 +214,11 @@ class NotFillable(Conflict):
 class EmailTaken(Conflict):
     code = "email_taken"
     default_message = "An account with this email already exists."
+
+
+class TooManyApiKeys(Conflict):
+    code = "too_many_api_keys"
+    default_message = "Too many API keys: revoke one first."
 
 
 class StalePrice(Conflict):

@@ -122,6 +122,8 @@ async def curl_walkthrough(api, set_price):  # type: ignore[no-untyped-def]
     # The retry was sent and answered with the order the first request placed.
     retried = re.search(r"retried: the same order (\S+)", stdout)
     assert retried is not None and f'"id": "{retried[1]}"' in stdout
+    assert re.search(r'\{"name":"curl bot","scope":"read","key_id":"PK[A-Z0-9]{18}"\}', stdout)
+    assert '{"cash":"100000","equity":"100000"}' in stdout  # read with the key
     assert '"disclaimer":"Not investment advice"' in stdout
     assert re.search(r'"backtest":\{"origins":5,"horizon":30,"mape":"[0-9.]+",', stdout)
     assert '"realized_pnl": "0"' in stdout
