@@ -19,6 +19,7 @@ BY_NAME: dict[str, Any] = {
     "timezone": "America/New_York", "token": "eyJhbGciOiJIUzI1NiJ9...",
     "access_token": "eyJhbGciOiJIUzI1NiJ9...", "refresh_token": "r1.9f8e...",
     "title": "Apple beats estimates", "message": "Hello", "note": "take profit?",
+    "key_id": "PKQ4MZ7T2RX9BN3LW8JD", "secret": "q9Xb2t7Lr_kP4sWm8vYc1Nz6Hd3Gf5Ja0Ue-RoTi",
 }
 DECIMAL_EXAMPLE = "100"
 TIME_EXAMPLE = "2026-01-02T14:30:00Z"
