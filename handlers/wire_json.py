@@ -42,8 +42,13 @@ def loads(text: str | bytes | bytearray) -> Any:
     return value
 
 
+_COMPACT = json.JSONEncoder(separators=(",", ":"))
+
+
 def dumps(value: Any, **options: Any) -> str:
     """Compact JSON text (the Socket.IO packet encoder calls this too)."""
+    if not options:
+        return _COMPACT.encode(value)
     options.setdefault("separators", (",", ":"))
     return json.dumps(value, **options)
 

@@ -5,9 +5,11 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from bson import Int64
 from pymongo import ASCENDING, DESCENDING
 
 from store.database import Database, Document
+from store.int64 import Converted, int64_copy
 
 
 class EventStore:
@@ -65,20 +67,11 @@ def run_document(user_id: str, events: list[tuple[str, dict[str, Any]]], first: 
                  now: datetime) -> Document:
     """A run of a user's events numbered from first on, as it is stored.
 
-    The data is copied: storing it makes its ints Int64 in place (store/int64.py),
-    and the caller still holds the events it publishes.
+    The data is copied, with its ints made Int64 (store/int64.py), so the caller's
+    events, which it publishes, stay as they are.
     """
-    return {"_id": f"{user_id}:{first:012d}", "user_id": user_id, "seq": first,
-            "last": first + len(events) - 1,
-            "events": [{"type": kind, "data": _copied(data)} for kind, data in events],
-            "at": now}
-
-
-def _copied(value: Any) -> Any:
-    """value with each dict, list and tuple in it new (tuples made lists, as stored)."""
-    kind = type(value)
-    if kind is dict:
-        return {key: _copied(item) for key, item in value.items()}
-    if kind is list or kind is tuple:
-        return [_copied(item) for item in value]
-    return value
+    return Converted({"_id": f"{user_id}:{first:012d}", "user_id": user_id,
+                      "seq": Int64(first), "last": Int64(first + len(events) - 1),
+                      "events": [{"type": kind, "data": int64_copy(data)}
+                                 for kind, data in events],
+                      "at": now})
