@@ -30,7 +30,13 @@ from store.store import Store
 from store.trading import TradeStore
 from store.unit_of_work import Writes
 from trading.assets import AssetClass, rules_for
-from trading.errors import DuplicateClientOrderId, FxUnavailable, ShortNotAllowed, StalePrice
+from trading.errors import (
+    DuplicateClientOrderId,
+    FxUnavailable,
+    InsufficientFunds,
+    ShortNotAllowed,
+    StalePrice,
+)
 from trading.events import Changed
 from trading.fees import Liquidity, allocate
 from trading.fx import Conversion, FxRoute, find_route
@@ -193,11 +199,15 @@ class TradingContext:
     @staticmethod
     def existing_order(order: Document, holder: Document | None) -> Document:
         """Answer an order whose client_order_id is taken (holder: the order that holds
-        it, if it could be read): the holder if order repeats it, else
-        DuplicateClientOrderId."""
+        it, if it could be read): the holder if order repeats it (refused again as it
+        was if it was refused for want of funds), else DuplicateClientOrderId."""
         if holder is None or holder["fingerprint"] != order["fingerprint"]:
             raise DuplicateClientOrderId(
                 details={"order_id": None if holder is None else holder["_id"]})
+        if (holder["status"] == OrderStatus.REJECTED
+                and holder.get("reject_reason") == InsufficientFunds.code):
+            raise InsufficientFunds("This order was refused: not enough available funds.",
+                                    details={"order_id": holder["_id"]})
         return holder
 
     def asset_class(self, symbol: str) -> AssetClass:

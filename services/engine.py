@@ -45,9 +45,10 @@ from trading.errors import (
     NotFillable,
     NotFound,
     OrderNotOpen,
+    PaperDeskError,
     ShortNotAllowed,
-    StopPriceCrossed,
 )
+from trading.market import Instrument
 from trading.money import from_units, show, to_units, units_or_none
 from trading.orders import (
     OrderClass,
@@ -261,16 +262,12 @@ class TradingEngine(TradingContext):
                                field="notional", details={"price": show(price)})
         return replace(request, quantity=quantity, notional=None)
 
-    async def place_order(self, user_id: str, request: OrderRequest,
-                          max_resting: int = 0) -> Document:
-        """Fill a market order now, or rest a limit/stop order with funds reserved.
-
-        max_resting (0: no cap): the most resting orders the user may have; a
-        limit or stop order past it is rejected (``limit_exceeded``) and
-        LimitExceeded raised (RestingOrders.place).
-        """
-        instrument = self.hub.universe.instruments[request.symbol]
-        sent = fingerprint(request)
+    async def _checked(self, user_id: str, request: OrderRequest, instrument: Instrument
+                       ) -> tuple[OrderRequest, Decimal | None, Decimal | None, Decimal | None]:
+        """What placing request needs checked against the rules, the market and the
+        account now: the request as it is placed (an oco's, a notional one's, a trailing
+        stop's made concrete), the market price it fills or trails at (None: it rests),
+        its reference price, and the price it fills at now (None: it rests)."""
         if request.order_class != OrderClass.SIMPLE or request.exits is not None:
             check_class_fields(request)
         if request.order_class == OrderClass.OCO:
@@ -295,8 +292,7 @@ class TradingEngine(TradingContext):
                   self.last_price(request.symbol) if trailing else None)
         reference = validate_order(request, instrument.quantity_decimals, market,
                                    instrument.rules)
-        if (retried := await self._stop_uncrossed(user_id, request, sent)) is not None:
-            return retried
+        check_stop_uncrossed(request, self.quoted(request.symbol))
         if trailing and market is not None:
             request, market = self.trailed(request, market), None  # it rests at its stop
         if request.order_class in (OrderClass.BRACKET, OrderClass.OTO):
@@ -312,6 +308,39 @@ class TradingEngine(TradingContext):
                                   details={"price": show(quote)})
             # No worse than its limit, slippage or not.
             fill_at = min(fill_at, limit) if request.side == Side.BUY else max(fill_at, limit)
+        return request, market, reference, fill_at
+
+    async def _stored_retry(self, user_id: str, request: OrderRequest,
+                            sent: str) -> Document | None:
+        """The order stored under request's client_order_id if request repeats it
+        (existing_order), else None."""
+        if request.client_order_id is None:
+            return None
+        holder = await self.store.orders.holder(user_id, request.client_order_id)
+        if holder is None or holder["fingerprint"] != sent:
+            return None
+        return self.existing_order({"fingerprint": sent}, holder)
+
+    async def place_order(self, user_id: str, request: OrderRequest,
+                          max_resting: int = 0) -> Document:
+        """Fill a market order now, or rest a limit/stop order with funds reserved.
+
+        max_resting (0: no cap): the most resting orders the user may have; a
+        limit or stop order past it is rejected (``limit_exceeded``) and
+        LimitExceeded raised (RestingOrders.place).
+        """
+        instrument = self.hub.universe.instruments[request.symbol]
+        sent = fingerprint(request)
+        try:
+            request, market, reference, fill_at = await self._checked(user_id, request,
+                                                                      instrument)
+        except PaperDeskError:
+            # The checks see the market and the account as they are now: a retry of an
+            # order stored before they changed is answered by that order.
+            if (stored := await self._stored_retry(user_id, request, sent)) is not None:
+                return stored
+            raise
+        trailing = request.type == OrderType.TRAILING_STOP
         await self.ensure_account(user_id)
         order = self.new_order(user_id, request, sent, hwm=reference if trailing else None)
         oco = request.order_class == OrderClass.OCO
@@ -326,21 +355,6 @@ class TradingEngine(TradingContext):
         return await self.resting.place(
             order, self.resting.reservation(request, held, market), max_resting,
             [(leg, self.legs.reservation(leg, to_units(held)) if oco else 0) for leg in legs])
-
-    async def _stop_uncrossed(self, user_id: str, request: OrderRequest,
-                              sent: str) -> Document | None:
-        """Refuse a stop the price has reached (StopPriceCrossed), unless the request
-        repeats one placed before it did: then that order, as a retry is answered."""
-        try:
-            check_stop_uncrossed(request, self.quoted(request.symbol))
-        except StopPriceCrossed:
-            if request.client_order_id is None:
-                raise
-            holder = await self.store.orders.holder(user_id, request.client_order_id)
-            if holder is None or holder["fingerprint"] != sent:
-                raise
-            return holder
-        return None
 
     def quoted(self, symbol: str) -> Decimal | None:
         """The latest price of a symbol, fresh or not; None if it never traded."""

@@ -191,7 +191,9 @@ class RestingOrders:
         except DuplicateKey as taken:
             if taken.collection != "orders":
                 raise
-            raise DuplicateClientOrderId(details={"order_id": None}) from None
+            holder = await self.engine.store.orders.holder(user_id, new["client_order_id"])
+            raise DuplicateClientOrderId(
+                details={"order_id": None if holder is None else holder["_id"]}) from None
         await self._done(ended)
         return ended.order, await self._done(placed)
 
