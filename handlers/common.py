@@ -68,6 +68,8 @@ async def authenticated(request: web.Request, *, logged_in: bool = False) -> Pri
     principal = await request.app[keys.AUTH].authenticate(token)
     if (limit := request.app[keys.LIMITS].per_user) is not None:
         await count(request, limit, principal.bucket)
+    if principal.key_id is not None and (keys_limit := request.app[keys.LIMITS].keys_per_user):
+        await count(request, keys_limit, principal.user_id)
     if logged_in and principal.via_key:
         raise ForbiddenForApiKey()
     if principal.read_only and request.method not in SAFE_METHODS:

@@ -47,20 +47,6 @@ def _from_http_exception(exc: web.HTTPException, request: web.Request) -> errors
     return error
 
 
-@web.middleware
-async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    try:
-        return await handler(request)
-    except web.HTTPException as exc:
-        if exc.status < 400:
-            raise
-        response = error_response(_from_http_exception(exc, request))
-        response.set_status(exc.status)
-        return response
-    except Exception as exc:
-        return error_response(to_wire(exc, f"{request.method} {request.path}"))
-
-
 # Where a request's rate-limit allowance is kept, for the X-RateLimit-* headers.
 ALLOWANCE = web.RequestKey("allowance", Allowance)
 
@@ -81,6 +67,24 @@ def rate_headers(allowance: Allowance) -> dict[str, str]:
     return {"X-RateLimit-Limit": str(allowance.limit),
             "X-RateLimit-Remaining": str(max(0, allowance.remaining)),
             "X-RateLimit-Reset": str(max(0, math.ceil(allowance.reset)))}
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        response = error_response(_from_http_exception(exc, request))
+        response.set_status(exc.status)
+    except Exception as exc:
+        response = error_response(to_wire(exc, f"{request.method} {request.path}"))
+    # A request counted against a limit, then refused, tells what is left too.
+    if (allowance := request.get(ALLOWANCE)) is not None:
+        for name, value in rate_headers(allowance).items():
+            response.headers.setdefault(name, value)
+    return response
 
 
 def client_address(request: web.Request, trust_forwarded_for: bool) -> str:

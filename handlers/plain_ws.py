@@ -115,8 +115,7 @@ class Session:
         self.client.send({"type": "ack", "id": message_id, **ack})
 
     async def run(self, message: Any, refused: InvalidJSON | None) -> dict[str, Any]:
-        await count_message(self.app[keys.LIMITS], self.client.id,
-                            self.client.principal.bucket)
+        await count_message(self.app[keys.LIMITS], self.client.id, self.client.principal)
         if refused is not None:
             raise refused
         if not isinstance(message, dict) or not isinstance(message.get("type"), str):

@@ -359,14 +359,16 @@ async def admit(auth: AuthService, sio: socketio.AsyncServer, token: str | None,
     return principal
 
 
-async def count_message(limits: Limits, connection: str, bucket: str) -> None:
+async def count_message(limits: Limits, connection: str, principal: Principal) -> None:
     """Count one socket message against its connection's limit, then its user's (or
-    API key's: Principal.bucket) budget over all of their connections; raise
-    RateLimited past either."""
+    API key's: Principal.bucket) budget over all of their connections, and a key's
+    against all of its user's keys'; raise RateLimited past any."""
     if limits.per_socket is not None:
         limits.per_socket.check(connection)
     if limits.per_socket_user is not None:
-        await limits.per_socket_user.hit(bucket)
+        await limits.per_socket_user.hit(principal.bucket)
+    if principal.key_id is not None and limits.socket_keys_per_user is not None:
+        await limits.socket_keys_per_user.hit(principal.user_id)
 
 
 async def answer(name: str, call: Awaitable[dict[str, Any]]) -> Ack:

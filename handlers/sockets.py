@@ -94,7 +94,7 @@ class SocketGateway:
     async def meter(self, sid: str) -> None:
         """Count every message against the connection's limit and its user's budget
         (a socket that has not joined is refused instead: see principal)."""
-        await count_message(self.app[keys.LIMITS], sid, (await self.principal(sid)).bucket)
+        await count_message(self.app[keys.LIMITS], sid, await self.principal(sid))
 
     async def meter_join(self, sid: str) -> None:
         """A waiting socket's join is its one message; a joined socket's is counted."""

@@ -19,6 +19,7 @@ from typing import Protocol
 import redis.asyncio as aioredis
 
 from config.settings import LimitSettings
+from services.api_keys import MAX_KEYS_PER_USER
 from trading.errors import RateLimited
 
 
@@ -151,11 +152,16 @@ class Limits:
     auth_per_ip: RateLimit | None
     login_failures: RateLimit | None
     per_user: RateLimit | None
+    # All of one user's API keys together (each key also has per_user to itself): as
+    # much as MAX_KEYS_PER_USER keys may use, so revoking a spent key and making
+    # another does not start the user's budget again.
+    keys_per_user: RateLimit | None
     notices: RateLimit | None
     # Socket messages are counted per connection, which lives in one process.
     per_socket: SlidingWindowLimit | None
     # Socket messages of one user over all of their connections (and processes).
     per_socket_user: RateLimit | None
+    socket_keys_per_user: RateLimit | None  # as keys_per_user, for socket messages
     # Notifications per user per hour, over every channel.
     notifications: RateLimit | None
     trust_forwarded_for: bool
@@ -175,9 +181,12 @@ class Limits:
             login_failures=limit("login-failures", settings.login_failures,
                                  settings.login_failure_window.total_seconds()),
             per_user=limit("user", settings.user_per_minute, 60),
+            keys_per_user=limit("user-keys", settings.user_per_minute * MAX_KEYS_PER_USER, 60),
             notices=limit("notices", settings.notices_per_minute, 60),
             per_socket=(SlidingWindowLimit(settings.socket_per_second, 1.0)
                         if settings.socket_per_second > 0 else None),
             per_socket_user=limit("socket-user", settings.socket_user_per_second, 1.0),
+            socket_keys_per_user=limit("socket-user-keys",
+                                       settings.socket_user_per_second * MAX_KEYS_PER_USER, 1.0),
             notifications=limit("notifications", settings.notifications_per_hour, 3600),
             trust_forwarded_for=settings.trust_forwarded_for)

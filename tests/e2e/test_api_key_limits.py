@@ -1,4 +1,4 @@
-"""Review: API keys and the per-user limits."""
+"""API keys and the per-user limits: a user's keys share the user's budget."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Review: docs/API.md says limited requests that pass the limit carry X-RateLimit-*."""
+"""Requests counted against a limit carry X-RateLimit-* (docs/API.md), those that then
+fail too."""
 
 from __future__ import annotations
 
