@@ -16,6 +16,8 @@ from trading.errors import (
     ForbiddenForApiKey,
     InsufficientScope,
     InvalidApiKey,
+    InvalidToken,
+    PaperDeskError,
 )
 
 # An API key sent as a pair of headers, as Alpaca's clients send theirs.
@@ -75,6 +77,11 @@ async def authenticated(request: web.Request, *, logged_in: bool = False) -> Pri
     if principal.read_only and request.method not in SAFE_METHODS:
         raise InsufficientScope()
     return principal
+
+
+def ended(principal: Principal) -> PaperDeskError:
+    """The refusal of a connection whose session or API key ended as it was admitted."""
+    return InvalidApiKey() if principal.key_id is not None else InvalidToken()
 
 
 def json_ok(data: Any, status: int = 200) -> web.Response:

@@ -27,7 +27,7 @@ from typing import Any
 from aiohttp import WSMsgType, web
 
 from handlers import commands, keys, wire_json
-from handlers.common import auth_object_token, header_token
+from handlers.common import auth_object_token, ended, header_token
 from handlers.plain_clients import PlainClient
 from handlers.socket_server import admit, allowed_origins, answer, count_message
 from handlers.validation import payload, string
@@ -201,6 +201,9 @@ async def plain_websocket(request: web.Request) -> web.WebSocketResponse:
     plain.add(client)
     session = Session(request.app, client)
     try:
+        if not await request.app[keys.AUTH].still_active(principal):
+            await _refuse(ws, ended(principal), CLOSE_UNAUTHORIZED)  # revoked meanwhile
+            return ws
         if ack is not None:  # written before any event can be
             await ws.send_json(ack)
         async for message in ws:

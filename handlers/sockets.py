@@ -13,7 +13,7 @@ import socketio
 from aiohttp import web
 
 from handlers import commands, keys
-from handlers.common import auth_object_token, header_token
+from handlers.common import auth_object_token, ended, header_token
 from handlers.rooms import session_room, user_room
 from handlers.socket_server import Refused, SocketServer, acked, admit, count_message
 from handlers.validation import payload, string
@@ -126,6 +126,8 @@ class SocketGateway:
         except PaperDeskError as error:
             raise refusal(error) from None
         await self.enter(sid, principal)
+        if not await self.auth.still_active(principal):  # revoked while it was admitted
+            raise refusal(ended(principal))
 
     async def admit(self, token: str | None) -> Principal:
         return await admit(self.auth, self.sio, token,
@@ -173,6 +175,9 @@ class SocketGateway:
             if not self.sio.manager.is_connected(sid, "/"):  # it left while admitted
                 raise how_to_connect()
             await self.enter(sid, principal)
+            if not await self.auth.still_active(principal):  # revoked while it was admitted
+                self._refuse(sid, ended(principal))
+                raise ended(principal)
             return {"room": user_room(principal.user_id)}
         token = string(payload(data), "token", max_chars=4096)
         principal = await self.auth.authenticate(token)

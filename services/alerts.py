@@ -23,7 +23,7 @@ from store.database import Document, stored_time
 from store.events import run_document
 from store.store import Store
 from store.unit_of_work import Writes
-from trading.errors import Conflict, InvalidInput, LimitExceeded, NotFound
+from trading.errors import AccountGone, Conflict, InvalidInput, LimitExceeded, NotFound
 from trading.events import Changed
 from trading.intel import HIGHEST_LEVEL, INDEX_SYMBOLS
 from trading.money import from_units, show, to_units
@@ -210,7 +210,7 @@ class AlertService:
             return None
         account = await writes.update("accounts", user_id, {}, {"$inc": {"event_seq": 1}})
         if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
+            raise AccountGone()
         events: list[Event] = [("alert_triggered", {"alert": alert_view(fired),
                                                     "price": show(price)})]
         writes.insert("events", run_document(user_id, events, account["event_seq"], now))

@@ -122,6 +122,14 @@ class ApiKeys:
         self._found.pop(key["key_id"], None)
         await self.bus.publish(SessionsEnded([key_session(key["_id"])]))
 
+    def forget_sessions(self, session_ids: list[str]) -> None:
+        """Drop this process's copies of the keys that ended as these sessions (revoked
+        here or by another process), so they are refused from now on."""
+        ended = set(session_ids)
+        for key_id in [k for k, (_, key) in self._found.items()
+                       if key_session(key["_id"]) in ended]:
+            del self._found[key_id]
+
     def forget_user(self, user_id: str) -> None:
         """Drop this process's copies of a user's keys (the account is being deleted)."""
         for key_id in [k for k, (_, key) in self._found.items() if key["user_id"] == user_id]:

@@ -88,6 +88,9 @@ class AuthService:
         self.verify_ttl = verify_ttl
         self._active_sessions: dict[str, float] = {}
         self._profiles: dict[str, tuple[float, Document]] = {}
+        # Sessions and keys ended anywhere (this process, or another's announcement)
+        # are no longer taken from this process's caches.
+        bus.subscribe(SessionsEnded, lambda ended: self.forget_sessions(ended.session_ids))
         self._background: set[asyncio.Task[None]] = set()
 
     def _now(self) -> datetime:
@@ -254,9 +257,23 @@ class AuthService:
         self._active_sessions[session_id] = now + SESSION_CACHE_SECONDS
         return True
 
-    async def _sessions_ended(self, session_ids: list[str]) -> None:
+    def forget_sessions(self, session_ids: list[str]) -> None:
         for session_id in session_ids:
             self._active_sessions.pop(session_id, None)
+        self.api_keys.forget_sessions(session_ids)
+
+    async def still_active(self, principal: Principal) -> bool:
+        """Whether principal's session or API key is live, read from the database (no
+        cache): what a connection admitted around a revocation checks once it is in
+        its session's room, where the revocation would find it."""
+        if principal.key_id is not None:
+            key = await self.store.api_keys.by_key_id(principal.key_id)
+            return key is not None and key_session(key["_id"]) == principal.session_id
+        session = await self.store.sessions.active(principal.session_id)
+        return session is not None and session["user_id"] == principal.user_id
+
+    async def _sessions_ended(self, session_ids: list[str]) -> None:
+        self.forget_sessions(session_ids)
         await self.bus.publish(SessionsEnded(session_ids))
 
     # -- passwords -------------------------------------------------------

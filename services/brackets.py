@@ -22,6 +22,7 @@ from services.views import balances_view, order_view
 from store.database import Document
 from store.unit_of_work import Writes
 from trading.brackets import other_side
+from trading.errors import AccountGone
 from trading.money import from_units
 from trading.orders import OrderStatus, Side, ended_as, moved
 from trading.trades import TradeStatus
@@ -109,7 +110,7 @@ class Legs:
             account = await writes.update("accounts", user_id, {},
                                           {"$inc": {"event_seq": len(legs)}})
             if account is None:
-                raise RuntimeError(f"no account for user {user_id}")
+                raise AccountGone()
         changed = []
         for leg, amount in zip(legs, amounts, strict=True):
             changed.append(await self._move(writes, leg, target, now, new is not None,
@@ -175,7 +176,7 @@ class Legs:
             {"$inc": {"reserved": -released, "available": released,
                       "event_seq": len(ended)}, "$set": {"updated_at": now}})
         if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
+            raise AccountGone()
         events: list[Event] = [("order_update", {"order": order_view(leg)}) for leg in ended]
         return Group(ended, events, account)
 

@@ -8,6 +8,7 @@ from datetime import datetime
 from services.bus import MessageBus
 from store.events import EventStore
 from store.trading import AccountStore
+from trading.errors import AccountGone
 from trading.events import UserEvent, UserEventsStored
 
 Event = UserEvent
@@ -25,7 +26,7 @@ class EventPublisher:
         """Number, store and publish events, in order (outside any unit of work)."""
         account = await self.accounts.number_events(user_id, len(events))
         if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
+            raise AccountGone()
         last = account["event_seq"]
         await self.store.append_group([(user_id, list(events), last - len(events) + 1)],
                                       self.clock())

@@ -40,7 +40,7 @@ from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import DuplicateKey, Stale, Writes
-from trading.errors import InsufficientFunds, LimitExceeded, NotFound
+from trading.errors import AccountGone, InsufficientFunds, LimitExceeded, NotFound
 from trading.fees import Liquidity
 from trading.fx import Conversion
 from trading.money import from_units, show
@@ -193,7 +193,7 @@ class MarketFills:
             account = await writes.update("accounts", user_id, {},
                                           {"$inc": {"event_seq": 1 + len(legs)}})
             if account is None:
-                raise RuntimeError(f"no account for user {user_id}")
+                raise AccountGone()
             ended = self.legs.placed(rejected, legs, OrderStatus.REJECTED, writes)
             events: list[Event] = [("order_update", {"order": order_view(rejected)}),
                                    *[("order_update", {"order": order_view(leg)})

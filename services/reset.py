@@ -13,7 +13,7 @@ from store.database import Document
 from store.events import run_document
 from store.ledger import ledger_entry
 from store.unit_of_work import Writes
-from trading.errors import Conflict, OrderNotOpen, TradeNotOpen
+from trading.errors import AccountGone, Conflict, OrderNotOpen, TradeNotOpen
 from trading.money import from_units
 from trading.orders import OrderStatus
 from trading.trades import CloseReason, TradeStatus
@@ -46,7 +46,7 @@ async def _reset(writes: Writes, engine: TradingEngine,
     now = engine.now()
     account = await writes.get("accounts", user_id)
     if account is None:
-        raise RuntimeError(f"no account for user {user_id}")
+        raise AccountGone()
     if account["reserved"] or account["margin_used"]:
         raise Conflict("An order or trade was opened during the reset; try again.")
     reset = await writes.update(

@@ -24,6 +24,7 @@ from store.database import Document
 from store.events import run_document
 from store.unit_of_work import DuplicateKey, Writes
 from trading.errors import (
+    AccountGone,
     DuplicateClientOrderId,
     InsufficientFunds,
     InvalidInput,
@@ -164,7 +165,7 @@ class RestingOrders:
         """Take the next event numbers of a user's account; the account after."""
         account = await writes.update("accounts", user_id, {}, {"$inc": {"event_seq": events}})
         if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
+            raise AccountGone()
         return account
 
     async def cancel(self, user_id: str, order_id: str,
@@ -226,7 +227,7 @@ class RestingOrders:
             {"$inc": {"reserved": -order["reserved"], "available": order["reserved"],
                       "event_seq": 1}, "$set": {"updated_at": now}})
         if account is None:
-            raise RuntimeError(f"no account for user {user_id}")
+            raise AccountGone()
         group = await self.legs.end_with(writes, ended, now)
         events, account = merged([("order_update", {"order": order_view(ended)})], group,
                                  account)

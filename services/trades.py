@@ -25,7 +25,14 @@ from store.events import run_document
 from store.ledger import ledger_entry
 from store.trading import TradeStore
 from store.unit_of_work import Stale, Writes
-from trading.errors import FxUnavailable, InvalidQuantity, NotFound, StalePrice, TradeNotOpen
+from trading.errors import (
+    AccountGone,
+    FxUnavailable,
+    InvalidQuantity,
+    NotFound,
+    StalePrice,
+    TradeNotOpen,
+)
 from trading.events import TradeClosed
 from trading.fees import Liquidity
 from trading.fx import Conversion
@@ -161,7 +168,7 @@ class Trades:
                 raise TradeNotOpen()
             moved = await writes.update("accounts", user_id, {}, changes)
             if moved is None:
-                raise RuntimeError(f"no account for user {user_id}")
+                raise AccountGone()
             settled, account = updated, moved
             after = Holding.summed(trade["symbol"], await TradeStore.holdings(
                 writes, user_id, trade["symbol"]))

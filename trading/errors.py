@@ -161,6 +161,14 @@ class InvalidToken(AuthenticationError):
     default_message = "The token is invalid or has been revoked."
 
 
+class AccountGone(InvalidToken):
+    """The account a command is for was deleted (a token or key another process still
+    held a moment after)."""
+
+    code = "account_deleted"
+    default_message = "This account was deleted."
+
+
 class InvalidApiKey(AuthenticationError):
     code = "invalid_api_key"
     default_message = "The API key is wrong or has been revoked."

@@ -1,9 +1,6 @@
-"""Review: a revoked API key must not keep a socket that was admitted around the revocation.
-
-A socket's commands are run as the principal saved at admission and never checked
-again; the revocation closes only the sockets already in the key's session room when
-its SessionsEnded is handled. A socket admitted after that (the key read before the
-delete, or still cached by another process) is never closed and keeps trading."""
+"""A revoked API key keeps no socket: not one admitted around the revocation (the key
+read just before it was deleted), nor one admitted by another process that still held
+the key; and a deleted user's key is refused, not a server error."""
 
 from __future__ import annotations
 

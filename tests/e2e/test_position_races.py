@@ -1,9 +1,9 @@
-"""Review: what a process knows of an account (services/known.py) under races.
+"""What a process knows of an account (services/known.py) under races.
 
 Many exits (whole and partial, REST and socket), fills (adding and netting) and resting
 orders of one user at once, in one process and across two; afterwards the last
-position_update of each symbol must be what GET /positions shows, the events numbered
-without a gap, no trade closed twice, and the books must balance."""
+position_update of each symbol is what GET /positions shows, the events are numbered
+without a gap, no trade is closed twice, and the books balance."""
 
 from __future__ import annotations
 
