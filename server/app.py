@@ -49,6 +49,7 @@ from handlers.streaming import PriceStreamer
 from notifier.base import Channel
 from notifier.channels import EmailChannel, InAppChannel, SmsChannel
 from notifier.outbox import OutboxWorker
+from server.logs import PathAccessLogger
 from server.news import news as news_feeds
 from services.alerts import AlertService
 from services.auth import AuthService, Clock
@@ -503,7 +504,8 @@ async def serve(app: web.Application, host: str, port: int, *,
     for signum in signals:
         loop.add_signal_handler(signum, stop.set)
     try:
-        runner = AppRunner(app, access_log=access_log, keepalive_timeout=75.0)
+        runner = AppRunner(app, access_log=access_log, access_log_class=PathAccessLogger,
+                           keepalive_timeout=75.0)
         await runner.setup()
         # What start-up built lives as long as the process: out of the collector's
         # sight, so its full collections (pauses of tens of ms) do not walk it.

@@ -7,6 +7,10 @@ import logging
 import re
 from datetime import UTC, datetime
 
+from aiohttp.abc import AbstractAccessLogger
+from aiohttp.web_request import BaseRequest
+from aiohttp.web_response import StreamResponse
+
 _REDACTIONS = [
     # JSON Web Tokens: three base64url parts, the first a JSON object.
     (re.compile(r"eyJ[\w-]*\.[\w-]+\.[\w-]+"), "[token]"),
@@ -84,3 +88,12 @@ def configure_logging(level: str, fmt: str = "text") -> None:
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.captureWarnings(True)  # to py.warnings, one of DEMOTED_LOGGERS
     quiet_libraries()
+
+
+class PathAccessLogger(AbstractAccessLogger):
+    """The access log (at LOG_LEVEL=DEBUG): each request's path without its query
+    string, which may carry a token (the emailed verify and reset links do)."""
+
+    def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
+        self.logger.info('%s "%s %s" %d %.1f ms', request.remote, request.method,
+                         request.path, response.status, time * 1000)

@@ -1,3 +1,4 @@
+import logging
 import stat
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -147,3 +148,17 @@ def test_yfinance_and_python_warnings_log_at_debug_only(root_level):
                                                           ("py.warnings", "DEBUG")]
     else:
         assert passed == []
+
+
+def test_the_access_log_tells_paths_without_their_query_strings(caplog):
+    from aiohttp.test_utils import make_mocked_request
+    from aiohttp.web import Response
+
+    from server.logs import PathAccessLogger
+
+    logger = logging.getLogger("aiohttp.access")
+    caplog.set_level(logging.INFO, logger="aiohttp.access")
+    request = make_mocked_request("GET", "/reset-password?token=s3cr3t-link-token")
+    PathAccessLogger(logger, "").log(request, Response(status=200), 0.0123)
+    assert '"GET /reset-password" 200 12.3 ms' in caplog.text
+    assert "s3cr3t" not in caplog.text
