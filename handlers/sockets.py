@@ -34,6 +34,9 @@ DOCS = "docs/API.md#socketio"
 # Seconds a socket that connected without a token has to send join {token}; until
 # then it may send nothing else and is in no room (as /ws waits for its auth message).
 JOIN_WITHIN = 10.0
+# Sockets that may wait for their join at once (each holds a connection, no user's);
+# past this, one that brings no token is refused at once.
+MAX_WAITING = 1000
 
 
 def how_to_connect() -> AuthenticationRequired:
@@ -116,6 +119,8 @@ class SocketGateway:
     async def connect(self, sid: str, environ: dict[str, Any], auth: Any = None) -> None:
         """Let a socket in with its token, or, without one, wait JOIN_WITHIN for join."""
         if brought_no_token(auth, environ):
+            if len(self._waiting) >= MAX_WAITING:
+                raise refusal(how_to_connect())
             self._waiting[sid] = asyncio.get_running_loop().call_later(
                 JOIN_WITHIN, lambda: self._refuse(sid, how_to_connect()))
             return

@@ -98,6 +98,18 @@ async def test_a_socket_that_does_not_join_in_time_is_refused(api, monkeypatch):
     await until(lambda: not api.app[keys.SIO].eio.sockets)  # its connection is closed
 
 
+async def test_sockets_waiting_to_join_are_capped(api, monkeypatch):
+    monkeypatch.setattr(sockets, "MAX_WAITING", 2)
+    waiting = [await api.socket(), await api.socket()]
+    error = await refused(api)  # a third brings no token either: refused at once
+    assert (error["data"]["code"], error["data"]["docs"]) == (
+        "authentication_required", "docs/API.md#socketio")
+    tokens = await api.account()
+    ack = await waiting[0].call("join", {"token": tokens["access_token"]})
+    assert ack["ok"] is True  # one joined: a place is free again
+    assert (await api.socket()) is not None
+
+
 @pytest.mark.parametrize(("payload", "code"), [
     ({"token": "eyJhbGciOi.forged.token"}, "invalid_token"),
     ({"token": "t\u00f6k\u0435n"}, "invalid_token"),
