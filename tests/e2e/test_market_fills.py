@@ -61,10 +61,10 @@ async def test_an_order_the_account_cannot_pay_for_is_stored_rejected_with_its_e
         ("rejected", "insufficient_funds")]
     _, missed = await api.call("GET", "/api/v1/events?after=0", token=token)
     assert [e["type"] for e in missed["events"]] == ["order_update"]
-    # A retry is answered with the order as it was stored.
-    _, retried = await order(api, token, quantity="2000", client_order_id="big")
-    assert (retried["order"]["id"], retried["order"]["status"]) == (
-        body["error"]["details"]["order_id"], "rejected")
+    # A retry is answered as the order was: refused, naming the order stored rejected.
+    status, retried = await order(api, token, quantity="2000", client_order_id="big")
+    assert (status, retried["error"]["code"], retried["error"]["details"]["order_id"]) == (
+        400, "insufficient_funds", body["error"]["details"]["order_id"])
     assert (await account(api, token))["available"] == "100000"
     await assert_books_balance(api)
 
