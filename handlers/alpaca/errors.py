@@ -73,6 +73,8 @@ def alpaca_response(error: errors.PaperDeskError) -> web.Response:
 
 
 def _unsupported(path: str) -> str | None:
+    if path.startswith("/v2/positions/") and path.endswith("/exercise"):
+        return "Exercising options"
     for prefix, feature in UNSUPPORTED.items():
         if path == prefix or path.startswith(prefix + "/"):
             return feature
