@@ -227,8 +227,13 @@ async def test_orders_are_replaced_cancelled_and_filtered(bot: Bot):
                                           OrderStatus.REPLACED}
     crypto = await bot(get, GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=["BTC/USD"]))
     assert [o.symbol for o in crypto] == ["BTCUSDT"]
+    trailing = await bot(submit, TrailingStopOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+        trail_price=4))
+    wider = await bot(bot.client.replace_order_by_id, trailing.id, ReplaceOrderRequest(trail=6))
+    assert (wider.trail_price, wider.stop_price, wider.replaces) == ("6", "94", trailing.id)
     cancelled = await bot(bot.client.cancel_orders)
-    assert sorted(c.status for c in cancelled) == [200, 200]
+    assert sorted(c.status for c in cancelled) == [200, 200, 200]
     assert await bot(get, GetOrdersRequest(status=QueryOrderStatus.OPEN)) == []
 
 
@@ -298,6 +303,13 @@ async def test_activities_and_portfolio_history_parse_as_alpacas(bot: Bot):
                           {"page_size": 1, "page_token": first[0]["id"]})
     assert following[0]["id"] == raw[1]["id"]
     assert await bot(bot.client.get, "/account/activities/DIV") == []
+    today = raw[0]["transaction_time"][:10]
+    on_the_day = await bot(bot.client.get, "/account/activities", {"date": today})
+    assert [a["id"] for a in on_the_day] == [a["id"] for a in raw]
+    oldest_first = await bot(bot.client.get, "/account/activities", {"direction": "asc"})
+    assert [a["id"] for a in oldest_first] == [a["id"] for a in reversed(raw)]
+    assert await bot(bot.client.get, "/account/activities",
+                     {"after": raw[0]["transaction_time"]}) == []
     history = await bot(bot.client.get_portfolio_history,
                         GetPortfolioHistoryRequest(period="1D", timeframe="1H"))
     assert isinstance(history, PortfolioHistory) and history.timeframe == "1H"
@@ -323,6 +335,9 @@ async def test_the_watchlist_is_created_changed_and_deleted(bot: Bot):
     removed = await bot(client.remove_asset_from_watchlist_by_id, created.id, "BTCUSDT")
     assert removed.assets == []
     assert [w.name for w in await bot(client.get_watchlists)] == ["All"]
+    status, by_name = await bot.raw("GET", "/v2/watchlists:by_name?name=All")
+    assert status == 200 and by_name["id"] == str(created.id)
+    assert (await bot.raw("GET", "/v2/watchlists:by_name?name=Tech"))[0] == 404
     await bot(client.delete_watchlist_by_id, created.id)
     assert await bot(client.get_watchlists) == []
     other = await fails(bot, client.get_watchlist_by_id, created.id)
