@@ -10,7 +10,7 @@ import pytest
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 
-from tests.e2e.trading_support import priced_trader
+from tests.e2e.trading_support import set_price
 from tests.support import Api
 
 T = TypeVar("T")
@@ -35,9 +35,11 @@ class Bot:
         return await self.api.call(method, path, headers=headers, **kwargs)
 
 
-async def bot_of(api: Api, scope: str = "trading") -> Bot:
+async def bot_of(api: Api, scope: str = "trading", email: str = "ann@example.com") -> Bot:
     """A new user's bot (AAPL priced at 100, BTCUSDT at 65,000), its key of scope."""
-    token = await priced_trader(api)
+    token = str((await api.account(email=email))["access_token"])
+    set_price(api, "AAPL", "100")
+    set_price(api, "BTCUSDT", "65000")
     status, key = await api.call("POST", KEYS, {"name": "bot", "scope": scope}, token=token)
     assert status == 201, key
     return Bot(api, key)

@@ -11,7 +11,7 @@ import pytest
 from alpaca.common.exceptions import APIError
 from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import OrderSide, TimeInForce
-from alpaca.trading.requests import MarketOrderRequest
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
 from tests.e2e.alpaca_support import Bot, bot_of, fails
 from tests.support import Api
@@ -67,6 +67,17 @@ async def test_an_unsupported_alpaca_feature_is_a_clear_422(bot: Bot, method: st
     status, body = await bot.raw(method, path)
     assert (status, body["code"]) == (422, 42210000)
     assert "not supported by PaperDesk" in body["message"]
+
+
+async def test_another_users_order_is_not_found(api: Api):
+    ann, bob = await bot_of(api), await bot_of(api, email="bob@example.com")
+    placed = await ann(ann.client.submit_order, LimitOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+        limit_price=90))
+    for method in (bob.client.get_order_by_id, bob.client.cancel_order_by_id):
+        missing = await fails(bob, method, placed.id)
+        assert (missing.status_code, missing.code) == (404, 40410000)
+    assert (await ann(ann.client.get_order_by_id, placed.id)).status == "new"
 
 
 async def test_an_unknown_route_or_method_is_alpacas_404_or_405(bot: Bot):
@@ -127,6 +138,9 @@ HOSTILE_REQUESTS: list[tuple[str, str, str, Any]] = [
      '{"name": "a", "symbols": ["\\u0628\\u062a\\u0643"]}'),
     ("orders limit huge", "GET", "/v2/orders?limit=99999999999999999999999", None),
     ("orders status unknown", "GET", "/v2/orders?status=sleeping", None),
+    ("by client order id without one", "GET", "/v2/orders:by_client_order_id", None),
+    ("by client order id huge", "GET",
+     "/v2/orders:by_client_order_id?client_order_id=" + "x" * 500, None),
     ("orders after not a time", "GET", "/v2/orders?after=yesterday", None),
     ("orders symbols too many", "GET", "/v2/orders?symbols=" + ",".join(["AAPL"] * 200), None),
     ("positions qty non-numeric", "DELETE", "/v2/positions/AAPL?qty=all", None),

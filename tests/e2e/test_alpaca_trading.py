@@ -245,6 +245,18 @@ async def test_positions_are_listed_and_closed_in_part_and_whole(bot: Bot):
     assert account.cash == account.equity == "100100"  # 10 AAPL bought at 100, sold at 110
 
 
+async def test_a_short_position_is_negative_and_a_buy_closes_it(bot: Bot):
+    await bot(bot.client.submit_order, MarketOrderRequest(
+        symbol="AAPL", qty=5, side=OrderSide.SELL, time_in_force=TimeInForce.GTC))
+    set_price(bot.api, "AAPL", "90")
+    short = await bot(bot.client.get_open_position, "AAPL")
+    assert (short.side, short.qty, short.market_value, short.unrealized_pl) == (
+        "short", "-5", "-450", "50")
+    closing = await bot(bot.client.close_position, "AAPL")
+    assert (closing.side, closing.filled_qty) == (OrderSide.BUY, "5")
+    assert await bot(bot.client.get_all_positions) == []
+
+
 # -- activities and portfolio history --
 
 async def test_activities_and_portfolio_history_parse_as_alpacas(bot: Bot):
