@@ -210,7 +210,11 @@ async def _activities(request: web.Request, types: str | None) -> web.Response:
     until = None if "until" not in query else moment(query["until"], "until")
     if "date" in query:
         day = moment(query["date"], "date")
-        after, until = day - timedelta(microseconds=1), day + timedelta(days=1)
+        try:
+            after, until = day - timedelta(microseconds=1), day + timedelta(days=1)
+        except OverflowError:
+            raise InvalidInput("'date' must be a day from 0001-01-02 to 9999-12-30.",
+                               field="date") from None
     token = query.get("page_token")
     position = None if token is None else _page_position(token[:200], direction)
     if not kinds:
