@@ -235,3 +235,25 @@ async def test_no_hostile_body_field_is_a_server_error(bot: Bot):
                 if status >= 500 or (status >= 400 and set(answer) < {"code", "message"}):
                     failures.append((method, path, name, repr(value)[:20], status, answer))
     assert failures == []
+
+
+PATH_VALUES = ["%00", "x" * 3000, "%ED%A0%80", "%E2%80%AEAAPL",
+               "00000000-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "00000000-0000-0000-0000-000000000000",
+               "0" * 36, "BTC/USD", "A/BBBBB", "%EF%BC%A1%EF%BC%A1%EF%BC%B0%EF%BC%AC", "..",
+               "-1", "1e999"]
+
+
+async def test_no_hostile_path_parameter_is_a_server_error(bot: Bot):
+    _, watchlist = await bot.raw("POST", "/v2/watchlists", json={"name": "w"})
+    routes = [("GET", "/v2/orders/{}"), ("PATCH", "/v2/orders/{}"), ("DELETE", "/v2/orders/{}"),
+              ("GET", "/v2/positions/{}"), ("DELETE", "/v2/positions/{}"),
+              ("GET", "/v2/assets/{}"), ("GET", "/v2/account/activities/{}"),
+              ("GET", "/v2/watchlists/{}"), ("DELETE", f"/v2/watchlists/{watchlist['id']}/{{}}")]
+    failures = []
+    for method, path in routes:
+        for value in PATH_VALUES:
+            body = {"qty": "1"} if method == "PATCH" else None
+            status, answer = await bot.raw(method, path.format(value), json=body)
+            if status >= 500 or (status >= 400 and set(answer) < {"code", "message"}):
+                failures.append((method, path, value[:20], status, answer))
+    assert failures == []
