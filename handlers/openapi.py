@@ -741,6 +741,13 @@ _finish(PATHS)
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-password",
                "/metrics", "/api/v1/openapi.json", "/api/asyncapi.json", "/api/docs",
                "/api/docs/{name}", "/ws"}
+# Alpaca's APIs (handlers/alpaca/) are described by Alpaca's own documents, not here.
+UNDESCRIBED_PREFIXES = ("/v2/", "/v1beta1/", "/v1beta3/")
+
+
+def undescribed(path: str) -> bool:
+    """Whether a served path is left out of this description on purpose."""
+    return path in UNDESCRIBED or path.startswith(UNDESCRIBED_PREFIXES)
 
 
 def document(server_url: str) -> Schema:
