@@ -743,7 +743,8 @@ UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-pa
                "/api/docs/{name}", "/ws"}
 # Alpaca's Market Data API and trading stream (handlers/alpaca/): Alpaca's specifications
 # describe them.
-UNDESCRIBED |= {"/stream", "/v2/stocks/bars", "/v2/stocks/{symbol}/bars",
+UNDESCRIBED |= {"/stream", "/v2/{feed}", "/v1beta3/crypto/{loc}", "/v2/stocks/bars",
+                "/v2/stocks/{symbol}/bars",
                 "/v2/stocks/trades/latest", "/v2/stocks/quotes/latest", "/v2/stocks/bars/latest",
                 "/v2/stocks/snapshots",
                 "/v1beta3/crypto/{loc}/bars", "/v1beta3/crypto/{loc}/latest/trades",

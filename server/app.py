@@ -43,6 +43,7 @@ from handlers import (
 )
 from handlers import notifications as inbox
 from handlers.alpaca import data as alpaca_data
+from handlers.alpaca import data_stream as alpaca_data_stream
 from handlers.alpaca import stream as alpaca_stream
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
 from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
@@ -150,11 +151,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_intel(funds),
         portfolio_snapshots,
         leaderboard_passes,
+        alpaca_data_stream.running,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
                    contract, plain_ws, history, forecast, news, intel, leaderboard):
         app.router.add_routes(module.routes)
-    for alpaca_module in (alpaca_data, alpaca_stream):
+    for alpaca_module in (alpaca_data, alpaca_stream, alpaca_data_stream):
         app.router.add_routes(alpaca_module.routes)
     return app
 
