@@ -12,9 +12,9 @@ and is answered {"stream": "authorization", "data": {"action": "authenticate",
 then on every order change of the user comes as
     {"stream": "trade_updates", "data": {"event", "execution_id", "order",
      "timestamp", "position_qty", "price", "qty"}}
-with the order as /v2/orders shows it (handlers/alpaca/shapes.py). A message it
-cannot take is answered {"stream": "error", "data": {"code", "message"}} (Alpaca's
-REST error codes) and the connection stays open.
+with the order as /v2/orders shows it (handlers/alpaca/orders.py alpaca_order). A message it
+cannot take is answered {"stream": "error", "data": {"code", "message"}} (the codes
+of Alpaca's REST errors, handlers/alpaca/errors.py) and the connection stays open.
 
 Messages are JSON in text or binary frames, or MessagePack; the answers come in the
 encoding and frame type of the client's first message.
@@ -39,9 +39,11 @@ from typing import Any
 from aiohttp import WSMessage, WSMsgType, web
 
 from handlers import keys
-from handlers.alpaca import shapes, wire
-from handlers.alpaca.wire import Encoding, alpaca_code
-from handlers.errors import http_status, to_wire
+from handlers.alpaca import wire
+from handlers.alpaca.errors import alpaca_body
+from handlers.alpaca.orders import alpaca_order
+from handlers.alpaca.wire import Encoding
+from handlers.errors import to_wire
 from handlers.plain_clients import PlainClient
 from services.api_keys import pair_token
 from trading.errors import (
@@ -79,8 +81,7 @@ def authorization(status: str, message: str | None = None) -> dict[str, Any]:
 
 
 def error_message(error: PaperDeskError) -> dict[str, Any]:
-    return {"stream": "error", "data": {"code": alpaca_code(http_status(error)),
-                                        "message": error.message}}
+    return {"stream": "error", "data": alpaca_body(error)}
 
 
 def _text(value: Any) -> str:
@@ -119,7 +120,6 @@ class TradeStream:
 
     def __init__(self, request: web.Request, encoding: Encoding) -> None:
         self.request, self.encoding = request, encoding
-        self.universe = request.app[keys.MARKET].universe
         self.client: PlainClient | None = None
         self.since: datetime | None = None  # when it began listening
         self.announced: OrderedDict[str, None] = OrderedDict()
@@ -208,9 +208,7 @@ class TradeStream:
 
     def update(self, event: str, view: dict[str, Any]) -> dict[str, Any]:
         symbol = view["symbol"]
-        instrument = self.universe.instruments.get(symbol)
-        classes = {symbol: instrument.rules.asset_class.value} if instrument else {}
-        order = shapes.order(view, classes)
+        order = alpaca_order(self.request.app, view)
         fill = event == "fill"
         moment = (view["filled_at"] if fill else view["canceled_at"] if event in ENDED
                   else None) or order["updated_at"] or view["created_at"]

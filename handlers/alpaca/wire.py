@@ -53,11 +53,6 @@ def json_text(message: Any) -> str:
     return wire_json.dumps(message, default=_rfc3339)
 
 
-def alpaca_code(status: int) -> int:
-    """Alpaca's eight-digit error code of an HTTP status (400 -> 40010001)."""
-    return status * 100_000 + (10_001 if status == 400 else 10_000)
-
-
 async def send(ws: web.WebSocketResponse, encoding: Encoding, message: Any) -> None:
     """Send a message before the connection joined its rooms (none is written to it
     directly yet); a client that has gone is let go."""
