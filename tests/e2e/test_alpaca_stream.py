@@ -12,8 +12,10 @@ from typing import Any
 import aiohttp
 import msgpack
 import pytest
-from alpaca.trading.enums import OrderStatus, TradeEvent
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce, TradeEvent
 from alpaca.trading.models import TradeUpdate
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
 
 from handlers import keys
@@ -113,6 +115,27 @@ async def test_trading_stream_gets_new_fill_replaced_and_canceled_updates(api):
         assert (canceled.event, canceled.order.id) == (TradeEvent.CANCELED, replacement.id)
         assert canceled.order.status == OrderStatus.CANCELED
         assert stream.updates.empty()
+
+
+async def test_orders_placed_with_the_trading_client_come_as_updates_of_the_same_orders(api):
+    _, key = await trader(api)
+    client = TradingClient(key["key_id"], key["secret"], paper=True,
+                           url_override=api.url.rstrip("/"))
+    async with SdkStream(api, key) as stream:
+        bought = await asyncio.to_thread(client.submit_order, MarketOrderRequest(
+            symbol="AAPL", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+        new, fill = await stream.next(), await stream.next()
+        assert (new.event, fill.event) == (TradeEvent.NEW, TradeEvent.FILL)
+        assert new.order.id == fill.order.id == bought.id  # type: ignore[union-attr]
+        assert (fill.qty, fill.position_qty) == (3, 3)
+        resting = await asyncio.to_thread(client.submit_order, LimitOrderRequest(
+            symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+            limit_price=150))
+        assert (await stream.next()).event == TradeEvent.NEW
+        await asyncio.to_thread(client.cancel_order_by_id, resting.id)  # type: ignore[union-attr]
+        canceled = await stream.next()
+        assert (canceled.event, canceled.order.id) == (TradeEvent.CANCELED,
+                                                       resting.id)  # type: ignore[union-attr]
 
 
 async def test_another_users_orders_are_not_streamed(api):
