@@ -324,7 +324,7 @@ async def _serve(request: web.Request, crypto: bool) -> web.WebSocketResponse:
     app = request.app
     stream = DataStream(app[FEED], app[keys.MARKET].universe, crypto, encoding,
                         app[keys.SETTINGS].market.max_subscriptions)
-    client = wire.join(request, ws, principal, lambda event, data: None)
+    client = wire.join(request, ws, principal, lambda events: None)
     if client is None:
         return ws
     stream.client = client

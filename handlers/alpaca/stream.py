@@ -25,12 +25,12 @@ resting new, then fill, canceled, expired, rejected or replaced (the replaced or
 its replacement comes as new). An order that ends at once (a market order's fill)
 is announced new first, as Alpaca does, if it was placed after the listen began. A
 fill carries its price, quantity and the position after it (position_qty, negative
-when short, from the position_update that follows it).
+when short, from the position_update that comes with it; null when the events
+arrive one at a time, through Redis from another process).
 """
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections import OrderedDict
 from datetime import datetime
@@ -62,9 +62,8 @@ routes = web.RouteTableDef()
 STREAMS = frozenset({"trade_updates"})
 MAX_STREAMS, MAX_NAME = 10, 64
 MAX_TOKEN = 4096
-# Orders this connection announced (so an order is announced new once), and updates
-# waiting for the end of their batch of events.
-MAX_ANNOUNCED, MAX_OUTBOX = 10_000, 1000
+# Orders this connection announced (so an order is announced new once).
+MAX_ANNOUNCED = 10_000
 # PaperDesk's order statuses as Alpaca's trade update events (a held leg has none).
 EVENTS = {"new": "pending_new", "open": "new", "filled": "fill", "canceled": "canceled",
           "rejected": "rejected", "expired": "expired", "replaced": "replaced"}
@@ -124,8 +123,7 @@ class TradeStream:
         self.since: datetime | None = None  # when it began listening
         self.announced: OrderedDict[str, None] = OrderedDict()
         self.positions: dict[str, str] = {}  # symbol -> its quantity after the last change
-        self.outbox: list[dict[str, Any]] = []
-        self.flushing = False
+        self.outbox: list[dict[str, Any]] = []  # the updates of the batch being read
 
     def write(self, *messages: dict[str, Any]) -> None:
         if self.client is not None:
@@ -157,25 +155,19 @@ class TradeStream:
 
     # -- events (handlers/plain_clients.py hands them over) --
 
-    def relay(self, event: str, data: Any) -> None:
-        if self.since is None or not isinstance(data, dict):
+    def relay(self, events: list[tuple[str, Any]]) -> None:
+        """Write the updates of a batch of the user's events (a fill's position_qty is
+        the position_update that follows it in the batch)."""
+        if self.since is None:
             return
-        if event == "order_update":
-            self.outbox += self.updates(data["order"])
-        elif event == "position_update":
-            self.moved(data)
-        else:
-            return
-        if len(self.outbox) > MAX_OUTBOX and self.client is not None:
-            self.client.transport.abort()  # cannot keep up: as the Backlog drops one
-            self.outbox.clear()
-        elif self.outbox and not self.flushing:
-            self.flushing = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write a batch's updates once its position change has been seen."""
-        waiting, self.outbox, self.flushing = self.outbox, [], False
+        for event, data in events:
+            if not isinstance(data, dict):
+                continue
+            if event == "order_update":
+                self.outbox += self.updates(data["order"])
+            elif event == "position_update":
+                self.moved(data)
+        waiting, self.outbox = self.outbox, []
         if waiting:
             self.write(*waiting)
 
