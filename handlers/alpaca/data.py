@@ -14,7 +14,9 @@ end RFC 3339 or a date (without an offset: UTC), start by default today's 00:00
 UTC; limit 1 to 10000 bars over all the symbols (default 1000), sort asc or desc.
 A page holds at most 1000 bars: next_page_token leads on (symbol by symbol, in
 alphabetical order). Latest trades and quotes are the live price hub's last price
-(handlers/alpaca/market_data.py: what a trade and a quote carry). Like PaperDesk's
+(handlers/alpaca/market_data.py: what a trade and a quote carry). feed, adjustment,
+asof and currency are taken and have no effect: there is one feed, and prices are in
+the symbol's own currency. Like PaperDesk's
 own market data the routes are public; credentials, when sent, are checked and
 counted (a wrong key is 401).
 

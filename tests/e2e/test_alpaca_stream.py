@@ -267,3 +267,35 @@ async def test_the_socket_cap_applies(servers, settings):
         assert answer["data"]["status"] == "unauthorized"
         assert (await second.receive(timeout=5)).data == 4429
         await first.close()
+
+
+async def test_an_order_placed_on_another_process_reaches_the_stream_through_redis(
+        servers, redis_settings):
+    first = await servers.start(redis_settings)
+    second = await servers.start(replace(redis_settings, port=0))
+    login, key = await trader(first)
+    set_price(second, "AAPL", "100")
+    async with aiohttp.ClientSession() as session:
+        ws = await authorized(second, session, {"action": "auth", "key": key["key_id"],
+                                                "secret": key["secret"]})
+        await ws.send_str(json.dumps({"action": "listen",
+                                      "data": {"streams": ["trade_updates"]}}))
+        assert (await receive(ws))["stream"] == "listening"
+        status, placed = await order(first, login, quantity="4")
+        assert status == 201, placed
+        new, fill = (await receive(ws))["data"], (await receive(ws))["data"]
+        assert (new["event"], fill["event"]) == ("new", "fill")
+        assert fill["order"]["client_order_id"] == placed["order"]["client_order_id"]
+        assert (fill["qty"], fill["price"]) == ("4", "100")
+        await ws.close()
+
+
+async def test_revoking_the_key_closes_its_stream(api):
+    login, key = await trader(api)
+    async with aiohttp.ClientSession() as session:
+        ws = await authorized(api, session, {"action": "auth", "key": key["key_id"],
+                                             "secret": key["secret"]})
+        status, _ = await api.call("DELETE", f"{KEYS}/{key['id']}", token=login)
+        assert status == 204
+        closed = await ws.receive(timeout=5)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
