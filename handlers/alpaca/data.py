@@ -103,7 +103,8 @@ def _bars_query(request: web.Request) -> BarsQuery:
                                                                   microsecond=0)
         start = int(today.timestamp()) * 1000
     if end is not None and start > end:
-        raise InvalidInput("'start' must not be after 'end'.", field="start")
+        raise InvalidInput("'start' (by default today's 00:00 UTC) must not be after 'end'.",
+                           field="start")
     after = None
     if token := query.get("page_token"):
         after = _token_position(token, timeframe, sort)

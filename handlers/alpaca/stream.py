@@ -31,6 +31,7 @@ arrive one at a time, through Redis from another process).
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections import OrderedDict
 from datetime import datetime
@@ -57,6 +58,7 @@ from trading.errors import (
     Unavailable,
 )
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 STREAMS = frozenset({"trade_updates"})
@@ -122,7 +124,6 @@ class TradeStream:
         self.client: PlainClient | None = None
         self.since: datetime | None = None  # when it began listening
         self.announced: OrderedDict[str, None] = OrderedDict()
-        self.positions: dict[str, str] = {}  # symbol -> its quantity after the last change
         self.outbox: list[dict[str, Any]] = []  # the updates of the batch being read
 
     def write(self, *messages: dict[str, Any]) -> None:
@@ -160,22 +161,24 @@ class TradeStream:
         the position_update that follows it in the batch)."""
         if self.since is None:
             return
-        for event, data in events:
-            if not isinstance(data, dict):
-                continue
-            if event == "order_update":
-                self.outbox += self.updates(data["order"])
-            elif event == "position_update":
-                self.moved(data)
-        waiting, self.outbox = self.outbox, []
-        if waiting:
-            self.write(*waiting)
+        try:
+            for event, data in events:
+                if event == "order_update":
+                    self.outbox += self.updates(data["order"])
+                elif event == "position_update":
+                    self.moved(data)
+            if self.outbox:
+                self.write(*self.outbox)
+        except Exception:  # this client's failure must not stop the user's other clients
+            log.exception("failed to write trade updates to a /stream client")
+        finally:
+            self.outbox = []
 
     def moved(self, data: dict[str, Any]) -> None:
-        row, symbol = data.get("position"), str(data.get("symbol"))
+        """Give the batch's fills of the symbol the position after them."""
+        row, symbol = data.get("position"), data.get("symbol")
         quantity = "0" if row is None else (
             f"-{row['quantity']}" if row["side"] == "sell" else row["quantity"])
-        self.positions[symbol] = quantity
         for message in self.outbox:
             update = message["data"]
             if update["event"] == "fill" and update["order"]["symbol"] == symbol:
@@ -199,7 +202,6 @@ class TradeStream:
         return found
 
     def update(self, event: str, view: dict[str, Any]) -> dict[str, Any]:
-        symbol = view["symbol"]
         order = alpaca_order(self.request.app, view)
         fill = event == "fill"
         moment = (view["filled_at"] if fill else view["canceled_at"] if event in ENDED
@@ -207,7 +209,7 @@ class TradeStream:
         return {"stream": "trade_updates", "data": {
             "event": event, "order": order, "timestamp": moment,
             "execution_id": str(uuid.uuid5(FILLS, view["id"])) if fill else None,
-            "position_qty": self.positions.get(symbol) if fill else None,
+            "position_qty": None,  # the batch's position_update gives it (moved)
             "price": view["filled_price"] if fill else None,
             "qty": (view["filled_quantity"] or view["quantity"]) if fill else None}}
 
