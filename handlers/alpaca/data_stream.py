@@ -3,7 +3,7 @@ CryptoDataStream speak it: /v2/{feed} (iex, sip, delayed_sip, boats, overnight)
 for stocks and /v1beta3/crypto/{loc} (us, us-1, us-2, eu-1) for crypto pairs.
 
 On connecting a client is sent [{"T": "success", "msg": "connected"}]; it then has
-10 seconds to send {"action": "auth", "key": "...", "secret": "..."} (an API key;
+10 seconds (and 10 messages) to send {"action": "auth", "key": "...", "secret": "..."} (an API key;
 "key": "oauth" with an access token as the secret does too), answered
 [{"T": "success", "msg": "authenticated"}] or [{"T": "error", "code": 402, "msg":
 "auth failed"}] and a close. {"action": "subscribe" | "unsubscribe", "trades": [...],
@@ -62,6 +62,7 @@ ALL = "*"
 MAX_MESSAGE = 256 * 1024  # a subscription of 10,000 symbols fits, and is refused as such
 MAX_PENDING = 10_000  # ticks waiting to be sent (the oldest go first when it is full)
 MAX_SYMBOL_CHARS = 40
+MAX_BEFORE_AUTH = 10  # messages answered before the auth message; then the connection closes
 
 
 def control(kind: str, **fields: Any) -> list[dict[str, Any]]:
@@ -70,6 +71,12 @@ def control(kind: str, **fields: Any) -> list[dict[str, Any]]:
 
 def failure(code: int, message: str) -> list[dict[str, Any]]:
     return control("error", code=code, msg=message)
+
+
+class LimitError(InvalidInput):
+    """More symbols in a channel than a connection may have (Alpaca's 405)."""
+
+    default_message = "symbol limit exceeded"
 
 
 class DataStream:
@@ -137,10 +144,6 @@ class DataStream:
             for symbol in names:
                 self.feed.leave(channel, symbol, self)
         self.names = {channel: {} for channel in CHANNELS}
-
-
-class LimitError(InvalidInput):
-    default_message = "symbol limit exceeded"
 
 
 class DataFeed:
@@ -254,7 +257,9 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse,
     """Wait for the auth message (answering others); the principal, or None (refused)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + wire.AUTH_WITHIN
-    while (left := deadline - loop.time()) > 0:
+    for _ in range(MAX_BEFORE_AUTH):
+        if (left := deadline - loop.time()) <= 0:
+            break
         try:
             message = await ws.receive(timeout=left)
         except TimeoutError:
@@ -278,13 +283,17 @@ async def _authenticate(request: web.Request, ws: web.WebSocketResponse,
                 else "auth failed"))
             await ws.close(code=4401 if error.code != "limit_exceeded" else 4429)
             return None
-    await wire.send(ws, encoding, failure(404, "auth timeout"))
+    if loop.time() < deadline:
+        await wire.send(ws, encoding, failure(401, "not authenticated"))
+    else:
+        await wire.send(ws, encoding, failure(404, "auth timeout"))
     await ws.close(code=4401)
     return None
 
 
 async def _handle(request: web.Request, stream: DataStream, message: WSMessage) -> None:
-    assert stream.client is not None  # noqa: S101 - joined before any message is read
+    if stream.client is None:
+        return
     try:
         await wire.count(request, stream.client)
         value, _ = wire.decode(message)

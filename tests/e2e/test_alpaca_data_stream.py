@@ -223,3 +223,20 @@ async def test_a_message_over_the_size_limit_closes_the_connection(api):
                                                   "trades": ["X" * 300_000]}))
         closed = await client.ws.receive(timeout=5)
         assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 1009
+
+
+async def test_a_client_that_does_not_authenticate_is_closed(api, monkeypatch):
+    monkeypatch.setattr("handlers.alpaca.wire.AUTH_WITHIN", 0.3)
+    async with aiohttp.ClientSession() as session:
+        quiet = await raw(api, session, None)
+        assert await quiet.receive() == [{"T": "error", "code": 404, "msg": "auth timeout"}]
+        assert (await quiet.ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE
+    monkeypatch.setattr("handlers.alpaca.wire.AUTH_WITHIN", 10.0)
+    async with aiohttp.ClientSession() as session:
+        chatty = await raw(api, session, None)
+        for _ in range(10):
+            await chatty.send({"action": "subscribe", "trades": ["AAPL"]})
+            assert (await chatty.receive())[0]["code"] == 401
+        await chatty.send({"action": "subscribe", "trades": ["AAPL"]})
+        assert (await chatty.receive())[0]["code"] == 401
+        assert (await chatty.ws.receive(timeout=5)).type == aiohttp.WSMsgType.CLOSE

@@ -299,3 +299,14 @@ async def test_revoking_the_key_closes_its_stream(api):
         assert status == 204
         closed = await ws.receive(timeout=5)
         assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+
+
+async def test_a_client_that_does_not_authenticate_is_closed(api, monkeypatch):
+    monkeypatch.setattr("handlers.alpaca.wire.AUTH_WITHIN", 0.3)
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(url(api))
+        answer = await receive(ws)
+        assert answer["data"] == {"action": "authenticate", "status": "unauthorized",
+                                  "message": "auth timeout"}
+        closed = await ws.receive(timeout=5)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
