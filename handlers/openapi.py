@@ -740,7 +740,7 @@ _finish(PATHS)
 # links it emails too).
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-password",
                "/metrics", "/api/v1/openapi.json", "/api/asyncapi.json", "/api/docs",
-               "/api/docs/{name}", "/ws"}
+               "/api/docs/{name}", "/ws", "/stream"}
 # Alpaca's APIs (handlers/alpaca/) are described by Alpaca's own documents, not here.
 UNDESCRIBED_PREFIXES = ("/v2/", "/v1beta1/", "/v1beta3/")
 

@@ -43,8 +43,11 @@ from handlers import (
 )
 from handlers import notifications as inbox
 from handlers.alpaca import account as alpaca_account
+from handlers.alpaca import data as alpaca_data
+from handlers.alpaca import data_stream as alpaca_data_stream
 from handlers.alpaca import market as alpaca_market
 from handlers.alpaca import orders as alpaca_orders
+from handlers.alpaca import stream as alpaca_stream
 from handlers.alpaca.errors import alpaca_error_middleware
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
 from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
@@ -154,10 +157,12 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_intel(funds),
         portfolio_snapshots,
         leaderboard_passes,
+        alpaca_data_stream.running,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
                    contract, plain_ws, history, forecast, news, intel, leaderboard,
-                   alpaca_orders, alpaca_account, alpaca_market):
+                   alpaca_orders, alpaca_account, alpaca_market, alpaca_data, alpaca_stream,
+                   alpaca_data_stream):
         app.router.add_routes(module.routes)
     return app
 
