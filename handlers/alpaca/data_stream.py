@@ -337,6 +337,10 @@ async def _serve(request: web.Request, crypto: bool) -> web.WebSocketResponse:
     if client is None:
         return ws
     stream.client = client
+    if not await app[keys.AUTH].still_active(principal):  # revoked while it was admitted
+        wire.leave(request, client)
+        await ws.close()
+        return ws
     try:
         stream.send(control("success", msg="authenticated"))
         async for message in ws:

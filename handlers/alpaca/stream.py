@@ -44,6 +44,7 @@ from handlers.alpaca import wire
 from handlers.alpaca.errors import alpaca_body
 from handlers.alpaca.orders import alpaca_order
 from handlers.alpaca.wire import Encoding
+from handlers.common import ended
 from handlers.errors import to_wire
 from handlers.plain_clients import PlainClient
 from services.api_keys import pair_token
@@ -252,6 +253,10 @@ async def trading_stream(request: web.Request) -> web.WebSocketResponse:
     if client is None:
         return ws
     stream.client = client
+    if not await request.app[keys.AUTH].still_active(principal):  # revoked meanwhile
+        wire.leave(request, client)
+        await _refuse(ws, encoding, ended(principal))
+        return ws
     try:
         stream.write(authorization("authorized"))
         async for message in ws:

@@ -130,4 +130,4 @@ def leave(request: web.Request, client: PlainClient) -> None:
 
 async def count(request: web.Request, client: PlainClient) -> None:
     """Count one message against the connection's and the user's limits."""
-    await count_message(request.app[keys.LIMITS], client.id, client.principal.bucket)
+    await count_message(request.app[keys.LIMITS], client.id, client.principal)
