@@ -141,10 +141,12 @@ class Holding:
 
     @classmethod
     def of(cls, lots: list[Document]) -> Holding:
-        """The holding of lots of one symbol and side (at least one)."""
+        """The holding of lots of one symbol and side (at least one), in any order; its
+        route is the newest lot's, as the database's sums take it."""
+        newest = max(lots, key=lambda t: (t["opened_at"], t["_id"]))
         return cls(lots[0]["symbol"], lots[0]["side"], sum(int(t["quantity"]) for t in lots),
                    sum((from_units(t["entry_price"]) * from_units(t["quantity"])
-                        for t in lots), Decimal(0)), len(lots), lots[-1])
+                        for t in lots), Decimal(0)), len(lots), newest)
 
     @classmethod
     def summed(cls, symbol: str, rows: list[Document]) -> list[Holding]:
