@@ -1,0 +1,1 @@
+"""Alpaca Trading API v2 over PaperDesk's services: shapes, routes and errors."""
