@@ -1,0 +1,256 @@
+"""Every implemented /v2 Trading API route, called on a real server, answers bodies that
+match Alpaca's published response shapes.
+
+The shapes are those of alpaca-py, Alpaca's own SDK (pinned in requirements-dev.txt):
+each route's response model, as a JSON Schema (pydantic's), checked with jsonschema,
+with every field the model declares required (Alpaca's spec lists them all; null where
+there is no value) and formats (uuid, date-time) checked. Alpaca's OpenAPI description
+of the Trading API is not shipped with the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from types import FunctionType
+from typing import Any
+from urllib.parse import quote
+
+import jsonschema
+import pytest
+from alpaca.trading.models import (
+    AccountConfiguration,
+    Asset,
+    Calendar,
+    ClosePositionResponse,
+    NonTradeActivity,
+    Order,
+    PortfolioHistory,
+    Position,
+    TradeAccount,
+    TradeActivity,
+    Watchlist,
+)
+from alpaca.trading.models import Clock as AlpacaClock
+from alpaca.trading.requests import CancelOrderResponse
+from pydantic import TypeAdapter
+
+from tests.e2e.test_api_keys import create
+from tests.e2e.trading_support import set_price
+from tests.support import Api
+
+# The routes checked: (method, path as the router names it).
+ROUTES = {
+    ("GET", "/v2/account"),
+    ("GET", "/v2/account/configurations"),
+    ("PATCH", "/v2/account/configurations"),
+    ("POST", "/v2/orders"),
+    ("GET", "/v2/orders"),
+    ("DELETE", "/v2/orders"),
+    ("GET", "/v2/orders/{order_id}"),
+    ("PATCH", "/v2/orders/{order_id}"),
+    ("DELETE", "/v2/orders/{order_id}"),
+    ("GET", "/v2/orders:by_client_order_id"),
+    ("GET", "/v2/positions"),
+    ("DELETE", "/v2/positions"),
+    ("GET", "/v2/positions/{symbol_or_asset_id}"),
+    ("DELETE", "/v2/positions/{symbol_or_asset_id}"),
+    ("GET", "/v2/assets"),
+    ("GET", "/v2/assets/{symbol_or_asset_id}"),
+    ("GET", "/v2/clock"),
+    ("GET", "/v2/calendar"),
+    ("GET", "/v2/account/activities"),
+    ("GET", "/v2/account/activities/{activity_type}"),
+    ("GET", "/v2/account/portfolio/history"),
+    ("GET", "/v2/watchlists"),
+    ("POST", "/v2/watchlists"),
+    ("GET", "/v2/watchlists/{watchlist_id}"),
+    ("PUT", "/v2/watchlists/{watchlist_id}"),
+    ("POST", "/v2/watchlists/{watchlist_id}"),
+    ("DELETE", "/v2/watchlists/{watchlist_id}/{symbol}"),
+    ("DELETE", "/v2/watchlists/{watchlist_id}"),
+}
+
+
+def every_field_required(node: Any) -> Any:
+    """The schema with each object's every declared property required."""
+    if isinstance(node, dict):
+        node = {key: every_field_required(value) for key, value in node.items()}
+        if isinstance(node.get("properties"), dict):
+            node["required"] = sorted(node["properties"])
+        return node
+    if isinstance(node, list):
+        return [every_field_required(value) for value in node]
+    return node
+
+
+def schema(shape: Any) -> dict[str, Any]:
+    """A type of alpaca-py's models as a JSON Schema with every field required."""
+    return every_field_required(TypeAdapter(shape).json_schema())
+
+
+ERROR = {"type": "object", "required": ["code", "message"],
+         "properties": {"code": {"type": "integer", "minimum": 10000000},
+                        "message": {"type": "string", "minLength": 1}}}
+
+
+def activity_schema(body: Any) -> dict[str, Any]:
+    """Alpaca's activities: a fill is a TradeActivity, anything else a NonTradeActivity."""
+    kinds = {item.get("activity_type") for item in body} if isinstance(body, list) else set()
+    if kinds == {"FILL"}:
+        return schema(list[TradeActivity])
+    if "FILL" not in kinds:
+        return schema(list[NonTradeActivity])
+    return {"type": "array", "items": {"anyOf": [
+        {"allOf": [schema(TradeActivity)],
+         "properties": {"activity_type": {"const": "FILL"}}},
+        {"allOf": [schema(NonTradeActivity)],
+         "properties": {"activity_type": {"not": {"const": "FILL"}}}}]}}
+
+
+def validate(body: Any, shape: dict[str, Any]) -> None:
+    jsonschema.Draft202012Validator(
+        shape, format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER).validate(body)
+
+
+@dataclass
+class V2:
+    """Calls /v2 routes with a key pair, checking each answer's status and body."""
+
+    api: Api
+    headers: dict[str, str]
+    called: set[tuple[str, str]] = field(default_factory=set)
+
+    async def __call__(self, method: str, route: str, shape: Any, *, status: int = 200,
+                       params: dict[str, str] | None = None, body: Any = None,
+                       **path: str) -> Any:
+        url = route.format(**{name: quote(value, safe="") for name, value in path.items()})
+        got, answer = await self.api.call(method, url, body, headers=self.headers,
+                                          params=params or {})
+        assert got == status, (method, url, got, answer)
+        if isinstance(shape, FunctionType):  # a schema chosen by the answer
+            shape = shape(answer)
+        if shape is None:
+            assert answer is None, (method, url, answer)
+        else:
+            validate(answer, shape if isinstance(shape, dict) else schema(shape))
+        self.called.add((method, route))
+        return answer
+
+
+async def trader(api: Api) -> V2:
+    login = (await api.account())["access_token"]
+    key = await create(api, login, "spec check")
+    set_price(api, "AAPL", "100")
+    set_price(api, "BTCUSDT", "65000")
+    return V2(api, {"APCA-API-KEY-ID": key["key_id"], "APCA-API-SECRET-KEY": key["secret"]})
+
+
+async def test_every_v2_route_answers_the_shape_of_alpacas_models(api):
+    v2 = await trader(api)
+    await v2("GET", "/v2/account", TradeAccount)
+    await v2("GET", "/v2/account/configurations", AccountConfiguration)
+    await v2("PATCH", "/v2/account/configurations", AccountConfiguration,
+             body={"trade_confirm_email": "none"})
+
+    await orders(v2)
+    await positions(v2)
+
+    await v2("GET", "/v2/assets", list[Asset])
+    await v2("GET", "/v2/assets/{symbol_or_asset_id}", Asset, symbol_or_asset_id="AAPL")
+    await v2("GET", "/v2/clock", AlpacaClock)
+    today = date.today()
+    await v2("GET", "/v2/calendar", list[Calendar],
+             params={"start": str(today), "end": str(today + timedelta(days=14))})
+    await v2("GET", "/v2/account/activities", activity_schema)
+    await v2("GET", "/v2/account/activities/{activity_type}", list[TradeActivity],
+             activity_type="FILL")
+    await v2("GET", "/v2/account/portfolio/history", PortfolioHistory)
+
+    await watchlists(v2)
+    assert v2.called == ROUTES, ROUTES ^ v2.called
+
+
+async def orders(v2: V2) -> None:
+    await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "3", "side": "buy", "type": "market", "time_in_force": "day"})
+    resting = await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "1", "side": "buy", "type": "limit", "limit_price": "50",
+        "time_in_force": "gtc", "client_order_id": "spec-limit"})
+    await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "1", "side": "buy", "type": "market", "time_in_force": "gtc",
+        "order_class": "bracket", "take_profit": {"limit_price": "120"},
+        "stop_loss": {"stop_price": "80"}})
+    await v2("POST", "/v2/orders", Order, body={
+        "symbol": "BTC/USD", "qty": "0.01", "side": "buy", "type": "trailing_stop",
+        "trail_percent": "5", "time_in_force": "gtc"})
+    await v2("GET", "/v2/orders", list[Order], params={"status": "all", "nested": "true"})
+    await v2("GET", "/v2/orders/{order_id}", Order, order_id=resting["id"])
+    await v2("GET", "/v2/orders:by_client_order_id", Order,
+             params={"client_order_id": "spec-limit"})
+    replaced = await v2("PATCH", "/v2/orders/{order_id}", Order, order_id=resting["id"],
+                        body={"limit_price": "55"})
+    await v2("DELETE", "/v2/orders/{order_id}", None, status=204, order_id=replaced["id"])
+    await v2("GET", "/v2/orders/{order_id}", Order, order_id=resting["id"])
+    await v2("DELETE", "/v2/orders", list[CancelOrderResponse], status=207)
+
+
+async def positions(v2: V2) -> None:
+    await v2("GET", "/v2/positions", list[Position])
+    await v2("GET", "/v2/positions/{symbol_or_asset_id}", Position, symbol_or_asset_id="AAPL")
+    await v2("DELETE", "/v2/positions/{symbol_or_asset_id}", Order, symbol_or_asset_id="AAPL",
+             params={"qty": "1"})
+    closed = await v2("DELETE", "/v2/positions", list[ClosePositionResponse], status=207,
+                      params={"cancel_orders": "true"})
+    assert closed and all(item["status"] == 200 for item in closed), closed
+
+
+async def watchlists(v2: V2) -> None:
+    made = await v2("POST", "/v2/watchlists", Watchlist,
+                    body={"name": "spec", "symbols": ["AAPL"]})
+    await v2("GET", "/v2/watchlists", list[Watchlist])
+    await v2("GET", "/v2/watchlists/{watchlist_id}", Watchlist, watchlist_id=made["id"])
+    await v2("PUT", "/v2/watchlists/{watchlist_id}", Watchlist, watchlist_id=made["id"],
+             body={"name": "spec", "symbols": ["AAPL", "BTCUSDT"]})
+    await v2("POST", "/v2/watchlists/{watchlist_id}", Watchlist, watchlist_id=made["id"],
+             body={"symbol": "MSFT"})
+    await v2("DELETE", "/v2/watchlists/{watchlist_id}/{symbol}", Watchlist,
+             watchlist_id=made["id"], symbol="MSFT")
+    await v2("DELETE", "/v2/watchlists/{watchlist_id}", None, status=204,
+             watchlist_id=made["id"])
+
+
+def trading_routes(api: Api) -> set[tuple[str, str]]:
+    """The Trading API routes the server registers (not market data's /v2/stocks...)."""
+    found = set()
+    for route in api.app.router.routes():
+        path = route.resource.canonical if route.resource is not None else ""
+        if path.startswith("/v2/") and not path.startswith("/v2/stocks") \
+                and route.method not in ("HEAD", "OPTIONS"):
+            found.add((route.method, path))
+    return found
+
+
+async def test_the_check_covers_every_trading_route_the_server_registers(api):
+    assert trading_routes(api) - ROUTES == set()
+
+
+@pytest.mark.parametrize(("method", "path"), [
+    ("GET", "/v2/orders/00000000-0000-0000-0000-000000000000"),
+    ("GET", "/v2/positions/NOSUCH"),
+    ("GET", "/v2/assets/NOSUCH"),
+    ("POST", "/v2/orders"),
+])
+async def test_refusals_have_alpacas_error_shape(api, method, path):
+    v2 = await trader(api)
+    got, answer = await api.call(method, path, {} if method == "POST" else None,
+                                 headers=v2.headers)
+    assert 400 <= got < 500, (got, answer)
+    validate(answer, ERROR)
+
+
+async def test_a_missing_key_is_refused_in_alpacas_shape(api):
+    got, answer = await api.call("GET", "/v2/account")
+    assert got == 401
+    validate(answer, ERROR)
+    assert answer["code"] == 40110000
