@@ -42,6 +42,7 @@ from handlers import (
     trading,
 )
 from handlers import notifications as inbox
+from handlers.alpaca import data as alpaca_data
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
 from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
 from handlers.sockets import SocketGateway
@@ -152,6 +153,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
                    contract, plain_ws, history, forecast, news, intel, leaderboard):
         app.router.add_routes(module.routes)
+    for alpaca_module in (alpaca_data,):
+        app.router.add_routes(alpaca_module.routes)
     return app
 
 
