@@ -747,6 +747,13 @@ UNDESCRIBED |= {"/v2/stocks/bars", "/v2/stocks/{symbol}/bars", "/v2/stocks/trade
                 "/v1beta3/crypto/{loc}/bars", "/v1beta3/crypto/{loc}/latest/trades",
                 "/v1beta3/crypto/{loc}/latest/quotes", "/v1beta3/crypto/{loc}/latest/bars",
                 "/v1beta3/crypto/{loc}/snapshots"}
+# Alpaca's APIs (handlers/alpaca/) are described by Alpaca's own documents, not here.
+UNDESCRIBED_PREFIXES = ("/v2/", "/v1beta1/", "/v1beta3/")
+
+
+def undescribed(path: str) -> bool:
+    """Whether a served path is left out of this description on purpose."""
+    return path in UNDESCRIBED or path.startswith(UNDESCRIBED_PREFIXES)
 
 
 def document(server_url: str) -> Schema:

@@ -42,7 +42,11 @@ from handlers import (
     trading,
 )
 from handlers import notifications as inbox
+from handlers.alpaca import account as alpaca_account
 from handlers.alpaca import data as alpaca_data
+from handlers.alpaca import market as alpaca_market
+from handlers.alpaca import orders as alpaca_orders
+from handlers.alpaca.errors import alpaca_error_middleware
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
 from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
 from handlers.sockets import SocketGateway
@@ -108,7 +112,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
     email replaces the SMTP email channel, and feeds the configured feeds (tests pass
     stand-ins).
     """
-    app = web.Application(middlewares=[error_middleware, rate_limit_middleware],
+    app = web.Application(middlewares=[error_middleware, rate_limit_middleware,
+                                       alpaca_error_middleware],
                           client_max_size=settings.max_request_bytes,
                           handler_args={"max_field_size": MAX_HEADER_FIELD_BYTES,
                                         "max_line_size": MAX_REQUEST_LINE_BYTES,
@@ -151,7 +156,8 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         leaderboard_passes,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
-                   contract, plain_ws, history, forecast, news, intel, leaderboard):
+                   contract, plain_ws, history, forecast, news, intel, leaderboard,
+                   alpaca_orders, alpaca_account, alpaca_market):
         app.router.add_routes(module.routes)
     for alpaca_module in (alpaca_data,):
         app.router.add_routes(alpaca_module.routes)

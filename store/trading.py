@@ -89,6 +89,32 @@ class OrderStore:
         cursor = self.orders.find(query).sort("_id", -1).limit(limit)
         return [doc async for doc in cursor]
 
+    async def select(self, user_id: str, *, statuses: list[str] | None = None,
+                     symbols: list[str] | None = None, side: str | None = None,
+                     created_after: datetime | None = None,
+                     created_until: datetime | None = None, oldest_first: bool = False,
+                     limit: int = 100, top_level: bool = False) -> list[Document]:
+        """A user's orders of any of statuses and symbols, created in a window (after:
+        exclusive, until: inclusive), newest (or oldest) first."""
+        query: Document = {"user_id": user_id}
+        if top_level:
+            query["parent_id"] = None
+        if statuses is not None:
+            query["status"] = {"$in": statuses}
+        if symbols is not None:
+            query["symbol"] = {"$in": symbols}
+        if side is not None:
+            query["side"] = side
+        window: Document = {}
+        if created_after is not None:
+            window["$gt"] = created_after
+        if created_until is not None:
+            window["$lte"] = created_until
+        if window:
+            query["created_at"] = window
+        cursor = self.orders.find(query).sort("_id", 1 if oldest_first else -1).limit(limit)
+        return [doc async for doc in cursor]
+
     async def save_hwm(self, order_id: str, hwm: Units, stop_price: Units) -> None:
         """Keep a resting trailing_stop order's best price so far and its stop there."""
         await self.keyed.update(order_id, {"status": "open"},

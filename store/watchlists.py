@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from store.database import Database
+from store.database import Database, Document
 
 
 class WatchlistStore:
@@ -42,3 +42,23 @@ class WatchlistStore:
         await self.watchlists.update_one({"_id": user_id},
                                          {"$pull": {"symbols": symbol},
                                           "$set": {"updated_at": now}})
+
+    async def document(self, user_id: str) -> Document | None:
+        """The user's watchlist as stored (symbols, name?, created_at?, updated_at), if any."""
+        return await self.watchlists.find_one({"_id": user_id})
+
+    async def create(self, user_id: str, name: str, symbols: list[str], now: datetime) -> bool:
+        """Start the user's watchlist, named; False if the user has one already."""
+        result = await self.watchlists.update_one(
+            {"_id": user_id},
+            {"$setOnInsert": {"symbols": symbols, "user_id": user_id, "name": name,
+                              "created_at": now, "updated_at": now}}, upsert=True)
+        return result.upserted_id is not None
+
+    async def rename(self, user_id: str, name: str, now: datetime) -> None:
+        await self.watchlists.update_one({"_id": user_id},
+                                         {"$set": {"name": name, "updated_at": now}})
+
+    async def delete(self, user_id: str) -> bool:
+        """Delete the user's watchlist; False if there was none."""
+        return (await self.watchlists.delete_one({"_id": user_id})).deleted_count > 0

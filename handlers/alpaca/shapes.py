@@ -13,16 +13,18 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
+
+from trading.market import Universe
 
 View = Mapping[str, Any]
 
 # A PaperDesk id inside a UUID: this prefix, then the 24 hex digits.
 _ID_PREFIX = "00000000"
-_HEX_ID = re.compile(r"[0-9a-f]{24}")
+HEX_ID = re.compile(r"[0-9a-f]{24}")
 _UUID = re.compile(r"[0-9a-fA-F]{8}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?[0-9a-fA-F]{4}-?"
                    r"[0-9a-fA-F]{12}")
 ASSET_NAMESPACE = uuid.UUID("6f1b3c3e-2d0a-5d43-9a4f-70617065726b")  # "paperdesk" assets
@@ -32,7 +34,7 @@ def uuid_of(paperdesk_id: str | None) -> str | None:
     """A PaperDesk id as a UUID string (an id of another form: a UUID5 of it, one way)."""
     if paperdesk_id is None:
         return None
-    if _HEX_ID.fullmatch(paperdesk_id):
+    if HEX_ID.fullmatch(paperdesk_id):
         return str(uuid.UUID(_ID_PREFIX + paperdesk_id))
     return str(uuid.uuid5(ASSET_NAMESPACE, f"id:{paperdesk_id}"))
 
@@ -96,9 +98,10 @@ def _ratio(part: Decimal, whole: Decimal) -> str:
 
 # -- objects --
 
-def order(view: View, classes: Mapping[str, str] | None = None) -> dict[str, Any]:
+def order(view: View, native_class: str | None = None) -> dict[str, Any]:
     """An order view as Alpaca's Order (legs nested when the view nests them; ids only
-    are not Alpaca's: then legs is null). classes: symbol -> PaperDesk asset class."""
+    are not Alpaca's: then legs is null); native_class: its symbol's PaperDesk asset
+    class (its legs share its symbol)."""
     status = view["status"]
     filled = view.get("filled_quantity") or "0"
     alpaca_status = ("partially_filled" if status == "open" and Decimal(filled) > 0
@@ -118,7 +121,7 @@ def order(view: View, classes: Mapping[str, str] | None = None) -> dict[str, Any
         "replaced_at": ended or updated if status == "replaced" else None,
         "replaced_by": uuid_of(view.get("replaced_by")), "replaces": uuid_of(view.get("replaces")),
         "asset_id": asset_id(symbol), "symbol": symbol,
-        "asset_class": asset_class((classes or {}).get(symbol)),
+        "asset_class": asset_class(native_class),
         "notional": view.get("notional"),
         "qty": None if view.get("notional") and not Decimal(view["quantity"] or 0)
         else view["quantity"],
@@ -128,7 +131,7 @@ def order(view: View, classes: Mapping[str, str] | None = None) -> dict[str, Any
         "time_in_force": view["time_in_force"], "limit_price": view.get("limit_price"),
         "stop_price": view.get("stop_price"), "status": alpaca_status,
         "extended_hours": False,
-        "legs": ([order(leg, classes) for leg in legs]
+        "legs": ([order(leg, native_class) for leg in legs]
                  if legs and isinstance(legs[0], Mapping) else None),
         "trail_percent": view.get("trail_percent"), "trail_price": view.get("trail_price"),
         "hwm": view.get("hwm"), "position_intent": None, "ratio_qty": None,
@@ -161,7 +164,7 @@ def position(row: View, native_class: str | None, native_exchange: str | None
     }
 
 
-def account(view: View, user_id: str, created_at: str | None, positions: list[View],
+def account(view: View, user_id: str, created_at: str | None, positions: Sequence[View],
             shorting_enabled: bool, multiplier: str = "1") -> dict[str, Any]:
     """The account view (services/views.py account_view) as Alpaca's TradeAccount;
     positions: its Alpaca positions (for the long and short market values)."""
@@ -238,6 +241,13 @@ ACTIVITY_TYPE = {"fill": "FILL", "fee": "FEE", "pnl": "JNLC", "reset": "JNLC",
 NATIVE_ACTIVITY_TYPES = {"FILL": ("fill",), "FEE": ("fee",), "CFEE": ("fee",),
                          "JNLC": ("pnl", "reset", "adjustment"), "CSD": ("transfer",),
                          "TRANS": ("transfer",)}
+# Every activity type Alpaca names (a filter on one PaperDesk has none of finds none).
+ALPACA_ACTIVITY_TYPES = frozenset({
+    "FILL", "ACATC", "ACATS", "CFEE", "CIL", "CSD", "CSR", "CSW", "DIV", "DIVCGL", "DIVCGS",
+    "DIVFEE", "DIVFT", "DIVNRA", "DIVROC", "DIVTW", "DIVTXEX", "DIVWH", "EXTRD", "FEE",
+    "FXTRD", "INT", "INTNRA", "INTTW", "INTPNL", "JNL", "JNLC", "JNLS", "MA", "MEM", "NC",
+    "OCT", "OPASN", "OPCSH", "OPEXC", "OPEXP", "OPTRD", "PTC", "PTR", "REORG", "SPIN",
+    "SPLIT", "SWP", "TRANS", "VOF", "WH"})
 
 
 def _activity_id(view: View) -> str:
@@ -289,3 +299,24 @@ def watchlist(user_id: str, name: str | None, created_at: str | None, updated_at
 def error(code: int, message: str, **details: Any) -> dict[str, Any]:
     """Alpaca's error body."""
     return {"code": code, "message": message, **details}
+
+
+# -- symbols --
+
+# Alpaca's crypto pairs are quoted in dollars (BTC/USD); a PaperDesk server may quote
+# the same pair in a dollar stablecoin. BTC/USD is the configured BTCUSD, else BTCUSDT,
+# else BTCUSDC.
+DOLLAR_QUOTES = ("USD", "USDT", "USDC")
+
+
+def native_symbol(universe: Universe, text: str) -> str:
+    """The configured symbol an Alpaca symbol names (any spelling PaperDesk takes, and
+    BTC/USD for a dollar-quoted pair), or UnknownSymbol."""
+    if universe.knows(text):
+        return universe.resolve(text)
+    base, slash, quote = text.partition("/")
+    if slash and quote.strip().upper() == "USD":
+        for dollar in DOLLAR_QUOTES:
+            if universe.knows(base + dollar):
+                return universe.resolve(base + dollar)
+    return universe.resolve(text)  # raises UnknownSymbol
