@@ -30,16 +30,22 @@ log = logging.getLogger(__name__)
 WEBSOCKET = "paperdesk.websocket"
 
 
-def text_frame(payload: bytes) -> bytes:
-    """A final, unmasked WebSocket text frame (RFC 6455), as a server sends it."""
-    size = len(payload)
+def text_frame(payload: bytes, opcode: int = 0x1) -> bytes:
+    """A final, unmasked WebSocket text frame (RFC 6455), as a server sends it (or
+    another kind of frame: opcode 0x2 is binary)."""
+    size, first = len(payload), 0x80 | opcode
     if size < 126:
-        header = bytes((0x81, size))
+        header = bytes((first, size))
     elif size < 1 << 16:
-        header = bytes((0x81, 126)) + size.to_bytes(2, "big")
+        header = bytes((first, 126)) + size.to_bytes(2, "big")
     else:
-        header = bytes((0x81, 127)) + size.to_bytes(8, "big")
+        header = bytes((first, 127)) + size.to_bytes(8, "big")
     return header + payload
+
+
+def binary_frame(payload: bytes) -> bytes:
+    """A final, unmasked WebSocket binary frame."""
+    return text_frame(payload, 0x2)
 
 
 def _size(item: Any) -> int:

@@ -741,9 +741,11 @@ _finish(PATHS)
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-password",
                "/metrics", "/api/v1/openapi.json", "/api/asyncapi.json", "/api/docs",
                "/api/docs/{name}", "/ws"}
-# Alpaca's Market Data API (handlers/alpaca/data.py): Alpaca's specification describes it.
-UNDESCRIBED |= {"/v2/stocks/bars", "/v2/stocks/{symbol}/bars", "/v2/stocks/trades/latest",
-                "/v2/stocks/quotes/latest", "/v2/stocks/bars/latest", "/v2/stocks/snapshots",
+# Alpaca's Market Data API and trading stream (handlers/alpaca/): Alpaca's specifications
+# describe them.
+UNDESCRIBED |= {"/stream", "/v2/stocks/bars", "/v2/stocks/{symbol}/bars",
+                "/v2/stocks/trades/latest", "/v2/stocks/quotes/latest", "/v2/stocks/bars/latest",
+                "/v2/stocks/snapshots",
                 "/v1beta3/crypto/{loc}/bars", "/v1beta3/crypto/{loc}/latest/trades",
                 "/v1beta3/crypto/{loc}/latest/quotes", "/v1beta3/crypto/{loc}/latest/bars",
                 "/v1beta3/crypto/{loc}/snapshots"}

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import secrets
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -42,8 +43,14 @@ class PlainClient:
     # What may wait unsent for it: checked after every write (handlers/frames.py).
     backlog: Backlog | None = None
     id: str = field(default_factory=lambda: "ws:" + secrets.token_hex(8))
+    # A client of another protocol (Alpaca's streams, handlers/alpaca/): handed each
+    # event (and message) to translate, instead of being written its JSON.
+    relay: Callable[[str, Any], None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
+        if self.relay is not None:
+            self.relay(str(message.get("type")), message)
+            return
         self.write(frame(message))
 
     def write(self, encoded: bytes) -> None:
@@ -98,8 +105,13 @@ class PlainClients:
             members = self.rooms.get(room) if room is not None else None
         if not members:
             return 0
-        encoded = frame(event_message(event, data))
+        encoded: bytes | None = None
         for client in list(members):
+            if client.relay is not None:
+                client.relay(event, data)
+                continue
+            if encoded is None:
+                encoded = frame(event_message(event, data))
             client.write(encoded)
         return len(members)
 

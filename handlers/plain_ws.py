@@ -165,7 +165,7 @@ async def _refuse(ws: web.WebSocketResponse, error: PaperDeskError, code: int) -
     log.debug("a /ws connection closed before it was let in (%s)", error.code)
 
 
-def _origin_allowed(request: web.Request) -> bool:
+def origin_allowed(request: web.Request) -> bool:
     """Browsers send Origin: only the configured ones (or this host) may connect."""
     origin = request.headers.get("Origin")
     if origin is None:
@@ -181,7 +181,7 @@ def _origin_allowed(request: web.Request) -> bool:
 @routes.get("/ws")
 async def plain_websocket(request: web.Request) -> web.WebSocketResponse:
     """Commands and events over a plain WebSocket (see the module docstring)."""
-    if not _origin_allowed(request):
+    if not origin_allowed(request):
         raise Forbidden("This origin may not connect.")
     settings = request.app[keys.SETTINGS]
     ws = web.WebSocketResponse(heartbeat=25.0, compress=False,

@@ -46,6 +46,7 @@ from handlers.alpaca import account as alpaca_account
 from handlers.alpaca import data as alpaca_data
 from handlers.alpaca import market as alpaca_market
 from handlers.alpaca import orders as alpaca_orders
+from handlers.alpaca import stream as alpaca_stream
 from handlers.alpaca.errors import alpaca_error_middleware
 from handlers.middleware import error_middleware, error_response, rate_limit_middleware
 from handlers.socket_server import UserPush, close_manager, create_sio, start_manager
@@ -159,7 +160,7 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
                    contract, plain_ws, history, forecast, news, intel, leaderboard,
                    alpaca_orders, alpaca_account, alpaca_market):
         app.router.add_routes(module.routes)
-    for alpaca_module in (alpaca_data,):
+    for alpaca_module in (alpaca_data, alpaca_stream):
         app.router.add_routes(alpaca_module.routes)
     return app
 

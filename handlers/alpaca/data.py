@@ -35,6 +35,7 @@ from aiohttp import web
 from handlers import keys
 from handlers.alpaca import shapes
 from handlers.alpaca.market_data import bar, level_one, resolve_crypto, resolve_stock, trade
+from handlers.alpaca.wire import alpaca_code
 from handlers.candle_params import LATEST_MS, time_param
 from handlers.commands import decode_cursor, encode_cursor
 from handlers.common import KEY_ID_HEADER, SECRET_HEADER, authenticated
@@ -56,11 +57,6 @@ _PAGES = "alpaca-bars"  # the kind of list a next_page_token is of
 
 Resolver = Callable[[Universe, str], str]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def alpaca_code(status: int) -> int:
-    """Alpaca's eight-digit error code of an HTTP status (400 -> 40010001)."""
-    return status * 100_000 + (10_001 if status == 400 else 10_000)
 
 
 def alpaca_errors(handler: Handler) -> Handler:
