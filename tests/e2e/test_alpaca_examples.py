@@ -112,8 +112,8 @@ async def test_the_node_sdk_places_lists_and_cancels_an_order_with_its_trade_upd
     assert f"trade update: new {order_id}" in stdout
     assert f"open orders for AAPL: 1, including {order_id}" in stdout
     assert f"trade update: canceled {order_id} (canceled)" in stdout
-    status, body = await api.call("GET", f"/api/v1/orders/{order_id}", headers=pair(key))
-    assert (status, body["order"]["status"]) == (200, "canceled")
+    status, body = await api.call("GET", f"/v2/orders/{order_id}", headers=pair(key))
+    assert (status, body["status"]) == (200, "canceled")
 
 
 @needs_node
