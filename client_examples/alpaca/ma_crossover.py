@@ -62,6 +62,7 @@ class Bot:
         # url_override=None keeps each client's own default: Alpaca's endpoints.
         self.trading = TradingClient(key, secret, paper=True,
                                      url_override=os.environ.get("APCA_API_BASE_URL"))
+        self.asset = self.trading.get_asset(self.symbol)
         data_url = os.environ.get("APCA_API_DATA_URL")
         self.data = (CryptoHistoricalDataClient(key, secret, url_override=data_url)
                      if self.crypto else
@@ -81,8 +82,9 @@ class Bot:
 
     def held(self) -> Decimal:
         """The quantity held now (0 without a position)."""
+        # By asset id: a crypto position's symbol is not spelled as its pair (BTCUSD).
         try:
-            position = self.trading.get_open_position(self.symbol.replace("/", ""))
+            position = self.trading.get_open_position(str(self.asset.id))
         except APIError as error:
             if error.status_code == 404:
                 return Decimal(0)
@@ -118,11 +120,12 @@ def main(argv: list[str] | None = None) -> int:
     if not key or not secret:
         print("set APCA_API_KEY_ID and APCA_API_SECRET_KEY", file=sys.stderr)
         return 2
-    bot = Bot(args, key, secret)
     try:
+        bot = Bot(args, key, secret)
         account = bot.trading.get_account()
         print(f"account {account.account_number}: cash {account.cash}, "
-              f"buying power {account.buying_power}", flush=True)
+              f"buying power {account.buying_power}; trading {bot.asset.symbol} "
+              f"({bot.asset.asset_class.value}), tradable: {bot.asset.tradable}", flush=True)
         for done in itertools.count(1):
             bot.check()
             if done == args.iterations:

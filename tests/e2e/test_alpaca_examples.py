@@ -50,27 +50,28 @@ async def run(command: list[str], cwd: os.PathLike[str], env: dict[str, str]
     return process.returncode, stdout.decode(), stderr.decode()
 
 
-async def rising_minutes(api: Api, symbol: str, count: int) -> None:
-    """count closed one-minute bars rising from 90 to 99, the last one the minute before
-    the current one (the live price, 100, goes on rising)."""
+async def rising_minutes(api: Api, symbol: str, count: int, low: str, high: str) -> None:
+    """count closed one-minute bars whose closes rise evenly from low to high, the last
+    one the minute before the current one."""
     now = int(api.app[keys.CLOCK]().timestamp()) // 60 * 60
-    step = Decimal(9) / (count - 1)
+    first, last = Decimal(low), Decimal(high)
+    step = (last - first) / (count - 1)
     bars = []
     for n in range(count):
-        close = (Decimal(90) + step * n).quantize(Decimal("0.01"))
-        bars.append(Candle(now - 60 * (count - n), close - Decimal("0.1"), close + Decimal("0.1"),
-                           close - Decimal("0.2"), close, 5))
+        close = (first + step * n).quantize(Decimal("0.01"))
+        bars.append(Candle(now - 60 * (count - n), close - step / 2, close + step / 2,
+                           close - step, close, 5))
     await api.app[keys.STORE].candles.insert_history(symbol, "1m", bars)
 
 
 async def test_the_moving_average_bot_buys_on_a_rising_trend_and_holds(api):
     key = await trader(api)
-    await rising_minutes(api, "AAPL", 30)
+    await rising_minutes(api, "AAPL", 30, "90", "99")  # and the live price is 100
     code, stdout, stderr = await run(
         [sys.executable, str(BOT), "--symbol", "AAPL", "--fast", "3", "--slow", "10",
          "--iterations", "3", "--interval", "0.1"], ROOT, alpaca_env(api, key))
     assert code == 0, stderr
-    assert "account " in stdout and "cash 100000" in stdout
+    assert "cash 100000" in stdout and "trading AAPL (us_equity), tradable: True" in stdout
     checks = [line for line in stdout.splitlines() if line.startswith("AAPL: last close")]
     assert len(checks) == 3, stdout
     assert "holding 0" in checks[0] and "holding 1" in checks[2]
@@ -79,6 +80,31 @@ async def test_the_moving_average_bot_buys_on_a_rising_trend_and_holds(api):
     assert status == 200, orders
     [placed] = orders["orders"]
     assert (placed["symbol"], placed["side"], placed["status"]) == ("AAPL", "buy", "filled")
+
+
+async def test_the_bot_trades_an_alpaca_crypto_pair_on_the_simulator(servers, settings):
+    # The simulator fills the stored history only where nothing is stored: a rising
+    # half hour is stored first, the simulator then starts from 65,000 (or where the
+    # stored minutes end) and the bot reads both through the crypto data client.
+    first = await servers.start(settings)
+    key = await trader(first)
+    await rising_minutes(first, "BTCUSDT", 30, "63500", "64900")
+    await servers.stop(first)
+    api = await servers.start(settings, feeds=None)
+    code, stdout, stderr = await run(
+        [sys.executable, str(BOT), "--symbol", "BTC/USD", "--qty", "0.01", "--fast", "3",
+         "--slow", "10", "--iterations", "2", "--interval", "0.1"], ROOT, alpaca_env(api, key))
+    assert code == 0, stderr
+    assert "trading BTCUSDT (crypto), tradable: True" in stdout
+    checks = [line for line in stdout.splitlines() if line.startswith("BTC/USD: last close")]
+    assert len(checks) == 2, stdout
+    assert "holding 0" in checks[0] and "holding 0.01" in checks[1], stdout
+    assert stdout.count(": buy 0.01 BTC/USD at market") == 1, stdout
+    status, orders = await api.call("GET", "/v2/orders", headers=pair(key),
+                                    params={"status": "all"})
+    assert status == 200, orders
+    assert [(o["symbol"], o["side"], o["qty"], o["time_in_force"], o["status"])
+            for o in orders] == [("BTCUSDT", "buy", "0.01", "gtc", "filled")]
 
 
 async def test_the_bot_says_which_variables_it_needs(api):
