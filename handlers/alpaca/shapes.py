@@ -19,6 +19,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from trading.market import Universe
+from trading.money import show
 
 View = Mapping[str, Any]
 
@@ -93,7 +94,7 @@ def _latest(*times: str | None) -> str | None:
 
 
 def _ratio(part: Decimal, whole: Decimal) -> str:
-    return str((part / whole).quantize(Decimal("1E-10")).normalize()) if whole else "0"
+    return show((part / whole).quantize(Decimal("1E-10"))) if whole else "0"
 
 
 # -- objects --
@@ -122,9 +123,7 @@ def order(view: View, native_class: str | None = None) -> dict[str, Any]:
         "replaced_by": uuid_of(view.get("replaced_by")), "replaces": uuid_of(view.get("replaces")),
         "asset_id": asset_id(symbol), "symbol": symbol,
         "asset_class": asset_class(native_class),
-        "notional": view.get("notional"),
-        "qty": None if view.get("notional") and not Decimal(view["quantity"] or 0)
-        else view["quantity"],
+        "notional": None, "qty": view["quantity"],
         "filled_qty": filled, "filled_avg_price": view.get("filled_price"),
         "order_class": view.get("order_class") or "simple",
         "order_type": view["type"], "type": view["type"], "side": view["side"],
@@ -153,10 +152,10 @@ def position(row: View, native_class: str | None, native_exchange: str | None
         "asset_id": asset_id(row["symbol"]), "symbol": row["symbol"],
         "exchange": exchange(native_exchange), "asset_class": asset_class(native_class),
         "asset_marginable": True, "avg_entry_price": row["average_entry"],
-        "qty": str(sign * quantity), "qty_available": str(sign * quantity),
+        "qty": show(sign * quantity), "qty_available": show(sign * quantity),
         "side": "short" if short else "long",
-        "market_value": None if value is None else str(sign * Decimal(value)),
-        "cost_basis": str(sign * cost), "unrealized_pl": pnl,
+        "market_value": None if value is None else show(sign * Decimal(value)),
+        "cost_basis": show(sign * cost), "unrealized_pl": pnl,
         "unrealized_plpc": None if pnl is None else _ratio(Decimal(pnl), cost),
         "unrealized_intraday_pl": pnl,
         "unrealized_intraday_plpc": None if pnl is None else _ratio(Decimal(pnl), cost),
@@ -185,7 +184,7 @@ def account(view: View, user_id: str, created_at: str | None, positions: Sequenc
         "account_blocked": False, "created_at": created_at, "trade_suspended_by_user": False,
         "multiplier": multiplier, "shorting_enabled": shorting_enabled,
         "equity": view["equity"], "last_equity": view["equity"],
-        "long_market_value": str(long_value), "short_market_value": str(short_value),
+        "long_market_value": show(long_value), "short_market_value": show(short_value),
         "initial_margin": margin, "maintenance_margin": margin,
         "last_maintenance_margin": margin, "sma": "0", "daytrade_count": 0,
         "balance_asof": None, "crypto_tier": None, "options_buying_power": "0",

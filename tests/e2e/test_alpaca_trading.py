@@ -3,16 +3,10 @@ PaperDesk server, every answer parsed by the SDK's own models."""
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Callable
-from dataclasses import replace
 from datetime import date, timedelta
-from typing import Any, TypeVar
 from uuid import UUID
 
 import pytest
-from alpaca.common.exceptions import APIError
-from alpaca.trading.client import TradingClient
 from alpaca.trading.enums import (
     ActivityType,
     AssetClass,
@@ -50,48 +44,14 @@ from alpaca.trading.requests import (
 )
 
 from handlers.alpaca import shapes
-from tests.e2e.trading_support import priced_trader, set_price
+from tests.e2e.alpaca_support import Bot, bot_of, fails
+from tests.e2e.trading_support import set_price
 from tests.support import Api
-
-T = TypeVar("T")
-KEYS = "/api/v1/me/api-keys"
-
-
-class Bot:
-    """A TradingClient with a new user's API key, each call run off the event loop."""
-
-    def __init__(self, api: Api, key: dict[str, Any]) -> None:
-        self.api, self.key = api, key
-        self.client = TradingClient(key["key_id"], key["secret"], paper=True,
-                                    url_override=api.url.rstrip("/"))
-
-    async def __call__(self, method: Callable[..., T], *args: Any, **kwargs: Any) -> T:
-        return await asyncio.to_thread(method, *args, **kwargs)
-
-    async def raw(self, method: str, path: str, **kwargs: Any) -> tuple[int, Any]:
-        """A /v2 call through aiohttp with the key's headers (status, JSON or None)."""
-        headers = {"APCA-API-KEY-ID": self.key["key_id"],
-                   "APCA-API-SECRET-KEY": self.key["secret"], **kwargs.pop("headers", {})}
-        return await self.api.call(method, path, headers=headers, **kwargs)
-
-
-async def bot_of(api: Api, scope: str = "trading", email: str = "ann@example.com") -> Bot:
-    token = (await priced_trader(api) if email == "ann@example.com"
-             else str((await api.account(email=email))["access_token"]))
-    status, key = await api.call("POST", KEYS, {"name": "bot", "scope": scope}, token=token)
-    assert status == 201, key
-    return Bot(api, key)
 
 
 @pytest.fixture
 async def bot(api: Api) -> Bot:
     return await bot_of(api)
-
-
-async def fails(bot: Bot, method: Callable[..., Any], *args: Any) -> APIError:
-    with pytest.raises(APIError) as raised:
-        await bot(method, *args)
-    return raised.value
 
 
 # -- account, clock, calendar, assets --
@@ -227,8 +187,13 @@ async def test_orders_are_replaced_cancelled_and_filtered(bot: Bot):
                                           OrderStatus.REPLACED}
     crypto = await bot(get, GetOrdersRequest(status=QueryOrderStatus.ALL, symbols=["BTC/USD"]))
     assert [o.symbol for o in crypto] == ["BTCUSDT"]
+    trailing = await bot(submit, TrailingStopOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+        trail_price=4))
+    wider = await bot(bot.client.replace_order_by_id, trailing.id, ReplaceOrderRequest(trail=6))
+    assert (wider.trail_price, wider.stop_price, wider.replaces) == ("6", "94", trailing.id)
     cancelled = await bot(bot.client.cancel_orders)
-    assert sorted(c.status for c in cancelled) == [200, 200]
+    assert sorted(c.status for c in cancelled) == [200, 200, 200]
     assert await bot(get, GetOrdersRequest(status=QueryOrderStatus.OPEN)) == []
 
 
@@ -280,6 +245,18 @@ async def test_positions_are_listed_and_closed_in_part_and_whole(bot: Bot):
     assert account.cash == account.equity == "100100"  # 10 AAPL bought at 100, sold at 110
 
 
+async def test_a_short_position_is_negative_and_a_buy_closes_it(bot: Bot):
+    await bot(bot.client.submit_order, MarketOrderRequest(
+        symbol="AAPL", qty=5, side=OrderSide.SELL, time_in_force=TimeInForce.GTC))
+    set_price(bot.api, "AAPL", "90")
+    short = await bot(bot.client.get_open_position, "AAPL")
+    assert (short.side, short.qty, short.market_value, short.unrealized_pl) == (
+        "short", "-5", "-450", "50")
+    closing = await bot(bot.client.close_position, "AAPL")
+    assert (closing.side, closing.filled_qty) == (OrderSide.BUY, "5")
+    assert await bot(bot.client.get_all_positions) == []
+
+
 # -- activities and portfolio history --
 
 async def test_activities_and_portfolio_history_parse_as_alpacas(bot: Bot):
@@ -298,6 +275,13 @@ async def test_activities_and_portfolio_history_parse_as_alpacas(bot: Bot):
                           {"page_size": 1, "page_token": first[0]["id"]})
     assert following[0]["id"] == raw[1]["id"]
     assert await bot(bot.client.get, "/account/activities/DIV") == []
+    today = raw[0]["transaction_time"][:10]
+    on_the_day = await bot(bot.client.get, "/account/activities", {"date": today})
+    assert [a["id"] for a in on_the_day] == [a["id"] for a in raw]
+    oldest_first = await bot(bot.client.get, "/account/activities", {"direction": "asc"})
+    assert [a["id"] for a in oldest_first] == [a["id"] for a in reversed(raw)]
+    assert await bot(bot.client.get, "/account/activities",
+                     {"after": raw[0]["transaction_time"]}) == []
     history = await bot(bot.client.get_portfolio_history,
                         GetPortfolioHistoryRequest(period="1D", timeframe="1H"))
     assert isinstance(history, PortfolioHistory) and history.timeframe == "1H"
@@ -323,139 +307,10 @@ async def test_the_watchlist_is_created_changed_and_deleted(bot: Bot):
     removed = await bot(client.remove_asset_from_watchlist_by_id, created.id, "BTCUSDT")
     assert removed.assets == []
     assert [w.name for w in await bot(client.get_watchlists)] == ["All"]
+    status, by_name = await bot.raw("GET", "/v2/watchlists:by_name?name=All")
+    assert status == 200 and by_name["id"] == str(created.id)
+    assert (await bot.raw("GET", "/v2/watchlists:by_name?name=Tech"))[0] == 404
     await bot(client.delete_watchlist_by_id, created.id)
     assert await bot(client.get_watchlists) == []
     other = await fails(bot, client.get_watchlist_by_id, created.id)
     assert (other.status_code, other.code) == (404, 40410000)
-
-
-# -- auth, scopes, limits, unsupported routes --
-
-async def test_without_credentials_or_with_wrong_ones_it_is_alpacas_401(api: Api):
-    status, body = await api.call("GET", "/v2/account")
-    assert (status, body["code"]) == (401, 40110000) and body["message"]
-    wrong = {"APCA-API-KEY-ID": "PKNOTAKEY", "APCA-API-SECRET-KEY": "nope"}
-    status, body = await api.call("GET", "/v2/orders", headers=wrong)
-    assert (status, body["code"]) == (401, 40110000)
-    client = TradingClient("PKNOTAKEY", "nope", paper=True, url_override=api.url.rstrip("/"))
-    with pytest.raises(APIError) as raised:
-        await asyncio.to_thread(client.get_account)
-    assert (raised.value.status_code, raised.value.code) == (401, 40110000)
-
-
-async def test_a_read_key_reads_but_cannot_trade_and_a_bearer_key_works(api: Api):
-    reader = await bot_of(api, scope="read")
-    assert (await reader(reader.client.get_account)).status == "ACTIVE"
-    refused = await fails(reader, reader.client.submit_order, MarketOrderRequest(
-        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC))
-    assert (refused.status_code, refused.code) == (403, 40310000)
-    status, orders = await api.call("GET", "/v2/orders", token=reader.key["token"])
-    assert (status, orders) == (200, [])
-
-
-async def test_the_per_user_rate_limit_is_alpacas_429_with_its_headers(servers, settings):
-    limited = replace(settings, limits=replace(settings.limits, user_per_minute=3))
-    api = await servers.start(limited)
-    bot = await bot_of(api)
-    statuses = [(await bot.raw("GET", "/v2/clock"))[0] for _ in range(4)]
-    assert statuses[-1] == 429
-    async with api.client.get("/v2/clock", headers={
-            "APCA-API-KEY-ID": bot.key["key_id"],
-            "APCA-API-SECRET-KEY": bot.key["secret"]}) as response:
-        body = await response.json()
-        assert (response.status, body["code"]) == (429, 42910000)
-        assert response.headers["X-RateLimit-Limit"] and "Retry-After" in response.headers
-
-
-@pytest.mark.parametrize(("method", "path"), [
-    ("GET", "/v2/options/contracts"), ("POST", "/v2/wallets/transfers"),
-    ("GET", "/v2/wallets"), ("POST", "/v2/account/transfers"),
-    ("POST", "/v2/positions/AAPL/exercise"), ("GET", "/v2/corporate_actions/announcements"),
-])
-async def test_an_unsupported_alpaca_feature_is_a_clear_422(bot: Bot, method: str, path: str):
-    status, body = await bot.raw(method, path)
-    assert (status, body["code"]) == (422, 42210000)
-    assert "not supported by PaperDesk" in body["message"]
-
-
-async def test_an_unknown_route_or_method_is_alpacas_404_or_405(bot: Bot):
-    status, body = await bot.raw("GET", "/v2/nothing-here")
-    assert (status, body["code"]) == (404, 40410000)
-    status, body = await bot.raw("POST", "/v2/clock")
-    assert (status, body["code"]) == (405, 40510000)
-
-
-# -- hostile input --
-
-HOSTILE_ORDERS: list[tuple[str, Any]] = [
-    ("huge qty", {"qty": "1e999990"}), ("huge int qty", {"qty": 10**30}),
-    ("negative qty", {"qty": "-5"}), ("zero qty", {"qty": 0}),
-    ("non-numeric qty", {"qty": "ten"}), ("NaN qty", {"qty": "NaN"}),
-    ("full-width digits", {"qty": "\uff11\uff10"}), ("qty as object", {"qty": {"$gt": ""}}),
-    ("qty and notional", {"qty": "1", "notional": "100"}),
-    ("unknown side", {"side": "sideways"}), ("unknown type", {"type": "iceberg"}),
-    ("unknown time_in_force", {"time_in_force": "cls"}),
-    ("unknown order_class", {"order_class": "mleg"}),
-    ("non-ASCII symbol", {"symbol": "\uff21\uff21\uff30\uff2c"}),
-    ("RTL symbol", {"symbol": "\u202eLPAA"}),
-    ("lone surrogate", {"symbol": "x\ud800"}), ("huge symbol", {"symbol": "A" * 100_000}),
-    ("symbol as list", {"symbol": ["AAPL"]}), ("deep nesting", {"take_profit": [[[[1]]]] * 2}),
-    ("take_profit not an object", {"order_class": "bracket", "take_profit": "120"}),
-    ("stop_loss unknown field", {"order_class": "oto", "stop_loss": {"stop": 1}}),
-    ("extended_hours as text", {"extended_hours": "maybe"}),
-    ("position_intent unknown", {"position_intent": "hold"}),
-    ("client_order_id too long", {"client_order_id": "x" * 200}),
-    ("limit_price negative", {"type": "limit", "limit_price": "-1"}),
-    ("trail_percent huge", {"type": "trailing_stop", "trail_percent": 1e20}),
-]
-
-
-@pytest.mark.parametrize(("label", "change"), HOSTILE_ORDERS,
-                         ids=[label for label, _ in HOSTILE_ORDERS])
-async def test_a_hostile_order_field_is_an_alpaca_4xx(bot: Bot, label: str, change: Any):
-    body = {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "market",
-            "time_in_force": "gtc", **change}
-    status, answer = await bot.raw("POST", "/v2/orders", json=body)
-    assert 400 <= status < 500, (label, status, answer)
-    assert set(answer) >= {"code", "message"} and answer["code"] == status * 100_000 + 10_000
-
-
-DEEP = "[" * 100_000 + "]" * 100_000
-HOSTILE_REQUESTS: list[tuple[str, str, str, Any]] = [
-    ("bad JSON", "POST", "/v2/orders", "{not json"),
-    ("deeply nested JSON", "POST", "/v2/orders", DEEP),
-    ("a list body", "POST", "/v2/orders", "[1, 2]"),
-    ("replace with bad qty", "PATCH", "/v2/orders/00000000-0000-0000-0000-000000000000",
-     '{"qty": "lots"}'),
-    ("configuration of a wrong type", "PATCH", "/v2/account/configurations",
-     '{"no_shorting": {"deep": [1]}}'),
-    ("watchlist name huge", "POST", "/v2/watchlists", '{"name": "' + "x" * 5000 + '"}'),
-    ("watchlist symbols wrong type", "POST", "/v2/watchlists",
-     '{"name": "a", "symbols": "AAPL"}'),
-    ("watchlist symbol non-ASCII", "POST", "/v2/watchlists",
-     '{"name": "a", "symbols": ["\\u0628\\u062a\\u0643"]}'),
-    ("orders limit huge", "GET", "/v2/orders?limit=99999999999999999999999", None),
-    ("orders status unknown", "GET", "/v2/orders?status=sleeping", None),
-    ("orders after not a time", "GET", "/v2/orders?after=yesterday", None),
-    ("orders symbols too many", "GET", "/v2/orders?symbols=" + ",".join(["AAPL"] * 200), None),
-    ("positions qty non-numeric", "DELETE", "/v2/positions/AAPL?qty=all", None),
-    ("positions percentage over 100", "DELETE", "/v2/positions/AAPL?percentage=150", None),
-    ("activities type unknown", "GET", "/v2/account/activities/NOPE", None),
-    ("activities page_token forged", "GET", "/v2/account/activities?page_token=x::y", None),
-    ("activities page_size negative", "GET", "/v2/account/activities?page_size=-1", None),
-    ("history period unknown", "GET", "/v2/account/portfolio/history?period=7Y", None),
-    ("calendar start not a date", "GET", "/v2/calendar?start=%F0%9F%92%A5", None),
-    ("assets class unknown", "GET", "/v2/assets?asset_class=bonds", None),
-    ("position of a non-ASCII symbol", "GET", "/v2/positions/%E2%80%AEAAPL", None),
-    ("order id not a uuid", "GET", "/v2/orders/%00%1b", None),
-]
-
-
-@pytest.mark.parametrize(("label", "method", "path", "raw"), HOSTILE_REQUESTS,
-                         ids=[label for label, *_ in HOSTILE_REQUESTS])
-async def test_a_hostile_request_is_an_alpaca_4xx(bot: Bot, label: str, method: str, path: str,
-                                                  raw: str | None):
-    headers = {"Content-Type": "application/json"}
-    status, answer = await bot.raw(method, path, data=raw, headers=headers)
-    assert 400 <= status < 500, (label, status, answer)
-    assert set(answer) >= {"code", "message"} and answer["code"] == status * 100_000 + 10_000
