@@ -740,15 +740,7 @@ _finish(PATHS)
 # links it emails too).
 UNDESCRIBED = {"/", "/app/{name}", "/vendor/{name}", "/verify-email", "/reset-password",
                "/metrics", "/api/v1/openapi.json", "/api/asyncapi.json", "/api/docs",
-               "/api/docs/{name}", "/ws"}
-# Alpaca's Market Data API and trading stream (handlers/alpaca/): Alpaca's specifications
-# describe them.
-UNDESCRIBED |= {"/stream", "/v2/stocks/bars", "/v2/stocks/{symbol}/bars",
-                "/v2/stocks/trades/latest", "/v2/stocks/quotes/latest", "/v2/stocks/bars/latest",
-                "/v2/stocks/snapshots",
-                "/v1beta3/crypto/{loc}/bars", "/v1beta3/crypto/{loc}/latest/trades",
-                "/v1beta3/crypto/{loc}/latest/quotes", "/v1beta3/crypto/{loc}/latest/bars",
-                "/v1beta3/crypto/{loc}/snapshots"}
+               "/api/docs/{name}", "/ws", "/stream"}
 # Alpaca's APIs (handlers/alpaca/) are described by Alpaca's own documents, not here.
 UNDESCRIBED_PREFIXES = ("/v2/", "/v1beta1/", "/v1beta3/")
 

@@ -43,13 +43,13 @@ class PlainClient:
     # What may wait unsent for it: checked after every write (handlers/frames.py).
     backlog: Backlog | None = None
     id: str = field(default_factory=lambda: "ws:" + secrets.token_hex(8))
-    # A client of another protocol (Alpaca's streams, handlers/alpaca/): handed each
-    # event (and message) to translate, instead of being written its JSON.
-    relay: Callable[[str, Any], None] | None = None
+    # A client of another protocol (Alpaca's streams, handlers/alpaca/): handed the
+    # events (and messages) to translate, a batch at a time, instead of their JSON.
+    relay: Callable[[list[tuple[str, Any]]], None] | None = None
 
     def send(self, message: dict[str, Any]) -> None:
         if self.relay is not None:
-            self.relay(str(message.get("type")), message)
+            self.relay([(str(message.get("type")), message)])
             return
         self.write(frame(message))
 
@@ -99,6 +99,11 @@ class PlainClients:
     def deliver(self, room: str | list[str] | None, event: str, data: Any) -> int:
         """Send an event to this process's plain clients in a room (or in any of a list
         of rooms, once each); return how many."""
+        return self.deliver_many(room, [(event, data)])
+
+    def deliver_many(self, room: str | list[str] | None, events: list[tuple[str, Any]]) -> int:
+        """Send events, in order, to this process's plain clients in a room: each client
+        gets them in one write (a relaying client, all of them in one call)."""
         if isinstance(room, list):
             members = set().union(*(self.rooms.get(r, ()) for r in room)) if room else None
         else:
@@ -108,10 +113,10 @@ class PlainClients:
         encoded: bytes | None = None
         for client in list(members):
             if client.relay is not None:
-                client.relay(event, data)
+                client.relay(events)
                 continue
             if encoded is None:
-                encoded = frame(event_message(event, data))
+                encoded = b"".join(frame(event_message(event, data)) for event, data in events)
             client.write(encoded)
         return len(members)
 

@@ -224,8 +224,7 @@ class LocalManager(socketio.AsyncManager):  # type: ignore[misc]
     async def emit_many(self, room: str, events: list[tuple[str, Any]]) -> None:
         """Emit events to a room in order; each socket gets them in one write."""
         send_local(self.server, room, events)
-        for event, data in events:
-            self.plain.deliver(room, event, data)
+        self.plain.deliver_many(room, events)
 
 
 class RedisManager(socketio.AsyncRedisManager):  # type: ignore[misc]

@@ -44,6 +44,7 @@ from handlers import (
 from handlers import notifications as inbox
 from handlers.alpaca import account as alpaca_account
 from handlers.alpaca import data as alpaca_data
+from handlers.alpaca import data_stream as alpaca_data_stream
 from handlers.alpaca import market as alpaca_market
 from handlers.alpaca import orders as alpaca_orders
 from handlers.alpaca import stream as alpaca_stream
@@ -155,13 +156,13 @@ def create_app(settings: Settings, *, clock: Clock = utc_now, email: Channel | N
         market_intel(funds),
         portfolio_snapshots,
         leaderboard_passes,
+        alpaca_data_stream.running,
     ])
     for module in (health, auth_routes, me, market, assets, trading, alerts, inbox, page,
                    contract, plain_ws, history, forecast, news, intel, leaderboard,
-                   alpaca_orders, alpaca_account, alpaca_market):
+                   alpaca_orders, alpaca_account, alpaca_market, alpaca_data, alpaca_stream,
+                   alpaca_data_stream):
         app.router.add_routes(module.routes)
-    for alpaca_module in (alpaca_data, alpaca_stream):
-        app.router.add_routes(alpaca_module.routes)
     return app
 
 

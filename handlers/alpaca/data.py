@@ -14,12 +14,15 @@ end RFC 3339 or a date (without an offset: UTC), start by default today's 00:00
 UTC; limit 1 to 10000 bars over all the symbols (default 1000), sort asc or desc.
 A page holds at most 1000 bars: next_page_token leads on (symbol by symbol, in
 alphabetical order). Latest trades and quotes are the live price hub's last price
-(handlers/alpaca/market_data.py: what a trade and a quote carry). Like PaperDesk's
+(handlers/alpaca/market_data.py: what a trade and a quote carry). feed, adjustment,
+asof and currency are taken and have no effect: there is one feed, and prices are in
+the symbol's own currency. Like PaperDesk's
 own market data the routes are public; credentials, when sent, are checked and
 counted (a wrong key is 401).
 
-Errors are Alpaca's body {"code", "message"} (alpaca-py's APIError reads both) with
-the status of PaperDesk's error: 400 40010001 for a bad parameter or symbol.
+Errors are Alpaca's {"code", "message"} (alpaca-py's APIError reads both), told by
+the Alpaca transport's error boundary (handlers/alpaca/errors.py): 422 42210000 for a
+bad parameter or symbol.
 """
 
 from __future__ import annotations
@@ -33,14 +36,10 @@ from typing import Any
 from aiohttp import web
 
 from handlers import keys
-from handlers.alpaca import shapes
 from handlers.alpaca.market_data import bar, level_one, resolve_crypto, resolve_stock, trade
-from handlers.alpaca.wire import alpaca_code
 from handlers.candle_params import LATEST_MS, time_param
 from handlers.commands import decode_cursor, encode_cursor
 from handlers.common import KEY_ID_HEADER, SECRET_HEADER, authenticated
-from handlers.errors import to_wire
-from handlers.middleware import error_response
 from handlers.validation import integer_param
 from trading.errors import InvalidInput
 from trading.market import Universe
@@ -57,23 +56,6 @@ _PAGES = "alpaca-bars"  # the kind of list a next_page_token is of
 
 Resolver = Callable[[Universe, str], str]
 Handler = Callable[[web.Request], Awaitable[web.Response]]
-
-
-def alpaca_errors(handler: Handler) -> Handler:
-    """Answer what a route raises as Alpaca's {"code", "message"}, with the status and
-    headers (Retry-After, rate limits, WWW-Authenticate) PaperDesk's error has."""
-    @functools.wraps(handler)
-    async def answer(request: web.Request) -> web.Response:
-        try:
-            return await handler(request)
-        except Exception as exc:
-            error = to_wire(exc, f"{request.method} {request.path}")
-            native = error_response(error)
-            body = shapes.error(alpaca_code(native.status), error.message)
-            return web.json_response(body, status=native.status, headers={
-                name: value for name, value in native.headers.items()
-                if name.lower() not in ("content-type", "content-length")})
-    return answer
 
 
 async def _credentials(request: web.Request) -> None:
@@ -121,7 +103,8 @@ def _bars_query(request: web.Request) -> BarsQuery:
                                                                   microsecond=0)
         start = int(today.timestamp()) * 1000
     if end is not None and start > end:
-        raise InvalidInput("'start' must not be after 'end'.", field="start")
+        raise InvalidInput("'start' (by default today's 00:00 UTC) must not be after 'end'.",
+                           field="start")
     after = None
     if token := query.get("page_token"):
         after = _token_position(token, timeframe, sort)
@@ -177,8 +160,7 @@ async def _bars(request: web.Request, symbols: list[tuple[str, str]], query: Bar
 
 def _stock(handler: Callable[[web.Request, list[tuple[str, str]]], Awaitable[Any]]
            ) -> Handler:
-    """A route of stock symbols: their JSON answer, Alpaca's errors."""
-    @alpaca_errors
+    """A route of stock symbols: their JSON answer."""
     @functools.wraps(handler)
     async def route(request: web.Request) -> web.Response:
         await _credentials(request)
@@ -189,7 +171,6 @@ def _stock(handler: Callable[[web.Request, list[tuple[str, str]]], Awaitable[Any
 def _crypto(handler: Callable[[web.Request, list[tuple[str, str]]], Awaitable[Any]]
             ) -> Handler:
     """A route of crypto pairs at one of Alpaca's locations."""
-    @alpaca_errors
     @functools.wraps(handler)
     async def route(request: web.Request) -> web.Response:
         if request.match_info["loc"] not in CRYPTO_LOCATIONS:
@@ -257,7 +238,6 @@ async def stock_bars(request: web.Request, symbols: list[tuple[str, str]]) -> An
 
 
 @routes.get("/v2/stocks/{symbol}/bars")
-@alpaca_errors
 async def stock_symbol_bars(request: web.Request) -> web.Response:
     await _credentials(request)
     asked = request.match_info["symbol"]

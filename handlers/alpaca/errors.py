@@ -59,12 +59,16 @@ def alpaca_status(error: errors.PaperDeskError) -> int:
     return _STATUS.get(status, status)
 
 
+def alpaca_body(error: errors.PaperDeskError) -> dict[str, object]:
+    """error as Alpaca's body: {code, message} (and the error's details)."""
+    return {**(error.details or {}), "code": alpaca_status(error) * 100_000 + 10_000,
+            "message": error.message}
+
+
 def alpaca_response(error: errors.PaperDeskError) -> web.Response:
     """error as Alpaca's body and status (and a rate limit's headers)."""
     status = alpaca_status(error)
-    body: dict[str, object] = {**(error.details or {}), "code": status * 100_000 + 10_000,
-                               "message": error.message}
-    response = web.json_response(body, status=status)
+    response = web.json_response(alpaca_body(error), status=status)
     if isinstance(error, errors.RateLimited):
         response.headers["Retry-After"] = str(error.retry_after)
         if error.limit is not None:

@@ -1,11 +1,9 @@
 """Market data in Alpaca's shapes, shared by the data REST routes and the data stream.
 
-Symbols: a stock is asked for by its PaperDesk symbol (AAPL, RELIANCE.NS). A crypto
-pair is asked for as Alpaca spells it, BASE/QUOTE: BTC/USD is the configured pair of
-that name when one exists (BTCUSD, BTC-USD), else the first configured of BTCUSDT,
-BTCUSDC, BTCFDUSD, BTCBUSD (USD's stablecoins); other quotes (ETH/BTC) map to their
-pair as written. PaperDesk's own spelling (BTCUSDT) is taken too. Answers name a
-symbol as it was asked for, so a client finds what it asked for under its own key.
+Symbols: a stock is asked for by its PaperDesk symbol (AAPL, RELIANCE.NS), a crypto
+pair as Alpaca spells it (BTC/USD: the configured pair handlers/alpaca/shapes.py
+native_symbol names) or as PaperDesk does (BTCUSDT). Answers name a symbol as it was
+asked for, so a client finds what it asked for under its own key.
 
 What PaperDesk does not have is told honestly: no volumes (a bar's v is 0, n its tick
 count, vw null), no sizes (a trade's s and a quote's bs/as are 0), no exchanges. A
@@ -18,14 +16,12 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from trading.assets import AssetClass, symbol_key
+from handlers.alpaca.shapes import native_symbol
+from trading.assets import AssetClass
 from trading.candles import Candle
-from trading.errors import InvalidInput
+from trading.errors import InvalidInput, UnknownSymbol
 from trading.market import Quote, Universe
 
-# Alpaca's USD pairs trade against USD here when a pair of that name is configured,
-# else against one of these (the first configured).
-USD_STABLECOINS = ("USDT", "USDC", "FDUSD", "BUSD")
 MAX_SYMBOL_CHARS = 40
 
 
@@ -33,35 +29,30 @@ def _shown(text: str) -> str:
     return text[:MAX_SYMBOL_CHARS]
 
 
-def _configured(universe: Universe, text: str) -> str | None:
-    return universe.resolve(text) if text.strip() and universe.knows(text) else None
-
-
 def is_crypto(universe: Universe, symbol: str) -> bool:
     return universe.instruments[symbol].rules.asset_class == AssetClass.CRYPTO
 
 
+def _resolve(universe: Universe, text: str, crypto: bool) -> str:
+    try:
+        symbol = native_symbol(universe, text)
+    except UnknownSymbol:
+        symbol = None
+    if symbol is None or is_crypto(universe, symbol) != crypto:
+        kind = "crypto pair" if crypto else "stock symbol"
+        raise InvalidInput(f"invalid symbol: {_shown(text)!r} is not a configured {kind}",
+                           field="symbols", details={"symbol": _shown(text)})
+    return symbol
+
+
 def resolve_stock(universe: Universe, text: str) -> str:
     """The configured non-crypto symbol text names, or InvalidInput."""
-    symbol = _configured(universe, text)
-    if symbol is None or is_crypto(universe, symbol):
-        raise InvalidInput(f"invalid symbol: {_shown(text)!r} is not a configured stock "
-                           "symbol", field="symbols", details={"symbol": _shown(text)})
-    return symbol
+    return _resolve(universe, text, crypto=False)
 
 
 def resolve_crypto(universe: Universe, text: str) -> str:
     """The configured crypto pair an Alpaca pair (BTC/USD) or PaperDesk symbol names."""
-    base, slash, quote = text.strip().upper().partition("/")
-    candidates = [symbol_key(text)] if text.strip() else []
-    if slash and quote == "USD":
-        candidates += [symbol_key(base) + coin for coin in USD_STABLECOINS]
-    for key in candidates:
-        symbol = _configured(universe, key)
-        if symbol is not None and is_crypto(universe, symbol):
-            return symbol
-    raise InvalidInput(f"invalid symbol: {_shown(text)!r} is not a configured crypto pair",
-                       field="symbols", details={"symbol": _shown(text)})
+    return _resolve(universe, text, crypto=True)
 
 
 def rfc3339(epoch_seconds: float) -> str:

@@ -12,9 +12,9 @@ and is answered {"stream": "authorization", "data": {"action": "authenticate",
 then on every order change of the user comes as
     {"stream": "trade_updates", "data": {"event", "execution_id", "order",
      "timestamp", "position_qty", "price", "qty"}}
-with the order as /v2/orders shows it (handlers/alpaca/shapes.py). A message it
-cannot take is answered {"stream": "error", "data": {"code", "message"}} (Alpaca's
-REST error codes) and the connection stays open.
+with the order as /v2/orders shows it (handlers/alpaca/orders.py alpaca_order). A message it
+cannot take is answered {"stream": "error", "data": {"code", "message"}} (the codes
+of Alpaca's REST errors, handlers/alpaca/errors.py) and the connection stays open.
 
 Messages are JSON in text or binary frames, or MessagePack; the answers come in the
 encoding and frame type of the client's first message.
@@ -25,12 +25,13 @@ resting new, then fill, canceled, expired, rejected or replaced (the replaced or
 its replacement comes as new). An order that ends at once (a market order's fill)
 is announced new first, as Alpaca does, if it was placed after the listen began. A
 fill carries its price, quantity and the position after it (position_qty, negative
-when short, from the position_update that follows it).
+when short, from the position_update that comes with it; null when the events
+arrive one at a time, through Redis from another process).
 """
 
 from __future__ import annotations
 
-import asyncio
+import logging
 import uuid
 from collections import OrderedDict
 from datetime import datetime
@@ -39,9 +40,11 @@ from typing import Any
 from aiohttp import WSMessage, WSMsgType, web
 
 from handlers import keys
-from handlers.alpaca import shapes, wire
-from handlers.alpaca.wire import Encoding, alpaca_code
-from handlers.errors import http_status, to_wire
+from handlers.alpaca import wire
+from handlers.alpaca.errors import alpaca_body
+from handlers.alpaca.orders import alpaca_order
+from handlers.alpaca.wire import Encoding
+from handlers.errors import to_wire
 from handlers.plain_clients import PlainClient
 from services.api_keys import pair_token
 from trading.errors import (
@@ -55,14 +58,14 @@ from trading.errors import (
     Unavailable,
 )
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 STREAMS = frozenset({"trade_updates"})
 MAX_STREAMS, MAX_NAME = 10, 64
 MAX_TOKEN = 4096
-# Orders this connection announced (so an order is announced new once), and updates
-# waiting for the end of their batch of events.
-MAX_ANNOUNCED, MAX_OUTBOX = 10_000, 1000
+# Orders this connection announced (so an order is announced new once).
+MAX_ANNOUNCED = 10_000
 # PaperDesk's order statuses as Alpaca's trade update events (a held leg has none).
 EVENTS = {"new": "pending_new", "open": "new", "filled": "fill", "canceled": "canceled",
           "rejected": "rejected", "expired": "expired", "replaced": "replaced"}
@@ -79,8 +82,7 @@ def authorization(status: str, message: str | None = None) -> dict[str, Any]:
 
 
 def error_message(error: PaperDeskError) -> dict[str, Any]:
-    return {"stream": "error", "data": {"code": alpaca_code(http_status(error)),
-                                        "message": error.message}}
+    return {"stream": "error", "data": alpaca_body(error)}
 
 
 def _text(value: Any) -> str:
@@ -119,13 +121,10 @@ class TradeStream:
 
     def __init__(self, request: web.Request, encoding: Encoding) -> None:
         self.request, self.encoding = request, encoding
-        self.universe = request.app[keys.MARKET].universe
         self.client: PlainClient | None = None
         self.since: datetime | None = None  # when it began listening
         self.announced: OrderedDict[str, None] = OrderedDict()
-        self.positions: dict[str, str] = {}  # symbol -> its quantity after the last change
-        self.outbox: list[dict[str, Any]] = []
-        self.flushing = False
+        self.outbox: list[dict[str, Any]] = []  # the updates of the batch being read
 
     def write(self, *messages: dict[str, Any]) -> None:
         if self.client is not None:
@@ -157,33 +156,29 @@ class TradeStream:
 
     # -- events (handlers/plain_clients.py hands them over) --
 
-    def relay(self, event: str, data: Any) -> None:
-        if self.since is None or not isinstance(data, dict):
+    def relay(self, events: list[tuple[str, Any]]) -> None:
+        """Write the updates of a batch of the user's events (a fill's position_qty is
+        the position_update that follows it in the batch)."""
+        if self.since is None:
             return
-        if event == "order_update":
-            self.outbox += self.updates(data["order"])
-        elif event == "position_update":
-            self.moved(data)
-        else:
-            return
-        if len(self.outbox) > MAX_OUTBOX and self.client is not None:
-            self.client.transport.abort()  # cannot keep up: as the Backlog drops one
-            self.outbox.clear()
-        elif self.outbox and not self.flushing:
-            self.flushing = True
-            asyncio.get_running_loop().call_soon(self.flush)
-
-    def flush(self) -> None:
-        """Write a batch's updates once its position change has been seen."""
-        waiting, self.outbox, self.flushing = self.outbox, [], False
-        if waiting:
-            self.write(*waiting)
+        try:
+            for event, data in events:
+                if event == "order_update":
+                    self.outbox += self.updates(data["order"])
+                elif event == "position_update":
+                    self.moved(data)
+            if self.outbox:
+                self.write(*self.outbox)
+        except Exception:  # this client's failure must not stop the user's other clients
+            log.exception("failed to write trade updates to a /stream client")
+        finally:
+            self.outbox = []
 
     def moved(self, data: dict[str, Any]) -> None:
-        row, symbol = data.get("position"), str(data.get("symbol"))
+        """Give the batch's fills of the symbol the position after them."""
+        row, symbol = data.get("position"), data.get("symbol")
         quantity = "0" if row is None else (
             f"-{row['quantity']}" if row["side"] == "sell" else row["quantity"])
-        self.positions[symbol] = quantity
         for message in self.outbox:
             update = message["data"]
             if update["event"] == "fill" and update["order"]["symbol"] == symbol:
@@ -207,17 +202,14 @@ class TradeStream:
         return found
 
     def update(self, event: str, view: dict[str, Any]) -> dict[str, Any]:
-        symbol = view["symbol"]
-        instrument = self.universe.instruments.get(symbol)
-        classes = {symbol: instrument.rules.asset_class.value} if instrument else {}
-        order = shapes.order(view, classes)
+        order = alpaca_order(self.request.app, view)
         fill = event == "fill"
         moment = (view["filled_at"] if fill else view["canceled_at"] if event in ENDED
                   else None) or order["updated_at"] or view["created_at"]
         return {"stream": "trade_updates", "data": {
             "event": event, "order": order, "timestamp": moment,
             "execution_id": str(uuid.uuid5(FILLS, view["id"])) if fill else None,
-            "position_qty": self.positions.get(symbol) if fill else None,
+            "position_qty": None,  # the batch's position_update gives it (moved)
             "price": view["filled_price"] if fill else None,
             "qty": (view["filled_quantity"] or view["quantity"]) if fill else None}}
 

@@ -11,6 +11,7 @@ that cannot keep up.
 from __future__ import annotations
 
 import enum
+from datetime import datetime
 from typing import Any
 
 import msgpack
@@ -37,13 +38,19 @@ class Encoding(enum.Enum):
         """A message as one whole frame in this encoding."""
         if self is Encoding.MSGPACK:
             return binary_frame(msgpack.packb(message, datetime=True))
-        encoded = wire_json.dumps(message).encode()
+        encoded = json_text(message).encode()
         return text_frame(encoded) if self is Encoding.JSON_TEXT else binary_frame(encoded)
 
 
-def alpaca_code(status: int) -> int:
-    """Alpaca's eight-digit error code of an HTTP status (400 -> 40010001)."""
-    return status * 100_000 + (10_001 if status == 400 else 10_000)
+def _rfc3339(value: Any) -> str:
+    if isinstance(value, datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def json_text(message: Any) -> str:
+    """JSON, with times (MessagePack timestamps in the other encoding) in RFC 3339."""
+    return wire_json.dumps(message, default=_rfc3339)
 
 
 async def send(ws: web.WebSocketResponse, encoding: Encoding, message: Any) -> None:
@@ -53,9 +60,9 @@ async def send(ws: web.WebSocketResponse, encoding: Encoding, message: Any) -> N
         return
     try:
         if encoding is Encoding.JSON_TEXT:
-            await ws.send_str(wire_json.dumps(message))
+            await ws.send_str(json_text(message))
         elif encoding is Encoding.JSON_BINARY:
-            await ws.send_bytes(wire_json.dumps(message).encode())
+            await ws.send_bytes(json_text(message).encode())
         else:
             await ws.send_bytes(msgpack.packb(message, datetime=True))
     except ConnectionError:

@@ -163,7 +163,8 @@ async def test_a_wrong_key_is_told_as_alpaca_tells_it(api):
 ])
 async def test_bad_queries_get_alpacas_error_body(api, path, params, field):
     status, body = await api.call("GET", path, params=params)
-    assert status == 400, body
-    assert body["code"] == 40010001
+    assert status == 422, body
+    assert body["code"] == 42210000
+    assert body["field"] == field
     assert isinstance(body["message"], str) and body["message"]
     assert len(body["message"]) < 300

@@ -12,8 +12,10 @@ from typing import Any
 import aiohttp
 import msgpack
 import pytest
-from alpaca.trading.enums import OrderStatus, TradeEvent
+from alpaca.trading.client import TradingClient
+from alpaca.trading.enums import OrderSide, OrderStatus, TimeInForce, TradeEvent
 from alpaca.trading.models import TradeUpdate
+from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 from alpaca.trading.stream import TradingStream
 
 from handlers import keys
@@ -115,6 +117,27 @@ async def test_trading_stream_gets_new_fill_replaced_and_canceled_updates(api):
         assert stream.updates.empty()
 
 
+async def test_orders_placed_with_the_trading_client_come_as_updates_of_the_same_orders(api):
+    _, key = await trader(api)
+    client = TradingClient(key["key_id"], key["secret"], paper=True,
+                           url_override=api.url.rstrip("/"))
+    async with SdkStream(api, key) as stream:
+        bought = await asyncio.to_thread(client.submit_order, MarketOrderRequest(
+            symbol="AAPL", qty=3, side=OrderSide.BUY, time_in_force=TimeInForce.DAY))
+        new, fill = await stream.next(), await stream.next()
+        assert (new.event, fill.event) == (TradeEvent.NEW, TradeEvent.FILL)
+        assert new.order.id == fill.order.id == bought.id  # type: ignore[union-attr]
+        assert (fill.qty, fill.position_qty) == (3, 3)
+        resting = await asyncio.to_thread(client.submit_order, LimitOrderRequest(
+            symbol="AAPL", qty=1, side=OrderSide.SELL, time_in_force=TimeInForce.GTC,
+            limit_price=150))
+        assert (await stream.next()).event == TradeEvent.NEW
+        await asyncio.to_thread(client.cancel_order_by_id, resting.id)  # type: ignore[union-attr]
+        canceled = await stream.next()
+        assert (canceled.event, canceled.order.id) == (TradeEvent.CANCELED,
+                                                       resting.id)  # type: ignore[union-attr]
+
+
 async def test_another_users_orders_are_not_streamed(api):
     _, key = await trader(api)
     other = (await api.account("bob@example.com", "Bob"))["access_token"]
@@ -213,7 +236,7 @@ async def test_a_bad_message_is_answered_with_an_error_and_the_stream_goes_on(ap
             await ws.send_str(message)
         answer = await receive(ws)
         assert answer["stream"] == "error", answer
-        assert answer["data"]["code"] in (40010001, 40310000)
+        assert answer["data"]["code"] in (40010000, 40310000, 42210000)
         assert 0 < len(answer["data"]["message"]) < 300
         await ws.send_str(json.dumps({"action": "listen",
                                       "data": {"streams": ["trade_updates"]}}))
@@ -244,3 +267,46 @@ async def test_the_socket_cap_applies(servers, settings):
         assert answer["data"]["status"] == "unauthorized"
         assert (await second.receive(timeout=5)).data == 4429
         await first.close()
+
+
+async def test_an_order_placed_on_another_process_reaches_the_stream_through_redis(
+        servers, redis_settings):
+    first = await servers.start(redis_settings)
+    second = await servers.start(replace(redis_settings, port=0))
+    login, key = await trader(first)
+    set_price(second, "AAPL", "100")
+    async with aiohttp.ClientSession() as session:
+        ws = await authorized(second, session, {"action": "auth", "key": key["key_id"],
+                                                "secret": key["secret"]})
+        await ws.send_str(json.dumps({"action": "listen",
+                                      "data": {"streams": ["trade_updates"]}}))
+        assert (await receive(ws))["stream"] == "listening"
+        status, placed = await order(first, login, quantity="4")
+        assert status == 201, placed
+        new, fill = (await receive(ws))["data"], (await receive(ws))["data"]
+        assert (new["event"], fill["event"]) == ("new", "fill")
+        assert fill["order"]["client_order_id"] == placed["order"]["client_order_id"]
+        assert (fill["qty"], fill["price"]) == ("4", "100")
+        await ws.close()
+
+
+async def test_revoking_the_key_closes_its_stream(api):
+    login, key = await trader(api)
+    async with aiohttp.ClientSession() as session:
+        ws = await authorized(api, session, {"action": "auth", "key": key["key_id"],
+                                             "secret": key["secret"]})
+        status, _ = await api.call("DELETE", f"{KEYS}/{key['id']}", token=login)
+        assert status == 204
+        closed = await ws.receive(timeout=5)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
+
+
+async def test_a_client_that_does_not_authenticate_is_closed(api, monkeypatch):
+    monkeypatch.setattr("handlers.alpaca.wire.AUTH_WITHIN", 0.3)
+    async with aiohttp.ClientSession() as session:
+        ws = await session.ws_connect(url(api))
+        answer = await receive(ws)
+        assert answer["data"] == {"action": "authenticate", "status": "unauthorized",
+                                  "message": "auth timeout"}
+        closed = await ws.receive(timeout=5)
+        assert closed.type == aiohttp.WSMsgType.CLOSE and closed.data == 4401
