@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 
 from handlers import keys
-from tests.e2e.test_api_keys import create
-from tests.e2e.trading_support import set_price
+from tests.e2e.alpaca_support import bot_of
+from tests.e2e.test_api_keys import pair
 from tests.services import ROOT
 from tests.support import Api
 from trading.candles import Candle
@@ -28,10 +28,8 @@ needs_node = pytest.mark.skipif(
 
 
 async def trader(api: Api) -> dict[str, Any]:
-    """A new user's trading API key, with AAPL priced at 100."""
-    login = (await api.account())["access_token"]
-    set_price(api, "AAPL", "100")
-    return await create(api, login, "alpaca example")
+    """A new user's trading API key, with AAPL priced at 100 and BTCUSDT at 65,000."""
+    return (await bot_of(api)).key
 
 
 def alpaca_env(api: Api, key: dict[str, Any]) -> dict[str, str]:
@@ -119,9 +117,6 @@ async def test_the_bot_reports_a_refused_key(api):
     assert code == 1
     assert "40110000" in stderr
 
-
-def pair(key: dict[str, Any]) -> dict[str, str]:
-    return {"APCA-API-KEY-ID": key["key_id"], "APCA-API-SECRET-KEY": key["secret"]}
 
 
 @needs_node

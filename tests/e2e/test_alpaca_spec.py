@@ -37,8 +37,8 @@ from alpaca.trading.models import Clock as AlpacaClock
 from alpaca.trading.requests import CancelOrderResponse
 from pydantic import TypeAdapter
 
-from tests.e2e.test_api_keys import create
-from tests.e2e.trading_support import set_price
+from tests.e2e.alpaca_support import bot_of
+from tests.e2e.test_api_keys import pair
 from tests.support import Api
 
 # The routes checked: (method, path as the router names it).
@@ -170,11 +170,8 @@ class V2:
 
 
 async def trader(api: Api) -> V2:
-    login = (await api.account())["access_token"]
-    key = await create(api, login, "spec check")
-    set_price(api, "AAPL", "100")
-    set_price(api, "BTCUSDT", "65000")
-    return V2(api, {"APCA-API-KEY-ID": key["key_id"], "APCA-API-SECRET-KEY": key["secret"]})
+    """A new user's key (AAPL priced at 100, BTCUSDT at 65,000) calling /v2."""
+    return V2(api, pair((await bot_of(api)).key))
 
 
 async def test_every_v2_route_answers_the_shape_of_alpacas_models(api):
