@@ -37,7 +37,7 @@ def _position_text(position: Position, direction: Direction) -> str:
     return f"{direction.value}.{millis}.{position.source.value}.{position.key}"
 
 
-def _position(text: str, direction: Direction) -> Position:
+def cursor_position(text: str, direction: Direction) -> Position:
     """The position a cursor names, or 400 naming 'cursor' (a cursor of the other
     direction included)."""
     bad = InvalidInput("'cursor' must be a next_cursor this list returned, with the same "
@@ -75,7 +75,7 @@ async def get_activities(request: web.Request) -> web.Response:
     if after is not None and until is not None and after >= until:
         raise InvalidInput("'after' must be before 'until'.", field="after")
     page = page_of("activities", query)
-    position = None if page.after is None else _position(page.after, direction)
+    position = None if page.after is None else cursor_position(page.after, direction)
     engine = request.app[keys.ENGINE]
     account = await engine.account(principal.user_id)
     window = Window(after, until, position, direction == Direction.DESC)

@@ -14,7 +14,7 @@ from handlers.alpaca.errors import NotSupported
 from handlers.alpaca.orders import SYMBOL, alpaca_order, flag, json
 from handlers.assets import date_param
 from handlers.common import authenticated
-from handlers.history import Direction
+from handlers.history import EPOCH, Direction, cursor_position
 from handlers.validation import choice, decimal, moment, read_json, whole_number
 from services.activities import list_activities
 from services.portfolio import portfolio_history
@@ -175,36 +175,48 @@ def _kinds(text: str) -> frozenset[ActivityType]:
     return frozenset(kinds)
 
 
-def _page_position(token: str) -> Position:
-    """Where the page after the activity id token starts (an id this route gave)."""
-    bad = InvalidInput("'page_token' must be the id of an activity this list returned.",
-                       field="page_token")
+def _page_position(token: str, direction: Direction) -> Position:
+    """Where the page after the activity id token starts (an id this route gave), checked
+    as the native list checks its cursors."""
     stamp, sep, native = token.partition("::")
     kind, _, key = native.partition(":")
     sources = {"order": Source.ORDER_FILL, "exit": Source.EXIT_FILL,
                "ledger": Source.LEDGER, "transfer": Source.TRANSFER}
-    if not sep or len(stamp) != 17 or not stamp.isdigit() or kind not in sources or not key:
-        raise bad
     try:
+        if not sep or len(stamp) != 17 or not stamp.isdigit() or kind not in sources:
+            raise ValueError(token)
         at = datetime.strptime(stamp + "000", "%Y%m%d%H%M%S%f").replace(tzinfo=UTC)
     except ValueError:
-        raise bad from None
-    return Position(at, sources[kind], key)
+        raise InvalidInput("'page_token' must be the id of an activity this list returned.",
+                           field="page_token") from None
+    millis = (at - EPOCH) // timedelta(milliseconds=1)
+    try:
+        return cursor_position(f"{direction.value}.{millis}.{sources[kind].value}.{key}",
+                               direction)
+    except InvalidInput:
+        raise InvalidInput("'page_token' must be the id of an activity this list returned.",
+                           field="page_token") from None
 
 
 async def _activities(request: web.Request, types: str | None) -> web.Response:
     principal = await authenticated(request)
     query: dict[str, Any] = dict(request.query)
     kinds = frozenset(ActivityType) if types is None else _kinds(types)
-    descending = choice(query, "direction", Direction, Direction.DESC) == Direction.DESC
+    direction = choice(query, "direction", Direction, Direction.DESC)
+    descending = direction == Direction.DESC
     limit = whole_number(query.get("page_size", DEFAULT_ACTIVITIES), "page_size", low=1,
                          high=MAX_ACTIVITIES)
     after = None if "after" not in query else moment(query["after"], "after")
     until = None if "until" not in query else moment(query["until"], "until")
     if "date" in query:
         day = moment(query["date"], "date")
-        after, until = day - timedelta(microseconds=1), day + timedelta(days=1)
-    position = None if "page_token" not in query else _page_position(query["page_token"][:200])
+        try:
+            after, until = day - timedelta(microseconds=1), day + timedelta(days=1)
+        except OverflowError:
+            raise InvalidInput("'date' must be a day from 0001-01-02 to 9999-12-30.",
+                               field="date") from None
+    token = query.get("page_token")
+    position = None if token is None else _page_position(token[:200], direction)
     if not kinds:
         return json([])
     engine = request.app[keys.ENGINE]

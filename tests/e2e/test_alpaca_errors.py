@@ -14,6 +14,7 @@ from alpaca.trading.enums import OrderSide, TimeInForce
 from alpaca.trading.requests import LimitOrderRequest, MarketOrderRequest
 
 from tests.e2e.alpaca_support import Bot, bot_of, fails
+from tests.hostile_bodies import HOSTILE
 from tests.support import Api
 
 
@@ -147,6 +148,12 @@ HOSTILE_REQUESTS: list[tuple[str, str, str, Any]] = [
     ("positions percentage over 100", "DELETE", "/v2/positions/AAPL?percentage=150", None),
     ("activities type unknown", "GET", "/v2/account/activities/NOPE", None),
     ("activities page_token forged", "GET", "/v2/account/activities?page_token=x::y", None),
+    ("activities page_token of a forged exit", "GET",
+     "/v2/account/activities?page_token=20260101000000000::exit:abc", None),
+    ("activities page_token of a forged exit number", "GET",
+     "/v2/account/activities?page_token=20260101000000000::exit:abc:%D9%A1", None),
+    ("activities page_token of a far time", "GET",
+     "/v2/account/activities?page_token=99991399000000000::order:abc", None),
     ("activities page_size negative", "GET", "/v2/account/activities?page_size=-1", None),
     ("history period unknown", "GET", "/v2/account/portfolio/history?period=7Y", None),
     ("calendar start not a date", "GET", "/v2/calendar?start=%F0%9F%92%A5", None),
@@ -164,3 +171,89 @@ async def test_a_hostile_request_is_an_alpaca_4xx(bot: Bot, label: str, method: 
     status, answer = await bot.raw(method, path, data=raw, headers=headers)
     assert 400 <= status < 500, (label, status, answer)
     assert set(answer) >= {"code", "message"} and answer["code"] == status * 100_000 + 10_000
+
+
+# Every query parameter of every /v2 route, each given every hostile value.
+QUERIES = [
+    ("GET", "/v2/orders",
+     ("status", "limit", "after", "until", "direction", "nested", "symbols", "side")),
+    ("GET", "/v2/orders:by_client_order_id", ("client_order_id",)),
+    ("DELETE", "/v2/positions/AAPL", ("qty", "percentage")),
+    ("DELETE", "/v2/positions", ("cancel_orders",)),
+    ("GET", "/v2/assets", ("status", "asset_class", "exchange")),
+    ("GET", "/v2/calendar", ("start", "end")),
+    ("GET", "/v2/account/activities",
+     ("activity_types", "date", "until", "after", "direction", "page_size", "page_token")),
+    ("GET", "/v2/account/portfolio/history",
+     ("period", "timeframe", "date_end", "extended_hours")),
+    ("GET", "/v2/watchlists:by_name", ("name",)),
+]
+QUERY_VALUES = [
+    "1e999990", "-1", "NaN", "%EF%BC%91", "x" * 5000, "%00", "%ED%A0%80", "", "true,false",
+    "[]", "%7B%7D", "99999999999999999999999", "0", "2026-13-45", "9999-12-31", "0001-01-01",
+    "2026-01-01T25:00:00Z", "%E2%80%AE", ",,,", "FILL,,", "..::..",
+    "20260101000000000::transfer:", "20260101000000000::exit:a:1",
+]
+
+
+@pytest.mark.parametrize(("method", "path", "names"), QUERIES, ids=[q[1] for q in QUERIES])
+async def test_no_hostile_query_parameter_is_a_server_error(bot: Bot, method: str, path: str,
+                                                            names: tuple[str, ...]):
+    failures = []
+    for name in names:
+        for value in QUERY_VALUES:
+            status, answer = await bot.raw(method, f"{path}?{name}={value}")
+            if status >= 500 or (status >= 400 and set(answer) < {"code", "message"}):
+                failures.append((name, value[:20], status, answer))
+    assert failures == []
+
+
+async def test_no_hostile_body_field_is_a_server_error(bot: Bot):
+    """Each field of each /v2 body, given each of the project's hostile values."""
+    resting = await bot(bot.client.submit_order, LimitOrderRequest(
+        symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC,
+        limit_price=90))
+    _, watchlist = await bot.raw("POST", "/v2/watchlists", json={"name": "w"})
+    bodies = [
+        ("POST", "/v2/orders", {"symbol": "AAPL", "qty": "1", "side": "buy", "type": "limit",
+                                "time_in_force": "gtc", "limit_price": "50",
+                                "order_class": "bracket", "client_order_id": "c1",
+                                "take_profit": {"limit_price": "60"},
+                                "stop_loss": {"stop_price": "40"}}),
+        ("PATCH", f"/v2/orders/{resting.id}", {"qty": "2", "limit_price": "89",
+                                               "time_in_force": "day", "trail": "1",
+                                               "client_order_id": "c2"}),
+        ("PATCH", "/v2/account/configurations", {"no_shorting": False, "pdt_check": "entry"}),
+        ("PUT", f"/v2/watchlists/{watchlist['id']}", {"name": "w", "symbols": ["AAPL"]}),
+        ("POST", f"/v2/watchlists/{watchlist['id']}", {"symbol": "AAPL"}),
+    ]
+    failures = []
+    for method, path, body in bodies:
+        for name in body:
+            for value in HOSTILE:
+                status, answer = await bot.raw(method, path, json={**body, name: value})
+                if status >= 500 or (status >= 400 and set(answer) < {"code", "message"}):
+                    failures.append((method, path, name, repr(value)[:20], status, answer))
+    assert failures == []
+
+
+PATH_VALUES = ["%00", "x" * 3000, "%ED%A0%80", "%E2%80%AEAAPL",
+               "00000000-zzzz-zzzz-zzzz-zzzzzzzzzzzz", "00000000-0000-0000-0000-000000000000",
+               "0" * 36, "BTC/USD", "A/BBBBB", "%EF%BC%A1%EF%BC%A1%EF%BC%B0%EF%BC%AC", "..",
+               "-1", "1e999"]
+
+
+async def test_no_hostile_path_parameter_is_a_server_error(bot: Bot):
+    _, watchlist = await bot.raw("POST", "/v2/watchlists", json={"name": "w"})
+    routes = [("GET", "/v2/orders/{}"), ("PATCH", "/v2/orders/{}"), ("DELETE", "/v2/orders/{}"),
+              ("GET", "/v2/positions/{}"), ("DELETE", "/v2/positions/{}"),
+              ("GET", "/v2/assets/{}"), ("GET", "/v2/account/activities/{}"),
+              ("GET", "/v2/watchlists/{}"), ("DELETE", f"/v2/watchlists/{watchlist['id']}/{{}}")]
+    failures = []
+    for method, path in routes:
+        for value in PATH_VALUES:
+            body = {"qty": "1"} if method == "PATCH" else None
+            status, answer = await bot.raw(method, path.format(value), json=body)
+            if status >= 500 or (status >= 400 and set(answer) < {"code", "message"}):
+                failures.append((method, path, value[:20], status, answer))
+    assert failures == []
