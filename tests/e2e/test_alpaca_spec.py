@@ -211,9 +211,21 @@ async def orders(v2: V2) -> None:
         "order_class": "bracket", "take_profit": {"limit_price": "120"},
         "stop_loss": {"stop_price": "80"}})
     await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "1", "side": "buy", "type": "limit", "limit_price": "60",
+        "time_in_force": "gtc", "order_class": "oto", "stop_loss": {"stop_price": "50"}})
+    await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "1", "side": "sell", "type": "limit", "time_in_force": "gtc",
+        "order_class": "oco", "take_profit": {"limit_price": "120"},
+        "stop_loss": {"stop_price": "80", "limit_price": "79"}})
+    await v2("POST", "/v2/orders", Order, body={
+        "symbol": "AAPL", "qty": "1", "side": "buy", "type": "stop_limit", "stop_price": "110",
+        "limit_price": "111", "time_in_force": "day"})
+    trailing = await v2("POST", "/v2/orders", Order, body={
         "symbol": "BTC/USD", "qty": "0.01", "side": "buy", "type": "trailing_stop",
         "trail_percent": "5", "time_in_force": "gtc"})
+    assert (trailing["symbol"], trailing["hwm"]) == ("BTCUSDT", "65000"), trailing
     await v2("GET", "/v2/orders", list[Order], params={"status": "all", "nested": "true"})
+    await v2("GET", "/v2/orders", list[Order], params={"status": "open", "symbols": "AAPL"})
     await v2("GET", "/v2/orders/{order_id}", Order, order_id=resting["id"])
     await v2("GET", "/v2/orders:by_client_order_id", Order,
              params={"client_order_id": "spec-limit"})
