@@ -1,19 +1,21 @@
 # `make run` and `make test` set everything up on first use; later runs take seconds.
 # `make run` installs what serving needs (requirements.txt, secantusd-rs, the page's
 # runtime packages); `make test` and `make check` add the tools (requirements-dev.txt,
-# the page's browser-test package, the Node example's).
+# the page's browser-test package, the Node examples').
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 SECANTUSD := .tools/bin/secantusd-rs
 PAGE := client_examples/browser
 NODE_EXAMPLE := client_examples/node
+ALPACA_NODE_EXAMPLE := client_examples/alpaca-node
 # Stamps: what each install left (npm ci empties node_modules, its stamps included).
 SERVE_PYTHON := $(VENV)/.installed-runtime
 DEV_PYTHON := $(VENV)/.installed
 PAGE_RUNTIME := $(PAGE)/node_modules/.installed-runtime
 PAGE_FULL := $(PAGE)/node_modules/.installed-dev
 NODE_EXAMPLE_DEPS := $(NODE_EXAMPLE)/node_modules/.installed-dev
+ALPACA_NODE_EXAMPLE_DEPS := $(ALPACA_NODE_EXAMPLE)/node_modules/.installed-dev
 NPM_CI := npm ci --no-audit --no-fund
 
 .PHONY: run test check setup setup-dev first-run lint typecheck layers clean cluster packages
@@ -41,7 +43,7 @@ typecheck: $(DEV_PYTHON)
 
 setup: $(SERVE_PYTHON) $(SECANTUSD) $(PAGE_RUNTIME)
 
-setup-dev: $(DEV_PYTHON) $(SECANTUSD) $(PAGE_FULL) $(NODE_EXAMPLE_DEPS)
+setup-dev: $(DEV_PYTHON) $(SECANTUSD) $(PAGE_FULL) $(NODE_EXAMPLE_DEPS) $(ALPACA_NODE_EXAMPLE_DEPS)
 
 # Says up front how long a first set-up takes, when one is due.
 first-run:
@@ -88,6 +90,9 @@ $(PAGE_FULL): $(PAGE)/package.json $(PAGE)/package-lock.json
 
 $(NODE_EXAMPLE_DEPS): $(NODE_EXAMPLE)/package.json $(NODE_EXAMPLE)/package-lock.json
 	$(call npm_ci,$(NODE_EXAMPLE),,the Node example's packages,node_modules/.installed-dev)
+
+$(ALPACA_NODE_EXAMPLE_DEPS): $(ALPACA_NODE_EXAMPLE)/package.json $(ALPACA_NODE_EXAMPLE)/package-lock.json
+	$(call npm_ci,$(ALPACA_NODE_EXAMPLE),,the Alpaca Node SDK example's packages,node_modules/.installed-dev)
 
 clean:
 	rm -rf $(VENV) .tools client_examples/*/node_modules test-artifacts .pytest_cache .mypy_cache .ruff_cache
