@@ -39,7 +39,8 @@ def _placed(app: web.Application, symbol: str) -> tuple[str | None, str | None]:
 
 
 def alpaca_positions(app: web.Application, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    return [shapes.position(row, *_placed(app, row["symbol"])) for row in rows]
+    marginable = app[keys.SETTINGS].trading.long_margin_rate < 1  # as its asset says
+    return [shapes.position(row, *_placed(app, row["symbol"]), marginable) for row in rows]
 
 
 def _multiplier(app: web.Application) -> str:

@@ -21,6 +21,7 @@ from __future__ import annotations
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from handlers.alpaca.shapes import uuid_of
 from handlers.errors import http_status, to_wire
 from handlers.middleware import rate_headers
 from services.limits import Allowance
@@ -31,13 +32,13 @@ PREFIXES = ("/v2/", "/v1beta1/", "/v1beta3/")
 
 # Alpaca features PaperDesk does not offer, by path prefix: a clear 422, not a 404.
 UNSUPPORTED = {
-    "/v2/options": "Options trading",
-    "/v2/wallets": "Crypto wallets and on-chain transfers",
-    "/v2/account/transfers": "Transfers",
-    "/v2/account/funding": "Account funding",
-    "/v2/corporate_actions": "Corporate actions",
-    "/v2/crypto/funding": "Crypto funding",
-    "/v2/crypto/transfers": "Crypto transfers",
+    "/v2/options": "options trading",
+    "/v2/wallets": "crypto wallets and on-chain transfers",
+    "/v2/account/transfers": "transfers",
+    "/v2/account/funding": "account funding",
+    "/v2/corporate_actions": "corporate actions",
+    "/v2/crypto/funding": "crypto funding",
+    "/v2/crypto/transfers": "crypto transfers",
 }
 
 # PaperDesk's statuses as Alpaca's: invalid values and conflicts are Alpaca's 422,
@@ -60,8 +61,12 @@ def alpaca_status(error: errors.PaperDeskError) -> int:
 
 
 def alpaca_body(error: errors.PaperDeskError) -> dict[str, object]:
-    """error as Alpaca's body: {code, message} (and the error's details)."""
-    return {**(error.details or {}), "code": alpaca_status(error) * 100_000 + 10_000,
+    """error as Alpaca's body: {code, message} (and the error's details, an order named
+    by its id as /v2 names orders)."""
+    details = dict(error.details or {})
+    if isinstance(details.get("order_id"), str):
+        details["order_id"] = uuid_of(details["order_id"])
+    return {**details, "code": alpaca_status(error) * 100_000 + 10_000,
             "message": error.message}
 
 
@@ -78,7 +83,7 @@ def alpaca_response(error: errors.PaperDeskError) -> web.Response:
 
 def _unsupported(path: str) -> str | None:
     if path.startswith("/v2/positions/") and path.endswith("/exercise"):
-        return "Exercising options"
+        return "exercising options"
     for prefix, feature in UNSUPPORTED.items():
         if path == prefix or path.startswith(prefix + "/"):
             return feature
@@ -88,7 +93,7 @@ def _unsupported(path: str) -> str | None:
 def _from_http(exc: web.HTTPException, request: web.Request) -> errors.PaperDeskError:
     if exc.status == 404:
         if (feature := _unsupported(request.path)) is not None:
-            return NotSupported(f"{feature} is not supported by PaperDesk.")
+            return NotSupported(f"PaperDesk does not support {feature}.")
         return errors.NotFound(f"No route for {request.method} {request.path[:200]}.")
     if exc.status == 405:
         return errors.MethodNotAllowed(f"{request.method} is not allowed on "

@@ -58,7 +58,7 @@ def native_order_body(app: web.Application, data: Any) -> Body:
     pair; extended hours are refused (each market trades in its own hours here)."""
     body = payload(data)
     if flag(body.get("extended_hours"), "extended_hours"):
-        raise NotSupported("Extended-hours orders are not supported by PaperDesk: each "
+        raise NotSupported("PaperDesk does not support extended-hours orders: each "
                            "market trades in its own hours.", details={"field": "extended_hours"})
     intent = body.get("position_intent")
     if intent is not None and intent not in POSITION_INTENTS:

@@ -138,10 +138,10 @@ def order(view: View, native_class: str | None = None) -> dict[str, Any]:
     }
 
 
-def position(row: View, native_class: str | None, native_exchange: str | None
-             ) -> dict[str, Any]:
+def position(row: View, native_class: str | None, native_exchange: str | None,
+             marginable: bool = False) -> dict[str, Any]:
     """A position row (services/views.py position_row) as Alpaca's Position: a short's
-    qty and values are negative, as Alpaca shows them."""
+    qty and values are negative, as Alpaca shows them; marginable as its asset says."""
     quantity, average = Decimal(row["quantity"]), Decimal(row["average_entry"])
     short = row["side"] == "sell"
     sign = -1 if short else 1
@@ -151,7 +151,7 @@ def position(row: View, native_class: str | None, native_exchange: str | None
     return {
         "asset_id": asset_id(row["symbol"]), "symbol": row["symbol"],
         "exchange": exchange(native_exchange), "asset_class": asset_class(native_class),
-        "asset_marginable": True, "avg_entry_price": row["average_entry"],
+        "asset_marginable": marginable, "avg_entry_price": row["average_entry"],
         "qty": show(sign * quantity), "qty_available": show(sign * quantity),
         "side": "short" if short else "long",
         "market_value": None if value is None else show(sign * Decimal(value)),
@@ -209,9 +209,10 @@ def asset(view: View) -> dict[str, Any]:
         "status": view["status"], "tradable": view["tradable"],
         "marginable": view["marginable"], "shortable": view["shortable"],
         "easy_to_borrow": view["easy_to_borrow"], "fractionable": view["fractionable"],
-        "min_order_size": number(view.get("min_order_size")),
-        "min_trade_increment": number(view.get("min_trade_increment")),
-        "price_increment": number(view.get("price_increment")),
+        # Decimal strings, as Alpaca sends them (never a float).
+        "min_order_size": view.get("min_order_size"),
+        "min_trade_increment": view.get("min_trade_increment"),
+        "price_increment": view.get("price_increment"),
         "maintenance_margin_requirement": None, "attributes": [],
     }
 
@@ -310,10 +311,13 @@ DOLLAR_QUOTES = ("USD", "USDT", "USDC")
 
 def native_symbol(universe: Universe, text: str) -> str:
     """The configured symbol an Alpaca symbol names (any spelling PaperDesk takes, and
-    BTC/USD for a dollar-quoted pair), or UnknownSymbol."""
+    BTC/USD or BTCUSD, as Alpaca names a crypto position, for a dollar-quoted pair), or
+    UnknownSymbol."""
     if universe.knows(text):
         return universe.resolve(text)
     base, slash, quote = text.partition("/")
+    if not slash and len(text) > 3 and text[-3:].upper() == "USD":
+        base, slash, quote = text[:-3], "/", "USD"
     if slash and quote.strip().upper() == "USD":
         for dollar in DOLLAR_QUOTES:
             if universe.knows(base + dollar):

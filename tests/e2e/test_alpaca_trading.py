@@ -3,6 +3,7 @@ PaperDesk server, every answer parsed by the SDK's own models."""
 
 from __future__ import annotations
 
+import json
 from datetime import date, timedelta
 from uuid import UUID
 
@@ -126,6 +127,11 @@ async def test_simple_orders_of_each_type_are_placed_and_parsed(bot: Bot):
                                                     time_in_force=TimeInForce.GTC))
     assert (notional.symbol, notional.asset_class, notional.filled_qty) == (
         "BTCUSDT", AssetClass.CRYPTO, "0.01")
+    # Alpaca names a crypto position BTCUSD: that finds the configured pair too.
+    position = await bot(bot.client.get_open_position, "BTCUSD")
+    assert (position.symbol, position.qty) == ("BTCUSDT", "0.01")
+    asset = await bot(bot.client.get_asset, "BTCUSD")
+    assert (asset.symbol, position.asset_marginable) == ("BTCUSDT", asset.marginable)
     found = await bot(bot.client.get_order_by_client_id, "my-limit-1")
     assert found.id == limit.id
     assert (await bot(bot.client.get_order_by_id, limit.id)).client_order_id == "my-limit-1"
@@ -202,13 +208,15 @@ async def test_an_order_beyond_buying_power_is_403_and_a_bad_one_422(bot: Bot):
     poor = await fails(bot, submit, MarketOrderRequest(
         symbol="AAPL", qty=10_000, side=OrderSide.BUY, time_in_force=TimeInForce.GTC))
     assert (poor.status_code, poor.code) == (403, 40310000)
+    rejected = await bot(bot.client.get_order_by_id, json.loads(poor._error)["order_id"])
+    assert rejected.status == OrderStatus.REJECTED  # named by its /v2 id
     unknown = await fails(bot, submit, MarketOrderRequest(
         symbol="NOPE", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.GTC))
     assert (unknown.status_code, unknown.code) == (422, 42210000)
     extended = await fails(bot, submit, LimitOrderRequest(
         symbol="AAPL", qty=1, side=OrderSide.BUY, time_in_force=TimeInForce.DAY,
         limit_price=90, extended_hours=True))
-    assert extended.status_code == 422 and "not supported" in extended.message
+    assert extended.status_code == 422 and "does not support" in extended.message
     missing = await fails(bot, bot.client.get_order_by_id, "00000000-0000-0000-0000-000000000000")
     assert (missing.status_code, missing.code) == (404, 40410000)
 

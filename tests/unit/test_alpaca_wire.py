@@ -32,14 +32,17 @@ def test_an_asset_id_is_a_stable_uuid5_of_its_symbol():
     ("sim:BTCUSDC", "btc/usd", "BTCUSDC"),
     ("sim:ETHUSDT", "ETH/USDT", "ETHUSDT"),
     ("sim:AAPL", "aapl", "AAPL"),
+    ("sim:BTCUSDT", "BTCUSD", "BTCUSDT"),  # Alpaca's name of a crypto position
+    ("sim:BTCUSD,BTCUSDT", "BTCUSD", "BTCUSD"),
 ])
 def test_alpacas_dollar_pairs_name_the_configured_pair(configured, asked, found):
     assert shapes.native_symbol(Universe.parse(configured), asked) == found
 
 
 def test_an_unconfigured_pair_is_an_unknown_symbol():
-    with pytest.raises(errors.UnknownSymbol):
-        shapes.native_symbol(Universe.parse("sim:ETHUSDT"), "BTC/USD")
+    for asked in ("BTC/USD", "BTCUSD", "USD", "/USD"):
+        with pytest.raises(errors.UnknownSymbol):
+            shapes.native_symbol(Universe.parse("sim:ETHUSDT"), asked)
 
 
 @pytest.mark.parametrize(("error", "status"), [
