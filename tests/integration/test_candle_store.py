@@ -1,5 +1,6 @@
 """The candle repository against the real database: upserts, history, ranges."""
 
+import time
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
@@ -95,7 +96,9 @@ async def test_prices_beyond_the_books_are_skipped_not_fatal(candles, caplog):
 
 
 async def test_a_thousand_symbols_times_six_timeframes_are_written_in_batches(candles, store):
-    rows = [Row(f"S{n}", timeframe, bar(T, 1, 2, 1, 2))
+    # Today's candles: T's intraday ones have expired, and the TTL monitor may take them.
+    today = int(time.time()) // 86_400 * 86_400
+    rows = [Row(f"S{n}", timeframe, bar(today, 1, 2, 1, 2))
             for n in range(1000) for timeframe in ("1m", "5m", "15m", "1h", "4h", "1d")]
     assert await candles.save(rows) == 6000
     assert await store.db["candles"].count_documents({}) == 6000
