@@ -20,7 +20,6 @@ snapshot before (the period's last) and one after (the next period's first).
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections import defaultdict
 from collections.abc import Callable
@@ -31,6 +30,7 @@ from typing import Any
 from config.settings import HistorySettings
 from services.engine import TradingEngine
 from services.reset import reset_account
+from services.tasks import stopped
 from services.views import unrealized
 from store.database import Document
 from store.history import SnapshotStore, day_id, mark_id
@@ -101,10 +101,7 @@ class Snapshots:
         self._task = asyncio.create_task(self._run(), name="history:snapshots")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stopped(self._task, "equity snapshots")
 
     def _after(self, moment: datetime) -> datetime:
         """The first pass time after moment (multiples of the interval since the epoch)."""

@@ -16,7 +16,6 @@ entries at once. Ranks and ratings otherwise are the last pass's.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import logging
 from collections import defaultdict
@@ -27,6 +26,7 @@ from typing import Any
 
 from config.settings import HistorySettings
 from services.engine import TradingEngine
+from services.tasks import stopped
 from store.database import Document
 from store.history import mark_id
 from trading.leaderboard import (
@@ -110,10 +110,7 @@ class Leaderboard:
         self._task = asyncio.create_task(self._run(), name="leaderboard")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await stopped(self._task, "leaderboard")
 
     async def _run(self) -> None:
         interval = self.settings.leaderboard_interval.total_seconds()
