@@ -29,11 +29,18 @@ def error_response(error: errors.PaperDeskError) -> web.Response:
     response = web.json_response({"error": error.to_dict()}, status=status)
     if status == 401:
         response.headers["WWW-Authenticate"] = "Bearer"
-    if isinstance(error, errors.RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after)
-        if error.limit is not None:
-            response.headers.update(rate_headers(Allowance(error.limit, 0, error.retry_after)))
+    response.headers.update(refusal_headers(error))
     return response
+
+
+def refusal_headers(error: errors.PaperDeskError) -> dict[str, str]:
+    """A rate limit's refusal's Retry-After and X-RateLimit-* headers (none otherwise)."""
+    if not isinstance(error, errors.RateLimited):
+        return {}
+    headers = {"Retry-After": str(error.retry_after)}
+    if error.limit is not None:
+        headers |= rate_headers(Allowance(error.limit, 0, error.retry_after))
+    return headers
 
 
 def _from_http_exception(exc: web.HTTPException, request: web.Request) -> errors.PaperDeskError:

@@ -23,8 +23,7 @@ from aiohttp.typedefs import Handler
 
 from handlers.alpaca.shapes import uuid_of
 from handlers.errors import http_status, to_wire
-from handlers.middleware import rate_headers
-from services.limits import Allowance
+from handlers.middleware import refusal_headers
 from trading import errors
 
 # The paths Alpaca's transports serve (the Trading API and the market data API).
@@ -72,12 +71,8 @@ def alpaca_body(error: errors.PaperDeskError) -> dict[str, object]:
 
 def alpaca_response(error: errors.PaperDeskError) -> web.Response:
     """error as Alpaca's body and status (and a rate limit's headers)."""
-    status = alpaca_status(error)
-    response = web.json_response(alpaca_body(error), status=status)
-    if isinstance(error, errors.RateLimited):
-        response.headers["Retry-After"] = str(error.retry_after)
-        if error.limit is not None:
-            response.headers.update(rate_headers(Allowance(error.limit, 0, error.retry_after)))
+    response = web.json_response(alpaca_body(error), status=alpaca_status(error))
+    response.headers.update(refusal_headers(error))
     return response
 
 

@@ -9,7 +9,13 @@ import asyncio
 
 import pytest
 
-from tests.e2e.trading_support import account, assert_books_balance, order, set_price
+from tests.e2e.trading_support import (
+    account,
+    assert_books_balance,
+    order,
+    priced_trader,
+    set_price,
+)
 
 TAKE_PROFIT = {"limit_price": "110"}
 STOP_LOSS = {"stop_price": "95"}
@@ -17,10 +23,7 @@ STOP_LOSS = {"stop_price": "95"}
 
 @pytest.fixture
 async def trader(api):
-    token = (await api.account())["access_token"]
-    set_price(api, "AAPL", "100")
-    set_price(api, "BTCUSDT", "65000")
-    return token
+    return await priced_trader(api)
 
 
 async def orders_of(api, token):
