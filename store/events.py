@@ -9,7 +9,7 @@ from bson import Int64
 from pymongo import ASCENDING, DESCENDING
 
 from store.database import Database, Document
-from store.int64 import Converted, int64_copy
+from store.int64 import Converted, int64s
 
 
 class EventStore:
@@ -67,11 +67,10 @@ def run_document(user_id: str, events: list[tuple[str, dict[str, Any]]], first: 
                  now: datetime) -> Document:
     """A run of a user's events numbered from first on, as it is stored.
 
-    The data is copied, with its ints made Int64 (store/int64.py), so the caller's
-    events, which it publishes, stay as they are.
+    The events' ints are made Int64 (store/int64.py) in place: the events the caller
+    publishes hold the same values (an Int64 is an int to every encoder).
     """
     return Converted({"_id": f"{user_id}:{first:012d}", "user_id": user_id,
                       "seq": Int64(first), "last": Int64(first + len(events) - 1),
-                      "events": [{"type": kind, "data": int64_copy(data)}
-                                 for kind, data in events],
+                      "events": [{"type": kind, "data": int64s(data)} for kind, data in events],
                       "at": now})

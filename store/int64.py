@@ -54,21 +54,8 @@ _CONVERTED = frozenset({int, dict, list, tuple})
 
 
 class Converted(dict):  # type: ignore[type-arg]
-    """A document built with its ints Int64 already (int64_copy): int64s leaves it as
+    """A document built with its ints Int64 already: int64s leaves it as
     it is instead of walking it again."""
-
-
-def int64_copy(value: Any) -> Any:
-    """A copy of value with every int in it Int64, each dict, list and tuple new
-    (tuples made lists, as stored)."""
-    kind = type(value)
-    if kind is int:
-        return Int64(value)
-    if kind is dict:
-        return {key: int64_copy(item) for key, item in value.items()}
-    if kind is list or kind is tuple:
-        return [int64_copy(item) for item in value]
-    return value
 
 
 class Int64Collection(AsyncCollection[Document]):

@@ -59,3 +59,12 @@ def show(value: Decimal) -> str:
 def round_money(value: Decimal) -> Decimal:
     """Round a computed amount (commission, slippage) to the storage precision."""
     return value.quantize(Decimal(1).scaleb(-PLACES))
+
+
+def show_units(units: int) -> str:
+    """show(from_units(units)) without a Decimal: a stored amount's wire text."""
+    whole, part = divmod(abs(units), SCALE)
+    sign = "-" if units < 0 else ""
+    if not part:
+        return f"{sign}{whole}"
+    return f"{sign}{whole}.{part:08d}".rstrip("0")
