@@ -28,7 +28,7 @@ from trading.activities import (
     Window,
     activity_type_of,
 )
-from trading.money import from_units, show
+from trading.money import show_units
 from trading.orders import Side
 
 
@@ -51,7 +51,7 @@ REFERENCED = ("commission", "realized_pnl")
 
 
 def _amount(units: int | None) -> str | None:
-    return None if units is None else show(from_units(units))
+    return None if units is None else show_units(units)
 
 
 def _activity(kind: ActivityType, activity_id: str, at: datetime, **fields: Any) -> dict[str, Any]:

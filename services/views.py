@@ -10,7 +10,7 @@ from typing import Any
 
 from store.database import Document
 from trading.fx import Conversion
-from trading.money import from_units, show
+from trading.money import from_units, show, show_units
 from trading.orders import Side
 from trading.trades import realized_pnl
 
@@ -18,7 +18,7 @@ Prices = dict[str, Decimal]
 
 
 def _amount(units: int | None) -> str | None:
-    return None if units is None else show(from_units(units))
+    return None if units is None else show_units(units)
 
 
 def _time(moment: datetime | None) -> str | None:

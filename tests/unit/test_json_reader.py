@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pytest
+from bson import Int64
 
 from handlers.wire_json import MAX_DEPTH, dumps, loads
 from trading.errors import InvalidJSON
@@ -43,3 +47,16 @@ def test_what_is_not_json_is_refused(text):
 
 def test_dumps_is_compact():
     assert dumps({"a": [1, "b"]}) == '{"a":[1,"b"]}'
+
+
+def test_dumps_writes_what_orjson_refuses_as_the_json_module_does():
+    value = {"big": 2**70, "lone": "\ud800", 1: Int64(2**63 - 1), "text": "Zürich 東京 🚀"}
+    assert json.loads(dumps(value)) == json.loads(json.dumps(value))
+    assert json.loads(dumps(value, separators=(",", ":"))) == json.loads(json.dumps(value))
+    assert dumps({"n": Int64(-2**63), "s": "é"}) == '{"n":-9223372036854775808,"s":"é"}'
+
+
+@pytest.mark.parametrize("value", [datetime(2026, 1, 1, tzinfo=UTC), object(), {"a": {1.5}}])
+def test_dumps_refuses_what_the_json_module_refuses(value):
+    with pytest.raises(TypeError):
+        dumps(value)

@@ -1,13 +1,15 @@
 """The pure trading domain: money, order rules, the state table, PnL and costs."""
 
+import random
 from decimal import Decimal as D
 
 import pytest
+from bson import Int64
 
 from trading.assets import AssetClass
 from trading.errors import IllegalTransition, InvalidPrice, InvalidQuantity, StopPriceCrossed
 from trading.fees import Liquidity
-from trading.money import from_units, show, to_units
+from trading.money import SCALE, from_units, show, show_units, to_units
 from trading.orders import (
     TRANSITIONS,
     OrderRequest,
@@ -37,6 +39,15 @@ def test_amounts_finer_or_larger_than_storage_are_refused(amount):
 def test_show_writes_plain_decimals():
     assert [show(D(x)) for x in ("100.00", "1E+2", "0.10", "-0", "1E-8")] == [
         "100", "100", "0.1", "0", "0.00000001"]
+
+
+def test_show_units_writes_what_show_writes_of_the_amount():
+    rng = random.Random(7)
+    edges = [0, 1, -1, 5, -5, 10, SCALE, -SCALE, SCALE + 1, 12_345_000_000, 2**63 - 1,
+             -(2**63 - 1), -2**63]
+    for units in edges + [rng.randint(-2**63, 2**63 - 1) for _ in range(20_000)] + [
+            rng.randint(-10**12, 10**12) for _ in range(20_000)]:
+        assert show_units(units) == show_units(Int64(units)) == show(from_units(units))
 
 
 def test_every_status_has_a_row_and_terminal_states_are_final():
