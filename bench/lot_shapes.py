@@ -13,8 +13,9 @@ costs on the database: three shapes side by side, on the engine itself.
 Each close is one transaction, as a market order that closes the position is: the
 lots read in its snapshot, each lot's exit computed by trading/positions.py, the
 lots written, the account's $inc, two ledger entries and an event run, a majority
-and journaled commit. Adding a lot is a transaction of its own, timed at the
-position sizes given by --sizes. Prints p50, p99 and max of each.
+and journaled commit. The database's part is the same transaction with the writes
+computed beforehand (it reads the lots and writes). Adding a lot is a transaction
+of its own, timed at the position sizes given by --sizes. Prints p50, p99 and max.
 """
 
 from __future__ import annotations
@@ -124,53 +125,65 @@ class Shapes:
 
     # -- the close --------------------------------------------------------------------
 
-    def close(self, shape: str, price: Decimal) -> Body:
-        namespace = f"{DB}.%s"
+    async def read(self, shape: str, session: AsyncClientSession | None = None
+                   ) -> tuple[list[dict[str, Any]], list[Any]]:
+        """The position's open lots, and the ids of the pages holding them."""
+        if shape == "documents":
+            return [doc async for doc in self.db.docs.find(
+                {"user_id": USER, "symbol": SYMBOL, "status": "open"}, session=session)], []
+        if shape == "position":
+            held = await self.db.positions.find_one({"_id": f"{USER}/{SYMBOL}"},
+                                                    session=session)
+            return (held["lots"] if held else []), []
+        pages = [doc async for doc in self.db.pages.find({"user_id": USER, "symbol": SYMBOL},
+                                                         session=session)]
+        return [one for page in pages for one in page["lots"]], [page["_id"] for page in pages]
 
+    def writes(self, shape: str, price: Decimal, lots: list[dict[str, Any]],
+               pages: list[Any]) -> list[Any]:
+        """The close's writes: each lot's exit computed, the lots, the account, the ledger
+        and the event run."""
+        namespace = f"{DB}.%s"
+        units = sum(int(one["quantity"]) for one in lots)
+        taken = first_in_first_out(lots, units)
+        fees = allocate(units // 100, [part for _, part in taken])
+        exits: list[LotExit] = [exit_lot(one, part, price, CloseReason.ORDER, fee, self.now)
+                                for (one, part), fee in zip(taken, fees, strict=True)]
+        writes: list[Any] = []
+        if shape == "documents":
+            writes += [UpdateOne({"_id": one["_id"]}, int64s(done.update),
+                                 namespace=namespace % "docs")
+                       for (one, _), done in zip(taken, exits, strict=True)]
+        else:
+            closed = [applied(one, done.update) for (one, _), done in zip(taken, exits,
+                                                                           strict=True)]
+            if shape == "position":
+                writes.append(UpdateOne({"_id": f"{USER}/{SYMBOL}"}, {"$set": {"lots": []}},
+                                        namespace=namespace % "positions"))
+            else:
+                writes.append(DeleteMany({"_id": {"$in": pages}}, namespace=namespace % "pages"))
+            writes.append(InsertOne(int64s({"user_id": USER, "symbol": SYMBOL,
+                                            "at": self.now, "lots": closed}),
+                                    namespace=namespace % "closed"))
+        changes = exits_account_changes(exits)
+        writes.append(UpdateOne({"_id": USER}, int64s({"$inc": {
+            "cash": changes["cash"], "available": changes["available"], "event_seq": 3}}),
+            namespace=namespace % "accounts"))
+        writes += [InsertOne(int64s({"user_id": USER, "amount": amount, "at": self.now}),
+                             namespace=namespace % "ledger")
+                   for amount in (changes["realized_pnl"], -changes["fees"])]
+        writes.append(InsertOne({"user_id": USER, "events": [
+            {"type": "position_update", "data": {"trades_closed": len(exits)}}]},
+            namespace=namespace % "events"))
+        return writes
+
+    def close(self, shape: str, price: Decimal, prepared: list[Any] | None = None) -> Body:
+        """The close as one transaction; prepared: its writes computed beforehand (the
+        transaction then only reads and writes: what the database takes)."""
         async def body(session: AsyncClientSession) -> None:
-            if shape == "documents":
-                lots = [doc async for doc in self.db.docs.find(
-                    {"user_id": USER, "symbol": SYMBOL, "status": "open"}, session=session)]
-            elif shape == "position":
-                held = await self.db.positions.find_one({"_id": f"{USER}/{SYMBOL}"},
-                                                        session=session)
-                lots = held["lots"] if held else []
-            else:
-                pages = [doc async for doc in self.db.pages.find(
-                    {"user_id": USER, "symbol": SYMBOL}, session=session)]
-                lots = [one for page in pages for one in page["lots"]]
-            units = sum(int(one["quantity"]) for one in lots)
-            taken = first_in_first_out(lots, units)
-            fees = allocate(units // 100, [part for _, part in taken])
-            exits: list[LotExit] = [exit_lot(one, part, price, CloseReason.ORDER, fee, self.now)
-                                    for (one, part), fee in zip(taken, fees, strict=True)]
-            writes: list[Any] = []
-            if shape == "documents":
-                writes += [UpdateOne({"_id": one["_id"]}, int64s(done.update),
-                                     namespace=namespace % "docs")
-                           for (one, _), done in zip(taken, exits, strict=True)]
-            else:
-                closed = [applied(one, done.update) for (one, _), done in zip(taken, exits,
-                                                                               strict=True)]
-                if shape == "position":
-                    writes.append(UpdateOne({"_id": f"{USER}/{SYMBOL}"}, {"$set": {"lots": []}},
-                                            namespace=namespace % "positions"))
-                else:
-                    writes.append(DeleteMany({"_id": {"$in": [page["_id"] for page in pages]}},
-                                             namespace=namespace % "pages"))
-                writes.append(InsertOne(int64s({"user_id": USER, "symbol": SYMBOL,
-                                                "at": self.now, "lots": closed}),
-                                        namespace=namespace % "closed"))
-            changes = exits_account_changes(exits)
-            writes.append(UpdateOne({"_id": USER}, int64s({"$inc": {
-                "cash": changes["cash"], "available": changes["available"], "event_seq": 3}}),
-                namespace=namespace % "accounts"))
-            writes += [InsertOne(int64s({"user_id": USER, "amount": amount, "at": self.now}),
-                                 namespace=namespace % "ledger")
-                       for amount in (changes["realized_pnl"], -changes["fees"])]
-            writes.append(InsertOne({"user_id": USER, "events": [
-                {"type": "position_update", "data": {"trades_closed": len(exits)}}]},
-                namespace=namespace % "events"))
+            lots, pages = await self.read(shape, session)
+            writes = prepared if prepared is not None else self.writes(shape, price, lots,
+                                                                       pages)
             await self.client.bulk_write(writes, session=session)
         return body
 
@@ -184,12 +197,17 @@ async def measure(uri: str, lots: int, rounds: int, page: int, sizes: list[int])
     print(f"closing {lots} one-share lots in one transaction, {rounds} rounds; "
           f"pages of {page}")
     for shape in ("documents", "position", "pages"):
-        closes = []
+        closes, database = [], []
         for _ in range(rounds + 2):  # the first two warm the engine up
             await shapes.reset()
             await shapes.open_lots(shape, lots)
             closes.append(await shapes.transaction(shapes.close(shape, Decimal(101))))
-        closes = closes[2:]
+            await shapes.reset()
+            await shapes.open_lots(shape, lots)
+            prepared = shapes.writes(shape, Decimal(101), *await shapes.read(shape))
+            database.append(await shapes.transaction(shapes.close(shape, Decimal(101),
+                                                                  prepared)))
+        closes, database = closes[2:], database[2:]
         adds = []
         for size in sizes:
             await shapes.reset()
@@ -197,8 +215,10 @@ async def measure(uri: str, lots: int, rounds: int, page: int, sizes: list[int])
             timed = [await shapes.transaction(shapes.add_one(shape)) for _ in range(22)][2:]
             adds.append(f"{size}: {percentile(timed, .5):.2f}")
         print(f"{shape:10s} close p50 {percentile(closes, .5):6.1f}  p99 "
-              f"{percentile(closes, .99):6.1f}  max {max(closes):6.1f} ms   "
-              f"add a lot to a position of n lots, p50 ms: {', '.join(adds)}")
+              f"{percentile(closes, .99):6.1f}  max {max(closes):6.1f} ms   the database's "
+              f"part p50 {percentile(database, .5):6.1f}  p99 {percentile(database, .99):6.1f}"
+              f"  max {max(database):6.1f} ms\n{'':10s} add a lot to a position of n lots, "
+              f"p50 ms: {', '.join(adds)}")
     await client.close()
 
 
