@@ -20,12 +20,12 @@ from services.context import TradingContext
 from services.events import Event
 from services.views import balances_view, order_view
 from store.database import Document
+from store.trading import TradeStore
 from store.unit_of_work import Writes
 from trading.brackets import other_side
 from trading.errors import AccountGone
 from trading.money import from_units
 from trading.orders import OrderStatus, Side, ended_as, moved
-from trading.trades import TradeStatus
 
 LIVE = [OrderStatus.OPEN.value, OrderStatus.HELD.value]
 
@@ -71,14 +71,11 @@ class Legs:
 
     async def held(self, writes: Writes, order: Document, side: Side,
                    opened: Document | None = None) -> int:
-        """Units of order's symbol held on side, as the transaction reads them, plus the
-        lot this unit of work opens (opened, not yet written)."""
-        lots = await writes.find("trades", {"user_id": order["user_id"],
-                                            "symbol": order["symbol"],
-                                            "status": TradeStatus.OPEN, "side": side.value},
-                                 without=("exits",))
+        """Units of order's symbol held on side, as the transaction reads them (summed by
+        the database), plus the lot this unit of work opens (opened, not yet written)."""
+        rows = await TradeStore.holdings(writes, order["user_id"], order["symbol"], side.value)
         extra = opened["quantity"] if opened is not None and opened["side"] == side else 0
-        return sum(int(lot["quantity"]) for lot in lots) + int(extra)
+        return sum(int(row["quantity"]) for row in rows) + int(extra)
 
     async def activate(self, writes: Writes, parent: Document, opened: Document | None,
                        now: datetime, new: list[Document] | None = None) -> Group:

@@ -287,31 +287,42 @@ class TradingContext:
                 **{field: step[field] for field in ("currency", "fx_pair", "fx_rate")
                    if step.get(field) is not None}}
 
+    @staticmethod
+    async def closed_by(writes: Writes, order: Document) -> list[Document]:
+        """The user's open lots of order's symbol on the other side, oldest first, as the
+        unit of work reads them: what the order closes first (without their exits)."""
+        other = Side.SELL if order["side"] == Side.BUY else Side.BUY
+        return await writes.find(
+            "trades", {"user_id": order["user_id"], "status": TradeStatus.OPEN,
+                       "symbol": order["symbol"], "side": other.value},
+            sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
-                       reserved: int = 0) -> Netted | None:
+                       reserved: int = 0, lots: list[Document] | None = None
+                       ) -> Netted | None:
         """Fill order (its open step, order["pending"], priced) into the user's net
         position in its symbol, in a unit of work: lots of the other side close first
         in, first out, and what is left over opens a lot. reserved: what the order
         held of the account, released. Writes the account, the lots and the ledger;
         the caller writes the order and the events. None (nothing written) if the
-        account cannot pay.
+        account cannot pay. lots: the lots of the other side (closed_by), if the caller
+        read them in this unit of work.
 
         The lots are read in the transaction's snapshot and updated without guards:
         a lot another transaction changed since is a write conflict, and the unit of
         work starts again. Their realized PnL and fees go to the ledger as one entry
         each for the order. The user hears of the position after the fill as one
-        position_update: the database sums the symbol's lots per side, and only the
-        lots of the other side, which the fill closes, are read.
+        position_update: the lots of the other side, which the fill closes, are read, and
+        the database sums those of the order's side (each through the index of a
+        user's open lots by symbol and side).
         """
         user_id, side, step = order["user_id"], Side(order["side"]), order["pending"]
         symbol, price = order["symbol"], from_units(step["price"])
         fx = Conversion.recorded(step)  # the fill's rate, for what it closes too
-        other = Side.SELL if side == Side.BUY else Side.BUY
-        held = {row["side"]: row for row in await TradeStore.holdings(writes, user_id, symbol)}
-        lots = [] if other not in held else await writes.find(
-            "trades", {"user_id": user_id, "symbol": symbol, "status": TradeStatus.OPEN,
-                       "side": other}, sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
-        same = Holding.summed(symbol, [held[side]] if side in held else [])
+        if lots is None:
+            lots = await self.closed_by(writes, order)
+        same = Holding.summed(symbol, await TradeStore.holdings(writes, user_id, symbol,
+                                                                side.value))
         taken = first_in_first_out(lots, order["quantity"])
         left = order["quantity"] - sum(units for _, units in taken)
         # The order's fee (a minimum or cap applies once) shared by what it closes and

@@ -175,9 +175,10 @@ class MarketFills:
                 await self.legs.resting(writes, user_id) + len(legs) > max_resting):
             raise LimitExceeded(f"At most {max_resting} resting orders, this order's exit "
                                 "legs included; cancel some first.", limit=max_resting)
+        lots = None  # the lots the order closes, when read here
         if order.get("reduce_only"):  # a close: what the position holds now, at most
-            closing = Side.SELL if order["side"] == Side.BUY else Side.BUY
-            held = await self.legs.held(writes, order, closing)
+            lots = await engine.closed_by(writes, order)
+            held = sum(int(lot["quantity"]) for lot in lots)
             if not held:
                 raise NotFound(f"No open position in {order['symbol']}.")
             if held < int(order["quantity"]):  # its fee and margin are what it fills
@@ -186,7 +187,7 @@ class MarketFills:
                 order["pending"] = engine.open_step(
                     order, from_units(step["price"]), Liquidity(step["liquidity"]),
                     Conversion.recorded(step)) | {"op": step["op"]}
-        netted = await engine.net_fill(writes, order, now)
+        netted = await engine.net_fill(writes, order, now, lots=lots)
         if netted is None:  # cannot pay: the order is stored, rejected (its legs with it)
             rejected = {**ended_as({**order, "pending": None}, OrderStatus.REJECTED),
                         "reject_reason": "insufficient_funds"}

@@ -76,7 +76,9 @@ INDEXES: dict[str, list[IndexModel]] = {
         # Day orders and legs to expire, looked for every 30 s across every user.
         IndexModel([("status", ASCENDING), ("expires_at", ASCENDING)], name="status_expires"),
     ],
-    "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING)], name="user_status"),
+    # A user's open lots of a symbol and side (what a fill closes, what it adds to).
+    "trades": [IndexModel([("user_id", ASCENDING), ("status", ASCENDING), ("symbol", ASCENDING),
+                           ("side", ASCENDING)], name="user_status_symbol_side"),
                # activities (exits as fills) and performance (trades closed in a period)
                IndexModel([("user_id", ASCENDING), ("exits.at", ASCENDING)],
                           name="user_exits_at")],
@@ -191,8 +193,20 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
+# Indexes of earlier versions that one in INDEXES replaces: dropped where found.
+REPLACED = {"trades": ("user_status",)}
+
+
 async def ensure_indexes(db: ByName) -> None:
-    """Create every index in INDEXES (createIndexes leaves those that exist alone)."""
+    """Create every index in INDEXES (createIndexes leaves those that exist alone), and
+    drop those REPLACED names."""
+    for collection, names in REPLACED.items():
+        present = await db[collection].index_information()
+        for name in names:
+            if name in present:
+                await db[collection].drop_index(name)
+                log.info("dropped the %s index of %s, which a newer one replaces", name,
+                         collection)
     for collection, indexes in INDEXES.items():
         await db[collection].create_indexes(indexes)
     log.debug("indexes ensured on %d collections", len(INDEXES))

@@ -260,3 +260,16 @@ async def test_the_order_claims_of_earlier_versions_are_dropped_at_start_up(stor
     assert await store.db.main.list_collection_names(filter={"name": "claims"}) == []
     assert (await store.orders.holder("u1", "k2"))["_id"] == "o2"
     await store.recover(NOW)  # nothing to drop: nothing happens
+
+
+async def test_an_index_a_newer_one_replaces_is_dropped_and_the_newer_one_made(mongo_uri,
+                                                                                db_name):
+    client = await connect(mongo_uri)
+    db = client[f"{db_name}_replaced"]
+    await db["trades"].create_index([("user_id", 1), ("status", 1)], name="user_status")
+    await ensure_indexes(db)
+    await ensure_indexes(db)  # again: nothing left to drop
+    names = set(await db["trades"].index_information())
+    assert "user_status" not in names and "user_status_symbol_side" in names
+    await client.drop_database(f"{db_name}_replaced")
+    await client.close()
