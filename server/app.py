@@ -507,6 +507,14 @@ def address(socket_address: tuple[str, int] | tuple[str, int, int, int]) -> str:
     return f"http://{host}:{port}/"
 
 
+def started_up() -> None:
+    """What start-up built lives as long as the process: out of the collector's sight, so
+    its full collections (pauses of tens of ms) do not walk it. Once a serving process
+    has started (a test process, which makes many apps, does not)."""
+    gc.collect()
+    gc.freeze()
+
+
 async def serve(app: web.Application, host: str, port: int, *,
                 access_log: logging.Logger | None = None) -> None:
     """Serve app until SIGINT or SIGTERM, as web.run_app does, with AppRunner."""
@@ -518,10 +526,7 @@ async def serve(app: web.Application, host: str, port: int, *,
         runner = AppRunner(app, access_log=access_log, access_log_class=PathAccessLogger,
                            keepalive_timeout=75.0)
         await runner.setup()
-        # What start-up built lives as long as the process: out of the collector's
-        # sight, so its full collections (pauses of tens of ms) do not walk it.
-        gc.collect()
-        gc.freeze()
+        started_up()
         try:
             await web.TCPSite(runner, host, port).start()
             print(f"\nPaperDesk is ready: open {address(runner.addresses[0])}"

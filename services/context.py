@@ -290,12 +290,12 @@ class TradingContext:
     @staticmethod
     async def closed_by(writes: Writes, order: Document) -> list[Document]:
         """The user's open lots of order's symbol on the other side, oldest first, as the
-        unit of work reads them: what the order closes first (without their exits)."""
+        unit of work reads them: what the order closes first."""
         other = Side.SELL if order["side"] == Side.BUY else Side.BUY
         return await writes.find(
             "trades", {"user_id": order["user_id"], "status": TradeStatus.OPEN,
                        "symbol": order["symbol"], "side": other.value},
-            sort=[("opened_at", 1), ("_id", 1)], without=("exits",))
+            sort=[("opened_at", 1), ("_id", 1)])
 
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
                        reserved: int = 0, lots: list[Document] | None = None
@@ -355,8 +355,12 @@ class TradingContext:
             return None
         closed = []
         for lot, lot_exit in zip(lots, exits, strict=False):
-            writes.update_later("trades", lot["_id"], {}, lot_exit.update)
-            closed.append(applied(lot, lot_exit.update))
+            settled = applied(lot, lot_exit.update)
+            if lot_exit.closes:  # written whole: a replacement costs the engine less
+                writes.replace_later("trades", lot["_id"], settled)
+            else:
+                writes.update_later("trades", lot["_id"], {}, lot_exit.update)
+            closed.append(settled)
         for amount, quoted, reason, entry in (
                 (changes["realized_pnl"], sum(e.pnl_quote for e in exits), "realized_pnl", "pnl"),
                 (-sum(e.fee for e in exits), -sum(e.fee_quote for e in exits), "commission",

@@ -27,7 +27,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 import pymongo
-from pymongo import InsertOne, ReturnDocument, UpdateOne
+from pymongo import InsertOne, ReplaceOne, ReturnDocument, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.errors import ClientBulkWriteException, OperationFailure
 from pymongo.read_concern import ReadConcern
@@ -48,7 +48,7 @@ class Writes:
 
     def __init__(self, collections: Collections, session: AsyncClientSession) -> None:
         self.collections, self.session = collections, session
-        self._writes: list[InsertOne[Document] | UpdateOne] = []
+        self._writes: list[InsertOne[Document] | UpdateOne | ReplaceOne[Document]] = []
         self._into: list[str] = []  # the collection of each write
         self._updates = 0
 
@@ -111,6 +111,15 @@ class Writes:
         self._into.append(collection)
         self._updates += 1
 
+    def replace_later(self, collection: str, doc_id: Any, doc: Document) -> None:
+        """Replace the document with doc, in flush, in order with the other writes; flush
+        raises Stale if it is gone. For a document the transaction read and changed
+        whole: the engine writes a replacement for less than an update."""
+        self._writes.append(ReplaceOne({"_id": doc_id}, int64s(doc),
+                                       namespace=self._namespace(collection)))
+        self._into.append(collection)
+        self._updates += 1
+
     def _namespace(self, collection: str) -> str:
         return f"{self.collections.main.name}.{collection}"
 
@@ -147,9 +156,10 @@ class DuplicateKey(Exception):
         self.collection = collection
 
 
-def _updated(into: list[str], writes: list[InsertOne[Document] | UpdateOne]) -> str:
+def _updated(into: list[str],
+             writes: list[InsertOne[Document] | UpdateOne | ReplaceOne[Document]]) -> str:
     return ", ".join(sorted({collection for collection, write in zip(into, writes, strict=True)
-                             if isinstance(write, UpdateOne)}))
+                             if not isinstance(write, InsertOne)}))
 
 
 class Conflict(Exception):

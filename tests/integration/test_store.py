@@ -11,7 +11,7 @@ from handlers import wire_json
 from store.database import connect, ensure_indexes, stored_time
 from store.events import run_document
 from store.store import Store
-from store.unit_of_work import DuplicateKey, Writes
+from store.unit_of_work import DuplicateKey, Stale, Writes
 from trading.errors import EmailTaken
 
 NOW = datetime(2026, 1, 5, 12, 0, tzinfo=UTC)
@@ -273,3 +273,25 @@ async def test_an_index_a_newer_one_replaces_is_dropped_and_the_newer_one_made(m
     assert "user_status" not in names and "user_status_symbol_side" in names
     await client.drop_database(f"{db_name}_replaced")
     await client.close()
+
+
+async def test_a_replacement_in_a_unit_of_work_writes_int64s_and_a_gone_document_is_stale(
+        store):
+    await store.db["trades"].insert_one({"_id": "t1", "user_id": "u1", "quantity": 5})
+
+    async def replace(doc_id: str) -> None:
+        async def work(writes: Writes) -> None:
+            lot = await writes.get("trades", "t1")
+            writes.replace_later("trades", doc_id, {**lot, "quantity": 0, "margin": 2**40,
+                                                    "exits": [{"pnl": -3}]})
+        await store.unit_of_work.run(work)
+
+    await replace("t1")
+    stored = await store.db["trades"].find_one({"_id": "t1"})
+    assert stored == {"_id": "t1", "user_id": "u1", "quantity": 0, "margin": 2**40,
+                      "exits": [{"pnl": -3}]}
+    assert {type(stored["quantity"]), type(stored["margin"]),
+            type(stored["exits"][0]["pnl"])} == {Int64}
+    with pytest.raises(Stale):
+        await replace("gone")
+    assert await store.db["trades"].count_documents({}) == 1
