@@ -49,8 +49,11 @@ def binary_frame(payload: bytes) -> bytes:
 
 
 def _size(item: Any) -> int:
+    """The bytes a queued packet is sent as (its type and its data, UTF-8)."""
     data = getattr(item, "data", None)
-    return 1 + len(data) if isinstance(data, str | bytes) else 1
+    if isinstance(data, str):
+        return 1 + (len(data) if data.isascii() else len(data.encode()))
+    return 1 + len(data) if isinstance(data, bytes) else 1
 
 
 class PendingQueue(asyncio.Queue[Any]):

@@ -193,20 +193,27 @@ async def wait_until_ready(db: Database, within: float = 30.0) -> None:
             await asyncio.sleep(0.1)
 
 
+INDEX_NOT_FOUND = 27
 # Indexes of earlier versions that one in INDEXES replaces: dropped where found.
 REPLACED = {"trades": ("user_status",)}
 
 
 async def ensure_indexes(db: ByName) -> None:
-    """Create every index in INDEXES (createIndexes leaves those that exist alone), and
-    drop those REPLACED names."""
+    """Create every index in INDEXES (createIndexes leaves those that exist alone), then
+    drop those REPLACED names (another process starting at once may drop one first)."""
+    for collection, indexes in INDEXES.items():
+        await db[collection].create_indexes(indexes)
     for collection, names in REPLACED.items():
         present = await db[collection].index_information()
         for name in names:
-            if name in present:
+            if name not in present:
+                continue
+            try:
                 await db[collection].drop_index(name)
-                log.info("dropped the %s index of %s, which a newer one replaces", name,
-                         collection)
-    for collection, indexes in INDEXES.items():
-        await db[collection].create_indexes(indexes)
+            except OperationFailure as error:
+                if error.code != INDEX_NOT_FOUND:
+                    raise
+                continue
+            log.info("dropped the %s index of %s, which a newer one replaces", name,
+                     collection)
     log.debug("indexes ensured on %d collections", len(INDEXES))

@@ -295,3 +295,21 @@ async def test_a_replacement_in_a_unit_of_work_writes_int64s_and_a_gone_document
     with pytest.raises(Stale):
         await replace("gone")
     assert await store.db["trades"].count_documents({}) == 1
+
+
+async def test_processes_starting_at_once_each_drop_a_replaced_index_without_failing(
+        mongo_uri, db_name):
+    """Cluster mode: every process runs ensure_indexes at start-up, with no lock. Two that
+    find the index a newer one replaces must both start (the second finds it gone)."""
+    clients = [await connect(mongo_uri) for _ in range(2)]
+    name = f"{db_name}_replaced_race"
+    try:
+        await clients[0][name]["trades"].create_index([("user_id", 1), ("status", 1)],
+                                                      name="user_status")
+        await asyncio.gather(*(ensure_indexes(client[name]) for client in clients))
+        names = set(await clients[0][name]["trades"].index_information())
+        assert "user_status" not in names and "user_status_symbol_side" in names
+    finally:
+        await clients[0].drop_database(name)
+        for client in clients:
+            await client.close()
