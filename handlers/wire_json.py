@@ -7,8 +7,9 @@ surrogates (``"\\ud800"``, which can never be encoded again, so the first
 log line or database write fails), and the non-standard constants NaN and
 Infinity. ``loads`` refuses all three with InvalidJSON, and ``dumps`` writes
 compact JSON: orjson's (UTF-8, about ten times as fast as the json module on an
-order's events), or the json module's for what orjson will not write (a lone
-surrogate, an int past 64 bits, a key that is not a string).
+order's events; a NaN or an infinity, which no view holds, as null, which is JSON),
+or the json module's for what orjson will not write (a lone surrogate, an int past
+64 bits, a key that is not a string).
 """
 
 from __future__ import annotations
@@ -48,7 +49,9 @@ def loads(text: str | bytes | bytearray) -> Any:
 
 _COMPACT = json.JSONEncoder(separators=(",", ":"))
 _PACKET_OPTIONS = {"separators": (",", ":")}  # what Socket.IO's packets ask for
-# What the json module would refuse, orjson refuses too.
+# Datetimes and dataclasses fall back to the json module, which refuses them, as it
+# always did: a moment goes out as PaperDesk shows it (an ISO string it made), never in
+# a form an encoder picked.
 _AS_JSON_MODULE = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 
 
