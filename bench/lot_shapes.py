@@ -4,7 +4,7 @@ costs on the database: three shapes side by side, on the engine itself.
     python -m bench.lot_shapes --lots 1000 --rounds 20 --page 64
 
 - documents: a document per lot (as PaperDesk stores trades). A close reads the
-  symbol's open lots and updates each in one bulkWrite.
+  symbol's open lots and writes each, closed, in one bulkWrite.
 - position: one document per position holding its open lots. A close reads it,
   empties it and inserts one document of the closed lots.
 - pages: pages of at most --page open lots. A close reads the position's pages,
@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bson import Int64
-from pymongo import AsyncMongoClient, DeleteMany, InsertOne, UpdateOne
+from pymongo import AsyncMongoClient, DeleteMany, InsertOne, ReplaceOne, UpdateOne
 from pymongo.asynchronous.client_session import AsyncClientSession
 from pymongo.read_concern import ReadConcern
 from pymongo.write_concern import WriteConcern
@@ -150,13 +150,12 @@ class Shapes:
         exits: list[LotExit] = [exit_lot(one, part, price, CloseReason.ORDER, fee, self.now)
                                 for (one, part), fee in zip(taken, fees, strict=True)]
         writes: list[Any] = []
-        if shape == "documents":
-            writes += [UpdateOne({"_id": one["_id"]}, int64s(done.update),
-                                 namespace=namespace % "docs")
-                       for (one, _), done in zip(taken, exits, strict=True)]
+        closed = [applied(one, done.update) for (one, _), done in zip(taken, exits,
+                                                                       strict=True)]
+        if shape == "documents":  # each closed lot written whole, as net_fill writes it
+            writes += [ReplaceOne({"_id": one["_id"]}, int64s(one),
+                                  namespace=namespace % "docs") for one in closed]
         else:
-            closed = [applied(one, done.update) for (one, _), done in zip(taken, exits,
-                                                                           strict=True)]
             if shape == "position":
                 writes.append(UpdateOne({"_id": f"{USER}/{SYMBOL}"}, {"$set": {"lots": []}},
                                         namespace=namespace % "positions"))
