@@ -82,7 +82,8 @@ def unrealized(trade: Document, prices: Prices) -> Decimal | None:
 
 
 def trade_view(trade: Document, prices: Prices) -> dict[str, Any]:
-    pnl, quoted = unrealized(trade, prices), unrealized_quote(trade, prices)
+    quoted = unrealized_quote(trade, prices)
+    pnl = None if quoted is None else fx_now(trade, prices).to_account(quoted)
     return {
         "id": trade["_id"], "order_id": trade["order_id"], "symbol": trade["symbol"],
         "side": trade["side"], "status": trade["status"],
