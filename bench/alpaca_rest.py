@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,7 +22,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.server import BenchServer, children, cpu_seconds
+from bench.server import BenchServer, children, cpu_seconds, trading_env
 
 
 @dataclass
@@ -90,11 +89,7 @@ async def main() -> None:
     parser.add_argument("--rounds", type=int, default=4)
     parser.add_argument("--concurrency", type=int, default=4)
     args = parser.parse_args()
-    env = {"MARKET_SYMBOLS": "sim:AAPL=100", "SIM_TICK_INTERVAL": "0.1", "SIM_SEED": "1",
-           "INITIAL_CASH": "1000000000"}
-    for name in ("MONGO_URI", "MONGO_DB", "JWT_SECRET"):
-        if name in os.environ:
-            env[name] = os.environ[name]
+    env = trading_env()
     results: dict[str, tuple[Tally, Tally]] = {}
     async with BenchServer(**env) as server, aiohttp.ClientSession() as http:
         token = await server.token(http)

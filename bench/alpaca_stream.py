@@ -18,7 +18,6 @@ import argparse
 import asyncio
 import contextlib
 import json
-import os
 import time
 from collections import defaultdict
 from itertools import count
@@ -27,7 +26,7 @@ from typing import Any
 import aiohttp
 
 from bench.lightclient import LightClient
-from bench.server import BenchServer
+from bench.server import BenchServer, trading_env
 
 Arrivals = defaultdict[str, list[float]]  # client_order_id -> arrival times
 
@@ -86,11 +85,7 @@ async def main() -> None:
     parser.add_argument("--listeners", type=int, default=1,
                         help="clients of each transport")
     args = parser.parse_args()
-    env = {"MARKET_SYMBOLS": "sim:AAPL=100", "SIM_TICK_INTERVAL": "0.1", "SIM_SEED": "1",
-           "INITIAL_CASH": "1000000000"}
-    for name in ("MONGO_URI", "MONGO_DB", "JWT_SECRET"):
-        if name in os.environ:
-            env[name] = os.environ[name]
+    env = trading_env()
     sent: dict[str, float] = {}
     arrived = Arrived()
     socketio_at, stream_at = arrived.socketio, arrived.stream

@@ -13,14 +13,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import time
 from itertools import count
 
 import aiohttp
 
 from bench.lightclient import LightClient
-from bench.server import BenchServer, children, cpu_seconds, raise_file_limit
+from bench.server import BenchServer, children, cpu_seconds, raise_file_limit, trading_env
 
 
 async def main() -> None:
@@ -30,11 +29,7 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10.0)
     args = parser.parse_args()
     raise_file_limit()
-    env = {"MARKET_SYMBOLS": "sim:AAPL=100", "SIM_TICK_INTERVAL": "0.1", "SIM_SEED": "1",
-           "INITIAL_CASH": "1000000000"}
-    for name in ("MONGO_URI", "MONGO_DB", "JWT_SECRET"):
-        if name in os.environ:
-            env[name] = os.environ[name]
+    env = trading_env()
     latencies: list[float] = []
     errors: dict[str, int] = {}
     ids = count()

@@ -19,6 +19,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 PASSWORD = "benchmark password"  # noqa: S105 - a throwaway local account
 
 
+def trading_env() -> dict[str, str]:
+    """A server's settings for the trading benchmarks: one simulated stock (AAPL at 100,
+    ticking every 0.1 s, seeded) and accounts rich enough never to run out; MONGO_URI,
+    MONGO_DB and JWT_SECRET from this environment, if set, to measure another store."""
+    env = {"MARKET_SYMBOLS": "sim:AAPL=100", "SIM_TICK_INTERVAL": "0.1", "SIM_SEED": "1",
+           "INITIAL_CASH": "1000000000"}
+    for name in ("MONGO_URI", "MONGO_DB", "JWT_SECRET"):
+        if name in os.environ:
+            env[name] = os.environ[name]
+    return env
+
+
 def raise_file_limit() -> int:
     """Allow as many open sockets as the hard limit permits (children inherit it)."""
     import resource
