@@ -8,8 +8,6 @@ import pytest
 from bson import Int64
 
 from store.candles import CandleStore, Row
-from store.database import connect, ensure_indexes
-from store.store import Store
 from trading.candles import Candle
 
 T = 1_767_225_600  # 2026-01-01T00:00:00Z
@@ -17,15 +15,6 @@ T = 1_767_225_600  # 2026-01-01T00:00:00Z
 
 def bar(start, o, h, low, c, ticks=1, partial=False):
     return Candle(start, Decimal(o), Decimal(h), Decimal(low), Decimal(c), ticks, partial)
-
-
-@pytest.fixture
-async def store(mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    db = client[db_name]
-    await ensure_indexes(db)
-    yield Store(db)
-    await client.close()
 
 
 @pytest.fixture

@@ -4,12 +4,14 @@ snapshot: a write another writer made to the lot meanwhile must not be lost unde
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 import pytest
+from bson import Decimal128, Int64
+from bson.raw_bson import RawBSONDocument
 
 from services.context import applied
-from store.database import connect, ensure_indexes
 from store.store import Store
 from store.unit_of_work import Writes
 
@@ -18,15 +20,6 @@ CLOSE = {"$inc": {"quantity": -5, "margin": -100, "realized_pnl": 7, "fees": 1},
          "$push": {"exits": {"quantity": 5, "price": 11, "pnl": 7, "reason": "order", "at": NOW}},
          "$set": {"status": "closed", "closed_at": NOW, "close_price": 11,
                   "close_reason": "order"}}
-
-
-@pytest.fixture
-async def store(mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    db = client[db_name]
-    await ensure_indexes(db)
-    yield Store(db)
-    await client.close()
 
 
 async def lot(store: Store) -> None:
@@ -51,6 +44,29 @@ def close(writes: Writes, read: dict, how: str) -> None:
         writes.update_later("trades", "t1", {}, CLOSE)
 
 
+async def close_racing(store: Store, how: str, other: Callable[[Store], Awaitable[None]],
+                       *, first: str = "trades") -> tuple[dict, int]:
+    """Close the lot in a unit of work whose first attempt lets other write once the
+    transaction's first read (of first: the lot, or an order read before it) is made;
+    the lot as it ends, closed, and how many attempts the unit of work took."""
+    attempts = 0
+
+    async def work(writes: Writes) -> None:
+        nonlocal attempts
+        attempts += 1
+        read = await writes.get(first, "o1" if first == "orders" else "t1")
+        if attempts == 1:
+            await other(store)
+        if first == "orders":
+            read = await writes.get("trades", "t1")
+        close(writes, read, how)
+
+    await store.unit_of_work.run(work)
+    final = await store.db["trades"].find_one({"_id": "t1"})
+    assert final["status"] == "closed" and final["quantity"] == 0 and len(final["exits"]) == 1
+    return final, attempts
+
+
 @pytest.mark.parametrize("how", ["update", "replace"])
 @pytest.mark.parametrize("other", [modify, trail], ids=["modify", "save_trail_best"])
 async def test_a_write_between_the_snapshot_and_the_close_is_not_lost(store, how, other):
@@ -58,19 +74,7 @@ async def test_a_write_between_the_snapshot_and_the_close_is_not_lost(store, how
     it: the unit of work conflicts and starts again, so the lot ends closed with the
     other write's field as that writer left it."""
     await lot(store)
-    attempts = 0
-
-    async def work(writes: Writes) -> None:
-        nonlocal attempts
-        attempts += 1
-        read = await writes.get("trades", "t1")
-        if attempts == 1:
-            await other(store)
-        close(writes, read, how)
-
-    await store.unit_of_work.run(work)
-    final = await store.db["trades"].find_one({"_id": "t1"})
-    assert final["status"] == "closed" and final["quantity"] == 0 and len(final["exits"]) == 1
+    final, attempts = await close_racing(store, how, other)
     if other is modify:
         assert final["stop_loss"] == 9, (attempts, final)
     else:
@@ -122,19 +126,7 @@ async def modify_later_in_a_unit_of_work(store: Store) -> None:
 async def test_a_unit_of_work_committed_between_the_snapshot_and_the_close_is_not_lost(
         store, how, other):
     await lot(store)
-    attempts = 0
-
-    async def work(writes: Writes) -> None:
-        nonlocal attempts
-        attempts += 1
-        read = await writes.get("trades", "t1")
-        if attempts == 1:
-            await other(store)
-        close(writes, read, how)
-
-    await store.unit_of_work.run(work)
-    final = await store.db["trades"].find_one({"_id": "t1"})
-    assert final["status"] == "closed" and final["quantity"] == 0 and len(final["exits"]) == 1
+    final, attempts = await close_racing(store, how, other)
     assert final["stop_loss"] == 9, (attempts, final)
     assert attempts == 2
 
@@ -147,32 +139,16 @@ async def test_a_write_after_the_snapshot_before_the_lot_is_read_is_not_lost(sto
     order first); another writer changes the lot after it, before the lot is read."""
     await lot(store)
     await store.db["orders"].insert_one({"_id": "o1", "user_id": "u1", "status": "open"})
-    attempts, seen = 0, []
-
-    async def work(writes: Writes) -> None:
-        nonlocal attempts
-        attempts += 1
-        await writes.get("orders", "o1")
-        if attempts == 1:
-            await other(store)
-        read = await writes.get("trades", "t1")
-        seen.append((read.get("stop_loss"), read.get("trail_best")))
-        close(writes, read, how)
-
-    await store.unit_of_work.run(work)
-    final = await store.db["trades"].find_one({"_id": "t1"})
-    assert final["status"] == "closed" and final["quantity"] == 0 and len(final["exits"]) == 1
+    final, attempts = await close_racing(store, how, other, first="orders")
     if other is trail:
-        assert final["trail_best"] == 12, (attempts, seen, final)
+        assert final["trail_best"] == 12, (attempts, final)
     else:
-        assert final["stop_loss"] == 9, (attempts, seen, final)
+        assert final["stop_loss"] == 9, (attempts, final)
 
 
 async def test_a_lot_written_whole_is_the_lot_the_update_would_make(store):
     """Field by field, BSON types included: the replacement stores what the update
     stores, for a lot with every kind of field a lot holds (and one it exited before)."""
-    from bson import Decimal128, Int64
-    from bson.raw_bson import RawBSONDocument
     base = {"user_id": "u1", "symbol": "EURUSD", "side": "sell", "quantity": Int64(5),
             "initial_quantity": Int64(8), "entry_price": Int64(108_000_000),
             "margin": Int64(2**40), "realized_pnl": Int64(-3), "fees": Int64(1),

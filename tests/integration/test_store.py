@@ -10,7 +10,6 @@ from bson import Int64
 from handlers import wire_json
 from store.database import connect, ensure_indexes, stored_time
 from store.events import run_document
-from store.store import Store
 from store.unit_of_work import DuplicateKey, Stale, Writes
 from trading.errors import EmailTaken
 
@@ -21,15 +20,6 @@ def live() -> datetime:
     """The time now: sessions and tokens expire by the server's clock (TTL indexes), so
     those that must stay put while a test runs expire after it, not after NOW."""
     return stored_time(datetime.now(UTC))
-
-
-@pytest.fixture
-async def store(mongo_uri, db_name):
-    client = await connect(mongo_uri)
-    db = client[db_name]
-    await ensure_indexes(db)
-    yield Store(db)
-    await client.close()
 
 
 async def test_guarded_inc_is_exact_under_concurrency(store):
