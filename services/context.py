@@ -30,6 +30,7 @@ from store.store import Store
 from store.trading import TradeStore
 from store.unit_of_work import Writes
 from trading.assets import AssetClass, rules_for
+from trading.brackets import other_side
 from trading.errors import (
     DuplicateClientOrderId,
     FxUnavailable,
@@ -291,10 +292,9 @@ class TradingContext:
     async def closed_by(writes: Writes, order: Document) -> list[Document]:
         """The user's open lots of order's symbol on the other side, oldest first, as the
         unit of work reads them: what the order closes first."""
-        other = Side.SELL if order["side"] == Side.BUY else Side.BUY
         return await writes.find(
             "trades", {"user_id": order["user_id"], "status": TradeStatus.OPEN,
-                       "symbol": order["symbol"], "side": other.value},
+                       "symbol": order["symbol"], "side": other_side(Side(order["side"])).value},
             sort=[("opened_at", 1), ("_id", 1)])
 
     async def net_fill(self, writes: Writes, order: Document, now: datetime, *,
@@ -308,9 +308,10 @@ class TradingContext:
         account cannot pay. lots: the lots of the other side (closed_by), if the caller
         read them in this unit of work.
 
-        The lots are read in the transaction's snapshot and updated without guards:
-        a lot another transaction changed since is a write conflict, and the unit of
-        work starts again. Their realized PnL and fees go to the ledger as one entry
+        The lots are read in the transaction's snapshot and written without guards (a
+        lot the fill closes whole, a lot it reduces by an update): a lot another
+        transaction changed since is a write conflict, and the unit of work starts
+        again. Their realized PnL and fees go to the ledger as one entry
         each for the order. The user hears of the position after the fill as one
         position_update: the lots of the other side, which the fill closes, are read, and
         the database sums those of the order's side (each through the index of a
